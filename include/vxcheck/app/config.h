@@ -1,0 +1,25 @@
+#pragma once
+// The validated configuration built by app/options.cc (the only place that parses the CLI).
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "vxcheck/decode/decode.h"
+
+namespace vxcheck::app {
+
+enum class ExitCode : int { Clean = 0, Findings = 1, Error = 2 };
+
+enum class PacketSelection { Bad, All, None };
+
+struct AnalyzeConfig {
+    std::vector<std::string> files;
+    decode::DecodeOptions decode;
+    bool json = false;
+    PacketSelection packets = PacketSelection::Bad;
+    std::size_t max_rows = 25;
+    bool progress = false;  // a progress line on stderr (default: when stderr is a terminal)
+};
+
+}  // namespace vxcheck::app

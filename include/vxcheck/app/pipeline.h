@@ -1,0 +1,36 @@
+#pragma once
+// The one-way pipeline: source -> decode -> verify -> (track -> analyze) -> report.
+// Only this module knows every stage.
+
+#include <iosfwd>
+
+#include "vxcheck/app/config.h"
+#include "vxcheck/decode/packet.h"
+#include "vxcheck/frame.h"
+#include "vxcheck/report/summary.h"
+#include "vxcheck/verify/verify.h"
+
+namespace vxcheck::app {
+
+/// Per-frame work shared by analyze, capture and bench. Holds the reusable per-packet state so
+/// that processing a frame allocates nothing.
+class FrameProcessor {
+  public:
+    explicit FrameProcessor(const decode::DecodeOptions& options) : options_(options) {}
+
+    /// Decodes and verifies `frame`, tallies it into `summary`. Valid until the next call.
+    void process(const RawFrame& frame, report::Summary& summary) noexcept;
+
+    [[nodiscard]] const decode::DecodedPacket& packet() const noexcept { return packet_; }
+    [[nodiscard]] const verify::Verdicts& verdicts() const noexcept { return verdicts_; }
+
+  private:
+    const decode::DecodeOptions& options_;
+    decode::DecodedPacket packet_;
+    verify::Verdicts verdicts_;
+};
+
+/// Runs `vxcheck analyze`: every file in turn, reports to `out`; errors go to the log.
+ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out);
+
+}  // namespace vxcheck::app

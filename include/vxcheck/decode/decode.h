@@ -1,0 +1,23 @@
+#pragma once
+// decode(): frame bytes -> layer stack. The protocol graph (link type, ethertype, IP protocol and
+// UDP port -> next layer) lives in src/decode/decode.cc only.
+
+#include <cstdint>
+#include <vector>
+
+#include "vxcheck/decode/packet.h"
+#include "vxcheck/frame.h"
+
+namespace vxcheck::decode {
+
+struct DecodeOptions {
+    std::vector<std::uint16_t> vxlan_ports{8472, 4789};  // Linux/Flannel default, IANA
+    std::vector<std::uint16_t> geneve_ports{6081};
+    std::uint8_t max_tunnel_depth = 4;  // VXLAN/Geneve nesting cap
+};
+
+/// Decodes `frame` into `out` (reset first). Never throws, never reads past frame.data; problems
+/// are recorded as anomalies and, when no IP layer could be decoded, as a skip reason.
+void decode(const RawFrame& frame, const DecodeOptions& options, DecodedPacket& out) noexcept;
+
+}  // namespace vxcheck::decode

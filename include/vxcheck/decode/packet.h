@@ -1,0 +1,209 @@
+#pragma once
+// The decoder's output: a fixed-capacity stack of layers (outermost first), each a small value
+// struct plus a view into the frame. Nothing here allocates.
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <variant>
+
+#include "vxcheck/bytes.h"
+#include "vxcheck/decode/anomaly.h"
+#include "vxcheck/frame.h"
+
+namespace vxcheck::decode {
+
+enum class Proto : std::uint8_t {
+    None,
+    Ethernet,
+    Sll,
+    Sll2,
+    Null,
+    Vlan,
+    Ipv4,
+    Ipv6,
+    Tcp,
+    Udp,
+    Icmpv4,
+    Icmpv6,
+    Vxlan,
+    Geneve,
+};
+
+[[nodiscard]] std::string_view to_string(Proto p) noexcept;
+
+struct EthernetInfo {
+    std::uint16_t ethertype = 0;
+};
+
+/// Linux cooked capture v1 or v2; ifindex is only present in v2 (0 otherwise).
+struct SllInfo {
+    std::uint16_t packet_type = 0;  // 0 host, 1 broadcast, 2 multicast, 3 other host, 4 outgoing
+    std::uint16_t protocol = 0;
+    std::uint32_t ifindex = 0;
+};
+
+struct NullInfo {
+    std::uint32_t family = 0;
+};
+
+struct VlanInfo {
+    std::uint16_t tpid = 0;  // 0x8100 (802.1Q) or 0x88a8 / 0x9100 (802.1ad)
+    std::uint16_t vid = 0;
+    std::uint16_t ethertype = 0;  // what follows the tag
+};
+
+struct Ipv4Info {
+    std::uint32_t src = 0;
+    std::uint32_t dst = 0;
+    std::uint16_t total_length = 0;
+    std::uint16_t id = 0;
+    std::uint16_t frag_offset = 0;  // in bytes
+    bool more_fragments = false;
+    bool dont_fragment = false;
+    bool length_from_capture =
+        false;  // total length 0 (TSO / BIG TCP): extent taken from the frame
+    std::uint8_t ttl = 0;
+    std::uint8_t protocol = 0;
+    std::uint16_t checksum = 0;
+
+    [[nodiscard]] bool is_fragment() const noexcept { return more_fragments || frag_offset != 0; }
+};
+
+/// Addresses are views into the frame (16 bytes each). pseudo_src/pseudo_dst are the addresses
+/// the upper-layer checksum uses: the Home Address option replaces the source (RFC 6275 6.3) and
+/// a Routing header with segments left replaces the destination by the final one (RFC 8200 8.1).
+struct Ipv6Info {
+    Bytes src;
+    Bytes dst;
+    Bytes pseudo_src;
+    Bytes pseudo_dst;
+    std::uint16_t payload_length = 0;
+    std::uint8_t next_header = 0;  // the upper-layer protocol, after extension headers
+    std::uint8_t hop_limit = 0;
+    bool fragment = false;  // a Fragment header is present
+    bool more_fragments = false;
+    std::uint16_t frag_offset = 0;     // in bytes
+    bool length_from_capture = false;  // payload length 0 (BIG TCP / jumbogram)
+
+    [[nodiscard]] bool is_fragment() const noexcept {
+        return fragment && (more_fragments || frag_offset != 0);
+    }
+};
+
+struct TcpInfo {
+    std::uint16_t sport = 0;
+    std::uint16_t dport = 0;
+    std::uint32_t seq = 0;
+    std::uint32_t ack = 0;
+    std::uint8_t flags = 0;  // CWR ECE URG ACK PSH RST SYN FIN
+    std::uint16_t window = 0;
+    std::uint16_t checksum = 0;
+};
+
+namespace tcp_flag {
+inline constexpr std::uint8_t kFin = 0x01;
+inline constexpr std::uint8_t kSyn = 0x02;
+inline constexpr std::uint8_t kRst = 0x04;
+inline constexpr std::uint8_t kPsh = 0x08;
+inline constexpr std::uint8_t kAck = 0x10;
+}  // namespace tcp_flag
+
+struct UdpInfo {
+    std::uint16_t sport = 0;
+    std::uint16_t dport = 0;
+    std::uint16_t length = 0;
+    std::uint16_t checksum = 0;
+};
+
+struct IcmpInfo {
+    std::uint8_t type = 0;
+    std::uint8_t code = 0;
+    std::uint16_t checksum = 0;
+};
+
+struct VxlanInfo {
+    std::uint8_t flags = 0;
+    std::uint32_t vni = 0;
+};
+
+struct GeneveInfo {
+    std::uint8_t options_len = 0;  // bytes
+    bool oam = false;
+    bool critical = false;
+    std::uint16_t protocol = 0;
+    std::uint32_t vni = 0;
+};
+
+using LayerInfo = std::variant<std::monostate, EthernetInfo, SllInfo, NullInfo, VlanInfo, Ipv4Info,
+                               Ipv6Info, TcpInfo, UdpInfo, IcmpInfo, VxlanInfo, GeneveInfo>;
+
+struct Layer {
+    Proto proto = Proto::None;
+    std::uint8_t depth = 0;         // 0 = outermost; +1 inside each VXLAN/Geneve
+    std::uint16_t header_len = 0;   // bytes of this layer's own header
+    std::uint32_t offset = 0;       // of the header, from the start of the frame
+    std::uint32_t claimed_len = 0;  // header + payload as the headers claim it
+    Bytes bytes;                    // header + payload as captured, never past claimed_len
+    LayerInfo info;
+
+    [[nodiscard]] bool truncated() const noexcept { return bytes.size() < claimed_len; }
+    [[nodiscard]] Bytes header() const noexcept { return clip(bytes, header_len); }
+    [[nodiscard]] Bytes payload() const noexcept {
+        return header_len < bytes.size() ? bytes.subspan(header_len) : Bytes{};
+    }
+    template <typename T>
+    [[nodiscard]] const T* as() const noexcept {
+        return std::get_if<T>(&info);
+    }
+};
+
+/// Why a frame produced no IP layer at depth 0. Every frame read is either decoded or skipped.
+enum class SkipReason : std::uint8_t { None, UnsupportedLinkType, NonIp, Malformed };
+
+[[nodiscard]] std::string_view to_string(SkipReason r) noexcept;
+
+class DecodedPacket {
+  public:
+    static constexpr std::size_t kMaxLayers = 32;
+    static constexpr std::size_t kMaxAnomalies = 8;
+
+    /// Starts over for a new frame; the frame must outlive every use of this packet's views.
+    void reset(const RawFrame& frame) noexcept;
+
+    [[nodiscard]] const RawFrame& frame() const noexcept { return *frame_; }
+    [[nodiscard]] std::span<const Layer> layers() const noexcept {
+        return {layers_.data(), count_};
+    }
+    [[nodiscard]] std::span<const Anomaly> anomalies() const noexcept {
+        return {anomalies_.data(), anomaly_count_};
+    }
+    [[nodiscard]] bool full() const noexcept { return count_ == kMaxLayers; }
+    [[nodiscard]] SkipReason skip_reason() const noexcept { return skip_; }
+    [[nodiscard]] bool decoded() const noexcept { return skip_ == SkipReason::None; }
+    [[nodiscard]] std::uint8_t depth() const noexcept { return depth_; }
+
+    /// Index of the nearest IPv4/IPv6 layer before layer i (the one whose pseudo-header an L4
+    /// checksum uses), or -1.
+    [[nodiscard]] int enclosing_ip(std::size_t i) const noexcept;
+    /// Index of the innermost layer of the given protocol, or -1.
+    [[nodiscard]] int innermost(Proto p) const noexcept;
+
+    // Mutators for the decoders.
+    void push(const Layer& layer) noexcept;
+    void note(Anomaly a) noexcept;
+    void set_skip(SkipReason r) noexcept { skip_ = r; }
+    void enter_tunnel() noexcept { ++depth_; }
+
+  private:
+    const RawFrame* frame_ = nullptr;
+    std::array<Layer, kMaxLayers> layers_{};
+    std::array<Anomaly, kMaxAnomalies> anomalies_{};
+    std::uint8_t count_ = 0;
+    std::uint8_t anomaly_count_ = 0;
+    std::uint8_t depth_ = 0;
+    SkipReason skip_ = SkipReason::None;
+};
+
+}  // namespace vxcheck::decode

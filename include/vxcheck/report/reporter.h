@@ -1,0 +1,40 @@
+#pragma once
+// Reporters turn pipeline results into text or JSON Lines. They see selected packets as they
+// go and each file's Summary at its end.
+
+#include <cstddef>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "vxcheck/decode/packet.h"
+#include "vxcheck/report/summary.h"
+#include "vxcheck/verify/verify.h"
+
+namespace vxcheck::report {
+
+struct PacketView {
+    const std::string& file;
+    const decode::DecodedPacket& packet;
+    const verify::Verdicts& verdicts;
+};
+
+class Reporter {
+  public:
+    virtual ~Reporter() = default;
+    virtual void begin_file(const std::string& file, const std::string& link_type) = 0;
+    /// A packet selected for output (bad checksum or anomaly, or every one with --packets all).
+    virtual void packet(const PacketView& p) = 0;
+    virtual void end_file(const Summary& s) = 0;
+    /// After the last file; `files` is how many were read.
+    virtual void finish(const Summary& total, std::size_t files) = 0;
+};
+
+struct TextOptions {
+    std::size_t max_rows = 25;  // rows of the bad-packet table per file
+};
+
+std::unique_ptr<Reporter> make_text_reporter(std::ostream& out, TextOptions options = {});
+std::unique_ptr<Reporter> make_json_reporter(std::ostream& out);
+
+}  // namespace vxcheck::report

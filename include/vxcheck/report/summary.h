@@ -1,0 +1,43 @@
+#pragma once
+// Per-file and overall totals that every reporter sees. Nothing is lost: frames_read ==
+// decoded + skipped (by reason).
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "vxcheck/decode/packet.h"
+#include "vxcheck/verify/verify.h"
+
+namespace vxcheck::report {
+
+inline constexpr std::size_t kMaxDepth = 8;  // tunnel depths tallied: 0 .. kMaxDepth
+inline constexpr std::size_t kSkipReasonCount = 4;
+
+struct Summary {
+    std::string file;       // as given on the command line; "" for the total over all files
+    std::string link_type;  // libpcap's name
+    std::uint64_t frames_read = 0;
+    std::uint64_t decoded = 0;
+    std::array<std::uint64_t, kSkipReasonCount> skipped{};  // indexed by SkipReason
+    std::uint64_t bytes_captured = 0;
+    std::array<std::uint64_t, decode::kAnomalyCount> anomalies{};
+    std::uint64_t packets_with_anomalies = 0;
+    std::uint64_t packets_with_bad_checksum = 0;
+    // checksums[check][depth][status]
+    std::array<std::array<std::array<std::uint64_t, verify::kStatusCount>, kMaxDepth + 1>,
+               verify::kCheckCount>
+        checksums{};
+    Timestamp first_ts;
+    Timestamp last_ts;
+    std::string read_error;  // set when the file ended with an error (e.g. cut mid-record)
+
+    /// Tallies one frame. Never allocates.
+    void add(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) noexcept;
+    void merge(const Summary& other);
+
+    [[nodiscard]] std::uint64_t skipped_total() const noexcept;
+    [[nodiscard]] std::uint64_t checksum_count(verify::Status s) const noexcept;
+};
+
+}  // namespace vxcheck::report

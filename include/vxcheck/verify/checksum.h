@@ -1,0 +1,50 @@
+#pragma once
+// The one Internet-checksum primitive (RFC 1071) and the RFC 1624 incremental update.
+// Values are 16-bit words as they read on the wire (big-endian), returned in host integers.
+
+#include <cstdint>
+
+#include "vxcheck/bytes.h"
+
+namespace vxcheck::verify {
+
+/// One's-complement sum over any number of byte spans, as if they were one contiguous stream
+/// (an odd-length span shifts the next one by a byte; that is handled). 64-bit accumulation.
+class InternetChecksum {
+  public:
+    void add(Bytes bytes) noexcept;
+    /// Adds one 16-bit word (e.g. a pseudo-header field given as a number). Requires an even
+    /// position in the stream, as every pseudo-header field has.
+    void add_word(std::uint16_t word) noexcept;
+    /// The folded one's-complement sum (not complemented). 0 only if everything added was 0.
+    [[nodiscard]] std::uint16_t sum() const noexcept;
+
+  private:
+    std::uint64_t acc_ = 0;  // big-endian word sum, carries kept in the upper bits
+    bool odd_ = false;       // an odd number of bytes has been added so far
+};
+
+/// 16-bit one's-complement addition (end-around carry).
+[[nodiscard]] constexpr std::uint16_t ones_add(std::uint16_t a, std::uint16_t b) noexcept {
+    const std::uint32_t s = std::uint32_t{a} + b;
+    return static_cast<std::uint16_t>((s & 0xffffU) + (s >> 16));
+}
+
+[[nodiscard]] constexpr std::uint16_t ones_neg(std::uint16_t a) noexcept {
+    return static_cast<std::uint16_t>(~a);
+}
+
+/// RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), the checksum after field m becomes m_new.
+[[nodiscard]] constexpr std::uint16_t incremental_update(std::uint16_t hc, std::uint16_t m,
+                                                         std::uint16_t m_new) noexcept {
+    return ones_neg(ones_add(ones_add(ones_neg(hc), ones_neg(m)), m_new));
+}
+
+/// The checksum field that makes a segment valid, given the segment's residual R (sum over
+/// everything including the stored field F): C = ~(R - F). For UDP a 0 must be sent as 0xffff.
+[[nodiscard]] constexpr std::uint16_t expected_from_residual(std::uint16_t residual,
+                                                             std::uint16_t stored) noexcept {
+    return ones_neg(ones_add(residual, ones_neg(stored)));
+}
+
+}  // namespace vxcheck::verify

@@ -1,0 +1,72 @@
+#pragma once
+// verify(): a verdict on every IPv4 header, TCP and UDP checksum of a decoded packet, at every
+// tunnel depth. Offload artefacts are recognised, never reported as errors (domain spec 0, 2, 3).
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "vxcheck/decode/packet.h"
+
+namespace vxcheck::verify {
+
+enum class Status : std::uint8_t {
+    Ok,       // the checksum verifies (possibly after local-checksum-offload substitution)
+    Bad,      // it does not, and nothing explains why
+    Partial,  // Linux CHECKSUM_PARTIAL form: pseudo-header sum left for the NIC (TX offload, GRO)
+    Zero,     // UDP over IPv4 sent without a checksum
+    Unverified,  // cannot be checked: snaplen cut, fragment, lengths that cannot be trusted
+};
+inline constexpr std::size_t kStatusCount = 5;
+
+enum class Reason : std::uint8_t {
+    None,
+    Snaplen,               // the frame was cut by the capture's snaplen
+    Fragment,              // part of a fragmented datagram
+    LengthMismatch,        // a length field claims more than the frame holds
+    SuperPacket,           // IP total length 0 (TSO / BIG TCP): the extent is only a guess
+    LocalChecksumOffload,  // outer UDP verified after filling in the inner partial checksum(s)
+    PartialZeroLength,     // partial form computed over L4 length 0 (igb-style TSO)
+    ZeroOverIpv6,          // UDP checksum 0 is not allowed over IPv6 (RFC 8200 8.1)
+};
+
+enum class Check : std::uint8_t { Ipv4Header, Tcp, Udp };
+inline constexpr std::size_t kCheckCount = 3;
+
+struct Verdict {
+    std::uint8_t layer = 0;  // index into DecodedPacket::layers()
+    std::uint8_t depth = 0;
+    Check check = Check::Ipv4Header;
+    Status status = Status::Ok;
+    Reason reason = Reason::None;
+    bool expected_known = false;  // false when the covered bytes were not all captured
+    std::uint16_t stored = 0;
+    std::uint16_t expected = 0;  // the value that would verify (meaningful if expected_known)
+    std::uint16_t residual = 0;  // sum over the covered bytes incl. the stored field (0xffff = ok)
+};
+
+class Verdicts {
+  public:
+    static constexpr std::size_t kMax = decode::DecodedPacket::kMaxLayers;
+    [[nodiscard]] std::span<const Verdict> items() const noexcept {
+        return {items_.data(), count_};
+    }
+    [[nodiscard]] bool any(Status s) const noexcept;
+    [[nodiscard]] const Verdict* for_layer(std::size_t layer) const noexcept;
+    void clear() noexcept { count_ = 0; }
+    void add(const Verdict& v) noexcept;
+
+  private:
+    std::array<Verdict, kMax> items_{};
+    std::uint8_t count_ = 0;
+};
+
+/// Verifies every checksum in `pkt` into `out` (cleared first). Reads only; never allocates.
+void verify(const decode::DecodedPacket& pkt, Verdicts& out) noexcept;
+
+[[nodiscard]] std::string_view to_string(Status s) noexcept;
+[[nodiscard]] std::string_view to_string(Reason r) noexcept;
+[[nodiscard]] std::string_view to_string(Check c) noexcept;
+
+}  // namespace vxcheck::verify

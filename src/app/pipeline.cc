@@ -1,0 +1,133 @@
+#include "vxcheck/app/pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ostream>
+
+#include "vxcheck/capture/source.h"
+#include "vxcheck/decode/decode.h"
+#include "vxcheck/report/reporter.h"
+
+namespace vxcheck::app {
+namespace {
+
+bool selected(PacketSelection sel, const decode::DecodedPacket& pkt,
+              const verify::Verdicts& verdicts) noexcept {
+    switch (sel) {
+        case PacketSelection::All:
+            return true;
+        case PacketSelection::None:
+            return false;
+        case PacketSelection::Bad:
+            return !pkt.anomalies().empty() || verdicts.any(verify::Status::Bad);
+    }
+    return false;
+}
+
+// A progress line on stderr at most once a second, for long files read from a terminal.
+class Progress {
+  public:
+    explicit Progress(bool enabled) : enabled_(enabled) {}
+
+    void tick(const std::string& file, const capture::Source& src, std::uint64_t frames) {
+        if (!enabled_ || (frames & 0xffffU) != 0) {
+            return;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_ < std::chrono::seconds(1)) {
+            return;
+        }
+        last_ = now;
+        shown_ = true;
+        if (src.size() != 0) {
+            std::fprintf(
+                stderr, "\r%s: %llu frames, %.0f%%   ", file.c_str(),
+                static_cast<unsigned long long>(frames),
+                100.0 * static_cast<double>(src.position()) / static_cast<double>(src.size()));
+        } else {
+            std::fprintf(stderr, "\r%s: %llu frames   ", file.c_str(),
+                         static_cast<unsigned long long>(frames));
+        }
+    }
+
+    void done() {
+        if (shown_) {
+            std::fprintf(stderr, "\r\033[K");
+            shown_ = false;
+        }
+    }
+
+  private:
+    bool enabled_;
+    bool shown_ = false;
+    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) noexcept {
+    decode::decode(frame, options_, packet_);
+    verify::verify(packet_, verdicts_);
+    summary.add(packet_, verdicts_);
+}
+
+ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
+    auto reporter = config.json ? report::make_json_reporter(out)
+                                : report::make_text_reporter(out, {.max_rows = config.max_rows});
+    FrameProcessor processor(config.decode);
+    report::Summary total;
+    bool input_error = false;
+    std::size_t files_read = 0;
+    Progress progress(config.progress);
+
+    for (const std::string& file : config.files) {
+        std::unique_ptr<capture::Source> source;
+        try {
+            source = capture::open_file(file);
+        } catch (const capture::OpenError& e) {
+            spdlog::error("{}", e.what());
+            input_error = true;
+            continue;
+        }
+        ++files_read;
+        report::Summary summary;
+        summary.file = file;
+        summary.link_type = source->link_name();
+        reporter->begin_file(file, summary.link_type);
+        RawFrame frame;
+        capture::ReadStatus status;
+        while ((status = source->next(frame)) == capture::ReadStatus::Frame) {
+            processor.process(frame, summary);
+            if (selected(config.packets, processor.packet(), processor.verdicts())) {
+                reporter->packet({file, processor.packet(), processor.verdicts()});
+            }
+            progress.tick(file, *source, summary.frames_read);
+        }
+        progress.done();
+        if (status == capture::ReadStatus::Error) {
+            summary.read_error = source->error();
+            input_error = true;
+        }
+        if (summary.frames_read != 0 &&
+            summary.skipped[static_cast<std::size_t>(decode::SkipReason::UnsupportedLinkType)] ==
+                summary.frames_read) {
+            spdlog::warn("{}: link type {} is not supported; {} frames counted but not decoded",
+                         file, summary.link_type, summary.frames_read);
+        }
+        reporter->end_file(summary);
+        if (!summary.read_error.empty()) {
+            spdlog::error("{}: stopped after frame {}: {}", file, summary.frames_read,
+                          summary.read_error);
+        }
+        total.merge(summary);
+    }
+    reporter->finish(total, files_read);
+    if (input_error) {
+        return ExitCode::Error;
+    }
+    return total.packets_with_bad_checksum != 0 ? ExitCode::Findings : ExitCode::Clean;
+}
+
+}  // namespace vxcheck::app

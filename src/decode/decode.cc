@@ -1,0 +1,327 @@
+// The decode loop and the protocol graph: link type, ethertype, IP protocol and UDP destination
+// port -> next layer. Iterative, with the layer stack and tunnel depth capped (Suricata's
+// PacketIncreaseCheckLayers, Zeek's Tunnel::max_depth).
+
+#include "vxcheck/decode/decode.h"
+
+#include <algorithm>
+
+#include "decoders.h"
+
+namespace vxcheck::decode {
+namespace {
+
+constexpr std::uint16_t kEthertypeIpv4 = 0x0800;
+constexpr std::uint16_t kEthertypeIpv6 = 0x86dd;
+constexpr std::uint16_t kEthertypeVlan = 0x8100;
+constexpr std::uint16_t kEthertypeQinQ = 0x88a8;
+constexpr std::uint16_t kEthertypeQinQOld = 0x9100;
+constexpr std::uint16_t kEthertypeTransparentBridging = 0x6558;
+
+constexpr std::uint8_t kIpProtoIcmp = 1;
+constexpr std::uint8_t kIpProtoTcp = 6;
+constexpr std::uint8_t kIpProtoUdp = 17;
+constexpr std::uint8_t kIpProtoIcmpv6 = 58;
+
+Proto first_proto(LinkType link, Bytes data, DecodedPacket& pkt) noexcept {
+    switch (link) {
+        case LinkType::Ethernet:
+            return Proto::Ethernet;
+        case LinkType::LinuxSll:
+            return Proto::Sll;
+        case LinkType::LinuxSll2:
+            return Proto::Sll2;
+        case LinkType::Null:
+            return Proto::Null;
+        case LinkType::RawIpv4:
+        case LinkType::RawIpv6:
+        case LinkType::RawIp: {
+            if (data.empty()) {
+                pkt.note(Anomaly::LinkTruncated);
+                return Proto::None;
+            }
+            const int version = data[0] >> 4;
+            if (version != 4 && version != 6) {
+                pkt.note(Anomaly::RawUnknownVersion);
+                return Proto::None;
+            }
+            if ((link == LinkType::RawIpv4 && version != 4) ||
+                (link == LinkType::RawIpv6 && version != 6)) {
+                pkt.note(Anomaly::RawVersionMismatch);
+                return Proto::None;
+            }
+            return version == 4 ? Proto::Ipv4 : Proto::Ipv6;
+        }
+        case LinkType::Unsupported:
+            break;
+    }
+    return Proto::None;
+}
+
+Proto by_ethertype(std::uint32_t ethertype) noexcept {
+    switch (ethertype) {
+        case kEthertypeIpv4:
+            return Proto::Ipv4;
+        case kEthertypeIpv6:
+            return Proto::Ipv6;
+        case kEthertypeVlan:
+        case kEthertypeQinQ:
+        case kEthertypeQinQOld:
+            return Proto::Vlan;
+        case kEthertypeTransparentBridging:
+            return Proto::Ethernet;
+        default:
+            return Proto::None;  // ARP, LLDP, ...: not ours
+    }
+}
+
+Proto by_ip_protocol(std::uint32_t protocol) noexcept {
+    switch (protocol) {
+        case kIpProtoTcp:
+            return Proto::Tcp;
+        case kIpProtoUdp:
+            return Proto::Udp;
+        case kIpProtoIcmp:
+            return Proto::Icmpv4;
+        case kIpProtoIcmpv6:
+            return Proto::Icmpv6;
+        default:
+            return Proto::None;
+    }
+}
+
+Proto by_udp_port(std::uint32_t port, const DecodeOptions& opt) noexcept {
+    if (std::find(opt.vxlan_ports.begin(), opt.vxlan_ports.end(), port) != opt.vxlan_ports.end()) {
+        return Proto::Vxlan;
+    }
+    if (std::find(opt.geneve_ports.begin(), opt.geneve_ports.end(), port) !=
+        opt.geneve_ports.end()) {
+        return Proto::Geneve;
+    }
+    return Proto::None;
+}
+
+Proto next_proto(const Step& step, const DecodeOptions& opt) noexcept {
+    switch (step.via) {
+        case Via::End:
+            return Proto::None;
+        case Via::Ethertype:
+            return by_ethertype(step.key);
+        case Via::IpProtocol:
+            return by_ip_protocol(step.key);
+        case Via::UdpDstPort:
+            return by_udp_port(step.key, opt);
+        case Via::Direct:
+            return static_cast<Proto>(step.key);
+    }
+    return Proto::None;
+}
+
+Step decode_one(Proto proto, const Step& step, DecodedPacket& pkt) noexcept {
+    switch (proto) {
+        case Proto::Ethernet:
+            return decode_ethernet(step, pkt);
+        case Proto::Sll:
+            return decode_sll(step, pkt);
+        case Proto::Sll2:
+            return decode_sll2(step, pkt);
+        case Proto::Null:
+            return decode_null(step, pkt);
+        case Proto::Vlan:
+            return decode_vlan(step, pkt);
+        case Proto::Ipv4:
+            return decode_ipv4(step, pkt);
+        case Proto::Ipv6:
+            return decode_ipv6(step, pkt);
+        case Proto::Tcp:
+            return decode_tcp(step, pkt);
+        case Proto::Udp:
+            return decode_udp(step, pkt);
+        case Proto::Icmpv4:
+        case Proto::Icmpv6:
+            return decode_icmp(step, pkt, proto);
+        case Proto::Vxlan:
+            return decode_vxlan(step, pkt);
+        case Proto::Geneve:
+            return decode_geneve(step, pkt);
+        case Proto::None:
+            break;
+    }
+    return kEnd;
+}
+
+}  // namespace
+
+void decode(const RawFrame& frame, const DecodeOptions& options, DecodedPacket& out) noexcept {
+    out.reset(frame);
+    Proto proto = first_proto(frame.link, frame.data, out);
+    Step step{.bytes = frame.data, .claimed = std::max(frame.wirelen, frame.caplen)};
+    step.claimed =
+        std::max<std::uint32_t>(step.claimed, static_cast<std::uint32_t>(frame.data.size()));
+    while (proto != Proto::None) {
+        if (out.full()) {
+            out.note(Anomaly::TooManyLayers);
+            break;
+        }
+        if ((proto == Proto::Vxlan || proto == Proto::Geneve) &&
+            out.depth() >= options.max_tunnel_depth) {
+            out.note(Anomaly::TunnelDepthExceeded);
+            break;
+        }
+        step = decode_one(proto, step, out);
+        proto = next_proto(step, options);
+    }
+
+    // Every frame is decoded (it has an outer IP layer) or skipped for one reason.
+    const bool has_ip = std::any_of(out.layers().begin(), out.layers().end(), [](const Layer& l) {
+        return l.depth == 0 && (l.proto == Proto::Ipv4 || l.proto == Proto::Ipv6);
+    });
+    if (!has_ip) {
+        if (frame.link == LinkType::Unsupported) {
+            out.set_skip(SkipReason::UnsupportedLinkType);
+        } else if (!out.anomalies().empty()) {
+            out.set_skip(SkipReason::Malformed);
+        } else {
+            out.set_skip(SkipReason::NonIp);
+        }
+    }
+}
+
+// --- DecodedPacket ------------------------------------------------------------------------------
+
+void DecodedPacket::reset(const RawFrame& frame) noexcept {
+    frame_ = &frame;
+    count_ = 0;
+    anomaly_count_ = 0;
+    depth_ = 0;
+    skip_ = SkipReason::None;
+}
+
+void DecodedPacket::push(const Layer& layer) noexcept {
+    if (count_ == kMaxLayers) {
+        note(Anomaly::TooManyLayers);
+        return;
+    }
+    Layer& l = layers_[count_++];
+    l = layer;
+    l.depth = depth_;
+    l.offset = static_cast<std::uint32_t>(layer.bytes.data() - frame_->data.data());
+}
+
+void DecodedPacket::note(Anomaly a) noexcept {
+    for (std::size_t i = 0; i < anomaly_count_; ++i) {
+        if (anomalies_[i] == a) {
+            return;
+        }
+    }
+    if (anomaly_count_ < kMaxAnomalies) {
+        anomalies_[anomaly_count_++] = a;
+    }
+}
+
+int DecodedPacket::enclosing_ip(std::size_t i) const noexcept {
+    for (std::size_t j = std::min<std::size_t>(i, count_); j-- > 0;) {
+        if (layers_[j].proto == Proto::Ipv4 || layers_[j].proto == Proto::Ipv6) {
+            return static_cast<int>(j);
+        }
+    }
+    return -1;
+}
+
+int DecodedPacket::innermost(Proto p) const noexcept {
+    for (std::size_t j = count_; j-- > 0;) {
+        if (layers_[j].proto == p) {
+            return static_cast<int>(j);
+        }
+    }
+    return -1;
+}
+
+// --- names --------------------------------------------------------------------------------------
+
+std::string_view to_string(Anomaly a) noexcept {
+    switch (a) {
+#define VXCHECK_ANOMALY_NAME(name, str) \
+    case Anomaly::name:                 \
+        return str;
+        VXCHECK_ANOMALIES(VXCHECK_ANOMALY_NAME)
+#undef VXCHECK_ANOMALY_NAME
+    }
+    return "unknown";
+}
+
+std::string_view to_string(Proto p) noexcept {
+    switch (p) {
+        case Proto::None:
+            return "none";
+        case Proto::Ethernet:
+            return "ethernet";
+        case Proto::Sll:
+            return "sll";
+        case Proto::Sll2:
+            return "sll2";
+        case Proto::Null:
+            return "null";
+        case Proto::Vlan:
+            return "vlan";
+        case Proto::Ipv4:
+            return "ipv4";
+        case Proto::Ipv6:
+            return "ipv6";
+        case Proto::Tcp:
+            return "tcp";
+        case Proto::Udp:
+            return "udp";
+        case Proto::Icmpv4:
+            return "icmp";
+        case Proto::Icmpv6:
+            return "icmpv6";
+        case Proto::Vxlan:
+            return "vxlan";
+        case Proto::Geneve:
+            return "geneve";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(SkipReason r) noexcept {
+    switch (r) {
+        case SkipReason::None:
+            return "none";
+        case SkipReason::UnsupportedLinkType:
+            return "unsupported_linktype";
+        case SkipReason::NonIp:
+            return "non_ip";
+        case SkipReason::Malformed:
+            return "malformed";
+    }
+    return "unknown";
+}
+
+}  // namespace vxcheck::decode
+
+namespace vxcheck {
+
+std::string_view to_string(LinkType t) noexcept {
+    switch (t) {
+        case LinkType::Ethernet:
+            return "ethernet";
+        case LinkType::LinuxSll:
+            return "linux_sll";
+        case LinkType::LinuxSll2:
+            return "linux_sll2";
+        case LinkType::RawIp:
+            return "raw";
+        case LinkType::RawIpv4:
+            return "ipv4";
+        case LinkType::RawIpv6:
+            return "ipv6";
+        case LinkType::Null:
+            return "null";
+        case LinkType::Unsupported:
+            return "unsupported";
+    }
+    return "unknown";
+}
+
+}  // namespace vxcheck

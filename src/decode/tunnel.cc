@@ -1,0 +1,72 @@
+// Overlay tunnels carried in UDP, matched on the destination port only (RFC 7348 5).
+//
+//  VXLAN (RFC 7348):  flags(1: R R R R I R R R) reserved(3) VNI(3) reserved(1)
+//  Geneve (RFC 8926): ver(2)|optlen(6, 4-byte words) O|C|rsvd(6) protocol(2) VNI(3) rsvd(1)
+//                     options(optlen*4)
+//
+// VXLAN-GPE (UDP 4790) is a different header (next-protocol byte) and is not decoded here.
+
+#include "decoders.h"
+
+namespace vxcheck::decode {
+namespace {
+constexpr std::size_t kVxlanHeaderLen = 8;
+constexpr std::size_t kGeneveBaseLen = 8;
+constexpr std::uint8_t kVxlanFlagI = 0x08;
+constexpr std::uint16_t kEthertypeTransparentBridging = 0x6558;
+}  // namespace
+
+Step decode_vxlan(const Step& in, DecodedPacket& pkt) noexcept {
+    const Bytes b = in.bytes;
+    if (b.size() < kVxlanHeaderLen) {
+        return fail(pkt, Anomaly::VxlanTruncated);
+    }
+    const VxlanInfo info{.flags = b[0], .vni = be24(b, 4)};
+    pkt.push(Layer{.proto = Proto::Vxlan,
+                   .header_len = kVxlanHeaderLen,
+                   .claimed_len = in.claimed,
+                   .bytes = b,
+                   .info = info});
+    if ((info.flags & kVxlanFlagI) == 0) {
+        return fail(pkt, Anomaly::VxlanIFlagClear);
+    }
+    if ((info.flags & ~kVxlanFlagI) != 0 || b[1] != 0 || b[2] != 0 || b[3] != 0 || b[7] != 0) {
+        pkt.note(Anomaly::VxlanReservedNonzero);  // receivers ignore them (RFC 7348): go on
+    }
+    pkt.enter_tunnel();
+    return {.via = Via::Ethertype,
+            .key = kEthertypeTransparentBridging,
+            .bytes = b.subspan(kVxlanHeaderLen),
+            .claimed = in.claimed - static_cast<std::uint32_t>(kVxlanHeaderLen)};
+}
+
+Step decode_geneve(const Step& in, DecodedPacket& pkt) noexcept {
+    const Bytes b = in.bytes;
+    if (b.size() < kGeneveBaseLen) {
+        return fail(pkt, Anomaly::GeneveTruncated);
+    }
+    if ((b[0] >> 6) != 0) {
+        return fail(pkt, Anomaly::GeneveBadVersion);
+    }
+    const std::size_t header_len = kGeneveBaseLen + std::size_t{b[0] & 0x3fU} * 4;
+    if (header_len > b.size()) {
+        return fail(pkt, Anomaly::GeneveTruncated);
+    }
+    const GeneveInfo info{.options_len = static_cast<std::uint8_t>(header_len - kGeneveBaseLen),
+                          .oam = (b[1] & 0x80U) != 0,
+                          .critical = (b[1] & 0x40U) != 0,
+                          .protocol = be16(b, 2),
+                          .vni = be24(b, 4)};
+    pkt.push(Layer{.proto = Proto::Geneve,
+                   .header_len = static_cast<std::uint16_t>(header_len),
+                   .claimed_len = in.claimed,
+                   .bytes = b,
+                   .info = info});
+    pkt.enter_tunnel();
+    return {.via = Via::Ethertype,
+            .key = info.protocol,
+            .bytes = b.subspan(header_len),
+            .claimed = in.claimed - static_cast<std::uint32_t>(header_len)};
+}
+
+}  // namespace vxcheck::decode

@@ -1,0 +1,204 @@
+// JSON Lines reporter: one object per line, each with a "type" (schema in README.md).
+
+#include <nlohmann/json.hpp>
+
+#include "vxcheck/report/format.h"
+#include "vxcheck/report/reporter.h"
+
+namespace vxcheck::report {
+
+namespace {
+
+using nlohmann::ordered_json;
+
+ordered_json checksum_json(const verify::Verdict& v) {
+    ordered_json c;
+    c["status"] = to_string(v.status);
+    c["stored"] = hex16(v.stored);
+    if (v.expected_known) {
+        c["expected"] = hex16(v.expected);
+    }
+    if (v.reason != verify::Reason::None) {
+        c["reason"] = to_string(v.reason);
+    }
+    return c;
+}
+
+ordered_json fragment_json(std::uint16_t offset, bool more) {
+    return ordered_json{{"offset", offset}, {"more", more}};
+}
+
+ordered_json layer_json(const decode::Layer& l) {
+    ordered_json j;
+    j["proto"] = to_string(l.proto);
+    j["depth"] = l.depth;
+    if (const auto* e = l.as<decode::EthernetInfo>()) {
+        j["ethertype"] = hex16(e->ethertype);
+    } else if (const auto* s = l.as<decode::SllInfo>()) {
+        j["packet_type"] = s->packet_type;
+        j["protocol"] = hex16(s->protocol);
+        if (l.proto == decode::Proto::Sll2) {
+            j["ifindex"] = s->ifindex;
+        }
+    } else if (const auto* n = l.as<decode::NullInfo>()) {
+        j["family"] = n->family;
+    } else if (const auto* v = l.as<decode::VlanInfo>()) {
+        j["tpid"] = hex16(v->tpid);
+        j["vid"] = v->vid;
+    } else if (const auto* ip4 = l.as<decode::Ipv4Info>()) {
+        j["src"] = ipv4_to_string(ip4->src);
+        j["dst"] = ipv4_to_string(ip4->dst);
+        j["id"] = ip4->id;
+        j["ttl"] = ip4->ttl;
+        j["protocol"] = ip4->protocol;
+        j["total_length"] = ip4->total_length;
+        if (ip4->is_fragment()) {
+            j["fragment"] = fragment_json(ip4->frag_offset, ip4->more_fragments);
+        }
+    } else if (const auto* ip6 = l.as<decode::Ipv6Info>()) {
+        j["src"] = ipv6_to_string(ip6->src);
+        j["dst"] = ipv6_to_string(ip6->dst);
+        j["next_header"] = ip6->next_header;
+        j["payload_length"] = ip6->payload_length;
+        if (ip6->pseudo_dst.data() != ip6->dst.data()) {
+            j["final_dst"] = ipv6_to_string(ip6->pseudo_dst);
+        }
+        if (ip6->pseudo_src.data() != ip6->src.data()) {
+            j["home_address"] = ipv6_to_string(ip6->pseudo_src);
+        }
+        if (ip6->fragment) {
+            j["fragment"] = fragment_json(ip6->frag_offset, ip6->more_fragments);
+        }
+    } else if (const auto* t = l.as<decode::TcpInfo>()) {
+        j["sport"] = t->sport;
+        j["dport"] = t->dport;
+        j["seq"] = t->seq;
+        j["ack"] = t->ack;
+        j["flags"] = tcp_flags_to_string(t->flags);
+    } else if (const auto* u = l.as<decode::UdpInfo>()) {
+        j["sport"] = u->sport;
+        j["dport"] = u->dport;
+        j["length"] = u->length;
+    } else if (const auto* i = l.as<decode::IcmpInfo>()) {
+        j["icmp_type"] = i->type;
+        j["icmp_code"] = i->code;
+    } else if (const auto* x = l.as<decode::VxlanInfo>()) {
+        j["vni"] = x->vni;
+        j["flags"] = hex16(x->flags);
+    } else if (const auto* g = l.as<decode::GeneveInfo>()) {
+        j["vni"] = g->vni;
+        j["protocol"] = hex16(g->protocol);
+        j["options_len"] = g->options_len;
+    }
+    return j;
+}
+
+ordered_json summary_json(const Summary& s, bool total) {
+    ordered_json j;
+    j["type"] = "summary";
+    j["scope"] = total ? "total" : "file";
+    if (!total) {
+        j["file"] = s.file;
+        j["link_type"] = s.link_type;
+    }
+    j["frames_read"] = s.frames_read;
+    j["decoded"] = s.decoded;
+    ordered_json skipped;
+    skipped["total"] = s.skipped_total();
+    for (std::size_t r = 1; r < s.skipped.size(); ++r) {
+        skipped[std::string(to_string(static_cast<decode::SkipReason>(r)))] = s.skipped[r];
+    }
+    j["skipped"] = skipped;
+    j["bytes_captured"] = s.bytes_captured;
+    ordered_json anomalies = ordered_json::object();
+    for (std::size_t a = 0; a < s.anomalies.size(); ++a) {
+        if (s.anomalies[a] != 0) {
+            anomalies[std::string(to_string(static_cast<decode::Anomaly>(a)))] = s.anomalies[a];
+        }
+    }
+    j["anomalies"] = anomalies;
+    ordered_json checks = ordered_json::array();
+    for (std::size_t c = 0; c < s.checksums.size(); ++c) {
+        for (std::size_t d = 0; d < s.checksums[c].size(); ++d) {
+            const auto& counts = s.checksums[c][d];
+            std::uint64_t n = 0;
+            for (const auto k : counts) {
+                n += k;
+            }
+            if (n == 0) {
+                continue;
+            }
+            ordered_json row;
+            row["check"] = to_string(static_cast<verify::Check>(c));
+            row["depth"] = d;
+            for (std::size_t st = 0; st < counts.size(); ++st) {
+                row[std::string(to_string(static_cast<verify::Status>(st)))] = counts[st];
+            }
+            checks.push_back(row);
+        }
+    }
+    j["checksums"] = checks;
+    j["packets_with_bad_checksum"] = s.packets_with_bad_checksum;
+    j["packets_with_anomalies"] = s.packets_with_anomalies;
+    if (!s.read_error.empty()) {
+        j["error"] = s.read_error;
+    }
+    return j;
+}
+
+class JsonReporter final : public Reporter {
+  public:
+    explicit JsonReporter(std::ostream& out) : out_(out) {}
+
+    void begin_file(const std::string&, const std::string&) override {}
+
+    void packet(const PacketView& p) override {
+        const RawFrame& f = p.packet.frame();
+        ordered_json j;
+        j["type"] = "packet";
+        j["file"] = p.file;
+        j["frame"] = f.number;
+        j["ts"] = timestamp_to_string(f.ts);
+        j["caplen"] = f.caplen;
+        j["wirelen"] = f.wirelen;
+        ordered_json layers = ordered_json::array();
+        const auto ls = p.packet.layers();
+        for (std::size_t i = 0; i < ls.size(); ++i) {
+            ordered_json lj = layer_json(ls[i]);
+            if (const verify::Verdict* v = p.verdicts.for_layer(i)) {
+                lj["checksum"] = checksum_json(*v);
+            }
+            layers.push_back(std::move(lj));
+        }
+        j["layers"] = std::move(layers);
+        ordered_json anomalies = ordered_json::array();
+        for (const decode::Anomaly a : p.packet.anomalies()) {
+            anomalies.push_back(to_string(a));
+        }
+        j["anomalies"] = std::move(anomalies);
+        if (!p.packet.decoded()) {
+            j["skipped"] = to_string(p.packet.skip_reason());
+        }
+        out_ << j.dump() << '\n';
+    }
+
+    void end_file(const Summary& s) override { out_ << summary_json(s, false).dump() << '\n'; }
+
+    void finish(const Summary& total, std::size_t files) override {
+        if (files > 1) {
+            out_ << summary_json(total, true).dump() << '\n';
+        }
+        out_.flush();
+    }
+
+  private:
+    std::ostream& out_;
+};
+
+}  // namespace
+
+std::unique_ptr<Reporter> make_json_reporter(std::ostream& out) {
+    return std::make_unique<JsonReporter>(out);
+}
+
+}  // namespace vxcheck::report

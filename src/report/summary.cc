@@ -1,0 +1,75 @@
+#include "vxcheck/report/summary.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace vxcheck::report {
+
+void Summary::add(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) noexcept {
+    const RawFrame& f = pkt.frame();
+    if (frames_read == 0) {
+        first_ts = f.ts;
+    }
+    last_ts = f.ts;
+    ++frames_read;
+    bytes_captured += f.caplen;
+    if (pkt.decoded()) {
+        ++decoded;
+    } else {
+        ++skipped[static_cast<std::size_t>(pkt.skip_reason())];
+    }
+    for (const decode::Anomaly a : pkt.anomalies()) {
+        ++anomalies[static_cast<std::size_t>(a)];
+    }
+    packets_with_anomalies += pkt.anomalies().empty() ? 0U : 1U;
+    bool bad = false;
+    for (const verify::Verdict& v : verdicts.items()) {
+        const std::size_t depth = std::min<std::size_t>(v.depth, kMaxDepth);
+        ++checksums[static_cast<std::size_t>(v.check)][depth][static_cast<std::size_t>(v.status)];
+        bad = bad || v.status == verify::Status::Bad;
+    }
+    packets_with_bad_checksum += bad ? 1U : 0U;
+}
+
+void Summary::merge(const Summary& o) {
+    if (frames_read == 0) {
+        first_ts = o.first_ts;
+    }
+    if (o.frames_read != 0) {
+        last_ts = o.last_ts;
+    }
+    frames_read += o.frames_read;
+    decoded += o.decoded;
+    bytes_captured += o.bytes_captured;
+    packets_with_anomalies += o.packets_with_anomalies;
+    packets_with_bad_checksum += o.packets_with_bad_checksum;
+    for (std::size_t i = 0; i < skipped.size(); ++i) {
+        skipped[i] += o.skipped[i];
+    }
+    for (std::size_t i = 0; i < anomalies.size(); ++i) {
+        anomalies[i] += o.anomalies[i];
+    }
+    for (std::size_t c = 0; c < checksums.size(); ++c) {
+        for (std::size_t d = 0; d < checksums[c].size(); ++d) {
+            for (std::size_t s = 0; s < checksums[c][d].size(); ++s) {
+                checksums[c][d][s] += o.checksums[c][d][s];
+            }
+        }
+    }
+}
+
+std::uint64_t Summary::skipped_total() const noexcept {
+    return std::accumulate(skipped.begin(), skipped.end(), std::uint64_t{0});
+}
+
+std::uint64_t Summary::checksum_count(verify::Status s) const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& by_depth : checksums) {
+        for (const auto& by_status : by_depth) {
+            n += by_status[static_cast<std::size_t>(s)];
+        }
+    }
+    return n;
+}
+
+}  // namespace vxcheck::report

@@ -1,0 +1,214 @@
+// Human report: per file, what was read and skipped, checksum verdicts by layer and depth, a
+// table of bad packets, and a closing line that says what it means.
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "vxcheck/report/format.h"
+#include "vxcheck/report/reporter.h"
+
+namespace vxcheck::report {
+namespace {
+
+struct BadRow {
+    std::uint64_t frame;
+    std::string check;
+    std::string stored;
+    std::string expected;
+    std::string outer;
+    std::string inner;
+};
+
+std::string fmt(const char* f, auto... args) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, f, args...);
+    return buf;
+}
+
+class TextReporter final : public Reporter {
+  public:
+    TextReporter(std::ostream& out, TextOptions options) : out_(out), options_(options) {}
+
+    void begin_file(const std::string& file, const std::string& link_type) override {
+        rows_.clear();
+        bad_packets_ = 0;
+        out_ << file << "  (" << link_type << ")\n";
+    }
+
+    void packet(const PacketView& p) override {
+        if (!p.verdicts.any(verify::Status::Bad)) {
+            return;  // the text table lists bad checksums; anomalies are counted in the summary
+        }
+        ++bad_packets_;
+        if (rows_.size() >= options_.max_rows) {
+            return;
+        }
+        const auto& pkt = p.packet;
+        // Outer = first IP layer, inner = innermost IP layer inside a tunnel (if any).
+        int outer = -1;
+        int inner = -1;
+        const auto layers = pkt.layers();
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+            if (layers[i].proto == decode::Proto::Ipv4 || layers[i].proto == decode::Proto::Ipv6) {
+                if (outer < 0) {
+                    outer = static_cast<int>(i);
+                } else if (layers[i].depth > 0) {
+                    inner = static_cast<int>(i);
+                }
+            }
+        }
+        for (const verify::Verdict& v : p.verdicts.items()) {
+            if (v.status != verify::Status::Bad || rows_.size() >= options_.max_rows) {
+                continue;
+            }
+            rows_.push_back(BadRow{
+                .frame = pkt.frame().number,
+                .check = std::string(to_string(v.check)) + "@" + std::to_string(v.depth),
+                .stored = hex16(v.stored),
+                .expected = v.expected_known ? hex16(v.expected) : "?",
+                .outer = endpoints(pkt, outer),
+                .inner = inner >= 0 ? endpoints(pkt, inner) : "",
+            });
+        }
+    }
+
+    void end_file(const Summary& s) override {
+        out_ << fmt("  frames: %llu read, %llu decoded, %llu skipped", ull(s.frames_read),
+                    ull(s.decoded), ull(s.skipped_total()));
+        if (s.skipped_total() != 0) {
+            std::string parts;
+            for (std::size_t r = 1; r < s.skipped.size(); ++r) {
+                if (s.skipped[r] != 0) {
+                    parts += (parts.empty() ? "" : ", ") + std::to_string(s.skipped[r]) + " " +
+                             std::string(to_string(static_cast<decode::SkipReason>(r)));
+                }
+            }
+            out_ << " (" << parts << ")";
+        }
+        out_ << "\n";
+        if (!s.read_error.empty()) {
+            out_ << "  read error: " << s.read_error << "\n";
+        }
+        print_checksums(s);
+        print_anomalies(s);
+        print_bad_rows(s);
+        out_ << "\n";
+    }
+
+    void finish(const Summary& total, std::size_t files) override {
+        if (files == 0) {
+            return;  // nothing could be read; the errors on stderr say why
+        }
+        const auto bad = total.packets_with_bad_checksum;
+        const auto partial = total.checksum_count(verify::Status::Partial);
+        const auto unverified = total.checksum_count(verify::Status::Unverified);
+        out_ << "verdict: ";
+        if (bad == 0) {
+            out_ << "no bad checksums";
+        } else {
+            out_ << bad << (bad == 1 ? " packet" : " packets") << " with a bad checksum";
+        }
+        out_ << " in " << total.frames_read << (total.frames_read == 1 ? " frame" : " frames");
+        if (files > 1) {
+            out_ << " from " << files << " files";
+        }
+        out_ << ".\n";
+        if (partial != 0) {
+            out_ << "  " << partial
+                 << " checksums are 'partial': the sender's NIC fills them in after the capture "
+                    "point (TX checksum offload). Not an error.\n";
+        }
+        if (unverified != 0) {
+            out_ << "  " << unverified
+                 << " checksums could not be verified (cut by snaplen, fragments, or "
+                    "super-packets whose length is not on the wire).\n";
+        }
+        out_.flush();
+    }
+
+  private:
+    static unsigned long long ull(std::uint64_t v) { return static_cast<unsigned long long>(v); }
+
+    void print_checksums(const Summary& s) {
+        bool header = false;
+        for (std::size_t c = 0; c < s.checksums.size(); ++c) {
+            for (std::size_t d = 0; d < s.checksums[c].size(); ++d) {
+                const auto& n = s.checksums[c][d];
+                std::uint64_t total = 0;
+                for (const auto k : n) {
+                    total += k;
+                }
+                if (total == 0) {
+                    continue;
+                }
+                if (!header) {
+                    out_ << "  checksums   depth        ok       bad   partial      zero  "
+                            "unverified\n";
+                    header = true;
+                }
+                out_ << fmt("    %-8s %6zu %9llu %9llu %9llu %9llu %11llu\n",
+                            std::string(to_string(static_cast<verify::Check>(c))).c_str(), d,
+                            ull(n[0]), ull(n[1]), ull(n[2]), ull(n[3]), ull(n[4]));
+            }
+        }
+        if (!header) {
+            out_ << "  checksums: none (no IPv4, TCP or UDP headers)\n";
+        }
+    }
+
+    void print_anomalies(const Summary& s) {
+        std::string parts;
+        for (std::size_t a = 0; a < s.anomalies.size(); ++a) {
+            if (s.anomalies[a] != 0) {
+                parts += (parts.empty() ? "" : ", ") +
+                         std::string(to_string(static_cast<decode::Anomaly>(a))) + " " +
+                         std::to_string(s.anomalies[a]);
+            }
+        }
+        if (!parts.empty()) {
+            out_ << "  decode anomalies (" << s.packets_with_anomalies << " frames): " << parts
+                 << "\n";
+        }
+    }
+
+    void print_bad_rows(const Summary&) {
+        if (rows_.empty()) {
+            return;
+        }
+        out_ << "  bad checksums (" << bad_packets_ << (bad_packets_ == 1 ? " packet" : " packets")
+             << "; check@depth, 0 = outermost):\n";
+        std::size_t w_outer = 5;
+        for (const BadRow& r : rows_) {
+            w_outer = std::max(w_outer, r.outer.size());
+        }
+        out_ << fmt("    %7s  %-7s  %-6s  %-8s  ", "frame", "check", "stored", "expected")
+             << pad("outer", w_outer) << "  inner\n";
+        for (const BadRow& r : rows_) {
+            out_ << fmt("    %7llu  %-7s  %-6s  %-8s  ", ull(r.frame), r.check.c_str(),
+                        r.stored.c_str(), r.expected.c_str())
+                 << pad(r.outer, w_outer) << "  " << r.inner << "\n";
+        }
+        if (bad_packets_ > rows_.size()) {
+            out_ << "    ... " << (bad_packets_ - rows_.size())
+                 << " more packets (see --json for all of them)\n";
+        }
+    }
+
+    static std::string pad(const std::string& s, std::size_t w) {
+        return s.size() >= w ? s : s + std::string(w - s.size(), ' ');
+    }
+
+    std::ostream& out_;
+    TextOptions options_;
+    std::vector<BadRow> rows_;
+    std::uint64_t bad_packets_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Reporter> make_text_reporter(std::ostream& out, TextOptions options) {
+    return std::make_unique<TextReporter>(out, options);
+}
+
+}  // namespace vxcheck::report

@@ -1,0 +1,301 @@
+// Checksum verdicts (domain spec 0.3, 2, 3). For each L4 checksum, in this order:
+//  1. UDP 0: "no checksum" over IPv4, an error over IPv6;
+//  2. fragments and frames whose covered bytes were not all captured: unverified;
+//  3. residual R == 0xffff: ok;
+//  4. field == pseudo-header sum (over the L4 length, or 0): partial, the NIC fills it later;
+//  5. IP total length 0: the length is a guess, so unverified rather than bad;
+//  6. a tunnel's outer UDP with partial inner checksums: substitute their final values (local
+//     checksum offload computed the outer over them) and check again;
+//  7. bad, with the expected value.
+// Layers are verified innermost first, so step 6 can use the inner verdicts.
+
+#include "vxcheck/verify/verify.h"
+
+#include <algorithm>
+
+#include "vxcheck/verify/checksum.h"
+
+namespace vxcheck::verify {
+namespace {
+
+using decode::DecodedPacket;
+using decode::Ipv4Info;
+using decode::Ipv6Info;
+using decode::Layer;
+using decode::Proto;
+
+constexpr std::uint8_t kIpProtoTcp = 6;
+constexpr std::uint8_t kIpProtoUdp = 17;
+constexpr std::size_t kTcpChecksumOffset = 16;
+constexpr std::size_t kUdpChecksumOffset = 6;
+
+// Adds the pseudo-header (RFC 768 / RFC 8200 8.1) of `ip` for protocol `proto`, length `len`.
+void add_pseudo_header(InternetChecksum& sum, const Layer& ip, std::uint8_t proto,
+                       std::uint32_t len) noexcept {
+    if (const auto* v4 = ip.as<Ipv4Info>()) {
+        sum.add_word(static_cast<std::uint16_t>(v4->src >> 16));
+        sum.add_word(static_cast<std::uint16_t>(v4->src));
+        sum.add_word(static_cast<std::uint16_t>(v4->dst >> 16));
+        sum.add_word(static_cast<std::uint16_t>(v4->dst));
+    } else if (const auto* v6 = ip.as<Ipv6Info>()) {
+        sum.add(v6->pseudo_src);
+        sum.add(v6->pseudo_dst);
+    }
+    // A 32-bit length (IPv6 jumbo, BIG TCP) folds in as two words, as the kernel's
+    // csum_tcpudp_magic() does; for ordinary lengths the high word is 0.
+    sum.add_word(static_cast<std::uint16_t>(len >> 16));
+    sum.add_word(proto);
+    sum.add_word(static_cast<std::uint16_t>(len));
+}
+
+std::uint16_t pseudo_sum(const Layer& ip, std::uint8_t proto, std::uint32_t len) noexcept {
+    InternetChecksum sum;
+    add_pseudo_header(sum, ip, proto, len);
+    return sum.sum();
+}
+
+bool ip_is_fragment(const Layer& ip) noexcept {
+    if (const auto* v4 = ip.as<Ipv4Info>()) {
+        return v4->is_fragment();
+    }
+    const auto* v6 = ip.as<Ipv6Info>();
+    return v6 != nullptr && v6->is_fragment();
+}
+
+bool ip_length_from_capture(const Layer& ip) noexcept {
+    if (const auto* v4 = ip.as<Ipv4Info>()) {
+        return v4->length_from_capture;
+    }
+    const auto* v6 = ip.as<Ipv6Info>();
+    return v6 != nullptr && v6->length_from_capture;
+}
+
+Verdict verify_ipv4_header(const Layer& ip, std::size_t index) noexcept {
+    const auto& info = std::get<Ipv4Info>(ip.info);
+    InternetChecksum sum;
+    sum.add(ip.header());
+    const std::uint16_t r = sum.sum();
+    return Verdict{.layer = static_cast<std::uint8_t>(index),
+                   .depth = ip.depth,
+                   .check = Check::Ipv4Header,
+                   .status = r == 0xffff ? Status::Ok : Status::Bad,
+                   .expected_known = true,
+                   .stored = info.checksum,
+                   .expected = expected_from_residual(r, info.checksum),
+                   .residual = r};
+}
+
+// Sum of (final - partial) over the inner partial checksums covered by the L4 layer at `outer`,
+// placed in the byte lanes they occupy relative to the start of that layer.
+std::uint16_t inner_partial_delta(const DecodedPacket& pkt, std::size_t outer,
+                                  const std::array<Verdict, Verdicts::kMax>& by_layer,
+                                  const std::array<bool, Verdicts::kMax>& have,
+                                  bool& found) noexcept {
+    std::uint16_t delta = 0;
+    const auto layers = pkt.layers();
+    for (std::size_t j = outer + 1; j < layers.size(); ++j) {
+        if (!have[j] || by_layer[j].status != Status::Partial || !by_layer[j].expected_known) {
+            continue;
+        }
+        const std::size_t field =
+            layers[j].offset +
+            (layers[j].proto == Proto::Tcp ? kTcpChecksumOffset : kUdpChecksumOffset);
+        std::uint16_t d = ones_add(ones_neg(by_layer[j].stored), by_layer[j].expected);
+        if (((field - layers[outer].offset) & 1U) != 0) {
+            d = static_cast<std::uint16_t>((d << 8) | (d >> 8));
+        }
+        delta = ones_add(delta, d);
+        found = true;
+    }
+    return delta;
+}
+
+Verdict verify_l4(const DecodedPacket& pkt, std::size_t index,
+                  const std::array<Verdict, Verdicts::kMax>& by_layer,
+                  const std::array<bool, Verdicts::kMax>& have) noexcept {
+    const auto layers = pkt.layers();
+    const Layer& l4 = layers[index];
+    const Layer& ip = layers[static_cast<std::size_t>(pkt.enclosing_ip(index))];
+    const bool is_udp = l4.proto == Proto::Udp;
+    const std::uint8_t proto = is_udp ? kIpProtoUdp : kIpProtoTcp;
+
+    Verdict v{.layer = static_cast<std::uint8_t>(index),
+              .depth = l4.depth,
+              .check = is_udp ? Check::Udp : Check::Tcp};
+    std::uint32_t l4_len = l4.claimed_len;
+    bool length_ok = true;
+    if (is_udp) {
+        const auto& udp = std::get<decode::UdpInfo>(l4.info);
+        v.stored = udp.checksum;
+        length_ok = udp.length == l4.claimed_len;  // the decoder clamps lying lengths
+        l4_len = udp.length;
+    } else {
+        v.stored = std::get<decode::TcpInfo>(l4.info).checksum;
+    }
+
+    const bool captured = length_ok && l4.bytes.size() == l4_len;
+    std::uint16_t r = 0;
+    if (captured) {
+        InternetChecksum sum;
+        add_pseudo_header(sum, ip, proto, l4_len);
+        sum.add(l4.bytes);
+        r = sum.sum();
+        v.residual = r;
+        v.expected_known = true;
+        v.expected = expected_from_residual(r, v.stored);
+        if (is_udp && v.expected == 0) {
+            v.expected = 0xffff;  // a computed 0 is sent as all ones (RFC 768)
+        }
+    }
+
+    if (is_udp && v.stored == 0) {
+        const bool v6 = ip.proto == Proto::Ipv6;
+        v.status = v6 ? Status::Bad : Status::Zero;
+        v.reason = v6 ? Reason::ZeroOverIpv6 : Reason::None;
+        return v;
+    }
+    if (ip_is_fragment(ip)) {
+        v.status = Status::Unverified;
+        v.reason = Reason::Fragment;
+        return v;
+    }
+    if (!captured) {
+        v.status = Status::Unverified;
+        v.reason = pkt.frame().snaplen_cut() ? Reason::Snaplen : Reason::LengthMismatch;
+        return v;
+    }
+    if (r == 0xffff) {
+        v.status = Status::Ok;
+        return v;
+    }
+    if (v.stored == pseudo_sum(ip, proto, l4_len)) {
+        v.status = Status::Partial;
+        return v;
+    }
+    if (v.stored == pseudo_sum(ip, proto, 0)) {
+        v.status = Status::Partial;
+        v.reason = Reason::PartialZeroLength;
+        return v;
+    }
+    if (ip_length_from_capture(ip)) {
+        v.status = Status::Unverified;
+        v.reason = Reason::SuperPacket;
+        return v;
+    }
+    const bool tunnel =
+        is_udp && index + 1 < layers.size() &&
+        (layers[index + 1].proto == Proto::Vxlan || layers[index + 1].proto == Proto::Geneve);
+    if (tunnel) {
+        bool found = false;
+        const std::uint16_t delta = inner_partial_delta(pkt, index, by_layer, have, found);
+        if (found) {
+            const std::uint16_t r2 = ones_add(r, delta);
+            v.reason = Reason::LocalChecksumOffload;
+            v.residual = r2;
+            v.expected = expected_from_residual(r2, v.stored);
+            if (v.expected == 0) {
+                v.expected = 0xffff;
+            }
+            v.status = r2 == 0xffff ? Status::Ok : Status::Bad;
+            return v;
+        }
+    }
+    v.status = Status::Bad;
+    return v;
+}
+
+}  // namespace
+
+bool Verdicts::any(Status s) const noexcept {
+    return std::any_of(items().begin(), items().end(),
+                       [s](const Verdict& v) { return v.status == s; });
+}
+
+const Verdict* Verdicts::for_layer(std::size_t layer) const noexcept {
+    for (const Verdict& v : items()) {
+        if (v.layer == layer) {
+            return &v;
+        }
+    }
+    return nullptr;
+}
+
+void Verdicts::add(const Verdict& v) noexcept {
+    if (count_ < kMax) {
+        items_[count_++] = v;
+    }
+}
+
+void verify(const decode::DecodedPacket& pkt, Verdicts& out) noexcept {
+    out.clear();
+    std::array<Verdict, Verdicts::kMax> by_layer;
+    std::array<bool, Verdicts::kMax> have{};
+    const auto layers = pkt.layers();
+    for (std::size_t i = layers.size(); i-- > 0;) {
+        const Layer& l = layers[i];
+        if (l.proto == Proto::Ipv4) {
+            by_layer[i] = verify_ipv4_header(l, i);
+            have[i] = true;
+        } else if ((l.proto == Proto::Tcp || l.proto == Proto::Udp) && pkt.enclosing_ip(i) >= 0) {
+            by_layer[i] = verify_l4(pkt, i, by_layer, have);
+            have[i] = true;
+        }
+    }
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        if (have[i]) {
+            out.add(by_layer[i]);
+        }
+    }
+}
+
+std::string_view to_string(Status s) noexcept {
+    switch (s) {
+        case Status::Ok:
+            return "ok";
+        case Status::Bad:
+            return "bad";
+        case Status::Partial:
+            return "partial";
+        case Status::Zero:
+            return "zero";
+        case Status::Unverified:
+            return "unverified";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(Reason r) noexcept {
+    switch (r) {
+        case Reason::None:
+            return "";
+        case Reason::Snaplen:
+            return "snaplen";
+        case Reason::Fragment:
+            return "fragment";
+        case Reason::LengthMismatch:
+            return "length_mismatch";
+        case Reason::SuperPacket:
+            return "super_packet";
+        case Reason::LocalChecksumOffload:
+            return "local_checksum_offload";
+        case Reason::PartialZeroLength:
+            return "partial_zero_length";
+        case Reason::ZeroOverIpv6:
+            return "zero_over_ipv6";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(Check c) noexcept {
+    switch (c) {
+        case Check::Ipv4Header:
+            return "ipv4";
+        case Check::Tcp:
+            return "tcp";
+        case Check::Udp:
+            return "udp";
+    }
+    return "unknown";
+}
+
+}  // namespace vxcheck::verify
