@@ -2,12 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <ostream>
 
 #include "vxcheck/capture/source.h"
 #include "vxcheck/decode/decode.h"
+#include "vxcheck/report/evidence.h"
 #include "vxcheck/report/reporter.h"
 
 namespace vxcheck::app {
@@ -65,6 +68,16 @@ class Progress {
     std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
+// "pcaps/node-a-eth0.pcap" -> "node-a-eth0"; made unique among the points so far.
+std::string point_name(const std::string& file, const std::vector<std::string>& taken) {
+    std::string stem = file == "-" ? "stdin" : std::filesystem::path(file).stem().string();
+    std::string name = stem;
+    for (int n = 2; std::find(taken.begin(), taken.end(), name) != taken.end(); ++n) {
+        name = stem + "#" + std::to_string(n);
+    }
+    return name;
+}
+
 }  // namespace
 
 void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) noexcept {
@@ -77,6 +90,7 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
     auto reporter = config.json ? report::make_json_reporter(out)
                                 : report::make_text_reporter(out, {.max_rows = config.max_rows});
     FrameProcessor processor(config.decode);
+    analyze::ConnectionAnalyzer connections(config.connections);
     report::Summary total;
     bool input_error = false;
     std::size_t files_read = 0;
@@ -92,6 +106,7 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
             continue;
         }
         ++files_read;
+        const std::uint16_t point = connections.add_point(point_name(file, connections.points()));
         report::Summary summary;
         summary.file = file;
         summary.link_type = source->link_name();
@@ -100,6 +115,7 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
         capture::ReadStatus status;
         while ((status = source->next(frame)) == capture::ReadStatus::Frame) {
             processor.process(frame, summary);
+            connections.on_packet({point, processor.packet(), processor.verdicts()});
             if (selected(config.packets, processor.packet(), processor.verdicts())) {
                 reporter->packet({file, processor.packet(), processor.verdicts()});
             }
@@ -123,11 +139,39 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
         }
         total.merge(summary);
     }
-    reporter->finish(total, files_read);
+    const std::vector<analyze::ConnectionReport> decided = connections.finish();
+    report::ConnectionTotals totals;
+    totals.ports = config.connections.all_ports ? "all" : "";
+    for (const auto p : config.connections.ports) {
+        if (!config.connections.all_ports) {
+            totals.ports += (totals.ports.empty() ? "" : ",") + std::to_string(p);
+        }
+    }
+    totals.stats = connections.stats();
+    for (const auto& c : decided) {
+        reporter->connection(c, connections.points());
+        ++totals.connections;
+        totals.with_findings += report::is_finding(c) ? 1U : 0U;
+        for (const auto v : c.verdicts) {
+            ++totals.by_verdict[static_cast<std::size_t>(v)];
+        }
+    }
+    if (!config.evidence_path.empty()) {
+        try {
+            const std::size_t n =
+                report::write_evidence_pcapng(config.evidence_path, decided, connections.points());
+            spdlog::info("wrote {} evidence frames to {}", n, config.evidence_path);
+        } catch (const std::exception& e) {
+            spdlog::error("{}", e.what());
+            input_error = true;
+        }
+    }
+    reporter->finish(total, files_read, totals);
     if (input_error) {
         return ExitCode::Error;
     }
-    return total.packets_with_bad_checksum != 0 ? ExitCode::Findings : ExitCode::Clean;
+    return total.packets_with_bad_checksum != 0 || totals.with_findings != 0 ? ExitCode::Findings
+                                                                             : ExitCode::Clean;
 }
 
 }  // namespace vxcheck::app

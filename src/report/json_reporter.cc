@@ -1,5 +1,6 @@
 // JSON Lines reporter: one object per line, each with a "type" (schema in README.md).
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "vxcheck/report/format.h"
@@ -146,6 +147,92 @@ ordered_json summary_json(const Summary& s, bool total) {
     return j;
 }
 
+ordered_json connection_json(const analyze::ConnectionReport& c,
+                             const std::vector<std::string>& points) {
+    ordered_json j;
+    j["type"] = "connection";
+    j["client"] = track::to_string(c.client);
+    j["server"] = track::to_string(c.server);
+    ordered_json verdicts = ordered_json::array();
+    for (const auto v : c.verdicts) {
+        verdicts.push_back(to_string(v));
+    }
+    j["verdicts"] = verdicts;
+    j["outcome"] = c.outcome;
+    j["syn_attempts"] = c.attempts;
+    j["syns"] = c.syns;
+    ordered_json offsets = ordered_json::array();
+    for (const double o : c.syn_offsets_s) {
+        offsets.push_back(std::round(o * 1e6) / 1e6);
+    }
+    j["syn_offsets_s"] = offsets;
+    if (c.delay_s) {
+        j["delay_s"] = std::round(*c.delay_s * 1e6) / 1e6;
+    }
+    if (!c.schedule.empty()) {
+        j["schedule"] = c.schedule;
+    }
+    if (c.icmp_type) {
+        j["icmp"] = ordered_json{{"type", *c.icmp_type}, {"code", c.icmp_code.value_or(0)}};
+    }
+    if (!c.outer_client.empty()) {
+        ordered_json sports = ordered_json::array();
+        for (const auto p : c.outer_sports) {
+            sports.push_back(p);
+        }
+        j["tunnel"] = ordered_json{{"client_vtep", c.outer_client},
+                                   {"server_vtep", c.outer_server},
+                                   {"vni", c.vni},
+                                   {"outer_sports", sports}};
+    }
+    if (c.outer_sport_out_of_range) {
+        j["outer_sport_out_of_range"] = *c.outer_sport_out_of_range;
+    }
+    if (!c.corrupted.empty()) {
+        ordered_json list = ordered_json::array();
+        for (const auto& k : c.corrupted) {
+            ordered_json o;
+            o["variant"] = std::string(1, k.variant);
+            o["sport"] = k.sport;
+            if (k.pre_nat_sport) {
+                o["pre_nat_sport"] = *k.pre_nat_sport;
+            }
+            o["stored"] = hex16(k.stored);
+            o["expected"] = hex16(k.expected);
+            o["point"] = k.point < points.size() ? points[k.point] : "?";
+            o["frame"] = k.frame;
+            list.push_back(o);
+        }
+        j["corrupted_outer"] = list;
+        j["corrupted_outer_total"] = c.corrupted_total;
+    }
+    if (!c.inner_snat_reason.empty()) {
+        j["inner_snat"] = c.inner_snat_reason;
+    }
+    if (!c.outer_snat_reason.empty()) {
+        j["outer_snat"] = c.outer_snat_reason;
+    }
+    j["points"] = c.points;
+    if (!c.hops.empty()) {
+        j["hops"] = c.hops;
+    }
+    j["history"] = c.history;
+    j["packets"] = c.packets;
+    j["first_ts"] = timestamp_to_string(c.first_ts);
+    j["last_ts"] = timestamp_to_string(c.last_ts);
+    j["explanation"] = c.explanation;
+    j["remedies"] = c.remedies;
+    ordered_json ev = ordered_json::array();
+    for (const auto& e : c.evidence) {
+        ev.push_back(ordered_json{{"point", e.point < points.size() ? points[e.point] : "?"},
+                                  {"frame", e.frame},
+                                  {"ts", timestamp_to_string(e.ts)},
+                                  {"note", e.note}});
+    }
+    j["evidence"] = ev;
+    return j;
+}
+
 class JsonReporter final : public Reporter {
   public:
     explicit JsonReporter(std::ostream& out) : out_(out) {}
@@ -184,10 +271,30 @@ class JsonReporter final : public Reporter {
 
     void end_file(const Summary& s) override { out_ << summary_json(s, false).dump() << '\n'; }
 
-    void finish(const Summary& total, std::size_t files) override {
+    void connection(const analyze::ConnectionReport& c,
+                    const std::vector<std::string>& points) override {
+        out_ << connection_json(c, points).dump() << '\n';
+    }
+
+    void finish(const Summary& total, std::size_t files, const ConnectionTotals& ct) override {
         if (files > 1) {
             out_ << summary_json(total, true).dump() << '\n';
         }
+        ordered_json j;
+        j["type"] = "connections";
+        j["ports"] = ct.ports;
+        j["connections"] = ct.connections;
+        j["with_findings"] = ct.with_findings;
+        ordered_json by = ordered_json::object();
+        for (std::size_t v = 0; v < ct.by_verdict.size(); ++v) {
+            by[std::string(to_string(static_cast<analyze::Verdict>(v)))] = ct.by_verdict[v];
+        }
+        j["by_verdict"] = by;
+        j["segments"] = ct.stats.segments;
+        j["peak_tracked"] = ct.stats.peak_flows;
+        j["evicted"] = ct.stats.evicted;
+        j["expired"] = ct.stats.expired;
+        out_ << j.dump() << '\n';
         out_.flush();
     }
 

@@ -7,6 +7,7 @@
 
 #include "vxcheck/report/format.h"
 #include "vxcheck/report/reporter.h"
+#include "vxcheck/track/flow_key.h"
 
 namespace vxcheck::report {
 namespace {
@@ -96,10 +97,17 @@ class TextReporter final : public Reporter {
         out_ << "\n";
     }
 
-    void finish(const Summary& total, std::size_t files) override {
+    void connection(const analyze::ConnectionReport& c,
+                    const std::vector<std::string>& points) override {
+        points_ = points;
+        connections_.push_back(c);
+    }
+
+    void finish(const Summary& total, std::size_t files, const ConnectionTotals& ct) override {
         if (files == 0) {
             return;  // nothing could be read; the errors on stderr say why
         }
+        print_connections(ct);
         const auto bad = total.packets_with_bad_checksum;
         const auto partial = total.checksum_count(verify::Status::Partial);
         const auto unverified = total.checksum_count(verify::Status::Unverified);
@@ -108,6 +116,11 @@ class TextReporter final : public Reporter {
             out_ << "no bad checksums";
         } else {
             out_ << bad << (bad == 1 ? " packet" : " packets") << " with a bad checksum";
+        }
+        if (ct.with_findings != 0) {
+            out_ << "; " << ct.with_findings
+                 << (ct.with_findings == 1 ? " connection needs" : " connections need")
+                 << " attention";
         }
         out_ << " in " << total.frames_read << (total.frames_read == 1 ? " frame" : " frames");
         if (files > 1) {
@@ -128,6 +141,116 @@ class TextReporter final : public Reporter {
     }
 
   private:
+    void print_connections(const ConnectionTotals& ct) {
+        out_ << "connections (TCP port " << ct.ports << "): " << ct.connections << " seen, "
+             << ct.with_findings << " need attention";
+        if (ct.stats.evicted + ct.stats.expired != 0) {
+            out_ << " (" << ct.stats.evicted << " decided early: table full, " << ct.stats.expired
+                 << " idle)";
+        }
+        out_ << "\n";
+        if (connections_.empty()) {
+            out_ << "\n";
+            return;
+        }
+        std::size_t wc = 6;
+        std::size_t ws = 6;
+        std::size_t wo = 5;
+        std::vector<std::string> outer(connections_.size());
+        for (std::size_t i = 0; i < connections_.size(); ++i) {
+            const auto& c = connections_[i];
+            wc = std::max(wc, track::to_string(c.client).size());
+            ws = std::max(ws, track::to_string(c.server).size());
+            if (!c.outer_client.empty()) {
+                std::string sp;
+                for (const auto p : c.outer_sports) {
+                    sp += (sp.empty() ? "" : ",") + std::to_string(p);
+                }
+                outer[i] = c.outer_client + " > " + c.outer_server + " sport " + sp;
+            } else {
+                outer[i] = "-";
+            }
+            wo = std::max(wo, outer[i].size());
+        }
+        out_ << "  " << pad("client", wc) << "  " << pad("server", ws) << "  "
+             << pad("outer (VTEPs, client sports)", wo) << "  SYNs  delay    verdicts\n";
+        for (std::size_t i = 0; i < connections_.size(); ++i) {
+            const auto& c = connections_[i];
+            std::string verdicts;
+            for (const auto v : c.verdicts) {
+                verdicts += (verdicts.empty() ? "" : ", ") + std::string(to_string(v));
+            }
+            const std::string delay = c.delay_s ? fmt("%.1f s", *c.delay_s) : "-";
+            out_ << "  " << pad(track::to_string(c.client), wc) << "  "
+                 << pad(track::to_string(c.server), ws) << "  " << pad(outer[i], wo) << "  "
+                 << fmt("%4u  %-7s  ", c.syns, delay.c_str()) << verdicts << "\n";
+        }
+        out_ << "\n";
+        for (const auto& c : connections_) {
+            if (!is_finding(c)) {
+                continue;
+            }
+            std::string verdicts;
+            for (const auto v : c.verdicts) {
+                verdicts += (verdicts.empty() ? "" : ", ") + std::string(to_string(v));
+            }
+            out_ << track::to_string(c.client) << " -> " << track::to_string(c.server) << ": "
+                 << verdicts << "\n";
+            out_ << wrap("What happened: " + c.explanation, "  ", "    ");
+            std::size_t shown = 0;
+            for (const auto& e : c.evidence) {
+                if (shown == 0) {
+                    out_ << "  Evidence (" << c.evidence.size()
+                         << " frames, --evidence FILE.pcapng keeps them):\n";
+                }
+                if (++shown > 8) {
+                    out_ << "    ...\n";
+                    break;
+                }
+                out_ << "    " << point_name(e.point) << " frame " << e.frame << ": " << e.note
+                     << "\n";
+            }
+            if (!c.remedies.empty()) {
+                out_ << "  What to do:\n";
+                for (const auto& r : c.remedies) {
+                    out_ << wrap("- " + r, "    ", "      ");
+                }
+            }
+            out_ << "\n";
+        }
+    }
+
+    std::string point_name(std::uint16_t p) const {
+        return p < points_.size() ? points_[p] : std::to_string(p);
+    }
+
+    // Wraps at 100 columns: first line with `first` indent, the rest with `rest`.
+    static std::string wrap(const std::string& text, const std::string& first,
+                            const std::string& rest) {
+        constexpr std::size_t kWidth = 100;
+        std::string out;
+        std::string line = first;
+        std::size_t pos = 0;
+        while (pos < text.size()) {
+            std::size_t end = text.find(' ', pos);
+            if (end == std::string::npos) {
+                end = text.size();
+            }
+            const std::string word = text.substr(pos, end - pos);
+            const bool at_start = line.size() == first.size() || line == rest;
+            if (!at_start && line.size() + 1 + word.size() > kWidth) {
+                out += line + "\n";
+                line = rest;
+            }
+            if (line.size() != first.size() && line != rest) {
+                line += ' ';
+            }
+            line += word;
+            pos = end + 1;
+        }
+        return out + line + "\n";
+    }
+
     static unsigned long long ull(std::uint64_t v) { return static_cast<unsigned long long>(v); }
 
     void print_checksums(const Summary& s) {
@@ -202,6 +325,8 @@ class TextReporter final : public Reporter {
     std::ostream& out_;
     TextOptions options_;
     std::vector<BadRow> rows_;
+    std::vector<analyze::ConnectionReport> connections_;
+    std::vector<std::string> points_;
     std::uint64_t bad_packets_ = 0;
 };
 

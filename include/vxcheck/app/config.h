@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "vxcheck/analyze/connections.h"
 #include "vxcheck/decode/decode.h"
 
 namespace vxcheck::app {
@@ -16,6 +17,8 @@ enum class PacketSelection { Bad, All, None };
 struct AnalyzeConfig {
     std::vector<std::string> files;
     decode::DecodeOptions decode;
+    analyze::ConnectionOptions connections;
+    std::string evidence_path;  // --evidence: pcapng of the frames behind connection verdicts
     bool json = false;
     PacketSelection packets = PacketSelection::Bad;
     std::size_t max_rows = 25;

@@ -2,16 +2,31 @@
 // Reporters turn pipeline results into text or JSON Lines. They see selected packets as they
 // go and each file's Summary at its end.
 
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
+#include "vxcheck/analyze/connections.h"
 #include "vxcheck/decode/packet.h"
 #include "vxcheck/report/summary.h"
 #include "vxcheck/verify/verify.h"
 
 namespace vxcheck::report {
+
+/// What the connection analyzer saw overall.
+struct ConnectionTotals {
+    std::string ports;  // "2049" or "all"
+    std::uint64_t connections = 0;
+    std::uint64_t with_findings = 0;
+    std::array<std::uint64_t, 8> by_verdict{};  // indexed by analyze::Verdict
+    analyze::ConnectionStats stats;
+};
+
+/// Whether a connection's verdicts call for attention (anything but clean or inner_snat alone).
+[[nodiscard]] bool is_finding(const analyze::ConnectionReport& c) noexcept;
 
 struct PacketView {
     const std::string& file;
@@ -26,8 +41,12 @@ class Reporter {
     /// A packet selected for output (bad checksum or anomaly, or every one with --packets all).
     virtual void packet(const PacketView& p) = 0;
     virtual void end_file(const Summary& s) = 0;
+    /// Connection verdicts, after every file has been read (or as they are decided, live).
+    virtual void connection(const analyze::ConnectionReport& c,
+                            const std::vector<std::string>& points) = 0;
     /// After the last file; `files` is how many were read.
-    virtual void finish(const Summary& total, std::size_t files) = 0;
+    virtual void finish(const Summary& total, std::size_t files,
+                        const ConnectionTotals& connections) = 0;
 };
 
 struct TextOptions {

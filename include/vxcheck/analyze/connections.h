@@ -1,0 +1,149 @@
+#pragma once
+// Connection verdicts (domain spec 2, 4, 5): per TCP connection on the watched ports, from one
+// or several capture points: silently dropped or rejected SYNs, delayed connects, inner and
+// outer SNAT, double SNAT, and outer UDP checksums corrupted by NAT (variants A and B).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vxcheck/decode/packet.h"
+#include "vxcheck/frame.h"
+#include "vxcheck/track/flow_key.h"
+#include "vxcheck/verify/verify.h"
+
+namespace vxcheck::analyze {
+
+struct ConnectionOptions {
+    std::vector<std::uint16_t> ports{2049};  // server ports to watch (NFS by default)
+    bool all_ports = false;
+    std::size_t max_flows = 200000;      // bound on tracked connections; oldest evicted first
+    std::uint32_t idle_timeout_s = 900;  // a connection idle this long is decided and dropped
+    // The VXLAN driver picks outer source ports in [min, max] (ip_local_port_range 32768-60999,
+    // max exclusive: domain spec 1.2); a port outside was rewritten by NAT.
+    std::uint16_t vxlan_sport_min = 32768;
+    std::uint16_t vxlan_sport_max = 60998;
+    // Local ephemeral range of clients (net.ipv4.ip_local_port_range).
+    std::uint16_t ephemeral_min = 32768;
+    std::uint16_t ephemeral_max = 60999;
+    std::uint8_t flannel_prefix_len = 24;  // per-node lease; x.y.z.0 is flannel.1's address
+};
+
+/// One frame as the analyzer sees it: decoded, verified, and from which capture point.
+struct PacketContext {
+    std::uint16_t point = 0;
+    const decode::DecodedPacket& packet;
+    const verify::Verdicts& verdicts;
+};
+
+enum class Verdict : std::uint8_t {
+    SynDropped,
+    SynRejected,
+    DelayedConnect,
+    InnerSnat,
+    OuterSnat,
+    DoubleSnat,
+    OuterChecksumCorrupted,
+    Clean,
+};
+[[nodiscard]] std::string_view to_string(Verdict v) noexcept;
+
+/// A frame kept as evidence (copied: frames die at the next read), with why it matters.
+struct EvidenceFrame {
+    std::uint16_t point = 0;
+    std::uint64_t frame = 0;
+    Timestamp ts;
+    LinkType link = LinkType::Ethernet;
+    std::uint32_t wirelen = 0;
+    std::vector<std::uint8_t> bytes;
+    std::string note;  // one line, plain words (the pcapng comment adds the verdicts)
+};
+
+struct CorruptedOuter {
+    char variant = '?';                          // 'A' (0xffff on a zero-checksum tunnel) or 'B'
+    std::uint16_t sport = 0;                     // as captured (after NAT)
+    std::optional<std::uint16_t> pre_nat_sport;  // recovered from the checksum (variant B)
+    std::uint16_t stored = 0;
+    std::uint16_t expected = 0;
+    std::uint16_t point = 0;
+    std::uint64_t frame = 0;
+};
+
+struct ConnectionReport {
+    track::Endpoint client;
+    track::Endpoint server;
+    std::vector<Verdict> verdicts;  // in enum order; {Clean} when nothing applies
+
+    // The SYN story of the decisive attempt (the last ISN seen).
+    std::string
+        outcome;  // established | rejected_rst | rejected_icmp | dropped | unanswered | no_syn
+    unsigned attempts = 0;              // distinct ISNs
+    unsigned syns = 0;                  // SYN transmissions of the decisive attempt
+    std::vector<double> syn_offsets_s;  // send times relative to the first SYN
+    std::optional<double> delay_s;      // first SYN -> the SYN that was answered
+    std::string schedule;               // classic | linear | classic_or_linear | other | ""
+    std::optional<std::uint8_t> icmp_type;
+    std::optional<std::uint8_t> icmp_code;
+
+    // Tunnel context.
+    std::string outer_client;  // "ip" of the client-side VTEP, "" if never tunnelled
+    std::string outer_server;
+    std::vector<std::uint16_t> outer_sports;  // client->server outer source ports, in order seen
+    std::uint32_t vni = 0;
+    std::optional<std::uint16_t> outer_sport_out_of_range;
+    std::vector<CorruptedOuter> corrupted;  // first few
+    std::uint64_t corrupted_total = 0;
+    std::string inner_snat_reason;
+    std::string outer_snat_reason;
+
+    std::vector<std::string> points;  // capture points that saw the connection
+    std::vector<std::string> hops;    // cross-point observations (drops, rewrites)
+    std::string history;              // Zeek-style: S h A D d F f R r (upper = client)
+    std::uint64_t packets = 0;
+    Timestamp first_ts;
+    Timestamp last_ts;
+
+    std::string explanation;            // what happened, in plain words
+    std::vector<std::string> remedies;  // what to do
+    std::vector<EvidenceFrame> evidence;
+
+    [[nodiscard]] bool has(Verdict v) const noexcept;
+};
+
+struct ConnectionStats {
+    std::uint64_t flows_created = 0;
+    std::uint64_t evicted = 0;  // decided early because the table was full
+    std::uint64_t expired = 0;  // decided early because idle
+    std::uint64_t peak_flows = 0;
+    std::uint64_t segments = 0;  // TCP segments on watched ports
+};
+
+class ConnectionAnalyzer {
+  public:
+    explicit ConnectionAnalyzer(ConnectionOptions options);
+    ~ConnectionAnalyzer();
+    ConnectionAnalyzer(const ConnectionAnalyzer&) = delete;
+    ConnectionAnalyzer& operator=(const ConnectionAnalyzer&) = delete;
+
+    /// Names a capture point (a file, an interface); returns its index for PacketContext.
+    std::uint16_t add_point(std::string name);
+    [[nodiscard]] const std::vector<std::string>& points() const noexcept;
+
+    void on_packet(const PacketContext& ctx) noexcept;
+
+    /// Connections decided early (evicted or idle) since the last call.
+    std::vector<ConnectionReport> take_decided();
+    /// Decides every remaining connection; ordered by first packet.
+    std::vector<ConnectionReport> finish();
+
+    [[nodiscard]] const ConnectionStats& stats() const noexcept;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vxcheck::analyze

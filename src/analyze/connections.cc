@@ -1,0 +1,921 @@
+// Connection verdicts. Per packet: find the innermost TCP segment (and the tunnel carrying it),
+// update the connection's SYN attempts, tunnel context and evidence. At the end (or when a
+// connection is evicted), decide its verdicts from domain spec 2 (checksum fingerprints),
+// 4 (SYN schedules, dropped vs rejected) and 5 (double-SNAT evidence).
+
+#include "vxcheck/analyze/connections.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+#include <unordered_map>
+#include <utility>
+
+#include "explain.h"
+#include "vxcheck/verify/checksum.h"
+
+namespace vxcheck::analyze {
+namespace {
+
+using decode::Layer;
+using decode::Proto;
+using track::Endpoint;
+using track::FlowKey;
+
+constexpr std::size_t kMaxTx = 16;         // SYN transmissions kept per attempt
+constexpr std::size_t kMaxAttempts = 4;    // ISNs kept per connection (the latest ones)
+constexpr std::size_t kMaxSports = 8;      // outer source ports kept per connection
+constexpr std::size_t kMaxCandidates = 8;  // bad outer checksums kept per connection
+constexpr std::size_t kMaxEvidence = 32;   // frames copied per connection
+constexpr std::size_t kMaxHistory = 24;
+constexpr std::uint16_t kMaxPoints = 32;  // capture points tracked in bit masks
+constexpr std::uint8_t kTcpOptTimestamp = 8;
+constexpr std::uint8_t kIcmpDestUnreachable = 3;
+constexpr std::uint8_t kIcmpv6DestUnreachable = 1;
+constexpr std::size_t kIcmpHeaderLen = 8;
+
+double seconds_between(Timestamp a, Timestamp b) noexcept {
+    return static_cast<double>(b.sec - a.sec) +
+           (static_cast<double>(b.nsec) - static_cast<double>(a.nsec)) * 1e-9;
+}
+
+std::uint32_t point_bit(std::uint16_t point) noexcept {
+    return point < kMaxPoints ? (1U << point) : 0U;
+}
+
+// TSval from the TCP options, if present.
+std::optional<std::uint32_t> tcp_tsval(const Layer& tcp) noexcept {
+    const Bytes opts = tcp.header().subspan(std::min<std::size_t>(20, tcp.header().size()));
+    std::size_t off = 0;
+    while (off < opts.size()) {
+        const std::uint8_t kind = opts[off];
+        if (kind == 0) {
+            break;
+        }
+        if (kind == 1) {
+            ++off;
+            continue;
+        }
+        if (off + 2 > opts.size() || opts[off + 1] < 2 || off + opts[off + 1] > opts.size()) {
+            break;
+        }
+        if (kind == kTcpOptTimestamp && opts[off + 1] == 10) {
+            return be32(opts, off + 2);
+        }
+        off += opts[off + 1];
+    }
+    return std::nullopt;
+}
+
+// The segment and its tunnel, pulled out of the layer stack once per packet.
+struct Segment {
+    const Layer* ip = nullptr;
+    const Layer* tcp = nullptr;
+    decode::TcpInfo t;
+    Endpoint src;
+    Endpoint dst;
+    std::uint16_t ip_id = 0;
+    const Layer* outer_ip = nullptr;  // IP layer carrying the tunnel, if any
+    const decode::UdpInfo* outer_udp = nullptr;
+    const verify::Verdict* outer_verdict = nullptr;
+    std::uint32_t vni = 0;
+};
+
+struct SynTx {
+    Timestamp ts;
+    Timestamp last_ts;
+    std::uint16_t ip_id = 0;
+    std::optional<std::uint32_t> tsval;
+    std::uint32_t points = 0;
+    std::uint16_t first_point = 0;
+    std::uint16_t last_point = 0;
+    std::uint64_t frame = 0;
+    bool has_outer = false;
+    std::uint16_t outer_sport = 0;
+    verify::Status outer_status = verify::Status::Ok;
+    bool outer_changed = false;  // another point saw a different outer source port
+    std::uint16_t other_sport = 0;
+    std::uint16_t other_point = 0;
+};
+
+struct Attempt {
+    std::uint32_t isn = 0;
+    std::array<SynTx, kMaxTx> tx{};
+    std::uint8_t ntx = 0;
+    std::uint32_t extra_tx = 0;  // transmissions beyond kMaxTx
+    bool answered = false;
+    std::uint8_t answered_after = 0;  // transmissions seen when the SYN-ACK came
+    Timestamp answered_ts;
+    bool rst = false;
+    bool icmp = false;
+    std::uint8_t icmp_type = 0;
+    std::uint8_t icmp_code = 0;
+};
+
+struct Candidate {  // a bad outer UDP checksum, judged once every VTEP pair's mode is known
+    Endpoint outer_src;
+    Endpoint outer_dst;
+    std::uint16_t sport = 0;
+    std::uint16_t stored = 0;
+    std::uint16_t expected = 0;
+    std::uint16_t residual = 0;
+    std::uint16_t point = 0;
+    std::uint64_t frame = 0;
+};
+
+struct Flow {
+    FlowKey key;
+    std::uint64_t order = 0;
+    Endpoint client;
+    Endpoint server;
+    bool client_known = false;
+    std::array<Attempt, kMaxAttempts> attempts{};
+    std::uint8_t nattempts = 0;
+    std::array<char, kMaxHistory> history{};
+    std::uint8_t history_len = 0;
+    std::uint64_t packets = 0;
+    Timestamp first;
+    Timestamp last;
+    std::uint32_t points = 0;
+    std::uint32_t points_c2s = 0;
+    // Tunnel context, client -> server direction (the one NAT rewrites).
+    bool tunnelled = false;
+    Endpoint outer_client;
+    Endpoint outer_server;
+    std::uint32_t vni = 0;
+    std::array<std::uint16_t, kMaxSports> sports{};
+    std::uint8_t nsports = 0;
+    std::optional<std::uint16_t> out_of_range;
+    std::uint64_t out_of_range_frame = 0;
+    std::uint16_t out_of_range_point = 0;
+    std::vector<Candidate> candidates;
+    std::uint64_t candidates_total = 0;
+    std::vector<EvidenceFrame> evidence;
+};
+
+void add_history(Flow& f, char c) noexcept {
+    for (std::size_t i = 0; i < f.history_len; ++i) {
+        if (f.history[i] == c) {
+            return;  // like Zeek, each event letter is recorded once per direction
+        }
+    }
+    if (f.history_len < kMaxHistory) {
+        f.history[f.history_len++] = c;
+    }
+}
+
+enum class Mode { Unknown, Zero, Full };
+
+struct PairCounts {
+    std::uint64_t zero = 0;
+    std::uint64_t full = 0;
+};
+
+}  // namespace
+
+struct ConnectionAnalyzer::Impl {
+    explicit Impl(ConnectionOptions o) : options(std::move(o)) {}
+
+    ConnectionOptions options;
+    std::vector<std::string> points;
+    std::unordered_map<FlowKey, Flow, track::FlowKeyHash> flows;
+    std::map<std::pair<Endpoint, Endpoint>, PairCounts> vtep_pairs;
+    std::vector<ConnectionReport> decided;
+    ConnectionStats stats;
+    std::uint64_t next_order = 0;
+    Timestamp now;
+    std::uint64_t packets_since_sweep = 0;
+
+    [[nodiscard]] bool watched(std::uint16_t sport, std::uint16_t dport) const noexcept {
+        if (options.all_ports) {
+            return true;
+        }
+        return std::any_of(options.ports.begin(), options.ports.end(),
+                           [&](std::uint16_t p) { return p == sport || p == dport; });
+    }
+
+    [[nodiscard]] bool watched_server_port(std::uint16_t port) const noexcept {
+        return std::find(options.ports.begin(), options.ports.end(), port) != options.ports.end();
+    }
+
+    [[nodiscard]] Mode mode_of(const Endpoint& src, const Endpoint& dst) const {
+        const auto it = vtep_pairs.find({src, dst});
+        if (it == vtep_pairs.end() || it->second.zero == it->second.full) {
+            return Mode::Unknown;
+        }
+        return it->second.zero > it->second.full ? Mode::Zero : Mode::Full;
+    }
+
+    void learn_vtep_mode(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) {
+        const auto layers = pkt.layers();
+        for (std::size_t i = 0; i + 1 < layers.size(); ++i) {
+            if (layers[i].proto != Proto::Udp ||
+                (layers[i + 1].proto != Proto::Vxlan && layers[i + 1].proto != Proto::Geneve)) {
+                continue;
+            }
+            const verify::Verdict* v = verdicts.for_layer(i);
+            const int ip = pkt.enclosing_ip(i);
+            if (v == nullptr || ip < 0) {
+                continue;
+            }
+            const Layer& l = layers[static_cast<std::size_t>(ip)];
+            auto& counts = vtep_pairs[{track::source_of(l, 0), track::destination_of(l, 0)}];
+            if (v->status == verify::Status::Zero) {
+                ++counts.zero;
+            } else if (v->status == verify::Status::Ok || v->status == verify::Status::Partial) {
+                ++counts.full;
+            }
+        }
+    }
+
+    static bool extract(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
+                        Segment& s) noexcept {
+        const int t = pkt.innermost(Proto::Tcp);
+        if (t < 0) {
+            return false;
+        }
+        const auto layers = pkt.layers();
+        const int ip = pkt.enclosing_ip(static_cast<std::size_t>(t));
+        if (ip < 0) {
+            return false;
+        }
+        s.tcp = &layers[static_cast<std::size_t>(t)];
+        s.ip = &layers[static_cast<std::size_t>(ip)];
+        s.t = std::get<decode::TcpInfo>(s.tcp->info);
+        s.src = track::source_of(*s.ip, s.t.sport);
+        s.dst = track::destination_of(*s.ip, s.t.dport);
+        if (const auto* v4 = s.ip->as<decode::Ipv4Info>()) {
+            s.ip_id = v4->id;
+        }
+        // The tunnel whose payload holds this segment: the nearest VXLAN/Geneve before it.
+        for (int i = ip - 1; i > 0; --i) {
+            const auto idx = static_cast<std::size_t>(i);
+            if (layers[idx].proto == Proto::Vxlan || layers[idx].proto == Proto::Geneve) {
+                if (const auto* x = layers[idx].as<decode::VxlanInfo>()) {
+                    s.vni = x->vni;
+                } else if (const auto* g = layers[idx].as<decode::GeneveInfo>()) {
+                    s.vni = g->vni;
+                }
+                s.outer_udp = layers[idx - 1].as<decode::UdpInfo>();
+                s.outer_verdict = verdicts.for_layer(idx - 1);
+                const int oip = pkt.enclosing_ip(idx - 1);
+                s.outer_ip = oip >= 0 ? &layers[static_cast<std::size_t>(oip)] : nullptr;
+                break;
+            }
+        }
+        if (s.outer_udp == nullptr || s.outer_ip == nullptr) {
+            s.outer_udp = nullptr;
+            s.outer_ip = nullptr;
+            s.outer_verdict = nullptr;
+        }
+        return true;
+    }
+
+    Flow* flow_for(const FlowKey& key) {
+        auto it = flows.find(key);
+        if (it != flows.end()) {
+            return &it->second;
+        }
+        if (flows.size() >= options.max_flows) {
+            evict_oldest();
+        }
+        Flow& f = flows[key];
+        f.key = key;
+        f.order = next_order++;
+        ++stats.flows_created;
+        stats.peak_flows = std::max<std::uint64_t>(stats.peak_flows, flows.size());
+        return &f;
+    }
+
+    // Decides and drops the least recently active eighth of the table (amortised O(1)).
+    void evict_oldest() {
+        std::vector<std::pair<Timestamp, FlowKey>> by_age;
+        by_age.reserve(flows.size());
+        for (const auto& [k, f] : flows) {
+            by_age.emplace_back(f.last, k);
+        }
+        const std::size_t n = std::max<std::size_t>(1, by_age.size() / 8);
+        std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(n - 1),
+                         by_age.end(), [](const auto& a, const auto& b) {
+                             return std::tie(a.first.sec, a.first.nsec) <
+                                    std::tie(b.first.sec, b.first.nsec);
+                         });
+        for (std::size_t i = 0; i < n; ++i) {
+            auto it = flows.find(by_age[i].second);
+            decided.push_back(decide(it->second));
+            flows.erase(it);
+            ++stats.evicted;
+        }
+    }
+
+    void expire_idle() {
+        for (auto it = flows.begin(); it != flows.end();) {
+            if (seconds_between(it->second.last, now) > options.idle_timeout_s) {
+                decided.push_back(decide(it->second));
+                it = flows.erase(it);
+                ++stats.expired;
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    void keep_evidence(Flow& f, const PacketContext& ctx, std::string note) {
+        if (f.evidence.size() >= kMaxEvidence) {
+            return;
+        }
+        const RawFrame& fr = ctx.packet.frame();
+        f.evidence.push_back(EvidenceFrame{.point = ctx.point,
+                                           .frame = fr.number,
+                                           .ts = fr.ts,
+                                           .link = fr.link,
+                                           .wirelen = fr.wirelen,
+                                           .bytes = {fr.data.begin(), fr.data.end()},
+                                           .note = std::move(note)});
+    }
+
+    std::string outer_desc(const Segment& s) const {
+        if (s.outer_udp == nullptr) {
+            return "";
+        }
+        std::string d = ", outer sport " + std::to_string(s.outer_udp->sport);
+        if (s.outer_verdict != nullptr) {
+            d += ", outer UDP checksum " + std::string(to_string(s.outer_verdict->status));
+            if (s.outer_verdict->status == verify::Status::Bad) {
+                d += " (stored " + hex(s.outer_verdict->stored) + ", expected " +
+                     hex(s.outer_verdict->expected) + ")";
+            }
+        }
+        return d;
+    }
+
+    static std::string hex(std::uint16_t v) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        std::string s = "0x0000";
+        for (int i = 0; i < 4; ++i) {
+            s[static_cast<std::size_t>(5 - i)] = kHex[(v >> (4 * i)) & 0xfU];
+        }
+        return s;
+    }
+
+    void on_syn(Flow& f, const Segment& s, const PacketContext& ctx) {
+        const RawFrame& fr = ctx.packet.frame();
+        Attempt* a = nullptr;
+        for (std::size_t i = 0; i < f.nattempts; ++i) {
+            if (f.attempts[i].isn == s.t.seq) {
+                a = &f.attempts[i];
+            }
+        }
+        if (a == nullptr) {
+            if (f.nattempts == kMaxAttempts) {
+                std::move(f.attempts.begin() + 1, f.attempts.end(), f.attempts.begin());
+                --f.nattempts;
+            }
+            a = &f.attempts[f.nattempts++];
+            *a = Attempt{};
+            a->isn = s.t.seq;
+        }
+        const std::optional<std::uint32_t> tsval = tcp_tsval(*s.tcp);
+        // The same transmission seen at another capture point has the same IP ID and TSval.
+        SynTx* tx = nullptr;
+        for (std::size_t i = 0; i < a->ntx; ++i) {
+            SynTx& c = a->tx[i];
+            if (c.ip_id == s.ip_id && c.tsval == tsval && (c.points & point_bit(ctx.point)) == 0) {
+                tx = &c;
+            }
+        }
+        std::string note;
+        if (tx != nullptr) {
+            tx->points |= point_bit(ctx.point);
+            tx->last_ts = fr.ts;
+            tx->last_point = ctx.point;
+            if (s.outer_udp != nullptr) {
+                if (!tx->has_outer) {
+                    tx->has_outer = true;
+                    tx->outer_sport = s.outer_udp->sport;
+                } else if (tx->outer_sport != s.outer_udp->sport) {
+                    tx->outer_changed = true;
+                    tx->other_sport = s.outer_udp->sport;
+                    tx->other_point = ctx.point;
+                }
+            }
+            note = "the same SYN seen again at this capture point" + outer_desc(s);
+        } else {
+            if (a->ntx == kMaxTx) {
+                ++a->extra_tx;
+                return;
+            }
+            SynTx& n = a->tx[a->ntx++];
+            n = SynTx{.ts = fr.ts,
+                      .last_ts = fr.ts,
+                      .ip_id = s.ip_id,
+                      .tsval = tsval,
+                      .points = point_bit(ctx.point),
+                      .first_point = ctx.point,
+                      .last_point = ctx.point,
+                      .frame = fr.number};
+            if (s.outer_udp != nullptr) {
+                n.has_outer = true;
+                n.outer_sport = s.outer_udp->sport;
+                n.outer_status = s.outer_verdict != nullptr ? s.outer_verdict->status
+                                                            : verify::Status::Unverified;
+            }
+            const double off = seconds_between(a->tx[0].ts, fr.ts);
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "SYN #%u of ISN %u at +%.3f s", unsigned{a->ntx}, a->isn,
+                          off);
+            note = buf + outer_desc(s);
+        }
+        keep_evidence(f, ctx, std::move(note));
+    }
+
+    void on_tcp(const Segment& s, const PacketContext& ctx) {
+        const RawFrame& fr = ctx.packet.frame();
+        ++stats.segments;
+        Flow& f = *flow_for(FlowKey::of(s.src, s.dst));
+        if (f.packets == 0) {
+            f.first = fr.ts;
+        }
+        ++f.packets;
+        f.last = fr.ts;
+        f.points |= point_bit(ctx.point);
+        const bool syn = (s.t.flags & decode::tcp_flag::kSyn) != 0;
+        const bool ack = (s.t.flags & decode::tcp_flag::kAck) != 0;
+        const bool rst = (s.t.flags & decode::tcp_flag::kRst) != 0;
+        const bool fin = (s.t.flags & decode::tcp_flag::kFin) != 0;
+        if (!f.client_known) {
+            if (syn && !ack) {
+                f.client = s.src;
+                f.server = s.dst;
+                f.client_known = true;
+            } else if (syn && ack) {
+                f.client = s.dst;
+                f.server = s.src;
+                f.client_known = true;
+            } else if (watched_server_port(s.dst.port) && !watched_server_port(s.src.port)) {
+                f.client = s.src;  // mid-stream: the side talking to the watched port
+                f.server = s.dst;
+            } else if (f.packets == 1) {
+                f.client = s.src;
+                f.server = s.dst;
+            }
+        }
+        const bool from_client = s.src == f.client;
+        if (from_client) {
+            f.points_c2s |= point_bit(ctx.point);
+        }
+        const std::size_t payload = s.tcp->claimed_len - s.tcp->header_len;
+        char letter = syn ? (ack ? 'h' : 's') : rst ? 'r' : fin ? 'f' : payload > 0 ? 'd' : 'a';
+        if (from_client) {
+            letter = static_cast<char>(letter - 'a' + 'A');
+        }
+        add_history(f, letter);
+
+        if (s.outer_udp != nullptr) {
+            on_outer(f, s, ctx, from_client);
+        }
+        if (syn && !ack) {
+            on_syn(f, s, ctx);
+        } else if (syn && ack) {
+            for (std::size_t i = 0; i < f.nattempts; ++i) {
+                Attempt& a = f.attempts[i];
+                if (a.isn + 1 == s.t.ack && !a.answered) {
+                    a.answered = true;
+                    a.answered_after = a.ntx;
+                    a.answered_ts = fr.ts;
+                    keep_evidence(f, ctx, "SYN-ACK: the server answered" + outer_desc(s));
+                }
+            }
+        } else if (rst && !from_client) {
+            for (std::size_t i = 0; i < f.nattempts; ++i) {
+                Attempt& a = f.attempts[i];
+                if (a.isn + 1 == s.t.ack && !a.answered && !a.rst) {
+                    a.rst = true;
+                    keep_evidence(f, ctx, "RST with ack = ISN+1: nothing listens, SYN rejected");
+                }
+            }
+        }
+    }
+
+    void on_outer(Flow& f, const Segment& s, const PacketContext& ctx, bool from_client) {
+        const std::uint16_t sport = s.outer_udp->sport;
+        f.tunnelled = true;
+        f.vni = s.vni;
+        if (from_client) {
+            f.outer_client = track::source_of(*s.outer_ip, 0);
+            f.outer_server = track::destination_of(*s.outer_ip, 0);
+            if (std::find(f.sports.begin(), f.sports.begin() + f.nsports, sport) ==
+                    f.sports.begin() + f.nsports &&
+                f.nsports < kMaxSports) {
+                f.sports[f.nsports++] = sport;
+            }
+        }
+        if ((sport < options.vxlan_sport_min || sport > options.vxlan_sport_max) &&
+            !f.out_of_range) {
+            f.out_of_range = sport;
+            f.out_of_range_frame = ctx.packet.frame().number;
+            f.out_of_range_point = ctx.point;
+        }
+        if (s.outer_verdict != nullptr && s.outer_verdict->status == verify::Status::Bad &&
+            s.outer_verdict->expected_known) {
+            ++f.candidates_total;
+            if (f.candidates.size() < kMaxCandidates) {
+                f.candidates.push_back(Candidate{.outer_src = track::source_of(*s.outer_ip, 0),
+                                                 .outer_dst = track::destination_of(*s.outer_ip, 0),
+                                                 .sport = sport,
+                                                 .stored = s.outer_verdict->stored,
+                                                 .expected = s.outer_verdict->expected,
+                                                 .residual = s.outer_verdict->residual,
+                                                 .point = ctx.point,
+                                                 .frame = ctx.packet.frame().number});
+            }
+            const bool syn = (s.t.flags & decode::tcp_flag::kSyn) != 0;
+            if (!syn) {  // SYNs keep their own evidence note
+                keep_evidence(f, ctx, "bad outer UDP checksum" + outer_desc(s));
+            }
+        }
+    }
+
+    void on_icmp(const decode::DecodedPacket& pkt, std::size_t idx, const PacketContext& ctx) {
+        const Layer& l = pkt.layers()[idx];
+        const auto& icmp = std::get<decode::IcmpInfo>(l.info);
+        const bool v4 = l.proto == Proto::Icmpv4;
+        if (icmp.type != (v4 ? kIcmpDestUnreachable : kIcmpv6DestUnreachable) ||
+            l.bytes.size() < kIcmpHeaderLen) {
+            return;
+        }
+        // The quoted datagram: IP header + at least the first 8 bytes of TCP (ports, seq).
+        const Bytes q = l.bytes.subspan(kIcmpHeaderLen);
+        Endpoint src;
+        Endpoint dst;
+        std::size_t l4 = 0;
+        if (v4) {
+            if (q.size() < 20 || (q[0] >> 4) != 4 || q[9] != 6) {
+                return;
+            }
+            l4 = std::size_t{q[0] & 0x0fU} * 4;
+            std::copy_n(q.begin() + 12, 4, src.addr.begin());
+            std::copy_n(q.begin() + 16, 4, dst.addr.begin());
+        } else {
+            if (q.size() < 40 || (q[0] >> 4) != 6 || q[6] != 6) {
+                return;
+            }
+            l4 = 40;
+            std::copy_n(q.begin() + 8, 16, src.addr.begin());
+            std::copy_n(q.begin() + 24, 16, dst.addr.begin());
+            src.v6 = dst.v6 = true;
+        }
+        if (q.size() < l4 + 8) {
+            return;
+        }
+        src.port = be16(q, l4);
+        dst.port = be16(q, l4 + 2);
+        const std::uint32_t seq = be32(q, l4 + 4);
+        auto it = flows.find(FlowKey::of(src, dst));
+        if (it == flows.end()) {
+            return;
+        }
+        Flow& f = it->second;
+        for (std::size_t i = 0; i < f.nattempts; ++i) {
+            Attempt& a = f.attempts[i];
+            if (a.isn == seq && !a.answered && !a.icmp) {
+                a.icmp = true;
+                a.icmp_type = icmp.type;
+                a.icmp_code = icmp.code;
+                keep_evidence(f, ctx,
+                              "ICMP destination unreachable (type " + std::to_string(icmp.type) +
+                                  " code " + std::to_string(icmp.code) + ") quoting the SYN");
+            }
+        }
+    }
+
+    void on_packet(const PacketContext& ctx) {
+        const decode::DecodedPacket& pkt = ctx.packet;
+        now = pkt.frame().ts;
+        learn_vtep_mode(pkt, ctx.verdicts);
+        Segment s;
+        if (extract(pkt, ctx.verdicts, s)) {
+            if (watched(s.t.sport, s.t.dport)) {
+                on_tcp(s, ctx);
+            }
+        } else if (const int icmp =
+                       std::max(pkt.innermost(Proto::Icmpv4), pkt.innermost(Proto::Icmpv6));
+                   icmp >= 0) {
+            on_icmp(pkt, static_cast<std::size_t>(icmp), ctx);
+        }
+        if (++packets_since_sweep >= 65536) {
+            packets_since_sweep = 0;
+            expire_idle();
+        }
+    }
+
+    // --- deciding --------------------------------------------------------------------------
+
+    [[nodiscard]] bool is_flannel_address(const Endpoint& e) const noexcept {
+        if (e.v6 || options.flannel_prefix_len >= 32) {
+            return false;
+        }
+        const std::uint32_t host_mask = (1U << (32 - options.flannel_prefix_len)) - 1U;
+        return (e.ipv4() & host_mask) == 0;
+    }
+
+    [[nodiscard]] std::string masqueraded_port_reason(std::uint16_t port) const {
+        // MASQUERADE maps ports 512-1023 into 600-1023 and >= 1024 into 1024-65535
+        // (nf_nat_l4proto_unique_tuple); Linux RPC clients bind 665-1023, sockets the ephemeral
+        // range. 600-664, or >= 1024 outside the ephemeral range, can only come from NAT.
+        if (port >= 600 && port <= 664) {
+            return "port " + std::to_string(port) +
+                   " is in 600-664, where MASQUERADE puts privileged ports; the Linux NFS client "
+                   "binds 665-1023";
+        }
+        if (port >= 1024 && (port < options.ephemeral_min || port > options.ephemeral_max)) {
+            return "port " + std::to_string(port) + " is outside the ephemeral range " +
+                   std::to_string(options.ephemeral_min) + "-" +
+                   std::to_string(options.ephemeral_max) + " (MASQUERADE --random-fully)";
+        }
+        return "";
+    }
+
+    static const char* schedule_name(const std::vector<double>& offsets) {
+        // Classic: RTO 1 s doubling -> 0,1,3,7,15,31,63. Linux >= 6.5 with
+        // tcp_syn_linear_timeouts=4: 0,1,2,3,4,5,7,11,19,35,67 (domain spec 4.1).
+        static constexpr std::array<double, 8> kClassic{0, 1, 3, 7, 15, 31, 63, 127};
+        static constexpr std::array<double, 11> kLinear{0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67};
+        const auto matches = [&](const auto& sched) {
+            if (offsets.size() > sched.size()) {
+                return false;
+            }
+            for (std::size_t i = 1; i < offsets.size(); ++i) {
+                const double tol = std::max(0.25, 0.1 * sched[i]);
+                if (std::fabs(offsets[i] - sched[i]) > tol) {
+                    return false;
+                }
+            }
+            return true;
+        };
+        if (offsets.size() < 2) {
+            return "";
+        }
+        const bool classic = matches(kClassic);
+        const bool linear = matches(kLinear);
+        if (classic && linear) {
+            return "classic_or_linear";
+        }
+        return classic ? "classic" : linear ? "linear" : "other";
+    }
+
+    ConnectionReport decide(const Flow& f) {
+        ConnectionReport r;
+        r.client = f.client;
+        r.server = f.server;
+        r.packets = f.packets;
+        r.first_ts = f.first;
+        r.last_ts = f.last;
+        r.history.assign(f.history.data(), f.history_len);
+        for (std::uint16_t p = 0; p < std::min<std::size_t>(points.size(), kMaxPoints); ++p) {
+            if ((f.points & point_bit(p)) != 0) {
+                r.points.push_back(points[p]);
+            }
+        }
+        bool dropped = false;
+        bool rejected = false;
+        r.attempts = f.nattempts;
+        for (std::size_t i = 0; i < f.nattempts; ++i) {
+            const Attempt& a = f.attempts[i];
+            const bool last = i + 1 == f.nattempts;
+            const unsigned syns = a.ntx + a.extra_tx;
+            rejected = rejected || a.rst || a.icmp;
+            dropped = dropped || (!a.answered && !a.rst && !a.icmp && syns >= 2);
+            if (!last) {
+                continue;
+            }
+            r.syns = syns;
+            for (std::size_t t = 0; t < a.ntx; ++t) {
+                r.syn_offsets_s.push_back(seconds_between(a.tx[0].ts, a.tx[t].ts));
+            }
+            if (a.answered) {
+                r.outcome = "established";
+                if (a.answered_after >= 2) {
+                    r.delay_s = r.syn_offsets_s[a.answered_after - 1U];
+                    r.schedule = schedule_name(std::vector<double>(
+                        r.syn_offsets_s.begin(), r.syn_offsets_s.begin() + a.answered_after));
+                }
+            } else if (a.rst) {
+                r.outcome = "rejected_rst";
+            } else if (a.icmp) {
+                r.outcome = "rejected_icmp";
+                r.icmp_type = a.icmp_type;
+                r.icmp_code = a.icmp_code;
+            } else {
+                r.outcome = syns >= 2 ? "dropped" : "unanswered";
+                r.schedule = schedule_name(r.syn_offsets_s);
+            }
+        }
+        if (f.nattempts == 0) {
+            r.outcome = "no_syn";
+        }
+        describe_hops(f, r);
+
+        // Tunnel context and NAT evidence.
+        if (f.tunnelled) {
+            r.outer_client = track::ip_to_string(f.outer_client);
+            r.outer_server = track::ip_to_string(f.outer_server);
+            r.vni = f.vni;
+            r.outer_sports.assign(f.sports.begin(), f.sports.begin() + f.nsports);
+        }
+        r.outer_sport_out_of_range = f.out_of_range;
+        r.corrupted_total = 0;
+        for (const Candidate& c : f.candidates) {
+            CorruptedOuter co{.sport = c.sport,
+                              .pre_nat_sport = std::nullopt,
+                              .stored = c.stored,
+                              .expected = c.expected,
+                              .point = c.point,
+                              .frame = c.frame};
+            const Mode mode = mode_of(c.outer_src, c.outer_dst);
+            // Variant B: the field is the valid checksum for the pre-NAT port, so the residual
+            // is P_new - P_old and P_old = P_new + ~R (domain spec 2.4).
+            const std::uint16_t p_old = verify::ones_add(c.sport, verify::ones_neg(c.residual));
+            if (c.stored == 0xffff && mode != Mode::Full) {
+                co.variant = 'A';
+            } else if (mode != Mode::Zero && p_old != c.sport && p_old >= options.vxlan_sport_min &&
+                       p_old <= options.vxlan_sport_max) {
+                co.variant = 'B';
+                co.pre_nat_sport = p_old;
+            } else {
+                continue;  // a bad checksum, but not the NAT fingerprint
+            }
+            ++r.corrupted_total;
+            r.corrupted.push_back(co);
+        }
+        if (f.candidates_total > f.candidates.size() && !r.corrupted.empty()) {
+            r.corrupted_total += f.candidates_total - f.candidates.size();
+        }
+
+        if (f.client_known && is_flannel_address(f.client)) {
+            const std::string why = masqueraded_port_reason(f.client.port);
+            if (!why.empty()) {
+                r.inner_snat_reason = "client " + track::ip_to_string(f.client) +
+                                      " is flannel.1's address (x.y.z.0) and its " + why;
+            }
+        }
+        if (f.out_of_range) {
+            r.outer_snat_reason = "outer VXLAN source port " + std::to_string(*f.out_of_range) +
+                                  " is outside the driver's range " +
+                                  std::to_string(options.vxlan_sport_min) + "-" +
+                                  std::to_string(options.vxlan_sport_max);
+        } else if (!r.corrupted.empty()) {
+            const CorruptedOuter& c = r.corrupted.front();
+            r.outer_snat_reason =
+                c.variant == 'B'
+                    ? "the outer UDP checksum is valid for source port " +
+                          std::to_string(*c.pre_nat_sport) + ", not for the port on the wire (" +
+                          std::to_string(c.sport) + "): NAT rewrote it"
+                    : "the outer UDP checksum 0xffff on a tunnel that sends no checksums is what "
+                      "NAT leaves when it rewrites the packet (pre-5.7 kernels)";
+        }
+
+        if (dropped) {
+            r.verdicts.push_back(Verdict::SynDropped);
+        }
+        if (rejected) {
+            r.verdicts.push_back(Verdict::SynRejected);
+        }
+        if (r.delay_s) {
+            r.verdicts.push_back(Verdict::DelayedConnect);
+        }
+        const bool inner = !r.inner_snat_reason.empty();
+        const bool outer = !r.outer_snat_reason.empty();
+        if (inner) {
+            r.verdicts.push_back(Verdict::InnerSnat);
+        }
+        if (outer) {
+            r.verdicts.push_back(Verdict::OuterSnat);
+        }
+        if (inner && outer) {
+            r.verdicts.push_back(Verdict::DoubleSnat);
+        }
+        if (!r.corrupted.empty()) {
+            r.verdicts.push_back(Verdict::OuterChecksumCorrupted);
+        }
+        if (r.verdicts.empty()) {
+            r.verdicts.push_back(Verdict::Clean);
+        }
+        explain(r, options);
+
+        r.evidence = f.evidence;
+        return r;
+    }
+
+    // Where SYNs were seen and lost across capture points; outer ports rewritten between them.
+    void describe_hops(const Flow& f, ConnectionReport& r) const {
+        if (f.nattempts == 0 || std::popcount(f.points_c2s) < 2) {
+            return;
+        }
+        const Attempt& a = f.attempts[f.nattempts - 1];
+        for (std::size_t t = 0; t < a.ntx; ++t) {
+            const SynTx& tx = a.tx[t];
+            const std::uint32_t missing = f.points_c2s & ~tx.points;
+            const std::string which = "SYN #" + std::to_string(t + 1) + " (+" +
+                                      fixed3(seconds_between(a.tx[0].ts, tx.ts)) + " s)";
+            if (missing != 0) {
+                std::string never;
+                for (std::uint16_t p = 0; p < std::min<std::size_t>(points.size(), kMaxPoints);
+                     ++p) {
+                    if ((missing & point_bit(p)) != 0) {
+                        never += (never.empty() ? "" : ", ") + points[p];
+                    }
+                }
+                r.hops.push_back(which + ": last seen at " + points[tx.last_point] +
+                                 ", never reached " + never);
+            }
+            if (tx.outer_changed) {
+                r.hops.push_back(which + ": outer source port " + std::to_string(tx.outer_sport) +
+                                 " at " + points[tx.first_point] + " became " +
+                                 std::to_string(tx.other_sport) + " at " + points[tx.other_point]);
+            }
+        }
+    }
+
+    static std::string fixed3(double v) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.3f", v);
+        return buf;
+    }
+};
+
+ConnectionAnalyzer::ConnectionAnalyzer(ConnectionOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+ConnectionAnalyzer::~ConnectionAnalyzer() = default;
+
+std::uint16_t ConnectionAnalyzer::add_point(std::string name) {
+    impl_->points.push_back(std::move(name));
+    return static_cast<std::uint16_t>(impl_->points.size() - 1);
+}
+
+const std::vector<std::string>& ConnectionAnalyzer::points() const noexcept {
+    return impl_->points;
+}
+
+void ConnectionAnalyzer::on_packet(const PacketContext& ctx) noexcept {
+    try {
+        impl_->on_packet(ctx);
+    } catch (...) {
+        // Only allocation can throw here (new flow, evidence copy); the packet is still counted
+        // by the summary, and the connection simply misses this packet.
+    }
+}
+
+std::vector<ConnectionReport> ConnectionAnalyzer::take_decided() {
+    return std::exchange(impl_->decided, {});
+}
+
+std::vector<ConnectionReport> ConnectionAnalyzer::finish() {
+    std::vector<const Flow*> order;
+    order.reserve(impl_->flows.size());
+    for (const auto& [k, f] : impl_->flows) {
+        order.push_back(&f);
+    }
+    std::sort(order.begin(), order.end(),
+              [](const Flow* a, const Flow* b) { return a->order < b->order; });
+    std::vector<ConnectionReport> out = std::exchange(impl_->decided, {});
+    for (const Flow* f : order) {
+        out.push_back(impl_->decide(*f));
+    }
+    impl_->flows.clear();
+    return out;
+}
+
+const ConnectionStats& ConnectionAnalyzer::stats() const noexcept {
+    return impl_->stats;
+}
+
+bool ConnectionReport::has(Verdict v) const noexcept {
+    return std::find(verdicts.begin(), verdicts.end(), v) != verdicts.end();
+}
+
+std::string_view to_string(Verdict v) noexcept {
+    switch (v) {
+        case Verdict::SynDropped:
+            return "syn_dropped";
+        case Verdict::SynRejected:
+            return "syn_rejected";
+        case Verdict::DelayedConnect:
+            return "delayed_connect";
+        case Verdict::InnerSnat:
+            return "inner_snat";
+        case Verdict::OuterSnat:
+            return "outer_snat";
+        case Verdict::DoubleSnat:
+            return "double_snat";
+        case Verdict::OuterChecksumCorrupted:
+            return "outer_checksum_corrupted";
+        case Verdict::Clean:
+            return "clean";
+    }
+    return "unknown";
+}
+
+}  // namespace vxcheck::analyze

@@ -1,0 +1,175 @@
+// What each verdict means for the person on call, and what fixes it. Versions and mechanisms
+// are from domain spec 2 (k8s #88986/#90854, PR #92035; netfilter ea64d8d6c675; flannel #1279,
+// #1679, PR #1681) and 4 (SYN schedules).
+
+#include "explain.h"
+
+#include <cstdio>
+
+namespace vxcheck::analyze {
+namespace {
+
+std::string seconds(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, s < 10 ? "%.1f s" : "%.0f s", s);
+    return buf;
+}
+
+std::string schedule_words(const std::string& schedule) {
+    if (schedule == "classic") {
+        return "the classic Linux SYN schedule (retries at 1, 3, 7, 15, 31, 63 s)";
+    }
+    if (schedule == "linear") {
+        return "the linear SYN schedule of Linux >= 6.5 (1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s)";
+    }
+    if (schedule == "classic_or_linear") {
+        return "the first SYN retry (1 s), as both the classic and the linear schedules do";
+    }
+    if (schedule == "other") {
+        return "retries that follow neither Linux SYN schedule (an application retrying, or "
+               "tcp_syn_retries/TCP_SYNCNT changed)";
+    }
+    return "";
+}
+
+}  // namespace
+
+void explain(ConnectionReport& r, const ConnectionOptions& options) {
+    std::string& e = r.explanation;
+    auto& fix = r.remedies;
+    const std::string who = track::to_string(r.client) + " -> " + track::to_string(r.server);
+    const bool nat = r.has(Verdict::OuterSnat) || r.has(Verdict::OuterChecksumCorrupted);
+
+    if (r.has(Verdict::DoubleSnat)) {
+        e += "This connection was source-NATed twice. Its inner packets were masqueraded to "
+             "flannel.1's address (" +
+             r.inner_snat_reason +
+             "), and because the masquerade mark 0x4000 survives VXLAN encapsulation, the "
+             "outer UDP packet was masqueraded again (" +
+             r.outer_snat_reason + "). ";
+    } else if (r.has(Verdict::OuterSnat)) {
+        e += "The outer VXLAN packets of this connection were source-NATed on their way out (" +
+             r.outer_snat_reason + "). ";
+    } else if (r.has(Verdict::InnerSnat)) {
+        e += "The client side was masqueraded to flannel.1's address (" + r.inner_snat_reason +
+             "). That is normal for a host-network client reaching a ClusterIP over flannel, and "
+             "harmless unless the outer packet is NATed too. ";
+    }
+    if (r.has(Verdict::OuterChecksumCorrupted)) {
+        const CorruptedOuter& c = r.corrupted.front();
+        char buf[400];
+        if (c.variant == 'A') {
+            std::snprintf(buf, sizeof buf,
+                          "%llu outer packet(s) left with UDP checksum 0xffff on a tunnel that "
+                          "otherwise sends none (variant A: the NAT checksum update of kernels "
+                          "before 5.7 / 5.4.41 / 4.19.123 / 4.14.181); the correct value was "
+                          "0x%04x. ",
+                          static_cast<unsigned long long>(r.corrupted_total), c.expected);
+        } else {
+            std::snprintf(buf, sizeof buf,
+                          "%llu outer packet(s) left with a UDP checksum that is valid for the "
+                          "pre-NAT source port %u but not for port %u on the wire (variant B: "
+                          "NAT updates a locally-offloaded checksum as if it were partial, on "
+                          "current kernels too); stored 0x%04x, correct 0x%04x. ",
+                          static_cast<unsigned long long>(r.corrupted_total),
+                          unsigned{c.pre_nat_sport.value_or(0)}, unsigned{c.sport}, c.stored,
+                          c.expected);
+        }
+        e += buf;
+        e += "The receiving node verifies non-zero UDP checksums and drops these packets "
+             "silently ('UDP: bad checksum' in dmesg, Udp InCsumErrors in nstat); they never "
+             "reach its flannel.1. ";
+    }
+    if (r.has(Verdict::DelayedConnect) && r.delay_s) {
+        e += "The connection was established only after " + std::to_string(r.syns - 1) +
+             " SYN retransmission(s), " + seconds(*r.delay_s) + " after the first SYN";
+        const std::string sched = schedule_words(r.schedule);
+        e += sched.empty() ? ". " : ", following " + sched + ". ";
+        if (nat) {
+            e += "The SYN that got through left with a fresh, un-NATed outer packet: the UDP "
+                 "conntrack entry of the corrupted ones expired (30 s unreplied) or the kernel "
+                 "picked a new outer source port after a timeout. ";
+            if (r.delay_s && *r.delay_s > 60) {
+                e += "This is the classic 63-second NFS mount / 'nc -z' delay. ";
+            }
+        }
+    }
+    if (r.has(Verdict::SynDropped)) {
+        e += "SYNs were retransmitted with the same ISN and never answered: no SYN-ACK, RST or "
+             "ICMP came back";
+        const std::string sched = schedule_words(r.schedule);
+        e += sched.empty() ? ". " : " (" + sched + "). ";
+        e += nat ? "Given the corrupted outer checksums, the receiving node dropped them. "
+                 : "Something on the path dropped them silently (a DROP rule, a NetworkPolicy, "
+                   "a bad checksum on another hop, or a dead route). ";
+    }
+    if (r.has(Verdict::SynRejected)) {
+        if (r.outcome == "rejected_icmp" || r.icmp_type) {
+            e += "The SYN was rejected with ICMP destination unreachable (type " +
+                 std::to_string(r.icmp_type.value_or(3)) + ", code " +
+                 std::to_string(r.icmp_code.value_or(0)) + ")";
+            e += r.icmp_code.value_or(0) == 3
+                     ? ": port unreachable, which is what kube-proxy's REJECT rule sends for a "
+                       "Service with no endpoints. "
+                     : ". ";
+        } else {
+            e += "The SYN was answered with a RST (ack = ISN+1): the host is reachable but "
+                 "nothing listens on port " +
+                 std::to_string(r.server.port) + ". ";
+        }
+    }
+    for (const std::string& h : r.hops) {
+        e += h + ". ";
+    }
+    if (r.has(Verdict::Clean)) {
+        e = "Nothing wrong found for " + who + ".";
+        return;
+    }
+    if (!e.empty() && e.back() == ' ') {
+        e.pop_back();
+    }
+
+    if (nat) {
+        fix.push_back(
+            "Stop the second masquerade: kube-proxy >= 1.16.13 / 1.17.9 / 1.18.6 clears mark "
+            "0x4000 before MASQUERADE (kubernetes PR 92035), and Flannel >= 0.20.2 returns early "
+            "for packets kube-proxy marked (flannel PR 1681) so the two rules no longer NAT the "
+            "same traffic twice.");
+        if (!r.corrupted.empty() && r.corrupted.front().variant == 'A') {
+            fix.push_back(
+                "Upgrade the kernel to >= 4.14.181 / 4.19.123 / 5.4.41 / 5.7 (netfilter: nat: "
+                "never update the UDP checksum when it's 0).");
+        }
+        fix.push_back(
+            "Workaround now, on every node: ethtool -K flannel.1 tx-checksum-ip-generic off "
+            "(again after every reboot or flannel restart, e.g. from a udev rule). Cost: inner "
+            "checksums are computed in software and TSO/GSO on flannel.1 go off with it, so "
+            "bulk throughput through the tunnel drops and CPU use rises.");
+    }
+    if (r.has(Verdict::SynDropped) && !nat) {
+        fix.push_back(
+            "Find the hop that drops the SYN: capture on the client node's eth0 and the server "
+            "node's eth0 and flannel.1 at the same time and run 'vxcheck analyze' on all the "
+            "files; check iptables/nftables DROP rules and NetworkPolicies on the way.");
+    }
+    if (r.has(Verdict::SynRejected)) {
+        if (r.outcome == "rejected_icmp" || r.icmp_type) {
+            fix.push_back(
+                "Check the Service's endpoints (kubectl get endpointslices) and that the server "
+                "pods are Ready.");
+        } else {
+            fix.push_back(
+                "Check that the server listens on the port (ss -ltn). For a hard NFS mount to "
+                "127.0.0.1 (efs-utils / stunnel) the local proxy is gone: unmount the orphaned "
+                "mount (umount -f -l).");
+        }
+    }
+    if (r.has(Verdict::DelayedConnect) && !nat && !r.has(Verdict::SynDropped)) {
+        fix.push_back(
+            "The first SYN(s) were lost on the way; if this repeats, capture on both nodes to "
+            "see where (vxcheck analyze with both files).");
+    }
+    (void)options;
+}
+
+}  // namespace vxcheck::analyze
