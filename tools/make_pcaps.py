@@ -17,7 +17,8 @@ Layout of this file:
      VXLAN-GPE, Linux cooked headers)
   3. capture-file writers (classic pcap, pcapng)
   4. the topology used by the fixtures (Flannel nodes, pods, MACs)
-  5. one function per output file
+  5. one function per output file (the scenario captures, at the end of the section, place
+     frames at explicit times and tell a connection story each)
   6. main
 
 Vocabulary (see /work/shared/domain.md sections 0 and 3):
@@ -1051,6 +1052,432 @@ def vxlan_nat_variants():
     return cap
 
 
+# ----- scenario captures (connection verdicts) ---------------------------------------------------
+#
+# Each scenario tells a story over time: SYN retransmission schedules, NAT'd and un-NAT'd outer
+# packets, rejects and silent drops.  Frames are placed at explicit times (µs after T0_SEC) instead
+# of the 1 ms default step.  pcaps/README.md, section "Scenario captures (connection verdicts)",
+# lists the expected per-connection verdicts and the evidence values printed by -v.
+#
+# Realism choices shared by all scenarios:
+#   - SYN retransmissions keep the ISN, take the next inner IP ID and a larger TSval (TSval =
+#     per-connection base + elapsed ms, like Linux's ms TCP timestamp clock).
+#   - A SYN-ACK carries inner IP ID 0 (Linux: DF set and no connected socket yet).
+#   - Outer IP IDs come from one counter per sending node (ip_select_ident for DF-clear packets):
+#     +1 per packet plus a jump with elapsed time.
+#   - Inner TTL 64 everywhere, as in the other fixtures.
+
+NODE_A_FLANNEL1_IFINDEX = 5
+
+
+def at(cap, t_us, frame, note=""):
+    """Add frame at T0_SEC + t_us microseconds (scenario files use explicit times)."""
+    cap.t = T0_SEC * cap.unit + t_us * (cap.unit // 1_000_000)
+    cap.add(frame, "t=%d.%06d %s" % (t_us // 1_000_000, t_us % 1_000_000, note))
+
+
+def rpc_null_call(xid, vers=4):
+    """ONC RPC record (record mark + CALL NFS proc 0, AUTH_NONE): 44 bytes."""
+    body = struct.pack("!IIIIIIIIII", xid, 0, 2, 100003, vers, 0, 0, 0, 0, 0)
+    return struct.pack("!I", 0x80000000 | len(body)) + body
+
+
+def rpc_null_reply(xid):
+    """ONC RPC record (record mark + accepted SUCCESS reply, AUTH_NONE verifier): 28 bytes."""
+    body = struct.pack("!IIIIII", xid, 1, 0, 0, 0, 0)
+    return struct.pack("!I", 0x80000000 | len(body)) + body
+
+
+def with_tos(ip, tos):
+    """Set the IPv4 TOS byte and recompute the header checksum."""
+    b = bytearray(ip)
+    b[1] = tos
+    b[10:12] = b"\x00\x00"
+    struct.pack_into("!H", b, 10, ip_header_checksum(bytes(b[:20])))
+    return bytes(b)
+
+
+def icmp4_unreach(code, quoted, ident, src, dst):
+    """IPv4 ICMP type 3 error from src to dst quoting `quoted` (TOS 0xC0, DF clear, like Linux
+    icmp_send)."""
+    msg = bytearray(struct.pack("!BBHI", 3, code, 0, 0) + quoted)
+    struct.pack_into("!H", msg, 2, ~onesum(bytes(msg)) & 0xFFFF)
+    return with_tos(ipv4(src, dst, 1, bytes(msg), ident), 0xC0)
+
+
+class OuterIds:
+    """Outer IPv4 ID counter of one sending node: +1 per packet (+n for a GSO packet of n
+    segments), +1 more per 64 ms elapsed."""
+
+    def __init__(self, start):
+        self.v, self.t, self.n = start, None, 1
+
+    def __call__(self, t_us, segments=1):
+        if self.t is not None:
+            self.v = (self.v + self.n + (t_us - self.t) // 64000) & 0xFFFF
+        self.t, self.n = t_us, segments
+        return self.v
+
+
+class TcpConv:
+    """One IPv4 TCP connection, client side 'c' and server side 's'.
+
+    Tracks sequence numbers, inner IP IDs and TCP timestamps; every method returns the inner IPv4
+    packet (bytes).  TSval = ts_base + elapsed ms; TSecr = the peer's latest TSval."""
+
+    def __init__(self, cli, cport, srv, sport, isn_c, isn_s, id_c, id_s, ts_c, ts_s):
+        self.addr = {"c": (cli, cport), "s": (srv, sport)}
+        self.isn = {"c": isn_c, "s": isn_s}
+        self.nxt = {"c": isn_c, "s": isn_s}
+        self.ids = {"c": id_c, "s": id_s}
+        self.ts_base = {"c": ts_c, "s": ts_s}
+        self.last_ts = {"c": 0, "s": 0}
+
+    def _id(self, side, step=1):
+        v = self.ids[side]
+        self.ids[side] = (v + step) & 0xFFFF
+        return v
+
+    def _ts(self, side, t_us):
+        ts = (self.ts_base[side] + t_us // 1000) & 0xFFFFFFFF
+        self.last_ts[side] = ts
+        return ts
+
+    def syn(self, t_us, csum=OK):
+        """Client SYN (first or retransmitted: always the ISN)."""
+        (c, cp), (s, sp) = self.addr["c"], self.addr["s"]
+        ts = self._ts("c", t_us)
+        self.nxt["c"] = self.isn["c"] + 1
+        return tcp4(c, s, cp, sp, self.isn["c"], 0, TCP_SYN, self._id("c"),
+                    options=tcp_opts_syn(ts), window=64860, csum=csum)
+
+    def synack(self, t_us, csum=OK):
+        (c, cp), (s, sp) = self.addr["c"], self.addr["s"]
+        tsecr = self.last_ts["c"]
+        ts = self._ts("s", t_us)
+        self.nxt["s"] = self.isn["s"] + 1
+        return tcp4(s, c, sp, cp, self.isn["s"], self.isn["c"] + 1, TCP_SYN | TCP_ACK, 0,
+                    options=tcp_opts_syn(ts, tsecr), window=64308, csum=csum)
+
+    def seg(self, side, t_us, payload=b"", flags=None, seq=None, csum=OK, id_step=1):
+        """Established-state segment from side ('c' or 's'); seq defaults to the next new byte.
+        A segment with payload gets PSH|ACK unless flags is given."""
+        other = "s" if side == "c" else "c"
+        (a, ap), (b, bp) = self.addr[side], self.addr[other]
+        if flags is None:
+            flags = TCP_PSH | TCP_ACK if payload else TCP_ACK
+        seq = self.nxt[side] if seq is None else seq
+        tsecr = self.last_ts[other]
+        ts = self._ts(side, t_us)
+        ip = tcp4(a, b, ap, bp, seq, self.nxt[other], flags, self._id(side, id_step),
+                  payload=payload, options=tcp_opts_ts(ts, tsecr), csum=csum)
+        self.nxt[side] = max(self.nxt[side], seq + len(payload))
+        return ip
+
+
+def variant_b_frame(src_node, dst_node, inner, ident, p_new, p_old):
+    """Outer VXLAN frame with sport p_new whose UDP checksum is the correct checksum of the same
+    packet with sport p_old (domain.md 2.4).  Asserts P_old == fold(P_new + ~R)."""
+    pre = vxlan_frame(src_node, dst_node, inner, ident, sport=p_old, csum=OK)
+    f_pre = get16(parse_ipv4_l4(pre[14:])[3], 6)
+    f = vxlan_frame(src_node, dst_node, inner, ident, sport=p_new, csum=f_pre)
+    r = residual(NODE_IP[src_node], NODE_IP[dst_node], PROTO_UDP, parse_ipv4_l4(f[14:])[3])
+    assert r != 0xFFFF
+    assert fold(p_new + (~r & 0xFFFF)) == p_old, (p_new, p_old, r)
+    return f
+
+
+def outer_evidence(frame):
+    """'sport=S F=0x.. E=0x.. R=0x..' for an untagged VXLAN frame (-v documentation)."""
+    s, d, _, u = parse_ipv4_l4(frame[14:])
+    zeroed = u[:6] + b"\x00\x00" + u[8:]
+    e = correct_checksum(s, d, PROTO_UDP, zeroed)
+    r = residual(s, d, PROTO_UDP, u)
+    text = "outer %s:%d F=0x%04x E=0x%04x R=0x%04x" % (s, get16(u, 0), get16(u, 6), e, r)
+    if get16(u, 6) not in (0, e):
+        text += " P_new+~R=%d" % fold(get16(u, 0) + (~r & 0xFFFF))
+    return text
+
+
+def vx(frame):
+    """-v note for a VXLAN frame: outer evidence + inner TCP checksum."""
+    inner_ip = frame[14 + 20 + 8 + 8 + 14:]
+    return "%s; %s" % (outer_evidence(frame), describe_ipv4("inner", inner_ip))
+
+
+def scenario_63s_variant_a():
+    """node-a eth0, zero-checksum tunnel A<->B (pre-5.7 kernel, no txhash re-roll on SYN RTO).
+
+    mount.nfs (host network) -> ClusterIP, DNAT to 10.244.2.5:2049, inner MASQUERADE to
+    10.244.1.0:612; the outer packet keeps the mark and is masqueraded too (sport 45000 -> 7103,
+    check 0 -> 0xFFFF, Variant A).  SYNs at 0/1/3/7/15/31 s hit the same outer conntrack entry;
+    it expires during the 32 s gap, so the SYN at 63 s leaves un-NATed (sport 45000, check 0)
+    and is answered.  A clean pod-to-pod connection runs at t ~ 2.1 s."""
+    cap = Pcap()
+    oa, ob = OuterIds(0x51A0), OuterIds(0x0E10)
+    nat = TcpConv(FLANNEL_IP["a"], 612, POD_IP["b"], NFS_PORT, 0x6F3A91C4, 0x2B7E0D55,
+                  0x3C10, 0xA400, 3100000000, 2210000000)
+    pod = TcpConv(POD_IP["a"], 40000, POD_IP["b"], NFS_PORT, 0x1D2C3B4A, 0x55AA7711,
+                  0x8E21, 0x4C02, 1200000000, 870000000)
+    # (t_us, conversation, side, label, builder, outer sport, outer checksum mode)
+    plan = []
+    syn_times = (0, 1000021, 3000043, 7000064, 15000087, 31000108, 63000130)
+    for i, t in enumerate(syn_times):
+        if i < 6:      # outer conntrack entry alive: outer NAT 45000 -> 7103, Variant A
+            plan.append((t, "nat", "c", "SYN #%d" % (i + 1), nat.syn, 7103, 0xFFFF))
+        else:          # entry expired during the 32 s gap: un-NAT'd, ordinary zero checksum
+            plan.append((t, "nat", "c", "SYN #%d" % (i + 1), nat.syn, 45000, ZERO))
+    plan += [
+        (63000800, "nat", "s", "SYN-ACK", nat.synack, 51000, ZERO),
+        (63000845, "nat", "c", "ACK", lambda t: nat.seg("c", t), 45000, ZERO),
+        (63000910, "nat", "c", "NULL call (44 bytes)",
+         lambda t: nat.seg("c", t, rpc_null_call(0x5E6F0001)), 45000, ZERO),
+        (63001480, "nat", "s", "ACK", lambda t: nat.seg("s", t), 51000, ZERO),
+        (2104518, "pod", "c", "SYN", pod.syn, 40299, ZERO),
+        (2105170, "pod", "s", "SYN-ACK", pod.synack, 43383, ZERO),
+        (2105214, "pod", "c", "ACK", lambda t: pod.seg("c", t), 40299, ZERO),
+        (2105290, "pod", "c", "NULL call", lambda t: pod.seg("c", t, rpc_null_call(0x7A3B0001)),
+         40299, ZERO),
+        (2105930, "pod", "s", "NULL reply",
+         lambda t: pod.seg("s", t, rpc_null_reply(0x7A3B0001)), 43383, ZERO),
+    ]
+    plan.sort(key=lambda e: e[0])
+    for t, conv, side, label, build, sport, mode in plan:
+        ip = build(t)
+        if side == "c":
+            f = vxlan_frame("a", "b", inner_frame("a", "b", ip), oa(t), sport=sport, csum=mode)
+        else:
+            f = vxlan_frame("b", "a", inner_frame("b", "a", ip), ob(t), sport=sport, csum=mode)
+        who = "10.244.1.0:612" if conv == "nat" else "10.244.1.5:40000"
+        at(cap, t, f, "%s %s: %s" % (who, label, vx(f)))
+    return cap
+
+
+def scenario_variant_b():
+    """node-a eth0, full-checksum tunnel A<->B (current kernel, txhash re-rolled on every RTO).
+
+    Host client via ClusterIP, noresvport, inner MASQUERADE --random-fully to 10.244.1.0:12345.
+    SYN #1: outer sport 50000 rewritten to 45678 (inside the driver range), stored checksum =
+    correct for 50000 (Variant B).  SYN #2 after the 1 s RTO: fresh outer sport 39001, no mark, not
+    NAT'd, valid, answered.  Plus a clean pod-to-pod connection 10.244.1.5:40002."""
+    cap = Pcap()
+    oa, ob = OuterIds(0x7C31), OuterIds(0x2A90)
+    nat = TcpConv(FLANNEL_IP["a"], 12345, POD_IP["b"], NFS_PORT, 0xC0FFEE01, 0x3A5B7C9D,
+                  0x9A00, 0x1B40, 2400000000, 2215000000)
+    pod = TcpConv(POD_IP["a"], 40002, POD_IP["b"], NFS_PORT, 0x0BADF00D, 0x600DCAFE,
+                  0x4410, 0x7700, 1300000000, 870500000)
+    t = 0
+    f = variant_b_frame("a", "b", inner_frame("a", "b", nat.syn(t)), oa(t), 45678, 50000)
+    at(cap, t, f, "10.244.1.0:12345 SYN #1 (Variant B, P_old 50000): " + vx(f))
+    # (t_us, conversation, side, label, builder, outer sport); all outer checksums correct
+    plan = [
+        (412308, pod, "c", "SYN", pod.syn, 40299),
+        (412905, pod, "s", "SYN-ACK", pod.synack, 43383),
+        (412950, pod, "c", "ACK", lambda t: pod.seg("c", t), 40299),
+        (413020, pod, "c", "NULL call", lambda t: pod.seg("c", t, rpc_null_call(0x7A3B0101)),
+         40299),
+        (413610, pod, "s", "NULL reply", lambda t: pod.seg("s", t, rpc_null_reply(0x7A3B0101)),
+         43383),
+        (1000020, nat, "c", "SYN #2", nat.syn, 39001),
+        (1000600, nat, "s", "SYN-ACK", nat.synack, 57104),
+        (1000640, nat, "c", "ACK", lambda t: nat.seg("c", t), 39001),
+        (1000700, nat, "c", "NULL call", lambda t: nat.seg("c", t, rpc_null_call(0x5E6F0101)),
+         39001),
+        (1001310, nat, "s", "NULL reply", lambda t: nat.seg("s", t, rpc_null_reply(0x5E6F0101)),
+         57104),
+    ]
+    for t, conv, side, label, build, sport in plan:
+        ip = build(t)
+        if side == "c":
+            f = vxlan_frame("a", "b", inner_frame("a", "b", ip), oa(t), sport=sport, csum=OK)
+        else:
+            f = vxlan_frame("b", "a", inner_frame("b", "a", ip), ob(t), sport=sport, csum=OK)
+        who = "10.244.1.0:12345" if conv is nat else "10.244.1.5:40002"
+        at(cap, t, f, "%s %s: %s" % (who, label, vx(f)))
+    return cap
+
+
+def scenario_offload_noise():
+    """node-a eth0 (sender side), full-checksum tunnel with local checksum offload; nothing wrong.
+
+    TX (node-a -> node-b): inner TCP partial, outer UDP = LCO value; the GSO super-packet has the
+    outer UDP checksum in partial form too.  RX (node-b -> node-a): everything final.  A data
+    segment is lost and retransmitted after a 0.21 s RTO with a new outer sport (txhash re-roll);
+    after 35 s idle the outer sport differs again (in range)."""
+    cap = Pcap()
+    oa, ob = OuterIds(0x1F00), OuterIds(0x6B20)
+    cv = TcpConv(POD_IP["a"], 40004, POD_IP["b"], NFS_PORT, 0x4E1F2A3B, 0x7C6D5E4F,
+                 0x2210, 0x9C80, 1500000000, 880000000)
+    sport = [40299]
+    seq_lost = []
+
+    def tx(t, ip_partial, ip_final, label, gso=False):
+        inner_p = inner_frame("a", "b", ip_partial)
+        if gso:
+            mode = PARTIAL
+        else:
+            mode = lco_mode("a", "b", inner_frame("a", "b", ip_final), sport=sport[0])
+        f = vxlan_frame("a", "b", inner_p, oa(t, 2 if gso else 1), sport=sport[0], csum=mode)
+        _, _, _, ou = parse_ipv4_l4(f[14:])
+        # self-check: the outer field is valid once the NIC has filled the inner checksum (LCO),
+        # or is the outer pseudo-header sum (GSO)
+        fixed = bytearray(ou)
+        fixed[8 + 8 + 14 + 20 + 16:8 + 8 + 14 + 20 + 18] = ip_final[20 + 16:20 + 18]
+        if gso:
+            assert get16(ou, 6) == pseudo_sum(NODE_IP["a"], NODE_IP["b"], PROTO_UDP, len(ou))
+        else:
+            assert residual(NODE_IP["a"], NODE_IP["b"], PROTO_UDP, bytes(fixed)) == 0xFFFF
+        at(cap, t, f, "TX %s: outer sport %d %s; %s; inner final 0x%04x" % (
+            label, sport[0], describe_l4("udp", NODE_IP["a"], NODE_IP["b"], 17, ou),
+            describe_ipv4("inner", ip_partial), get16(ip_final, 20 + 16)))
+
+    def tx_pair(t, label, make, id_step=1):
+        """Build the same segment twice (partial and final) without advancing state twice."""
+        saved = (dict(cv.nxt), dict(cv.ids), dict(cv.last_ts))
+        ip_p = make(PARTIAL)
+        cv.nxt, cv.ids, cv.last_ts = dict(saved[0]), dict(saved[1]), dict(saved[2])
+        ip_f = make(OK)
+        tx(t, ip_p, ip_f, label, gso=id_step > 1)
+
+    def rx(t, ip, label):
+        f = vxlan_frame("b", "a", inner_frame("b", "a", ip), ob(t), sport=43383, csum=OK)
+        at(cap, t, f, "RX %s: %s" % (label, vx(f)))
+
+    tx_pair(0, "SYN", lambda m: cv.syn(0, csum=m))
+    rx(610, cv.synack(610), "SYN-ACK")
+    tx_pair(650, "ACK", lambda m: cv.seg("c", 650, csum=m))
+    tx_pair(900, "PSH-ACK 200", lambda m: cv.seg("c", 900, pattern(200, 0x21), csum=m))
+    rx(1650, cv.seg("s", 1650, pattern(120, 0x52)), "PSH-ACK 120")
+    tx_pair(2100, "GSO 2896", lambda m: cv.seg("c", 2100, pattern(2896, 0x33), csum=m,
+                                                 id_step=2), id_step=2)
+    rx(2800, cv.seg("s", 2800), "ACK")
+    seq_lost.append(cv.nxt["c"])
+    lost_payload = pattern(300, 0x44)
+    tx_pair(10000, "PSH-ACK 300 (lost)", lambda m: cv.seg("c", 10000, lost_payload, csum=m))
+    sport[0] = 52817       # RTO: sk_rethink_txhash()
+    tx_pair(220000, "PSH-ACK 300 retransmission after 0.21 s RTO",
+            lambda m: cv.seg("c", 220000, lost_payload, seq=seq_lost[0], csum=m))
+    rx(220700, cv.seg("s", 220700), "ACK")
+    sport[0] = 35172       # after 35 s idle
+    tx_pair(35220700, "PSH-ACK 100 after 35 s idle",
+            lambda m: cv.seg("c", 35220700, pattern(100, 0x55), csum=m))
+    rx(35221340, cv.seg("s", 35221340), "ACK")
+    return cap
+
+
+def scenario_rst_icmp_silent():
+    """node-a flannel.1 (Ethernet, inner packets only): RST, ICMP port unreachable, silent drop."""
+    cap = Pcap()
+    pa = POD_IP["a"]
+    # (a) RST|ACK from 10.244.2.5
+    a = TcpConv(pa, 40010, POD_IP["b"], NFS_PORT, 0x11223344, 0, 0x5100, 0, 1600000000, 0)
+    syn = a.syn(0)
+    at(cap, 0, inner_frame("a", "b", syn), "(a) SYN " + describe_ipv4("tcp", syn))
+    rst = tcp4(POD_IP["b"], pa, NFS_PORT, 40010, 0, 0x11223344 + 1, TCP_RST | TCP_ACK, 0,
+               window=0)
+    at(cap, 400, inner_frame("b", "a", rst), "(a) RST|ACK ack=ISN+1 " + describe_ipv4("tcp", rst))
+    # (b) ICMP 3/3 from 10.244.2.6 quoting the SYN's IPv4 header + 8 TCP bytes
+    b = TcpConv(pa, 40011, "10.244.2.6", NFS_PORT, 0x55667788, 0, 0x6200, 0, 1650000000, 0)
+    syn = b.syn(1000000)
+    at(cap, 1000000, inner_frame("a", "b", syn), "(b) SYN " + describe_ipv4("tcp", syn))
+    icmp = icmp4_unreach(3, syn[:28], 0x3D7A, "10.244.2.6", pa)
+    at(cap, 1000300, inner_frame("b", "a", icmp), "(b) ICMP 3/3 icmp check 0x%04x, ip %s" % (
+        get16(icmp, 22), "ok" if onesum(icmp[:20]) == 0xFFFF else "BAD"))
+    # (c) silent drop to 10.244.2.7: SYNs at 2, 3, 5, 9 s
+    c = TcpConv(pa, 40012, "10.244.2.7", NFS_PORT, 0x99AABBCC, 0, 0x7300, 0, 1800000000, 0)
+    for i, t in enumerate((2000000, 3000018, 5000041, 9000087)):
+        syn = c.syn(t)
+        at(cap, t, inner_frame("a", "b", syn), "(c) SYN #%d %s" % (i + 1,
+                                                                  describe_ipv4("tcp", syn)))
+    # harmless last packet: UDP 10.244.1.5:41000 -> 10.244.2.5:5001
+    u = udp(pa, POD_IP["b"], 41000, 5001, pattern(16, 0x66))
+    ip = ipv4(pa, POD_IP["b"], PROTO_UDP, u, 0x0A0B, df=True)
+    at(cap, 12000000, inner_frame("a", "b", ip), "UDP 5001 " + describe_ipv4("udp", ip))
+    return cap
+
+
+def scenario_flannel1_sll2():
+    """tcpdump -i any on node-a, flannel.1 (ifindex 5) only: host client 10.244.1.0:613 via a
+    ClusterIP; SYNs at the classic schedule, answered at 63 s."""
+    cap = Pcap(linktype=LINKTYPE_LINUX_SLL2)
+    cv = TcpConv(FLANNEL_IP["a"], 613, POD_IP["b"], NFS_PORT, 0x8D4C3B2A, 0x1E2F3A4B,
+                 0x4B20, 0x0, 3200000000, 875000000)
+    out = sll2_header(ETH_IPV4, NODE_A_FLANNEL1_IFINDEX, ARPHRD_ETHER, PACKET_OUTGOING,
+                      VTEP_MAC["a"])
+    inn = sll2_header(ETH_IPV4, NODE_A_FLANNEL1_IFINDEX, ARPHRD_ETHER, PACKET_HOST, VTEP_MAC["b"])
+    for i, t in enumerate((0, 1000019, 3000040, 7000066, 15000085, 31000112, 63000128)):
+        ip = cv.syn(t)
+        at(cap, t, out + ip, "out SYN #%d %s" % (i + 1, describe_ipv4("tcp", ip)))
+    ip = cv.synack(63000900)
+    at(cap, 63000900, inn + ip, "host SYN-ACK " + describe_ipv4("tcp", ip))
+    ip = cv.seg("c", 63000935)
+    at(cap, 63000935, out + ip, "out ACK " + describe_ipv4("tcp", ip))
+    return cap
+
+
+_JOIN = {}
+
+# Capture points of the multi-point join scenario, in path order for node-a -> node-b.
+JOIN_POINTS = ("node-a-flannel1", "node-a-eth0", "node-b-eth0", "node-b-flannel1")
+
+
+def scenario_join_all():
+    """The same packets at four points (Variant B story like scenario_variant_b).
+
+    Per-hop delays: flannel.1 <-> eth0 on one node ~20 us, wire node-a eth0 <-> node-b eth0
+    ~175 us.  The first SYN (bad outer checksum) is dropped at node-b's decapsulation."""
+    if _JOIN:
+        return _JOIN
+    caps = {p: Pcap() for p in JOIN_POINTS}
+    oa, ob = OuterIds(0x3A00), OuterIds(0x5D40)
+    cv = TcpConv(FLANNEL_IP["a"], 23456, POD_IP["b"], NFS_PORT, 0xD00DFEED, 0x4F3E2D1C,
+                 0xB700, 0x2C80, 2500000000, 871000000)
+    # (label, side, t at first point, packet builder, outer sport, special)
+    plan = [
+        ("SYN #1", "c", 0, lambda t: cv.syn(t), 45679, "variant-b"),
+        ("SYN #2", "c", 1000020, lambda t: cv.syn(t), 39002, None),
+        ("SYN-ACK", "s", 1000290, lambda t: cv.synack(t), 47311, None),
+        ("ACK", "c", 1000540, lambda t: cv.seg("c", t), 39002, None),
+        ("NULL call", "c", 1000598, lambda t: cv.seg("c", t, rpc_null_call(0x5E6F0201)), 39002,
+         None),
+        ("NULL reply", "s", 1000871, lambda t: cv.seg("s", t, rpc_null_reply(0x5E6F0201)),
+         47311, None),
+    ]
+    for label, side, t0, build, sport, special in plan:
+        ip = build(t0)
+        if side == "c":
+            inner = inner_frame("a", "b", ip)
+            t_eth = t0 + 21
+            if special == "variant-b":
+                outer = variant_b_frame("a", "b", inner, oa(t_eth), sport, 50001)
+            else:
+                outer = vxlan_frame("a", "b", inner, oa(t_eth), sport=sport, csum=OK)
+            path = [("node-a-flannel1", t0, inner), ("node-a-eth0", t_eth, outer),
+                    ("node-b-eth0", t_eth + 175, outer), ("node-b-flannel1", t_eth + 175 + 22,
+                                                          inner)]
+            if special == "variant-b":
+                path = path[:3]          # UDP: bad checksum at node-b; never decapsulated
+        else:
+            inner = inner_frame("b", "a", ip)
+            t_eth = t0 + 19
+            outer = vxlan_frame("b", "a", inner, ob(t_eth), sport=sport, csum=OK)
+            path = [("node-b-flannel1", t0, inner), ("node-b-eth0", t_eth, outer),
+                    ("node-a-eth0", t_eth + 176, outer), ("node-a-flannel1", t_eth + 176 + 23,
+                                                          inner)]
+        for point, t, frame in path:
+            if frame is inner:
+                note = "%s inner %s" % (label, describe_ipv4("tcp", ip))
+            else:
+                note = "%s %s" % (label, vx(frame))
+            at(caps[point], t, frame, note)
+    _JOIN.update(caps)
+    return _JOIN
+
+
+def scenario_join(point):
+    return lambda: scenario_join_all()[point]
+
+
 # ----- bad inputs -------------------------------------------------------------------------------
 
 def bad_not_a_capture():
@@ -1112,6 +1539,16 @@ FIXTURES = [
     ("nanosecond.pcap", nanosecond),
     ("pcapng-two-blocks.pcapng", pcapng_two_blocks),
     ("vxlan-nat-variants.pcap", vxlan_nat_variants),
+    # scenario captures (connection verdicts); see pcaps/README.md
+    ("scenario-63s-variant-a.pcap", scenario_63s_variant_a),
+    ("scenario-variant-b.pcap", scenario_variant_b),
+    ("scenario-offload-noise.pcap", scenario_offload_noise),
+    ("scenario-rst-icmp-silent.pcap", scenario_rst_icmp_silent),
+    ("scenario-flannel1-sll2.pcap", scenario_flannel1_sll2),
+    ("scenario-join-node-a-flannel1.pcap", scenario_join("node-a-flannel1")),
+    ("scenario-join-node-a-eth0.pcap", scenario_join("node-a-eth0")),
+    ("scenario-join-node-b-eth0.pcap", scenario_join("node-b-eth0")),
+    ("scenario-join-node-b-flannel1.pcap", scenario_join("node-b-flannel1")),
 ]
 
 BAD_FIXTURES = [

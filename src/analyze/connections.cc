@@ -114,6 +114,8 @@ struct Attempt {
 };
 
 struct Candidate {  // a bad outer UDP checksum, judged once every VTEP pair's mode is known
+    std::uint16_t inner_ip_id = 0;  // with seq: the same packet seen at another capture point
+    std::uint32_t inner_seq = 0;
     Endpoint outer_src;
     Endpoint outer_dst;
     std::uint16_t sport = 0;
@@ -519,9 +521,19 @@ struct ConnectionAnalyzer::Impl {
         }
         if (s.outer_verdict != nullptr && s.outer_verdict->status == verify::Status::Bad &&
             s.outer_verdict->expected_known) {
+            const bool seen =
+                std::any_of(f.candidates.begin(), f.candidates.end(), [&](const Candidate& c) {
+                    return c.inner_ip_id == s.ip_id && c.inner_seq == s.t.seq &&
+                           c.stored == s.outer_verdict->stored && c.point != ctx.point;
+                });
+            if (seen) {
+                return;  // the same bad packet at another capture point (already evidence)
+            }
             ++f.candidates_total;
             if (f.candidates.size() < kMaxCandidates) {
-                f.candidates.push_back(Candidate{.outer_src = track::source_of(*s.outer_ip, 0),
+                f.candidates.push_back(Candidate{.inner_ip_id = s.ip_id,
+                                                 .inner_seq = s.t.seq,
+                                                 .outer_src = track::source_of(*s.outer_ip, 0),
                                                  .outer_dst = track::destination_of(*s.outer_ip, 0),
                                                  .sport = sport,
                                                  .stored = s.outer_verdict->stored,
@@ -756,8 +768,8 @@ struct ConnectionAnalyzer::Impl {
         if (f.client_known && is_flannel_address(f.client)) {
             const std::string why = masqueraded_port_reason(f.client.port);
             if (!why.empty()) {
-                r.inner_snat_reason = "client " + track::ip_to_string(f.client) +
-                                      " is flannel.1's address (x.y.z.0) and its " + why;
+                r.inner_snat_reason = "the client address " + track::ip_to_string(f.client) +
+                                      " is flannel.1's (x.y.z.0) and its " + why;
             }
         }
         if (f.out_of_range) {

@@ -41,18 +41,17 @@ void explain(ConnectionReport& r, const ConnectionOptions& options) {
     const bool nat = r.has(Verdict::OuterSnat) || r.has(Verdict::OuterChecksumCorrupted);
 
     if (r.has(Verdict::DoubleSnat)) {
-        e += "This connection was source-NATed twice. Its inner packets were masqueraded to "
-             "flannel.1's address (" +
+        e += "This connection was source-NATed twice. First its inner packets were masqueraded: " +
              r.inner_snat_reason +
-             "), and because the masquerade mark 0x4000 survives VXLAN encapsulation, the "
-             "outer UDP packet was masqueraded again (" +
-             r.outer_snat_reason + "). ";
+             ". Then, because the masquerade mark 0x4000 survives VXLAN encapsulation, the outer "
+             "UDP packet was masqueraded again: " +
+             r.outer_snat_reason + ". ";
     } else if (r.has(Verdict::OuterSnat)) {
-        e += "The outer VXLAN packets of this connection were source-NATed on their way out (" +
-             r.outer_snat_reason + "). ";
+        e += "The outer VXLAN packets of this connection were source-NATed on their way out: " +
+             r.outer_snat_reason + ". ";
     } else if (r.has(Verdict::InnerSnat)) {
-        e += "The client side was masqueraded to flannel.1's address (" + r.inner_snat_reason +
-             "). That is normal for a host-network client reaching a ClusterIP over flannel, and "
+        e += "The client side was masqueraded: " + r.inner_snat_reason +
+             ". That is normal for a host-network client reaching a ClusterIP over flannel, and "
              "harmless unless the outer packet is NATed too. ";
     }
     if (r.has(Verdict::OuterChecksumCorrupted)) {
@@ -98,7 +97,7 @@ void explain(ConnectionReport& r, const ConnectionOptions& options) {
         e += "SYNs were retransmitted with the same ISN and never answered: no SYN-ACK, RST or "
              "ICMP came back";
         const std::string sched = schedule_words(r.schedule);
-        e += sched.empty() ? ". " : " (" + sched + "). ";
+        e += sched.empty() ? ". " : ", at the times of " + sched + ". ";
         e += nat ? "Given the corrupted outer checksums, the receiving node dropped them. "
                  : "Something on the path dropped them silently (a DROP rule, a NetworkPolicy, "
                    "a bad checksum on another hop, or a dead route). ";

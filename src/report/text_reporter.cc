@@ -194,8 +194,16 @@ class TextReporter final : public Reporter {
             for (const auto v : c.verdicts) {
                 verdicts += (verdicts.empty() ? "" : ", ") + std::string(to_string(v));
             }
-            out_ << track::to_string(c.client) << " -> " << track::to_string(c.server) << ": "
-                 << verdicts << "\n";
+            std::string outcome;
+            if (c.delay_s) {
+                outcome = fmt(" (connected after %.1f s)", *c.delay_s);
+            } else if (c.outcome == "dropped" || c.outcome == "unanswered") {
+                outcome = " (never connected)";
+            } else if (c.outcome == "rejected_rst" || c.outcome == "rejected_icmp") {
+                outcome = " (refused)";
+            }
+            out_ << track::to_string(c.client) << " -> " << track::to_string(c.server) << outcome
+                 << ": " << verdicts << "\n";
             out_ << wrap("What happened: " + c.explanation, "  ", "    ");
             std::size_t shown = 0;
             for (const auto& e : c.evidence) {

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Bad input from a user gets one line on stderr naming the thing and the problem, and exit 2;
+# good input exits 0 (nothing found) or 1 (findings). Usage: cli_test.sh VXCHECK_BINARY
+set -u
+bin=$1
+cd "$(dirname "$0")/.."
+passed=0
+failed=0
+
+# expect NAME EXIT_CODE STDERR_REGEX -- ARGS...
+expect() {
+    local name=$1 code=$2 pattern=$3
+    shift 4
+    local err rc
+    err=$("$bin" "$@" 2>&1 >/dev/null)
+    rc=$?
+    if [ "$rc" -ne "$code" ]; then
+        echo "FAIL $name: exit $rc, expected $code (stderr: $err)"
+        failed=$((failed + 1))
+        return
+    fi
+    if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" <<<"$err"; then
+        echo "FAIL $name: stderr '$err' does not match /$pattern/"
+        failed=$((failed + 1))
+        return
+    fi
+    if [ "$code" -eq 2 ] && [ "$(wc -l <<<"$err")" -ne 1 ]; then
+        echo "FAIL $name: expected exactly one line on stderr, got: $err"
+        failed=$((failed + 1))
+        return
+    fi
+    passed=$((passed + 1))
+}
+
+expect missing-file 2 '^vxcheck: error: /nonexistent/x.pcap: No such file or directory$' -- analyze /nonexistent/x.pcap
+expect directory 2 'pcaps: is a directory' -- analyze pcaps
+expect not-a-capture 2 'not-a-capture.pcap: not a pcap or pcapng capture' -- analyze pcaps/bad/not-a-capture.pcap
+expect empty-file 2 'empty-file.pcap: empty file' -- analyze pcaps/bad/empty-file.pcap
+expect broken-pcapng 2 'broken-pcapng.pcapng: broken pcapng section header' -- analyze pcaps/bad/broken-pcapng.pcapng
+expect truncated-record 2 'truncated-record.pcap: stopped after frame 1: truncated dump file' -- analyze pcaps/bad/truncated-record.pcap
+expect unknown-linktype 0 'link type .* is not supported; 2 frames counted' -- analyze pcaps/bad/unknown-linktype.pcap
+expect no-command 2 'no command given' --
+expect unknown-command 2 "unknown command 'frobnicate'" -- frobnicate
+expect no-files 2 'no capture file given' -- analyze
+expect bad-option 2 "unrecognised option '--frob'" -- analyze --frob pcaps/vxlan-clean.pcap
+expect bad-port 2 'vxlan-port 70000: not a UDP port' -- analyze --vxlan-port 70000 pcaps/vxlan-clean.pcap
+expect bad-packets 2 'packets sometimes: expected bad, all or none' -- analyze --packets sometimes pcaps/vxlan-clean.pcap
+expect bad-range 2 'vxlan-sport-range 9-3' -- analyze --vxlan-sport-range 9-3 pcaps/vxlan-clean.pcap
+expect help 0 '' -- analyze --help
+expect clean 0 '' -- analyze pcaps/vxlan-clean.pcap
+expect findings 1 '' -- analyze pcaps/vxlan-inner-bad-tcp.pcap
+expect stdin 0 '' -- analyze - <pcaps/vxlan-clean.pcap
+
+# The report of a file that ends mid-record still covers what was read.
+out=$("$bin" analyze --json pcaps/bad/truncated-record.pcap 2>/dev/null)
+if grep -q '"frames_read":1' <<<"$out" && grep -q '"error":"truncated dump file' <<<"$out"; then
+    passed=$((passed + 1))
+else
+    echo "FAIL truncated-report: $out"
+    failed=$((failed + 1))
+fi
+# Several files, one of them missing: the others are still analyzed, exit 2.
+out=$("$bin" analyze pcaps/vxlan-clean.pcap /nonexistent.pcap 2>/dev/null)
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'pcaps/vxlan-clean.pcap' <<<"$out"; then
+    passed=$((passed + 1))
+else
+    echo "FAIL partial-input: exit $rc"
+    failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

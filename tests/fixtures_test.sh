@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The captures in pcaps/ are exactly what tools/make_pcaps.py writes (deterministic fixtures).
+set -u
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+/usr/bin/python3 tools/make_pcaps.py "$tmp" >/dev/null || { echo "make_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
+passed=0
+failed=0
+while IFS= read -r f; do
+    rel=${f#pcaps/}
+    if cmp -s "$f" "$tmp/$rel"; then
+        passed=$((passed + 1))
+    else
+        echo "FAIL $f differs from what tools/make_pcaps.py writes"
+        failed=$((failed + 1))
+    fi
+done < <(find pcaps -type f \( -name '*.pcap' -o -name '*.pcapng' \) | sort)
+extra=$(find "$tmp" -type f | sed "s|^$tmp/||" | while read -r g; do [ -e "pcaps/$g" ] || echo "$g"; done)
+if [ -n "$extra" ]; then
+    echo "FAIL generated but not committed: $extra"
+    failed=$((failed + 1))
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
