@@ -23,6 +23,13 @@ bool in_first_fragment(const Layer& ip) noexcept {
     const auto* v6 = ip.as<Ipv6Info>();
     return v6 != nullptr && v6->fragment && v6->more_fragments;
 }
+bool ip_length_from_capture(const Layer& ip) noexcept {
+    if (const auto* v4 = ip.as<Ipv4Info>()) {
+        return v4->length_from_capture;
+    }
+    const auto* v6 = ip.as<Ipv6Info>();
+    return v6 != nullptr && v6->length_from_capture;
+}
 }  // namespace
 
 Step decode_tcp(const Step& in, DecodedPacket& pkt) noexcept {
@@ -73,7 +80,11 @@ Step decode_udp(const Step& in, DecodedPacket& pkt) noexcept {
                        .info = info});
         return kEnd;
     }
-    if (info.length < kUdpHeaderLen) {
+    const bool super_packet =
+        ip >= 0 && ip_length_from_capture(pkt.layers()[static_cast<std::size_t>(ip)]);
+    if (info.length == 0 && super_packet) {
+        claimed = in.claimed;  // a UDP tunnel super-packet (BIG TCP): 16 bits cannot hold it
+    } else if (info.length < kUdpHeaderLen) {
         pkt.note(Anomaly::UdpLengthTooSmall);
         claimed = in.claimed;
         decode_payload = false;

@@ -127,8 +127,10 @@ Verdict verify_l4(const DecodedPacket& pkt, std::size_t index,
     if (is_udp) {
         const auto& udp = std::get<decode::UdpInfo>(l4.info);
         v.stored = udp.checksum;
-        length_ok = udp.length == l4.claimed_len;  // the decoder clamps lying lengths
-        l4_len = udp.length;
+        // The decoder clamps lying lengths; a super-packet's UDP length 0 means "see the IP".
+        const bool super_packet = udp.length == 0 && ip_length_from_capture(ip);
+        length_ok = super_packet || udp.length == l4.claimed_len;
+        l4_len = super_packet ? l4.claimed_len : udp.length;
     } else {
         v.stored = std::get<decode::TcpInfo>(l4.info).checksum;
     }
