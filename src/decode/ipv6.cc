@@ -74,14 +74,14 @@ bool scan_routing(Bytes ext, Ipv6Info& info) noexcept {
     switch (type) {
         case kRoutingType0:
         case kRoutingType2:
-            if (addrs == 0) {
-                return false;
+            if (addrs == 0 || segments_left > addrs) {
+                return false;  // RFC 8200 4.4: segments left beyond the address list
             }
             info.pseudo_dst = ext.subspan(kRoutingFixedLen + (addrs - 1) * kAddrLen, kAddrLen);
             return true;
         case kRoutingSrh:
-            if (addrs == 0) {
-                return false;
+            if (addrs == 0 || segments_left > ext[4] + 1) {
+                return false;  // RFC 8754 4.3.1.1: segments left beyond last entry + 1
             }
             info.pseudo_dst = ext.subspan(kRoutingFixedLen, kAddrLen);
             return true;
@@ -110,7 +110,7 @@ Step decode_ipv6(const Step& in, DecodedPacket& pkt) noexcept {
     const std::uint32_t claimed =
         info.length_from_capture ? in.claimed
                                  : static_cast<std::uint32_t>(kIpv6HeaderLen) + info.payload_length;
-    if (b.size() < claimed && !pkt.frame().snaplen_cut()) {
+    if (claimed > in.claimed) {  // more than the wire (or the enclosing header) carried
         pkt.note(Anomaly::Ipv6PayloadLenExceedsFrame);
     }
     const Bytes extent = clip(b, claimed);

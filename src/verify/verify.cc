@@ -70,6 +70,18 @@ bool ip_length_from_capture(const Layer& ip) noexcept {
     return v6 != nullptr && v6->length_from_capture;
 }
 
+// A length field claimed more than the wire carried: that, not the snaplen, is the problem.
+bool has_length_lie(const DecodedPacket& pkt) noexcept {
+    for (const decode::Anomaly a : pkt.anomalies()) {
+        if (a == decode::Anomaly::Ipv4TotalLenExceedsFrame ||
+            a == decode::Anomaly::Ipv6PayloadLenExceedsFrame ||
+            a == decode::Anomaly::UdpLengthExceedsIp || a == decode::Anomaly::UdpLengthTooSmall) {
+            return true;
+        }
+    }
+    return false;
+}
+
 Verdict verify_ipv4_header(const Layer& ip, std::size_t index) noexcept {
     const auto& info = std::get<Ipv4Info>(ip.info);
     InternetChecksum sum;
@@ -163,7 +175,8 @@ Verdict verify_l4(const DecodedPacket& pkt, std::size_t index,
     }
     if (!captured) {
         v.status = Status::Unverified;
-        v.reason = pkt.frame().snaplen_cut() ? Reason::Snaplen : Reason::LengthMismatch;
+        v.reason = pkt.frame().snaplen_cut() && !has_length_lie(pkt) ? Reason::Snaplen
+                                                                      : Reason::LengthMismatch;
         return v;
     }
     if (r == 0xffff) {
