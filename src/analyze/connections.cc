@@ -29,6 +29,7 @@ constexpr std::size_t kMaxSports = 8;      // outer source ports kept per connec
 constexpr std::size_t kMaxCandidates = 8;  // bad outer checksums kept per connection
 constexpr std::size_t kMaxEvidence = 32;   // frames copied per connection
 constexpr std::size_t kMaxHistory = 24;
+constexpr std::size_t kMaxPlain = 64;     // untunnelled sightings kept per connection
 constexpr std::uint16_t kMaxPoints = 32;  // capture points tracked in bit masks
 constexpr std::uint8_t kTcpOptTimestamp = 8;
 constexpr std::uint8_t kIcmpDestUnreachable = 3;
@@ -124,6 +125,16 @@ struct Candidate {  // a bad outer UDP checksum, judged once every VTEP pair's m
     std::uint16_t residual = 0;
     std::uint16_t point = 0;
     std::uint64_t frame = 0;
+    Timestamp ts;
+};
+
+// A packet seen without a tunnel header (on flannel.1 or a pod interface), to tell later whether
+// a packet with a corrupted outer checksum was delivered after all.
+struct PlainSighting {
+    std::uint16_t ip_id = 0;
+    std::uint32_t seq = 0;
+    std::uint16_t point = 0;
+    Timestamp ts;
 };
 
 struct Flow {
@@ -153,6 +164,7 @@ struct Flow {
     std::uint16_t out_of_range_point = 0;
     std::vector<Candidate> candidates;
     std::uint64_t candidates_total = 0;
+    std::vector<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
     std::vector<EvidenceFrame> evidence;
 };
 
@@ -476,6 +488,9 @@ struct ConnectionAnalyzer::Impl {
 
         if (s.outer_udp != nullptr) {
             on_outer(f, s, ctx, from_client);
+        } else if (f.plain.size() < kMaxPlain) {
+            f.plain.push_back(
+                PlainSighting{.ip_id = s.ip_id, .seq = s.t.seq, .point = ctx.point, .ts = fr.ts});
         }
         if (syn && !ack) {
             on_syn(f, s, ctx);
@@ -540,7 +555,8 @@ struct ConnectionAnalyzer::Impl {
                                                  .expected = s.outer_verdict->expected,
                                                  .residual = s.outer_verdict->residual,
                                                  .point = ctx.point,
-                                                 .frame = ctx.packet.frame().number});
+                                                 .frame = ctx.packet.frame().number,
+                                                 .ts = ctx.packet.frame().ts});
             }
             const bool syn = (s.t.flags & decode::tcp_flag::kSyn) != 0;
             if (!syn) {  // SYNs keep their own evidence note
@@ -744,7 +760,8 @@ struct ConnectionAnalyzer::Impl {
                               .stored = c.stored,
                               .expected = c.expected,
                               .point = c.point,
-                              .frame = c.frame};
+                              .frame = c.frame,
+                              .delivered_at = std::nullopt};
             const Mode mode = mode_of(c.outer_src, c.outer_dst);
             // Variant B: the field is the valid checksum for the pre-NAT port, so the residual
             // is P_new - P_old and P_old = P_new + ~R (domain spec 2.4).
@@ -757,6 +774,13 @@ struct ConnectionAnalyzer::Impl {
                 co.pre_nat_sport = p_old;
             } else {
                 continue;  // a bad checksum, but not the NAT fingerprint
+            }
+            for (const PlainSighting& p : f.plain) {
+                if (p.ip_id == c.inner_ip_id && p.seq == c.inner_seq && p.point != c.point &&
+                    seconds_between(c.ts, p.ts) >= 0) {
+                    co.delivered_at = p.point;
+                    break;
+                }
             }
             ++r.corrupted_total;
             r.corrupted.push_back(co);
@@ -788,6 +812,19 @@ struct ConnectionAnalyzer::Impl {
                       "NAT leaves when it rewrites the packet (pre-5.7 kernels)";
         }
 
+        if (r.inner_snat_reason.empty() && !r.outer_snat_reason.empty() && f.client_known &&
+            is_flannel_address(f.client)) {
+            // Only packets kube-proxy marked 0x4000 get their outer packet masqueraded, and the
+            // same mark masquerades the inner packet: the inner NAT follows from the outer one.
+            r.inner_snat_inferred = true;
+            r.inner_snat_reason = "the client address " + track::ip_to_string(f.client) +
+                                  " is flannel.1's (x.y.z.0) and its outer packet was "
+                                  "masqueraded, which only happens to packets marked 0x4000 for "
+                                  "masquerading, so the inner packet was masqueraded too (port " +
+                                  std::to_string(f.client.port) +
+                                  " looks ephemeral: the port alone could not show it)";
+        }
+
         if (dropped) {
             r.verdicts.push_back(Verdict::SynDropped);
         }
@@ -814,7 +851,7 @@ struct ConnectionAnalyzer::Impl {
         if (r.verdicts.empty()) {
             r.verdicts.push_back(Verdict::Clean);
         }
-        explain(r, options);
+        explain(r, options, points);
 
         r.evidence = f.evidence;
         return r;

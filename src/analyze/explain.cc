@@ -34,7 +34,8 @@ std::string schedule_words(const std::string& schedule) {
 
 }  // namespace
 
-void explain(ConnectionReport& r, const ConnectionOptions& options) {
+void explain(ConnectionReport& r, const ConnectionOptions& options,
+             const std::vector<std::string>& point_names) {
     std::string& e = r.explanation;
     auto& fix = r.remedies;
     const std::string who = track::to_string(r.client) + " -> " + track::to_string(r.server);
@@ -75,9 +76,24 @@ void explain(ConnectionReport& r, const ConnectionOptions& options) {
                           c.expected);
         }
         e += buf;
-        e += "The receiving node verifies non-zero UDP checksums and drops these packets "
-             "silently ('UDP: bad checksum' in dmesg, Udp InCsumErrors in nstat); they never "
-             "reach its flannel.1. ";
+        std::size_t delivered = 0;
+        std::string where;
+        for (const CorruptedOuter& k : r.corrupted) {
+            if (k.delivered_at) {
+                ++delivered;
+                where = point_names.size() > *k.delivered_at ? point_names[*k.delivered_at] : "";
+            }
+        }
+        if (delivered == 0) {
+            e += "A receiving node that verifies UDP checksums (any real NIC or the kernel) drops "
+                 "these packets silently ('UDP: bad checksum' in dmesg, Udp InCsumErrors in "
+                 "nstat); they never reach its flannel.1. ";
+        } else {
+            e += std::to_string(delivered) + " of them were nevertheless seen decapsulated at " +
+                 where +
+                 ": that receiver did not verify the outer checksum (veth, or RX checksum offload "
+                 "off), so here they got through; a node with a real NIC drops them. ";
+        }
     }
     if (r.has(Verdict::DelayedConnect) && r.delay_s) {
         e += "The connection was established only after " + std::to_string(r.syns - 1) +
@@ -85,11 +101,19 @@ void explain(ConnectionReport& r, const ConnectionOptions& options) {
         const std::string sched = schedule_words(r.schedule);
         e += sched.empty() ? ". " : ", following " + sched + ". ";
         if (nat) {
-            e += "The SYN that got through left with a fresh, un-NATed outer packet: the UDP "
-                 "conntrack entry of the corrupted ones expired (30 s unreplied) or the kernel "
-                 "picked a new outer source port after a timeout. ";
-            if (r.delay_s && *r.delay_s > 60) {
-                e += "This is the classic 63-second NFS mount / 'nc -z' delay. ";
+            // Only a connection's first packet passes the nat table, so only it carries the
+            // 0x4000 mark; retransmissions are NATed only while they reuse the outer flow.
+            if (*r.delay_s >= 30) {
+                e += "The retransmissions reused the same outer source port and so the same "
+                     "NATed outer flow until its conntrack entry expired (30 s unreplied; the "
+                     "gaps of 1, 2, 4, 8, 16 s keep it alive, the 32 s gap does not); the SYN "
+                     "after that created a fresh, unmarked outer flow that was not masqueraded. "
+                     "This is the classic 63-second NFS mount / 'nc -z' delay. ";
+            } else {
+                e += "After the SYN timeout the kernel picked a new outer source port (it "
+                     "re-rolls the flow hash on a timeout), and the retransmitted SYN carries no "
+                     "0x4000 mark (only a connection's first packet passes the nat table), so "
+                     "it was not masqueraded and got through. ";
             }
         }
     }

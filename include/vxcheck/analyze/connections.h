@@ -70,6 +70,9 @@ struct CorruptedOuter {
     std::uint16_t expected = 0;
     std::uint16_t point = 0;
     std::uint64_t frame = 0;
+    // The same packet seen later, decapsulated, at another capture point: the receiver did not
+    // verify the outer checksum (veth, or RX checksum offload off) and delivered it anyway.
+    std::optional<std::uint16_t> delivered_at;
 };
 
 struct ConnectionReport {
@@ -97,6 +100,7 @@ struct ConnectionReport {
     std::vector<CorruptedOuter> corrupted;  // first few
     std::uint64_t corrupted_total = 0;
     std::string inner_snat_reason;
+    bool inner_snat_inferred = false;  // from the outer NAT, not from the inner port
     std::string outer_snat_reason;
 
     std::vector<std::string> points;  // capture points that saw the connection
