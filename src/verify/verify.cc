@@ -87,10 +87,16 @@ Verdict verify_ipv4_header(const Layer& ip, std::size_t index) noexcept {
     InternetChecksum sum;
     sum.add(ip.header());
     const std::uint16_t r = sum.sum();
+    // A super-packet (total length 0) whose header checksum is wrong was left for the NIC to
+    // fill in (TSO on e1000e/igb-class NICs writes 0 there): never call it bad.
+    const bool left_for_nic = r != 0xffff && info.length_from_capture;
     return Verdict{.layer = static_cast<std::uint8_t>(index),
                    .depth = ip.depth,
                    .check = Check::Ipv4Header,
-                   .status = r == 0xffff ? Status::Ok : Status::Bad,
+                   .status = r == 0xffff ? Status::Ok
+                             : left_for_nic ? Status::Unverified
+                                            : Status::Bad,
+                   .reason = left_for_nic ? Reason::SuperPacket : Reason::None,
                    .expected_known = true,
                    .stored = info.checksum,
                    .expected = expected_from_residual(r, info.checksum),
@@ -147,7 +153,9 @@ Verdict verify_l4(const DecodedPacket& pkt, std::size_t index,
         v.stored = std::get<decode::TcpInfo>(l4.info).checksum;
     }
 
-    const bool captured = length_ok && l4.bytes.size() == l4_len;
+    // A fragment's checksum covers the reassembled datagram: nothing here can be expected.
+    const bool fragment = ip_is_fragment(ip);
+    const bool captured = !fragment && length_ok && l4.bytes.size() == l4_len;
     std::uint16_t r = 0;
     if (captured) {
         InternetChecksum sum;
@@ -168,7 +176,7 @@ Verdict verify_l4(const DecodedPacket& pkt, std::size_t index,
         v.reason = v6 ? Reason::ZeroOverIpv6 : Reason::None;
         return v;
     }
-    if (ip_is_fragment(ip)) {
+    if (fragment) {
         v.status = Status::Unverified;
         v.reason = Reason::Fragment;
         return v;

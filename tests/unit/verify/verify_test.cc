@@ -545,3 +545,47 @@ TEST(VerifyNames, StableStrings) {
 
 }  // namespace
 }  // namespace vxcheck::test
+
+namespace vxcheck::test {
+namespace {
+
+TEST(VerifyValues, SuperPacketHeaderChecksumLeftForTheNicIsNotBad) {
+    // e1000e-class TSO: total length 0 and a header checksum of 0 that the NIC fills in.
+    const Dissection d(PacketBuilder()
+                           .ethernet()
+                           .ipv4(kPodA, kPodB)
+                           .ip_total_length(0)
+                           .checksum(0x0000)
+                           .tcp(40000, 2049)
+                           .partial_checksum_zero_length()
+                           .payload(1000));
+    const verify::Verdict* v = d.verdict(verify::Check::Ipv4Header);
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(v->status, verify::Status::Unverified);
+    EXPECT_EQ(v->reason, verify::Reason::SuperPacket);
+    EXPECT_EQ(v->stored, 0x0000);
+}
+
+TEST(VerifyValues, BadHeaderChecksumWithARealTotalLengthStaysBad) {
+    const Dissection d(
+        PacketBuilder().ethernet().ipv4(kPodA, kPodB).checksum(0x0000).tcp(40000, 2049).payload(8));
+    EXPECT_EQ(d.verdict(verify::Check::Ipv4Header)->status, verify::Status::Bad);
+}
+
+TEST(VerifyValues, FirstFragmentHasNoExpectedValue) {
+    // The checksum covers the reassembled datagram, so the fragment's bytes cannot predict it.
+    const Dissection d(PacketBuilder()
+                           .ethernet()
+                           .ipv4(kPodA, kPodB)
+                           .ipv4_fragment(0, true)
+                           .tcp(40000, 2049)
+                           .payload(12));
+    const verify::Verdict* v = d.verdict(verify::Check::Tcp);
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(v->status, verify::Status::Unverified);
+    EXPECT_EQ(v->reason, verify::Reason::Fragment);
+    EXPECT_FALSE(v->expected_known);
+}
+
+}  // namespace
+}  // namespace vxcheck::test
