@@ -19,6 +19,8 @@ Commands:
                     say which connections were NATed twice, which SYNs died and why, and
                     which checksums are really wrong (and which only look wrong)
 
+  bench FILE        throughput of the whole analyze pipeline on a capture loaded in memory
+
 Run 'vxcheck <command> --help' for a command's options.
 
 Exit status: 0 nothing wrong found, 1 findings (bad checksums or connections that need
@@ -70,72 +72,161 @@ std::pair<std::uint16_t, std::uint16_t> to_range(const std::string& text, const 
     return {static_cast<std::uint16_t>(lo), static_cast<std::uint16_t>(hi)};
 }
 
+// What to look for, shared by analyze, capture and bench: decoding and connection options.
+class AnalysisOptions {
+  public:
+    void add_to(po::options_description& opts) {
+        // clang-format off
+        opts.add_options()
+            ("vxlan-port", po::value(&vxlan_ports_)->value_name("PORT")->composing(),
+                "another UDP destination port carrying VXLAN (repeatable; 8472 and 4789 always are)")
+            ("geneve-port", po::value(&geneve_ports_)->value_name("PORT")->composing(),
+                "another UDP destination port carrying Geneve (repeatable; 6081 always is)")
+            ("max-tunnel-depth", po::value(&depth_)->value_name("N"),
+                "VXLAN/Geneve nesting decoded at most (1-6, default 4)")
+            ("port", po::value(&ports_)->value_name("PORT")->composing(),
+                "TCP server port whose connections get verdicts (repeatable; default 2049, NFS)")
+            ("all-ports", po::bool_switch(&all_ports_), "give verdicts on every TCP connection")
+            ("max-flows", po::value(&max_flows_)->value_name("N"),
+                "connections tracked at once; the least recently active are decided early beyond "
+                "that (default 200000)")
+            ("idle-timeout", po::value(&idle_timeout_)->value_name("SECONDS"),
+                "a connection idle this long is decided and forgotten (default 900)")
+            ("vxlan-sport-range", po::value(&vxlan_range_)->value_name("MIN-MAX"),
+                "outer source ports the VXLAN driver uses (default 32768-60998: "
+                "ip_local_port_range, max exclusive); a port outside was NATed")
+            ("ephemeral-range", po::value(&ephemeral_range_)->value_name("MIN-MAX"),
+                "clients' ip_local_port_range (default 32768-60999)")
+            ("flannel-prefix", po::value(&flannel_prefix_)->value_name("BITS"),
+                "prefix length of a node's flannel lease (default 24): x.y.z.0 is flannel.1's "
+                "address");
+        // clang-format on
+    }
+
+    void apply(decode::DecodeOptions& decode, analyze::ConnectionOptions& conn) const {
+        for (const unsigned p : vxlan_ports_) {
+            decode.vxlan_ports.push_back(to_port(p, "vxlan-port"));
+        }
+        for (const unsigned p : geneve_ports_) {
+            decode.geneve_ports.push_back(to_port(p, "geneve-port"));
+        }
+        if (depth_ < 1 || depth_ > 6) {
+            throw UsageError("--max-tunnel-depth " + std::to_string(depth_) + ": expected 1 to 6");
+        }
+        decode.max_tunnel_depth = static_cast<std::uint8_t>(depth_);
+        if (!ports_.empty()) {
+            conn.ports.clear();
+            for (const unsigned p : ports_) {
+                conn.ports.push_back(to_port(p, "port"));
+            }
+        }
+        conn.all_ports = all_ports_;
+        if (max_flows_ == 0) {
+            throw UsageError("--max-flows 0: must be at least 1");
+        }
+        conn.max_flows = max_flows_;
+        conn.idle_timeout_s = idle_timeout_;
+        if (!vxlan_range_.empty()) {
+            std::tie(conn.vxlan_sport_min, conn.vxlan_sport_max) =
+                to_range(vxlan_range_, "vxlan-sport-range");
+        }
+        if (!ephemeral_range_.empty()) {
+            std::tie(conn.ephemeral_min, conn.ephemeral_max) =
+                to_range(ephemeral_range_, "ephemeral-range");
+        }
+        if (flannel_prefix_ < 8 || flannel_prefix_ > 30) {
+            throw UsageError("--flannel-prefix " + std::to_string(flannel_prefix_) +
+                             ": expected 8 to 30");
+        }
+        conn.flannel_prefix_len = static_cast<std::uint8_t>(flannel_prefix_);
+    }
+
+  private:
+    std::vector<unsigned> vxlan_ports_;
+    std::vector<unsigned> geneve_ports_;
+    unsigned depth_ = 4;
+    std::vector<unsigned> ports_;
+    bool all_ports_ = false;
+    std::size_t max_flows_ = 200000;
+    unsigned idle_timeout_ = 900;
+    std::string vxlan_range_;
+    std::string ephemeral_range_;
+    unsigned flannel_prefix_ = 24;
+};
+
+PacketSelection to_selection(const std::string& packets) {
+    if (packets == "bad") {
+        return PacketSelection::Bad;
+    }
+    if (packets == "all") {
+        return PacketSelection::All;
+    }
+    if (packets == "none") {
+        return PacketSelection::None;
+    }
+    throw UsageError("--packets " + packets + ": expected bad, all or none");
+}
+
+unsigned to_threads(unsigned threads) {
+    if (threads < 1 || threads > 64) {
+        throw UsageError("--threads " + std::to_string(threads) + ": expected 1 to 64");
+    }
+    return threads;
+}
+
+po::variables_map parse(const std::vector<std::string>& args, const po::options_description& opts,
+                        const char* positional) {
+    po::options_description all;
+    all.add(opts);
+    po::options_description hidden;
+    po::positional_options_description pos;
+    if (positional != nullptr) {
+        hidden.add_options()(positional, po::value<std::vector<std::string>>(), "");
+        all.add(hidden);
+        pos.add(positional, -1);
+    }
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+    return vm;
+}
+
+ShowText help_text(const po::options_description& opts, const char* epilogue) {
+    std::ostringstream os;
+    os << opts << "\n" << epilogue;
+    return ShowText{os.str()};
+}
+
+constexpr const char* kExitStatus =
+    "Exit status: 0 nothing found, 1 bad checksums or connections that need attention, 2 usage "
+    "or input error (the report still covers what could be read).\n";
+
 Command parse_analyze(const std::vector<std::string>& args, bool stderr_is_tty) {
     po::options_description opts(kAnalyzeUsage);
+    AnalysisOptions analysis;
     std::string packets = "bad";
-    std::vector<unsigned> vxlan_ports;
-    std::vector<unsigned> geneve_ports;
-    unsigned depth = 4;
     std::size_t max_rows = 25;
-    std::vector<unsigned> ports;
-    std::size_t max_flows = 200000;
-    unsigned idle_timeout = 900;
-    std::string vxlan_range;
-    std::string ephemeral_range;
-    unsigned flannel_prefix = 24;
     std::string evidence;
+    unsigned threads = 1;
     // clang-format off
     opts.add_options()
         ("help,h", "show this help")
         ("json", "write JSON Lines (one object per line, see README) instead of the text report")
         ("packets", po::value(&packets)->value_name("bad|all|none"),
             "which packets to list: 'bad' (bad checksum or decode anomaly; default), 'all', 'none'")
-        ("vxlan-port", po::value(&vxlan_ports)->value_name("PORT")->composing(),
-            "another UDP destination port carrying VXLAN (repeatable; 8472 and 4789 always are)")
-        ("geneve-port", po::value(&geneve_ports)->value_name("PORT")->composing(),
-            "another UDP destination port carrying Geneve (repeatable; 6081 always is)")
-        ("max-tunnel-depth", po::value(&depth)->value_name("N"),
-            "VXLAN/Geneve nesting decoded at most (1-6, default 4)")
         ("max-rows", po::value(&max_rows)->value_name("N"),
-            "rows of the bad-checksum table per file in the text report (default 25)")
-        ("port", po::value(&ports)->value_name("PORT")->composing(),
-            "TCP server port whose connections get verdicts (repeatable; default 2049, NFS)")
-        ("all-ports", "give verdicts on every TCP connection")
-        ("max-flows", po::value(&max_flows)->value_name("N"),
-            "connections tracked at once; the least recently active are decided early beyond "
-            "that (default 200000)")
-        ("idle-timeout", po::value(&idle_timeout)->value_name("SECONDS"),
-            "a connection idle this long is decided and forgotten (default 900)")
-        ("vxlan-sport-range", po::value(&vxlan_range)->value_name("MIN-MAX"),
-            "outer source ports the VXLAN driver uses (default 32768-60998: "
-            "ip_local_port_range, max exclusive); a port outside was NATed")
-        ("ephemeral-range", po::value(&ephemeral_range)->value_name("MIN-MAX"),
-            "clients' ip_local_port_range (default 32768-60999)")
-        ("flannel-prefix", po::value(&flannel_prefix)->value_name("BITS"),
-            "prefix length of a node's flannel lease (default 24): x.y.z.0 is flannel.1's "
-            "address")
+            "rows of the bad-checksum and connection tables in the text report (default 25)")
         ("evidence", po::value(&evidence)->value_name("FILE.pcapng"),
             "write the packets behind connection verdicts, each with a comment saying why")
+        ("threads", po::value(&threads)->value_name("N"),
+            "worker threads, connections sharded by flow (default 1; output is the same)")
         ("progress", "show progress on stderr (default when stderr is a terminal)")
         ("no-progress", "never show progress");
     // clang-format on
-    po::options_description hidden;
-    hidden.add_options()("file", po::value<std::vector<std::string>>(), "capture file");
-    po::options_description all;
-    all.add(opts).add(hidden);
-    po::positional_options_description pos;
-    pos.add("file", -1);
-
-    po::variables_map vm;
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
+    analysis.add_to(opts);
+    const po::variables_map vm = parse(args, opts, "file");
     if (vm.count("help") != 0) {
-        std::ostringstream os;
-        os << opts
-           << "\nExit status: 0 nothing found, 1 bad checksums or connections that need "
-              "attention, 2 usage or input error (the report still covers what could be "
-              "read).\n";
-        return ShowText{os.str()};
+        return help_text(opts, kExitStatus);
     }
     AnalyzeConfig cfg;
     if (vm.count("file") == 0) {
@@ -143,53 +234,55 @@ Command parse_analyze(const std::vector<std::string>& args, bool stderr_is_tty) 
     }
     cfg.files = vm["file"].as<std::vector<std::string>>();
     cfg.json = vm.count("json") != 0;
-    if (packets == "bad") {
-        cfg.packets = PacketSelection::Bad;
-    } else if (packets == "all") {
-        cfg.packets = PacketSelection::All;
-    } else if (packets == "none") {
-        cfg.packets = PacketSelection::None;
-    } else {
-        throw UsageError("--packets " + packets + ": expected bad, all or none");
-    }
-    for (const unsigned p : vxlan_ports) {
-        cfg.decode.vxlan_ports.push_back(to_port(p, "vxlan-port"));
-    }
-    for (const unsigned p : geneve_ports) {
-        cfg.decode.geneve_ports.push_back(to_port(p, "geneve-port"));
-    }
-    if (depth < 1 || depth > 6) {
-        throw UsageError("--max-tunnel-depth " + std::to_string(depth) + ": expected 1 to 6");
-    }
-    cfg.decode.max_tunnel_depth = static_cast<std::uint8_t>(depth);
+    cfg.packets = to_selection(packets);
+    analysis.apply(cfg.decode, cfg.connections);
     cfg.max_rows = max_rows;
-    if (!ports.empty()) {
-        cfg.connections.ports.clear();
-        for (const unsigned p : ports) {
-            cfg.connections.ports.push_back(to_port(p, "port"));
-        }
-    }
-    cfg.connections.all_ports = vm.count("all-ports") != 0;
-    if (max_flows == 0) {
-        throw UsageError("--max-flows 0: must be at least 1");
-    }
-    cfg.connections.max_flows = max_flows;
-    cfg.connections.idle_timeout_s = idle_timeout;
-    if (!vxlan_range.empty()) {
-        std::tie(cfg.connections.vxlan_sport_min, cfg.connections.vxlan_sport_max) =
-            to_range(vxlan_range, "vxlan-sport-range");
-    }
-    if (!ephemeral_range.empty()) {
-        std::tie(cfg.connections.ephemeral_min, cfg.connections.ephemeral_max) =
-            to_range(ephemeral_range, "ephemeral-range");
-    }
-    if (flannel_prefix < 8 || flannel_prefix > 30) {
-        throw UsageError("--flannel-prefix " + std::to_string(flannel_prefix) +
-                         ": expected 8 to 30");
-    }
-    cfg.connections.flannel_prefix_len = static_cast<std::uint8_t>(flannel_prefix);
     cfg.evidence_path = evidence;
+    cfg.threads = to_threads(threads);
     cfg.progress = vm.count("no-progress") == 0 && (vm.count("progress") != 0 || stderr_is_tty);
+    return cfg;
+}
+
+constexpr const char* kBenchUsage = R"(Usage: vxcheck bench [options] FILE
+
+Loads the capture into memory and runs the whole analyze pipeline on it (decode, checksums at
+every layer, connection tracking and verdicts) --repeat times, then prints packets/s, Gbit/s of
+captured bytes, ns per packet, the cost of each stage and the peak RSS.
+
+Options)";
+
+Command parse_bench(const std::vector<std::string>& args) {
+    po::options_description opts(kBenchUsage);
+    AnalysisOptions analysis;
+    unsigned repeat = 3;
+    unsigned threads = 1;
+    // clang-format off
+    opts.add_options()
+        ("help,h", "show this help")
+        ("json", "print the result as one JSON object")
+        ("repeat", po::value(&repeat)->value_name("N"), "runs over the loaded capture (default 3)")
+        ("threads", po::value(&threads)->value_name("N"),
+            "worker threads, connections sharded by flow (default 1)");
+    // clang-format on
+    analysis.add_to(opts);
+    const po::variables_map vm = parse(args, opts, "file");
+    if (vm.count("help") != 0) {
+        return help_text(opts, "Exit status: 0 done, 2 usage or input error.\n");
+    }
+    const auto files = vm.count("file") != 0 ? vm["file"].as<std::vector<std::string>>()
+                                             : std::vector<std::string>{};
+    if (files.size() != 1) {
+        throw UsageError("bench: expected exactly one capture file (see 'vxcheck bench --help')");
+    }
+    if (repeat < 1) {
+        throw UsageError("--repeat 0: must be at least 1");
+    }
+    BenchConfig cfg;
+    cfg.file = files.front();
+    cfg.repeat = repeat;
+    cfg.threads = to_threads(threads);
+    cfg.json = vm.count("json") != 0;
+    analysis.apply(cfg.decode, cfg.connections);
     return cfg;
 }
 
@@ -211,10 +304,14 @@ Command parse_command_line(const std::vector<std::string>& args, bool stderr_is_
         if (cmd == "analyze") {
             return parse_analyze(rest, stderr_is_tty);
         }
+        if (cmd == "bench") {
+            return parse_bench(rest);
+        }
     } catch (const po::error& e) {
         throw UsageError(cmd + ": " + e.what() + " (see 'vxcheck " + cmd + " --help')");
     }
-    throw UsageError("unknown command '" + cmd + "' (commands: analyze; see 'vxcheck --help')");
+    throw UsageError("unknown command '" + cmd +
+                     "' (commands: analyze, bench; see 'vxcheck --help')");
 }
 
 }  // namespace vxcheck::app

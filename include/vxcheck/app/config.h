@@ -23,6 +23,16 @@ struct AnalyzeConfig {
     PacketSelection packets = PacketSelection::Bad;
     std::size_t max_rows = 25;
     bool progress = false;  // a progress line on stderr (default: when stderr is a terminal)
+    unsigned threads = 1;   // workers; connections are sharded by flow, output is unchanged
+};
+
+struct BenchConfig {
+    std::string file;
+    decode::DecodeOptions decode;
+    analyze::ConnectionOptions connections;
+    unsigned repeat = 3;
+    unsigned threads = 1;
+    bool json = false;
 };
 
 }  // namespace vxcheck::app

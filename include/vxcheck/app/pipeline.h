@@ -33,4 +33,11 @@ class FrameProcessor {
 /// Runs `vxcheck analyze`: every file in turn, reports to `out`; errors go to the log.
 ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out);
 
+/// `vxcheck analyze --threads N` (N > 1): the same report, connections sharded over N workers.
+/// Implemented in src/app/parallel.cc.
+ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out);
+
+/// Runs `vxcheck bench` (src/app/bench.cc).
+ExitCode run_bench(const BenchConfig& config, std::ostream& out);
+
 }  // namespace vxcheck::app
