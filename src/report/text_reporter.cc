@@ -100,7 +100,32 @@ class TextReporter final : public Reporter {
     void connection(const analyze::ConnectionReport& c,
                     const std::vector<std::string>& points) override {
         points_ = points;
-        connections_.push_back(c);
+        ConnRow row{.finding = is_finding(c),
+                    .client = track::to_string(c.client),
+                    .server = track::to_string(c.server),
+                    .outer = "-",
+                    .syns = c.syns,
+                    .delay = c.delay_s ? fmt("%.1f s", *c.delay_s) : "-",
+                    .verdicts = verdict_list(c)};
+        if (!c.outer_client.empty()) {
+            std::string sp;
+            for (const auto p : c.outer_sports) {
+                sp += (sp.empty() ? "" : ",") + std::to_string(p);
+            }
+            row.outer = c.outer_client + " > " + c.outer_server + " sport " + sp;
+        }
+        // Keep every finding's row and explanation (up to --max-rows), and clean rows only while
+        // they could still be shown: memory stays bounded on a busy node.
+        if (row.finding) {
+            if (findings_.size() < options_.max_rows) {
+                findings_.push_back(c);
+            }
+            conn_rows_.push_back(std::move(row));
+        } else if (conn_rows_.size() < options_.max_rows) {
+            conn_rows_.push_back(std::move(row));
+        } else {
+            ++clean_not_kept_;
+        }
     }
 
     void finish(const Summary& total, std::size_t files, const ConnectionTotals& ct) override {
@@ -149,51 +174,40 @@ class TextReporter final : public Reporter {
                  << " idle)";
         }
         out_ << "\n";
-        if (connections_.empty()) {
+        if (conn_rows_.empty()) {
             out_ << "\n";
             return;
         }
+        // Connections that need attention first, then clean ones, --max-rows in all.
+        std::stable_sort(conn_rows_.begin(), conn_rows_.end(),
+                         [](const ConnRow& a, const ConnRow& b) { return a.finding > b.finding; });
+        const std::size_t shown = std::min(conn_rows_.size(), options_.max_rows);
         std::size_t wc = 6;
         std::size_t ws = 6;
-        std::size_t wo = 5;
-        std::vector<std::string> outer(connections_.size());
-        for (std::size_t i = 0; i < connections_.size(); ++i) {
-            const auto& c = connections_[i];
-            wc = std::max(wc, track::to_string(c.client).size());
-            ws = std::max(ws, track::to_string(c.server).size());
-            if (!c.outer_client.empty()) {
-                std::string sp;
-                for (const auto p : c.outer_sports) {
-                    sp += (sp.empty() ? "" : ",") + std::to_string(p);
-                }
-                outer[i] = c.outer_client + " > " + c.outer_server + " sport " + sp;
-            } else {
-                outer[i] = "-";
-            }
-            wo = std::max(wo, outer[i].size());
+        std::size_t wo = 28;
+        for (std::size_t i = 0; i < shown; ++i) {
+            wc = std::max(wc, conn_rows_[i].client.size());
+            ws = std::max(ws, conn_rows_[i].server.size());
+            wo = std::max(wo, conn_rows_[i].outer.size());
         }
         out_ << "  " << pad("client", wc) << "  " << pad("server", ws) << "  "
              << pad("outer (VTEPs, client sports)", wo) << "  SYNs  delay    verdicts\n";
-        for (std::size_t i = 0; i < connections_.size(); ++i) {
-            const auto& c = connections_[i];
-            std::string verdicts;
-            for (const auto v : c.verdicts) {
-                verdicts += (verdicts.empty() ? "" : ", ") + std::string(to_string(v));
-            }
-            const std::string delay = c.delay_s ? fmt("%.1f s", *c.delay_s) : "-";
-            out_ << "  " << pad(track::to_string(c.client), wc) << "  "
-                 << pad(track::to_string(c.server), ws) << "  " << pad(outer[i], wo) << "  "
-                 << fmt("%4u  %-7s  ", c.syns, delay.c_str()) << verdicts << "\n";
+        for (std::size_t i = 0; i < shown; ++i) {
+            const ConnRow& r = conn_rows_[i];
+            out_ << "  " << pad(r.client, wc) << "  " << pad(r.server, ws) << "  "
+                 << pad(r.outer, wo) << fmt("  %4u  %-7s  ", r.syns, r.delay.c_str()) << r.verdicts
+                 << "\n";
+        }
+        const std::size_t total = conn_rows_.size() + clean_not_kept_;
+        if (total > shown) {
+            const std::size_t more_findings =
+                ct.with_findings > shown ? ct.with_findings - shown : 0;
+            out_ << "  ... " << total - shown << " more (" << more_findings
+                 << " of them need attention; --max-rows N shows more, --json all)\n";
         }
         out_ << "\n";
-        for (const auto& c : connections_) {
-            if (!is_finding(c)) {
-                continue;
-            }
-            std::string verdicts;
-            for (const auto v : c.verdicts) {
-                verdicts += (verdicts.empty() ? "" : ", ") + std::string(to_string(v));
-            }
+        for (const auto& c : findings_) {
+            std::string verdicts = verdict_list(c);
             std::string outcome;
             if (c.delay_s) {
                 outcome = fmt(" (connected after %.1f s)", *c.delay_s);
@@ -205,13 +219,13 @@ class TextReporter final : public Reporter {
             out_ << track::to_string(c.client) << " -> " << track::to_string(c.server) << outcome
                  << ": " << verdicts << "\n";
             out_ << wrap("What happened: " + c.explanation, "  ", "    ");
-            std::size_t shown = 0;
+            std::size_t n = 0;
             for (const auto& e : c.evidence) {
-                if (shown == 0) {
+                if (n == 0) {
                     out_ << "  Evidence (" << c.evidence.size()
                          << " frames, --evidence FILE.pcapng keeps them):\n";
                 }
-                if (++shown > 8) {
+                if (++n > 8) {
                     out_ << "    ...\n";
                     break;
                 }
@@ -226,6 +240,18 @@ class TextReporter final : public Reporter {
             }
             out_ << "\n";
         }
+        if (ct.with_findings > findings_.size()) {
+            out_ << "(" << ct.with_findings - findings_.size()
+                 << " more connections need attention; see --json)\n\n";
+        }
+    }
+
+    static std::string verdict_list(const analyze::ConnectionReport& c) {
+        std::string verdicts;
+        for (const auto v : c.verdicts) {
+            verdicts += (verdicts.empty() ? "" : ", ") + std::string(to_string(v));
+        }
+        return verdicts;
     }
 
     std::string point_name(std::uint16_t p) const {
@@ -333,7 +359,18 @@ class TextReporter final : public Reporter {
     std::ostream& out_;
     TextOptions options_;
     std::vector<BadRow> rows_;
-    std::vector<analyze::ConnectionReport> connections_;
+    struct ConnRow {
+        bool finding = false;
+        std::string client;
+        std::string server;
+        std::string outer;
+        unsigned syns = 0;
+        std::string delay;
+        std::string verdicts;
+    };
+    std::vector<ConnRow> conn_rows_;
+    std::vector<analyze::ConnectionReport> findings_;
+    std::size_t clean_not_kept_ = 0;
     std::vector<std::string> points_;
     std::uint64_t bad_packets_ = 0;
 };
