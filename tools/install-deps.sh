@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     cmake g++ make pkg-config
     libpcap-dev libboost-program-options-dev libspdlog-dev nlohmann-json3-dev
-    libgtest-dev libgmock-dev
+    libgtest-dev libgmock-dev prometheus-cpp-dev
     python3 tshark tcpdump   # fixture generator, test oracle, benchmark comparison
 )
 

@@ -35,6 +35,9 @@ struct RawFrame {
     LinkType link = LinkType::Ethernet;
     std::uint64_t number = 0;  // 1-based, per file, as Wireshark numbers frames
     Bytes data;
+    // Live capture only: the kernel said the packet's checksum is not filled in yet
+    // (TP_STATUS_CSUMNOTREADY: ip_summed == CHECKSUM_PARTIAL). Files do not keep this.
+    bool csum_not_ready = false;
 
     [[nodiscard]] bool snaplen_cut() const noexcept { return caplen < wirelen; }
 };

@@ -165,6 +165,13 @@ struct Flow {
     std::vector<Candidate> candidates;
     std::uint64_t candidates_total = 0;
     std::vector<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
+    // Live decisions: a decisive event happened (dirty) at dirty_since; `waiting` when the event
+    // is an unanswered SYN retransmission whose answer may still come. emitted: verdict bits
+    // already returned by poll().
+    bool dirty = false;
+    bool waiting = false;
+    Timestamp dirty_since;
+    std::uint32_t emitted = 0;
     std::vector<EvidenceFrame> evidence;
 };
 
@@ -196,6 +203,7 @@ struct ConnectionAnalyzer::Impl {
     std::unordered_map<FlowKey, Flow, track::FlowKeyHash> flows;
     std::map<std::pair<Endpoint, Endpoint>, PairCounts> vtep_pairs;
     std::vector<ConnectionReport> decided;
+    std::vector<FlowKey> dirty;  // flows with a decisive event since the last poll()
     ConnectionStats stats;
     std::uint64_t next_order = 0;
     Timestamp now;
@@ -373,6 +381,15 @@ struct ConnectionAnalyzer::Impl {
         return s;
     }
 
+    void mark_dirty(Flow& f, Timestamp ts, bool waiting) {
+        if (!f.dirty) {
+            f.dirty = true;
+            dirty.push_back(f.key);
+        }
+        f.dirty_since = ts;
+        f.waiting = waiting;
+    }
+
     void on_syn(Flow& f, const Segment& s, const PacketContext& ctx) {
         const RawFrame& fr = ctx.packet.frame();
         Attempt* a = nullptr;
@@ -419,6 +436,9 @@ struct ConnectionAnalyzer::Impl {
             if (a->ntx == kMaxTx) {
                 ++a->extra_tx;
                 return;
+            }
+            if (a->ntx >= 1 && !a->answered) {
+                mark_dirty(f, fr.ts, true);  // a retransmission: dropped unless answered soon
             }
             SynTx& n = a->tx[a->ntx++];
             n = SynTx{.ts = fr.ts,
@@ -499,6 +519,9 @@ struct ConnectionAnalyzer::Impl {
                 Attempt& a = f.attempts[i];
                 if (a.isn + 1 == s.t.ack && !a.answered) {
                     a.answered = true;
+                    if (a.ntx >= 2) {
+                        mark_dirty(f, fr.ts, false);  // answered after retransmissions
+                    }
                     a.answered_after = a.ntx;
                     a.answered_ts = fr.ts;
                     keep_evidence(f, ctx, "SYN-ACK: the server answered" + outer_desc(s));
@@ -509,6 +532,7 @@ struct ConnectionAnalyzer::Impl {
                 Attempt& a = f.attempts[i];
                 if (a.isn + 1 == s.t.ack && !a.answered && !a.rst) {
                     a.rst = true;
+                    mark_dirty(f, fr.ts, false);
                     keep_evidence(f, ctx, "RST with ack = ISN+1: nothing listens, SYN rejected");
                 }
             }
@@ -531,6 +555,7 @@ struct ConnectionAnalyzer::Impl {
         if ((sport < options.vxlan_sport_min || sport > options.vxlan_sport_max) &&
             !f.out_of_range) {
             f.out_of_range = sport;
+            mark_dirty(f, ctx.packet.frame().ts, false);
             f.out_of_range_frame = ctx.packet.frame().number;
             f.out_of_range_point = ctx.point;
         }
@@ -545,6 +570,7 @@ struct ConnectionAnalyzer::Impl {
                 return;  // the same bad packet at another capture point (already evidence)
             }
             ++f.candidates_total;
+            mark_dirty(f, ctx.packet.frame().ts, false);
             if (f.candidates.size() < kMaxCandidates) {
                 f.candidates.push_back(Candidate{.inner_ip_id = s.ip_id,
                                                  .inner_seq = s.t.seq,
@@ -609,6 +635,7 @@ struct ConnectionAnalyzer::Impl {
             Attempt& a = f.attempts[i];
             if (a.isn == seq && !a.answered && !a.icmp) {
                 a.icmp = true;
+                mark_dirty(f, ctx.packet.frame().ts, false);
                 a.icmp_type = icmp.type;
                 a.icmp_code = icmp.code;
                 keep_evidence(f, ctx,
@@ -636,6 +663,36 @@ struct ConnectionAnalyzer::Impl {
             packets_since_sweep = 0;
             expire_idle();
         }
+    }
+
+    std::vector<ConnectionReport> poll(Timestamp when, double settle_s) {
+        std::vector<ConnectionReport> out;
+        std::vector<FlowKey> keep;
+        for (const FlowKey& k : dirty) {
+            auto it = flows.find(k);
+            if (it == flows.end()) {
+                continue;  // decided already (evicted or expired)
+            }
+            Flow& f = it->second;
+            if (f.waiting && seconds_between(f.dirty_since, when) < settle_s) {
+                keep.push_back(k);
+                continue;
+            }
+            f.dirty = false;
+            ConnectionReport r = decide(f);
+            std::uint32_t bits = 0;
+            for (const Verdict v : r.verdicts) {
+                if (v != Verdict::Clean) {
+                    bits |= 1U << static_cast<unsigned>(v);
+                }
+            }
+            if ((bits & ~f.emitted) != 0) {
+                f.emitted |= bits;
+                out.push_back(std::move(r));
+            }
+        }
+        dirty = std::move(keep);
+        return out;
     }
 
     // --- deciding --------------------------------------------------------------------------
@@ -919,6 +976,14 @@ void ConnectionAnalyzer::on_packet(const PacketContext& ctx) noexcept {
 
 std::vector<ConnectionReport> ConnectionAnalyzer::take_decided() {
     return std::exchange(impl_->decided, {});
+}
+
+std::vector<ConnectionReport> ConnectionAnalyzer::poll(Timestamp now, double settle_s) {
+    return impl_->poll(now, settle_s);
+}
+
+std::size_t ConnectionAnalyzer::open_connections() const noexcept {
+    return impl_->flows.size();
 }
 
 std::vector<ConnectionReport> ConnectionAnalyzer::finish() {

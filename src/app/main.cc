@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
             std::cout << text->text;
             return 0;
         }
+        if (const auto* capture = std::get_if<vxcheck::app::CaptureConfig>(&command)) {
+            return static_cast<int>(vxcheck::app::run_capture(*capture, std::cout));
+        }
         if (const auto* bench = std::get_if<vxcheck::app::BenchConfig>(&command)) {
             return static_cast<int>(vxcheck::app::run_bench(*bench, std::cout));
         }

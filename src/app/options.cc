@@ -3,6 +3,8 @@
 #include <boost/program_options.hpp>
 #include <sstream>
 
+#include "vxcheck/app/pipeline.h"
+
 namespace vxcheck::app {
 namespace po = boost::program_options;
 namespace {
@@ -19,6 +21,7 @@ Commands:
                     say which connections were NATed twice, which SYNs died and why, and
                     which checksums are really wrong (and which only look wrong)
 
+  capture -i IFACE  the same live, on one or more interfaces, with Prometheus metrics
   bench FILE        throughput of the whole analyze pipeline on a capture loaded in memory
 
 Run 'vxcheck <command> --help' for a command's options.
@@ -243,6 +246,98 @@ Command parse_analyze(const std::vector<std::string>& args, bool stderr_is_tty) 
     return cfg;
 }
 
+constexpr const char* kCaptureUsage = R"(Usage: vxcheck capture -i IFACE [-i IFACE...] [options]
+
+Captures live (e.g. on flannel.1 and eth0 of a node) and prints each connection's verdict the
+moment it is decided: a SYN-ACK after retransmissions, a RST or ICMP rejection, a NAT-corrupted
+outer checksum, or retransmitted SYNs left unanswered. A status line goes to stderr every few
+seconds. Ctrl-C (SIGINT) or SIGTERM stops it and prints the full report, as 'analyze' would.
+Needs root or CAP_NET_RAW. The kernel's own "checksum not filled in yet" flag
+(TP_STATUS_CSUMNOTREADY) is used where a heuristic would otherwise be needed.
+
+Examples:
+  vxcheck capture -i flannel.1 -i eth0
+  vxcheck capture -i eth0 --json --metrics-listen 0.0.0.0:9474 --write /tmp/node.pcapng
+
+Options)";
+
+Command parse_capture(const std::vector<std::string>& args) {
+    po::options_description opts(kCaptureUsage);
+    AnalysisOptions analysis;
+    std::vector<std::string> interfaces;
+    std::string filter;
+    double duration = 0;
+    std::uint64_t count = 0;
+    std::string write;
+    std::string metrics;
+    std::string evidence;
+    unsigned buffer_mb = 32;
+    unsigned snaplen = 262144;
+    double status = 5;
+    std::string packets = "none";
+    std::size_t max_rows = 25;
+    // clang-format off
+    opts.add_options()
+        ("help,h", "show this help")
+        ("interface,i", po::value(&interfaces)->value_name("IFACE")->composing(),
+            "interface to capture on (repeatable)")
+        ("filter,f", po::value(&filter)->value_name("BPF"),
+            "capture filter (tcpdump syntax; default: the watched TCP ports, the VXLAN/Geneve "
+            "ports and ICMP)")
+        ("duration", po::value(&duration)->value_name("SECONDS"), "stop after this long")
+        ("count", po::value(&count)->value_name("N"), "stop after N frames")
+        ("write,w", po::value(&write)->value_name("FILE.pcapng"),
+            "also keep the raw capture (one pcapng interface per -i)")
+        ("metrics-listen", po::value(&metrics)->value_name("ADDR:PORT"),
+            "serve Prometheus metrics on http://ADDR:PORT/metrics")
+        ("evidence", po::value(&evidence)->value_name("FILE.pcapng"),
+            "at the end, write the packets behind connection verdicts with comments")
+        ("json", "JSON Lines: 'verdict' lines live, then the report as 'analyze --json'")
+        ("packets", po::value(&packets)->value_name("bad|all|none"),
+            "with --json, also list packets: 'bad', 'all' or 'none' (default)")
+        ("buffer-size", po::value(&buffer_mb)->value_name("MiB"), "kernel buffer (default 32)")
+        ("snaplen", po::value(&snaplen)->value_name("BYTES"), "bytes kept per frame (default 262144)")
+        ("status-interval", po::value(&status)->value_name("SECONDS"),
+            "status line on stderr every SECONDS (default 5; 0 = never)")
+        ("max-rows", po::value(&max_rows)->value_name("N"), "rows of the final text tables");
+    // clang-format on
+    analysis.add_to(opts);
+    const po::variables_map vm = parse(args, opts, nullptr);
+    if (vm.count("help") != 0) {
+        return help_text(opts,
+                         "Exit status: 0 nothing found, 1 findings, 2 usage error or a capture "
+                         "that could not start.\n");
+    }
+    if (interfaces.empty()) {
+        throw UsageError("capture: no interface given (-i IFACE; see 'vxcheck capture --help')");
+    }
+    if (duration < 0 || status < 0) {
+        throw UsageError("--duration and --status-interval must not be negative");
+    }
+    if (buffer_mb < 1 || buffer_mb > 4096) {
+        throw UsageError("--buffer-size " + std::to_string(buffer_mb) + ": expected 1 to 4096 MiB");
+    }
+    if (snaplen < 64 || snaplen > 262144) {
+        throw UsageError("--snaplen " + std::to_string(snaplen) + ": expected 64 to 262144");
+    }
+    CaptureConfig cfg;
+    cfg.interfaces = interfaces;
+    analysis.apply(cfg.decode, cfg.connections);
+    cfg.filter = vm.count("filter") != 0 ? filter : default_capture_filter(cfg);
+    cfg.duration_s = duration;
+    cfg.count = count;
+    cfg.write_path = write;
+    cfg.metrics_listen = metrics;
+    cfg.evidence_path = evidence;
+    cfg.buffer_bytes = buffer_mb << 20;
+    cfg.snaplen = snaplen;
+    cfg.status_interval_s = status;
+    cfg.json = vm.count("json") != 0;
+    cfg.packets = to_selection(packets);
+    cfg.max_rows = max_rows;
+    return cfg;
+}
+
 constexpr const char* kBenchUsage = R"(Usage: vxcheck bench [options] FILE
 
 Loads the capture into memory and runs the whole analyze pipeline on it (decode, checksums at
@@ -304,6 +399,9 @@ Command parse_command_line(const std::vector<std::string>& args, bool stderr_is_
         if (cmd == "analyze") {
             return parse_analyze(rest, stderr_is_tty);
         }
+        if (cmd == "capture") {
+            return parse_capture(rest);
+        }
         if (cmd == "bench") {
             return parse_bench(rest);
         }
@@ -311,7 +409,7 @@ Command parse_command_line(const std::vector<std::string>& args, bool stderr_is_
         throw UsageError(cmd + ": " + e.what() + " (see 'vxcheck " + cmd + " --help')");
     }
     throw UsageError("unknown command '" + cmd +
-                     "' (commands: analyze, bench; see 'vxcheck --help')");
+                     "' (commands: analyze, capture, bench; see 'vxcheck --help')");
 }
 
 }  // namespace vxcheck::app

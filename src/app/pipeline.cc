@@ -83,7 +83,37 @@ std::string point_name(const std::string& file, const std::vector<std::string>& 
 void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) noexcept {
     decode::decode(frame, options_, packet_);
     verify::verify(packet_, verdicts_);
+    if (frame.csum_not_ready) {
+        apply_kernel_hint();
+    }
     summary.add(packet_, verdicts_);
+}
+
+// The kernel said this skb is CHECKSUM_PARTIAL: one L4 checksum (csum_start; for a tunnel with
+// local checksum offload the innermost one) is left for the NIC. Where our partial-form test
+// did not recognise it (a driver writing something else), trust the kernel rather than call it
+// bad. Outer checksums are complete in that case and keep their verdict (NAT corruption stays).
+void FrameProcessor::apply_kernel_hint() noexcept {
+    const auto items = verdicts_.items();
+    int innermost = -1;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (items[i].check != verify::Check::Ipv4Header) {
+            innermost = static_cast<int>(i);
+        }
+    }
+    if (innermost < 0 || items[static_cast<std::size_t>(innermost)].status != verify::Status::Bad) {
+        return;
+    }
+    verify::Verdicts adjusted;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        verify::Verdict v = items[i];
+        if (static_cast<int>(i) == innermost) {
+            v.status = verify::Status::Partial;
+            v.reason = verify::Reason::KernelNotReady;
+        }
+        adjusted.add(v);
+    }
+    verdicts_ = adjusted;
 }
 
 ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {

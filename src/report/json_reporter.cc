@@ -276,6 +276,14 @@ class JsonReporter final : public Reporter {
         out_ << connection_json(c, points).dump() << '\n';
     }
 
+    void event(const analyze::ConnectionReport& c,
+               const std::vector<std::string>& points) override {
+        ordered_json j = connection_json(c, points);
+        j["type"] = "verdict";
+        out_ << j.dump() << '\n';
+        out_.flush();  // a live consumer reads it now
+    }
+
     void finish(const Summary& total, std::size_t files, const ConnectionTotals& ct) override {
         if (files > 1) {
             out_ << summary_json(total, true).dump() << '\n';

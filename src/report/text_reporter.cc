@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <vector>
 
 #include "vxcheck/report/format.h"
@@ -126,6 +127,30 @@ class TextReporter final : public Reporter {
         } else {
             ++clean_not_kept_;
         }
+    }
+
+    void event(const analyze::ConnectionReport& c, const std::vector<std::string>&) override {
+        const std::time_t t = c.last_ts.sec;
+        std::tm tm{};
+        ::localtime_r(&t, &tm);
+        char when[16];
+        std::strftime(when, sizeof when, "%H:%M:%S", &tm);
+        std::string detail;
+        if (c.delay_s) {
+            detail += fmt(", connected after %.1f s", *c.delay_s);
+        }
+        if (!c.corrupted.empty()) {
+            const auto& k = c.corrupted.front();
+            detail += k.pre_nat_sport ? fmt(", outer checksum valid for pre-NAT port %u",
+                                            unsigned{*k.pre_nat_sport})
+                                      : std::string(", outer checksum 0xffff (variant A)");
+        }
+        if (c.outcome == "dropped") {
+            detail += fmt(", %u SYNs unanswered", c.syns);
+        }
+        out_ << when << "  " << track::to_string(c.client) << " -> " << track::to_string(c.server)
+             << ": " << verdict_list(c) << detail << "\n";
+        out_.flush();
     }
 
     void finish(const Summary& total, std::size_t files, const ConnectionTotals& ct) override {

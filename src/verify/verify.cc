@@ -305,6 +305,8 @@ std::string_view to_string(Reason r) noexcept {
             return "partial_zero_length";
         case Reason::ZeroOverIpv6:
             return "zero_over_ipv6";
+        case Reason::KernelNotReady:
+            return "kernel_csum_not_ready";
     }
     return "unknown";
 }

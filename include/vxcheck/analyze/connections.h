@@ -140,6 +140,12 @@ class ConnectionAnalyzer {
 
     /// Connections decided early (evicted or idle) since the last call.
     std::vector<ConnectionReport> take_decided();
+    /// Live use: connections that gained a verdict since they were last returned, because their
+    /// decisive packet arrived (SYN-ACK after retransmissions, RST, ICMP, a NAT fingerprint) or
+    /// a retransmitted SYN stayed unanswered for `settle_s`. `now` is wall-clock time.
+    std::vector<ConnectionReport> poll(Timestamp now, double settle_s = 0.5);
+    [[nodiscard]] std::size_t open_connections() const noexcept;
+
     /// Decides every remaining connection; ordered by first packet.
     std::vector<ConnectionReport> finish();
 

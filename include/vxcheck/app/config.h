@@ -2,6 +2,7 @@
 // The validated configuration built by app/options.cc (the only place that parses the CLI).
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,24 @@ struct AnalyzeConfig {
     std::size_t max_rows = 25;
     bool progress = false;  // a progress line on stderr (default: when stderr is a terminal)
     unsigned threads = 1;   // workers; connections are sharded by flow, output is unchanged
+};
+
+struct CaptureConfig {
+    std::vector<std::string> interfaces;
+    std::string filter;  // BPF; built from the watched ports when not given
+    decode::DecodeOptions decode;
+    analyze::ConnectionOptions connections;
+    double duration_s = 0;       // 0: until SIGINT/SIGTERM
+    std::uint64_t count = 0;     // 0: no limit
+    std::string write_path;      // --write: keep the raw capture as pcapng
+    std::string metrics_listen;  // --metrics-listen ADDR:PORT
+    std::string evidence_path;
+    std::uint32_t buffer_bytes = 32U << 20;
+    std::uint32_t snaplen = 262144;
+    double status_interval_s = 5;
+    bool json = false;
+    PacketSelection packets = PacketSelection::None;
+    std::size_t max_rows = 25;
 };
 
 struct BenchConfig {

@@ -21,7 +21,7 @@ struct ShowText {
     std::string text;
 };
 
-using Command = std::variant<ShowText, AnalyzeConfig, BenchConfig>;
+using Command = std::variant<ShowText, AnalyzeConfig, CaptureConfig, BenchConfig>;
 
 /// Parses argv (without argv[0]). Throws UsageError.
 Command parse_command_line(const std::vector<std::string>& args, bool stderr_is_tty);

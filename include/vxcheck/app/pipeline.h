@@ -25,6 +25,8 @@ class FrameProcessor {
     [[nodiscard]] const verify::Verdicts& verdicts() const noexcept { return verdicts_; }
 
   private:
+    void apply_kernel_hint() noexcept;
+
     const decode::DecodeOptions& options_;
     decode::DecodedPacket packet_;
     verify::Verdicts verdicts_;
@@ -36,6 +38,13 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out);
 /// `vxcheck analyze --threads N` (N > 1): the same report, connections sharded over N workers.
 /// Implemented in src/app/parallel.cc.
 ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out);
+
+/// Runs `vxcheck capture` (src/app/capture.cc) until SIGINT/SIGTERM, --duration or --count.
+ExitCode run_capture(const CaptureConfig& config, std::ostream& out);
+
+/// The BPF filter `capture` uses when none is given: the watched TCP ports, the tunnel ports
+/// and ICMP (rejections).
+std::string default_capture_filter(const CaptureConfig& config);
 
 /// Runs `vxcheck bench` (src/app/bench.cc).
 ExitCode run_bench(const BenchConfig& config, std::ostream& out);

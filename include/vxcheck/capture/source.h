@@ -11,7 +11,7 @@
 
 namespace vxcheck::capture {
 
-enum class ReadStatus { Frame, End, Error };
+enum class ReadStatus { Frame, End, Error, WouldBlock /* live: nothing ready now */ };
 
 class Source {
   public:
@@ -36,5 +36,32 @@ class OpenError : public std::runtime_error {
 /// Opens a pcap or pcapng file ("-" reads standard input). Timestamps come in nanoseconds
 /// whatever the file's resolution. Throws OpenError.
 std::unique_ptr<Source> open_file(const std::string& path);
+
+struct LiveOptions {
+    std::string filter;                      // BPF (tcpdump syntax); "" = everything
+    std::uint32_t snaplen = 262144;          // full frames by default
+    std::uint32_t buffer_bytes = 32U << 20;  // socket receive buffer
+};
+
+struct LiveStats {
+    std::uint64_t received = 0;      // frames the kernel queued for us
+    std::uint64_t kernel_drops = 0;  // frames the kernel dropped: our buffer was full
+};
+
+/// A live interface. next() never blocks: it returns WouldBlock when nothing is queued; wait on
+/// fd() (poll) for more. Errors name the interface.
+class LiveSource : public Source {
+  public:
+    [[nodiscard]] virtual int fd() const noexcept = 0;
+    [[nodiscard]] virtual const std::string& interface() const noexcept = 0;
+    [[nodiscard]] virtual LinkType link() const noexcept = 0;
+    /// Cumulative counters from the kernel (PACKET_STATISTICS).
+    virtual LiveStats stats() noexcept = 0;
+};
+
+/// Opens `interface` for capture (AF_PACKET with PACKET_AUXDATA, so the kernel's
+/// TP_STATUS_CSUMNOTREADY reaches RawFrame::csum_not_ready; libpcap does not pass it on).
+/// Throws OpenError: no such interface, no permission (needs root or CAP_NET_RAW), bad filter.
+std::unique_ptr<LiveSource> open_live(const std::string& interface, const LiveOptions& options);
 
 }  // namespace vxcheck::capture

@@ -44,6 +44,9 @@ class Reporter {
     /// Connection verdicts, after every file has been read (or as they are decided, live).
     virtual void connection(const analyze::ConnectionReport& c,
                             const std::vector<std::string>& points) = 0;
+    /// Live capture: a connection just gained a verdict (printed at once, before the report).
+    virtual void event(const analyze::ConnectionReport& c,
+                       const std::vector<std::string>& points) = 0;
     /// After the last file; `files` is how many were read.
     virtual void finish(const Summary& total, std::size_t files,
                         const ConnectionTotals& connections) = 0;

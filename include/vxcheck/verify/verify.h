@@ -29,6 +29,7 @@ enum class Reason : std::uint8_t {
     LocalChecksumOffload,  // outer UDP verified after filling in the inner partial checksum(s)
     PartialZeroLength,     // partial form computed over L4 length 0 (igb-style TSO)
     ZeroOverIpv6,          // UDP checksum 0 is not allowed over IPv6 (RFC 8200 8.1)
+    KernelNotReady,        // live: the kernel flagged the checksum as not filled in yet
 };
 
 enum class Check : std::uint8_t { Ipv4Header, Tcp, Udp };

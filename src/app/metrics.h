@@ -1,0 +1,35 @@
+#pragma once
+// Prometheus metrics for `capture --metrics-listen` (prometheus-cpp). Private to src/app.
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vxcheck/analyze/connections.h"
+#include "vxcheck/verify/verify.h"
+
+namespace vxcheck::app {
+
+class Metrics {
+  public:
+    /// Serves http://listen/metrics. Throws std::runtime_error when it cannot listen.
+    Metrics(const std::string& listen, const std::vector<std::string>& interfaces);
+    ~Metrics();
+    Metrics(const Metrics&) = delete;
+    Metrics& operator=(const Metrics&) = delete;
+
+    /// One frame on interface `point` with its checksum verdicts.
+    void on_frame(std::size_t point, const verify::Verdicts& verdicts) noexcept;
+    /// A connection gained these verdicts (each counted once per connection).
+    void on_verdicts(const std::vector<analyze::Verdict>& gained) noexcept;
+    void set_kernel(std::size_t point, std::uint64_t received, std::uint64_t drops) noexcept;
+    void set_open_connections(std::size_t n) noexcept;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vxcheck::app

@@ -1,0 +1,135 @@
+// pcapng (draft-ietf-opsawg-pcapng): Section Header, Interface Description (if_tsresol = 9:
+// nanoseconds) and Enhanced Packet Blocks with opt_comment, in host byte order.
+
+#include "vxcheck/report/pcapng_writer.h"
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace vxcheck::report {
+namespace {
+
+constexpr std::uint32_t kShb = 0x0a0d0d0a;
+constexpr std::uint32_t kIdb = 0x00000001;
+constexpr std::uint32_t kEpb = 0x00000006;
+constexpr std::uint32_t kByteOrderMagic = 0x1a2b3c4d;
+constexpr std::uint16_t kOptEnd = 0;
+constexpr std::uint16_t kOptComment = 1;
+constexpr std::uint16_t kIfName = 2;
+constexpr std::uint16_t kIfTsresol = 9;
+constexpr std::uint8_t kNanoseconds = 9;
+
+std::uint16_t linktype_of(LinkType l) {
+    switch (l) {
+        case LinkType::Ethernet:
+            return 1;
+        case LinkType::LinuxSll:
+            return 113;
+        case LinkType::LinuxSll2:
+            return 276;
+        case LinkType::RawIp:
+            return 101;
+        case LinkType::RawIpv4:
+            return 228;
+        case LinkType::RawIpv6:
+            return 229;
+        case LinkType::Null:
+        case LinkType::Unsupported:
+            break;
+    }
+    return 0;  // DLT_NULL
+}
+
+class Block {
+  public:
+    void u16(std::uint16_t v) { raw(&v, 2); }
+    void u32(std::uint32_t v) { raw(&v, 4); }
+    void raw(const void* p, std::size_t n) { body_.append(static_cast<const char*>(p), n); }
+    void pad() { body_.append((4 - body_.size() % 4) % 4, '\0'); }
+    void option(std::uint16_t code, const std::string& value) {
+        if (value.empty()) {
+            return;
+        }
+        const std::size_t n = std::min<std::size_t>(value.size(), 0xfffc);
+        u16(code);
+        u16(static_cast<std::uint16_t>(n));
+        raw(value.data(), n);
+        pad();
+    }
+    void end_options() {
+        u16(kOptEnd);
+        u16(0);
+    }
+    void write(std::ostream& out, std::uint32_t type) const {
+        const auto len = static_cast<std::uint32_t>(body_.size() + 12);
+        out.write(reinterpret_cast<const char*>(&type), 4);
+        out.write(reinterpret_cast<const char*>(&len), 4);
+        out.write(body_.data(), static_cast<std::streamsize>(body_.size()));
+        out.write(reinterpret_cast<const char*>(&len), 4);
+    }
+
+  private:
+    std::string body_;
+};
+
+}  // namespace
+
+PcapngWriter::PcapngWriter(const std::string& path, const std::string& comment)
+    : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
+    if (!out_) {
+        throw std::runtime_error(path + ": cannot create: " + std::strerror(errno));
+    }
+    Block shb;
+    shb.u32(kByteOrderMagic);
+    shb.u16(1);
+    shb.u16(0);
+    shb.u32(0xffffffff);  // section length unknown
+    shb.u32(0xffffffff);
+    shb.option(kOptComment, comment);
+    shb.end_options();
+    shb.write(out_, kShb);
+}
+
+std::uint32_t PcapngWriter::add_interface(const std::string& name, LinkType link) {
+    Block idb;
+    idb.u16(linktype_of(link));
+    idb.u16(0);
+    idb.u32(0);  // snaplen: no limit
+    idb.option(kIfName, name);
+    idb.u16(kIfTsresol);
+    idb.u16(1);
+    idb.raw(&kNanoseconds, 1);
+    idb.pad();
+    idb.end_options();
+    idb.write(out_, kIdb);
+    return interfaces_++;
+}
+
+void PcapngWriter::write(std::uint32_t interface, Timestamp ts, Bytes data, std::uint32_t wirelen,
+                         const std::string& comment) {
+    Block epb;
+    const std::uint64_t ns = static_cast<std::uint64_t>(ts.sec) * 1000000000ULL + ts.nsec;
+    epb.u32(interface);
+    epb.u32(static_cast<std::uint32_t>(ns >> 32));
+    epb.u32(static_cast<std::uint32_t>(ns));
+    epb.u32(static_cast<std::uint32_t>(data.size()));
+    epb.u32(wirelen);
+    epb.raw(data.data(), data.size());
+    epb.pad();
+    epb.option(kOptComment, comment);
+    epb.end_options();
+    epb.write(out_, kEpb);
+    if (!out_) {
+        throw std::runtime_error(path_ + ": write failed: " + std::strerror(errno));
+    }
+}
+
+void PcapngWriter::flush() {
+    out_.flush();
+    if (!out_) {
+        throw std::runtime_error(path_ + ": write failed: " + std::strerror(errno));
+    }
+}
+
+}  // namespace vxcheck::report
