@@ -797,4 +797,7 @@ main() {
     esac
 }
 
-main "$@"
+# Run only when executed: tests source this file to reuse lab_up, apply_rules and lab_down.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi
