@@ -680,6 +680,7 @@ struct ConnectionAnalyzer::Impl {
             }
             f.dirty = false;
             ConnectionReport r = decide(f);
+            r.decided_at = when;
             std::uint32_t bits = 0;
             for (const Verdict v : r.verdicts) {
                 if (v != Verdict::Clean) {

@@ -280,6 +280,7 @@ class JsonReporter final : public Reporter {
                const std::vector<std::string>& points) override {
         ordered_json j = connection_json(c, points);
         j["type"] = "verdict";
+        j["decided_at"] = timestamp_to_string(c.decided_at);
         out_ << j.dump() << '\n';
         out_.flush();  // a live consumer reads it now
     }

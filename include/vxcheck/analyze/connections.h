@@ -109,6 +109,7 @@ struct ConnectionReport {
     std::uint64_t packets = 0;
     Timestamp first_ts;
     Timestamp last_ts;
+    Timestamp decided_at;  // live: when poll() decided it (wall clock); 0 otherwise
 
     std::string explanation;            // what happened, in plain words
     std::vector<std::string> remedies;  // what to do
