@@ -1,13 +1,468 @@
-// TEMPORARY (being written).
-#include <spdlog/spdlog.h>
+// `vxcheck bench FILE`: throughput of the whole analyze pipeline on a capture held in memory.
+//
+// The capture is loaded once (a mapped pcap file is kept mapped and its pages touched; other
+// formats are copied), so that the runs measure vxcheck and not the disk or the page cache.
+// Each run makes four passes over the frames, each stopping one stage later: decode; decode +
+// verify; decode + verify + summary tallies (FrameProcessor); and the full pipeline of analyze
+// (connection tracking and verdicts, the packet lines and the text report, written to a sink
+// that only hashes it). A stage's cost is the difference between two passes, best run of each.
+// With --threads N the full pipeline also runs through the batch pipeline of analyze --threads
+// (parallel.cc), and its report hash is compared with the one-thread report.
 
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <streambuf>
+#include <string>
+#include <vector>
+
+#include "../capture/stable_frames.h"
+#include "parallel.h"
+#include "vxcheck/analyze/connections.h"
 #include "vxcheck/app/pipeline.h"
+#include "vxcheck/capture/source.h"
+#include "vxcheck/decode/decode.h"
+#include "vxcheck/report/reporter.h"
+#include "vxcheck/verify/verify.h"
 
 namespace vxcheck::app {
+namespace {
 
-ExitCode run_bench(const BenchConfig& config, std::ostream&) {
-    spdlog::error("bench {}: not implemented yet", config.file);
-    return ExitCode::Error;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+constexpr std::size_t kChunkBytes = std::size_t{64} << 20;  // arena chunks for copied frames
+constexpr std::size_t kPageBytes = 4096;
+
+// Every frame of one capture, in memory.
+struct Capture {
+    std::unique_ptr<capture::Source> source;  // owns the mapping that stable frames point into
+    std::vector<RawFrame> frames;
+    std::vector<std::unique_ptr<std::uint8_t[]>> chunks;  // copies of frames that die at next()
+    std::size_t chunk_used = kChunkBytes;
+    std::uint64_t bytes = 0;
+    std::uint64_t copied = 0;  // frames copied rather than kept as views
+    std::string link_name;
+    std::string error;  // the read error the file ended with, if any
+    double load_seconds = 0;
+
+    const std::uint8_t* keep(Bytes data) {
+        if (data.size() > kChunkBytes - chunk_used) {
+            chunks.push_back(std::make_unique<std::uint8_t[]>(std::max(kChunkBytes, data.size())));
+            chunk_used = 0;
+        }
+        std::uint8_t* dst = chunks.back().get() + chunk_used;
+        std::copy(data.begin(), data.end(), dst);
+        chunk_used += data.size();
+        return dst;
+    }
+};
+
+// A progress line on stderr while a large capture loads: in place on a terminal, one line every
+// few seconds otherwise (logs).
+class LoadProgress {
+  public:
+    explicit LoadProgress(const std::string& file)
+        : file_(file), tty_(::isatty(STDERR_FILENO) != 0) {}
+
+    void tick(const capture::Source& src, std::uint64_t frames) {
+        if ((frames & 0xffffU) != 0) {
+            return;
+        }
+        const auto now = Clock::now();
+        if (now - last_ < (tty_ ? std::chrono::seconds(1) : std::chrono::seconds(5))) {
+            return;
+        }
+        last_ = now;
+        shown_ = true;
+        const double pct = src.size() != 0 ? 100.0 * static_cast<double>(src.position()) /
+                                                 static_cast<double>(src.size())
+                                           : 0.0;
+        std::fprintf(stderr, "%sloading %s: %llu frames, %.0f%%%s", tty_ ? "\r" : "", file_.c_str(),
+                     static_cast<unsigned long long>(frames), pct, tty_ ? "   " : "\n");
+    }
+
+    void done() const {
+        if (shown_ && tty_) {
+            std::fprintf(stderr, "\r\033[K");
+        }
+    }
+
+  private:
+    const std::string& file_;
+    bool tty_;
+    bool shown_ = false;
+    Clock::time_point last_ = Clock::now();
+};
+
+volatile std::uint8_t g_touched;  // keeps the page touching from being optimised away
+
+Capture load(const std::string& file) {
+    const auto start = Clock::now();
+    Capture cap;
+    cap.source = capture::open_file(file);
+    cap.link_name = cap.source->link_name();
+    auto* stable = dynamic_cast<capture::StableFrames*>(cap.source.get());
+    if (stable != nullptr) {
+        stable->keep_pages();  // every run reads every frame again
+    }
+    LoadProgress progress(file);
+    RawFrame frame;
+    capture::ReadStatus status;
+    std::uint8_t touched = 0;
+    while ((status = cap.source->next(frame)) == capture::ReadStatus::Frame) {
+        if (stable != nullptr && stable->last_frame_stable()) {
+            // Fault the frame's pages in now, so that the first run does not pay for it.
+            for (std::size_t off = 0; off < frame.data.size(); off += kPageBytes) {
+                touched ^= frame.data[off];
+            }
+        } else {
+            frame.data = Bytes{cap.keep(frame.data), frame.data.size()};
+            ++cap.copied;
+        }
+        cap.bytes += frame.caplen;
+        cap.frames.push_back(frame);
+        progress.tick(*cap.source, cap.frames.size());
+    }
+    progress.done();
+    if (status == capture::ReadStatus::Error) {
+        cap.error = cap.source->error();
+    }
+    g_touched = touched;
+    cap.load_seconds = seconds_since(start);
+    return cap;
+}
+
+// An output stream that keeps only a hash and a count of what is written to it: the report
+// is produced (its cost is part of the pipeline) but not stored.
+class HashingBuf final : public std::streambuf {
+  public:
+    [[nodiscard]] std::uint64_t hash() const noexcept { return hash_; }
+    [[nodiscard]] std::uint64_t bytes() const noexcept { return bytes_; }
+
+  protected:
+    int_type overflow(int_type c) override {
+        if (!traits_type::eq_int_type(c, traits_type::eof())) {
+            mix(static_cast<unsigned char>(c));
+        }
+        return traits_type::not_eof(c);
+    }
+    std::streamsize xsputn(const char* s, std::streamsize n) override {
+        for (std::streamsize i = 0; i < n; ++i) {
+            mix(static_cast<unsigned char>(s[i]));
+        }
+        return n;
+    }
+
+  private:
+    void mix(unsigned char c) noexcept {  // FNV-1a
+        hash_ = (hash_ ^ c) * 0x100000001b3ULL;
+        ++bytes_;
+    }
+    std::uint64_t hash_ = 0xcbf29ce484222325ULL;
+    std::uint64_t bytes_ = 0;
+};
+
+struct ReportHash {
+    std::uint64_t hash = 0;
+    std::uint64_t bytes = 0;
+    bool operator==(const ReportHash&) const = default;
+};
+
+// --- the passes ------------------------------------------------------------------------------
+
+volatile std::size_t g_sink;  // keeps the partial passes from being optimised away
+
+double pass_decode(const Capture& cap, const decode::DecodeOptions& options) {
+    const auto start = Clock::now();
+    auto pkt = std::make_unique<decode::DecodedPacket>();
+    std::size_t layers = 0;
+    for (const RawFrame& f : cap.frames) {
+        decode::decode(f, options, *pkt);
+        layers += pkt->layers().size();
+    }
+    g_sink = layers;
+    return seconds_since(start);
+}
+
+double pass_verify(const Capture& cap, const decode::DecodeOptions& options) {
+    const auto start = Clock::now();
+    auto pkt = std::make_unique<decode::DecodedPacket>();
+    verify::Verdicts verdicts;
+    std::size_t n = 0;
+    for (const RawFrame& f : cap.frames) {
+        decode::decode(f, options, *pkt);
+        verify::verify(*pkt, verdicts);
+        n += verdicts.items().size();
+    }
+    g_sink = n;
+    return seconds_since(start);
+}
+
+double pass_tally(const Capture& cap, const decode::DecodeOptions& options) {
+    const auto start = Clock::now();
+    auto processor = std::make_unique<FrameProcessor>(options);
+    report::Summary summary;
+    for (const RawFrame& f : cap.frames) {
+        processor->process(f, summary);
+    }
+    g_sink = static_cast<std::size_t>(summary.decoded);
+    return seconds_since(start);
+}
+
+// What analyze does after the frames: connection verdicts and the end of the report.
+void finish_report(report::Reporter& reporter, analyze::ConnectionAnalyzer& connections,
+                   const BenchConfig& config, const report::Summary& summary) {
+    reporter.end_file(summary);
+    report::Summary total;
+    total.merge(summary);
+    report::ConnectionTotals totals;
+    totals.ports = config.connections.all_ports ? "all" : "";
+    for (const auto p : config.connections.ports) {
+        if (!config.connections.all_ports) {
+            totals.ports += (totals.ports.empty() ? "" : ",") + std::to_string(p);
+        }
+    }
+    const std::vector<analyze::ConnectionReport> decided = connections.finish();
+    totals.stats = connections.stats();
+    for (const auto& c : decided) {
+        reporter.connection(c, connections.points());
+        ++totals.connections;
+        totals.with_findings += report::is_finding(c) ? 1U : 0U;
+        for (const auto v : c.verdicts) {
+            ++totals.by_verdict[static_cast<std::size_t>(v)];
+        }
+    }
+    reporter.finish(total, 1, totals);
+}
+
+bool bad_or_anomalous(const FrameProcessor& r) noexcept {
+    return !r.packet().anomalies().empty() || r.verdicts().any(verify::Status::Bad);
+}
+
+// The full pipeline of `vxcheck analyze FILE` (text report, bad packets listed), one thread.
+double pass_full(const Capture& cap, const BenchConfig& config, const std::string& file,
+                 ReportHash& out) {
+    const auto start = Clock::now();
+    HashingBuf buf;
+    std::ostream os(&buf);
+    auto reporter = report::make_text_reporter(os);
+    auto processor = std::make_unique<FrameProcessor>(config.decode);
+    analyze::ConnectionAnalyzer connections(config.connections);
+    const std::uint16_t point = connections.add_point("bench");
+    report::Summary summary;
+    summary.file = file;
+    summary.link_type = cap.link_name;
+    reporter->begin_file(file, summary.link_type);
+    for (const RawFrame& f : cap.frames) {
+        processor->process(f, summary);
+        connections.on_packet({point, processor->packet(), processor->verdicts()});
+        if (bad_or_anomalous(*processor)) {
+            reporter->packet({file, processor->packet(), processor->verdicts()});
+        }
+    }
+    finish_report(*reporter, connections, config, summary);
+    os.flush();
+    out = {buf.hash(), buf.bytes()};
+    return seconds_since(start);
+}
+
+// The same through the batch pipeline of analyze --threads.
+double pass_full_parallel(const Capture& cap, const BenchConfig& config, const std::string& file,
+                          BatchPipeline& pipeline, ReportHash& out) {
+    const auto start = Clock::now();
+    HashingBuf buf;
+    std::ostream os(&buf);
+    auto reporter = report::make_text_reporter(os);
+    analyze::ConnectionAnalyzer connections(config.connections);
+    const std::uint16_t point = connections.add_point("bench");
+    report::Summary summary;
+    summary.file = file;
+    summary.link_type = cap.link_name;
+    reporter->begin_file(file, summary.link_type);
+    std::size_t next = 0;
+    pipeline.run(
+        [&](FrameBatch& batch) {
+            while (!batch.full() && next < cap.frames.size()) {
+                batch.add_view(cap.frames[next++]);
+            }
+            return next < cap.frames.size();
+        },
+        [&](const FrameBatch& batch) {
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                const FrameProcessor& r = batch.result(i);
+                connections.on_packet({point, r.packet(), r.verdicts()});
+                if (bad_or_anomalous(r)) {
+                    reporter->packet({file, r.packet(), r.verdicts()});
+                }
+            }
+            summary.merge(batch.tally());
+        });
+    finish_report(*reporter, connections, config, summary);
+    os.flush();
+    out = {buf.hash(), buf.bytes()};
+    return seconds_since(start);
+}
+
+std::uint64_t peak_rss_kb() {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    return static_cast<std::uint64_t>(ru.ru_maxrss);
+}
+
+struct Best {
+    double seconds = std::numeric_limits<double>::infinity();
+    std::vector<double> runs;
+    void add(double s) {
+        runs.push_back(s);
+        seconds = std::min(seconds, s);
+    }
+};
+
+}  // namespace
+
+ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
+    Capture cap;
+    try {
+        cap = load(config.file);
+    } catch (const capture::OpenError& e) {
+        spdlog::error("{}", e.what());
+        return ExitCode::Error;
+    }
+    if (!cap.error.empty()) {
+        spdlog::error("{}: stopped after frame {}: {} (benchmarking the frames read)", config.file,
+                      cap.frames.size(), cap.error);
+    }
+    if (cap.frames.empty()) {
+        spdlog::error("{}: no frames to benchmark", config.file);
+        return ExitCode::Error;
+    }
+
+    std::unique_ptr<BatchPipeline> pipeline;
+    if (config.threads > 1) {
+        pipeline = std::make_unique<BatchPipeline>(config.decode, config.threads);
+    }
+    Best decode_only;
+    Best verify_too;
+    Best tally_too;
+    Best full;
+    Best parallel;
+    ReportHash one;
+    ReportHash many;
+    bool identical = true;
+    for (unsigned r = 0; r < config.repeat; ++r) {
+        decode_only.add(pass_decode(cap, config.decode));
+        verify_too.add(pass_verify(cap, config.decode));
+        tally_too.add(pass_tally(cap, config.decode));
+        full.add(pass_full(cap, config, config.file, one));
+        if (pipeline) {
+            parallel.add(pass_full_parallel(cap, config, config.file, *pipeline, many));
+            identical = identical && many == one;
+        }
+    }
+
+    const auto n = static_cast<double>(cap.frames.size());
+    const auto ns = [n](double s) { return s * 1e9 / n; };
+    // Stage costs from differences of best runs; noise can make one slightly negative.
+    const double st_decode = ns(decode_only.seconds);
+    const double st_verify = ns(verify_too.seconds) - ns(decode_only.seconds);
+    const double st_tally = ns(tally_too.seconds) - ns(verify_too.seconds);
+    const double st_analyze = ns(full.seconds) - ns(tally_too.seconds);
+    const double pps = n / full.seconds;
+    const double gbps = static_cast<double>(cap.bytes) * 8 / full.seconds / 1e9;
+    const std::uint64_t rss = peak_rss_kb();
+
+    if (config.json) {
+        nlohmann::ordered_json j;
+        j["type"] = "bench";
+        j["file"] = config.file;
+        j["frames"] = cap.frames.size();
+        j["bytes_captured"] = cap.bytes;
+        j["frames_copied"] = cap.copied;
+        j["load_seconds"] = cap.load_seconds;
+        j["repeat"] = config.repeat;
+        j["threads"] = config.threads;
+        j["pps"] = pps;
+        j["gbit_per_s"] = gbps;
+        j["ns_per_packet"] = ns(full.seconds);
+        j["seconds"] = full.seconds;
+        j["runs_seconds"] = full.runs;
+        j["stages_ns_per_packet"] = {{"decode", st_decode},
+                                     {"verify", st_verify},
+                                     {"summary", st_tally},
+                                     {"track_analyze_report", st_analyze}};
+        j["passes_seconds"] = {{"decode", decode_only.runs},
+                               {"decode_verify", verify_too.runs},
+                               {"decode_verify_summary", tally_too.runs},
+                               {"full", full.runs}};
+        if (pipeline) {
+            j["parallel"] = {
+                {"threads", config.threads},
+                {"pps", n / parallel.seconds},
+                {"gbit_per_s", static_cast<double>(cap.bytes) * 8 / parallel.seconds / 1e9},
+                {"ns_per_packet", ns(parallel.seconds)},
+                {"seconds", parallel.seconds},
+                {"runs_seconds", parallel.runs},
+                {"speedup", full.seconds / parallel.seconds},
+                {"output_identical", identical}};
+        }
+        j["report_bytes"] = one.bytes;
+        j["peak_rss_kb"] = rss;
+        if (!cap.error.empty()) {
+            j["error"] = cap.error;
+        }
+        out << j.dump() << '\n';
+    } else {
+        char line[200];
+        const auto print = [&](const char* fmt, auto... args) {
+            std::snprintf(line, sizeof line, fmt, args...);
+            out << line;
+        };
+        out << "vxcheck bench " << config.file << '\n';
+        print("  %zu frames, %llu captured bytes, loaded in %.2f s (%s)\n", cap.frames.size(),
+              static_cast<unsigned long long>(cap.bytes), cap.load_seconds,
+              cap.copied == 0 ? "mapped, no copy" : "copied into memory");
+        print("  %u run%s of each pass, best kept\n\n", config.repeat,
+              config.repeat == 1 ? "" : "s");
+        print("  %-34s %10s %7s\n", "stage", "ns/packet", "share");
+        const auto stage = [&](const char* name, double v) {
+            print("  %-34s %10.1f %6.1f%%\n", name, v, 100.0 * v / ns(full.seconds));
+        };
+        stage("decode", st_decode);
+        stage("checksums and verdicts (verify)", st_verify);
+        stage("summary tallies", st_tally);
+        stage("track + analyze + report", st_analyze);
+        stage("full pipeline", ns(full.seconds));
+        out << '\n';
+        print("  1 thread:  %8.3f Mpps  %7.2f Gbit/s  %7.1f ns/packet  (%.3f s per run)\n",
+              pps / 1e6, gbps, ns(full.seconds), full.seconds);
+        if (pipeline) {
+            print(
+                "  %u threads: %7.3f Mpps  %7.2f Gbit/s  %7.1f ns/packet  (%.3f s, %.2fx one "
+                "thread, report %s)\n",
+                config.threads, n / parallel.seconds / 1e6,
+                static_cast<double>(cap.bytes) * 8 / parallel.seconds / 1e9, ns(parallel.seconds),
+                parallel.seconds, full.seconds / parallel.seconds,
+                identical ? "identical" : "DIFFERENT");
+        }
+        print("  peak RSS: %.1f MiB\n", static_cast<double>(rss) / 1024.0);
+    }
+    if (!identical) {
+        spdlog::error("--threads {} gave a different report than one thread", config.threads);
+        return ExitCode::Error;
+    }
+    return cap.error.empty() ? ExitCode::Clean : ExitCode::Error;
 }
 
 }  // namespace vxcheck::app

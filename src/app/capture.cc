@@ -17,7 +17,6 @@
 
 #include "vxcheck/app/pipeline.h"
 #include "vxcheck/capture/source.h"
-#include "vxcheck/report/evidence.h"
 #include "vxcheck/report/pcapng_writer.h"
 #include "vxcheck/report/reporter.h"
 
@@ -145,7 +144,7 @@ ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
         connections.add_point(p.name);
     }
     std::map<std::pair<std::string, std::string>, std::uint32_t> counted;  // verdict bits seen
-    std::array<std::uint64_t, 8> verdict_counts{};
+    std::array<std::uint64_t, analyze::kVerdictCount> verdict_counts{};
     auto count_verdicts = [&](const analyze::ConnectionReport& c) {
         auto& seen = counted[{track::to_string(c.client), track::to_string(c.server)}];
         std::vector<analyze::Verdict> gained;
@@ -318,24 +317,6 @@ ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
         reporter->end_file(p.summary);
         total.merge(p.summary);
     }
-    const auto decided = connections.finish();
-    report::ConnectionTotals totals;
-    totals.ports = config.connections.all_ports ? "all" : "";
-    for (const auto port : config.connections.ports) {
-        if (!config.connections.all_ports) {
-            totals.ports += (totals.ports.empty() ? "" : ",") + std::to_string(port);
-        }
-    }
-    totals.stats = connections.stats();
-    for (const auto& c : decided) {
-        count_verdicts(c);
-        reporter->connection(c, connections.points());
-        ++totals.connections;
-        totals.with_findings += report::is_finding(c) ? 1U : 0U;
-        for (const auto v : c.verdicts) {
-            ++totals.by_verdict[static_cast<std::size_t>(v)];
-        }
-    }
     bool error = write_failed;
     if (writer && !write_failed) {
         try {
@@ -345,22 +326,10 @@ ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
             error = true;
         }
     }
-    if (!config.evidence_path.empty()) {
-        try {
-            const std::size_t n =
-                report::write_evidence_pcapng(config.evidence_path, decided, connections.points());
-            spdlog::info("wrote {} evidence frames to {}", n, config.evidence_path);
-        } catch (const std::exception& e) {
-            spdlog::error("{}", e.what());
-            error = true;
-        }
-    }
+    const report::ConnectionTotals totals = finish_connections(
+        connections, config.connections, *reporter, config.evidence_path, error, count_verdicts);
     reporter->finish(total, points.size(), totals);
-    if (error) {
-        return ExitCode::Error;
-    }
-    return total.packets_with_bad_checksum != 0 || totals.with_findings != 0 ? ExitCode::Findings
-                                                                             : ExitCode::Clean;
+    return error ? ExitCode::Error : outcome(total, totals);
 }
 
 }  // namespace vxcheck::app

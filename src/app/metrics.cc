@@ -17,7 +17,7 @@ namespace vxcheck::app {
 
 namespace {
 constexpr std::size_t kDepths = 3;  // 0, 1, and "2+" share the last row
-constexpr std::size_t kVerdicts = 8;
+constexpr std::size_t kVerdicts = analyze::kVerdictCount;
 }  // namespace
 
 struct Metrics::Impl {

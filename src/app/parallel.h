@@ -54,7 +54,7 @@ class FrameBatch {
 
     void seal() noexcept;
 
-    std::vector<RawFrame> frames_;          // kCapacity; packets point at their frame here
+    std::vector<RawFrame> frames_;           // kCapacity; packets point at their frame here
     std::vector<std::size_t> arena_offset_;  // where a copied frame's bytes are, or kNotCopied
     std::vector<std::uint8_t> arena_;
     bool has_copies_ = false;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <ostream>
 
 #include "vxcheck/capture/source.h"
@@ -169,37 +170,53 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
         }
         total.merge(summary);
     }
+    const report::ConnectionTotals totals = finish_connections(
+        connections, config.connections, *reporter, config.evidence_path, input_error);
+    reporter->finish(total, files_read, totals);
+    if (input_error) {
+        return ExitCode::Error;
+    }
+    return outcome(total, totals);
+}
+
+report::ConnectionTotals finish_connections(
+    analyze::ConnectionAnalyzer& connections, const analyze::ConnectionOptions& options,
+    report::Reporter& reporter, const std::string& evidence_path, bool& error,
+    const std::function<void(const analyze::ConnectionReport&)>& each) {
     const std::vector<analyze::ConnectionReport> decided = connections.finish();
     report::ConnectionTotals totals;
-    totals.ports = config.connections.all_ports ? "all" : "";
-    for (const auto p : config.connections.ports) {
-        if (!config.connections.all_ports) {
+    totals.ports = options.all_ports ? "all" : "";
+    for (const auto p : options.ports) {
+        if (!options.all_ports) {
             totals.ports += (totals.ports.empty() ? "" : ",") + std::to_string(p);
         }
     }
     totals.stats = connections.stats();
     for (const auto& c : decided) {
-        reporter->connection(c, connections.points());
+        if (each) {
+            each(c);
+        }
+        reporter.connection(c, connections.points());
         ++totals.connections;
         totals.with_findings += report::is_finding(c) ? 1U : 0U;
         for (const auto v : c.verdicts) {
             ++totals.by_verdict[static_cast<std::size_t>(v)];
         }
     }
-    if (!config.evidence_path.empty()) {
+    if (!evidence_path.empty()) {
         try {
             const std::size_t n =
-                report::write_evidence_pcapng(config.evidence_path, decided, connections.points());
-            spdlog::info("wrote {} evidence frames to {}", n, config.evidence_path);
+                report::write_evidence_pcapng(evidence_path, decided, connections.points());
+            spdlog::info("wrote {} evidence frames to {}", n, evidence_path);
         } catch (const std::exception& e) {
             spdlog::error("{}", e.what());
-            input_error = true;
+            error = true;
         }
     }
-    reporter->finish(total, files_read, totals);
-    if (input_error) {
-        return ExitCode::Error;
-    }
+    return totals;
+}
+
+ExitCode outcome(const report::Summary& total, const report::ConnectionTotals& totals) noexcept {
     return total.packets_with_bad_checksum != 0 || totals.with_findings != 0 ? ExitCode::Findings
                                                                              : ExitCode::Clean;
 }

@@ -49,6 +49,7 @@ enum class Verdict : std::uint8_t {
     OuterChecksumCorrupted,
     Clean,
 };
+inline constexpr std::size_t kVerdictCount = static_cast<std::size_t>(Verdict::Clean) + 1;
 [[nodiscard]] std::string_view to_string(Verdict v) noexcept;
 
 /// A frame kept as evidence (copied: frames die at the next read), with why it matters.

@@ -2,11 +2,15 @@
 // The one-way pipeline: source -> decode -> verify -> (track -> analyze) -> report.
 // Only this module knows every stage.
 
+#include <functional>
 #include <iosfwd>
+#include <string>
 
+#include "vxcheck/analyze/connections.h"
 #include "vxcheck/app/config.h"
 #include "vxcheck/decode/packet.h"
 #include "vxcheck/frame.h"
+#include "vxcheck/report/reporter.h"
 #include "vxcheck/report/summary.h"
 #include "vxcheck/verify/verify.h"
 
@@ -31,6 +35,18 @@ class FrameProcessor {
     decode::DecodedPacket packet_;
     verify::Verdicts verdicts_;
 };
+
+/// The end of a run, shared by analyze and capture: decides every remaining connection, hands
+/// each to `reporter` (and to `each`, if given), writes --evidence, and returns the totals.
+/// A failure to write the evidence is logged and sets `error`.
+report::ConnectionTotals finish_connections(
+    analyze::ConnectionAnalyzer& connections, const analyze::ConnectionOptions& options,
+    report::Reporter& reporter, const std::string& evidence_path, bool& error,
+    const std::function<void(const analyze::ConnectionReport&)>& each = {});
+
+/// Exit code of a run that read its input: findings (bad checksums or connections that need
+/// attention) or clean.
+ExitCode outcome(const report::Summary& total, const report::ConnectionTotals& totals) noexcept;
 
 /// Runs `vxcheck analyze`: every file in turn, reports to `out`; errors go to the log.
 ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out);

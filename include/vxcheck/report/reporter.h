@@ -21,7 +21,7 @@ struct ConnectionTotals {
     std::string ports;  // "2049" or "all"
     std::uint64_t connections = 0;
     std::uint64_t with_findings = 0;
-    std::array<std::uint64_t, 8> by_verdict{};  // indexed by analyze::Verdict
+    std::array<std::uint64_t, analyze::kVerdictCount> by_verdict{};  // indexed by analyze::Verdict
     analyze::ConnectionStats stats;
 };
 
