@@ -1095,6 +1095,7 @@ std::string check_invariants(const decode::DecodedPacket& pkt, const verify::Ver
                     return "zero_over_ipv6 must be bad with stored 0";
                 }
                 break;
+            case Reason::KernelNotReady:  // live only: the kernel's CSUMNOTREADY flag
             case Reason::PartialZeroLength:
                 if (v.status != Status::Partial) {
                     return "partial_zero_length on a non-partial status";
