@@ -69,5 +69,20 @@ else
     failed=$((failed + 1))
 fi
 
+# --evidence: a pcapng whose frames carry comments that tshark shows as frame.comment.
+if command -v tshark >/dev/null; then
+    ev=$(mktemp --suffix=.pcapng)
+    "$bin" analyze --evidence "$ev" pcaps/scenario-63s-variant-a.pcap >/dev/null 2>&1
+    comments=$(tshark -r "$ev" -T fields -e frame.comment 2>/dev/null)
+    if [ "$(grep -c 'outer_checksum_corrupted' <<<"$comments")" -eq 8 ] &&
+        grep -q 'SYN #7 of ISN 1866109380 at +63.000 s, outer sport 45000' <<<"$comments"; then
+        passed=$((passed + 1))
+    else
+        echo "FAIL evidence: tshark shows: $comments"
+        failed=$((failed + 1))
+    fi
+    rm -f "$ev"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
