@@ -157,8 +157,14 @@ struct Flow {
     Endpoint outer_client;
     Endpoint outer_server;
     std::uint32_t vni = 0;
-    std::array<std::uint16_t, kMaxSports> sports{};
-    std::uint8_t nsports = 0;
+    std::array<std::array<std::uint16_t, kMaxSports>, 2> sports{};  // [0] client->server
+    std::array<std::uint8_t, 2> nsports{};
+    // Data retransmissions per direction, counted at the first capture point of that direction
+    // (the same segment seen at another point is not a retransmission).
+    std::array<std::uint16_t, 2> seq_point{};
+    std::array<bool, 2> seq_known{};
+    std::array<std::uint32_t, 2> next_seq{};
+    std::array<std::uint64_t, 2> retransmissions{};
     std::optional<std::uint16_t> out_of_range;
     std::uint64_t out_of_range_frame = 0;
     std::uint16_t out_of_range_point = 0;
@@ -505,6 +511,7 @@ struct ConnectionAnalyzer::Impl {
             letter = static_cast<char>(letter - 'a' + 'A');
         }
         add_history(f, letter);
+        track_retransmission(f, s, ctx.point, from_client ? 0 : 1, payload);
 
         if (s.outer_udp != nullptr) {
             on_outer(f, s, ctx, from_client);
@@ -539,6 +546,27 @@ struct ConnectionAnalyzer::Impl {
         }
     }
 
+    // RFC 1982 serial-number comparison: a data segment that ends at or before what this
+    // direction already sent is a retransmission.
+    static void track_retransmission(Flow& f, const Segment& s, std::uint16_t point,
+                                     std::size_t dir, std::size_t payload) noexcept {
+        if (!f.seq_known[dir]) {
+            f.seq_known[dir] = true;
+            f.seq_point[dir] = point;
+            f.next_seq[dir] = s.t.seq + static_cast<std::uint32_t>(payload);
+            return;
+        }
+        if (point != f.seq_point[dir] || payload == 0) {
+            return;
+        }
+        const std::uint32_t end = s.t.seq + static_cast<std::uint32_t>(payload);
+        if (static_cast<std::int32_t>(end - f.next_seq[dir]) <= 0) {
+            ++f.retransmissions[dir];
+        } else {
+            f.next_seq[dir] = end;
+        }
+    }
+
     void on_outer(Flow& f, const Segment& s, const PacketContext& ctx, bool from_client) {
         const std::uint16_t sport = s.outer_udp->sport;
         f.tunnelled = true;
@@ -546,11 +574,13 @@ struct ConnectionAnalyzer::Impl {
         if (from_client) {
             f.outer_client = track::source_of(*s.outer_ip, 0);
             f.outer_server = track::destination_of(*s.outer_ip, 0);
-            if (std::find(f.sports.begin(), f.sports.begin() + f.nsports, sport) ==
-                    f.sports.begin() + f.nsports &&
-                f.nsports < kMaxSports) {
-                f.sports[f.nsports++] = sport;
-            }
+        }
+        // Each direction is encapsulated by its own VTEP, with its own source ports.
+        auto& ports = f.sports[from_client ? 0 : 1];
+        auto& n = f.nsports[from_client ? 0 : 1];
+        if (std::find(ports.begin(), ports.begin() + n, sport) == ports.begin() + n &&
+            n < kMaxSports) {
+            ports[n++] = sport;
         }
         if ((sport < options.vxlan_sport_min || sport > options.vxlan_sport_max) &&
             !f.out_of_range) {
@@ -759,6 +789,8 @@ struct ConnectionAnalyzer::Impl {
         r.first_ts = f.first;
         r.last_ts = f.last;
         r.history.assign(f.history.data(), f.history_len);
+        r.retransmissions = f.retransmissions[0];
+        r.retransmissions_reply = f.retransmissions[1];
         for (std::uint16_t p = 0; p < std::min<std::size_t>(points.size(), kMaxPoints); ++p) {
             if ((f.points & point_bit(p)) != 0) {
                 r.points.push_back(points[p]);
@@ -808,7 +840,8 @@ struct ConnectionAnalyzer::Impl {
             r.outer_client = track::ip_to_string(f.outer_client);
             r.outer_server = track::ip_to_string(f.outer_server);
             r.vni = f.vni;
-            r.outer_sports.assign(f.sports.begin(), f.sports.begin() + f.nsports);
+            r.outer_sports.assign(f.sports[0].begin(), f.sports[0].begin() + f.nsports[0]);
+            r.outer_sports_reply.assign(f.sports[1].begin(), f.sports[1].begin() + f.nsports[1]);
         }
         r.outer_sport_out_of_range = f.out_of_range;
         r.corrupted_total = 0;

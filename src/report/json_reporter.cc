@@ -180,10 +180,15 @@ ordered_json connection_json(const analyze::ConnectionReport& c,
         for (const auto p : c.outer_sports) {
             sports.push_back(p);
         }
+        ordered_json reply = ordered_json::array();
+        for (const auto p : c.outer_sports_reply) {
+            reply.push_back(p);
+        }
         j["tunnel"] = ordered_json{{"client_vtep", c.outer_client},
                                    {"server_vtep", c.outer_server},
                                    {"vni", c.vni},
-                                   {"outer_sports", sports}};
+                                   {"outer_sports", sports},
+                                   {"outer_sports_reply", reply}};
     }
     if (c.outer_sport_out_of_range) {
         j["outer_sport_out_of_range"] = *c.outer_sport_out_of_range;
@@ -217,6 +222,8 @@ ordered_json connection_json(const analyze::ConnectionReport& c,
         j["hops"] = c.hops;
     }
     j["history"] = c.history;
+    j["retransmissions"] =
+        ordered_json{{"client", c.retransmissions}, {"server", c.retransmissions_reply}};
     j["packets"] = c.packets;
     j["first_ts"] = timestamp_to_string(c.first_ts);
     j["last_ts"] = timestamp_to_string(c.last_ts);

@@ -95,7 +95,8 @@ struct ConnectionReport {
     // Tunnel context.
     std::string outer_client;  // "ip" of the client-side VTEP, "" if never tunnelled
     std::string outer_server;
-    std::vector<std::uint16_t> outer_sports;  // client->server outer source ports, in order seen
+    std::vector<std::uint16_t> outer_sports;        // client->server outer source ports, in order
+    std::vector<std::uint16_t> outer_sports_reply;  // server->client
     std::uint32_t vni = 0;
     std::optional<std::uint16_t> outer_sport_out_of_range;
     std::vector<CorruptedOuter> corrupted;  // first few
@@ -104,9 +105,11 @@ struct ConnectionReport {
     bool inner_snat_inferred = false;  // from the outer NAT, not from the inner port
     std::string outer_snat_reason;
 
-    std::vector<std::string> points;  // capture points that saw the connection
-    std::vector<std::string> hops;    // cross-point observations (drops, rewrites)
-    std::string history;              // Zeek-style: S h A D d F f R r (upper = client)
+    std::vector<std::string> points;          // capture points that saw the connection
+    std::vector<std::string> hops;            // cross-point observations (drops, rewrites)
+    std::string history;                      // Zeek-style: S h A D d F f R r (upper = client)
+    std::uint64_t retransmissions = 0;        // data segments sent again, client->server
+    std::uint64_t retransmissions_reply = 0;  // server->client
     std::uint64_t packets = 0;
     Timestamp first_ts;
     Timestamp last_ts;

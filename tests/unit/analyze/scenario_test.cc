@@ -145,3 +145,18 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<Scenario>& p) { return p.param.name; });
 
 }  // namespace
+
+namespace {
+
+// scenario-offload-noise: one data segment is sent again after a 0.21 s RTO (with a new outer
+// source port); the same connection's replies come from the other VTEP with its own port.
+TEST(ScenarioDetails, RetransmissionsAndReplyPortsPerDirection) {
+    const auto got = run({"pcaps/scenario-offload-noise.pcap"});
+    ASSERT_EQ(got.size(), 1U);
+    EXPECT_EQ(got[0]["retransmissions"]["client"], 1);
+    EXPECT_EQ(got[0]["retransmissions"]["server"], 0);
+    EXPECT_EQ(got[0]["tunnel"]["outer_sports"], json::parse("[40299, 52817, 35172]"));
+    EXPECT_EQ(got[0]["tunnel"]["outer_sports_reply"], json::parse("[43383]"));
+}
+
+}  // namespace
