@@ -12,12 +12,14 @@
 // packets), so per-shard analyzers would decide some connections differently, and the output
 // must not change. Ordered application keeps it identical by construction.
 //
-// Scheduling. A ring of 4N batch slots. The main thread fills free slots (a view per frame for
-// a mapped pcap file, a copy otherwise), then consumes the oldest batch once it is processed;
-// while it waits for that one it processes the next unclaimed batch itself. Workers (N - 1)
-// claim batches in order with one atomic counter. So all N threads decode, and the main
-// thread's serial share (reading, connection analysis) is balanced by how much decoding it
-// takes on: with 2 threads the speed-up stays near 2x while that share is under half.
+// Scheduling. A ring of 2N + 4 batch slots (128 frames each). Reading the input is sequential
+// (each pcap record says where the next starts), so one thread at a time fills a free slot:
+// whichever is free, usually a worker, which then decodes that batch itself while its frames are
+// in its cache. Workers (N - 1) process the oldest filled batch, else fill the next one. The
+// main thread consumes batches in order and only helps (fills, or processes) when it has nothing
+// to consume and the workers fall behind, since frames and results moving between cores cost as
+// much as a good part of the work. With a classic pcap file the batches hold views into the
+// mapping, with anything else copies of the frames.
 
 #include "parallel.h"
 
@@ -67,7 +69,10 @@ class Progress {
   public:
     explicit Progress(bool enabled) : enabled_(enabled) {}
 
-    void tick(const std::string& file, const capture::Source& src, std::uint64_t frames) {
+    // `position` and `size` as capture::Source gives them (the source itself may be in use on
+    // another thread).
+    void tick(const std::string& file, std::uint64_t position, std::uint64_t size,
+              std::uint64_t frames) {
         if (!enabled_) {
             return;
         }
@@ -77,11 +82,10 @@ class Progress {
         }
         last_ = now;
         shown_ = true;
-        if (src.size() != 0) {
-            std::fprintf(
-                stderr, "\r%s: %llu frames, %.0f%%   ", file.c_str(),
-                static_cast<unsigned long long>(frames),
-                100.0 * static_cast<double>(src.position()) / static_cast<double>(src.size()));
+        if (size != 0) {
+            std::fprintf(stderr, "\r%s: %llu frames, %.0f%%   ", file.c_str(),
+                         static_cast<unsigned long long>(frames),
+                         100.0 * static_cast<double>(position) / static_cast<double>(size));
         } else {
             std::fprintf(stderr, "\r%s: %llu frames   ", file.c_str(),
                          static_cast<unsigned long long>(frames));
@@ -146,11 +150,36 @@ void FrameBatch::seal() noexcept {
     }
 }
 
+// Frames and results move between cores here, so the next frames' headers (where the decoders
+// start) and the result slots they will overwrite are requested ahead of use. The checksums then
+// stream through the rest of each frame with the hardware prefetcher.
 void FrameBatch::process() noexcept {
+    constexpr std::size_t kAhead = 2;
     seal();
     tally_ = report::Summary{};
     for (std::size_t i = 0; i < count_; ++i) {
+        if (i + kAhead < count_) {
+            const std::uint8_t* data = frames_[i + kAhead].data.data();
+            __builtin_prefetch(data);
+            __builtin_prefetch(data + 64);
+            __builtin_prefetch(data + 128);
+            const auto* out = reinterpret_cast<const char*>(&processors_[i + kAhead]);
+            for (std::size_t line = 0; line < kResultLines; ++line) {
+                __builtin_prefetch(out + 64 * line, 1);
+            }
+        }
         processors_[i].process(frames_[i], tally_);
+    }
+}
+
+void FrameBatch::prefetch_result(std::size_t i) const noexcept {
+    if (i < count_) {
+        const FrameProcessor& r = processors_[i];
+        const auto* packet = reinterpret_cast<const char*>(&r.packet());
+        for (std::size_t line = 0; line < kResultLines; ++line) {
+            __builtin_prefetch(packet + 64 * line);
+        }
+        __builtin_prefetch(&r.verdicts());
     }
 }
 
@@ -164,7 +193,9 @@ struct BatchPipeline::Slot {
 
 BatchPipeline::BatchPipeline(const decode::DecodeOptions& options, unsigned threads) {
     const unsigned n = std::max(threads, 1U);
-    for (unsigned i = 0; i < 4 * n; ++i) {
+    // A few batches per thread keep every thread busy while the oldest waits to be consumed.
+    const unsigned ring = std::min(2 * n + 4, 64U);
+    for (unsigned i = 0; i < ring; ++i) {
         slots_.push_back(std::make_unique<Slot>(options));
     }
     for (unsigned i = 1; i < n; ++i) {
@@ -174,8 +205,7 @@ BatchPipeline::BatchPipeline(const decode::DecodeOptions& options, unsigned thre
 
 BatchPipeline::~BatchPipeline() {
     stop_.store(true, std::memory_order_release);
-    wake_.fetch_add(1, std::memory_order_release);
-    wake_.notify_all();
+    wake_all();
     for (std::thread& t : workers_) {
         t.join();
     }
@@ -185,65 +215,168 @@ BatchPipeline::Slot& BatchPipeline::slot(std::uint64_t seq) const noexcept {
     return *slots_[static_cast<std::size_t>(seq % slots_.size())];
 }
 
-// Claims the oldest unclaimed batch, if any, and processes it.
+void BatchPipeline::wake_all() noexcept {
+    wake_.fetch_add(1, std::memory_order_release);
+    wake_.notify_all();
+}
+
+// Claims the oldest unprocessed batch, if any, and processes it.
 bool BatchPipeline::process_one() noexcept {
     std::uint64_t seq = claimed_.load(std::memory_order_relaxed);
-    while (seq < published_.load(std::memory_order_acquire)) {
+    while (seq < filled_.load(std::memory_order_acquire)) {
         if (claimed_.compare_exchange_weak(seq, seq + 1, std::memory_order_acq_rel,
                                            std::memory_order_relaxed)) {
             Slot& s = slot(seq);
             s.batch.process();
             s.state.store(kDone, std::memory_order_release);
-            s.state.notify_all();
+            wake_all();
             return true;
         }
     }
     return false;
 }
 
+// Fills the next batch if a slot is free and no other thread is filling. Reading the input is
+// sequential (a pcap record says where the next one starts, and walking them waits on memory),
+// so it goes to whichever thread is free, not always to the one that consumes.
+bool BatchPipeline::fill_one() noexcept {
+    const auto has_room = [this] {
+        return filled_.load(std::memory_order_relaxed) - consumed_.load(std::memory_order_acquire) <
+               slots_.size();
+    };
+    if (input_over_.load(std::memory_order_acquire) || !has_room() ||
+        filling_.exchange(true, std::memory_order_acquire)) {
+        return false;
+    }
+    bool progressed = false;
+    if (!input_over_.load(std::memory_order_relaxed) && has_room()) {
+        const std::uint64_t seq = filled_.load(std::memory_order_relaxed);
+        Slot& s = slot(seq);
+        s.batch.clear();
+        bool more = false;
+        try {
+            more = (*fill_)(s.batch);
+        } catch (...) {
+            fill_error_ = std::current_exception();  // rethrown by run()
+        }
+        if (s.batch.size() != 0) {
+            s.state.store(kFilled, std::memory_order_relaxed);
+            filled_.store(seq + 1, std::memory_order_release);
+        }
+        if (!more) {
+            input_over_.store(true, std::memory_order_release);
+        }
+        progressed = true;
+    }
+    filling_.store(false, std::memory_order_release);
+    if (progressed) {
+        wake_all();
+    }
+    return progressed;
+}
+
+bool BatchPipeline::help() noexcept {
+    if (workers_.empty()) {
+        return fill_one() || process_one();  // --threads 1: this thread does everything
+    }
+    const std::uint64_t filled = filled_.load(std::memory_order_acquire);
+    if (filled == consumed_.load(std::memory_order_relaxed) && fill_one()) {
+        return true;  // the pipeline ran dry
+    }
+    return filled - claimed_.load(std::memory_order_relaxed) >= 2 && process_one();
+}
+
 void BatchPipeline::work() noexcept {
     while (true) {
-        // Read the wake count before looking for work: a batch published after the look bumps
-        // it, so the wait below cannot miss it.
+        // Read the wake count before looking for work: anything that makes work afterwards
+        // bumps it, so the wait below cannot miss it.
         const std::uint32_t seen = wake_.load(std::memory_order_acquire);
         if (stop_.load(std::memory_order_acquire)) {
             return;
         }
-        while (process_one()) {
+        // Processing first: a filled batch waits for a thread, while the filler has a head
+        // start (up to a ring of batches).
+        if (process_one() || fill_one()) {
+            continue;
         }
         wake_.wait(seen, std::memory_order_acquire);
     }
 }
 
 void BatchPipeline::run(const Fill& fill, const Consume& consume) {
-    const std::uint64_t ring = slots_.size();
-    std::uint64_t filled = consumed_;
-    bool input_over = false;
+    // Taking the fill lock publishes the new input to the workers.
+    while (filling_.exchange(true, std::memory_order_acquire)) {
+    }
+    fill_ = &fill;
+    fill_error_ = nullptr;
+    input_over_.store(false, std::memory_order_release);
+    filling_.store(false, std::memory_order_release);
+    wake_all();
+
+    try {
+        consume_all(consume);
+    } catch (...) {
+        // Frames in flight point into the caller's input, which is about to go away.
+        stop_filling();
+        drain();
+        throw;
+    }
+    if (const std::exception_ptr error = stop_filling()) {
+        std::rethrow_exception(error);
+    }
+}
+
+// Ends the run for the workers: no more filling. Returns the fill's exception, if any.
+std::exception_ptr BatchPipeline::stop_filling() noexcept {
+    while (filling_.exchange(true, std::memory_order_acquire)) {
+    }
+    input_over_.store(true, std::memory_order_release);
+    fill_ = nullptr;
+    std::exception_ptr error = std::exchange(fill_error_, nullptr);
+    filling_.store(false, std::memory_order_release);
+    return error;
+}
+
+// Waits until every filled batch has been processed (helping), without consuming them.
+void BatchPipeline::drain() noexcept {
+    const std::uint64_t end = filled_.load(std::memory_order_acquire);
+    for (std::uint64_t seq = consumed_.load(std::memory_order_relaxed); seq < end; ++seq) {
+        while (true) {
+            const std::uint32_t seen = wake_.load(std::memory_order_acquire);
+            if (slot(seq).state.load(std::memory_order_acquire) == kDone) {
+                break;
+            }
+            if (!process_one()) {
+                wake_.wait(seen, std::memory_order_acquire);
+            }
+        }
+    }
+}
+
+void BatchPipeline::consume_all(const Consume& consume) {
     while (true) {
-        while (!input_over && filled - consumed_ < ring) {
-            Slot& s = slot(filled);
-            s.batch.clear();
-            input_over = !fill(s.batch);
-            if (s.batch.size() == 0) {
+        const std::uint32_t seen = wake_.load(std::memory_order_acquire);
+        const std::uint64_t next = consumed_.load(std::memory_order_relaxed);
+        if (next < filled_.load(std::memory_order_acquire)) {
+            Slot& oldest = slot(next);
+            if (oldest.state.load(std::memory_order_acquire) == kDone) {
+                consume(oldest.batch);
+                oldest.state.store(kFree, std::memory_order_relaxed);
+                consumed_.store(next + 1, std::memory_order_release);
+                wake_all();  // a free slot: filling can go on
                 continue;
             }
-            s.state.store(kFilled, std::memory_order_relaxed);
-            published_.store(++filled, std::memory_order_release);
-            wake_.fetch_add(1, std::memory_order_release);
-            wake_.notify_all();
+        } else if (input_over_.load(std::memory_order_acquire) &&
+                   next == filled_.load(std::memory_order_acquire)) {
+            break;  // the input is over and every batch consumed
         }
-        if (consumed_ == filled) {
-            return;  // the input is over and every batch consumed
+        // Nothing to consume yet: help, but only where the workers fall behind. A batch is best
+        // filled and processed by one thread (the walk over the records brings the frames into
+        // that core's cache); the data moves between cores when this thread takes over a step.
+        if (help()) {
+            continue;
         }
-        Slot& oldest = slot(consumed_);
-        while (oldest.state.load(std::memory_order_acquire) != kDone) {
-            if (!process_one()) {
-                oldest.state.wait(kFilled, std::memory_order_acquire);
-            }
-        }
-        consume(oldest.batch);
-        oldest.state.store(kFree, std::memory_order_relaxed);
-        ++consumed_;
+        wake_.wait(seen, std::memory_order_acquire);
     }
 }
 
@@ -277,6 +410,7 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
         reporter->begin_file(file, summary.link_type);
 
         const auto* stable = dynamic_cast<const capture::StableFrames*>(source.get());
+        const std::uint64_t source_size = source->size();
         RawFrame frame;
         capture::ReadStatus status = capture::ReadStatus::Frame;
         pipeline.run(
@@ -284,6 +418,7 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
                 while (!batch.full()) {
                     status = source->next(frame);
                     if (status != capture::ReadStatus::Frame) {
+                        batch.position = source->position();
                         return false;
                     }
                     if (stable != nullptr && stable->last_frame_stable()) {
@@ -292,10 +427,12 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
                         batch.add_copy(frame);
                     }
                 }
+                batch.position = source->position();
                 return true;
             },
             [&](const FrameBatch& batch) {
                 for (std::size_t i = 0; i < batch.size(); ++i) {
+                    batch.prefetch_result(i + 2);  // written by another core: fetch ahead
                     const FrameProcessor& r = batch.result(i);
                     connections.on_packet({point, r.packet(), r.verdicts()});
                     if (selected(config.packets, r.packet(), r.verdicts())) {
@@ -303,7 +440,7 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
                     }
                 }
                 summary.merge(batch.tally());
-                progress.tick(file, *source, summary.frames_read);
+                progress.tick(file, batch.position, source_size, summary.frames_read);
             });
         progress.done();
         if (status == capture::ReadStatus::Error) {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -48,9 +49,17 @@ class FrameBatch {
     }
     /// The batch's frames tallied into an empty summary; merge() them in input order.
     [[nodiscard]] const report::Summary& tally() const noexcept { return tally_; }
+    /// Where the input was after this batch was filled (set by the filler; for progress lines).
+    std::uint64_t position = 0;
+    /// Requests result i's cache lines (packet header and first layers, verdicts), written by
+    /// another core, ahead of reading them. No effect past the end.
+    void prefetch_result(std::size_t i) const noexcept;
 
   private:
     static constexpr std::size_t kNotCopied = ~std::size_t{0};
+    // Lines of a result read for a typical tunnelled packet: the packet's small members and
+    // first eight layers (after the reference to the options).
+    static constexpr std::size_t kResultLines = 16;
 
     void seal() noexcept;
 
@@ -63,13 +72,14 @@ class FrameBatch {
     std::size_t count_ = 0;
 };
 
-/// `threads` threads decode and verify (the running thread and threads - 1 workers); the
+/// `threads` threads read, decode and verify (the running thread and threads - 1 workers); the
 /// stateful stages run on the running thread only, in input order.
 class BatchPipeline {
   public:
     /// Adds frames to a batch; returns false when the input is over (it may still have added).
+    /// Called on any of the threads, one call at a time, batches in input order.
     using Fill = std::function<bool(FrameBatch&)>;
-    /// Takes a processed batch, in input order.
+    /// Takes a processed batch, in input order, on the thread that called run().
     using Consume = std::function<void(const FrameBatch&)>;
 
     BatchPipeline(const decode::DecodeOptions& options, unsigned threads);
@@ -78,21 +88,35 @@ class BatchPipeline {
     BatchPipeline& operator=(const BatchPipeline&) = delete;
 
     /// Runs one input through: returns after the last batch has been consumed. An exception
-    /// from fill or consume ends the run and propagates; the pipeline is then not reusable.
+    /// from fill is rethrown here once the batches before it are consumed; one from consume
+    /// propagates at once. After an exception the pipeline is not reusable.
     void run(const Fill& fill, const Consume& consume);
 
   private:
     struct Slot;
     Slot& slot(std::uint64_t seq) const noexcept;
     bool process_one() noexcept;
+    bool fill_one() noexcept;
+    bool help() noexcept;
+    void consume_all(const Consume& consume);
+    std::exception_ptr stop_filling() noexcept;
+    void drain() noexcept;
+    void wake_all() noexcept;
     void work() noexcept;
 
     std::vector<std::unique_ptr<Slot>> slots_;
-    std::atomic<std::uint64_t> published_{0};  // batches filled; those below are claimable
-    std::atomic<std::uint64_t> claimed_{0};    // the next batch to process
-    std::atomic<std::uint32_t> wake_{0};       // bumped when a worker may have work (or stop)
+    // Batch sequence numbers: [consumed_, claimed_) being processed or done, [claimed_, filled_)
+    // waiting to be processed; filled_ - consumed_ <= ring size.
+    std::atomic<std::uint64_t> filled_{0};
+    std::atomic<std::uint64_t> claimed_{0};
+    std::atomic<std::uint64_t> consumed_{0};
+    // Filling: one thread at a time (the input is read in order), whichever finds a free slot.
+    std::atomic<bool> filling_{false};
+    const Fill* fill_ = nullptr;          // the current run's, guarded by filling_
+    std::atomic<bool> input_over_{true};  // set by the filler that saw the end (or an error)
+    std::exception_ptr fill_error_;       // guarded by filling_
+    std::atomic<std::uint32_t> wake_{0};  // bumped whenever some thread may have work
     std::atomic<bool> stop_{false};
-    std::uint64_t consumed_ = 0;
     std::vector<std::thread> workers_;  // last: joined before the slots go
 };
 

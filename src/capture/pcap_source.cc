@@ -119,6 +119,12 @@ constexpr std::uint32_t kMaxMappedCaplen = 262144;
 // Pages further than this behind the read position are unmapped, so that the resident size
 // stays bounded however large the file is (the page cache keeps them).
 constexpr std::uint64_t kReleaseWindow = std::uint64_t{64} << 20;
+// Every cache line this far ahead of the read position is requested from memory in order. The
+// record headers form a chain (each says where the next one is), so walking them waits for
+// memory at every record; a steady stream of line requests ahead of the walk lets the memory
+// work in parallel and the hardware prefetcher keep up, for the walk and the decoders after it.
+constexpr std::uint64_t kPrefetchAhead = 16384;
+constexpr std::uint64_t kCacheLine = 64;
 
 // A read-only private mapping of a whole file.
 class Mapping {
@@ -312,6 +318,10 @@ class PcapFileSource final : public Source, public StableFrames {
         frame.data = Bytes{h + kPcapRecordHeaderLen, caplen};
         cursor_ += kPcapRecordHeaderLen + caplen;
         last_stable_ = true;
+        const std::uint64_t want = std::min<std::uint64_t>(cursor_ + kPrefetchAhead, map_.size());
+        for (; prefetched_ < want; prefetched_ += kCacheLine) {
+            __builtin_prefetch(map_.data() + prefetched_);
+        }
         if (!keep_pages_ && cursor_ >= released_ + 2 * kReleaseWindow) {
             map_.release(static_cast<std::size_t>(released_), kReleaseWindow);
             released_ += kReleaseWindow;
@@ -346,7 +356,8 @@ class PcapFileSource final : public Source, public StableFrames {
     bool keep_pages_ = false;
     std::uint32_t max_caplen_ = 0;
     std::uint64_t cursor_ = 0;    // file offset of the next record
-    std::uint64_t released_ = 0;  // pages before this offset have been unmapped
+    std::uint64_t released_ = 0;    // pages before this offset have been unmapped
+    std::uint64_t prefetched_ = 0;  // lines before this offset have been requested
 };
 
 }  // namespace

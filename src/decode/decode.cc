@@ -117,7 +117,7 @@ Proto next_proto(const Step& step, const DecodeOptions& opt) noexcept {
     return Proto::None;
 }
 
-Step decode_one(Proto proto, const Step& step, DecodedPacket& pkt) noexcept {
+void decode_one(Proto proto, Step& step, DecodedPacket& pkt) noexcept {
     switch (proto) {
         case Proto::Ethernet:
             return decode_ethernet(step, pkt);
@@ -147,7 +147,7 @@ Step decode_one(Proto proto, const Step& step, DecodedPacket& pkt) noexcept {
         case Proto::None:
             break;
     }
-    return kEnd;
+    end(step);
 }
 
 }  // namespace
@@ -168,7 +168,7 @@ void decode(const RawFrame& frame, const DecodeOptions& options, DecodedPacket& 
             out.note(Anomaly::TunnelDepthExceeded);
             break;
         }
-        step = decode_one(proto, step, out);
+        decode_one(proto, step, out);
         proto = next_proto(step, options);
     }
 
@@ -195,6 +195,14 @@ void DecodedPacket::reset(const RawFrame& frame) noexcept {
     anomaly_count_ = 0;
     depth_ = 0;
     skip_ = SkipReason::None;
+}
+
+Layer& DecodedPacket::next_slot() noexcept {
+    if (count_ == kMaxLayers) {
+        note(Anomaly::TooManyLayers);
+        return scratch_;
+    }
+    return layers_[count_++];
 }
 
 void DecodedPacket::push(const Layer& layer) noexcept {

@@ -13,6 +13,10 @@ namespace vxcheck::decode {
 /// How the next layer is chosen: by a key looked up in decode.cc, or directly.
 enum class Via : std::uint8_t { End, Ethertype, IpProtocol, UdpDstPort, Direct };
 
+/// Where the decode loop is: a decoder reads its layer from it and leaves the next one in it.
+/// Decoders update it member by member, in place: returning it by value made the loop copy it
+/// whole, and those wide loads of fields just stored narrow stall the CPU (store forwarding)
+/// for longer than the decoding of a header takes.
 struct Step {
     Via via = Via::End;
     std::uint32_t key = 0;      // ethertype, IP protocol, UDP port, or a Proto for Via::Direct
@@ -20,25 +24,37 @@ struct Step {
     std::uint32_t claimed = 0;  // how long the enclosing header says it is (>= bytes.size() if cut)
 };
 
-inline constexpr Step kEnd{};
-
-/// Records `a` and ends decoding of this frame.
-inline Step fail(DecodedPacket& pkt, Anomaly a) noexcept {
-    pkt.note(a);
-    return kEnd;
+/// Nothing to decode after this layer.
+inline void end(Step& s) noexcept {
+    s.via = Via::End;
 }
 
-Step decode_ethernet(const Step& in, DecodedPacket& pkt) noexcept;
-Step decode_vlan(const Step& in, DecodedPacket& pkt) noexcept;
-Step decode_sll(const Step& in, DecodedPacket& pkt) noexcept;
-Step decode_sll2(const Step& in, DecodedPacket& pkt) noexcept;
-Step decode_null(const Step& in, DecodedPacket& pkt) noexcept;
-Step decode_ipv4(const Step& in, DecodedPacket& pkt) noexcept;
-Step decode_ipv6(const Step& in, DecodedPacket& pkt) noexcept;
-Step decode_tcp(const Step& in, DecodedPacket& pkt) noexcept;
-Step decode_udp(const Step& in, DecodedPacket& pkt) noexcept;
-Step decode_icmp(const Step& in, DecodedPacket& pkt, Proto proto) noexcept;
-Step decode_vxlan(const Step& in, DecodedPacket& pkt) noexcept;
-Step decode_geneve(const Step& in, DecodedPacket& pkt) noexcept;
+/// Records `a` and ends decoding of this frame.
+inline void fail(Step& s, DecodedPacket& pkt, Anomaly a) noexcept {
+    pkt.note(a);
+    s.via = Via::End;
+}
+
+/// The next layer: chosen by `via` and `key`, it starts `header_len` bytes into the current one.
+inline void next(Step& s, Via via, std::uint32_t key, std::size_t header_len) noexcept {
+    s.via = via;
+    s.key = key;
+    s.bytes = s.bytes.subspan(header_len);
+    s.claimed -= static_cast<std::uint32_t>(header_len);
+}
+
+// Each reads its layer at `s` and leaves in `s` what follows (or Via::End).
+void decode_ethernet(Step& s, DecodedPacket& pkt) noexcept;
+void decode_vlan(Step& s, DecodedPacket& pkt) noexcept;
+void decode_sll(Step& s, DecodedPacket& pkt) noexcept;
+void decode_sll2(Step& s, DecodedPacket& pkt) noexcept;
+void decode_null(Step& s, DecodedPacket& pkt) noexcept;
+void decode_ipv4(Step& s, DecodedPacket& pkt) noexcept;
+void decode_ipv6(Step& s, DecodedPacket& pkt) noexcept;
+void decode_tcp(Step& s, DecodedPacket& pkt) noexcept;
+void decode_udp(Step& s, DecodedPacket& pkt) noexcept;
+void decode_icmp(Step& s, DecodedPacket& pkt, Proto proto) noexcept;
+void decode_vxlan(Step& s, DecodedPacket& pkt) noexcept;
+void decode_geneve(Step& s, DecodedPacket& pkt) noexcept;
 
 }  // namespace vxcheck::decode

@@ -23,55 +23,50 @@ constexpr std::uint16_t kFlagMf = 0x2000;
 constexpr std::uint16_t kFragOffsetMask = 0x1fff;
 }  // namespace
 
-Step decode_ipv4(const Step& in, DecodedPacket& pkt) noexcept {
-    const Bytes b = in.bytes;
+void decode_ipv4(Step& s, DecodedPacket& pkt) noexcept {
+    const Bytes b = s.bytes;
     if (b.size() < kIpv4MinHeaderLen) {
-        return fail(pkt, Anomaly::Ipv4HeaderTruncated);
+        return fail(s, pkt, Anomaly::Ipv4HeaderTruncated);
     }
     if ((b[0] >> 4) != 4) {
-        return fail(pkt, Anomaly::Ipv4BadVersion);
+        return fail(s, pkt, Anomaly::Ipv4BadVersion);
     }
     const std::size_t header_len = std::size_t{b[0] & 0x0fU} * 4;
     if (header_len < kIpv4MinHeaderLen) {
-        return fail(pkt, Anomaly::Ipv4HeaderLenTooSmall);
+        return fail(s, pkt, Anomaly::Ipv4HeaderLenTooSmall);
     }
     if (header_len > b.size()) {
-        return fail(pkt, Anomaly::Ipv4HeaderTruncated);
+        return fail(s, pkt, Anomaly::Ipv4HeaderTruncated);
     }
     const std::uint16_t total_length = be16(b, 2);
     const bool length_from_capture = total_length == 0;
     if (!length_from_capture && total_length < header_len) {
-        return fail(pkt, Anomaly::Ipv4TotalLenTooSmall);
+        return fail(s, pkt, Anomaly::Ipv4TotalLenTooSmall);
     }
-    const std::uint32_t claimed = length_from_capture ? in.claimed : total_length;
-    if (claimed > in.claimed) {  // more than the wire (or the enclosing header) carried
+    const std::uint32_t claimed = length_from_capture ? s.claimed : total_length;
+    if (claimed > s.claimed) {  // more than the wire (or the enclosing header) carried
         pkt.note(Anomaly::Ipv4TotalLenExceedsFrame);
     }
     const std::uint16_t frag = be16(b, 6);
-    const Ipv4Info info{.src = be32(b, 12),
-                        .dst = be32(b, 16),
-                        .total_length = total_length,
-                        .id = be16(b, 4),
-                        .frag_offset = static_cast<std::uint16_t>((frag & kFragOffsetMask) * 8U),
-                        .more_fragments = (frag & kFlagMf) != 0,
-                        .dont_fragment = (frag & kFlagDf) != 0,
-                        .length_from_capture = length_from_capture,
-                        .ttl = b[8],
-                        .protocol = b[9],
-                        .checksum = be16(b, 10)};
     const Bytes extent = clip(b, claimed);
-    pkt.push(Layer{.proto = Proto::Ipv4,
-                   .header_len = static_cast<std::uint16_t>(header_len),
-                   .claimed_len = claimed,
-                   .bytes = extent,
-                   .info = info});
+    auto& info = pkt.add<Ipv4Info>(Proto::Ipv4, header_len, claimed, extent);
+    info.src = be32(b, 12);
+    info.dst = be32(b, 16);
+    info.total_length = total_length;
+    info.id = be16(b, 4);
+    info.frag_offset = static_cast<std::uint16_t>((frag & kFragOffsetMask) * 8U);
+    info.more_fragments = (frag & kFlagMf) != 0;
+    info.dont_fragment = (frag & kFlagDf) != 0;
+    info.length_from_capture = length_from_capture;
+    info.ttl = b[8];
+    info.protocol = b[9];
+    info.checksum = be16(b, 10);
     if (info.frag_offset != 0) {
-        return kEnd;  // a non-first fragment has no transport header
+        return end(s);  // a non-first fragment has no transport header
     }
-    return {.via = Via::IpProtocol,
-            .key = info.protocol,
-            .bytes = extent.subspan(header_len),
-            .claimed = claimed - static_cast<std::uint32_t>(header_len)};
+    s.bytes = extent;
+    s.claimed = claimed;
+    next(s, Via::IpProtocol, info.protocol, header_len);
 }
 
 }  // namespace vxcheck::decode

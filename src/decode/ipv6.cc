@@ -92,13 +92,13 @@ bool scan_routing(Bytes ext, Ipv6Info& info) noexcept {
 
 }  // namespace
 
-Step decode_ipv6(const Step& in, DecodedPacket& pkt) noexcept {
-    const Bytes b = in.bytes;
+void decode_ipv6(Step& s, DecodedPacket& pkt) noexcept {
+    const Bytes b = s.bytes;
     if (b.size() < kIpv6HeaderLen) {
-        return fail(pkt, Anomaly::Ipv6HeaderTruncated);
+        return fail(s, pkt, Anomaly::Ipv6HeaderTruncated);
     }
     if ((b[0] >> 4) != 6) {
-        return fail(pkt, Anomaly::Ipv6BadVersion);
+        return fail(s, pkt, Anomaly::Ipv6BadVersion);
     }
     Ipv6Info info{.src = b.subspan(8, kAddrLen),
                   .dst = b.subspan(24, kAddrLen),
@@ -108,9 +108,9 @@ Step decode_ipv6(const Step& in, DecodedPacket& pkt) noexcept {
                   .hop_limit = b[7]};
     info.length_from_capture = info.payload_length == 0 && b.size() > kIpv6HeaderLen;
     const std::uint32_t claimed =
-        info.length_from_capture ? in.claimed
+        info.length_from_capture ? s.claimed
                                  : static_cast<std::uint32_t>(kIpv6HeaderLen) + info.payload_length;
-    if (claimed > in.claimed) {  // more than the wire (or the enclosing header) carried
+    if (claimed > s.claimed) {  // more than the wire (or the enclosing header) carried
         pkt.note(Anomaly::Ipv6PayloadLenExceedsFrame);
     }
     const Bytes extent = clip(b, claimed);
@@ -166,18 +166,13 @@ Step decode_ipv6(const Step& in, DecodedPacket& pkt) noexcept {
         off += len;
     }
     info.next_header = next;
-    pkt.push(Layer{.proto = Proto::Ipv6,
-                   .header_len = static_cast<std::uint16_t>(off),
-                   .claimed_len = claimed,
-                   .bytes = extent,
-                   .info = info});
+    pkt.add<Ipv6Info>(Proto::Ipv6, off, claimed, extent) = info;
     if (stop) {
-        return kEnd;
+        return end(s);
     }
-    return {.via = Via::IpProtocol,
-            .key = next,
-            .bytes = extent.subspan(off),
-            .claimed = claimed - static_cast<std::uint32_t>(off)};
+    s.bytes = extent;
+    s.claimed = claimed;
+    decode::next(s, Via::IpProtocol, next, off);
 }
 
 }  // namespace vxcheck::decode

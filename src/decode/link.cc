@@ -27,45 +27,35 @@ constexpr std::uint32_t kAfInet6NetBsd = 24;
 constexpr std::uint32_t kAfInet6FreeBsd = 28;
 constexpr std::uint32_t kAfInet6Darwin = 30;
 
-Layer make_layer(Proto proto, const Step& in, std::size_t header_len, LayerInfo info) noexcept {
-    return Layer{.proto = proto,
-                 .header_len = static_cast<std::uint16_t>(header_len),
-                 .claimed_len = in.claimed,
-                 .bytes = in.bytes,
-                 .info = info};
-}
-
-Step next_by_ethertype(const Step& in, std::size_t header_len, std::uint16_t ethertype) noexcept {
+void next_by_ethertype(Step& s, std::size_t header_len, std::uint16_t ethertype) noexcept {
     if (ethertype < kMinEthertype) {
-        return kEnd;  // 802.3 frame with LLC (STP, CDP...): not IP
+        return end(s);  // 802.3 frame with LLC (STP, CDP...): not IP
     }
-    return {.via = Via::Ethertype,
-            .key = ethertype,
-            .bytes = in.bytes.subspan(header_len),
-            .claimed = in.claimed - static_cast<std::uint32_t>(header_len)};
+    next(s, Via::Ethertype, ethertype, header_len);
 }
 
 }  // namespace
 
-Step decode_ethernet(const Step& in, DecodedPacket& pkt) noexcept {
-    if (in.bytes.size() < kEthernetHeaderLen) {
-        return fail(pkt, Anomaly::LinkTruncated);
+void decode_ethernet(Step& s, DecodedPacket& pkt) noexcept {
+    if (s.bytes.size() < kEthernetHeaderLen) {
+        return fail(s, pkt, Anomaly::LinkTruncated);
     }
-    const std::uint16_t ethertype = be16(in.bytes, 12);
-    pkt.push(make_layer(Proto::Ethernet, in, kEthernetHeaderLen, EthernetInfo{ethertype}));
-    return next_by_ethertype(in, kEthernetHeaderLen, ethertype);
+    const std::uint16_t ethertype = be16(s.bytes, 12);
+    pkt.add<EthernetInfo>(Proto::Ethernet, kEthernetHeaderLen, s.claimed, s.bytes).ethertype =
+        ethertype;
+    next_by_ethertype(s, kEthernetHeaderLen, ethertype);
 }
 
-Step decode_vlan(const Step& in, DecodedPacket& pkt) noexcept {
-    if (in.bytes.size() < kVlanTagLen) {
-        return fail(pkt, Anomaly::VlanTruncated);
+void decode_vlan(Step& s, DecodedPacket& pkt) noexcept {
+    if (s.bytes.size() < kVlanTagLen) {
+        return fail(s, pkt, Anomaly::VlanTruncated);
     }
     int tags = 0;
     for (const Layer& l : pkt.layers()) {
         tags += (l.proto == Proto::Vlan && l.depth == pkt.depth()) ? 1 : 0;
     }
     if (tags >= kMaxVlanTags) {
-        return fail(pkt, Anomaly::VlanTooManyTags);
+        return fail(s, pkt, Anomaly::VlanTooManyTags);
     }
     // The TPID that announced this tag is the ethertype of the layer before it.
     std::uint16_t tpid = 0;
@@ -75,63 +65,59 @@ Step decode_vlan(const Step& in, DecodedPacket& pkt) noexcept {
             tpid = e->ethertype;
         } else if (const auto* v = prev.as<VlanInfo>()) {
             tpid = v->ethertype;
-        } else if (const auto* s = prev.as<SllInfo>()) {
-            tpid = s->protocol;
+        } else if (const auto* sll = prev.as<SllInfo>()) {
+            tpid = sll->protocol;
         }
     }
-    const std::uint16_t tci = be16(in.bytes, 0);
-    const std::uint16_t ethertype = be16(in.bytes, 2);
-    pkt.push(make_layer(Proto::Vlan, in, kVlanTagLen,
-                        VlanInfo{.tpid = tpid,
-                                 .vid = static_cast<std::uint16_t>(tci & 0x0fff),
-                                 .ethertype = ethertype}));
-    return next_by_ethertype(in, kVlanTagLen, ethertype);
+    const std::uint16_t tci = be16(s.bytes, 0);
+    const std::uint16_t ethertype = be16(s.bytes, 2);
+    auto& info = pkt.add<VlanInfo>(Proto::Vlan, kVlanTagLen, s.claimed, s.bytes);
+    info.tpid = tpid;
+    info.vid = static_cast<std::uint16_t>(tci & 0x0fff);
+    info.ethertype = ethertype;
+    next_by_ethertype(s, kVlanTagLen, ethertype);
 }
 
-Step decode_sll(const Step& in, DecodedPacket& pkt) noexcept {
-    if (in.bytes.size() < kSllHeaderLen) {
-        return fail(pkt, Anomaly::LinkTruncated);
+void decode_sll(Step& s, DecodedPacket& pkt) noexcept {
+    if (s.bytes.size() < kSllHeaderLen) {
+        return fail(s, pkt, Anomaly::LinkTruncated);
     }
-    const SllInfo info{.packet_type = be16(in.bytes, 0), .protocol = be16(in.bytes, 14)};
-    pkt.push(make_layer(Proto::Sll, in, kSllHeaderLen, info));
-    return next_by_ethertype(in, kSllHeaderLen, info.protocol);
+    auto& info = pkt.add<SllInfo>(Proto::Sll, kSllHeaderLen, s.claimed, s.bytes);
+    info.packet_type = be16(s.bytes, 0);
+    info.protocol = be16(s.bytes, 14);
+    next_by_ethertype(s, kSllHeaderLen, info.protocol);
 }
 
-Step decode_sll2(const Step& in, DecodedPacket& pkt) noexcept {
-    if (in.bytes.size() < kSll2HeaderLen) {
-        return fail(pkt, Anomaly::LinkTruncated);
+void decode_sll2(Step& s, DecodedPacket& pkt) noexcept {
+    if (s.bytes.size() < kSll2HeaderLen) {
+        return fail(s, pkt, Anomaly::LinkTruncated);
     }
-    const SllInfo info{.packet_type = u8(in.bytes, 10),
-                       .protocol = be16(in.bytes, 0),
-                       .ifindex = be32(in.bytes, 4)};
-    pkt.push(make_layer(Proto::Sll2, in, kSll2HeaderLen, info));
-    return next_by_ethertype(in, kSll2HeaderLen, info.protocol);
+    auto& info = pkt.add<SllInfo>(Proto::Sll2, kSll2HeaderLen, s.claimed, s.bytes);
+    info.packet_type = u8(s.bytes, 10);
+    info.protocol = be16(s.bytes, 0);
+    info.ifindex = be32(s.bytes, 4);
+    next_by_ethertype(s, kSll2HeaderLen, info.protocol);
 }
 
-Step decode_null(const Step& in, DecodedPacket& pkt) noexcept {
-    if (in.bytes.size() < kNullHeaderLen) {
-        return fail(pkt, Anomaly::LinkTruncated);
+void decode_null(Step& s, DecodedPacket& pkt) noexcept {
+    if (s.bytes.size() < kNullHeaderLen) {
+        return fail(s, pkt, Anomaly::LinkTruncated);
     }
-    std::uint32_t family = le32(in.bytes, 0);
+    std::uint32_t family = le32(s.bytes, 0);
     if ((family & 0xffff0000U) != 0) {
-        family = be32(in.bytes, 0);  // written by a big-endian host
+        family = be32(s.bytes, 0);  // written by a big-endian host
     }
-    pkt.push(make_layer(Proto::Null, in, kNullHeaderLen, NullInfo{family}));
-    Step next{.via = Via::Direct,
-              .bytes = in.bytes.subspan(kNullHeaderLen),
-              .claimed = in.claimed - static_cast<std::uint32_t>(kNullHeaderLen)};
+    pkt.add<NullInfo>(Proto::Null, kNullHeaderLen, s.claimed, s.bytes).family = family;
     switch (family) {
         case kAfInet:
-            next.key = static_cast<std::uint32_t>(Proto::Ipv4);
-            return next;
+            return next(s, Via::Direct, static_cast<std::uint32_t>(Proto::Ipv4), kNullHeaderLen);
         case kAfInet6Linux:
         case kAfInet6NetBsd:
         case kAfInet6FreeBsd:
         case kAfInet6Darwin:
-            next.key = static_cast<std::uint32_t>(Proto::Ipv6);
-            return next;
+            return next(s, Via::Direct, static_cast<std::uint32_t>(Proto::Ipv6), kNullHeaderLen);
         default:
-            return fail(pkt, Anomaly::NullUnknownFamily);
+            return fail(s, pkt, Anomaly::NullUnknownFamily);
     }
 }
 

@@ -32,95 +32,91 @@ bool ip_length_from_capture(const Layer& ip) noexcept {
 }
 }  // namespace
 
-Step decode_tcp(const Step& in, DecodedPacket& pkt) noexcept {
-    const Bytes b = in.bytes;
+void decode_tcp(Step& s, DecodedPacket& pkt) noexcept {
+    const Bytes b = s.bytes;
     if (b.size() < kTcpMinHeaderLen) {
-        return fail(pkt, Anomaly::TcpHeaderTruncated);
+        return fail(s, pkt, Anomaly::TcpHeaderTruncated);
     }
     const std::size_t header_len = std::size_t{b[12]} / 16 * 4;
     if (header_len < kTcpMinHeaderLen) {
-        return fail(pkt, Anomaly::TcpDataOffsetTooSmall);
+        return fail(s, pkt, Anomaly::TcpDataOffsetTooSmall);
     }
-    if (header_len > in.claimed) {
-        return fail(pkt, Anomaly::TcpDataOffsetExceedsSegment);
+    if (header_len > s.claimed) {
+        return fail(s, pkt, Anomaly::TcpDataOffsetExceedsSegment);
     }
     if (header_len > b.size()) {
-        return fail(pkt, Anomaly::TcpHeaderTruncated);
+        return fail(s, pkt, Anomaly::TcpHeaderTruncated);
     }
-    pkt.push(Layer{.proto = Proto::Tcp,
-                   .header_len = static_cast<std::uint16_t>(header_len),
-                   .claimed_len = in.claimed,
-                   .bytes = b,
-                   .info = TcpInfo{.sport = be16(b, 0),
-                                   .dport = be16(b, 2),
-                                   .seq = be32(b, 4),
-                                   .ack = be32(b, 8),
-                                   .flags = b[13],
-                                   .window = be16(b, 14),
-                                   .checksum = be16(b, 16)}});
-    return kEnd;
+    auto& info = pkt.add<TcpInfo>(Proto::Tcp, header_len, s.claimed, b);
+    info.sport = be16(b, 0);
+    info.dport = be16(b, 2);
+    info.seq = be32(b, 4);
+    info.ack = be32(b, 8);
+    info.flags = b[13];
+    info.window = be16(b, 14);
+    info.checksum = be16(b, 16);
+    end(s);
 }
 
-Step decode_udp(const Step& in, DecodedPacket& pkt) noexcept {
-    const Bytes b = in.bytes;
+void decode_udp(Step& s, DecodedPacket& pkt) noexcept {
+    const Bytes b = s.bytes;
+    const std::uint32_t in_claimed = s.claimed;
     if (b.size() < kUdpHeaderLen) {
-        return fail(pkt, Anomaly::UdpHeaderTruncated);
+        return fail(s, pkt, Anomaly::UdpHeaderTruncated);
     }
     const UdpInfo info{
         .sport = be16(b, 0), .dport = be16(b, 2), .length = be16(b, 4), .checksum = be16(b, 6)};
+    // Filled in place once the extent is known (see DecodedPacket::add).
+    const auto add_udp = [&](std::uint32_t claimed_len, Bytes bytes) {
+        auto& l = pkt.add<UdpInfo>(Proto::Udp, kUdpHeaderLen, claimed_len, bytes);
+        l.sport = info.sport;
+        l.dport = info.dport;
+        l.length = info.length;
+        l.checksum = info.checksum;
+    };
     std::uint32_t claimed = info.length;
     bool decode_payload = true;
     const int ip = pkt.enclosing_ip(pkt.layers().size());
     if (ip >= 0 && in_first_fragment(pkt.layers()[static_cast<std::size_t>(ip)])) {
         // The datagram continues in later fragments: its length is not this packet's to match.
-        pkt.push(Layer{.proto = Proto::Udp,
-                       .header_len = kUdpHeaderLen,
-                       .claimed_len = in.claimed,
-                       .bytes = b,
-                       .info = info});
-        return kEnd;
+        add_udp(in_claimed, b);
+        return end(s);
     }
     const bool super_packet =
         ip >= 0 && ip_length_from_capture(pkt.layers()[static_cast<std::size_t>(ip)]);
     if (info.length == 0 && super_packet) {
-        claimed = in.claimed;  // a UDP tunnel super-packet (BIG TCP): 16 bits cannot hold it
+        claimed = in_claimed;  // a UDP tunnel super-packet (BIG TCP): 16 bits cannot hold it
     } else if (info.length < kUdpHeaderLen) {
         pkt.note(Anomaly::UdpLengthTooSmall);
-        claimed = in.claimed;
+        claimed = in_claimed;
         decode_payload = false;
-    } else if (info.length > in.claimed) {
+    } else if (info.length > in_claimed) {
         pkt.note(Anomaly::UdpLengthExceedsIp);
-        claimed = in.claimed;
+        claimed = in_claimed;
         decode_payload = false;
-    } else if (info.length < in.claimed) {
+    } else if (info.length < in_claimed) {
         pkt.note(Anomaly::UdpLengthShort);
     }
     const Bytes extent = clip(b, claimed);
-    pkt.push(Layer{.proto = Proto::Udp,
-                   .header_len = kUdpHeaderLen,
-                   .claimed_len = claimed,
-                   .bytes = extent,
-                   .info = info});
+    add_udp(claimed, extent);
     if (!decode_payload) {
-        return kEnd;
+        return end(s);
     }
-    return {.via = Via::UdpDstPort,
-            .key = info.dport,
-            .bytes = extent.subspan(kUdpHeaderLen),
-            .claimed = claimed - static_cast<std::uint32_t>(kUdpHeaderLen)};
+    s.bytes = extent;
+    s.claimed = claimed;
+    next(s, Via::UdpDstPort, info.dport, kUdpHeaderLen);
 }
 
-Step decode_icmp(const Step& in, DecodedPacket& pkt, Proto proto) noexcept {
-    const Bytes b = in.bytes;
+void decode_icmp(Step& s, DecodedPacket& pkt, Proto proto) noexcept {
+    const Bytes b = s.bytes;
     if (b.size() < kIcmpHeaderLen) {
-        return fail(pkt, Anomaly::IcmpTruncated);
+        return fail(s, pkt, Anomaly::IcmpTruncated);
     }
-    pkt.push(Layer{.proto = proto,
-                   .header_len = kIcmpHeaderLen,
-                   .claimed_len = in.claimed,
-                   .bytes = b,
-                   .info = IcmpInfo{.type = b[0], .code = b[1], .checksum = be16(b, 2)}});
-    return kEnd;
+    auto& info = pkt.add<IcmpInfo>(proto, kIcmpHeaderLen, s.claimed, b);
+    info.type = b[0];
+    info.code = b[1];
+    info.checksum = be16(b, 2);
+    end(s);
 }
 
 }  // namespace vxcheck::decode

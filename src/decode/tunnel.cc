@@ -16,57 +16,44 @@ constexpr std::uint8_t kVxlanFlagI = 0x08;
 constexpr std::uint16_t kEthertypeTransparentBridging = 0x6558;
 }  // namespace
 
-Step decode_vxlan(const Step& in, DecodedPacket& pkt) noexcept {
-    const Bytes b = in.bytes;
+void decode_vxlan(Step& s, DecodedPacket& pkt) noexcept {
+    const Bytes b = s.bytes;
     if (b.size() < kVxlanHeaderLen) {
-        return fail(pkt, Anomaly::VxlanTruncated);
+        return fail(s, pkt, Anomaly::VxlanTruncated);
     }
-    const VxlanInfo info{.flags = b[0], .vni = be24(b, 4)};
-    pkt.push(Layer{.proto = Proto::Vxlan,
-                   .header_len = kVxlanHeaderLen,
-                   .claimed_len = in.claimed,
-                   .bytes = b,
-                   .info = info});
+    auto& info = pkt.add<VxlanInfo>(Proto::Vxlan, kVxlanHeaderLen, s.claimed, b);
+    info.flags = b[0];
+    info.vni = be24(b, 4);
     if ((info.flags & kVxlanFlagI) == 0) {
-        return fail(pkt, Anomaly::VxlanIFlagClear);
+        return fail(s, pkt, Anomaly::VxlanIFlagClear);
     }
     if ((info.flags & ~kVxlanFlagI) != 0 || b[1] != 0 || b[2] != 0 || b[3] != 0 || b[7] != 0) {
         pkt.note(Anomaly::VxlanReservedNonzero);  // receivers ignore them (RFC 7348): go on
     }
     pkt.enter_tunnel();
-    return {.via = Via::Ethertype,
-            .key = kEthertypeTransparentBridging,
-            .bytes = b.subspan(kVxlanHeaderLen),
-            .claimed = in.claimed - static_cast<std::uint32_t>(kVxlanHeaderLen)};
+    next(s, Via::Ethertype, kEthertypeTransparentBridging, kVxlanHeaderLen);
 }
 
-Step decode_geneve(const Step& in, DecodedPacket& pkt) noexcept {
-    const Bytes b = in.bytes;
+void decode_geneve(Step& s, DecodedPacket& pkt) noexcept {
+    const Bytes b = s.bytes;
     if (b.size() < kGeneveBaseLen) {
-        return fail(pkt, Anomaly::GeneveTruncated);
+        return fail(s, pkt, Anomaly::GeneveTruncated);
     }
     if ((b[0] >> 6) != 0) {
-        return fail(pkt, Anomaly::GeneveBadVersion);
+        return fail(s, pkt, Anomaly::GeneveBadVersion);
     }
     const std::size_t header_len = kGeneveBaseLen + std::size_t{b[0] & 0x3fU} * 4;
     if (header_len > b.size()) {
-        return fail(pkt, Anomaly::GeneveTruncated);
+        return fail(s, pkt, Anomaly::GeneveTruncated);
     }
-    const GeneveInfo info{.options_len = static_cast<std::uint8_t>(header_len - kGeneveBaseLen),
-                          .oam = (b[1] & 0x80U) != 0,
-                          .critical = (b[1] & 0x40U) != 0,
-                          .protocol = be16(b, 2),
-                          .vni = be24(b, 4)};
-    pkt.push(Layer{.proto = Proto::Geneve,
-                   .header_len = static_cast<std::uint16_t>(header_len),
-                   .claimed_len = in.claimed,
-                   .bytes = b,
-                   .info = info});
+    auto& info = pkt.add<GeneveInfo>(Proto::Geneve, header_len, s.claimed, b);
+    info.options_len = static_cast<std::uint8_t>(header_len - kGeneveBaseLen);
+    info.oam = (b[1] & 0x80U) != 0;
+    info.critical = (b[1] & 0x40U) != 0;
+    info.protocol = be16(b, 2);
+    info.vni = be24(b, 4);
     pkt.enter_tunnel();
-    return {.via = Via::Ethertype,
-            .key = info.protocol,
-            .bytes = b.subspan(header_len),
-            .claimed = in.claimed - static_cast<std::uint32_t>(header_len)};
+    next(s, Via::Ethertype, info.protocol, header_len);
 }
 
 }  // namespace vxcheck::decode

@@ -8,23 +8,6 @@
 namespace vxcheck::track {
 namespace {
 
-Endpoint make(const decode::Layer& ip, std::uint16_t port, bool source) noexcept {
-    Endpoint e;
-    e.port = port;
-    if (const auto* v4 = ip.as<decode::Ipv4Info>()) {
-        const std::uint32_t a = source ? v4->src : v4->dst;
-        e.addr[0] = static_cast<std::uint8_t>(a >> 24);
-        e.addr[1] = static_cast<std::uint8_t>(a >> 16);
-        e.addr[2] = static_cast<std::uint8_t>(a >> 8);
-        e.addr[3] = static_cast<std::uint8_t>(a);
-    } else if (const auto* v6 = ip.as<decode::Ipv6Info>()) {
-        const Bytes a = source ? v6->src : v6->dst;
-        std::copy_n(a.begin(), std::min<std::size_t>(a.size(), 16), e.addr.begin());
-        e.v6 = true;
-    }
-    return e;
-}
-
 // 64-bit mix (splitmix64 finaliser).
 constexpr std::uint64_t mix(std::uint64_t x) noexcept {
     x ^= x >> 30;
@@ -44,14 +27,6 @@ std::uint64_t hash_endpoint(const Endpoint& e) noexcept {
 }
 
 }  // namespace
-
-Endpoint source_of(const decode::Layer& ip, std::uint16_t port) noexcept {
-    return make(ip, port, true);
-}
-
-Endpoint destination_of(const decode::Layer& ip, std::uint16_t port) noexcept {
-    return make(ip, port, false);
-}
 
 std::string ip_to_string(const Endpoint& e) {
     char buf[INET6_ADDRSTRLEN];

@@ -82,18 +82,58 @@ bool has_length_lie(const DecodedPacket& pkt) noexcept {
     return false;
 }
 
-Verdict verify_ipv4_header(const Layer& ip, std::size_t index) noexcept {
-    const auto& info = std::get<Ipv4Info>(ip.info);
+// Per-packet scratch of verify(), filled for the packet's layers only (never all kMax).
+struct Work {
+    static constexpr std::uint8_t kNone = 0xff;
+    std::array<std::uint8_t, Verdicts::kMax> slot;  // verdict index of layer i, or kNone
+    std::array<std::uint8_t, Verdicts::kMax> ip;    // enclosing IP layer of L4 layer i
+    // sum_of() the bytes layer i's checksum covers, once computed (IPv4: its header; L4: its
+    // segment or datagram). A tunnel's outer UDP checksum covers the inner headers and segment
+    // again: those sums are reused rather than the bytes read twice.
+    std::array<std::uint16_t, Verdicts::kMax> sum;
+    std::array<bool, Verdicts::kMax> has_sum;
+};
+
+Bytes covered(const Layer& l) noexcept {
+    return l.proto == Proto::Ipv4 ? l.header() : l.bytes;
+}
+
+// sum_of(span), where span holds the bytes of the layers after `index`: their known sums are
+// added in place of their bytes (layers are in frame order; one inside another taken is skipped).
+std::uint16_t sum_reusing_inner(const DecodedPacket& pkt, const Work& w, std::size_t index,
+                                Bytes span) noexcept {
+    const auto layers = pkt.layers();
+    const std::uint8_t* pos = span.data();
+    const std::uint8_t* const end = span.data() + span.size();
     InternetChecksum sum;
-    sum.add(ip.header());
-    const std::uint16_t r = sum.sum();
+    for (std::size_t j = index + 1; j < layers.size(); ++j) {
+        if (!w.has_sum[j]) {
+            continue;
+        }
+        const Bytes inner = covered(layers[j]);
+        if (inner.data() < pos || inner.data() + inner.size() > end) {
+            continue;
+        }
+        sum.add(Bytes{pos, inner.data()});
+        sum.add_sum(w.sum[j], inner.size());
+        pos = inner.data() + inner.size();
+    }
+    sum.add(Bytes{pos, end});
+    return sum.sum();
+}
+
+Verdict verify_ipv4_header(const Layer& ip, std::size_t index, Work& w) noexcept {
+    const auto& info = std::get<Ipv4Info>(ip.info);
+    const std::uint16_t r = sum_of(ip.header());
+    w.sum[index] = r;
+    w.has_sum[index] = true;
     // A super-packet (total length 0) whose header checksum is wrong was left for the NIC to
     // fill in (TSO on e1000e/igb-class NICs writes 0 there): never call it bad.
     const bool left_for_nic = r != 0xffff && info.length_from_capture;
     return Verdict{.layer = static_cast<std::uint8_t>(index),
                    .depth = ip.depth,
                    .check = Check::Ipv4Header,
-                   .status = r == 0xffff ? Status::Ok
+                   .status = r == 0xffff    ? Status::Ok
                              : left_for_nic ? Status::Unverified
                                             : Status::Bad,
                    .reason = left_for_nic ? Reason::SuperPacket : Reason::None,
@@ -105,20 +145,22 @@ Verdict verify_ipv4_header(const Layer& ip, std::size_t index) noexcept {
 
 // Sum of (final - partial) over the inner partial checksums covered by the L4 layer at `outer`,
 // placed in the byte lanes they occupy relative to the start of that layer.
-std::uint16_t inner_partial_delta(const DecodedPacket& pkt, std::size_t outer,
-                                  const std::array<Verdict, Verdicts::kMax>& by_layer,
-                                  const std::array<bool, Verdicts::kMax>& have,
-                                  bool& found) noexcept {
+std::uint16_t inner_partial_delta(const DecodedPacket& pkt, std::size_t outer, const Work& w,
+                                  std::span<const Verdict> verdicts, bool& found) noexcept {
     std::uint16_t delta = 0;
     const auto layers = pkt.layers();
     for (std::size_t j = outer + 1; j < layers.size(); ++j) {
-        if (!have[j] || by_layer[j].status != Status::Partial || !by_layer[j].expected_known) {
+        if (w.slot[j] == Work::kNone) {
+            continue;
+        }
+        const Verdict& inner = verdicts[w.slot[j]];
+        if (inner.status != Status::Partial || !inner.expected_known) {
             continue;
         }
         const std::size_t field =
             layers[j].offset +
             (layers[j].proto == Proto::Tcp ? kTcpChecksumOffset : kUdpChecksumOffset);
-        std::uint16_t d = ones_add(ones_neg(by_layer[j].stored), by_layer[j].expected);
+        std::uint16_t d = ones_add(ones_neg(inner.stored), inner.expected);
         if (((field - layers[outer].offset) & 1U) != 0) {
             d = static_cast<std::uint16_t>((d << 8) | (d >> 8));
         }
@@ -128,12 +170,11 @@ std::uint16_t inner_partial_delta(const DecodedPacket& pkt, std::size_t outer,
     return delta;
 }
 
-Verdict verify_l4(const DecodedPacket& pkt, std::size_t index,
-                  const std::array<Verdict, Verdicts::kMax>& by_layer,
-                  const std::array<bool, Verdicts::kMax>& have) noexcept {
+Verdict verify_l4(const DecodedPacket& pkt, std::size_t index, Work& w,
+                  std::span<const Verdict> verdicts) noexcept {
     const auto layers = pkt.layers();
     const Layer& l4 = layers[index];
-    const Layer& ip = layers[static_cast<std::size_t>(pkt.enclosing_ip(index))];
+    const Layer& ip = layers[w.ip[index]];
     const bool is_udp = l4.proto == Proto::Udp;
     const std::uint8_t proto = is_udp ? kIpProtoUdp : kIpProtoTcp;
 
@@ -157,11 +198,15 @@ Verdict verify_l4(const DecodedPacket& pkt, std::size_t index,
     const bool fragment = ip_is_fragment(ip);
     const bool captured = !fragment && length_ok && l4.bytes.size() == l4_len;
     std::uint16_t r = 0;
+    std::uint16_t pseudo = 0;
     if (captured) {
-        InternetChecksum sum;
-        add_pseudo_header(sum, ip, proto, l4_len);
-        sum.add(l4.bytes);
-        r = sum.sum();
+        const std::uint16_t data = sum_reusing_inner(pkt, w, index, l4.bytes);
+        w.sum[index] = data;
+        w.has_sum[index] = true;
+        // The pseudo-header sum is never 0 (the protocol word is not), so adding the two folded
+        // sums gives exactly the sum over pseudo-header and bytes together.
+        pseudo = pseudo_sum(ip, proto, l4_len);
+        r = ones_add(pseudo, data);
         v.residual = r;
         v.expected_known = true;
         v.expected = expected_from_residual(r, v.stored);
@@ -184,14 +229,14 @@ Verdict verify_l4(const DecodedPacket& pkt, std::size_t index,
     if (!captured) {
         v.status = Status::Unverified;
         v.reason = pkt.frame().snaplen_cut() && !has_length_lie(pkt) ? Reason::Snaplen
-                                                                      : Reason::LengthMismatch;
+                                                                     : Reason::LengthMismatch;
         return v;
     }
     if (r == 0xffff) {
         v.status = Status::Ok;
         return v;
     }
-    if (v.stored == pseudo_sum(ip, proto, l4_len)) {
+    if (v.stored == pseudo) {
         v.status = Status::Partial;
         return v;
     }
@@ -210,7 +255,7 @@ Verdict verify_l4(const DecodedPacket& pkt, std::size_t index,
         (layers[index + 1].proto == Proto::Vxlan || layers[index + 1].proto == Proto::Geneve);
     if (tunnel) {
         bool found = false;
-        const std::uint16_t delta = inner_partial_delta(pkt, index, by_layer, have, found);
+        const std::uint16_t delta = inner_partial_delta(pkt, index, w, verdicts, found);
         if (found) {
             const std::uint16_t r2 = ones_add(r, delta);
             v.reason = Reason::LocalChecksumOffload;
@@ -249,25 +294,39 @@ void Verdicts::add(const Verdict& v) noexcept {
     }
 }
 
+std::span<Verdict> Verdicts::reset(std::size_t n) noexcept {
+    count_ = static_cast<std::uint8_t>(std::min(n, kMax));
+    return {items_.data(), count_};
+}
+
 void verify(const decode::DecodedPacket& pkt, Verdicts& out) noexcept {
-    out.clear();
-    std::array<Verdict, Verdicts::kMax> by_layer;
-    std::array<bool, Verdicts::kMax> have{};
     const auto layers = pkt.layers();
-    for (std::size_t i = layers.size(); i-- > 0;) {
-        const Layer& l = layers[i];
-        if (l.proto == Proto::Ipv4) {
-            by_layer[i] = verify_ipv4_header(l, i);
-            have[i] = true;
-        } else if ((l.proto == Proto::Tcp || l.proto == Proto::Udp) && pkt.enclosing_ip(i) >= 0) {
-            by_layer[i] = verify_l4(pkt, i, by_layer, have);
-            have[i] = true;
+    // Which layers get a verdict (in layer order) and the IP layer each L4 checksum uses.
+    Work w;
+    std::size_t n = 0;
+    int last_ip = -1;
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        const Proto p = layers[i].proto;
+        w.slot[i] = Work::kNone;
+        w.has_sum[i] = false;
+        if (p == Proto::Ipv4) {
+            w.slot[i] = static_cast<std::uint8_t>(n++);
+        } else if ((p == Proto::Tcp || p == Proto::Udp) && last_ip >= 0) {
+            w.slot[i] = static_cast<std::uint8_t>(n++);
+            w.ip[i] = static_cast<std::uint8_t>(last_ip);
+        }
+        if (p == Proto::Ipv4 || p == Proto::Ipv6) {
+            last_ip = static_cast<int>(i);
         }
     }
-    for (std::size_t i = 0; i < layers.size(); ++i) {
-        if (have[i]) {
-            out.add(by_layer[i]);
+    // Innermost first: a tunnel's outer UDP verdict uses the inner ones and their sums.
+    const std::span<Verdict> items = out.reset(n);
+    for (std::size_t i = layers.size(); i-- > 0;) {
+        if (w.slot[i] == Work::kNone) {
+            continue;
         }
+        items[w.slot[i]] = layers[i].proto == Proto::Ipv4 ? verify_ipv4_header(layers[i], i, w)
+                                                          : verify_l4(pkt, i, w, items);
     }
 }
 

@@ -13,16 +13,37 @@ namespace vxcheck::verify {
 class InternetChecksum {
   public:
     void add(Bytes bytes) noexcept;
+    /// Adds `sum` = sum_of(span) of a `length`-byte span summed earlier, exactly as add(span)
+    /// would (so that bytes covered by two checksums are read once).
+    void add_sum(std::uint16_t sum, std::size_t length) noexcept {
+        if (odd_) {
+            // This span starts in the low byte of a word: its byte lanes are swapped.
+            sum = static_cast<std::uint16_t>((sum << 8) | (sum >> 8));
+        }
+        acc_ += sum;
+        odd_ = odd_ != ((length & 1U) != 0);
+    }
     /// Adds one 16-bit word (e.g. a pseudo-header field given as a number). Requires an even
     /// position in the stream, as every pseudo-header field has.
-    void add_word(std::uint16_t word) noexcept;
+    void add_word(std::uint16_t word) noexcept { acc_ += word; }
     /// The folded one's-complement sum (not complemented). 0 only if everything added was 0.
-    [[nodiscard]] std::uint16_t sum() const noexcept;
+    [[nodiscard]] std::uint16_t sum() const noexcept {
+        std::uint64_t s = acc_;
+        s = (s & 0xffffffffU) + (s >> 32);
+        s = (s & 0xffffffffU) + (s >> 32);
+        s = (s & 0xffffU) + (s >> 16);
+        s = (s & 0xffffU) + (s >> 16);
+        return static_cast<std::uint16_t>(s);
+    }
 
   private:
     std::uint64_t acc_ = 0;  // big-endian word sum, carries kept in the upper bits
     bool odd_ = false;       // an odd number of bytes has been added so far
 };
+
+/// The folded one's-complement sum of `bytes` as big-endian words from an even position (odd
+/// length padded with a zero byte): what InternetChecksum{}.add(bytes).sum() gives.
+[[nodiscard]] std::uint16_t sum_of(Bytes bytes) noexcept;
 
 /// 16-bit one's-complement addition (end-around carry).
 [[nodiscard]] constexpr std::uint16_t ones_add(std::uint16_t a, std::uint16_t b) noexcept {

@@ -57,10 +57,12 @@ class Verdicts {
     [[nodiscard]] const Verdict* for_layer(std::size_t layer) const noexcept;
     void clear() noexcept { count_ = 0; }
     void add(const Verdict& v) noexcept;
+    /// Holds n verdicts (at most kMax) from now on, returned for the caller to fill in any order.
+    std::span<Verdict> reset(std::size_t n) noexcept;
 
   private:
+    std::uint8_t count_ = 0;  // first: read with the first verdicts, in one cache line
     std::array<Verdict, kMax> items_{};
-    std::uint8_t count_ = 0;
 };
 
 /// Verifies every checksum in `pkt` into `out` (cleared first). Reads only; never allocates.

@@ -1,0 +1,314 @@
+// The fast paths behind `vxcheck bench` and analyze's speed agree with the plain ones:
+//  - a classic pcap file read through mmap gives the frames, the end and the errors that
+//    libpcap gives for the same bytes read from a pipe (which is never mapped), for the shipped
+//    captures and for damaged ones;
+//  - the SIMD checksum equals the word-at-a-time reference at every length and alignment, and
+//    InternetChecksum::add_sum equals adding the bytes again;
+//  - Endpoint's hand-written comparisons order as the member-wise defaulted ones did.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "packet_builder.h"
+#include "vxcheck/capture/source.h"
+#include "vxcheck/track/flow_key.h"
+#include "vxcheck/verify/checksum.h"
+
+namespace vxcheck {
+namespace {
+
+namespace fs = std::filesystem;
+using test::ByteVec;
+
+// --- mapped reader against libpcap -----------------------------------------------------------
+
+struct Read {
+    std::vector<RawFrame> frames;
+    std::vector<ByteVec> bytes;
+    capture::ReadStatus end = capture::ReadStatus::End;
+    std::string error;
+    std::string link_name;
+};
+
+Read read_all(const std::string& path) {
+    Read r;
+    auto src = capture::open_file(path);
+    r.link_name = src->link_name();
+    RawFrame f;
+    while ((r.end = src->next(f)) == capture::ReadStatus::Frame) {
+        r.frames.push_back(f);
+        r.bytes.emplace_back(f.data.begin(), f.data.end());
+    }
+    r.error = r.end == capture::ReadStatus::Error ? src->error() : "";
+    return r;
+}
+
+ByteVec file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const fs::path& path, const ByteVec& b) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+bool is_classic_pcap(const ByteVec& b) {
+    if (b.size() < 24) {
+        return false;
+    }
+    std::uint32_t magic;
+    std::memcpy(&magic, b.data(), 4);
+    for (const std::uint32_t m : {0xa1b2c3d4U, 0xa1b23c4dU}) {
+        if (magic == m || magic == __builtin_bswap32(m)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Reads `b` through a FIFO: not a regular file, so libpcap reads it from start to end.
+Read read_through_pipe(const fs::path& fifo, const ByteVec& b) {
+    if (::mkfifo(fifo.c_str(), 0600) != 0) {
+        ADD_FAILURE() << "mkfifo " << fifo;
+        return {};
+    }
+    std::thread writer([&] {
+        // The reader may stop early (a damaged record): then writes fail, quietly.
+        sigset_t pipe;
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+        const int fd = ::open(fifo.c_str(), O_WRONLY);
+        for (std::size_t off = 0; fd >= 0 && off < b.size();) {
+            const ssize_t n = ::write(fd, b.data() + off, b.size() - off);
+            if (n <= 0) {
+                break;
+            }
+            off += static_cast<std::size_t>(n);
+        }
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    });
+    Read r = read_all(fifo.string());
+    writer.join();
+    fs::remove(fifo);
+    return r;
+}
+
+void expect_same_reading(const Read& a, const Read& b) {
+    ASSERT_EQ(a.frames.size(), b.frames.size());
+    for (std::size_t i = 0; i < a.frames.size(); ++i) {
+        SCOPED_TRACE("frame " + std::to_string(i + 1));
+        EXPECT_EQ(a.frames[i].ts.sec, b.frames[i].ts.sec);
+        EXPECT_EQ(a.frames[i].ts.nsec, b.frames[i].ts.nsec);
+        EXPECT_EQ(a.frames[i].caplen, b.frames[i].caplen);
+        EXPECT_EQ(a.frames[i].wirelen, b.frames[i].wirelen);
+        EXPECT_EQ(a.frames[i].link, b.frames[i].link);
+        EXPECT_EQ(a.frames[i].number, b.frames[i].number);
+        EXPECT_EQ(a.bytes[i], b.bytes[i]);
+    }
+    EXPECT_EQ(a.end, b.end);
+    EXPECT_EQ(a.error, b.error);
+    EXPECT_EQ(a.link_name, b.link_name);
+}
+
+class MappedReader : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() /
+               ("vxcheck-fast-paths-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+        fs::create_directories(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    // Reads `b` from a regular file (mapped) and from a pipe (libpcap), and compares.
+    void check(const std::string& name, const ByteVec& b) {
+        SCOPED_TRACE(name);
+        write_bytes(dir_ / "mapped.pcap", b);
+        expect_same_reading(read_all((dir_ / "mapped.pcap").string()),
+                            read_through_pipe(dir_ / "pipe", b));
+    }
+
+    fs::path dir_;
+};
+
+TEST_F(MappedReader, ShippedCapturesReadAsLibpcapReadsThem) {
+    int checked = 0;
+    for (const char* dir : {"pcaps", "pcaps/bad"}) {
+        for (const auto& e : fs::directory_iterator(fs::path(VXCHECK_SOURCE_DIR) / dir)) {
+            if (!e.is_regular_file()) {
+                continue;
+            }
+            const ByteVec b = file_bytes(e.path().string());
+            if (is_classic_pcap(b)) {
+                check(e.path().filename().string(), b);
+                ++checked;
+            }
+        }
+    }
+    EXPECT_GT(checked, 15);
+}
+
+TEST_F(MappedReader, DamagedCapturesEndAsLibpcapSays) {
+    const ByteVec good =
+        file_bytes((fs::path(VXCHECK_SOURCE_DIR) / "pcaps/vxlan-clean.pcap").string());
+    ASSERT_GT(good.size(), 200U);
+    // Record boundaries of the first two records.
+    std::uint32_t cap0;
+    std::memcpy(&cap0, good.data() + 24 + 8, 4);
+    const auto second = static_cast<std::ptrdiff_t>(24 + 16 + cap0);
+
+    check("header only", ByteVec(good.begin(), good.begin() + 24));
+    check("3 bytes after the header", ByteVec(good.begin(), good.begin() + 27));
+    check("record header cut", ByteVec(good.begin(), good.begin() + second + 10));
+    check("record data cut", ByteVec(good.begin(), good.begin() + second + 40));
+    check("last byte missing", ByteVec(good.begin(), good.end() - 1));
+
+    ByteVec small_snaplen = good;  // records longer than the file's snapshot length
+    const std::uint32_t snap = 60;
+    std::memcpy(small_snaplen.data() + 16, &snap, 4);
+    check("caplen over snaplen", small_snaplen);
+
+    ByteVec no_snaplen = good;  // snaplen 0: libpcap takes the link type's maximum
+    const std::uint32_t zero = 0;
+    std::memcpy(no_snaplen.data() + 16, &zero, 4);
+    check("snaplen 0", no_snaplen);
+
+    ByteVec huge = good;  // a captured length no link type allows
+    const std::uint32_t big = 300000;
+    std::memcpy(huge.data() + second + 8, &big, 4);
+    check("huge caplen", huge);
+
+    ByteVec odd_ts = good;  // timestamp fields read as signed 32-bit numbers
+    const std::uint32_t sec = 0x90000000U;
+    const std::uint32_t usec = 0xfffffff0U;
+    std::memcpy(odd_ts.data() + 24, &sec, 4);
+    std::memcpy(odd_ts.data() + 28, &usec, 4);
+    check("odd timestamps", odd_ts);
+}
+
+TEST_F(MappedReader, BigEndianCapturesReadAsLibpcapReadsThem) {
+    const ByteVec le =
+        file_bytes((fs::path(VXCHECK_SOURCE_DIR) / "pcaps/scenario-variant-b.pcap").string());
+    ByteVec be = le;
+    const auto swap32 = [&](std::size_t off) {
+        std::uint32_t v;
+        std::memcpy(&v, be.data() + off, 4);
+        v = __builtin_bswap32(v);
+        std::memcpy(be.data() + off, &v, 4);
+    };
+    const auto swap16 = [&](std::size_t off) { std::swap(be[off], be[off + 1]); };
+    swap32(0);
+    swap16(4);
+    swap16(6);
+    for (const std::size_t off : {8U, 12U, 16U, 20U}) {
+        swap32(off);
+    }
+    for (std::size_t off = 24; off + 16 <= le.size();) {
+        std::uint32_t cap;
+        std::memcpy(&cap, le.data() + off + 8, 4);
+        for (std::size_t f = 0; f < 16; f += 4) {
+            swap32(off + f);
+        }
+        off += 16 + cap;
+    }
+    check("big-endian", be);
+    check("big-endian, cut", ByteVec(be.begin(), be.end() - 7));
+}
+
+// --- checksum ---------------------------------------------------------------------------------
+
+TEST(SimdChecksum, EveryLengthAndAlignmentMatchesTheReference) {
+    std::mt19937 rng(5);
+    ByteVec buf(2048 + 64);
+    for (auto& x : buf) {
+        const unsigned r = rng() % 4;  // many 0xff and 0x00: carries and negative zero
+        x = r == 0 ? 0xff : r == 1 ? 0x00 : static_cast<std::uint8_t>(rng());
+    }
+    for (std::size_t shift = 0; shift < 64; shift += 7) {
+        for (std::size_t len = 0; len <= 2048; len += (len < 300 ? 1 : 61)) {
+            const std::uint8_t* p = buf.data() + shift;
+            ASSERT_EQ(verify::sum_of(Bytes{p, len}), test::ref_fold(test::ref_sum(p, len)))
+                << "len " << len << " shift " << shift;
+        }
+    }
+}
+
+TEST(SimdChecksum, SpansLongerThanOneFlushOfTheLanes) {
+    // 3 MiB of 0xff: every 32-bit lane would overflow without the periodic flush.
+    const ByteVec ones(3U << 20, 0xff);
+    EXPECT_EQ(verify::sum_of(Bytes{ones.data(), ones.size()}), 0xffff);
+    std::mt19937 rng(11);
+    ByteVec b((3U << 20) + 5);
+    for (auto& x : b) {
+        x = static_cast<std::uint8_t>(rng());
+    }
+    std::uint64_t ref = 0;  // the reference in 64 KiB pieces (its 32-bit sum must not overflow)
+    for (std::size_t off = 0; off < b.size(); off += 65536) {
+        ref += test::ref_sum(b.data() + off, std::min<std::size_t>(65536, b.size() - off));
+    }
+    EXPECT_EQ(verify::sum_of(Bytes{b.data(), b.size()}), test::ref_fold(ref));
+}
+
+TEST(SimdChecksum, AddSumEqualsAddingTheBytes) {
+    std::mt19937 rng(3);
+    for (int iter = 0; iter < 300; ++iter) {
+        ByteVec b(std::uniform_int_distribution<std::size_t>(0, 400)(rng));
+        for (auto& x : b) {
+            x = static_cast<std::uint8_t>(rng());
+        }
+        // Three pieces; the middle one is added from its precomputed sum.
+        const std::size_t cut1 = std::uniform_int_distribution<std::size_t>(0, b.size())(rng);
+        const std::size_t cut2 = std::uniform_int_distribution<std::size_t>(cut1, b.size())(rng);
+        verify::InternetChecksum whole;
+        whole.add(Bytes{b.data(), b.size()});
+        verify::InternetChecksum pieces;
+        pieces.add(Bytes{b.data(), cut1});
+        pieces.add_sum(verify::sum_of(Bytes{b.data() + cut1, cut2 - cut1}), cut2 - cut1);
+        pieces.add(Bytes{b.data() + cut2, b.size() - cut2});
+        ASSERT_EQ(pieces.sum(), whole.sum()) << "cuts " << cut1 << "," << cut2;
+    }
+}
+
+// --- endpoint ordering --------------------------------------------------------------------------
+
+TEST(EndpointOrder, MatchesMemberWiseComparison) {
+    std::mt19937 rng(17);
+    const auto random_endpoint = [&] {
+        track::Endpoint e;
+        for (auto& x : e.addr) {
+            x = static_cast<std::uint8_t>(rng() % 3 == 0 ? rng() : rng() % 2);  // many ties
+        }
+        e.port = static_cast<std::uint16_t>(rng() % 4);
+        e.v6 = rng() % 2 == 0;
+        return e;
+    };
+    for (int i = 0; i < 20000; ++i) {
+        const track::Endpoint a = random_endpoint();
+        const track::Endpoint b = i % 5 == 0 ? a : random_endpoint();
+        const auto ref = std::tie(a.addr, a.port, a.v6) <=> std::tie(b.addr, b.port, b.v6);
+        ASSERT_EQ(a <=> b, ref);
+        ASSERT_EQ(a == b, ref == 0);
+    }
+}
+
+}  // namespace
+}  // namespace vxcheck

@@ -1,0 +1,282 @@
+// `analyze --threads N` prints exactly what one thread prints, with the same exit code: on every
+// shipped capture (text and JSON, all packets listed), on the golden cases (several files at once
+// among them), on bad input, and on long captures that take many batches through the pipeline,
+// mapped (classic pcap, frames shared between threads) and copied (pcapng), with connections
+// evicted early (--max-flows) so that the order of decisions matters.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "vxcheck/app/options.h"
+#include "vxcheck/app/pipeline.h"
+#include "vxcheck/capture/source.h"
+
+namespace vxcheck::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Report {
+    std::string out;
+    int code = 0;
+};
+
+// Runs `vxcheck analyze ARGS --threads THREADS` through the real command-line parser.
+Report analyze(std::vector<std::string> args, unsigned threads) {
+    args.insert(args.begin(), "analyze");
+    args.push_back("--threads");
+    args.push_back(std::to_string(threads));
+    const Command command = parse_command_line(args, false);
+    const auto* cfg = std::get_if<AnalyzeConfig>(&command);
+    if (cfg == nullptr) {
+        ADD_FAILURE() << "not an analyze command";
+        return {};
+    }
+    std::ostringstream out;
+    const ExitCode code = threads > 1 ? run_analyze_parallel(*cfg, out) : run_analyze(*cfg, out);
+    return {out.str(), static_cast<int>(code)};
+}
+
+void expect_same_for_threads(const std::vector<std::string>& args) {
+    const Report one = analyze(args, 1);
+    for (const unsigned threads : {2U, 3U}) {
+        const Report many = analyze(args, threads);
+        EXPECT_EQ(many.code, one.code) << "--threads " << threads;
+        if (many.out != one.out) {
+            // Point at the first differing line rather than dumping both reports.
+            std::istringstream a(one.out);
+            std::istringstream b(many.out);
+            std::string la;
+            std::string lb;
+            for (int line = 1; std::getline(a, la) || std::getline(b, lb); ++line) {
+                std::getline(b, lb);
+                if (la != lb) {
+                    ADD_FAILURE() << "--threads " << threads << " differs at line " << line
+                                  << "\n  1 thread:  " << la << "\n  " << threads
+                                  << " threads: " << lb;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+class InRepo : public ::testing::Test {
+  protected:
+    void SetUp() override { fs::current_path(VXCHECK_SOURCE_DIR); }
+};
+
+std::vector<std::string> shipped_captures() {
+    std::vector<std::string> files;
+    for (const char* dir : {"pcaps", "pcaps/bad"}) {
+        for (const auto& e : fs::directory_iterator(dir)) {
+            if (e.is_regular_file()) {
+                files.push_back(e.path().generic_string());
+            }
+        }
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+TEST_F(InRepo, EveryShippedCaptureGivesTheSameReport) {
+    const auto files = shipped_captures();
+    ASSERT_GT(files.size(), 20U);
+    for (const std::string& f : files) {
+        SCOPED_TRACE(f);
+        expect_same_for_threads({"--json", "--packets", "all", f});
+        expect_same_for_threads({f});
+        expect_same_for_threads({"--all-ports", "--packets", "bad", f});
+    }
+}
+
+TEST_F(InRepo, EveryGoldenCaseGivesTheSameReport) {
+    std::ifstream in("tests/golden/cases.txt");
+    ASSERT_TRUE(in);
+    int cases = 0;
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line[0] == '#') {
+            continue;
+        }
+        std::istringstream words(line);
+        std::string name;
+        std::string command;
+        words >> name >> command;
+        ASSERT_EQ(command, "analyze") << line;
+        std::vector<std::string> args;
+        for (std::string w; words >> w;) {
+            args.push_back(w);
+        }
+        SCOPED_TRACE(name);
+        expect_same_for_threads(args);
+        ++cases;
+    }
+    EXPECT_GT(cases, 20);
+}
+
+TEST_F(InRepo, SeveralFilesAndMissingOnesGiveTheSameReport) {
+    expect_same_for_threads({"pcaps/vxlan-clean.pcap", "/nonexistent/x.pcap",
+                             "pcaps/bad/truncated-record.pcap", "pcaps/scenario-variant-b.pcap"});
+    expect_same_for_threads({"--json", "pcaps/scenario-63s-variant-a.pcap",
+                             "pcaps/pcapng-two-blocks.pcapng",
+                             "pcaps/scenario-63s-variant-a.pcap"});
+}
+
+// --- long captures ---------------------------------------------------------------------------
+
+struct Frame {
+    Timestamp ts;
+    std::uint32_t wirelen = 0;
+    std::vector<std::uint8_t> bytes;
+};
+
+std::vector<Frame> frames_of(const std::string& path) {
+    std::vector<Frame> frames;
+    auto src = capture::open_file(path);
+    RawFrame f;
+    while (src->next(f) == capture::ReadStatus::Frame) {
+        frames.push_back({f.ts, f.wirelen, {f.data.begin(), f.data.end()}});
+    }
+    return frames;
+}
+
+void put32(std::ostream& out, std::uint32_t v) {
+    out.write(reinterpret_cast<const char*>(&v), sizeof v);  // host order, as the magic says
+}
+void put16(std::ostream& out, std::uint16_t v) {
+    out.write(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+// `rounds` copies of `frames`, each round 20 s after the previous one, so that the same
+// connections come back (and the analyzer sees thousands of frames, dozens of batches).
+std::vector<Frame> repeated(const std::vector<Frame>& frames, int rounds) {
+    std::vector<Frame> out;
+    for (int r = 0; r < rounds; ++r) {
+        for (Frame f : frames) {
+            f.ts.sec += 20 * r;
+            out.push_back(std::move(f));
+        }
+    }
+    return out;
+}
+
+void write_pcap(const std::string& path, const std::vector<Frame>& frames) {
+    std::ofstream out(path, std::ios::binary);
+    put32(out, 0xa1b23c4d);  // nanosecond timestamps
+    put16(out, 2);
+    put16(out, 4);
+    put32(out, 0);
+    put32(out, 0);
+    put32(out, 262144);
+    put32(out, 1);  // Ethernet
+    for (const Frame& f : frames) {
+        put32(out, static_cast<std::uint32_t>(f.ts.sec));
+        put32(out, f.ts.nsec);
+        put32(out, static_cast<std::uint32_t>(f.bytes.size()));
+        put32(out, f.wirelen);
+        out.write(reinterpret_cast<const char*>(f.bytes.data()),
+                  static_cast<std::streamsize>(f.bytes.size()));
+    }
+}
+
+// pcapng (read through libpcap, so the pipeline copies every frame): SHB, one Ethernet IDB with
+// nanosecond resolution, one EPB per frame.
+void write_pcapng(const std::string& path, const std::vector<Frame>& frames) {
+    std::ofstream out(path, std::ios::binary);
+    put32(out, 0x0a0d0d0a);
+    put32(out, 28);
+    put32(out, 0x1a2b3c4d);
+    put16(out, 1);
+    put16(out, 0);
+    put32(out, 0xffffffff);
+    put32(out, 0xffffffff);
+    put32(out, 28);
+    put32(out, 1);  // IDB: 20 bytes + if_tsresol option (4 + 1, padded to 8) + opt_endofopt (4)
+    put32(out, 32);
+    put16(out, 1);
+    put16(out, 0);
+    put32(out, 262144);
+    put16(out, 9);  // if_tsresol
+    put16(out, 1);
+    out.put(9);  // 10^-9
+    out.write("\0\0\0", 3);
+    put32(out, 0);  // opt_endofopt
+    put32(out, 32);
+    for (const Frame& f : frames) {
+        const auto caplen = static_cast<std::uint32_t>(f.bytes.size());
+        const std::uint32_t padded = (caplen + 3U) & ~3U;
+        const std::uint32_t len = 32 + padded;
+        const std::uint64_t t = static_cast<std::uint64_t>(f.ts.sec) * 1000000000ULL + f.ts.nsec;
+        put32(out, 6);
+        put32(out, len);
+        put32(out, 0);
+        put32(out, static_cast<std::uint32_t>(t >> 32));
+        put32(out, static_cast<std::uint32_t>(t));
+        put32(out, caplen);
+        put32(out, f.wirelen);
+        out.write(reinterpret_cast<const char*>(f.bytes.data()), caplen);
+        out.write("\0\0\0", padded - caplen);
+        put32(out, len);
+    }
+}
+
+class LongCapture : public InRepo {
+  protected:
+    void SetUp() override {
+        InRepo::SetUp();
+        dir_ = fs::temp_directory_path() /
+               ("vxcheck-parallel-test-" +
+                std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+                std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+        fs::create_directories(dir_);
+        std::vector<Frame> mix = frames_of("pcaps/scenario-63s-variant-a.pcap");
+        for (const char* f :
+             {"pcaps/vxlan-nat-variants.pcap", "pcaps/scenario-rst-icmp-silent.pcap",
+              "pcaps/scenario-offload-noise.pcap", "pcaps/big-tcp.pcap"}) {
+            const auto more = frames_of(f);
+            mix.insert(mix.end(), more.begin(), more.end());
+        }
+        std::stable_sort(mix.begin(), mix.end(), [](const Frame& a, const Frame& b) {
+            return a.ts.sec != b.ts.sec ? a.ts.sec < b.ts.sec : a.ts.nsec < b.ts.nsec;
+        });
+        frames_ = repeated(mix, 80);
+        write_pcap((dir_ / "long.pcap").string(), frames_);
+        write_pcapng((dir_ / "long.pcapng").string(), frames_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    fs::path dir_;
+    std::vector<Frame> frames_;
+};
+
+TEST_F(LongCapture, ManyBatchesMappedAndCopiedGiveTheSameReport) {
+    ASSERT_GT(frames_.size(), 3000U);  // dozens of batches
+    const std::string pcap = (dir_ / "long.pcap").string();
+    const std::string pcapng = (dir_ / "long.pcapng").string();
+    // The two files hold the same frames: the same report but for the file names.
+    const Report a = analyze({"--json", "--packets", "bad", pcap}, 1);
+    const Report b = analyze({"--json", "--packets", "bad", pcapng}, 1);
+    EXPECT_GT(a.out.size(), 1000U);
+    EXPECT_EQ(a.code, b.code);
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"--json", "--packets", "all", pcap},
+             {"--json", "--packets", "all", pcapng},
+             {"--all-ports", pcap, pcapng},
+             // Connections evicted early: the order of decisions shows in the report.
+             {"--json", "--all-ports", "--max-flows", "3", pcap},
+             {"--max-flows", "2", "--idle-timeout", "5", pcapng}}) {
+        SCOPED_TRACE(args.back());
+        expect_same_for_threads(args);
+    }
+}
+
+}  // namespace
+}  // namespace vxcheck::app
