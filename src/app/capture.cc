@@ -15,6 +15,7 @@
 #include <memory>
 #include <ostream>
 
+#include "run_common.h"
 #include "vxcheck/app/pipeline.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/report/pcapng_writer.h"
@@ -214,11 +215,8 @@ ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
                     metrics->on_frame(pfd_point[k], processor.verdicts());
                 }
 #endif
-                const bool selected = config.packets == PacketSelection::All ||
-                                      (config.packets == PacketSelection::Bad &&
-                                       (!processor.packet().anomalies().empty() ||
-                                        processor.verdicts().any(verify::Status::Bad)));
-                if (selected && config.json) {
+                if (config.json &&
+                    selected(config.packets, processor.packet(), processor.verdicts())) {
                     reporter->packet({p.name, processor.packet(), processor.verdicts()});
                 }
                 if (writer && !write_failed) {

@@ -32,6 +32,7 @@
 #include <ostream>
 
 #include "../capture/stable_frames.h"
+#include "run_common.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/report/evidence.h"
 #include "vxcheck/report/reporter.h"
@@ -40,70 +41,6 @@ namespace vxcheck::app {
 namespace {
 
 enum SlotState : std::uint32_t { kFree, kFilled, kDone };
-
-// As run_analyze (src/app/pipeline.cc), which keeps its copy file-local.
-bool selected(PacketSelection sel, const decode::DecodedPacket& pkt,
-              const verify::Verdicts& verdicts) noexcept {
-    switch (sel) {
-        case PacketSelection::All:
-            return true;
-        case PacketSelection::None:
-            return false;
-        case PacketSelection::Bad:
-            return !pkt.anomalies().empty() || verdicts.any(verify::Status::Bad);
-    }
-    return false;
-}
-
-std::string point_name(const std::string& file, const std::vector<std::string>& taken) {
-    std::string stem = file == "-" ? "stdin" : std::filesystem::path(file).stem().string();
-    std::string name = stem;
-    for (int n = 2; std::find(taken.begin(), taken.end(), name) != taken.end(); ++n) {
-        name = stem + "#" + std::to_string(n);
-    }
-    return name;
-}
-
-// The progress line of run_analyze, ticked once per batch.
-class Progress {
-  public:
-    explicit Progress(bool enabled) : enabled_(enabled) {}
-
-    // `position` and `size` as capture::Source gives them (the source itself may be in use on
-    // another thread).
-    void tick(const std::string& file, std::uint64_t position, std::uint64_t size,
-              std::uint64_t frames) {
-        if (!enabled_) {
-            return;
-        }
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_ < std::chrono::seconds(1)) {
-            return;
-        }
-        last_ = now;
-        shown_ = true;
-        if (size != 0) {
-            std::fprintf(stderr, "\r%s: %llu frames, %.0f%%   ", file.c_str(),
-                         static_cast<unsigned long long>(frames),
-                         100.0 * static_cast<double>(position) / static_cast<double>(size));
-        } else {
-            std::fprintf(stderr, "\r%s: %llu frames   ", file.c_str(),
-                         static_cast<unsigned long long>(frames));
-        }
-    }
-
-    void done() {
-        if (shown_) {
-            std::fprintf(stderr, "\r\033[K");
-            shown_ = false;
-        }
-    }
-
-  private:
-    bool enabled_;
-    bool shown_ = false;
-    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
 
 }  // namespace
 

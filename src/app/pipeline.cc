@@ -9,67 +9,15 @@
 #include <functional>
 #include <ostream>
 
+#include "run_common.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/decode/decode.h"
 #include "vxcheck/report/evidence.h"
 #include "vxcheck/report/reporter.h"
 
 namespace vxcheck::app {
-namespace {
+namespace {}  // namespace
 
-bool selected(PacketSelection sel, const decode::DecodedPacket& pkt,
-              const verify::Verdicts& verdicts) noexcept {
-    switch (sel) {
-        case PacketSelection::All:
-            return true;
-        case PacketSelection::None:
-            return false;
-        case PacketSelection::Bad:
-            return !pkt.anomalies().empty() || verdicts.any(verify::Status::Bad);
-    }
-    return false;
-}
-
-// A progress line on stderr at most once a second, for long files read from a terminal.
-class Progress {
-  public:
-    explicit Progress(bool enabled) : enabled_(enabled) {}
-
-    void tick(const std::string& file, const capture::Source& src, std::uint64_t frames) {
-        if (!enabled_ || (frames & 0xffffU) != 0) {
-            return;
-        }
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_ < std::chrono::seconds(1)) {
-            return;
-        }
-        last_ = now;
-        shown_ = true;
-        if (src.size() != 0) {
-            std::fprintf(
-                stderr, "\r%s: %llu frames, %.0f%%   ", file.c_str(),
-                static_cast<unsigned long long>(frames),
-                100.0 * static_cast<double>(src.position()) / static_cast<double>(src.size()));
-        } else {
-            std::fprintf(stderr, "\r%s: %llu frames   ", file.c_str(),
-                         static_cast<unsigned long long>(frames));
-        }
-    }
-
-    void done() {
-        if (shown_) {
-            std::fprintf(stderr, "\r\033[K");
-            shown_ = false;
-        }
-    }
-
-  private:
-    bool enabled_;
-    bool shown_ = false;
-    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
-
-// "pcaps/node-a-eth0.pcap" -> "node-a-eth0"; made unique among the points so far.
 std::string point_name(const std::string& file, const std::vector<std::string>& taken) {
     std::string stem = file == "-" ? "stdin" : std::filesystem::path(file).stem().string();
     std::string name = stem;
@@ -78,8 +26,6 @@ std::string point_name(const std::string& file, const std::vector<std::string>& 
     }
     return name;
 }
-
-}  // namespace
 
 void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) noexcept {
     decode::decode(frame, options_, packet_);
@@ -150,7 +96,9 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
             if (selected(config.packets, processor.packet(), processor.verdicts())) {
                 reporter->packet({file, processor.packet(), processor.verdicts()});
             }
-            progress.tick(file, *source, summary.frames_read);
+            if ((summary.frames_read & 0xffffU) == 0) {
+                progress.tick(file, source->position(), source->size(), summary.frames_read);
+            }
         }
         progress.done();
         if (status == capture::ReadStatus::Error) {
