@@ -29,8 +29,10 @@ class FrameBatch {
 
     explicit FrameBatch(const decode::DecodeOptions& options);
 
-    // --- filling (the running thread) ----------------------------------------------------------
-    void clear() noexcept;
+    // --- filling (one thread at a time) ---------------------------------------------------------
+    /// Empties the batch. With `process_on_add`, add_view() processes each frame as it comes
+    /// (see BatchPipeline: the filler decodes while it reads).
+    void clear(bool process_on_add = false) noexcept;
     [[nodiscard]] bool full() const noexcept { return count_ == kCapacity; }
     /// Adds a frame whose bytes stay valid until the batch has been consumed (no copy).
     void add_view(const RawFrame& frame) noexcept;
@@ -39,7 +41,7 @@ class FrameBatch {
     void add_copy(const RawFrame& frame);
 
     // --- processing (any thread) ---------------------------------------------------------------
-    /// Decodes, verifies and tallies every frame. Call once after filling.
+    /// Decodes, verifies and tallies every frame not processed yet. Call once after filling.
     void process() noexcept;
 
     // --- results (the running thread, in input order) ------------------------------------------
@@ -67,9 +69,11 @@ class FrameBatch {
     std::vector<std::size_t> arena_offset_;  // where a copied frame's bytes are, or kNotCopied
     std::vector<std::uint8_t> arena_;
     bool has_copies_ = false;
+    bool process_on_add_ = false;
     std::vector<FrameProcessor> processors_;
     report::Summary tally_;
     std::size_t count_ = 0;
+    std::size_t processed_ = 0;  // frames [0, processed_) are decoded, verified and tallied
 };
 
 /// `threads` threads read, decode and verify (the running thread and threads - 1 workers); the
@@ -117,7 +121,8 @@ class BatchPipeline {
     std::exception_ptr fill_error_;       // guarded by filling_
     std::atomic<std::uint32_t> wake_{0};  // bumped whenever some thread may have work
     std::atomic<bool> stop_{false};
-    std::vector<std::thread> workers_;  // last: joined before the slots go
+    bool process_while_filling_ = false;  // the filler decodes each frame as it reads it
+    std::vector<std::thread> workers_;    // last: joined before the slots go
 };
 
 }  // namespace vxcheck::app

@@ -355,7 +355,7 @@ class PcapFileSource final : public Source, public StableFrames {
     bool last_stable_ = false;
     bool keep_pages_ = false;
     std::uint32_t max_caplen_ = 0;
-    std::uint64_t cursor_ = 0;    // file offset of the next record
+    std::uint64_t cursor_ = 0;      // file offset of the next record
     std::uint64_t released_ = 0;    // pages before this offset have been unmapped
     std::uint64_t prefetched_ = 0;  // lines before this offset have been requested
 };

@@ -106,6 +106,12 @@ std::uint16_t sum_reusing_inner(const DecodedPacket& pkt, const Work& w, std::si
     const std::uint8_t* pos = span.data();
     const std::uint8_t* const end = span.data() + span.size();
     InternetChecksum sum;
+    const auto add_gap = [&](const std::uint8_t* until) {
+        if (until != pos) {  // empty between adjacent layers: nothing to call sum_of() for
+            const Bytes gap{pos, until};
+            sum.add_sum(sum_of(gap), gap.size());
+        }
+    };
     for (std::size_t j = index + 1; j < layers.size(); ++j) {
         if (!w.has_sum[j]) {
             continue;
@@ -114,11 +120,11 @@ std::uint16_t sum_reusing_inner(const DecodedPacket& pkt, const Work& w, std::si
         if (inner.data() < pos || inner.data() + inner.size() > end) {
             continue;
         }
-        sum.add(Bytes{pos, inner.data()});
+        add_gap(inner.data());
         sum.add_sum(w.sum[j], inner.size());
         pos = inner.data() + inner.size();
     }
-    sum.add(Bytes{pos, end});
+    add_gap(end);
     return sum.sum();
 }
 

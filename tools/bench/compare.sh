@@ -9,6 +9,7 @@
 #   --prefix N         tcpdump and tshark read only the first N frames (default 500000; 0 = all)
 #   --prefix-file P    keep the prefix capture at P and reuse it when it is newer than FILE
 #   --no-tshark, --no-tcpdump   skip one of the slow tools (its ratio is then SKIP)
+#   --no-warm          do not re-read the file (untimed) before each timed run
 #
 # Binaries default to build/src/vxcheck and build/tools/bench/vxcheck_readloop in the
 # repository, else vxcheck / vxcheck_readloop on PATH. TCPDUMP, TSHARK and EDITCAP override
@@ -22,7 +23,7 @@ die() { echo "compare.sh: $*" >&2; exit 2; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
-json=0 runs=3 prefix=500000 prefix_file="" do_tshark=1 do_tcpdump=1
+json=0 runs=3 prefix=500000 prefix_file="" do_tshark=1 do_tcpdump=1 warm=1
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -35,7 +36,8 @@ while [ $# -gt 0 ]; do
         --prefix-file=*) prefix_file=${1#*=} ;;
         --no-tshark) do_tshark=0 ;;
         --no-tcpdump) do_tcpdump=0 ;;
-        -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --no-warm) warm=0 ;;
+        -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         --) shift; args+=("$@"); break ;;
         -*) die "unknown option $1 (see --help)" ;;
         *) args+=("$1") ;;
@@ -76,12 +78,20 @@ time_cmd() {
     T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
 }
 
+# The file every timed run reads; warmed (untimed) before each run. This VM pages out file
+# pages that look cold (DAMON: few accesses for 30 s), and a streaming benchmark reads each page
+# once per run, so without it later tools would find part of the file on disk and earlier ones
+# not (the tool order would decide the ratios).
+warm_file=""
+warm() { if [ -n "$warm_file" ] && [ "$warm" = 1 ]; then cat "$warm_file" >/dev/null; fi; }
+
 # best_of NAME OKRC CMD...: best (lowest) wall time of $runs runs; sets BEST and ALL.
 best_of() {
     local name=$1 okrc=$2 i
     shift 2
     BEST="" ALL=""
     for ((i = 1; i <= runs; i++)); do
+        warm
         time_cmd "$name" "$@"
         if ! [[ " $okrc " == *" $RC "* ]]; then
             echo "compare.sh: $name exited with status $RC: $*" >&2
@@ -119,6 +129,7 @@ read -r frames fbytes < <(count "$file") || true
 log "  $frames frames, $fbytes captured bytes"
 
 declare -A secs all pkts
+warm_file=$file
 # cat: reference only (how fast the file comes out of the page cache)
 best_of cat 0 cat "$file"; secs[cat]=$BEST all[cat]=$ALL pkts[cat]=$frames
 best_of readloop 0 "$rl" "$file"; secs[readloop]=$BEST all[readloop]=$ALL pkts[readloop]=$frames
@@ -155,6 +166,7 @@ if [ $((do_tcpdump + do_tshark)) -gt 0 ] && [ "$prefix" -gt 0 ] && [ "$frames" -
     read -r slow_frames _ < <(count "$pf") || true
     slow_file=$pf
 fi
+warm_file=$slow_file
 if [ $do_tcpdump = 1 ]; then
     best_of tcpdump 0 "$tcpdump" -nn -vv -r "$slow_file"
     secs[tcpdump]=$BEST all[tcpdump]=$ALL pkts[tcpdump]=$slow_frames
