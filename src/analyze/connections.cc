@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <deque>
 #include <map>
-#include <unordered_map>
 #include <utility>
 
 #include "explain.h"
@@ -102,8 +102,7 @@ struct SynTx {
 
 struct Attempt {
     std::uint32_t isn = 0;
-    std::array<SynTx, kMaxTx> tx{};
-    std::uint8_t ntx = 0;
+    std::vector<SynTx> tx;       // at most kMaxTx; most attempts have one or two
     std::uint32_t extra_tx = 0;  // transmissions beyond kMaxTx
     bool answered = false;
     std::uint8_t answered_after = 0;  // transmissions seen when the SYN-ACK came
@@ -137,40 +136,41 @@ struct PlainSighting {
     Timestamp ts;
 };
 
+// Laid out for the per-packet path: the fields every segment touches come first, next to the
+// key in the hash node (a few cache lines), and the rarely touched ones (SYN attempts, bad
+// checksums, evidence) live behind vectors at the end, allocated only when a flow has them.
+// A SYN flood costs about 1 KiB per tracked connection (README: memory).
 struct Flow {
     FlowKey key;
-    std::uint64_t order = 0;
-    Endpoint client;
-    Endpoint server;
-    bool client_known = false;
-    std::array<Attempt, kMaxAttempts> attempts{};
-    std::uint8_t nattempts = 0;
-    std::array<char, kMaxHistory> history{};
-    std::uint8_t history_len = 0;
+    bool live = false;  // in use (FlowTable reuses dead entries)
     std::uint64_t packets = 0;
-    Timestamp first;
     Timestamp last;
     std::uint32_t points = 0;
     std::uint32_t points_c2s = 0;
-    // Tunnel context, client -> server direction (the one NAT rewrites).
+    bool client_known = false;
     bool tunnelled = false;
-    Endpoint outer_client;
-    Endpoint outer_server;
-    std::uint32_t vni = 0;
-    std::array<std::array<std::uint16_t, kMaxSports>, 2> sports{};  // [0] client->server
-    std::array<std::uint8_t, 2> nsports{};
+    std::uint8_t history_len = 0;
+    std::array<char, kMaxHistory> history{};
+    Endpoint client;
     // Data retransmissions per direction, counted at the first capture point of that direction
     // (the same segment seen at another point is not a retransmission).
-    std::array<std::uint16_t, 2> seq_point{};
     std::array<bool, 2> seq_known{};
+    std::array<std::uint16_t, 2> seq_point{};
     std::array<std::uint32_t, 2> next_seq{};
     std::array<std::uint64_t, 2> retransmissions{};
+    // Tunnel context, client -> server direction (the one NAT rewrites).
+    std::uint32_t vni = 0;
+    std::array<std::uint8_t, 2> nsports{};
+    std::array<std::array<std::uint16_t, kMaxSports>, 2> sports{};  // [0] client->server
     std::optional<std::uint16_t> out_of_range;
+    Endpoint outer_client;
+    Endpoint outer_server;
+    // Once per flow, or on events.
+    Endpoint server;
+    Timestamp first;
+    std::uint64_t order = 0;
     std::uint64_t out_of_range_frame = 0;
     std::uint16_t out_of_range_point = 0;
-    std::vector<Candidate> candidates;
-    std::uint64_t candidates_total = 0;
-    std::vector<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
     // Live decisions: a decisive event happened (dirty) at dirty_since; `waiting` when the event
     // is an unanswered SYN retransmission whose answer may still come. emitted: verdict bits
     // already returned by poll().
@@ -178,7 +178,151 @@ struct Flow {
     bool waiting = false;
     Timestamp dirty_since;
     std::uint32_t emitted = 0;
+    std::vector<Attempt> attempts;  // the latest kMaxAttempts ISNs
+    std::vector<Candidate> candidates;
+    std::uint64_t candidates_total = 0;
+    std::vector<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
     std::vector<EvidenceFrame> evidence;
+};
+
+// The connection table: open addressing with linear probing over 8-byte slots (a hash tag and
+// an index), in front of the flows themselves in a deque (stable addresses, reused through a
+// free list). The slots of tens of thousands of connections stay in the L2 cache, so a lookup
+// costs one memory access, the flow's own lines, and prefetch() can start that access a few
+// packets early. std::unordered_map needed two dependent misses (bucket, node) per packet.
+class FlowTable {
+  public:
+    FlowTable() : slots_(kMinSlots) {}
+
+    [[nodiscard]] static std::uint64_t hash(const FlowKey& k) noexcept {
+        return track::FlowKeyHash{}(k);
+    }
+
+    [[nodiscard]] Flow* find(const FlowKey& k, std::uint64_t h) noexcept {
+        const std::uint32_t tag = tag_of(h);
+        for (std::size_t i = tag & mask(); slots_[i].index != 0; i = (i + 1) & mask()) {
+            if (slots_[i].tag == tag) {
+                Flow& f = flows_[slots_[i].index - 1];
+                if (f.key == k) {
+                    return &f;
+                }
+            }
+        }
+        return nullptr;
+    }
+
+    /// Requests the lines of k's flow from memory (no effect on the table).
+    void prefetch(const FlowKey& k) const noexcept {
+        const std::uint32_t tag = tag_of(hash(k));
+        for (std::size_t i = tag & mask(); slots_[i].index != 0; i = (i + 1) & mask()) {
+            if (slots_[i].tag == tag) {
+                const auto* p = reinterpret_cast<const char*>(&flows_[slots_[i].index - 1]);
+                for (std::size_t line = 0; line <= kHotBytes; line += 64) {
+                    __builtin_prefetch(p + line);
+                }
+                return;
+            }
+        }
+    }
+
+    /// Adds a flow for k, which must be absent.
+    Flow& insert(const FlowKey& k, std::uint64_t h) {
+        if (2 * (live_ + 1) > slots_.size()) {
+            rehash(2 * slots_.size());
+        }
+        std::uint32_t index;
+        if (!free_.empty()) {
+            index = free_.back();
+            free_.pop_back();
+        } else {
+            flows_.emplace_back();
+            index = static_cast<std::uint32_t>(flows_.size());
+        }
+        Flow& f = flows_[index - 1];
+        f.key = k;
+        f.live = true;
+        place(Slot{.tag = tag_of(h), .index = index});
+        ++live_;
+        return f;
+    }
+
+    /// Removes f (a flow of this table): its slot is closed up by backward shifting.
+    void erase(Flow& f) {
+        const std::uint32_t tag = tag_of(hash(f.key));
+        std::size_t i = tag & mask();
+        while (&flows_[slots_[i].index - 1] != &f) {
+            i = (i + 1) & mask();
+        }
+        const std::uint32_t index = slots_[i].index;
+        for (std::size_t j = (i + 1) & mask(); slots_[j].index != 0; j = (j + 1) & mask()) {
+            const std::size_t home = slots_[j].tag & mask();
+            // Entry j may move into the hole at i unless its home lies cyclically in (i, j].
+            const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+            if (!stays) {
+                slots_[i] = slots_[j];
+                i = j;
+            }
+        }
+        slots_[i] = Slot{};
+        f = Flow{};  // releases its vectors
+        free_.push_back(index);
+        --live_;
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return live_; }
+
+    /// Calls fn(Flow&) for every live flow (fn must not insert or erase).
+    template <typename Fn>
+    void for_each(Fn&& fn) {
+        for (Flow& f : flows_) {
+            if (f.live) {
+                fn(f);
+            }
+        }
+    }
+
+    void clear() {
+        flows_.clear();
+        free_.clear();
+        slots_.assign(kMinSlots, Slot{});
+        live_ = 0;
+    }
+
+  private:
+    struct Slot {
+        std::uint32_t tag = 0;    // the hash's high half; its low bits pick the home slot
+        std::uint32_t index = 0;  // 1 + position in flows_, 0 = empty
+    };
+    static constexpr std::size_t kMinSlots = 1024;  // a power of two
+    static constexpr std::size_t kHotBytes = 256;   // Flow's per-packet fields (see Flow)
+
+    static std::uint32_t tag_of(std::uint64_t h) noexcept {
+        return static_cast<std::uint32_t>(h >> 32);
+    }
+    [[nodiscard]] std::size_t mask() const noexcept { return slots_.size() - 1; }
+
+    void place(Slot s) noexcept {
+        std::size_t i = s.tag & mask();
+        while (slots_[i].index != 0) {
+            i = (i + 1) & mask();
+        }
+        slots_[i] = s;
+    }
+
+    void rehash(std::size_t n) {
+        std::vector<Slot> old(n);
+        old.swap(slots_);
+        for (const Slot& s : old) {
+            if (s.index != 0) {
+                place(s);
+            }
+        }
+    }
+
+    std::vector<Slot> slots_;
+    std::deque<Flow> flows_;
+    std::vector<std::uint32_t> free_;
+    std::size_t live_ = 0;
 };
 
 void add_history(Flow& f, char c) noexcept {
@@ -206,8 +350,14 @@ struct ConnectionAnalyzer::Impl {
 
     ConnectionOptions options;
     std::vector<std::string> points;
-    std::unordered_map<FlowKey, Flow, track::FlowKeyHash> flows;
+    FlowTable flows;
     std::map<std::pair<Endpoint, Endpoint>, PairCounts> vtep_pairs;
+    struct VtepSlot {
+        std::uint64_t key = 0;
+        PairCounts* counts = nullptr;  // a node of vtep_pairs
+    };
+    static constexpr unsigned kVtepCacheBits = 8;
+    std::array<VtepSlot, std::size_t{1} << kVtepCacheBits> vtep_cache{};
     std::vector<ConnectionReport> decided;
     std::vector<FlowKey> dirty;  // flows with a decisive event since the last poll()
     ConnectionStats stats;
@@ -235,6 +385,24 @@ struct ConnectionAnalyzer::Impl {
         return it->second.zero > it->second.full ? Mode::Zero : Mode::Full;
     }
 
+    // The counters of a VTEP pair (the outer IP layer's addresses). Every tunnelled packet needs
+    // them, and a node has few VTEP peers: IPv4 pairs are remembered in a small direct-mapped
+    // cache in front of the map (whose nodes never move), which saves a tree walk of 16-byte
+    // address comparisons per packet.
+    PairCounts& pair_counts(const Layer& ip) {
+        const auto* v4 = ip.as<decode::Ipv4Info>();
+        if (v4 == nullptr) {
+            return vtep_pairs[{track::source_of(ip, 0), track::destination_of(ip, 0)}];
+        }
+        const std::uint64_t key = (std::uint64_t{v4->src} << 32) | v4->dst;
+        VtepSlot& slot = vtep_cache[(key * 0x9e3779b97f4a7c15ULL) >> (64 - kVtepCacheBits)];
+        if (slot.counts == nullptr || slot.key != key) {
+            slot.key = key;
+            slot.counts = &vtep_pairs[{track::source_of(ip, 0), track::destination_of(ip, 0)}];
+        }
+        return *slot.counts;
+    }
+
     void learn_vtep_mode(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) {
         const auto layers = pkt.layers();
         for (std::size_t i = 0; i + 1 < layers.size(); ++i) {
@@ -247,8 +415,7 @@ struct ConnectionAnalyzer::Impl {
             if (v == nullptr || ip < 0) {
                 continue;
             }
-            const Layer& l = layers[static_cast<std::size_t>(ip)];
-            auto& counts = vtep_pairs[{track::source_of(l, 0), track::destination_of(l, 0)}];
+            PairCounts& counts = pair_counts(layers[static_cast<std::size_t>(ip)]);
             if (v->status == verify::Status::Zero) {
                 ++counts.zero;
             } else if (v->status == verify::Status::Ok || v->status == verify::Status::Partial) {
@@ -301,15 +468,14 @@ struct ConnectionAnalyzer::Impl {
     }
 
     Flow* flow_for(const FlowKey& key) {
-        auto it = flows.find(key);
-        if (it != flows.end()) {
-            return &it->second;
+        const std::uint64_t h = FlowTable::hash(key);
+        if (Flow* f = flows.find(key, h)) {
+            return f;
         }
         if (flows.size() >= options.max_flows) {
             evict_oldest();
         }
-        Flow& f = flows[key];
-        f.key = key;
+        Flow& f = flows.insert(key, h);
         f.order = next_order++;
         ++stats.flows_created;
         stats.peak_flows = std::max<std::uint64_t>(stats.peak_flows, flows.size());
@@ -320,9 +486,7 @@ struct ConnectionAnalyzer::Impl {
     void evict_oldest() {
         std::vector<std::pair<Timestamp, FlowKey>> by_age;
         by_age.reserve(flows.size());
-        for (const auto& [k, f] : flows) {
-            by_age.emplace_back(f.last, k);
-        }
+        flows.for_each([&](const Flow& f) { by_age.emplace_back(f.last, f.key); });
         const std::size_t n = std::max<std::size_t>(1, by_age.size() / 8);
         std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(n - 1),
                          by_age.end(), [](const auto& a, const auto& b) {
@@ -330,22 +494,24 @@ struct ConnectionAnalyzer::Impl {
                                     std::tie(b.first.sec, b.first.nsec);
                          });
         for (std::size_t i = 0; i < n; ++i) {
-            auto it = flows.find(by_age[i].second);
-            decided.push_back(decide(it->second));
-            flows.erase(it);
+            Flow& f = *flows.find(by_age[i].second, FlowTable::hash(by_age[i].second));
+            decided.push_back(decide(f));
+            flows.erase(f);
             ++stats.evicted;
         }
     }
 
     void expire_idle() {
-        for (auto it = flows.begin(); it != flows.end();) {
-            if (seconds_between(it->second.last, now) > options.idle_timeout_s) {
-                decided.push_back(decide(it->second));
-                it = flows.erase(it);
-                ++stats.expired;
-            } else {
-                ++it;
+        std::vector<Flow*> idle;
+        flows.for_each([&](Flow& f) {
+            if (seconds_between(f.last, now) > options.idle_timeout_s) {
+                idle.push_back(&f);
             }
+        });
+        for (Flow* f : idle) {
+            decided.push_back(decide(*f));
+            flows.erase(*f);
+            ++stats.expired;
         }
     }
 
@@ -399,25 +565,22 @@ struct ConnectionAnalyzer::Impl {
     void on_syn(Flow& f, const Segment& s, const PacketContext& ctx) {
         const RawFrame& fr = ctx.packet.frame();
         Attempt* a = nullptr;
-        for (std::size_t i = 0; i < f.nattempts; ++i) {
-            if (f.attempts[i].isn == s.t.seq) {
-                a = &f.attempts[i];
+        for (Attempt& c : f.attempts) {
+            if (c.isn == s.t.seq) {
+                a = &c;
             }
         }
         if (a == nullptr) {
-            if (f.nattempts == kMaxAttempts) {
-                std::move(f.attempts.begin() + 1, f.attempts.end(), f.attempts.begin());
-                --f.nattempts;
+            if (f.attempts.size() == kMaxAttempts) {
+                f.attempts.erase(f.attempts.begin());
             }
-            a = &f.attempts[f.nattempts++];
-            *a = Attempt{};
+            a = &f.attempts.emplace_back();
             a->isn = s.t.seq;
         }
         const std::optional<std::uint32_t> tsval = tcp_tsval(*s.tcp);
         // The same transmission seen at another capture point has the same IP ID and TSval.
         SynTx* tx = nullptr;
-        for (std::size_t i = 0; i < a->ntx; ++i) {
-            SynTx& c = a->tx[i];
+        for (SynTx& c : a->tx) {
             if (c.ip_id == s.ip_id && c.tsval == tsval && (c.points & point_bit(ctx.point)) == 0) {
                 tx = &c;
             }
@@ -439,22 +602,21 @@ struct ConnectionAnalyzer::Impl {
             }
             note = "the same SYN seen again at this capture point" + outer_desc(s);
         } else {
-            if (a->ntx == kMaxTx) {
+            if (a->tx.size() == kMaxTx) {
                 ++a->extra_tx;
                 return;
             }
-            if (a->ntx >= 1 && !a->answered) {
+            if (!a->tx.empty() && !a->answered) {
                 mark_dirty(f, fr.ts, true);  // a retransmission: dropped unless answered soon
             }
-            SynTx& n = a->tx[a->ntx++];
-            n = SynTx{.ts = fr.ts,
-                      .last_ts = fr.ts,
-                      .ip_id = s.ip_id,
-                      .tsval = tsval,
-                      .points = point_bit(ctx.point),
-                      .first_point = ctx.point,
-                      .last_point = ctx.point,
-                      .frame = fr.number};
+            SynTx& n = a->tx.emplace_back(SynTx{.ts = fr.ts,
+                                                .last_ts = fr.ts,
+                                                .ip_id = s.ip_id,
+                                                .tsval = tsval,
+                                                .points = point_bit(ctx.point),
+                                                .first_point = ctx.point,
+                                                .last_point = ctx.point,
+                                                .frame = fr.number});
             if (s.outer_udp != nullptr) {
                 n.has_outer = true;
                 n.outer_sport = s.outer_udp->sport;
@@ -463,8 +625,8 @@ struct ConnectionAnalyzer::Impl {
             }
             const double off = seconds_between(a->tx[0].ts, fr.ts);
             char buf[96];
-            std::snprintf(buf, sizeof buf, "SYN #%u of ISN %u at +%.3f s", unsigned{a->ntx}, a->isn,
-                          off);
+            std::snprintf(buf, sizeof buf, "SYN #%u of ISN %u at +%.3f s",
+                          static_cast<unsigned>(a->tx.size()), a->isn, off);
             note = buf + outer_desc(s);
         }
         keep_evidence(f, ctx, std::move(note));
@@ -522,20 +684,20 @@ struct ConnectionAnalyzer::Impl {
         if (syn && !ack) {
             on_syn(f, s, ctx);
         } else if (syn && ack) {
-            for (std::size_t i = 0; i < f.nattempts; ++i) {
+            for (std::size_t i = 0; i < f.attempts.size(); ++i) {
                 Attempt& a = f.attempts[i];
                 if (a.isn + 1 == s.t.ack && !a.answered) {
                     a.answered = true;
-                    if (a.ntx >= 2) {
+                    if (a.tx.size() >= 2) {
                         mark_dirty(f, fr.ts, false);  // answered after retransmissions
                     }
-                    a.answered_after = a.ntx;
+                    a.answered_after = static_cast<std::uint8_t>(a.tx.size());
                     a.answered_ts = fr.ts;
                     keep_evidence(f, ctx, "SYN-ACK: the server answered" + outer_desc(s));
                 }
             }
         } else if (rst && !from_client) {
-            for (std::size_t i = 0; i < f.nattempts; ++i) {
+            for (std::size_t i = 0; i < f.attempts.size(); ++i) {
                 Attempt& a = f.attempts[i];
                 if (a.isn + 1 == s.t.ack && !a.answered && !a.rst) {
                     a.rst = true;
@@ -656,12 +818,13 @@ struct ConnectionAnalyzer::Impl {
         src.port = be16(q, l4);
         dst.port = be16(q, l4 + 2);
         const std::uint32_t seq = be32(q, l4 + 4);
-        auto it = flows.find(FlowKey::of(src, dst));
-        if (it == flows.end()) {
+        const FlowKey key = FlowKey::of(src, dst);
+        Flow* found = flows.find(key, FlowTable::hash(key));
+        if (found == nullptr) {
             return;
         }
-        Flow& f = it->second;
-        for (std::size_t i = 0; i < f.nattempts; ++i) {
+        Flow& f = *found;
+        for (std::size_t i = 0; i < f.attempts.size(); ++i) {
             Attempt& a = f.attempts[i];
             if (a.isn == seq && !a.answered && !a.icmp) {
                 a.icmp = true;
@@ -673,6 +836,25 @@ struct ConnectionAnalyzer::Impl {
                                   " code " + std::to_string(icmp.code) + ") quoting the SYN");
             }
         }
+    }
+
+    void prefetch(const decode::DecodedPacket& pkt) const noexcept {
+        const int t = pkt.innermost(Proto::Tcp);
+        if (t < 0) {
+            return;
+        }
+        const int ip = pkt.enclosing_ip(static_cast<std::size_t>(t));
+        if (ip < 0) {
+            return;
+        }
+        const auto layers = pkt.layers();
+        const auto& tcp = std::get<decode::TcpInfo>(layers[static_cast<std::size_t>(t)].info);
+        if (!watched(tcp.sport, tcp.dport)) {
+            return;
+        }
+        const Layer& l = layers[static_cast<std::size_t>(ip)];
+        flows.prefetch(
+            FlowKey::of(track::source_of(l, tcp.sport), track::destination_of(l, tcp.dport)));
     }
 
     void on_packet(const PacketContext& ctx) {
@@ -699,11 +881,11 @@ struct ConnectionAnalyzer::Impl {
         std::vector<ConnectionReport> out;
         std::vector<FlowKey> keep;
         for (const FlowKey& k : dirty) {
-            auto it = flows.find(k);
-            if (it == flows.end()) {
+            Flow* found = flows.find(k, FlowTable::hash(k));
+            if (found == nullptr) {
                 continue;  // decided already (evicted or expired)
             }
-            Flow& f = it->second;
+            Flow& f = *found;
             if (f.waiting && seconds_between(f.dirty_since, when) < settle_s) {
                 keep.push_back(k);
                 continue;
@@ -798,18 +980,18 @@ struct ConnectionAnalyzer::Impl {
         }
         bool dropped = false;
         bool rejected = false;
-        r.attempts = f.nattempts;
-        for (std::size_t i = 0; i < f.nattempts; ++i) {
+        r.attempts = static_cast<unsigned>(f.attempts.size());
+        for (std::size_t i = 0; i < f.attempts.size(); ++i) {
             const Attempt& a = f.attempts[i];
-            const bool last = i + 1 == f.nattempts;
-            const unsigned syns = a.ntx + a.extra_tx;
+            const bool last = i + 1 == f.attempts.size();
+            const unsigned syns = static_cast<unsigned>(a.tx.size()) + a.extra_tx;
             rejected = rejected || a.rst || a.icmp;
             dropped = dropped || (!a.answered && !a.rst && !a.icmp && syns >= 2);
             if (!last) {
                 continue;
             }
             r.syns = syns;
-            for (std::size_t t = 0; t < a.ntx; ++t) {
+            for (std::size_t t = 0; t < a.tx.size(); ++t) {
                 r.syn_offsets_s.push_back(seconds_between(a.tx[0].ts, a.tx[t].ts));
             }
             if (a.answered) {
@@ -830,7 +1012,7 @@ struct ConnectionAnalyzer::Impl {
                 r.schedule = schedule_name(r.syn_offsets_s);
             }
         }
-        if (f.nattempts == 0) {
+        if (f.attempts.size() == 0) {
             r.outcome = "no_syn";
         }
         describe_hops(f, r);
@@ -950,11 +1132,11 @@ struct ConnectionAnalyzer::Impl {
 
     // Where SYNs were seen and lost across capture points; outer ports rewritten between them.
     void describe_hops(const Flow& f, ConnectionReport& r) const {
-        if (f.nattempts == 0 || std::popcount(f.points_c2s) < 2) {
+        if (f.attempts.size() == 0 || std::popcount(f.points_c2s) < 2) {
             return;
         }
-        const Attempt& a = f.attempts[f.nattempts - 1];
-        for (std::size_t t = 0; t < a.ntx; ++t) {
+        const Attempt& a = f.attempts[f.attempts.size() - 1];
+        for (std::size_t t = 0; t < a.tx.size(); ++t) {
             const SynTx& tx = a.tx[t];
             const std::uint32_t missing = f.points_c2s & ~tx.points;
             const std::string which = "SYN #" + std::to_string(t + 1) + " (+" +
@@ -1008,6 +1190,10 @@ void ConnectionAnalyzer::on_packet(const PacketContext& ctx) noexcept {
     }
 }
 
+void ConnectionAnalyzer::prefetch(const decode::DecodedPacket& packet) const noexcept {
+    impl_->prefetch(packet);
+}
+
 std::vector<ConnectionReport> ConnectionAnalyzer::take_decided() {
     return std::exchange(impl_->decided, {});
 }
@@ -1023,9 +1209,7 @@ std::size_t ConnectionAnalyzer::open_connections() const noexcept {
 std::vector<ConnectionReport> ConnectionAnalyzer::finish() {
     std::vector<const Flow*> order;
     order.reserve(impl_->flows.size());
-    for (const auto& [k, f] : impl_->flows) {
-        order.push_back(&f);
-    }
+    impl_->flows.for_each([&](const Flow& f) { order.push_back(&f); });
     std::sort(order.begin(), order.end(),
               [](const Flow* a, const Flow* b) { return a->order < b->order; });
     std::vector<ConnectionReport> out = std::exchange(impl_->decided, {});

@@ -252,24 +252,9 @@ void finish_report(report::Reporter& reporter, analyze::ConnectionAnalyzer& conn
     reporter.end_file(summary);
     report::Summary total;
     total.merge(summary);
-    report::ConnectionTotals totals;
-    totals.ports = config.connections.all_ports ? "all" : "";
-    for (const auto p : config.connections.ports) {
-        if (!config.connections.all_ports) {
-            totals.ports += (totals.ports.empty() ? "" : ",") + std::to_string(p);
-        }
-    }
-    const std::vector<analyze::ConnectionReport> decided = connections.finish();
-    totals.stats = connections.stats();
-    for (const auto& c : decided) {
-        reporter.connection(c, connections.points());
-        ++totals.connections;
-        totals.with_findings += report::is_finding(c) ? 1U : 0U;
-        for (const auto v : c.verdicts) {
-            ++totals.by_verdict[static_cast<std::size_t>(v)];
-        }
-    }
-    reporter.finish(total, 1, totals);
+    ConnectionOutput output(connections, config.connections, reporter, "");
+    bool error = false;
+    reporter.finish(total, 1, output.finish(error));
 }
 
 bool bad_or_anomalous(const FrameProcessor& r) noexcept {
@@ -283,22 +268,24 @@ FullTimes pass_full(const Capture& cap, const BenchConfig& config, const std::st
     HashingBuf buf;
     std::ostream os(&buf);
     auto reporter = report::make_text_reporter(os);
-    auto processor = std::make_unique<FrameProcessor>(config.decode);
     analyze::ConnectionAnalyzer connections(config.connections);
+    auto lookahead = std::make_unique<Lookahead>(config.decode, connections);
     const std::uint16_t point = connections.add_point("bench");
     report::Summary summary;
     summary.file = file;
     summary.link_type = cap.link_name;
     reporter->begin_file(file, summary.link_type);
+    const auto analyse = [&](const FrameProcessor& r) {
+        connections.on_packet({point, r.packet(), r.verdicts()});
+        if (bad_or_anomalous(r)) {
+            reporter->packet({file, r.packet(), r.verdicts()});
+        }
+    };
     for (std::size_t i = 0; i < cap.frames.size(); ++i) {
         prefetch_frame(cap.frames, i);
-        const RawFrame& f = cap.frames[i];
-        processor->process(f, summary);
-        connections.on_packet({point, processor->packet(), processor->verdicts()});
-        if (bad_or_anomalous(*processor)) {
-            reporter->packet({file, processor->packet(), processor->verdicts()});
-        }
+        lookahead->add(cap.frames[i], true, summary, analyse);
     }
+    lookahead->flush(analyse);
     const auto frames_done = Clock::now();
     finish_report(*reporter, connections, config, summary);
     os.flush();
@@ -329,7 +316,9 @@ FullTimes pass_full_parallel(const Capture& cap, const BenchConfig& config, cons
         },
         [&](const FrameBatch& batch) {
             for (std::size_t i = 0; i < batch.size(); ++i) {
-                batch.prefetch_result(i + 2);
+                connections.prefetch(batch.result(i).packet());  // as analyze --threads
+            }
+            for (std::size_t i = 0; i < batch.size(); ++i) {
                 const FrameProcessor& r = batch.result(i);
                 connections.on_packet({point, r.packet(), r.verdicts()});
                 if (bad_or_anomalous(r)) {

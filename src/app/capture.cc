@@ -162,6 +162,8 @@ ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
         }
 #endif
     };
+    ConnectionOutput output(connections, config.connections, *reporter, config.evidence_path,
+                            count_verdicts);
 
     std::string names;
     for (const Point& p : points) {
@@ -251,6 +253,7 @@ ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
                 count_verdicts(c);
                 reporter->event(c, connections.points());
             }
+            output.drain();  // connections decided early (table full, idle)
 #ifdef VXCHECK_HAVE_PROMETHEUS
             if (metrics) {
                 metrics->set_open_connections(connections.open_connections());
@@ -324,8 +327,7 @@ ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
             error = true;
         }
     }
-    const report::ConnectionTotals totals = finish_connections(
-        connections, config.connections, *reporter, config.evidence_path, error, count_verdicts);
+    const report::ConnectionTotals totals = output.finish(error);
     reporter->finish(total, points.size(), totals);
     return error ? ExitCode::Error : outcome(total, totals);
 }

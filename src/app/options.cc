@@ -222,7 +222,8 @@ Command parse_analyze(const std::vector<std::string>& args, bool stderr_is_tty) 
         ("evidence", po::value(&evidence)->value_name("FILE.pcapng"),
             "write the packets behind connection verdicts, each with a comment saying why")
         ("threads", po::value(&threads)->value_name("N"),
-            "worker threads, connections sharded by flow (default 1; output is the same)")
+            "threads: all decode and verify frames in batches, one analyses connections in "
+            "capture order (default 1; the output is the same)")
         ("progress", "show progress on stderr (default when stderr is a terminal)")
         ("no-progress", "never show progress");
     // clang-format on
@@ -357,7 +358,7 @@ Command parse_bench(const std::vector<std::string>& args) {
         ("json", "print the result as one JSON object")
         ("repeat", po::value(&repeat)->value_name("N"), "runs over the loaded capture (default 3)")
         ("threads", po::value(&threads)->value_name("N"),
-            "worker threads, connections sharded by flow (default 1)");
+            "threads, as for analyze --threads (default 1)");
     // clang-format on
     analysis.add_to(opts);
     const po::variables_map vm = parse(args, opts, "file");

@@ -54,16 +54,24 @@ FrameBatch::FrameBatch(const decode::DecodeOptions& options)
     }
 }
 
-void FrameBatch::clear() noexcept {
+void FrameBatch::clear(bool process_on_add) noexcept {
     count_ = 0;
+    processed_ = 0;
     arena_.clear();
     has_copies_ = false;
+    process_on_add_ = process_on_add;
+    tally_ = report::Summary{};
 }
 
 void FrameBatch::add_view(const RawFrame& frame) noexcept {
     frames_[count_] = frame;
     arena_offset_[count_] = kNotCopied;
     ++count_;
+    // A copied frame may still move (the arena grows): processing waits for process() then.
+    if (process_on_add_ && !has_copies_) {
+        processors_[processed_].process(frames_[processed_], tally_);
+        ++processed_;
+    }
 }
 
 void FrameBatch::add_copy(const RawFrame& frame) {
@@ -93,8 +101,7 @@ void FrameBatch::seal() noexcept {
 void FrameBatch::process() noexcept {
     constexpr std::size_t kAhead = 2;
     seal();
-    tally_ = report::Summary{};
-    for (std::size_t i = 0; i < count_; ++i) {
+    for (std::size_t i = processed_; i < count_; ++i) {
         if (i + kAhead < count_) {
             const std::uint8_t* data = frames_[i + kAhead].data.data();
             __builtin_prefetch(data);
@@ -107,6 +114,7 @@ void FrameBatch::process() noexcept {
         }
         processors_[i].process(frames_[i], tally_);
     }
+    processed_ = count_;
 }
 
 void FrameBatch::prefetch_result(std::size_t i) const noexcept {
@@ -135,6 +143,10 @@ BatchPipeline::BatchPipeline(const decode::DecodeOptions& options, unsigned thre
     for (unsigned i = 0; i < ring; ++i) {
         slots_.push_back(std::make_unique<Slot>(options));
     }
+    // With one worker, it reads and decodes together (as one thread would: the walk from record
+    // to record overlaps the decoding instead of waiting on memory at every record) while this
+    // thread does the ordered part. With more, reading and decoding are split up.
+    process_while_filling_ = n == 2;
     for (unsigned i = 1; i < n; ++i) {
         workers_.emplace_back([this] { work(); });
     }
@@ -189,7 +201,7 @@ bool BatchPipeline::fill_one() noexcept {
     if (!input_over_.load(std::memory_order_relaxed) && has_room()) {
         const std::uint64_t seq = filled_.load(std::memory_order_relaxed);
         Slot& s = slot(seq);
-        s.batch.clear();
+        s.batch.clear(process_while_filling_);
         bool more = false;
         try {
             more = (*fill_)(s.batch);
@@ -197,7 +209,14 @@ bool BatchPipeline::fill_one() noexcept {
             fill_error_ = std::current_exception();  // rethrown by run()
         }
         if (s.batch.size() != 0) {
-            s.state.store(kFilled, std::memory_order_relaxed);
+            if (process_while_filling_) {
+                // Nobody else claims it: it is done before anyone sees it.
+                s.batch.process();
+                claimed_.store(seq + 1, std::memory_order_relaxed);
+                s.state.store(kDone, std::memory_order_relaxed);
+            } else {
+                s.state.store(kFilled, std::memory_order_relaxed);
+            }
             filled_.store(seq + 1, std::memory_order_release);
         }
         if (!more) {
@@ -324,6 +343,7 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
     auto reporter = config.json ? report::make_json_reporter(out)
                                 : report::make_text_reporter(out, {.max_rows = config.max_rows});
     analyze::ConnectionAnalyzer connections(config.connections);
+    ConnectionOutput output(connections, config.connections, *reporter, config.evidence_path);
     report::Summary total;
     bool input_error = false;
     std::size_t files_read = 0;
@@ -368,13 +388,17 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
                 return true;
             },
             [&](const FrameBatch& batch) {
+                // The batch's connections first: their state arrives while the first are handled.
                 for (std::size_t i = 0; i < batch.size(); ++i) {
-                    batch.prefetch_result(i + 2);  // written by another core: fetch ahead
+                    connections.prefetch(batch.result(i).packet());
+                }
+                for (std::size_t i = 0; i < batch.size(); ++i) {
                     const FrameProcessor& r = batch.result(i);
                     connections.on_packet({point, r.packet(), r.verdicts()});
                     if (selected(config.packets, r.packet(), r.verdicts())) {
                         reporter->packet({file, r.packet(), r.verdicts()});
                     }
+                    output.frame_analysed();
                 }
                 summary.merge(batch.tally());
                 progress.tick(file, batch.position, source_size, summary.frames_read);
@@ -397,39 +421,12 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
         }
         total.merge(summary);
     }
-    const std::vector<analyze::ConnectionReport> decided = connections.finish();
-    report::ConnectionTotals totals;
-    totals.ports = config.connections.all_ports ? "all" : "";
-    for (const auto p : config.connections.ports) {
-        if (!config.connections.all_ports) {
-            totals.ports += (totals.ports.empty() ? "" : ",") + std::to_string(p);
-        }
-    }
-    totals.stats = connections.stats();
-    for (const auto& c : decided) {
-        reporter->connection(c, connections.points());
-        ++totals.connections;
-        totals.with_findings += report::is_finding(c) ? 1U : 0U;
-        for (const auto v : c.verdicts) {
-            ++totals.by_verdict[static_cast<std::size_t>(v)];
-        }
-    }
-    if (!config.evidence_path.empty()) {
-        try {
-            const std::size_t n =
-                report::write_evidence_pcapng(config.evidence_path, decided, connections.points());
-            spdlog::info("wrote {} evidence frames to {}", n, config.evidence_path);
-        } catch (const std::exception& e) {
-            spdlog::error("{}", e.what());
-            input_error = true;
-        }
-    }
+    const report::ConnectionTotals totals = output.finish(input_error);
     reporter->finish(total, files_read, totals);
     if (input_error) {
         return ExitCode::Error;
     }
-    return total.packets_with_bad_checksum != 0 || totals.with_findings != 0 ? ExitCode::Findings
-                                                                             : ExitCode::Clean;
+    return outcome(total, totals);
 }
 
 }  // namespace vxcheck::app

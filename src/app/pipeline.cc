@@ -9,6 +9,7 @@
 #include <functional>
 #include <ostream>
 
+#include "../capture/stable_frames.h"
 #include "run_common.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/decode/decode.h"
@@ -66,8 +67,9 @@ void FrameProcessor::apply_kernel_hint() noexcept {
 ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
     auto reporter = config.json ? report::make_json_reporter(out)
                                 : report::make_text_reporter(out, {.max_rows = config.max_rows});
-    FrameProcessor processor(config.decode);
     analyze::ConnectionAnalyzer connections(config.connections);
+    ConnectionOutput output(connections, config.connections, *reporter, config.evidence_path);
+    Lookahead lookahead(config.decode, connections);
     report::Summary total;
     bool input_error = false;
     std::size_t files_read = 0;
@@ -88,18 +90,24 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
         summary.file = file;
         summary.link_type = source->link_name();
         reporter->begin_file(file, summary.link_type);
+        const auto* stable = dynamic_cast<const capture::StableFrames*>(source.get());
+        const auto analyse = [&](const FrameProcessor& p) {
+            connections.on_packet({point, p.packet(), p.verdicts()});
+            if (selected(config.packets, p.packet(), p.verdicts())) {
+                reporter->packet({file, p.packet(), p.verdicts()});
+            }
+            output.frame_analysed();
+        };
         RawFrame frame;
         capture::ReadStatus status;
         while ((status = source->next(frame)) == capture::ReadStatus::Frame) {
-            processor.process(frame, summary);
-            connections.on_packet({point, processor.packet(), processor.verdicts()});
-            if (selected(config.packets, processor.packet(), processor.verdicts())) {
-                reporter->packet({file, processor.packet(), processor.verdicts()});
-            }
+            lookahead.add(frame, stable != nullptr && stable->last_frame_stable(), summary,
+                          analyse);
             if ((summary.frames_read & 0xffffU) == 0) {
                 progress.tick(file, source->position(), source->size(), summary.frames_read);
             }
         }
+        lookahead.flush(analyse);
         progress.done();
         if (status == capture::ReadStatus::Error) {
             summary.read_error = source->error();
@@ -118,8 +126,7 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
         }
         total.merge(summary);
     }
-    const report::ConnectionTotals totals = finish_connections(
-        connections, config.connections, *reporter, config.evidence_path, input_error);
+    const report::ConnectionTotals totals = output.finish(input_error);
     reporter->finish(total, files_read, totals);
     if (input_error) {
         return ExitCode::Error;
@@ -127,41 +134,58 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
     return outcome(total, totals);
 }
 
-report::ConnectionTotals finish_connections(
-    analyze::ConnectionAnalyzer& connections, const analyze::ConnectionOptions& options,
-    report::Reporter& reporter, const std::string& evidence_path, bool& error,
-    const std::function<void(const analyze::ConnectionReport&)>& each) {
-    const std::vector<analyze::ConnectionReport> decided = connections.finish();
-    report::ConnectionTotals totals;
-    totals.ports = options.all_ports ? "all" : "";
-    for (const auto p : options.ports) {
-        if (!options.all_ports) {
-            totals.ports += (totals.ports.empty() ? "" : ",") + std::to_string(p);
+ConnectionOutput::ConnectionOutput(analyze::ConnectionAnalyzer& connections,
+                                   const analyze::ConnectionOptions& options,
+                                   report::Reporter& reporter, std::string evidence_path, Each each)
+    : connections_(connections),
+      options_(options),
+      reporter_(reporter),
+      evidence_path_(std::move(evidence_path)),
+      each_(std::move(each)) {}
+
+void ConnectionOutput::report(analyze::ConnectionReport& c) {
+    if (each_) {
+        each_(c);
+    }
+    reporter_.connection(c, connections_.points());
+    ++totals_.connections;
+    totals_.with_findings += report::is_finding(c) ? 1U : 0U;
+    for (const auto v : c.verdicts) {
+        ++totals_.by_verdict[static_cast<std::size_t>(v)];
+    }
+    if (!evidence_path_.empty() && !c.has(analyze::Verdict::Clean)) {
+        with_verdicts_.push_back(std::move(c));
+    }
+}
+
+void ConnectionOutput::drain() {
+    for (analyze::ConnectionReport& c : connections_.take_decided()) {
+        report(c);
+    }
+}
+
+report::ConnectionTotals ConnectionOutput::finish(bool& error) {
+    for (analyze::ConnectionReport& c : connections_.finish()) {
+        report(c);
+    }
+    totals_.ports = options_.all_ports ? "all" : "";
+    for (const auto p : options_.ports) {
+        if (!options_.all_ports) {
+            totals_.ports += (totals_.ports.empty() ? "" : ",") + std::to_string(p);
         }
     }
-    totals.stats = connections.stats();
-    for (const auto& c : decided) {
-        if (each) {
-            each(c);
-        }
-        reporter.connection(c, connections.points());
-        ++totals.connections;
-        totals.with_findings += report::is_finding(c) ? 1U : 0U;
-        for (const auto v : c.verdicts) {
-            ++totals.by_verdict[static_cast<std::size_t>(v)];
-        }
-    }
-    if (!evidence_path.empty()) {
+    totals_.stats = connections_.stats();
+    if (!evidence_path_.empty()) {
         try {
-            const std::size_t n =
-                report::write_evidence_pcapng(evidence_path, decided, connections.points());
-            spdlog::info("wrote {} evidence frames to {}", n, evidence_path);
+            const std::size_t n = report::write_evidence_pcapng(evidence_path_, with_verdicts_,
+                                                                connections_.points());
+            spdlog::info("wrote {} evidence frames to {}", n, evidence_path_);
         } catch (const std::exception& e) {
             spdlog::error("{}", e.what());
             error = true;
         }
     }
-    return totals;
+    return totals_;
 }
 
 ExitCode outcome(const report::Summary& total, const report::ConnectionTotals& totals) noexcept {

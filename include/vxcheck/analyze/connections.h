@@ -142,6 +142,9 @@ class ConnectionAnalyzer {
     [[nodiscard]] const std::vector<std::string>& points() const noexcept;
 
     void on_packet(const PacketContext& ctx) noexcept;
+    /// Optional: starts loading the state of the packet's connection from memory, so that its
+    /// on_packet() a few packets later does not wait for it. Changes nothing.
+    void prefetch(const decode::DecodedPacket& packet) const noexcept;
 
     /// Connections decided early (evicted or idle) since the last call.
     std::vector<ConnectionReport> take_decided();

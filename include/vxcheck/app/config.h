@@ -24,7 +24,7 @@ struct AnalyzeConfig {
     PacketSelection packets = PacketSelection::Bad;
     std::size_t max_rows = 25;
     bool progress = false;  // a progress line on stderr (default: when stderr is a terminal)
-    unsigned threads = 1;   // workers; connections are sharded by flow, output is unchanged
+    unsigned threads = 1;   // decode/verify threads; connections in order, output unchanged
 };
 
 struct CaptureConfig {

@@ -2,9 +2,13 @@
 // The one-way pipeline: source -> decode -> verify -> (track -> analyze) -> report.
 // Only this module knows every stage.
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "vxcheck/analyze/connections.h"
 #include "vxcheck/app/config.h"
@@ -36,13 +40,101 @@ class FrameProcessor {
     verify::Verdicts verdicts_;
 };
 
-/// The end of a run, shared by analyze and capture: decides every remaining connection, hands
-/// each to `reporter` (and to `each`, if given), writes --evidence, and returns the totals.
-/// A failure to write the evidence is logged and sets `error`.
-report::ConnectionTotals finish_connections(
-    analyze::ConnectionAnalyzer& connections, const analyze::ConnectionOptions& options,
-    report::Reporter& reporter, const std::string& evidence_path, bool& error,
-    const std::function<void(const analyze::ConnectionReport&)>& each = {});
+/// Decodes and verifies frames a few ahead of the connection analysis, so that the state of
+/// their connections is already on its way from memory when their turn comes
+/// (ConnectionAnalyzer::prefetch): with thousands of connections that state is rarely in the
+/// cache, and waiting for it was the largest single cost per packet. Only frames that stay valid
+/// after the source's next read (a mapped file, frames in memory) wait; any other frame is
+/// analysed at once, after those before it. `analyse(const FrameProcessor&)` is called once per
+/// frame, in input order.
+class Lookahead {
+  public:
+    static constexpr std::size_t kFrames = 4;
+
+    Lookahead(const decode::DecodeOptions& options, const analyze::ConnectionAnalyzer& connections)
+        : connections_(connections) {
+        processors_.reserve(kFrames);
+        for (std::size_t i = 0; i < kFrames; ++i) {
+            processors_.emplace_back(options);
+        }
+    }
+
+    template <typename Analyse>
+    void add(const RawFrame& frame, bool stable, report::Summary& summary, Analyse&& analyse) {
+        if (waiting_ == kFrames) {
+            analyse_oldest(analyse);
+        }
+        const std::size_t slot = next_ % kFrames;
+        frames_[slot] = frame;  // the descriptor; the bytes stay where the source has them
+        ++next_;
+        ++waiting_;
+        processors_[slot].process(frames_[slot], summary);
+        if (stable) {
+            connections_.prefetch(processors_[slot].packet());
+        } else {
+            flush(analyse);
+        }
+    }
+
+    /// Analyses every frame still waiting (at the end of a file).
+    template <typename Analyse>
+    void flush(Analyse&& analyse) {
+        while (waiting_ != 0) {
+            analyse_oldest(analyse);
+        }
+    }
+
+  private:
+    template <typename Analyse>
+    void analyse_oldest(Analyse& analyse) {
+        const FrameProcessor& p = processors_[(next_ - waiting_) % kFrames];
+        --waiting_;
+        analyse(p);
+    }
+
+    const analyze::ConnectionAnalyzer& connections_;
+    std::array<RawFrame, kFrames> frames_{};
+    std::vector<FrameProcessor> processors_;
+    std::size_t next_ = 0;     // frames added
+    std::size_t waiting_ = 0;  // added but not analysed: the last waiting_ of them
+};
+
+/// Where decided connections go, shared by analyze, analyze --threads and capture: each is
+/// handed to the reporter (and to `each`, if given) and counted as soon as it is decided, so
+/// that memory stays bounded however many connections the input has (a flood evicts); only
+/// those with verdicts are kept, for --evidence.
+class ConnectionOutput {
+  public:
+    using Each = std::function<void(const analyze::ConnectionReport&)>;
+    ConnectionOutput(analyze::ConnectionAnalyzer& connections,
+                     const analyze::ConnectionOptions& options, report::Reporter& reporter,
+                     std::string evidence_path, Each each = {});
+
+    /// Reports the connections decided early (evicted or idle) since the last call.
+    void drain();
+    /// Call after each frame's on_packet(): drains every 65,536 frames. Counting frames, not
+    /// batches, puts the connections at the same place in the report whatever --threads is.
+    void frame_analysed() {
+        if ((++frames_ & 0xffffU) == 0) {
+            drain();
+        }
+    }
+    /// Decides and reports every remaining connection, writes --evidence (a failure is logged
+    /// and sets `error`) and returns the totals.
+    report::ConnectionTotals finish(bool& error);
+
+  private:
+    void report(analyze::ConnectionReport& c);
+
+    analyze::ConnectionAnalyzer& connections_;
+    const analyze::ConnectionOptions& options_;
+    report::Reporter& reporter_;
+    std::string evidence_path_;
+    Each each_;
+    report::ConnectionTotals totals_;
+    std::vector<analyze::ConnectionReport> with_verdicts_;  // for --evidence only
+    std::uint64_t frames_ = 0;
+};
 
 /// Exit code of a run that read its input: findings (bad checksums or connections that need
 /// attention) or clean.
@@ -51,7 +143,8 @@ ExitCode outcome(const report::Summary& total, const report::ConnectionTotals& t
 /// Runs `vxcheck analyze`: every file in turn, reports to `out`; errors go to the log.
 ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out);
 
-/// `vxcheck analyze --threads N` (N > 1): the same report, connections sharded over N workers.
+/// `vxcheck analyze --threads N` (N > 1): the same report; frames are decoded and verified in
+/// batches on N threads, connections analysed in capture order on this one.
 /// Implemented in src/app/parallel.cc.
 ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out);
 
