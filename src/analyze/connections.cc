@@ -5,11 +5,14 @@
 
 #include "vxcheck/analyze/connections.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <deque>
+#include <cstdlib>
 #include <map>
+#include <new>
 #include <utility>
 
 #include "explain.h"
@@ -185,8 +188,59 @@ struct Flow {
     std::vector<EvidenceFrame> evidence;
 };
 
+// Flows in 2 MiB blocks, each advised to be one huge page (MADV_HUGEPAGE): the per-packet path
+// jumps between thousands of flows while the capture streams through the TLB, so with 4 KiB
+// pages most flow accesses would also wait for a page walk. Indices are stable; nothing moves.
+class FlowStore {
+  public:
+    FlowStore() = default;
+    FlowStore(const FlowStore&) = delete;
+    FlowStore& operator=(const FlowStore&) = delete;
+    ~FlowStore() { clear(); }
+
+    [[nodiscard]] Flow& operator[](std::size_t i) noexcept {
+        return blocks_[i / kPerBlock][i % kPerBlock];
+    }
+    [[nodiscard]] const Flow& operator[](std::size_t i) const noexcept {
+        return blocks_[i / kPerBlock][i % kPerBlock];
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+    Flow& emplace_back() {
+        if (size_ == blocks_.size() * kPerBlock) {
+            void* block = std::aligned_alloc(kBlockBytes, kBlockBytes);
+            if (block == nullptr) {
+                throw std::bad_alloc();
+            }
+            ::madvise(block, kBlockBytes, MADV_HUGEPAGE);  // a hint: fine if refused
+            blocks_.push_back(static_cast<Flow*>(block));
+        }
+        Flow* f = new (&(*this)[size_]) Flow();
+        ++size_;
+        return *f;
+    }
+
+    void clear() noexcept {
+        for (std::size_t i = 0; i < size_; ++i) {
+            (*this)[i].~Flow();
+        }
+        for (Flow* b : blocks_) {
+            std::free(b);
+        }
+        blocks_.clear();
+        size_ = 0;
+    }
+
+  private:
+    static constexpr std::size_t kBlockBytes = std::size_t{2} << 20;
+    static constexpr std::size_t kPerBlock = kBlockBytes / sizeof(Flow);
+
+    std::vector<Flow*> blocks_;
+    std::size_t size_ = 0;
+};
+
 // The connection table: open addressing with linear probing over 8-byte slots (a hash tag and
-// an index), in front of the flows themselves in a deque (stable addresses, reused through a
+// an index), in front of the flows themselves in a FlowStore (stable addresses, reused through a
 // free list). The slots of tens of thousands of connections stay in the L2 cache, so a lookup
 // costs one memory access, the flow's own lines, and prefetch() can start that access a few
 // packets early. std::unordered_map needed two dependent misses (bucket, node) per packet.
@@ -274,9 +328,9 @@ class FlowTable {
     /// Calls fn(Flow&) for every live flow (fn must not insert or erase).
     template <typename Fn>
     void for_each(Fn&& fn) {
-        for (Flow& f : flows_) {
-            if (f.live) {
-                fn(f);
+        for (std::size_t i = 0; i < flows_.size(); ++i) {
+            if (flows_[i].live) {
+                fn(flows_[i]);
             }
         }
     }
@@ -320,7 +374,7 @@ class FlowTable {
     }
 
     std::vector<Slot> slots_;
-    std::deque<Flow> flows_;
+    FlowStore flows_;
     std::vector<std::uint32_t> free_;
     std::size_t live_ = 0;
 };

@@ -117,8 +117,27 @@ struct FlowKey {
     bool operator==(const FlowKey&) const = default;
 };
 
+/// Inline and cheap (connection tracking hashes every packet's key): the four address words
+/// times odd constants, the ports and families, one splitmix64 finaliser over the lot.
 struct FlowKeyHash {
-    std::size_t operator()(const FlowKey& k) const noexcept;
+    std::size_t operator()(const FlowKey& k) const noexcept {
+        const auto word = [](const Endpoint& e, std::size_t i) {
+            std::uint64_t w;
+            std::memcpy(&w, e.addr.data() + 8 * i, sizeof w);
+            return w;
+        };
+        std::uint64_t x =
+            (word(k.lo, 0) * 0x9e3779b97f4a7c15ULL) ^ (word(k.lo, 1) * 0xc2b2ae3d27d4eb4fULL) ^
+            (word(k.hi, 0) * 0x165667b19e3779f9ULL) ^ (word(k.hi, 1) * 0xd6e8feb86659fd93ULL) ^
+            (std::uint64_t{k.lo.port} << 48) ^ (std::uint64_t{k.hi.port} << 32) ^
+            (k.lo.v6 ? 2U : 0U) ^ (k.hi.v6 ? 1U : 0U);
+        x ^= x >> 30;
+        x *= 0xbf58476d1ce4e5b9ULL;
+        x ^= x >> 27;
+        x *= 0x94d049bb133111ebULL;
+        x ^= x >> 31;
+        return static_cast<std::size_t>(x);
+    }
 };
 
 }  // namespace vxcheck::track
