@@ -902,13 +902,13 @@ struct ConnectionAnalyzer::Impl {
             return;
         }
         const auto layers = pkt.layers();
-        const auto& tcp = std::get<decode::TcpInfo>(layers[static_cast<std::size_t>(t)].info);
-        if (!watched(tcp.sport, tcp.dport)) {
+        const auto* tcp = layers[static_cast<std::size_t>(t)].as<decode::TcpInfo>();
+        if (tcp == nullptr || !watched(tcp->sport, tcp->dport)) {
             return;
         }
         const Layer& l = layers[static_cast<std::size_t>(ip)];
         flows.prefetch(
-            FlowKey::of(track::source_of(l, tcp.sport), track::destination_of(l, tcp.dport)));
+            FlowKey::of(track::source_of(l, tcp->sport), track::destination_of(l, tcp->dport)));
     }
 
     void on_packet(const PacketContext& ctx) {
