@@ -72,6 +72,27 @@ std::optional<std::uint32_t> tcp_tsval(const Layer& tcp) noexcept {
     return std::nullopt;
 }
 
+// The innermost TCP layer and the IP layer that carries it (indices into pkt.layers()), or
+// nothing: what on_packet() and prefetch() both start from.
+struct InnerTcp {
+    std::size_t tcp = 0;
+    std::size_t ip = 0;
+    const decode::TcpInfo* info = nullptr;
+};
+
+std::optional<InnerTcp> inner_tcp(const decode::DecodedPacket& pkt) noexcept {
+    const int t = pkt.innermost(Proto::Tcp);
+    if (t < 0) {
+        return std::nullopt;
+    }
+    const int ip = pkt.enclosing_ip(static_cast<std::size_t>(t));
+    const auto* info = pkt.layers()[static_cast<std::size_t>(t)].as<decode::TcpInfo>();
+    if (ip < 0 || info == nullptr) {
+        return std::nullopt;
+    }
+    return InnerTcp{static_cast<std::size_t>(t), static_cast<std::size_t>(ip), info};
+}
+
 // The segment and its tunnel, pulled out of the layer stack once per packet.
 struct Segment {
     const Layer* ip = nullptr;
@@ -139,10 +160,10 @@ struct PlainSighting {
     Timestamp ts;
 };
 
-// Laid out for the per-packet path: the fields every segment touches come first, next to the
-// key in the hash node (a few cache lines), and the rarely touched ones (SYN attempts, bad
-// checksums, evidence) live behind vectors at the end, allocated only when a flow has them.
-// A SYN flood costs about 1 KiB per tracked connection (README: memory).
+// Laid out for the per-packet path: the fields every segment touches come first, after the key
+// (the first kHotBytes, which FlowTable::prefetch requests), and the rarely touched ones (SYN
+// attempts, bad checksums, evidence) live behind vectors at the end, allocated only when a
+// flow has them. A SYN flood costs about 1.2 KiB per tracked connection (tools/bench/README.md).
 struct Flow {
     FlowKey key;
     bool live = false;  // in use (FlowTable reuses dead entries)
@@ -252,6 +273,8 @@ class FlowTable {
         return track::FlowKeyHash{}(k);
     }
 
+    [[nodiscard]] Flow* find(const FlowKey& k) noexcept { return find(k, hash(k)); }
+    /// The same with k's hash already computed (flow_for inserts with it when k is absent).
     [[nodiscard]] Flow* find(const FlowKey& k, std::uint64_t h) noexcept {
         const std::uint32_t tag = tag_of(h);
         for (std::size_t i = tag & mask(); slots_[i].index != 0; i = (i + 1) & mask()) {
@@ -265,7 +288,9 @@ class FlowTable {
         return nullptr;
     }
 
-    /// Requests the lines of k's flow from memory (no effect on the table).
+    /// Requests the lines of k's flow from memory (no effect on the table). It probes like
+    /// find() but stops at the first matching tag without reading the flow's key: that read
+    /// would wait for the very memory the prefetch is for (a tag collision only wastes it).
     void prefetch(const FlowKey& k) const noexcept {
         const std::uint32_t tag = tag_of(hash(k));
         for (std::size_t i = tag & mask(); slots_[i].index != 0; i = (i + 1) & mask()) {
@@ -480,25 +505,21 @@ struct ConnectionAnalyzer::Impl {
 
     static bool extract(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
                         Segment& s) noexcept {
-        const int t = pkt.innermost(Proto::Tcp);
-        if (t < 0) {
+        const std::optional<InnerTcp> inner = inner_tcp(pkt);
+        if (!inner) {
             return false;
         }
         const auto layers = pkt.layers();
-        const int ip = pkt.enclosing_ip(static_cast<std::size_t>(t));
-        if (ip < 0) {
-            return false;
-        }
-        s.tcp = &layers[static_cast<std::size_t>(t)];
-        s.ip = &layers[static_cast<std::size_t>(ip)];
-        s.t = std::get<decode::TcpInfo>(s.tcp->info);
+        s.tcp = &layers[inner->tcp];
+        s.ip = &layers[inner->ip];
+        s.t = *inner->info;
         s.src = track::source_of(*s.ip, s.t.sport);
         s.dst = track::destination_of(*s.ip, s.t.dport);
         if (const auto* v4 = s.ip->as<decode::Ipv4Info>()) {
             s.ip_id = v4->id;
         }
         // The tunnel whose payload holds this segment: the nearest VXLAN/Geneve before it.
-        for (int i = ip - 1; i > 0; --i) {
+        for (int i = static_cast<int>(inner->ip) - 1; i > 0; --i) {
             const auto idx = static_cast<std::size_t>(i);
             if (layers[idx].proto == Proto::Vxlan || layers[idx].proto == Proto::Geneve) {
                 if (const auto* x = layers[idx].as<decode::VxlanInfo>()) {
@@ -548,7 +569,7 @@ struct ConnectionAnalyzer::Impl {
                                     std::tie(b.first.sec, b.first.nsec);
                          });
         for (std::size_t i = 0; i < n; ++i) {
-            Flow& f = *flows.find(by_age[i].second, FlowTable::hash(by_age[i].second));
+            Flow& f = *flows.find(by_age[i].second);
             decided.push_back(decide(f));
             flows.erase(f);
             ++stats.evicted;
@@ -873,7 +894,7 @@ struct ConnectionAnalyzer::Impl {
         dst.port = be16(q, l4 + 2);
         const std::uint32_t seq = be32(q, l4 + 4);
         const FlowKey key = FlowKey::of(src, dst);
-        Flow* found = flows.find(key, FlowTable::hash(key));
+        Flow* found = flows.find(key);
         if (found == nullptr) {
             return;
         }
@@ -893,22 +914,13 @@ struct ConnectionAnalyzer::Impl {
     }
 
     void prefetch(const decode::DecodedPacket& pkt) const noexcept {
-        const int t = pkt.innermost(Proto::Tcp);
-        if (t < 0) {
+        const std::optional<InnerTcp> inner = inner_tcp(pkt);
+        if (!inner || !watched(inner->info->sport, inner->info->dport)) {
             return;
         }
-        const int ip = pkt.enclosing_ip(static_cast<std::size_t>(t));
-        if (ip < 0) {
-            return;
-        }
-        const auto layers = pkt.layers();
-        const auto* tcp = layers[static_cast<std::size_t>(t)].as<decode::TcpInfo>();
-        if (tcp == nullptr || !watched(tcp->sport, tcp->dport)) {
-            return;
-        }
-        const Layer& l = layers[static_cast<std::size_t>(ip)];
-        flows.prefetch(
-            FlowKey::of(track::source_of(l, tcp->sport), track::destination_of(l, tcp->dport)));
+        const Layer& ip = pkt.layers()[inner->ip];
+        flows.prefetch(FlowKey::of(track::source_of(ip, inner->info->sport),
+                                   track::destination_of(ip, inner->info->dport)));
     }
 
     void on_packet(const PacketContext& ctx) {
@@ -935,7 +947,7 @@ struct ConnectionAnalyzer::Impl {
         std::vector<ConnectionReport> out;
         std::vector<FlowKey> keep;
         for (const FlowKey& k : dirty) {
-            Flow* found = flows.find(k, FlowTable::hash(k));
+            Flow* found = flows.find(k);
             if (found == nullptr) {
                 continue;  // decided already (evicted or expired)
             }

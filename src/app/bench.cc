@@ -315,22 +315,12 @@ FullTimes pass_full_parallel(const Capture& cap, const BenchConfig& config, cons
             return next < cap.frames.size();
         },
         [&](const FrameBatch& batch) {
-            // Two stages ahead, as analyze --threads: the results (written by another core) 8
-            // frames ahead, then the state of the connection of the frame 4 ahead.
-            for (std::size_t i = 0; i < std::min<std::size_t>(4, batch.size()); ++i) {
-                connections.prefetch(batch.result(i).packet());
-            }
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                batch.prefetch_result(i + 8);
-                if (i + 4 < batch.size()) {
-                    connections.prefetch(batch.result(i + 4).packet());
-                }
-                const FrameProcessor& r = batch.result(i);
+            analyse_in_order(batch, connections, [&](const FrameProcessor& r) {
                 connections.on_packet({point, r.packet(), r.verdicts()});
                 if (bad_or_anomalous(r)) {
                     reporter->packet({file, r.packet(), r.verdicts()});
                 }
-            }
+            });
             summary.merge(batch.tally());
         });
     const auto frames_done = Clock::now();

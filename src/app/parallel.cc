@@ -388,23 +388,13 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
                 return true;
             },
             [&](const FrameBatch& batch) {
-                // Two stages ahead, as analyze --threads: the results (written by another core) 8
-                // frames ahead, then the state of the connection of the frame 4 ahead.
-                for (std::size_t i = 0; i < std::min<std::size_t>(4, batch.size()); ++i) {
-                    connections.prefetch(batch.result(i).packet());
-                }
-                for (std::size_t i = 0; i < batch.size(); ++i) {
-                    batch.prefetch_result(i + 8);
-                    if (i + 4 < batch.size()) {
-                        connections.prefetch(batch.result(i + 4).packet());
-                    }
-                    const FrameProcessor& r = batch.result(i);
+                analyse_in_order(batch, connections, [&](const FrameProcessor& r) {
                     connections.on_packet({point, r.packet(), r.verdicts()});
                     if (selected(config.packets, r.packet(), r.verdicts())) {
                         reporter->packet({file, r.packet(), r.verdicts()});
                     }
                     output.frame_analysed();
-                }
+                });
                 summary.merge(batch.tally());
                 progress.tick(file, batch.position, source_size, summary.frames_read);
             });

@@ -6,6 +6,7 @@
 // stateless per-frame work), and the running thread hands the finished batches to the stateful
 // stages in input order. See parallel.cc for why it is split this way.
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -124,5 +125,26 @@ class BatchPipeline {
     bool process_while_filling_ = false;  // the filler decodes each frame as it reads it
     std::vector<std::thread> workers_;    // last: joined before the slots go
 };
+
+/// Calls `analyse(const FrameProcessor&)` on every frame of a processed batch, in input order,
+/// two stages ahead of itself: the results (written by another core) 8 frames ahead, then the
+/// state of the connection of the frame 4 ahead (ConnectionAnalyzer::prefetch). Shared by
+/// analyze --threads and bench, so that bench times what analyze does.
+template <typename Analyse>
+void analyse_in_order(const FrameBatch& batch, const analyze::ConnectionAnalyzer& connections,
+                      Analyse&& analyse) {
+    constexpr std::size_t kResultsAhead = 8;
+    constexpr std::size_t kConnectionsAhead = 4;
+    for (std::size_t i = 0; i < std::min(kConnectionsAhead, batch.size()); ++i) {
+        connections.prefetch(batch.result(i).packet());
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        batch.prefetch_result(i + kResultsAhead);
+        if (i + kConnectionsAhead < batch.size()) {
+            connections.prefetch(batch.result(i + kConnectionsAhead).packet());
+        }
+        analyse(batch.result(i));
+    }
+}
 
 }  // namespace vxcheck::app
