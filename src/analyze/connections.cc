@@ -73,7 +73,7 @@ std::optional<std::uint32_t> tcp_tsval(const Layer& tcp) noexcept {
 }
 
 // The innermost TCP layer and the IP layer that carries it (indices into pkt.layers()), or
-// nothing: what on_packet() and prefetch() both start from.
+// nothing: where digest() starts.
 struct InnerTcp {
     std::size_t tcp = 0;
     std::size_t ip = 0;
@@ -92,20 +92,6 @@ std::optional<InnerTcp> inner_tcp(const decode::DecodedPacket& pkt) noexcept {
     }
     return InnerTcp{static_cast<std::size_t>(t), static_cast<std::size_t>(ip), info};
 }
-
-// The segment and its tunnel, pulled out of the layer stack once per packet.
-struct Segment {
-    const Layer* ip = nullptr;
-    const Layer* tcp = nullptr;
-    decode::TcpInfo t;
-    Endpoint src;
-    Endpoint dst;
-    std::uint16_t ip_id = 0;
-    const Layer* outer_ip = nullptr;  // IP layer carrying the tunnel, if any
-    const decode::UdpInfo* outer_udp = nullptr;
-    const verify::Verdict* outer_verdict = nullptr;
-    std::uint32_t vni = 0;
-};
 
 struct SynTx {
     Timestamp ts;
@@ -161,7 +147,7 @@ struct PlainSighting {
 };
 
 // Laid out for the per-packet path: the fields every segment touches come first, after the key
-// (the first kHotBytes, which FlowTable::prefetch requests), and the rarely touched ones (SYN
+// (the first few cache lines), and the rarely touched ones (SYN
 // attempts, bad checksums, evidence) live behind vectors at the end, allocated only when a
 // flow has them. A SYN flood costs about 1.2 KiB per tracked connection (tools/bench/README.md).
 struct Flow {
@@ -263,8 +249,9 @@ class FlowStore {
 // The connection table: open addressing with linear probing over 8-byte slots (a hash tag and
 // an index), in front of the flows themselves in a FlowStore (stable addresses, reused through a
 // free list). The slots of tens of thousands of connections stay in the L2 cache, so a lookup
-// costs one memory access, the flow's own lines, and prefetch() can start that access a few
-// packets early. std::unordered_map needed two dependent misses (bucket, node) per packet.
+// costs one memory access, the flow's own lines. std::unordered_map needed two dependent misses
+// (bucket, node) per packet. (Prefetching a flow's lines a few packets ahead measured no faster
+// on a Zen 5 VM and was removed.)
 class FlowTable {
   public:
     FlowTable() : slots_(kMinSlots) {}
@@ -286,22 +273,6 @@ class FlowTable {
             }
         }
         return nullptr;
-    }
-
-    /// Requests the lines of k's flow from memory (no effect on the table). It probes like
-    /// find() but stops at the first matching tag without reading the flow's key: that read
-    /// would wait for the very memory the prefetch is for (a tag collision only wastes it).
-    void prefetch(const FlowKey& k) const noexcept {
-        const std::uint32_t tag = tag_of(hash(k));
-        for (std::size_t i = tag & mask(); slots_[i].index != 0; i = (i + 1) & mask()) {
-            if (slots_[i].tag == tag) {
-                const auto* p = reinterpret_cast<const char*>(&flows_[slots_[i].index - 1]);
-                for (std::size_t line = 0; line <= kHotBytes; line += 64) {
-                    __builtin_prefetch(p + line);
-                }
-                return;
-            }
-        }
     }
 
     /// Adds a flow for k, which must be absent.
@@ -373,7 +344,6 @@ class FlowTable {
         std::uint32_t index = 0;  // 1 + position in flows_, 0 = empty
     };
     static constexpr std::size_t kMinSlots = 1024;  // a power of two
-    static constexpr std::size_t kHotBytes = 256;   // Flow's per-packet fields (see Flow)
 
     static std::uint32_t tag_of(std::uint64_t h) noexcept {
         return static_cast<std::uint32_t>(h >> 32);
@@ -473,16 +443,30 @@ struct ConnectionAnalyzer::Impl {
         if (v4 == nullptr) {
             return vtep_pairs[{track::source_of(ip, 0), track::destination_of(ip, 0)}];
         }
-        const std::uint64_t key = (std::uint64_t{v4->src} << 32) | v4->dst;
+        return pair_counts_v4((std::uint64_t{v4->src} << 32) | v4->dst);
+    }
+
+    // An IPv4 pair as (src << 32 | dst).
+    PairCounts& pair_counts_v4(std::uint64_t key) {
         VtepSlot& slot = vtep_cache[(key * 0x9e3779b97f4a7c15ULL) >> (64 - kVtepCacheBits)];
         if (slot.counts == nullptr || slot.key != key) {
             slot.key = key;
-            slot.counts = &vtep_pairs[{track::source_of(ip, 0), track::destination_of(ip, 0)}];
+            slot.counts =
+                &vtep_pairs[{track::ipv4_endpoint(static_cast<std::uint32_t>(key >> 32), 0),
+                             track::ipv4_endpoint(static_cast<std::uint32_t>(key), 0)}];
         }
         return *slot.counts;
     }
 
-    void learn_vtep_mode(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) {
+    void learn_vtep_mode(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
+                         const PacketDigest& d) {
+        if (d.vteps_complete) {
+            for (std::size_t i = 0; i < d.vtep_count; ++i) {
+                PairCounts& counts = pair_counts_v4(d.vteps[i].pair);
+                ++(d.vteps[i].zero ? counts.zero : counts.full);
+            }
+            return;
+        }
         const auto layers = pkt.layers();
         for (std::size_t i = 0; i + 1 < layers.size(); ++i) {
             if (layers[i].proto != Proto::Udp ||
@@ -503,47 +487,7 @@ struct ConnectionAnalyzer::Impl {
         }
     }
 
-    static bool extract(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
-                        Segment& s) noexcept {
-        const std::optional<InnerTcp> inner = inner_tcp(pkt);
-        if (!inner) {
-            return false;
-        }
-        const auto layers = pkt.layers();
-        s.tcp = &layers[inner->tcp];
-        s.ip = &layers[inner->ip];
-        s.t = *inner->info;
-        s.src = track::source_of(*s.ip, s.t.sport);
-        s.dst = track::destination_of(*s.ip, s.t.dport);
-        if (const auto* v4 = s.ip->as<decode::Ipv4Info>()) {
-            s.ip_id = v4->id;
-        }
-        // The tunnel whose payload holds this segment: the nearest VXLAN/Geneve before it.
-        for (int i = static_cast<int>(inner->ip) - 1; i > 0; --i) {
-            const auto idx = static_cast<std::size_t>(i);
-            if (layers[idx].proto == Proto::Vxlan || layers[idx].proto == Proto::Geneve) {
-                if (const auto* x = layers[idx].as<decode::VxlanInfo>()) {
-                    s.vni = x->vni;
-                } else if (const auto* g = layers[idx].as<decode::GeneveInfo>()) {
-                    s.vni = g->vni;
-                }
-                s.outer_udp = layers[idx - 1].as<decode::UdpInfo>();
-                s.outer_verdict = verdicts.for_layer(idx - 1);
-                const int oip = pkt.enclosing_ip(idx - 1);
-                s.outer_ip = oip >= 0 ? &layers[static_cast<std::size_t>(oip)] : nullptr;
-                break;
-            }
-        }
-        if (s.outer_udp == nullptr || s.outer_ip == nullptr) {
-            s.outer_udp = nullptr;
-            s.outer_ip = nullptr;
-            s.outer_verdict = nullptr;
-        }
-        return true;
-    }
-
-    Flow* flow_for(const FlowKey& key) {
-        const std::uint64_t h = FlowTable::hash(key);
+    Flow* flow_for(const FlowKey& key, std::uint64_t h) {
         if (Flow* f = flows.find(key, h)) {
             return f;
         }
@@ -605,15 +549,14 @@ struct ConnectionAnalyzer::Impl {
     }
 
     std::string outer_desc(const Segment& s) const {
-        if (s.outer_udp == nullptr) {
+        if (!s.tunnelled) {
             return "";
         }
-        std::string d = ", outer sport " + std::to_string(s.outer_udp->sport);
-        if (s.outer_verdict != nullptr) {
-            d += ", outer UDP checksum " + std::string(to_string(s.outer_verdict->status));
-            if (s.outer_verdict->status == verify::Status::Bad) {
-                d += " (stored " + hex(s.outer_verdict->stored) + ", expected " +
-                     hex(s.outer_verdict->expected) + ")";
+        std::string d = ", outer sport " + std::to_string(s.outer_sport);
+        if (const verify::Verdict* v = s.outer_checksum()) {
+            d += ", outer UDP checksum " + std::string(to_string(v->status));
+            if (v->status == verify::Status::Bad) {
+                d += " (stored " + hex(v->stored) + ", expected " + hex(v->expected) + ")";
             }
         }
         return d;
@@ -652,7 +595,7 @@ struct ConnectionAnalyzer::Impl {
             a = &f.attempts.emplace_back();
             a->isn = s.t.seq;
         }
-        const std::optional<std::uint32_t> tsval = tcp_tsval(*s.tcp);
+        const std::optional<std::uint32_t> tsval = tcp_tsval(ctx.packet.layers()[s.tcp_layer]);
         // The same transmission seen at another capture point has the same IP ID and TSval.
         SynTx* tx = nullptr;
         for (SynTx& c : a->tx) {
@@ -665,13 +608,13 @@ struct ConnectionAnalyzer::Impl {
             tx->points |= point_bit(ctx.point);
             tx->last_ts = fr.ts;
             tx->last_point = ctx.point;
-            if (s.outer_udp != nullptr) {
+            if (s.tunnelled) {
                 if (!tx->has_outer) {
                     tx->has_outer = true;
-                    tx->outer_sport = s.outer_udp->sport;
-                } else if (tx->outer_sport != s.outer_udp->sport) {
+                    tx->outer_sport = s.outer_sport;
+                } else if (tx->outer_sport != s.outer_sport) {
                     tx->outer_changed = true;
-                    tx->other_sport = s.outer_udp->sport;
+                    tx->other_sport = s.outer_sport;
                     tx->other_point = ctx.point;
                 }
             }
@@ -692,11 +635,11 @@ struct ConnectionAnalyzer::Impl {
                                                 .first_point = ctx.point,
                                                 .last_point = ctx.point,
                                                 .frame = fr.number});
-            if (s.outer_udp != nullptr) {
+            if (s.tunnelled) {
                 n.has_outer = true;
-                n.outer_sport = s.outer_udp->sport;
-                n.outer_status = s.outer_verdict != nullptr ? s.outer_verdict->status
-                                                            : verify::Status::Unverified;
+                n.outer_sport = s.outer_sport;
+                n.outer_status =
+                    s.outer_verdict_known ? s.outer_verdict.status : verify::Status::Unverified;
             }
             const double off = seconds_between(a->tx[0].ts, fr.ts);
             char buf[96];
@@ -710,7 +653,7 @@ struct ConnectionAnalyzer::Impl {
     void on_tcp(const Segment& s, const PacketContext& ctx) {
         const RawFrame& fr = ctx.packet.frame();
         ++stats.segments;
-        Flow& f = *flow_for(FlowKey::of(s.src, s.dst));
+        Flow& f = *flow_for(s.key, s.hash);
         if (f.packets == 0) {
             f.first = fr.ts;
         }
@@ -742,7 +685,7 @@ struct ConnectionAnalyzer::Impl {
         if (from_client) {
             f.points_c2s |= point_bit(ctx.point);
         }
-        const std::size_t payload = s.tcp->claimed_len - s.tcp->header_len;
+        const std::size_t payload = s.payload;
         char letter = syn ? (ack ? 'h' : 's') : rst ? 'r' : fin ? 'f' : payload > 0 ? 'd' : 'a';
         if (from_client) {
             letter = static_cast<char>(letter - 'a' + 'A');
@@ -750,7 +693,7 @@ struct ConnectionAnalyzer::Impl {
         add_history(f, letter);
         track_retransmission(f, s, ctx.point, from_client ? 0 : 1, payload);
 
-        if (s.outer_udp != nullptr) {
+        if (s.tunnelled) {
             on_outer(f, s, ctx, from_client);
         } else if (f.plain.size() < kMaxPlain) {
             f.plain.push_back(
@@ -805,12 +748,12 @@ struct ConnectionAnalyzer::Impl {
     }
 
     void on_outer(Flow& f, const Segment& s, const PacketContext& ctx, bool from_client) {
-        const std::uint16_t sport = s.outer_udp->sport;
+        const std::uint16_t sport = s.outer_sport;
         f.tunnelled = true;
         f.vni = s.vni;
         if (from_client) {
-            f.outer_client = track::source_of(*s.outer_ip, 0);
-            f.outer_server = track::destination_of(*s.outer_ip, 0);
+            f.outer_client = s.outer_src;
+            f.outer_server = s.outer_dst;
         }
         // Each direction is encapsulated by its own VTEP, with its own source ports.
         auto& ports = f.sports[from_client ? 0 : 1];
@@ -826,12 +769,12 @@ struct ConnectionAnalyzer::Impl {
             f.out_of_range_frame = ctx.packet.frame().number;
             f.out_of_range_point = ctx.point;
         }
-        if (s.outer_verdict != nullptr && s.outer_verdict->status == verify::Status::Bad &&
-            s.outer_verdict->expected_known) {
+        const verify::Verdict* outer = s.outer_checksum();
+        if (outer != nullptr && outer->status == verify::Status::Bad && outer->expected_known) {
             const bool seen =
                 std::any_of(f.candidates.begin(), f.candidates.end(), [&](const Candidate& c) {
                     return c.inner_ip_id == s.ip_id && c.inner_seq == s.t.seq &&
-                           c.stored == s.outer_verdict->stored && c.point != ctx.point;
+                           c.stored == outer->stored && c.point != ctx.point;
                 });
             if (seen) {
                 return;  // the same bad packet at another capture point (already evidence)
@@ -841,12 +784,12 @@ struct ConnectionAnalyzer::Impl {
             if (f.candidates.size() < kMaxCandidates) {
                 f.candidates.push_back(Candidate{.inner_ip_id = s.ip_id,
                                                  .inner_seq = s.t.seq,
-                                                 .outer_src = track::source_of(*s.outer_ip, 0),
-                                                 .outer_dst = track::destination_of(*s.outer_ip, 0),
+                                                 .outer_src = s.outer_src,
+                                                 .outer_dst = s.outer_dst,
                                                  .sport = sport,
-                                                 .stored = s.outer_verdict->stored,
-                                                 .expected = s.outer_verdict->expected,
-                                                 .residual = s.outer_verdict->residual,
+                                                 .stored = outer->stored,
+                                                 .expected = outer->expected,
+                                                 .residual = outer->residual,
                                                  .point = ctx.point,
                                                  .frame = ctx.packet.frame().number,
                                                  .ts = ctx.packet.frame().ts});
@@ -913,29 +856,21 @@ struct ConnectionAnalyzer::Impl {
         }
     }
 
-    void prefetch(const decode::DecodedPacket& pkt) const noexcept {
-        const std::optional<InnerTcp> inner = inner_tcp(pkt);
-        if (!inner || !watched(inner->info->sport, inner->info->dport)) {
-            return;
-        }
-        const Layer& ip = pkt.layers()[inner->ip];
-        flows.prefetch(FlowKey::of(track::source_of(ip, inner->info->sport),
-                                   track::destination_of(ip, inner->info->dport)));
-    }
-
     void on_packet(const PacketContext& ctx) {
         const decode::DecodedPacket& pkt = ctx.packet;
         now = pkt.frame().ts;
-        learn_vtep_mode(pkt, ctx.verdicts);
-        Segment s;
-        if (extract(pkt, ctx.verdicts, s)) {
-            if (watched(s.t.sport, s.t.dport)) {
-                on_tcp(s, ctx);
+        std::optional<PacketDigest> local;
+        if (ctx.digest == nullptr) {
+            digest(pkt, ctx.verdicts, local.emplace());
+        }
+        const PacketDigest& d = ctx.digest == nullptr ? *local : *ctx.digest;
+        learn_vtep_mode(pkt, ctx.verdicts, d);
+        if (d.has_segment) {
+            if (watched(d.segment.t.sport, d.segment.t.dport)) {
+                on_tcp(d.segment, ctx);
             }
-        } else if (const int icmp =
-                       std::max(pkt.innermost(Proto::Icmpv4), pkt.innermost(Proto::Icmpv6));
-                   icmp >= 0) {
-            on_icmp(pkt, static_cast<std::size_t>(icmp), ctx);
+        } else if (d.icmp >= 0) {
+            on_icmp(pkt, static_cast<std::size_t>(d.icmp), ctx);
         }
         if (++packets_since_sweep >= 65536) {
             packets_since_sweep = 0;
@@ -1233,6 +1168,109 @@ struct ConnectionAnalyzer::Impl {
     }
 };
 
+PacketDigest digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) noexcept {
+    PacketDigest d;
+    digest(pkt, verdicts, d);
+    return d;
+}
+
+// Writes every field that is read later, and no more: the digest is a few hundred bytes, and
+// clearing it whole, or building endpoints and copying them into the key, cost as much as the
+// rest (stores that later wider loads cannot be forwarded from).
+void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
+            PacketDigest& d) noexcept {
+    d.has_segment = false;
+    d.vtep_count = 0;
+    d.vteps_complete = true;
+    d.icmp = -1;
+    const auto layers = pkt.layers();
+    // Tunnels and their outer checksum mode, outermost first.
+    for (std::size_t i = 0; i + 1 < layers.size(); ++i) {
+        if (layers[i].proto != Proto::Udp ||
+            (layers[i + 1].proto != Proto::Vxlan && layers[i + 1].proto != Proto::Geneve)) {
+            continue;
+        }
+        const verify::Verdict* v = verdicts.for_layer(i);
+        const int ip = pkt.enclosing_ip(i);
+        if (v == nullptr || ip < 0) {
+            continue;
+        }
+        const bool zero = v->status == verify::Status::Zero;
+        if (!zero && v->status != verify::Status::Ok && v->status != verify::Status::Partial) {
+            continue;
+        }
+        const auto* v4 = layers[static_cast<std::size_t>(ip)].as<decode::Ipv4Info>();
+        if (v4 == nullptr || d.vtep_count == PacketDigest::kMaxVteps) {
+            d.vteps_complete = false;  // on_packet walks the layers itself
+            continue;
+        }
+        d.vteps[d.vtep_count++] = {.pair = (std::uint64_t{v4->src} << 32) | v4->dst, .zero = zero};
+    }
+
+    const std::optional<InnerTcp> inner = inner_tcp(pkt);
+    if (!inner) {
+        d.icmp = static_cast<std::int8_t>(
+            std::max(pkt.innermost(Proto::Icmpv4), pkt.innermost(Proto::Icmpv6)));
+        return;
+    }
+    d.has_segment = true;
+    Segment& s = d.segment;
+    const Layer& tcp = layers[inner->tcp];
+    const Layer& ip = layers[inner->ip];
+    s.t = *inner->info;
+    s.tcp_layer = static_cast<std::uint8_t>(inner->tcp);
+    s.payload = tcp.claimed_len - tcp.header_len;
+    if (const auto* v4 = ip.as<decode::Ipv4Info>()) {
+        s.ip_id = v4->id;
+        const std::uint32_t sa = v4->src;
+        const std::uint32_t da = v4->dst;
+        const std::uint16_t sp = s.t.sport;
+        const std::uint16_t dp = s.t.dport;
+        s.src = track::ipv4_endpoint(sa, sp);
+        s.dst = track::ipv4_endpoint(da, dp);
+        // FlowKey::of(src, dst), from the numbers: an IPv4 endpoint orders by address, then port.
+        const bool src_first = sa < da || (sa == da && sp < dp);
+        s.key.lo = track::ipv4_endpoint(src_first ? sa : da, src_first ? sp : dp);
+        s.key.hi = track::ipv4_endpoint(src_first ? da : sa, src_first ? dp : sp);
+    } else {
+        s.ip_id = 0;
+        s.src = track::source_of(ip, s.t.sport);
+        s.dst = track::destination_of(ip, s.t.dport);
+        s.key = FlowKey::of(s.src, s.dst);
+    }
+    s.hash = track::FlowKeyHash{}(s.key);
+    s.tunnelled = false;
+    s.outer_verdict_known = false;
+    s.outer_sport = 0;
+    s.vni = 0;
+    // The tunnel whose payload holds this segment: the nearest VXLAN/Geneve before it.
+    for (int i = static_cast<int>(inner->ip) - 1; i > 0; --i) {
+        const auto idx = static_cast<std::size_t>(i);
+        if (layers[idx].proto != Proto::Vxlan && layers[idx].proto != Proto::Geneve) {
+            continue;
+        }
+        const auto* udp = layers[idx - 1].as<decode::UdpInfo>();
+        const int oip = pkt.enclosing_ip(idx - 1);
+        if (udp != nullptr && oip >= 0) {
+            if (const auto* x = layers[idx].as<decode::VxlanInfo>()) {
+                s.vni = x->vni;
+            } else if (const auto* g = layers[idx].as<decode::GeneveInfo>()) {
+                s.vni = g->vni;
+            }
+            s.tunnelled = true;
+            s.outer_sport = udp->sport;
+            const Layer& outer_ip = layers[static_cast<std::size_t>(oip)];
+            s.outer_src = track::source_of(outer_ip, 0);
+            s.outer_dst = track::destination_of(outer_ip, 0);
+            if (const verify::Verdict* v = verdicts.for_layer(idx - 1)) {
+                s.outer_verdict_known = true;
+                s.outer_verdict = *v;
+            }
+        }
+        break;
+    }
+}
+
 ConnectionAnalyzer::ConnectionAnalyzer(ConnectionOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}
 
@@ -1254,10 +1292,6 @@ void ConnectionAnalyzer::on_packet(const PacketContext& ctx) noexcept {
         // Only allocation can throw here (new flow, evidence copy); the packet is still counted
         // by the summary, and the connection simply misses this packet.
     }
-}
-
-void ConnectionAnalyzer::prefetch(const decode::DecodedPacket& packet) const noexcept {
-    impl_->prefetch(packet);
 }
 
 std::vector<ConnectionReport> ConnectionAnalyzer::take_decided() {

@@ -1,7 +1,7 @@
 // `vxcheck bench FILE`: throughput of the whole analyze pipeline on a capture held in memory.
 //
-// The capture is loaded once (a mapped pcap file is kept mapped and its pages touched; other
-// formats are copied), so that the runs measure vxcheck and not the disk or the page cache.
+// The capture is loaded once (every frame copied into memory), so that the runs measure vxcheck
+// and not the disk or the page cache.
 // Each run makes four passes over the frames, each stopping one stage later: decode; decode +
 // verify; decode + verify + summary tallies (FrameProcessor); and the full pipeline of analyze
 // (connection tracking and verdicts, the packet lines and the text report, written to a sink
@@ -24,7 +24,6 @@
 #include <string>
 #include <vector>
 
-#include "../capture/stable_frames.h"
 #include "parallel.h"
 #include "vxcheck/analyze/connections.h"
 #include "vxcheck/app/pipeline.h"
@@ -43,7 +42,6 @@ double seconds_since(Clock::time_point start) {
 }
 
 constexpr std::size_t kChunkBytes = std::size_t{64} << 20;  // arena chunks for copied frames
-constexpr std::size_t kPageBytes = 4096;
 
 // Every frame of one capture, in memory.
 struct Capture {
@@ -52,7 +50,7 @@ struct Capture {
     std::vector<std::unique_ptr<std::uint8_t[]>> chunks;  // copies of frames that die at next()
     std::size_t chunk_used = kChunkBytes;
     std::uint64_t bytes = 0;
-    std::uint64_t copied = 0;  // frames copied rather than kept as views
+    std::uint64_t copied = 0;  // frames copied into chunks (all of them)
     std::string link_name;
     std::string error;  // the read error the file ended with, if any
     double load_seconds = 0;
@@ -106,31 +104,17 @@ class LoadProgress {
     Clock::time_point last_ = Clock::now();
 };
 
-volatile std::uint8_t g_touched;  // keeps the page touching from being optimised away
-
 Capture load(const std::string& file) {
     const auto start = Clock::now();
     Capture cap;
     cap.source = capture::open_file(file);
     cap.link_name = cap.source->link_name();
-    auto* stable = dynamic_cast<capture::StableFrames*>(cap.source.get());
-    if (stable != nullptr) {
-        stable->keep_pages();  // every run reads every frame again
-    }
     LoadProgress progress(file);
     RawFrame frame;
     capture::ReadStatus status;
-    std::uint8_t touched = 0;
     while ((status = cap.source->next(frame)) == capture::ReadStatus::Frame) {
-        if (stable != nullptr && stable->last_frame_stable()) {
-            // Fault the frame's pages in now, so that the first run does not pay for it.
-            for (std::size_t off = 0; off < frame.data.size(); off += kPageBytes) {
-                touched ^= frame.data[off];
-            }
-        } else {
-            frame.data = Bytes{cap.keep(frame.data), frame.data.size()};
-            ++cap.copied;
-        }
+        frame.data = Bytes{cap.keep(frame.data), frame.data.size()};
+        ++cap.copied;
         cap.bytes += frame.caplen;
         cap.frames.push_back(frame);
         progress.tick(*cap.source, cap.frames.size());
@@ -139,7 +123,6 @@ Capture load(const std::string& file) {
     if (status == capture::ReadStatus::Error) {
         cap.error = cap.source->error();
     }
-    g_touched = touched;
     cap.load_seconds = seconds_since(start);
     return cap;
 }
@@ -191,25 +174,11 @@ struct FullTimes {
 
 volatile std::size_t g_sink;  // keeps the partial passes from being optimised away
 
-// The headers of frame i + kAhead are requested while frame i is processed: the bytes come from
-// memory, not the cache, and one frame's work is too long for the CPU to reach the next frame's
-// loads on its own. analyze gets the same from its source (pcap_source.cc) and batches.
-constexpr std::size_t kAhead = 4;
-inline void prefetch_frame(const std::vector<RawFrame>& frames, std::size_t i) noexcept {
-    if (i + kAhead < frames.size()) {
-        const std::uint8_t* p = frames[i + kAhead].data.data();
-        __builtin_prefetch(p);
-        __builtin_prefetch(p + 64);
-        __builtin_prefetch(p + 128);
-    }
-}
-
 double pass_decode(const Capture& cap, const decode::DecodeOptions& options) {
     const auto start = Clock::now();
     auto pkt = std::make_unique<decode::DecodedPacket>();
     std::size_t layers = 0;
     for (std::size_t i = 0; i < cap.frames.size(); ++i) {
-        prefetch_frame(cap.frames, i);
         const RawFrame& f = cap.frames[i];
         decode::decode(f, options, *pkt);
         layers += pkt->layers().size();
@@ -224,7 +193,6 @@ double pass_verify(const Capture& cap, const decode::DecodeOptions& options) {
     verify::Verdicts verdicts;
     std::size_t n = 0;
     for (std::size_t i = 0; i < cap.frames.size(); ++i) {
-        prefetch_frame(cap.frames, i);
         const RawFrame& f = cap.frames[i];
         decode::decode(f, options, *pkt);
         verify::verify(*pkt, verdicts);
@@ -239,7 +207,6 @@ double pass_tally(const Capture& cap, const decode::DecodeOptions& options) {
     auto processor = std::make_unique<FrameProcessor>(options);
     report::Summary summary;
     for (std::size_t i = 0; i < cap.frames.size(); ++i) {
-        prefetch_frame(cap.frames, i);
         processor->process(cap.frames[i], summary);
     }
     g_sink = static_cast<std::size_t>(summary.decoded);
@@ -269,23 +236,19 @@ FullTimes pass_full(const Capture& cap, const BenchConfig& config, const std::st
     std::ostream os(&buf);
     auto reporter = report::make_text_reporter(os);
     analyze::ConnectionAnalyzer connections(config.connections);
-    auto lookahead = std::make_unique<Lookahead>(config.decode, connections);
+    auto processor = std::make_unique<FrameProcessor>(config.decode);
     const std::uint16_t point = connections.add_point("bench");
     report::Summary summary;
     summary.file = file;
     summary.link_type = cap.link_name;
     reporter->begin_file(file, summary.link_type);
-    const auto analyse = [&](const FrameProcessor& r) {
-        connections.on_packet({point, r.packet(), r.verdicts()});
-        if (bad_or_anomalous(r)) {
-            reporter->packet({file, r.packet(), r.verdicts()});
+    for (const RawFrame& frame : cap.frames) {
+        processor->process(frame, summary);
+        connections.on_packet(processor->context(point));
+        if (bad_or_anomalous(*processor)) {
+            reporter->packet({file, processor->packet(), processor->verdicts()});
         }
-    };
-    for (std::size_t i = 0; i < cap.frames.size(); ++i) {
-        prefetch_frame(cap.frames, i);
-        lookahead->add(cap.frames[i], true, summary, analyse);
     }
-    lookahead->flush(analyse);
     const auto frames_done = Clock::now();
     finish_report(*reporter, connections, config, summary);
     os.flush();
@@ -315,8 +278,8 @@ FullTimes pass_full_parallel(const Capture& cap, const BenchConfig& config, cons
             return next < cap.frames.size();
         },
         [&](const FrameBatch& batch) {
-            analyse_in_order(batch, connections, [&](const FrameProcessor& r) {
-                connections.on_packet({point, r.packet(), r.verdicts()});
+            analyse_in_order(batch, [&](const FrameProcessor& r) {
+                connections.on_packet(r.context(point));
                 if (bad_or_anomalous(r)) {
                     reporter->packet({file, r.packet(), r.verdicts()});
                 }
@@ -451,9 +414,8 @@ ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
             out << line;
         };
         out << "vxcheck bench " << config.file << '\n';
-        print("  %zu frames, %llu captured bytes, loaded in %.2f s (%s)\n", cap.frames.size(),
-              static_cast<unsigned long long>(cap.bytes), cap.load_seconds,
-              cap.copied == 0 ? "mapped, no copy" : "copied into memory");
+        print("  %zu frames, %llu captured bytes, copied into memory in %.2f s\n",
+              cap.frames.size(), static_cast<unsigned long long>(cap.bytes), cap.load_seconds);
         print("  %u run%s of each pass, best kept\n\n", config.repeat,
               config.repeat == 1 ? "" : "s");
         print("  %-34s %10s %7s\n", "stage", "ns/packet", "share");

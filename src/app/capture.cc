@@ -210,8 +210,7 @@ ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
                 }
                 ++frames;
                 processor.process(frame, p.summary);
-                connections.on_packet({static_cast<std::uint16_t>(pfd_point[k]), processor.packet(),
-                                       processor.verdicts()});
+                connections.on_packet(processor.context(static_cast<std::uint16_t>(pfd_point[k])));
 #ifdef VXCHECK_HAVE_PROMETHEUS
                 if (metrics) {
                     metrics->on_frame(pfd_point[k], processor.verdicts());

@@ -13,13 +13,14 @@
 // must not change. Ordered application keeps it identical by construction.
 //
 // Scheduling. A ring of 2N + 4 batch slots (128 frames each). Reading the input is sequential
-// (each pcap record says where the next starts), so one thread at a time fills a free slot:
-// whichever is free, usually a worker, which then decodes that batch itself while its frames are
-// in its cache. Workers (N - 1) process the oldest filled batch, else fill the next one. The
-// main thread consumes batches in order and only helps (fills, or processes) when it has nothing
-// to consume and the workers fall behind, since frames and results moving between cores cost as
-// much as a good part of the work. With a classic pcap file the batches hold views into the
-// mapping, with anything else copies of the frames.
+// (each pcap record says where the next starts), so one thread at a time fills a free slot; a
+// classic pcap file is read a block of records at a time straight into the batch's storage
+// (capture::BlockReader), anything else is copied frame by frame. The filler then decodes the
+// batch itself, outside the fill lock, while its bytes are in its cache, so several threads
+// decode at once. Every thread, workers (N - 1) and the main thread alike, decodes the oldest
+// filled batch if there is one, else fills the next; the main thread does so only when the next
+// batch in order is not ready for it to consume, so the workers end up with the larger share
+// and the ordered part never waits for long.
 
 #include "parallel.h"
 
@@ -31,7 +32,6 @@
 #include <filesystem>
 #include <ostream>
 
-#include "../capture/stable_frames.h"
 #include "run_common.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/report/evidence.h"
@@ -54,24 +54,28 @@ FrameBatch::FrameBatch(const decode::DecodeOptions& options)
     }
 }
 
-void FrameBatch::clear(bool process_on_add) noexcept {
+void FrameBatch::clear() noexcept {
     count_ = 0;
     processed_ = 0;
     arena_.clear();
     has_copies_ = false;
-    process_on_add_ = process_on_add;
     tally_ = report::Summary{};
+}
+
+std::size_t FrameBatch::fill_block(capture::BlockReader& reader) {
+    // The storage is reused, so frames already in the batch would dangle: only when empty.
+    if (count_ != 0) {
+        return 0;
+    }
+    count_ = reader.read_block(block_, {frames_.data(), kCapacity});
+    std::fill_n(arena_offset_.begin(), count_, kNotCopied);
+    return count_;
 }
 
 void FrameBatch::add_view(const RawFrame& frame) noexcept {
     frames_[count_] = frame;
     arena_offset_[count_] = kNotCopied;
     ++count_;
-    // A copied frame may still move (the arena grows): processing waits for process() then.
-    if (process_on_add_ && !has_copies_) {
-        processors_[processed_].process(frames_[processed_], tally_);
-        ++processed_;
-    }
 }
 
 void FrameBatch::add_copy(const RawFrame& frame) {
@@ -95,37 +99,13 @@ void FrameBatch::seal() noexcept {
     }
 }
 
-// Frames and results move between cores here, so the next frames' headers (where the decoders
-// start) and the result slots they will overwrite are requested ahead of use. The checksums then
-// stream through the rest of each frame with the hardware prefetcher.
+// The filler calls this right after reading the batch, so its frames are in this core's cache.
 void FrameBatch::process() noexcept {
-    constexpr std::size_t kAhead = 2;
     seal();
     for (std::size_t i = processed_; i < count_; ++i) {
-        if (i + kAhead < count_) {
-            const std::uint8_t* data = frames_[i + kAhead].data.data();
-            __builtin_prefetch(data);
-            __builtin_prefetch(data + 64);
-            __builtin_prefetch(data + 128);
-            const auto* out = reinterpret_cast<const char*>(&processors_[i + kAhead]);
-            for (std::size_t line = 0; line < kResultLines; ++line) {
-                __builtin_prefetch(out + 64 * line, 1);
-            }
-        }
         processors_[i].process(frames_[i], tally_);
     }
     processed_ = count_;
-}
-
-void FrameBatch::prefetch_result(std::size_t i) const noexcept {
-    if (i < count_) {
-        const FrameProcessor& r = processors_[i];
-        const auto* packet = reinterpret_cast<const char*>(&r.packet());
-        for (std::size_t line = 0; line < kResultLines; ++line) {
-            __builtin_prefetch(packet + 64 * line);
-        }
-        __builtin_prefetch(&r.verdicts());
-    }
 }
 
 // --- BatchPipeline --------------------------------------------------------------------------
@@ -143,10 +123,6 @@ BatchPipeline::BatchPipeline(const decode::DecodeOptions& options, unsigned thre
     for (unsigned i = 0; i < ring; ++i) {
         slots_.push_back(std::make_unique<Slot>(options));
     }
-    // With one worker, it reads and decodes together (as one thread would: the walk from record
-    // to record overlaps the decoding instead of waiting on memory at every record) while this
-    // thread does the ordered part. With more, reading and decoding are split up.
-    process_while_filling_ = n == 2;
     for (unsigned i = 1; i < n; ++i) {
         workers_.emplace_back([this] { work(); });
     }
@@ -201,7 +177,7 @@ bool BatchPipeline::fill_one() noexcept {
     if (!input_over_.load(std::memory_order_relaxed) && has_room()) {
         const std::uint64_t seq = filled_.load(std::memory_order_relaxed);
         Slot& s = slot(seq);
-        s.batch.clear(process_while_filling_);
+        s.batch.clear();
         bool more = false;
         try {
             more = (*fill_)(s.batch);
@@ -209,14 +185,7 @@ bool BatchPipeline::fill_one() noexcept {
             fill_error_ = std::current_exception();  // rethrown by run()
         }
         if (s.batch.size() != 0) {
-            if (process_while_filling_) {
-                // Nobody else claims it: it is done before anyone sees it.
-                s.batch.process();
-                claimed_.store(seq + 1, std::memory_order_relaxed);
-                s.state.store(kDone, std::memory_order_relaxed);
-            } else {
-                s.state.store(kFilled, std::memory_order_relaxed);
-            }
+            s.state.store(kFilled, std::memory_order_relaxed);
             filled_.store(seq + 1, std::memory_order_release);
         }
         if (!more) {
@@ -227,19 +196,18 @@ bool BatchPipeline::fill_one() noexcept {
     filling_.store(false, std::memory_order_release);
     if (progressed) {
         wake_all();
+        // The batch just read is in this core's cache: decode it here (process_one takes the
+        // oldest waiting batch, which is this one unless another thread is behind).
+        process_one();
     }
     return progressed;
 }
 
+// The running thread, with nothing to consume: it decodes a waiting batch, else reads and
+// decodes the next one, as a worker would. Every thread reads and decodes; the running thread
+// also does the ordered part, so the workers take more of the batches, as many as they can.
 bool BatchPipeline::help() noexcept {
-    if (workers_.empty()) {
-        return fill_one() || process_one();  // --threads 1: this thread does everything
-    }
-    const std::uint64_t filled = filled_.load(std::memory_order_acquire);
-    if (filled == consumed_.load(std::memory_order_relaxed) && fill_one()) {
-        return true;  // the pipeline ran dry
-    }
-    return filled - claimed_.load(std::memory_order_relaxed) >= 2 && process_one();
+    return process_one() || fill_one();
 }
 
 void BatchPipeline::work() noexcept {
@@ -366,30 +334,33 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
         summary.link_type = source->link_name();
         reporter->begin_file(file, summary.link_type);
 
-        const auto* stable = dynamic_cast<const capture::StableFrames*>(source.get());
+        auto* blocks = dynamic_cast<capture::BlockReader*>(source.get());
         const std::uint64_t source_size = source->size();
         RawFrame frame;
         capture::ReadStatus status = capture::ReadStatus::Frame;
         pipeline.run(
             [&](FrameBatch& batch) {
+                if (blocks != nullptr) {
+                    if (batch.fill_block(*blocks) != 0) {
+                        batch.position = source->position();
+                        return true;
+                    }
+                    blocks = nullptr;  // the rest, the end or the error come from next()
+                }
                 while (!batch.full()) {
                     status = source->next(frame);
                     if (status != capture::ReadStatus::Frame) {
                         batch.position = source->position();
                         return false;
                     }
-                    if (stable != nullptr && stable->last_frame_stable()) {
-                        batch.add_view(frame);
-                    } else {
-                        batch.add_copy(frame);
-                    }
+                    batch.add_copy(frame);
                 }
                 batch.position = source->position();
                 return true;
             },
             [&](const FrameBatch& batch) {
-                analyse_in_order(batch, connections, [&](const FrameProcessor& r) {
-                    connections.on_packet({point, r.packet(), r.verdicts()});
+                analyse_in_order(batch, [&](const FrameProcessor& r) {
+                    connections.on_packet(r.context(point));
                     if (selected(config.packets, r.packet(), r.verdicts())) {
                         reporter->packet({file, r.packet(), r.verdicts()});
                     }

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "../capture/block_reader.h"
 #include "vxcheck/app/pipeline.h"
 #include "vxcheck/decode/decode.h"
 #include "vxcheck/frame.h"
@@ -31,10 +32,12 @@ class FrameBatch {
     explicit FrameBatch(const decode::DecodeOptions& options);
 
     // --- filling (one thread at a time) ---------------------------------------------------------
-    /// Empties the batch. With `process_on_add`, add_view() processes each frame as it comes
-    /// (see BatchPipeline: the filler decodes while it reads).
-    void clear(bool process_on_add = false) noexcept;
+    /// Empties the batch.
+    void clear() noexcept;
     [[nodiscard]] bool full() const noexcept { return count_ == kCapacity; }
+    /// Fills an empty batch with the next records of `reader`, read into the batch's own
+    /// storage (no copy); returns how many (0: the reader is done, use its next()).
+    std::size_t fill_block(capture::BlockReader& reader);
     /// Adds a frame whose bytes stay valid until the batch has been consumed (no copy).
     void add_view(const RawFrame& frame) noexcept;
     /// Adds a copy of a frame whose bytes die at the next read. May allocate (the arena grows
@@ -54,15 +57,9 @@ class FrameBatch {
     [[nodiscard]] const report::Summary& tally() const noexcept { return tally_; }
     /// Where the input was after this batch was filled (set by the filler; for progress lines).
     std::uint64_t position = 0;
-    /// Requests result i's cache lines (packet header and first layers, verdicts), written by
-    /// another core, ahead of reading them. No effect past the end.
-    void prefetch_result(std::size_t i) const noexcept;
 
   private:
     static constexpr std::size_t kNotCopied = ~std::size_t{0};
-    // Lines of a result read for a typical tunnelled packet: the packet's small members and
-    // first eight layers (after the reference to the options).
-    static constexpr std::size_t kResultLines = 16;
 
     void seal() noexcept;
 
@@ -70,7 +67,7 @@ class FrameBatch {
     std::vector<std::size_t> arena_offset_;  // where a copied frame's bytes are, or kNotCopied
     std::vector<std::uint8_t> arena_;
     bool has_copies_ = false;
-    bool process_on_add_ = false;
+    std::vector<std::uint8_t> block_;  // fill_block()'s storage
     std::vector<FrameProcessor> processors_;
     report::Summary tally_;
     std::size_t count_ = 0;
@@ -122,27 +119,16 @@ class BatchPipeline {
     std::exception_ptr fill_error_;       // guarded by filling_
     std::atomic<std::uint32_t> wake_{0};  // bumped whenever some thread may have work
     std::atomic<bool> stop_{false};
-    bool process_while_filling_ = false;  // the filler decodes each frame as it reads it
-    std::vector<std::thread> workers_;    // last: joined before the slots go
+    std::vector<std::thread> workers_;  // last: joined before the slots go
 };
 
-/// Calls `analyse(const FrameProcessor&)` on every frame of a processed batch, in input order,
-/// two stages ahead of itself: the results (written by another core) 8 frames ahead, then the
-/// state of the connection of the frame 4 ahead (ConnectionAnalyzer::prefetch). Shared by
-/// analyze --threads and bench, so that bench times what analyze does.
+/// Calls `analyse(const FrameProcessor&)` on every frame of a processed batch, in input order.
+/// Shared by analyze --threads and bench, so that bench times what analyze does. (Prefetching
+/// the results and the connections' state a few frames ahead measured no faster and was
+/// removed: the digest the analysis reads first is a few lines at the start of each result.)
 template <typename Analyse>
-void analyse_in_order(const FrameBatch& batch, const analyze::ConnectionAnalyzer& connections,
-                      Analyse&& analyse) {
-    constexpr std::size_t kResultsAhead = 8;
-    constexpr std::size_t kConnectionsAhead = 4;
-    for (std::size_t i = 0; i < std::min(kConnectionsAhead, batch.size()); ++i) {
-        connections.prefetch(batch.result(i).packet());
-    }
+void analyse_in_order(const FrameBatch& batch, Analyse&& analyse) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
-        batch.prefetch_result(i + kResultsAhead);
-        if (i + kConnectionsAhead < batch.size()) {
-            connections.prefetch(batch.result(i + kConnectionsAhead).packet());
-        }
         analyse(batch.result(i));
     }
 }

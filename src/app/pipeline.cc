@@ -9,7 +9,6 @@
 #include <functional>
 #include <ostream>
 
-#include "../capture/stable_frames.h"
 #include "run_common.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/decode/decode.h"
@@ -17,8 +16,6 @@
 #include "vxcheck/report/reporter.h"
 
 namespace vxcheck::app {
-namespace {}  // namespace
-
 std::string point_name(const std::string& file, const std::vector<std::string>& taken) {
     std::string stem = file == "-" ? "stdin" : std::filesystem::path(file).stem().string();
     std::string name = stem;
@@ -35,6 +32,7 @@ void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) no
         apply_kernel_hint();
     }
     summary.add(packet_, verdicts_);
+    analyze::digest(packet_, verdicts_, digest_);
 }
 
 // The kernel said this skb is CHECKSUM_PARTIAL: one L4 checksum (csum_start; for a tunnel with
@@ -69,7 +67,10 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
                                 : report::make_text_reporter(out, {.max_rows = config.max_rows});
     analyze::ConnectionAnalyzer connections(config.connections);
     ConnectionOutput output(connections, config.connections, *reporter, config.evidence_path);
-    Lookahead lookahead(config.decode, connections);
+    // One processor, reused: the frame is decoded, verified and analysed before the next is
+    // read, while its bytes and its decoded layers are still in the cache. (Decoding a few
+    // frames ahead, to prefetch their connections' state, measured slower.)
+    auto processor = std::make_unique<FrameProcessor>(config.decode);
     report::Summary total;
     bool input_error = false;
     std::size_t files_read = 0;
@@ -90,24 +91,19 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
         summary.file = file;
         summary.link_type = source->link_name();
         reporter->begin_file(file, summary.link_type);
-        const auto* stable = dynamic_cast<const capture::StableFrames*>(source.get());
-        const auto analyse = [&](const FrameProcessor& p) {
-            connections.on_packet({point, p.packet(), p.verdicts()});
-            if (selected(config.packets, p.packet(), p.verdicts())) {
-                reporter->packet({file, p.packet(), p.verdicts()});
-            }
-            output.frame_analysed();
-        };
         RawFrame frame;
         capture::ReadStatus status;
         while ((status = source->next(frame)) == capture::ReadStatus::Frame) {
-            lookahead.add(frame, stable != nullptr && stable->last_frame_stable(), summary,
-                          analyse);
+            processor->process(frame, summary);
+            connections.on_packet(processor->context(point));
+            if (selected(config.packets, processor->packet(), processor->verdicts())) {
+                reporter->packet({file, processor->packet(), processor->verdicts()});
+            }
+            output.frame_analysed();
             if ((summary.frames_read & 0xffffU) == 0) {
                 progress.tick(file, source->position(), source->size(), summary.frames_read);
             }
         }
-        lookahead.flush(analyse);
         progress.done();
         if (status == capture::ReadStatus::Error) {
             summary.read_error = source->error();

@@ -1,15 +1,20 @@
 // libpcap-backed sources. The only file that includes <pcap.h>.
 //
-// Classic pcap files (2.4, micro- or nanosecond, either byte order) are read through mmap: a
-// frame is then a view into the page cache, with no copy into stdio's and then libpcap's buffer
-// (those copies were most of the time of reading). libpcap still opens every file, so the
-// header checks and their messages are its own, and it takes over for everything the mapped walk
-// does not do exactly as it would: pcapng, stdin, older or modified pcap formats, the end of the
-// mapping, and any record that is cut short or longer than the snapshot length.
+// Classic pcap files (2.4, micro- or nanosecond, either byte order) are read with pread() in
+// blocks of whole records, straight into a buffer of ours (or, for the parallel pipeline, the
+// batch's own: BlockReader): a frame is a view into that buffer, with one copy out of the page
+// cache instead of three (stdio's buffer, then libpcap's). A block of 256 KiB stays in the L2
+// cache while its frames are decoded and their checksums summed. (This replaced a mapping of the
+// whole file: with a page cache of small folios, faulting the pages in cost more than the copy,
+// the cost changed with the page cache's state from run to run, and a file that shrank while
+// mapped raised SIGBUS.) libpcap still opens every file, so the header checks and their messages
+// are its own, and it takes over for everything the block walk does not do exactly as it would:
+// pcapng, stdin, older or modified pcap formats, the end of the file, and any record that is cut
+// short or longer than the snapshot length.
 
 #include <pcap/pcap.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,7 +22,7 @@
 #include <cstring>
 #include <memory>
 
-#include "stable_frames.h"
+#include "block_reader.h"
 #include "vxcheck/capture/source.h"
 
 namespace vxcheck::capture {
@@ -114,56 +119,20 @@ constexpr std::size_t kPcapRecordHeaderLen = 16;
 constexpr std::uint32_t kPcapMagicMicro = 0xa1b2c3d4;
 constexpr std::uint32_t kPcapMagicNano = 0xa1b23c4d;
 // libpcap rejects a captured length above max_snaplen_for_dlt() (at least 256 KiB for every
-// link type) and cuts one above the snapshot length: the mapped walk leaves both to libpcap.
-constexpr std::uint32_t kMaxMappedCaplen = 262144;
-// Pages further than this behind the read position are unmapped, so that the resident size
-// stays bounded however large the file is (the page cache keeps them).
-constexpr std::uint64_t kReleaseWindow = std::uint64_t{64} << 20;
-// Every cache line this far ahead of the read position is requested from memory in order. The
-// record headers form a chain (each says where the next one is), so walking them waits for
-// memory at every record; a steady stream of line requests ahead of the walk lets the memory
-// work in parallel and the hardware prefetcher keep up, for the walk and the decoders after it.
-constexpr std::uint64_t kPrefetchAhead = 16384;
-constexpr std::uint64_t kCacheLine = 64;
+// link type) and cuts one above the snapshot length: the block walk leaves both to libpcap.
+constexpr std::uint32_t kMaxWalkedCaplen = 262144;
+// Bytes read per block, at most: a few hundred frames, small enough to stay in the L2 cache
+// while they are processed, large enough that the system call costs nothing. A larger record
+// grows the buffer. At least kMinBlockBytes, whatever the frames are like.
+constexpr std::size_t kBlockBytes = std::size_t{256} << 10;
+constexpr std::size_t kMinBlockBytes = std::size_t{16} << 10;
+// Frames per block for next() (the parallel pipeline's batches set their own).
+constexpr std::size_t kBlockFrames = 1024;
 
-// A read-only private mapping of a whole file.
-class Mapping {
+class PcapFileSource final : public Source, public BlockReader {
   public:
-    Mapping() = default;
-    Mapping(const Mapping&) = delete;
-    Mapping& operator=(const Mapping&) = delete;
-    ~Mapping() {
-        if (base_ != nullptr) {
-            ::munmap(const_cast<std::uint8_t*>(base_), size_);
-        }
-    }
-
-    /// Maps `size` bytes of `fd`; false (and nothing mapped) if the kernel refuses.
-    bool map(int fd, std::size_t size) noexcept {
-        void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (addr == MAP_FAILED) {
-            return false;
-        }
-        base_ = static_cast<const std::uint8_t*>(addr);
-        size_ = size;
-        return true;
-    }
-    /// Drops the page mappings of [offset, offset + len): later reads fault them in again.
-    void release(std::size_t offset, std::size_t len) const noexcept {
-        ::madvise(const_cast<std::uint8_t*>(base_) + offset, len, MADV_DONTNEED);
-    }
-
-    [[nodiscard]] const std::uint8_t* data() const noexcept { return base_; }
-    [[nodiscard]] std::size_t size() const noexcept { return size_; }
-
-  private:
-    const std::uint8_t* base_ = nullptr;
-    std::size_t size_ = 0;
-};
-
-class PcapFileSource final : public Source, public StableFrames {
-  public:
-    explicit PcapFileSource(const std::string& path) : buffer_(new char[kReadBufferSize]) {
+    explicit PcapFileSource(const std::string& path)
+        : buffer_(new char[kReadBufferSize]), frames_(kBlockFrames) {
         std::FILE* f = nullptr;
         bool regular = false;
         if (path == "-") {
@@ -208,20 +177,27 @@ class PcapFileSource final : public Source, public StableFrames {
         link_ = map_link_type(dlt);
         link_name_ = link_type_name(dlt);
         if (regular) {
-            map_classic_pcap();
+            walk_classic_pcap();
         }
     }
 
     ReadStatus next(RawFrame& frame) noexcept override {
-        if (mapped_) {
-            if (next_mapped(frame)) {
+        if (handover_failed_) {
+            return ReadStatus::Error;
+        }
+        if (walking_) {
+            if (next_in_block_ == in_block_) {
+                next_in_block_ = 0;
+                in_block_ = read_block_noexcept();
+            }
+            if (next_in_block_ < in_block_) {
+                frame = frames_[next_in_block_++];
                 return ReadStatus::Frame;
             }
             if (!hand_over_to_libpcap()) {
                 return ReadStatus::Error;
             }
         }
-        last_stable_ = false;
         pcap_pkthdr* hdr = nullptr;
         const u_char* data = nullptr;
         const int rc = pcap_next_ex(pcap_.get(), &hdr, &data);
@@ -245,7 +221,7 @@ class PcapFileSource final : public Source, public StableFrames {
     [[nodiscard]] const std::string& error() const noexcept override { return error_; }
     [[nodiscard]] const std::string& link_name() const noexcept override { return link_name_; }
     [[nodiscard]] std::uint64_t position() const noexcept override {
-        if (mapped_) {
+        if (walking_) {
             return cursor_;
         }
         const off_t pos = ::ftello(file_);
@@ -253,25 +229,35 @@ class PcapFileSource final : public Source, public StableFrames {
     }
     [[nodiscard]] std::uint64_t size() const noexcept override { return size_; }
 
-    [[nodiscard]] bool last_frame_stable() const noexcept override { return last_stable_; }
-    void keep_pages() noexcept override { keep_pages_ = true; }
+    std::size_t read_block(std::vector<std::uint8_t>& storage,
+                           std::span<RawFrame> frames) override {
+        if (!walking_ || frames.empty()) {
+            return 0;
+        }
+        if (next_in_block_ != in_block_) {
+            return 0;  // next() has frames of its own block left: they come first
+        }
+        const std::size_t n = walk_block(storage, frames);
+        if (n == 0) {
+            hand_over_to_libpcap();  // a failure is next()'s error
+        }
+        return n;
+    }
 
   private:
-    // Maps the file if it is a classic pcap 2.4 file (libpcap has already checked its header).
-    void map_classic_pcap() noexcept {
+    // Walks the file in blocks if it is a classic pcap 2.4 file (libpcap has checked its header).
+    void walk_classic_pcap() noexcept {
         pcap_t* p = pcap_.get();
         if (pcap_major_version(p) != 2 || pcap_minor_version(p) != 4) {
             return;  // 2.0-2.3 may swap the length fields; DG/UX 543.0: libpcap sorts them out
         }
-        // The size now, not at stat() time: mapping past the end would fault on access.
-        struct stat st {};
-        if (::fstat(::fileno(file_), &st) != 0 ||
-            static_cast<std::uint64_t>(st.st_size) < kPcapFileHeaderLen ||
-            !map_.map(::fileno(file_), static_cast<std::size_t>(st.st_size))) {
+        unsigned char head[4];
+        fd_ = ::fileno(file_);
+        if (::pread(fd_, head, sizeof head, 0) != static_cast<ssize_t>(sizeof head)) {
             return;
         }
         std::uint32_t magic;
-        std::memcpy(&magic, map_.data(), sizeof magic);
+        std::memcpy(&magic, head, sizeof magic);
         const bool swapped = pcap_is_swapped(p) != 0;
         if (swapped) {
             magic = __builtin_bswap32(magic);
@@ -282,9 +268,9 @@ class PcapFileSource final : public Source, public StableFrames {
         swapped_ = swapped;
         nano_ = magic == kPcapMagicNano;
         const auto snapshot = static_cast<std::uint32_t>(std::max(pcap_snapshot(p), 0));
-        max_caplen_ = std::min(snapshot, kMaxMappedCaplen);
+        max_caplen_ = std::min(snapshot, kMaxWalkedCaplen);
         cursor_ = kPcapFileHeaderLen;
-        mapped_ = true;
+        walking_ = true;
     }
 
     [[nodiscard]] std::uint32_t field32(const std::uint8_t* p) const noexcept {
@@ -293,47 +279,103 @@ class PcapFileSource final : public Source, public StableFrames {
         return swapped_ ? __builtin_bswap32(v) : v;
     }
 
-    // The next record from the mapping, or false when libpcap must read it (see the top).
-    bool next_mapped(RawFrame& frame) noexcept {
-        const std::uint64_t left = map_.size() - cursor_;
-        if (left < kPcapRecordHeaderLen) {
-            return false;
+    // next()'s own block. Growing the buffer for a large record is the only allocation; if that
+    // fails, libpcap reads the rest (it needs no more memory than a record).
+    std::size_t read_block_noexcept() noexcept {
+        try {
+            return walk_block(block_, frames_);
+        } catch (const std::bad_alloc&) {
+            return 0;
         }
-        const std::uint8_t* h = map_.data() + cursor_;
-        const std::uint32_t caplen = field32(h + 8);
-        if (caplen > max_caplen_ || caplen > left - kPcapRecordHeaderLen) {
-            return false;
+    }
+
+    // Reads from cursor_ into `storage` and describes the whole records there in `frames`.
+    // Returns 0, leaving cursor_ at the record, when the next record is for libpcap: cut short
+    // by the end of the file (or a read error), or a captured length the walk does not take.
+    std::size_t walk_block(std::vector<std::uint8_t>& storage, std::span<RawFrame> frames) {
+        // Read about what `frames` can take (the last block's average record, one to spare):
+        // bytes read past the last frame taken would be read again for the next block.
+        const std::size_t want =
+            std::clamp((frames.size() + 1) * average_record_, kMinBlockBytes, kBlockBytes);
+        if (storage.size() < want) {
+            storage.resize(want);
         }
-        // As libpcap: both timestamp fields are signed 32-bit; microseconds scale to nanoseconds.
-        std::int64_t fraction = static_cast<std::int32_t>(field32(h + 4));
-        if (!nano_) {
-            fraction *= 1000;
+        std::size_t got = read_at(storage, 0, want, cursor_);
+        std::size_t off = 0;
+        std::size_t n = 0;
+        while (n < frames.size()) {
+            if (got - off < kPcapRecordHeaderLen) {
+                break;
+            }
+            const std::uint8_t* h = storage.data() + off;
+            const std::uint32_t caplen = field32(h + 8);
+            if (caplen > max_caplen_) {
+                break;  // libpcap's to cut or reject, with its own words
+            }
+            const std::size_t record = kPcapRecordHeaderLen + caplen;
+            if (got - off < record) {
+                if (off != 0 || got < want) {
+                    break;  // the next block starts here; or the file ends inside the record
+                }
+                // One record larger than the block (up to 256 KiB): make room, read the rest.
+                if (storage.size() < record) {
+                    storage.resize(record);
+                }
+                got += read_at(storage, got, record - got, cursor_ + got);
+                if (got < record) {
+                    break;
+                }
+                h = storage.data();
+            }
+            // As libpcap: both timestamp fields are signed 32-bit; microseconds scale to
+            // nanoseconds.
+            std::int64_t fraction = static_cast<std::int32_t>(field32(h + 4));
+            if (!nano_) {
+                fraction *= 1000;
+            }
+            RawFrame& frame = frames[n++];
+            frame.ts = Timestamp{.sec = static_cast<std::int32_t>(field32(h)),
+                                 .nsec = static_cast<std::uint32_t>(fraction)};
+            frame.caplen = caplen;
+            frame.wirelen = field32(h + 12);
+            frame.link = link_;
+            frame.number = ++count_;
+            frame.data = Bytes{h + kPcapRecordHeaderLen, caplen};
+            frame.csum_not_ready = false;
+            off += record;
         }
-        frame.ts = Timestamp{.sec = static_cast<std::int32_t>(field32(h)),
-                             .nsec = static_cast<std::uint32_t>(fraction)};
-        frame.caplen = caplen;
-        frame.wirelen = field32(h + 12);
-        frame.link = link_;
-        frame.number = ++count_;
-        frame.data = Bytes{h + kPcapRecordHeaderLen, caplen};
-        cursor_ += kPcapRecordHeaderLen + caplen;
-        last_stable_ = true;
-        const std::uint64_t want = std::min<std::uint64_t>(cursor_ + kPrefetchAhead, map_.size());
-        for (; prefetched_ < want; prefetched_ += kCacheLine) {
-            __builtin_prefetch(map_.data() + prefetched_);
+        cursor_ += off;
+        if (n != 0) {
+            average_record_ = std::max<std::size_t>(off / n, 1);
         }
-        if (!keep_pages_ && cursor_ >= released_ + 2 * kReleaseWindow) {
-            map_.release(static_cast<std::size_t>(released_), kReleaseWindow);
-            released_ += kReleaseWindow;
+        return n;
+    }
+
+    // pread() of `len` bytes into storage[at...] from file offset `from`, until done, the end
+    // of the file or an error (which libpcap meets again, and reports, when it takes over).
+    std::size_t read_at(std::vector<std::uint8_t>& storage, std::size_t at, std::size_t len,
+                        std::uint64_t from) const noexcept {
+        std::size_t got = 0;
+        while (got < len) {
+            const ssize_t r =
+                ::pread(fd_, storage.data() + at + got, len - got, static_cast<off_t>(from + got));
+            if (r < 0 && errno == EINTR) {
+                continue;
+            }
+            if (r <= 0) {
+                break;
+            }
+            got += static_cast<std::size_t>(r);
         }
-        return true;
+        return got;
     }
 
     // libpcap continues at the current record. The mapping stays: earlier frames point into it.
     bool hand_over_to_libpcap() noexcept {
-        mapped_ = false;
+        walking_ = false;
         if (::fseeko(file_, static_cast<off_t>(cursor_), SEEK_SET) != 0) {
             error_ = std::string("cannot seek: ") + std::strerror(errno);
+            handover_failed_ = true;
             return false;
         }
         return true;
@@ -347,17 +389,19 @@ class PcapFileSource final : public Source, public StableFrames {
     std::string error_;
     std::uint64_t count_ = 0;
     std::uint64_t size_ = 0;
-    // The mapped walk (classic pcap files only).
-    Mapping map_;
-    bool mapped_ = false;  // records come from map_ (until libpcap takes over)
+    // The block walk (classic pcap files only).
+    bool walking_ = false;  // records come from blocks (until libpcap takes over)
     bool swapped_ = false;
     bool nano_ = false;
-    bool last_stable_ = false;
-    bool keep_pages_ = false;
+    bool handover_failed_ = false;
+    int fd_ = -1;
     std::uint32_t max_caplen_ = 0;
-    std::uint64_t cursor_ = 0;      // file offset of the next record
-    std::uint64_t released_ = 0;    // pages before this offset have been unmapped
-    std::uint64_t prefetched_ = 0;  // lines before this offset have been requested
+    std::uint64_t cursor_ = 0;         // file offset of the next record not yet in a block
+    std::vector<std::uint8_t> block_;  // next()'s block
+    std::vector<RawFrame> frames_;     // its frames
+    std::size_t in_block_ = 0;
+    std::size_t next_in_block_ = 0;
+    std::size_t average_record_ = 2048;  // bytes per record in the last block (header included)
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 // or several capture points: silently dropped or rejected SYNs, delayed connects, inner and
 // outer SNAT, double SNAT, and outer UDP checksums corrupted by NAT (variants A and B).
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -32,11 +33,63 @@ struct ConnectionOptions {
     std::uint8_t flannel_prefix_len = 24;  // per-node lease; x.y.z.0 is flannel.1's address
 };
 
+/// The innermost TCP segment of a packet and the tunnel that carried it, as plain values.
+struct Segment {
+    decode::TcpInfo t;
+    track::Endpoint src;
+    track::Endpoint dst;
+    track::FlowKey key;          // FlowKey::of(src, dst)
+    std::uint64_t hash = 0;      // track::FlowKeyHash of key
+    std::uint32_t payload = 0;   // TCP payload bytes as the headers claim them
+    std::uint16_t ip_id = 0;     // IPv4 identification (0 over IPv6)
+    std::uint8_t tcp_layer = 0;  // index of the TCP layer (its options are read for SYNs)
+    // The nearest VXLAN/Geneve tunnel outside the segment, if any.
+    bool tunnelled = false;
+    bool outer_verdict_known = false;  // the outer UDP checksum has a verdict
+    std::uint16_t outer_sport = 0;
+    std::uint32_t vni = 0;
+    track::Endpoint outer_src;  // the outer IP layer's addresses (port 0)
+    track::Endpoint outer_dst;
+    verify::Verdict outer_verdict;
+
+    [[nodiscard]] const verify::Verdict* outer_checksum() const noexcept {
+        return outer_verdict_known ? &outer_verdict : nullptr;
+    }
+};
+
+/// What the connection analysis needs of one packet, pulled out of its layers and verdicts by
+/// digest(). It depends on nothing but the packet, so `analyze --threads` computes it on the
+/// thread that decoded the packet, and the ordered analysis reads these few lines instead of
+/// walking the layers (written by another core) again.
+struct PacketDigest {
+    bool has_segment = false;
+    Segment segment;
+    // Tunnel checksum modes seen (domain spec 2.4: a VTEP pair sends zero or full outer UDP
+    // checksums): IPv4 VTEP pairs as (src << 32 | dst), zero or full.
+    struct VtepSighting {
+        std::uint64_t pair = 0;
+        bool zero = false;
+    };
+    static constexpr std::size_t kMaxVteps = 2;
+    std::array<VtepSighting, kMaxVteps> vteps{};
+    std::uint8_t vtep_count = 0;
+    bool vteps_complete = true;  // false: an IPv6 VTEP or deeper nesting; walk the layers
+    std::int8_t icmp = -1;       // index of the innermost ICMP layer when there is no segment
+};
+
+/// Computes the digest of a decoded and verified packet. Reads only; never allocates.
+[[nodiscard]] PacketDigest digest(const decode::DecodedPacket& packet,
+                                  const verify::Verdicts& verdicts) noexcept;
+/// The same into `out`, overwriting what an earlier packet left (the per-packet form).
+void digest(const decode::DecodedPacket& packet, const verify::Verdicts& verdicts,
+            PacketDigest& out) noexcept;
+
 /// One frame as the analyzer sees it: decoded, verified, and from which capture point.
 struct PacketContext {
     std::uint16_t point = 0;
     const decode::DecodedPacket& packet;
     const verify::Verdicts& verdicts;
+    const PacketDigest* digest = nullptr;  // digest(packet, verdicts), if already computed
 };
 
 enum class Verdict : std::uint8_t {
@@ -142,9 +195,6 @@ class ConnectionAnalyzer {
     [[nodiscard]] const std::vector<std::string>& points() const noexcept;
 
     void on_packet(const PacketContext& ctx) noexcept;
-    /// Optional: starts loading the state of the packet's connection from memory, so that its
-    /// on_packet() a few packets later does not wait for it. Changes nothing.
-    void prefetch(const decode::DecodedPacket& packet) const noexcept;
 
     /// Connections decided early (evicted or idle) since the last call.
     std::vector<ConnectionReport> take_decided();

@@ -26,77 +26,25 @@ class FrameProcessor {
   public:
     explicit FrameProcessor(const decode::DecodeOptions& options) : options_(options) {}
 
-    /// Decodes and verifies `frame`, tallies it into `summary`. Valid until the next call.
+    /// Decodes and verifies `frame`, tallies it into `summary` and digests it for the
+    /// connection analysis. Valid until the next call.
     void process(const RawFrame& frame, report::Summary& summary) noexcept;
 
     [[nodiscard]] const decode::DecodedPacket& packet() const noexcept { return packet_; }
     [[nodiscard]] const verify::Verdicts& verdicts() const noexcept { return verdicts_; }
+    [[nodiscard]] const analyze::PacketDigest& digest() const noexcept { return digest_; }
+    /// What ConnectionAnalyzer::on_packet takes, for a frame from capture point `point`.
+    [[nodiscard]] analyze::PacketContext context(std::uint16_t point) const noexcept {
+        return {point, packet_, verdicts_, &digest_};
+    }
 
   private:
     void apply_kernel_hint() noexcept;
 
     const decode::DecodeOptions& options_;
+    analyze::PacketDigest digest_;  // first: the ordered analysis reads it from another core
     decode::DecodedPacket packet_;
     verify::Verdicts verdicts_;
-};
-
-/// Decodes and verifies frames a few ahead of the connection analysis, so that the state of
-/// their connections is already on its way from memory when their turn comes
-/// (ConnectionAnalyzer::prefetch): with thousands of connections that state is rarely in the
-/// cache, and waiting for it was the largest single cost per packet. Only frames that stay valid
-/// after the source's next read (a mapped file, frames in memory) wait; any other frame is
-/// analysed at once, after those before it. `analyse(const FrameProcessor&)` is called once per
-/// frame, in input order.
-class Lookahead {
-  public:
-    static constexpr std::size_t kFrames = 4;
-
-    Lookahead(const decode::DecodeOptions& options, const analyze::ConnectionAnalyzer& connections)
-        : connections_(connections) {
-        processors_.reserve(kFrames);
-        for (std::size_t i = 0; i < kFrames; ++i) {
-            processors_.emplace_back(options);
-        }
-    }
-
-    template <typename Analyse>
-    void add(const RawFrame& frame, bool stable, report::Summary& summary, Analyse&& analyse) {
-        if (waiting_ == kFrames) {
-            analyse_oldest(analyse);
-        }
-        const std::size_t slot = next_ % kFrames;
-        frames_[slot] = frame;  // the descriptor; the bytes stay where the source has them
-        ++next_;
-        ++waiting_;
-        processors_[slot].process(frames_[slot], summary);
-        if (stable) {
-            connections_.prefetch(processors_[slot].packet());
-        } else {
-            flush(analyse);
-        }
-    }
-
-    /// Analyses every frame still waiting (at the end of a file).
-    template <typename Analyse>
-    void flush(Analyse&& analyse) {
-        while (waiting_ != 0) {
-            analyse_oldest(analyse);
-        }
-    }
-
-  private:
-    template <typename Analyse>
-    void analyse_oldest(Analyse& analyse) {
-        const FrameProcessor& p = processors_[(next_ - waiting_) % kFrames];
-        --waiting_;
-        analyse(p);
-    }
-
-    const analyze::ConnectionAnalyzer& connections_;
-    std::array<RawFrame, kFrames> frames_{};
-    std::vector<FrameProcessor> processors_;
-    std::size_t next_ = 0;     // frames added
-    std::size_t waiting_ = 0;  // added but not analysed: the last waiting_ of them
 };
 
 /// Where decided connections go, shared by analyze, analyze --threads and capture: each is

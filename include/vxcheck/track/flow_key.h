@@ -77,20 +77,28 @@ std::string to_string(const Endpoint& e);
 /// The address alone.
 std::string ip_to_string(const Endpoint& e);
 
-namespace detail {
-// Inline: connection tracking builds two or four endpoints per packet. The address is stored as
-// two words, not byte by byte: a copy right after would wait for four byte stores to land.
-inline Endpoint endpoint_of(const decode::Layer& ip, std::uint16_t port, bool source) noexcept {
+/// An IPv4 endpoint from the address as a host-order number (Ipv4Info's src and dst). Inline:
+/// connection tracking builds two or four endpoints per packet. The address is stored as two
+/// words, not byte by byte: a copy right after would wait for four byte stores to land.
+inline Endpoint ipv4_endpoint(std::uint32_t a, std::uint16_t port) noexcept {
     Endpoint e;
     e.port = port;
+    // Network order in memory, addr[0] the first octet, the other 12 bytes zero.
+    const std::uint64_t first = std::endian::native == std::endian::little
+                                    ? std::uint64_t{__builtin_bswap32(a)}
+                                    : std::uint64_t{a} << 32;
+    e.set_addr(first, 0);
+    return e;
+}
+
+namespace detail {
+inline Endpoint endpoint_of(const decode::Layer& ip, std::uint16_t port, bool source) noexcept {
     if (const auto* v4 = ip.as<decode::Ipv4Info>()) {
-        const std::uint32_t a = source ? v4->src : v4->dst;
-        // Network order in memory, addr[0] the first octet, the other 12 bytes zero.
-        const std::uint64_t first = std::endian::native == std::endian::little
-                                        ? std::uint64_t{__builtin_bswap32(a)}
-                                        : std::uint64_t{a} << 32;
-        e.set_addr(first, 0);
-    } else if (const auto* v6 = ip.as<decode::Ipv6Info>()) {
+        return ipv4_endpoint(source ? v4->src : v4->dst, port);
+    }
+    Endpoint e;
+    e.port = port;
+    if (const auto* v6 = ip.as<decode::Ipv6Info>()) {
         const Bytes a = source ? v6->src : v6->dst;
         std::copy_n(a.begin(), std::min<std::size_t>(a.size(), 16), e.addr.begin());
         e.v6 = true;

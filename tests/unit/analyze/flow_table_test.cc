@@ -30,7 +30,7 @@ std::uint32_t isn(std::size_t i) {
     return static_cast<std::uint32_t>(i * 2654435761U);
 }
 
-// Feeds built packets to an analyzer, one second apart, as analyze does (prefetch first).
+// Feeds built packets to an analyzer, one second apart, with a digest as analyze computes it.
 class Feeder {
   public:
     explicit Feeder(analyze::ConnectionAnalyzer& a) : analyzer_(a) {}
@@ -41,8 +41,8 @@ class Feeder {
         frame.ts = Timestamp{.sec = 1700000000 + static_cast<std::int64_t>(number_), .nsec = 0};
         decode::decode(frame, options_, packet_);
         verify::verify(packet_, verdicts_);
-        analyzer_.prefetch(packet_);
-        analyzer_.on_packet({0, packet_, verdicts_});
+        const analyze::PacketDigest d = analyze::digest(packet_, verdicts_);
+        analyzer_.on_packet({0, packet_, verdicts_, &d});
     }
     void syn(std::size_t i) {
         send(PacketBuilder()

@@ -1,7 +1,7 @@
 // `analyze --threads N` prints exactly what one thread prints, with the same exit code: on every
 // shipped capture (text and JSON, all packets listed), on the golden cases (several files at once
 // among them), on bad input, and on long captures that take many batches through the pipeline,
-// mapped (classic pcap, frames shared between threads) and copied (pcapng), with connections
+// read in blocks (classic pcap, straight into the batches) and copied (pcapng), with connections
 // evicted early (--max-flows) so that the order of decisions matters.
 
 #include <gtest/gtest.h>
@@ -257,7 +257,7 @@ class LongCapture : public InRepo {
     std::vector<Frame> frames_;
 };
 
-TEST_F(LongCapture, ManyBatchesMappedAndCopiedGiveTheSameReport) {
+TEST_F(LongCapture, ManyBatchesInBlocksAndCopiedGiveTheSameReport) {
     ASSERT_GT(frames_.size(), 3000U);  // dozens of batches
     const std::string pcap = (dir_ / "long.pcap").string();
     const std::string pcapng = (dir_ / "long.pcapng").string();
