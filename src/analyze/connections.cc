@@ -1226,12 +1226,12 @@ void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
         const std::uint32_t da = v4->dst;
         const std::uint16_t sp = s.t.sport;
         const std::uint16_t dp = s.t.dport;
-        s.src = track::ipv4_endpoint(sa, sp);
-        s.dst = track::ipv4_endpoint(da, dp);
+        s.src.set_ipv4(sa, sp);
+        s.dst.set_ipv4(da, dp);
         // FlowKey::of(src, dst), from the numbers: an IPv4 endpoint orders by address, then port.
         const bool src_first = sa < da || (sa == da && sp < dp);
-        s.key.lo = track::ipv4_endpoint(src_first ? sa : da, src_first ? sp : dp);
-        s.key.hi = track::ipv4_endpoint(src_first ? da : sa, src_first ? dp : sp);
+        s.key.lo.set_ipv4(src_first ? sa : da, src_first ? sp : dp);
+        s.key.hi.set_ipv4(src_first ? da : sa, src_first ? dp : sp);
     } else {
         s.ip_id = 0;
         s.src = track::source_of(ip, s.t.sport);
@@ -1260,8 +1260,13 @@ void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
             s.tunnelled = true;
             s.outer_sport = udp->sport;
             const Layer& outer_ip = layers[static_cast<std::size_t>(oip)];
-            s.outer_src = track::source_of(outer_ip, 0);
-            s.outer_dst = track::destination_of(outer_ip, 0);
+            if (const auto* ov4 = outer_ip.as<decode::Ipv4Info>()) {
+                s.outer_src.set_ipv4(ov4->src, 0);
+                s.outer_dst.set_ipv4(ov4->dst, 0);
+            } else {
+                s.outer_src = track::source_of(outer_ip, 0);
+                s.outer_dst = track::destination_of(outer_ip, 0);
+            }
             if (const verify::Verdict* v = verdicts.for_layer(idx - 1)) {
                 s.outer_verdict_known = true;
                 s.outer_verdict = *v;
