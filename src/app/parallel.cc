@@ -223,7 +223,30 @@ void BatchPipeline::work() noexcept {
         if (process_one() || fill_one()) {
             continue;
         }
-        wake_.wait(seen, std::memory_order_acquire);
+        if (!spin_until_woken(seen)) {
+            wake_.wait(seen, std::memory_order_acquire);
+        }
+    }
+}
+
+// Waits a little for work by watching the wake count before sleeping on it: in a VM a futex
+// sleep and wake-up costs tens of microseconds, a batch takes about 25, and without this the
+// worker slept about 7,000 times on the 5M-packet capture (0.79 s against 0.73 s with it).
+bool BatchPipeline::spin_until_woken(std::uint32_t seen) const noexcept {
+    constexpr auto kSpin = std::chrono::microseconds(50);
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    while (true) {
+        for (int i = 0; i < 64; ++i) {
+            if (wake_.load(std::memory_order_acquire) != seen) {
+                return true;
+            }
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+        if (std::chrono::steady_clock::now() >= until) {
+            return false;
+        }
     }
 }
 

@@ -105,6 +105,7 @@ class BatchPipeline {
     void drain() noexcept;
     void wake_all() noexcept;
     void work() noexcept;
+    bool spin_until_woken(std::uint32_t seen) const noexcept;
 
     std::vector<std::unique_ptr<Slot>> slots_;
     // Batch sequence numbers: [consumed_, claimed_) being processed or done, [claimed_, filled_)
