@@ -650,15 +650,16 @@ struct ConnectionAnalyzer::Impl {
         keep_evidence(f, ctx, std::move(note));
     }
 
-    void on_tcp(const Segment& s, const PacketContext& ctx) {
-        const RawFrame& fr = ctx.packet.frame();
+    void on_tcp(const PacketDigest& d, const PacketContext& ctx) {
+        const Segment& s = d.segment;
+        const Timestamp ts = d.ts;  // the frame's own fields are another core's cache lines
         ++stats.segments;
         Flow& f = *flow_for(s.key, s.hash);
         if (f.packets == 0) {
-            f.first = fr.ts;
+            f.first = ts;
         }
         ++f.packets;
-        f.last = fr.ts;
+        f.last = ts;
         f.points |= point_bit(ctx.point);
         const bool syn = (s.t.flags & decode::tcp_flag::kSyn) != 0;
         const bool ack = (s.t.flags & decode::tcp_flag::kAck) != 0;
@@ -697,7 +698,7 @@ struct ConnectionAnalyzer::Impl {
             on_outer(f, s, ctx, from_client);
         } else if (f.plain.size() < kMaxPlain) {
             f.plain.push_back(
-                PlainSighting{.ip_id = s.ip_id, .seq = s.t.seq, .point = ctx.point, .ts = fr.ts});
+                PlainSighting{.ip_id = s.ip_id, .seq = s.t.seq, .point = ctx.point, .ts = ts});
         }
         if (syn && !ack) {
             on_syn(f, s, ctx);
@@ -707,10 +708,10 @@ struct ConnectionAnalyzer::Impl {
                 if (a.isn + 1 == s.t.ack && !a.answered) {
                     a.answered = true;
                     if (a.tx.size() >= 2) {
-                        mark_dirty(f, fr.ts, false);  // answered after retransmissions
+                        mark_dirty(f, ts, false);  // answered after retransmissions
                     }
                     a.answered_after = static_cast<std::uint8_t>(a.tx.size());
-                    a.answered_ts = fr.ts;
+                    a.answered_ts = ts;
                     keep_evidence(f, ctx, "SYN-ACK: the server answered" + outer_desc(s));
                 }
             }
@@ -719,7 +720,7 @@ struct ConnectionAnalyzer::Impl {
                 Attempt& a = f.attempts[i];
                 if (a.isn + 1 == s.t.ack && !a.answered && !a.rst) {
                     a.rst = true;
-                    mark_dirty(f, fr.ts, false);
+                    mark_dirty(f, ts, false);
                     keep_evidence(f, ctx, "RST with ack = ISN+1: nothing listens, SYN rejected");
                 }
             }
@@ -858,16 +859,16 @@ struct ConnectionAnalyzer::Impl {
 
     void on_packet(const PacketContext& ctx) {
         const decode::DecodedPacket& pkt = ctx.packet;
-        now = pkt.frame().ts;
         std::optional<PacketDigest> local;
         if (ctx.digest == nullptr) {
             digest(pkt, ctx.verdicts, local.emplace());
         }
         const PacketDigest& d = ctx.digest == nullptr ? *local : *ctx.digest;
+        now = d.ts;
         learn_vtep_mode(pkt, ctx.verdicts, d);
         if (d.has_segment) {
             if (watched(d.segment.t.sport, d.segment.t.dport)) {
-                on_tcp(d.segment, ctx);
+                on_tcp(d, ctx);
             }
         } else if (d.icmp >= 0) {
             on_icmp(pkt, static_cast<std::size_t>(d.icmp), ctx);
@@ -1179,6 +1180,7 @@ PacketDigest digest(const decode::DecodedPacket& pkt, const verify::Verdicts& ve
 // rest (stores that later wider loads cannot be forwarded from).
 void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
             PacketDigest& d) noexcept {
+    d.ts = pkt.frame().ts;
     d.has_segment = false;
     d.vtep_count = 0;
     d.vteps_complete = true;

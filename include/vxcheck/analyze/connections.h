@@ -62,6 +62,7 @@ struct Segment {
 /// thread that decoded the packet, and the ordered analysis reads these few lines instead of
 /// walking the layers (written by another core) again.
 struct PacketDigest {
+    Timestamp ts;  // the frame's
     bool has_segment = false;
     Segment segment;
     // Tunnel checksum modes seen (domain spec 2.4: a VTEP pair sends zero or full outer UDP
