@@ -317,9 +317,8 @@ void BatchPipeline::consume_all(const Consume& consume) {
                    next == filled_.load(std::memory_order_acquire)) {
             break;  // the input is over and every batch consumed
         }
-        // Nothing to consume yet: help, but only where the workers fall behind. A batch is best
-        // filled and processed by one thread (the walk over the records brings the frames into
-        // that core's cache); the data moves between cores when this thread takes over a step.
+        // Nothing to consume yet: decode a waiting batch, or read and decode the next (help()).
+        // Thresholds on how far ahead the workers are changed nothing measurable.
         if (help()) {
             continue;
         }
