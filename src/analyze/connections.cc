@@ -413,6 +413,9 @@ struct ConnectionAnalyzer::Impl {
     std::uint64_t next_order = 0;
     Timestamp now;
     std::uint64_t packets_since_sweep = 0;
+    // The digest of a packet that comes without one. A member, not a local: a fresh one (or an
+    // empty std::optional of one) is cleared whole, a few hundred bytes, for every packet.
+    PacketDigest scratch;
 
     [[nodiscard]] bool watched(std::uint16_t sport, std::uint16_t dport) const noexcept {
         if (options.all_ports) {
@@ -859,11 +862,10 @@ struct ConnectionAnalyzer::Impl {
 
     void on_packet(const PacketContext& ctx) {
         const decode::DecodedPacket& pkt = ctx.packet;
-        std::optional<PacketDigest> local;
         if (ctx.digest == nullptr) {
-            digest(pkt, ctx.verdicts, local.emplace());
+            digest(pkt, ctx.verdicts, scratch);
         }
-        const PacketDigest& d = ctx.digest == nullptr ? *local : *ctx.digest;
+        const PacketDigest& d = ctx.digest == nullptr ? scratch : *ctx.digest;
         now = d.ts;
         learn_vtep_mode(pkt, ctx.verdicts, d);
         if (d.has_segment) {
