@@ -385,6 +385,30 @@ void add_history(Flow& f, char c) noexcept {
     }
 }
 
+// Calls fn(outer_ip, zero) for every VXLAN/Geneve tunnel of `pkt`, outermost first, whose outer
+// UDP checksum shows its VTEP pair's mode (domain spec 2.4): zero checksums, or full ones (ok or
+// partial). outer_ip is the IP layer that carries the tunnel.
+template <typename Fn>
+void for_each_vtep_sighting(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
+                            Fn&& fn) {
+    const auto layers = pkt.layers();
+    for (std::size_t i = 0; i + 1 < layers.size(); ++i) {
+        if (layers[i].proto != Proto::Udp ||
+            (layers[i + 1].proto != Proto::Vxlan && layers[i + 1].proto != Proto::Geneve)) {
+            continue;
+        }
+        const verify::Verdict* v = verdicts.for_layer(i);
+        const int ip = pkt.enclosing_ip(i);
+        if (v == nullptr || ip < 0) {
+            continue;
+        }
+        const bool zero = v->status == verify::Status::Zero;
+        if (zero || v->status == verify::Status::Ok || v->status == verify::Status::Partial) {
+            fn(layers[static_cast<std::size_t>(ip)], zero);
+        }
+    }
+}
+
 enum class Mode { Unknown, Zero, Full };
 
 struct PairCounts {
@@ -470,24 +494,10 @@ struct ConnectionAnalyzer::Impl {
             }
             return;
         }
-        const auto layers = pkt.layers();
-        for (std::size_t i = 0; i + 1 < layers.size(); ++i) {
-            if (layers[i].proto != Proto::Udp ||
-                (layers[i + 1].proto != Proto::Vxlan && layers[i + 1].proto != Proto::Geneve)) {
-                continue;
-            }
-            const verify::Verdict* v = verdicts.for_layer(i);
-            const int ip = pkt.enclosing_ip(i);
-            if (v == nullptr || ip < 0) {
-                continue;
-            }
-            PairCounts& counts = pair_counts(layers[static_cast<std::size_t>(ip)]);
-            if (v->status == verify::Status::Zero) {
-                ++counts.zero;
-            } else if (v->status == verify::Status::Ok || v->status == verify::Status::Partial) {
-                ++counts.full;
-            }
-        }
+        for_each_vtep_sighting(pkt, verdicts, [this](const Layer& ip, bool zero) {
+            PairCounts& counts = pair_counts(ip);
+            ++(zero ? counts.zero : counts.full);
+        });
     }
 
     Flow* flow_for(const FlowKey& key, std::uint64_t h) {
@@ -1187,30 +1197,16 @@ void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
     d.vtep_count = 0;
     d.vteps_complete = true;
     d.icmp = -1;
-    const auto layers = pkt.layers();
-    // Tunnels and their outer checksum mode, outermost first.
-    for (std::size_t i = 0; i + 1 < layers.size(); ++i) {
-        if (layers[i].proto != Proto::Udp ||
-            (layers[i + 1].proto != Proto::Vxlan && layers[i + 1].proto != Proto::Geneve)) {
-            continue;
-        }
-        const verify::Verdict* v = verdicts.for_layer(i);
-        const int ip = pkt.enclosing_ip(i);
-        if (v == nullptr || ip < 0) {
-            continue;
-        }
-        const bool zero = v->status == verify::Status::Zero;
-        if (!zero && v->status != verify::Status::Ok && v->status != verify::Status::Partial) {
-            continue;
-        }
-        const auto* v4 = layers[static_cast<std::size_t>(ip)].as<decode::Ipv4Info>();
+    for_each_vtep_sighting(pkt, verdicts, [&d](const Layer& ip, bool zero) {
+        const auto* v4 = ip.as<decode::Ipv4Info>();
         if (v4 == nullptr || d.vtep_count == PacketDigest::kMaxVteps) {
             d.vteps_complete = false;  // on_packet walks the layers itself
-            continue;
+            return;
         }
         d.vteps[d.vtep_count++] = {.pair = (std::uint64_t{v4->src} << 32) | v4->dst, .zero = zero};
-    }
+    });
 
+    const auto layers = pkt.layers();
     const std::optional<InnerTcp> inner = inner_tcp(pkt);
     if (!inner) {
         d.icmp = static_cast<std::int8_t>(

@@ -21,17 +21,22 @@ std::uint32_t v4(std::string_view text) {
     return ipv4_addr(text);
 }
 
+// An NFS reply from a pod to flannel.1's address, through VXLAN between two VTEPs.
+PacketBuilder tunnelled_reply() {
+    return PacketBuilder()
+        .ethernet()
+        .ipv4("192.168.1.10", "192.168.1.20")
+        .udp(40299, 8472)
+        .vxlan(7)
+        .ethernet()
+        .ipv4("10.244.2.5", "10.244.1.0")
+        .ipv4_id(4321)
+        .tcp(2049, 612, tf::kAck | tf::kPsh, 5000, 6000)
+        .payload(100);
+}
+
 TEST(Digest, TunnelledSegmentAllFields) {
-    const Dissection d(PacketBuilder()
-                           .ethernet()
-                           .ipv4("192.168.1.10", "192.168.1.20")
-                           .udp(40299, 8472)
-                           .vxlan(7)
-                           .ethernet()
-                           .ipv4("10.244.2.5", "10.244.1.0")
-                           .ipv4_id(4321)
-                           .tcp(2049, 612, tf::kAck | tf::kPsh, 5000, 6000)
-                           .payload(100));
+    const Dissection d(tunnelled_reply());
     const PacketDigest g = analyze::digest(d.decoded(), d.verdicts());
     ASSERT_TRUE(g.has_segment);
     const analyze::Segment& s = g.segment;
@@ -153,14 +158,7 @@ TEST(Digest, IcmpWithoutSegment) {
 
 // The per-packet form overwrites everything a packet before left behind.
 TEST(Digest, IntoAnOldDigestLeavesNothingOfIt) {
-    const Dissection tunnelled(PacketBuilder()
-                                   .ethernet()
-                                   .ipv4("192.168.1.10", "192.168.1.20")
-                                   .udp(40299, 8472)
-                                   .vxlan(7)
-                                   .ethernet()
-                                   .ipv4("10.244.2.5", "10.244.1.0")
-                                   .tcp(2049, 612));
+    const Dissection tunnelled(tunnelled_reply());
     const Dissection plain(PacketBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2));
     PacketDigest g;
     analyze::digest(tunnelled.decoded(), tunnelled.verdicts(), g);
