@@ -29,28 +29,21 @@ constexpr std::uint8_t kIpProtoUdp = 17;
 constexpr std::size_t kTcpChecksumOffset = 16;
 constexpr std::size_t kUdpChecksumOffset = 6;
 
-// Adds the pseudo-header (RFC 768 / RFC 8200 8.1) of `ip` for protocol `proto`, length `len`.
-void add_pseudo_header(InternetChecksum& sum, const Layer& ip, std::uint8_t proto,
-                       std::uint32_t len) noexcept {
+// The folded sum of the pseudo-header (RFC 768 / RFC 8200 8.1) of `ip` for protocol `proto`,
+// length `len`.
+std::uint16_t pseudo_sum(const Layer& ip, std::uint8_t proto, std::uint32_t len) noexcept {
     if (const auto* v4 = ip.as<Ipv4Info>()) {
-        sum.add_word(static_cast<std::uint16_t>(v4->src >> 16));
-        sum.add_word(static_cast<std::uint16_t>(v4->src));
-        sum.add_word(static_cast<std::uint16_t>(v4->dst >> 16));
-        sum.add_word(static_cast<std::uint16_t>(v4->dst));
-    } else if (const auto* v6 = ip.as<Ipv6Info>()) {
+        return ipv4_pseudo_sum(v4->src, v4->dst, proto, len);
+    }
+    InternetChecksum sum;
+    if (const auto* v6 = ip.as<Ipv6Info>()) {
         sum.add(v6->pseudo_src);
         sum.add(v6->pseudo_dst);
     }
-    // A 32-bit length (IPv6 jumbo, BIG TCP) folds in as two words, as the kernel's
-    // csum_tcpudp_magic() does; for ordinary lengths the high word is 0.
+    // The length as two words, as for IPv4 (ipv4_pseudo_sum).
     sum.add_word(static_cast<std::uint16_t>(len >> 16));
     sum.add_word(proto);
     sum.add_word(static_cast<std::uint16_t>(len));
-}
-
-std::uint16_t pseudo_sum(const Layer& ip, std::uint8_t proto, std::uint32_t len) noexcept {
-    InternetChecksum sum;
-    add_pseudo_header(sum, ip, proto, len);
     return sum.sum();
 }
 
@@ -136,17 +129,16 @@ Verdict verify_ipv4_header(const Layer& ip, std::size_t index, Work& w) noexcept
     // A super-packet (total length 0) whose header checksum is wrong was left for the NIC to
     // fill in (TSO on e1000e/igb-class NICs writes 0 there): never call it bad.
     const bool left_for_nic = r != 0xffff && info.length_from_capture;
-    return Verdict{.layer = static_cast<std::uint8_t>(index),
-                   .depth = ip.depth,
-                   .check = Check::Ipv4Header,
-                   .status = r == 0xffff    ? Status::Ok
-                             : left_for_nic ? Status::Unverified
-                                            : Status::Bad,
-                   .reason = left_for_nic ? Reason::SuperPacket : Reason::None,
-                   .expected_known = true,
-                   .stored = info.checksum,
-                   .expected = expected_from_residual(r, info.checksum),
-                   .residual = r};
+    Verdict v{.layer = static_cast<std::uint8_t>(index),
+              .depth = ip.depth,
+              .check = Check::Ipv4Header,
+              .status = r == 0xffff    ? Status::Ok
+                        : left_for_nic ? Status::Unverified
+                                       : Status::Bad,
+              .reason = left_for_nic ? Reason::SuperPacket : Reason::None,
+              .stored = info.checksum};
+    set_residual(v, r);
+    return v;
 }
 
 // Sum of (final - partial) over the inner partial checksums covered by the L4 layer at `outer`,
@@ -213,12 +205,7 @@ Verdict verify_l4(const DecodedPacket& pkt, std::size_t index, Work& w,
         // sums gives exactly the sum over pseudo-header and bytes together.
         pseudo = pseudo_sum(ip, proto, l4_len);
         r = ones_add(pseudo, data);
-        v.residual = r;
-        v.expected_known = true;
-        v.expected = expected_from_residual(r, v.stored);
-        if (is_udp && v.expected == 0) {
-            v.expected = 0xffff;  // a computed 0 is sent as all ones (RFC 768)
-        }
+        set_residual(v, r);
     }
 
     if (is_udp && v.stored == 0) {

@@ -35,6 +35,8 @@ enum class Proto : std::uint8_t {
 
 struct EthernetInfo {
     std::uint16_t ethertype = 0;
+
+    bool operator==(const EthernetInfo&) const = default;
 };
 
 /// Linux cooked capture v1 or v2; ifindex is only present in v2 (0 otherwise).
@@ -42,16 +44,22 @@ struct SllInfo {
     std::uint16_t packet_type = 0;  // 0 host, 1 broadcast, 2 multicast, 3 other host, 4 outgoing
     std::uint16_t protocol = 0;
     std::uint32_t ifindex = 0;
+
+    bool operator==(const SllInfo&) const = default;
 };
 
 struct NullInfo {
     std::uint32_t family = 0;
+
+    bool operator==(const NullInfo&) const = default;
 };
 
 struct VlanInfo {
     std::uint16_t tpid = 0;  // 0x8100 (802.1Q) or 0x88a8 / 0x9100 (802.1ad)
     std::uint16_t vid = 0;
     std::uint16_t ethertype = 0;  // what follows the tag
+
+    bool operator==(const VlanInfo&) const = default;
 };
 
 struct Ipv4Info {
@@ -69,6 +77,7 @@ struct Ipv4Info {
     std::uint16_t checksum = 0;
 
     [[nodiscard]] bool is_fragment() const noexcept { return more_fragments || frag_offset != 0; }
+    bool operator==(const Ipv4Info&) const = default;
 };
 
 /// Addresses are views into the frame (16 bytes each). pseudo_src/pseudo_dst are the addresses
@@ -100,6 +109,8 @@ struct TcpInfo {
     std::uint8_t flags = 0;  // CWR ECE URG ACK PSH RST SYN FIN
     std::uint16_t window = 0;
     std::uint16_t checksum = 0;
+
+    bool operator==(const TcpInfo&) const = default;
 };
 
 namespace tcp_flag {
@@ -115,17 +126,23 @@ struct UdpInfo {
     std::uint16_t dport = 0;
     std::uint16_t length = 0;
     std::uint16_t checksum = 0;
+
+    bool operator==(const UdpInfo&) const = default;
 };
 
 struct IcmpInfo {
     std::uint8_t type = 0;
     std::uint8_t code = 0;
     std::uint16_t checksum = 0;
+
+    bool operator==(const IcmpInfo&) const = default;
 };
 
 struct VxlanInfo {
     std::uint8_t flags = 0;
     std::uint32_t vni = 0;
+
+    bool operator==(const VxlanInfo&) const = default;
 };
 
 struct GeneveInfo {
@@ -134,6 +151,8 @@ struct GeneveInfo {
     bool critical = false;
     std::uint16_t protocol = 0;
     std::uint32_t vni = 0;
+
+    bool operator==(const GeneveInfo&) const = default;
 };
 
 using LayerInfo = std::variant<std::monostate, EthernetInfo, SllInfo, NullInfo, VlanInfo, Ipv4Info,

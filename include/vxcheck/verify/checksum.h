@@ -45,6 +45,22 @@ class InternetChecksum {
 /// length padded with a zero byte): what InternetChecksum{}.add(bytes).sum() gives.
 [[nodiscard]] std::uint16_t sum_of(Bytes bytes) noexcept;
 
+/// The folded sum of an IPv4 pseudo-header (RFC 768, RFC 9293 3.1) for protocol `proto` over
+/// `len` bytes; addresses as host-order numbers. A 32-bit length (BIG TCP) folds in as two words,
+/// as the kernel's csum_tcpudp_magic() does; for ordinary lengths the high word is 0.
+[[nodiscard]] inline std::uint16_t ipv4_pseudo_sum(std::uint32_t src, std::uint32_t dst,
+                                                   std::uint8_t proto, std::uint32_t len) noexcept {
+    InternetChecksum sum;
+    sum.add_word(static_cast<std::uint16_t>(src >> 16));
+    sum.add_word(static_cast<std::uint16_t>(src));
+    sum.add_word(static_cast<std::uint16_t>(dst >> 16));
+    sum.add_word(static_cast<std::uint16_t>(dst));
+    sum.add_word(static_cast<std::uint16_t>(len >> 16));
+    sum.add_word(proto);
+    sum.add_word(static_cast<std::uint16_t>(len));
+    return sum.sum();
+}
+
 /// 16-bit one's-complement addition (end-around carry).
 [[nodiscard]] constexpr std::uint16_t ones_add(std::uint16_t a, std::uint16_t b) noexcept {
     const std::uint32_t s = std::uint32_t{a} + b;

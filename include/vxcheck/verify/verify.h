@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "vxcheck/decode/packet.h"
+#include "vxcheck/verify/checksum.h"
 
 namespace vxcheck::verify {
 
@@ -45,7 +46,20 @@ struct Verdict {
     std::uint16_t stored = 0;
     std::uint16_t expected = 0;  // the value that would verify (meaningful if expected_known)
     std::uint16_t residual = 0;  // sum over the covered bytes incl. the stored field (0xffff = ok)
+
+    bool operator==(const Verdict&) const = default;
 };
+
+/// Records in `v` (check and stored set) that its covered bytes were all captured and sum, with
+/// the pseudo-header, to `residual`: the residual and the value that would verify.
+constexpr void set_residual(Verdict& v, std::uint16_t residual) noexcept {
+    v.residual = residual;
+    v.expected_known = true;
+    v.expected = expected_from_residual(residual, v.stored);
+    if (v.check == Check::Udp && v.expected == 0) {
+        v.expected = 0xffff;  // a computed 0 is sent as all ones (RFC 768)
+    }
+}
 
 class Verdicts {
   public:
