@@ -84,5 +84,18 @@ if command -v tshark >/dev/null; then
     rm -f "$ev"
 fi
 
+# --no-fast-path: every frame through the general decoder gives the same report, packet lines
+# included (--packets all), for every shipped capture.
+for f in pcaps/*.pcap pcaps/*.pcapng; do
+    a=$("$bin" analyze --json --packets all "$f" 2>&1)
+    b=$("$bin" analyze --json --packets all --no-fast-path "$f" 2>&1)
+    if [ "$a" = "$b" ] && [ -n "$a" ]; then
+        passed=$((passed + 1))
+    else
+        echo "FAIL no-fast-path: $f gives a different report"
+        failed=$((failed + 1))
+    fi
+done
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

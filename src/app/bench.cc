@@ -2,10 +2,12 @@
 //
 // The capture is loaded once (every frame copied into memory), so that the runs measure vxcheck
 // and not the disk or the page cache.
-// Each run makes four passes over the frames, each stopping one stage later: decode; decode +
-// verify; decode + verify + summary tallies (FrameProcessor); and the full pipeline of analyze
-// (connection tracking and verdicts, the packet lines and the text report, written to a sink
-// that only hashes it). A stage's cost is the difference between two passes, best run of each.
+// Each run makes five passes over the frames: decode; decode + verify; decode + verify +
+// summary tallies + digest (FrameProcessor without its fast path); FrameProcessor as analyze
+// runs it, the fast path taking the common frames (include/vxcheck/app/fast_path.h); and the
+// full pipeline of analyze (connection tracking and verdicts, the packet lines and the text
+// report, written to a sink that only hashes it). A stage's cost is the difference between two
+// passes, best run of each; the fast path's is what it saves (negative).
 // With --threads N the full pipeline also runs through the batch pipeline of analyze --threads
 // (parallel.cc), and its report hash is compared with the one-thread report.
 
@@ -219,7 +221,10 @@ double pass_verify(const Capture& cap, const decode::DecodeOptions& options) {
     return seconds_since(start);
 }
 
-double pass_tally(const Capture& cap, const decode::DecodeOptions& options) {
+// FrameProcessor, as analyze runs it: with the fast path as `options` say (and then how many
+// frames it took in `fast_frames`), or without.
+double pass_tally(const Capture& cap, const decode::DecodeOptions& options,
+                  std::uint64_t* fast_frames = nullptr) {
     const auto start = Clock::now();
     auto processor = std::make_unique<FrameProcessor>(options);
     report::Summary summary;
@@ -228,6 +233,9 @@ double pass_tally(const Capture& cap, const decode::DecodeOptions& options) {
         processor->process(cap.frames[i], summary);
     }
     g_sink = static_cast<std::size_t>(summary.decoded);
+    if (fast_frames != nullptr) {
+        *fast_frames = processor->fast_frames();
+    }
     return seconds_since(start);
 }
 
@@ -350,9 +358,15 @@ ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
     if (config.threads > 1) {
         pipeline = std::make_unique<BatchPipeline>(config.decode, config.threads);
     }
+    // The first three passes take the general path (decode(), verify()); the fourth is
+    // FrameProcessor as analyze runs it, the fast path included (unless --no-fast-path).
+    decode::DecodeOptions general = config.decode;
+    general.fast_path = false;
     Best decode_only;
     Best verify_too;
+    Best tally_general;
     Best tally_too;
+    std::uint64_t fast_frames = 0;
     Best full;
     Best report;  // the part of a full pass after the last frame
     Best parallel;
@@ -360,9 +374,11 @@ ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
     ReportHash many;
     bool identical = true;
     for (unsigned r = 0; r < config.repeat; ++r) {
-        decode_only.add(pass_decode(cap, config.decode));
-        verify_too.add(pass_verify(cap, config.decode));
-        tally_too.add(pass_tally(cap, config.decode));
+        decode_only.add(pass_decode(cap, general));
+        verify_too.add(pass_verify(cap, general));
+        tally_general.add(pass_tally(cap, general));
+        tally_too.add(config.decode.fast_path ? pass_tally(cap, config.decode, &fast_frames)
+                                              : tally_general.runs.back());
         const FullTimes t = pass_full(cap, config, config.file, one);
         full.add(t.seconds);
         report.add(t.report_seconds);
@@ -377,7 +393,8 @@ ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
     // Stage costs from differences of best runs; noise can make one slightly negative.
     const double st_decode = ns(decode_only.seconds);
     const double st_verify = ns(verify_too.seconds) - ns(decode_only.seconds);
-    const double st_tally = ns(tally_too.seconds) - ns(verify_too.seconds);
+    const double st_tally = ns(tally_general.seconds) - ns(verify_too.seconds);
+    const double st_fast = ns(tally_too.seconds) - ns(tally_general.seconds);  // < 0: saved
     const double st_report = ns(report.seconds);
     const double st_analyze = ns(full.seconds) - ns(tally_too.seconds) - st_report;
     const double pps = n / full.seconds;
@@ -399,14 +416,14 @@ ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
         j["ns_per_packet"] = ns(full.seconds);
         j["seconds"] = full.seconds;
         j["runs_seconds"] = full.runs;
-        j["stages_ns_per_packet"] = {{"decode", st_decode},
-                                     {"verify", st_verify},
-                                     {"summary", st_tally},
-                                     {"track_analyze", st_analyze},
-                                     {"decide_report", st_report}};
+        j["fast_path_frames"] = fast_frames;
+        j["stages_ns_per_packet"] = {{"decode", st_decode},         {"verify", st_verify},
+                                     {"summary", st_tally},         {"fast_path", st_fast},
+                                     {"track_analyze", st_analyze}, {"decide_report", st_report}};
         j["passes_seconds"] = {{"decode", decode_only.runs},
                                {"decode_verify", verify_too.runs},
-                               {"decode_verify_summary", tally_too.runs},
+                               {"decode_verify_summary", tally_general.runs},
+                               {"frame_processor", tally_too.runs},
                                {"full", full.runs},
                                {"full_after_last_frame", report.runs}};
         if (pipeline) {
@@ -435,8 +452,9 @@ ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
         out << "vxcheck bench " << config.file << '\n';
         print("  %zu frames, %llu captured bytes, copied into memory in %.2f s\n",
               cap.frames.size(), static_cast<unsigned long long>(cap.bytes), cap.load_seconds);
-        print("  %u run%s of each pass, best kept\n\n", config.repeat,
-              config.repeat == 1 ? "" : "s");
+        print("  %u run%s of each pass, best kept; the fast path took %.1f%% of the frames\n\n",
+              config.repeat, config.repeat == 1 ? "" : "s",
+              100.0 * static_cast<double>(fast_frames) / n);
         print("  %-34s %10s %7s\n", "stage", "ns/packet", "share");
         const auto stage = [&](const char* name, double v) {
             print("  %-34s %10.1f %6.1f%%\n", name, v, 100.0 * v / ns(full.seconds));
@@ -444,6 +462,7 @@ ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
         stage("decode", st_decode);
         stage("checksums and verdicts (verify)", st_verify);
         stage("summary tallies + digest", st_tally);
+        stage("fast path instead (saved if < 0)", st_fast);
         stage("track + analyze (connections)", st_analyze);
         stage("decide + report (at the end)", st_report);
         stage("full pipeline", ns(full.seconds));

@@ -87,6 +87,9 @@ class AnalysisOptions {
                 "another UDP destination port carrying Geneve (repeatable; 6081 always is)")
             ("max-tunnel-depth", po::value(&depth_)->value_name("N"),
                 "VXLAN/Geneve nesting decoded at most (1-6, default 4)")
+            ("no-fast-path", po::bool_switch(&no_fast_path_),
+                "decode every frame with the general decoder, including the plain TCP and "
+                "VXLAN-in-TCP frames the fast path takes (same results, slower: for comparison)")
             ("port", po::value(&ports_)->value_name("PORT")->composing(),
                 "TCP server port whose connections get verdicts (repeatable; default 2049, NFS)")
             ("all-ports", po::bool_switch(&all_ports_), "give verdicts on every TCP connection")
@@ -117,6 +120,7 @@ class AnalysisOptions {
             throw UsageError("--max-tunnel-depth " + std::to_string(depth_) + ": expected 1 to 6");
         }
         decode.max_tunnel_depth = static_cast<std::uint8_t>(depth_);
+        decode.fast_path = !no_fast_path_;
         if (!ports_.empty()) {
             conn.ports.clear();
             for (const unsigned p : ports_) {
@@ -148,6 +152,7 @@ class AnalysisOptions {
     std::vector<unsigned> vxlan_ports_;
     std::vector<unsigned> geneve_ports_;
     unsigned depth_ = 4;
+    bool no_fast_path_ = false;
     std::vector<unsigned> ports_;
     bool all_ports_ = false;
     std::size_t max_flows_ = 200000;

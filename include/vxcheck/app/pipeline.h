@@ -33,6 +33,8 @@ class FrameProcessor {
     [[nodiscard]] const decode::DecodedPacket& packet() const noexcept { return packet_; }
     [[nodiscard]] const verify::Verdicts& verdicts() const noexcept { return verdicts_; }
     [[nodiscard]] const analyze::PacketDigest& digest() const noexcept { return digest_; }
+    /// Frames the fast path took (app::take_common_frame), of all processed.
+    [[nodiscard]] std::uint64_t fast_frames() const noexcept { return fast_frames_; }
     /// What ConnectionAnalyzer::on_packet takes, for a frame from capture point `point`.
     [[nodiscard]] analyze::PacketContext context(std::uint16_t point) const noexcept {
         return {point, packet_, verdicts_, &digest_};
@@ -45,6 +47,7 @@ class FrameProcessor {
     analyze::PacketDigest digest_;  // first: the ordered analysis reads it from another core
     decode::DecodedPacket packet_;
     verify::Verdicts verdicts_;
+    std::uint64_t fast_frames_ = 0;
 };
 
 /// Where decided connections go, shared by analyze, analyze --threads and capture: each is

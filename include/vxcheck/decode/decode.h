@@ -14,6 +14,10 @@ struct DecodeOptions {
     std::vector<std::uint16_t> vxlan_ports{8472, 4789};  // Linux/Flannel default, IANA
     std::vector<std::uint16_t> geneve_ports{6081};
     std::uint8_t max_tunnel_depth = 4;  // VXLAN/Geneve nesting cap
+    // Frames of the two common shapes (Ethernet/IPv4/TCP, and that inside VXLAN) with nothing
+    // in doubt are decoded and verified at fixed offsets (app::take_common_frame), with the
+    // same result; false sends every frame through decode() and verify() (--no-fast-path).
+    bool fast_path = true;
 };
 
 /// Decodes `frame` into `out` (reset first). Never throws, never reads past frame.data; problems

@@ -1,0 +1,33 @@
+#pragma once
+// The fast path: the two frame shapes that make up nearly all of a Flannel node's traffic,
+// decoded and verified at fixed offsets, with nothing in doubt.
+//
+//   plain:     Ethernet / IPv4 / TCP                                    (flannel.1, pod veths)
+//   tunnelled: Ethernet / IPv4 / UDP / VXLAN / Ethernet / IPv4 / TCP    (eth0 of a VXLAN node)
+//
+// The general decoder walks a protocol graph layer by layer and the general verifier handles
+// every offload artefact, fragments, cut frames and nesting; for these two shapes, when every
+// header is plain (no IP options, no fragment, lengths that agree exactly, VXLAN flags 0x08
+// and reserved bytes zero) and every checksum verifies (the outer UDP one may be 0), almost
+// all of that work has a known answer. take_common_frame() checks exactly those conditions and
+// writes what decode() and verify() would write (the same layers, no anomaly, the same
+// verdicts), or nothing: any other frame, and any frame with something to report, goes the
+// general way. tests/unit/app/common_frame_test.cc holds it to that, field by field, on every
+// frame of every capture in pcaps/ (and of ../shared/corpus when present).
+
+#include "vxcheck/decode/decode.h"
+#include "vxcheck/decode/packet.h"
+#include "vxcheck/frame.h"
+#include "vxcheck/verify/verify.h"
+
+namespace vxcheck::app {
+
+/// Decodes `frame` into `pkt` and verifies it into `verdicts`, exactly as decode::decode() and
+/// verify::verify() would, when it has one of the two shapes above with nothing in doubt, and
+/// returns true. Otherwise returns false; `pkt` and `verdicts` must then be filled by the
+/// general path (they may hold a partial result). Never reads past frame.data.
+[[nodiscard]] bool take_common_frame(const RawFrame& frame, const decode::DecodeOptions& options,
+                                     decode::DecodedPacket& pkt,
+                                     verify::Verdicts& verdicts) noexcept;
+
+}  // namespace vxcheck::app

@@ -1,0 +1,399 @@
+// The fast path (app::take_common_frame) writes exactly what decode() and verify() write, for
+// every frame it takes, and leaves every frame with something in doubt to them:
+//  - field by field (layers, anomalies, skip reason, depth, verdicts) on every frame of every
+//    capture in pcaps/, and of ../shared/corpus when it is there;
+//  - on VXLAN and plain frames with each header byte set to other values (the builder then
+//    fills in checksums, so lengths, flags and ports are wrong while the checksums are right);
+//  - on the same frames cut at every length;
+//  - and it declines the named cases (bad, partial or offloaded checksums, options,
+//    fragments, padding, super-packets, VLAN tags, VXLAN-GPE, a tunnel depth limit of 0).
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <filesystem>
+#include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "packet_builder.h"
+#include "vxcheck/app/fast_path.h"
+#include "vxcheck/capture/source.h"
+#include "vxcheck/decode/decode.h"
+#include "vxcheck/verify/verify.h"
+
+namespace vxcheck {
+namespace {
+
+namespace fs = std::filesystem;
+using decode::DecodedPacket;
+using decode::Layer;
+using test::Kind;
+using test::PacketBuilder;
+
+bool same_info(const decode::LayerInfo& a, const decode::LayerInfo& b) {
+    if (a.index() != b.index()) {
+        return false;
+    }
+    return std::visit(
+        [&b](const auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, decode::Ipv6Info> ||
+                          std::is_same_v<T, std::monostate>) {
+                return false;  // the fast path builds neither
+            } else {
+                return x == std::get<T>(b);
+            }
+        },
+        a);
+}
+
+void expect_same_layer(const Layer& g, const Layer& f, std::size_t i) {
+    SCOPED_TRACE("layer " + std::to_string(i) + " (" + std::string(to_string(g.proto)) + ")");
+    EXPECT_EQ(g.proto, f.proto);
+    EXPECT_EQ(g.depth, f.depth);
+    EXPECT_EQ(g.header_len, f.header_len);
+    EXPECT_EQ(g.offset, f.offset);
+    EXPECT_EQ(g.claimed_len, f.claimed_len);
+    EXPECT_EQ(g.bytes.data(), f.bytes.data());
+    EXPECT_EQ(g.bytes.size(), f.bytes.size());
+    EXPECT_TRUE(same_info(g.info, f.info));
+}
+
+struct Paths {
+    std::unique_ptr<DecodedPacket> general = std::make_unique<DecodedPacket>();
+    std::unique_ptr<DecodedPacket> fast = std::make_unique<DecodedPacket>();
+    verify::Verdicts general_verdicts;
+    verify::Verdicts fast_verdicts;
+};
+
+// Runs both paths on `frame`; when the fast path takes it, everything must be equal.
+bool same_or_declined(Paths& p, const RawFrame& frame, const decode::DecodeOptions& options = {}) {
+    decode::decode(frame, options, *p.general);
+    verify::verify(*p.general, p.general_verdicts);
+    if (!app::take_common_frame(frame, options, *p.fast, p.fast_verdicts)) {
+        return false;
+    }
+    const DecodedPacket& g = *p.general;
+    const DecodedPacket& f = *p.fast;
+    EXPECT_EQ(&g.frame(), &f.frame());
+    EXPECT_EQ(g.skip_reason(), f.skip_reason());
+    EXPECT_EQ(g.depth(), f.depth());
+    EXPECT_TRUE(g.anomalies().empty())
+        << "taken, but the general path notes " << to_string(g.anomalies()[0]);
+    EXPECT_TRUE(f.anomalies().empty());
+    EXPECT_EQ(g.layers().size(), f.layers().size());
+    for (std::size_t i = 0; i < std::min(g.layers().size(), f.layers().size()); ++i) {
+        expect_same_layer(g.layers()[i], f.layers()[i], i);
+    }
+    const auto gv = p.general_verdicts.items();
+    const auto fv = p.fast_verdicts.items();
+    EXPECT_EQ(gv.size(), fv.size());
+    for (std::size_t i = 0; i < std::min(gv.size(), fv.size()); ++i) {
+        EXPECT_EQ(gv[i], fv[i]) << "verdict " << i << ": general " << to_string(gv[i].status)
+                                << ", fast " << to_string(fv[i].status);
+    }
+    return true;
+}
+
+PacketBuilder& tunnelled(PacketBuilder& b, std::size_t payload = 120) {
+    return b.ethernet()
+        .ipv4("192.168.1.10", "192.168.1.20")
+        .udp(40000, 8472)
+        .vxlan(1)
+        .ethernet()
+        .ipv4("10.244.1.0", "10.96.0.10")
+        .tcp(51000, 2049, decode::tcp_flag::kAck | decode::tcp_flag::kPsh, 7000, 9000)
+        .payload(payload);
+}
+
+TEST(CommonFrame, TakesTunnelledAndPlainTcp) {
+    Paths p;
+    PacketBuilder tb;
+    const auto vx = tunnelled(tb).build();
+    ASSERT_TRUE(same_or_declined(p, vx.frame()));
+    EXPECT_EQ(p.fast->layers().size(), 7U);
+    ASSERT_EQ(p.fast_verdicts.items().size(), 4U);
+    for (const auto& v : p.fast_verdicts.items()) {
+        EXPECT_EQ(v.status, verify::Status::Ok);
+    }
+
+    const auto plain = PacketBuilder()
+                           .ethernet()
+                           .ipv4("10.244.1.5", "10.244.2.7")
+                           .tcp(2049, 51000)
+                           .payload(1400)
+                           .build();
+    ASSERT_TRUE(same_or_declined(p, plain.frame()));
+    EXPECT_EQ(p.fast->layers().size(), 3U);
+
+    // A VTEP pair without outer checksums (the kernel's default for VXLAN).
+    PacketBuilder zb;
+    const auto zero_udp = zb.ethernet()
+                              .ipv4("192.168.1.10", "192.168.1.20")
+                              .udp(40000, 4789)
+                              .zero_udp_checksum()
+                              .vxlan(7)
+                              .ethernet()
+                              .ipv4("10.244.1.0", "10.96.0.10")
+                              .tcp(51000, 2049)
+                              .build();
+    ASSERT_TRUE(same_or_declined(p, zero_udp.frame()));
+    EXPECT_EQ(p.fast_verdicts.items()[1].status, verify::Status::Zero);
+
+    // Ethernet padding after a short plain segment is not the packet's.
+    const auto padded = PacketBuilder()
+                            .ethernet()
+                            .ipv4("10.244.1.5", "10.244.2.7")
+                            .tcp(2049, 51000)
+                            .trailer(6)
+                            .build();
+    EXPECT_TRUE(same_or_declined(p, padded.frame()));
+    // ... and the snaplen may cut it: the frame claims its wire length, the packet is whole.
+    const auto cut_padding = PacketBuilder()
+                                 .ethernet()
+                                 .ipv4("10.244.1.5", "10.244.2.7")
+                                 .tcp(2049, 51000)
+                                 .trailer(6)
+                                 .snaplen(57)
+                                 .build();
+    ASSERT_TRUE(same_or_declined(p, cut_padding.frame()));
+    EXPECT_EQ(p.fast->layers()[0].claimed_len, 60U);
+}
+
+TEST(CommonFrame, DeclinesWhatIsInDoubt) {
+    struct Case {
+        const char* name;
+        test::BuiltPacket packet;
+        decode::DecodeOptions options;
+    };
+    const auto tunnel = [](auto&& after_outer_udp, auto&& after_inner_tcp) {
+        PacketBuilder b;
+        b.ethernet().ipv4("192.168.1.10", "192.168.1.20").udp(40000, 8472);
+        after_outer_udp(b);
+        b.vxlan(1).ethernet().ipv4("10.244.1.0", "10.96.0.10").tcp(51000, 2049);
+        after_inner_tcp(b);
+        return b.payload(64).build();
+    };
+    const auto none = [](PacketBuilder&) {};
+    std::vector<Case> cases;
+    cases.push_back({"bad inner TCP checksum",
+                     tunnel(none, [](PacketBuilder& b) { b.corrupt_checksum(0x0100); }),
+                     {}});
+    cases.push_back({"partial inner TCP checksum",
+                     tunnel(none, [](PacketBuilder& b) { b.partial_checksum(); }),
+                     {}});
+    cases.push_back({"local checksum offload",
+                     tunnel(none, [](PacketBuilder& b) { b.local_checksum_offload(); }),
+                     {}});
+    cases.push_back({"bad outer UDP checksum",
+                     tunnel([](PacketBuilder& b) { b.corrupt_checksum(0x4000); }, none),
+                     {}});
+    cases.push_back({"outer UDP 0xffff on a corrupted tunnel (variant A)",
+                     tunnel([](PacketBuilder& b) { b.checksum(0xffff); }, none),
+                     {}});
+    cases.push_back({"UDP length shorter than the IP payload",
+                     tunnel([](PacketBuilder& b) { b.udp_length(60); }, none),
+                     {}});
+    cases.push_back({"tunnel depth limit 0", tunnel(none, none), {.max_tunnel_depth = 0}});
+    cases.push_back({"snaplen inside the inner segment",
+                     tunnel(none, [](PacketBuilder& b) { b.snaplen(100); }),
+                     {}});
+    {
+        PacketBuilder b;
+        cases.push_back({"VXLAN-GPE port",
+                         b.ethernet()
+                             .ipv4("192.168.1.10", "192.168.1.20")
+                             .udp(40000, 4790)
+                             .vxlan(1)
+                             .ethernet()
+                             .ipv4("10.244.1.0", "10.96.0.10")
+                             .tcp(51000, 2049)
+                             .build(),
+                         {}});
+    }
+    {
+        PacketBuilder b;
+        cases.push_back({"VXLAN reserved bits",
+                         b.ethernet()
+                             .ipv4("192.168.1.10", "192.168.1.20")
+                             .udp(40000, 8472)
+                             .vxlan(1, 0x0c)
+                             .ethernet()
+                             .ipv4("10.244.1.0", "10.96.0.10")
+                             .tcp(51000, 2049)
+                             .build(),
+                         {}});
+    }
+    cases.push_back({"IPv4 options",
+                     PacketBuilder()
+                         .ethernet()
+                         .ipv4("10.244.1.5", "10.244.2.7")
+                         .ipv4_options({0x01, 0x01, 0x01, 0x01})
+                         .tcp(2049, 51000)
+                         .build(),
+                     {}});
+    cases.push_back({"a first fragment",
+                     PacketBuilder()
+                         .ethernet()
+                         .ipv4("10.244.1.5", "10.244.2.7")
+                         .ipv4_fragment(0, true)
+                         .tcp(2049, 51000)
+                         .payload(64)
+                         .build(),
+                     {}});
+    cases.push_back({"super-packet (total length 0)",
+                     PacketBuilder()
+                         .ethernet()
+                         .ipv4("10.244.1.5", "10.244.2.7")
+                         .ip_total_length(0)
+                         .tcp(2049, 51000)
+                         .payload(64)
+                         .build(),
+                     {}});
+    cases.push_back({"bad IPv4 header checksum",
+                     PacketBuilder()
+                         .ethernet()
+                         .ipv4("10.244.1.5", "10.244.2.7")
+                         .corrupt_checksum(0x0001)
+                         .tcp(2049, 51000)
+                         .build(),
+                     {}});
+    cases.push_back({"VLAN tag",
+                     PacketBuilder()
+                         .ethernet()
+                         .vlan(100)
+                         .ipv4("10.244.1.5", "10.244.2.7")
+                         .tcp(2049, 51000)
+                         .build(),
+                     {}});
+    cases.push_back({"IPv6",
+                     PacketBuilder().ethernet().ipv6("fd00::1", "fd00::2").tcp(2049, 51000).build(),
+                     {}});
+    cases.push_back({"TCP data offset past the segment",
+                     PacketBuilder()
+                         .ethernet()
+                         .ipv4("10.244.1.5", "10.244.2.7")
+                         .tcp(2049, 51000)
+                         .tcp_data_offset(15)
+                         .build(),
+                     {}});
+    cases.push_back(
+        {"Linux cooked capture",
+         PacketBuilder().sll2().ipv4("10.244.1.5", "10.244.2.7").tcp(2049, 51000).build(),
+         {}});
+
+    Paths p;
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.name);
+        EXPECT_FALSE(same_or_declined(p, c.packet.frame(), c.options));
+    }
+}
+
+// Each header byte of each layer set to other values, the checksums filled in over them.
+TEST(CommonFrame, AgreesWithTheGeneralPathWhateverOneHeaderByteHolds) {
+    // Layers in builder order; patch() acts on the most recent one.
+    const std::vector<std::size_t> header_lens{14, 20, 8, 8, 14, 20, 20};
+    constexpr std::array<std::uint8_t, 6> kValues{0x00, 0x01, 0x08, 0x45, 0x80, 0xff};
+    const auto build = [](std::size_t layer, std::size_t off, std::uint8_t value) {
+        PacketBuilder b;
+        const auto at = [&](std::size_t l) {
+            if (l == layer) {
+                b.patch(off, value);
+            }
+        };
+        b.ethernet();
+        at(0);
+        b.ipv4("192.168.1.10", "192.168.1.20");
+        at(1);
+        b.udp(40000, 8472);
+        at(2);
+        b.vxlan(1);
+        at(3);
+        b.ethernet();
+        at(4);
+        b.ipv4("10.244.1.0", "10.96.0.10");
+        at(5);
+        b.tcp(51000, 2049, decode::tcp_flag::kAck, 7000, 9000);
+        at(6);
+        return b.payload(40).build();
+    };
+    Paths p;
+    std::size_t taken = 0;
+    std::size_t tried = 0;
+    for (std::size_t layer = 0; layer < header_lens.size(); ++layer) {
+        for (std::size_t off = 0; off < header_lens[layer]; ++off) {
+            for (const std::uint8_t value : kValues) {
+                SCOPED_TRACE("layer " + std::to_string(layer) + " byte " + std::to_string(off) +
+                             " = " + std::to_string(value));
+                const auto pkt = build(layer, off, value);
+                if (same_or_declined(p, pkt.frame())) {
+                    ++taken;
+                }
+                ++tried;
+            }
+        }
+    }
+    // Most values of most bytes (addresses, ports, IDs, TTLs, MACs) change nothing that matters.
+    EXPECT_GT(taken, tried / 2);
+    EXPECT_LT(taken, tried);
+}
+
+TEST(CommonFrame, AgreesWithTheGeneralPathAtEveryCaptureLength) {
+    PacketBuilder tb;
+    const auto vx = tunnelled(tb, 200).build();
+    Paths p;
+    std::size_t taken = 0;
+    for (std::size_t n = 0; n <= vx.bytes.size(); ++n) {
+        SCOPED_TRACE("caplen " + std::to_string(n));
+        RawFrame f = vx.frame();
+        f.caplen = static_cast<std::uint32_t>(n);
+        f.data = f.data.first(n);
+        if (same_or_declined(p, f)) {
+            ++taken;
+        }
+    }
+    EXPECT_EQ(taken, 1U);  // only the whole frame
+}
+
+// Every frame of the shipped captures (and the third-party corpus, when it is there).
+TEST(CommonFrame, AgreesWithTheGeneralPathOnEveryCapturedFrame) {
+    const fs::path pcaps = fs::path(VXCHECK_SOURCE_DIR) / "pcaps";
+    const fs::path corpus = fs::path(VXCHECK_SOURCE_DIR) / ".." / "shared" / "corpus";
+    std::size_t frames = 0;
+    std::size_t taken = 0;
+    for (const fs::path& dir : {pcaps, corpus}) {
+        if (!fs::is_directory(dir)) {
+            continue;
+        }
+        for (const auto& entry : fs::directory_iterator(dir)) {
+            const std::string ext = entry.path().extension().string();
+            if (!entry.is_regular_file() || (ext != ".pcap" && ext != ".pcapng")) {
+                continue;
+            }
+            std::unique_ptr<capture::Source> src;
+            try {
+                src = capture::open_file(entry.path().string());
+            } catch (const capture::OpenError&) {
+                continue;  // not a capture libpcap reads (the corpus has a few)
+            }
+            Paths p;
+            RawFrame f;
+            while (src->next(f) == capture::ReadStatus::Frame) {
+                SCOPED_TRACE(entry.path().filename().string() + " frame " +
+                             std::to_string(f.number));
+                ++frames;
+                if (same_or_declined(p, f)) {
+                    ++taken;
+                }
+            }
+        }
+    }
+    EXPECT_GT(frames, 100U);
+    EXPECT_GT(taken, 50U);  // the VXLAN and flannel.1 scenarios are mostly common frames
+    EXPECT_LT(taken, frames);
+}
+
+}  // namespace
+}  // namespace vxcheck
