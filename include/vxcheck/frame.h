@@ -26,6 +26,8 @@ enum class LinkType : std::uint8_t {
 struct Timestamp {
     std::int64_t sec = 0;
     std::uint32_t nsec = 0;
+
+    bool operator==(const Timestamp&) const = default;
 };
 
 struct RawFrame {

@@ -385,6 +385,13 @@ void add_history(Flow& f, char c) noexcept {
     }
 }
 
+// Whether a tunnel's outer UDP checksum verdict shows its VTEP pair's mode (domain spec 2.4):
+// zero checksums (`zero` set), or full ones (ok or partial).
+bool shows_vtep_mode(const verify::Verdict& v, bool& zero) noexcept {
+    zero = v.status == verify::Status::Zero;
+    return zero || v.status == verify::Status::Ok || v.status == verify::Status::Partial;
+}
+
 // Calls fn(outer_ip, zero) for every VXLAN/Geneve tunnel of `pkt`, outermost first, whose outer
 // UDP checksum shows its VTEP pair's mode (domain spec 2.4): zero checksums, or full ones (ok or
 // partial). outer_ip is the IP layer that carries the tunnel.
@@ -399,11 +406,8 @@ void for_each_vtep_sighting(const decode::DecodedPacket& pkt, const verify::Verd
         }
         const verify::Verdict* v = verdicts.for_layer(i);
         const int ip = pkt.enclosing_ip(i);
-        if (v == nullptr || ip < 0) {
-            continue;
-        }
-        const bool zero = v->status == verify::Status::Zero;
-        if (zero || v->status == verify::Status::Ok || v->status == verify::Status::Partial) {
+        bool zero = false;
+        if (v != nullptr && ip >= 0 && shows_vtep_mode(*v, zero)) {
             fn(layers[static_cast<std::size_t>(ip)], zero);
         }
     }
@@ -1187,38 +1191,75 @@ PacketDigest digest(const decode::DecodedPacket& pkt, const verify::Verdicts& ve
     return d;
 }
 
-// Writes every field that is read later, and no more: the digest is a few hundred bytes, and
-// clearing it whole, or building endpoints and copying them into the key, cost as much as the
-// rest (stores that later wider loads cannot be forwarded from).
-void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
-            PacketDigest& d) noexcept {
+namespace {
+
+// Starts the digest of a packet over what an earlier one left.
+void begin_digest(const decode::DecodedPacket& pkt, PacketDigest& d) noexcept {
     d.ts = pkt.frame().ts;
     d.has_segment = false;
     d.vtep_count = 0;
     d.vteps_complete = true;
     d.icmp = -1;
-    for_each_vtep_sighting(pkt, verdicts, [&d](const Layer& ip, bool zero) {
-        const auto* v4 = ip.as<decode::Ipv4Info>();
-        if (v4 == nullptr || d.vtep_count == PacketDigest::kMaxVteps) {
-            d.vteps_complete = false;  // on_packet walks the layers itself
-            return;
-        }
-        d.vteps[d.vtep_count++] = {.pair = (std::uint64_t{v4->src} << 32) | v4->dst, .zero = zero};
-    });
+}
 
-    const auto layers = pkt.layers();
+void add_vtep_sighting(PacketDigest& d, const Layer& ip, bool zero) noexcept {
+    const auto* v4 = ip.as<decode::Ipv4Info>();
+    if (v4 == nullptr || d.vtep_count == PacketDigest::kMaxVteps) {
+        d.vteps_complete = false;  // on_packet walks the layers itself
+        return;
+    }
+    d.vteps[d.vtep_count++] = {.pair = (std::uint64_t{v4->src} << 32) | v4->dst, .zero = zero};
+}
+
+// The innermost TCP segment and the tunnel around it, found by walking the layers.
+DigestLayout find_layout(const decode::DecodedPacket& pkt,
+                         const verify::Verdicts& verdicts) noexcept {
+    DigestLayout l;
     const std::optional<InnerTcp> inner = inner_tcp(pkt);
     if (!inner) {
+        return l;
+    }
+    l.tcp = static_cast<int>(inner->tcp);
+    l.ip = static_cast<int>(inner->ip);
+    // The tunnel whose payload holds this segment: the nearest VXLAN/Geneve before it.
+    const auto layers = pkt.layers();
+    for (int i = l.ip - 1; i > 0; --i) {
+        const auto idx = static_cast<std::size_t>(i);
+        if (layers[idx].proto != Proto::Vxlan && layers[idx].proto != Proto::Geneve) {
+            continue;
+        }
+        const int oip = pkt.enclosing_ip(idx - 1);
+        if (layers[idx - 1].as<decode::UdpInfo>() != nullptr && oip >= 0) {
+            l.tunnel = i;
+            l.tunnel_udp = i - 1;
+            l.tunnel_ip = oip;
+            if (const verify::Verdict* v = verdicts.for_layer(idx - 1)) {
+                l.tunnel_verdict = static_cast<int>(v - verdicts.items().data());
+            }
+        }
+        break;
+    }
+    return l;
+}
+
+// Everything but the VTEP sightings, from where `l` says it is. Writes every field that is read
+// later, and no more: the digest is a few hundred bytes, and clearing it whole, or building
+// endpoints and copying them into the key, cost as much as the rest (stores that later wider
+// loads cannot be forwarded from).
+void digest_segment(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
+                    const DigestLayout& l, PacketDigest& d) noexcept {
+    if (l.tcp < 0) {
         d.icmp = static_cast<std::int8_t>(
             std::max(pkt.innermost(Proto::Icmpv4), pkt.innermost(Proto::Icmpv6)));
         return;
     }
+    const auto layers = pkt.layers();
     d.has_segment = true;
     Segment& s = d.segment;
-    const Layer& tcp = layers[inner->tcp];
-    const Layer& ip = layers[inner->ip];
-    s.t = *inner->info;
-    s.tcp_layer = static_cast<std::uint8_t>(inner->tcp);
+    const Layer& tcp = layers[static_cast<std::size_t>(l.tcp)];
+    const Layer& ip = layers[static_cast<std::size_t>(l.ip)];
+    s.t = std::get<decode::TcpInfo>(tcp.info);
+    s.tcp_layer = static_cast<std::uint8_t>(l.tcp);
     s.payload = tcp.claimed_len - tcp.header_len;
     if (const auto* v4 = ip.as<decode::Ipv4Info>()) {
         s.ip_id = v4->id;
@@ -1239,41 +1280,54 @@ void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
         s.key = FlowKey::of(s.src, s.dst);
     }
     s.hash = track::FlowKeyHash{}(s.key);
-    s.tunnelled = false;
+    s.tunnelled = l.tunnel >= 0;
     s.outer_verdict_known = false;
     s.outer_sport = 0;
     s.vni = 0;
-    // The tunnel whose payload holds this segment: the nearest VXLAN/Geneve before it.
-    for (int i = static_cast<int>(inner->ip) - 1; i > 0; --i) {
-        const auto idx = static_cast<std::size_t>(i);
-        if (layers[idx].proto != Proto::Vxlan && layers[idx].proto != Proto::Geneve) {
-            continue;
-        }
-        const auto* udp = layers[idx - 1].as<decode::UdpInfo>();
-        const int oip = pkt.enclosing_ip(idx - 1);
-        if (udp != nullptr && oip >= 0) {
-            if (const auto* x = layers[idx].as<decode::VxlanInfo>()) {
-                s.vni = x->vni;
-            } else if (const auto* g = layers[idx].as<decode::GeneveInfo>()) {
-                s.vni = g->vni;
-            }
-            s.tunnelled = true;
-            s.outer_sport = udp->sport;
-            const Layer& outer_ip = layers[static_cast<std::size_t>(oip)];
-            if (const auto* ov4 = outer_ip.as<decode::Ipv4Info>()) {
-                s.outer_src.set_ipv4(ov4->src, 0);
-                s.outer_dst.set_ipv4(ov4->dst, 0);
-            } else {
-                s.outer_src = track::source_of(outer_ip, 0);
-                s.outer_dst = track::destination_of(outer_ip, 0);
-            }
-            if (const verify::Verdict* v = verdicts.for_layer(idx - 1)) {
-                s.outer_verdict_known = true;
-                s.outer_verdict = *v;
-            }
-        }
-        break;
+    if (!s.tunnelled) {
+        return;
     }
+    const Layer& tunnel = layers[static_cast<std::size_t>(l.tunnel)];
+    if (const auto* x = tunnel.as<decode::VxlanInfo>()) {
+        s.vni = x->vni;
+    } else if (const auto* g = tunnel.as<decode::GeneveInfo>()) {
+        s.vni = g->vni;
+    }
+    s.outer_sport =
+        std::get<decode::UdpInfo>(layers[static_cast<std::size_t>(l.tunnel_udp)].info).sport;
+    const Layer& outer_ip = layers[static_cast<std::size_t>(l.tunnel_ip)];
+    if (const auto* ov4 = outer_ip.as<decode::Ipv4Info>()) {
+        s.outer_src.set_ipv4(ov4->src, 0);
+        s.outer_dst.set_ipv4(ov4->dst, 0);
+    } else {
+        s.outer_src = track::source_of(outer_ip, 0);
+        s.outer_dst = track::destination_of(outer_ip, 0);
+    }
+    if (l.tunnel_verdict >= 0) {
+        s.outer_verdict_known = true;
+        s.outer_verdict = verdicts.items()[static_cast<std::size_t>(l.tunnel_verdict)];
+    }
+}
+
+}  // namespace
+
+void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
+            PacketDigest& d) noexcept {
+    begin_digest(pkt, d);
+    for_each_vtep_sighting(pkt, verdicts,
+                           [&d](const Layer& ip, bool zero) { add_vtep_sighting(d, ip, zero); });
+    digest_segment(pkt, verdicts, find_layout(pkt, verdicts), d);
+}
+
+void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
+            const DigestLayout& layout, PacketDigest& d) noexcept {
+    begin_digest(pkt, d);
+    bool zero = false;
+    if (layout.tunnel_verdict >= 0 &&
+        shows_vtep_mode(verdicts.items()[static_cast<std::size_t>(layout.tunnel_verdict)], zero)) {
+        add_vtep_sighting(d, pkt.layers()[static_cast<std::size_t>(layout.tunnel_ip)], zero);
+    }
+    digest_segment(pkt, verdicts, layout, d);
 }
 
 ConnectionAnalyzer::ConnectionAnalyzer(ConnectionOptions options)

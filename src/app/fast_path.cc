@@ -40,7 +40,7 @@ std::uint16_t plain_ipv4(Bytes b, std::uint8_t protocol, std::size_t min_payload
     }
     const std::uint16_t total = be16(b, 2);
     if (total < kIpv4Len + min_payload || total > b.size() ||
-        verify::sum_of(b.first(kIpv4Len)) != 0xffff) {
+        verify::sum_of_fixed<kIpv4Len>(b.data()) != 0xffff) {
         return 0;
     }
     return total;
@@ -177,7 +177,7 @@ bool take_tunnelled(const RawFrame& frame, Bytes ip, const decode::DecodeOptions
     // no byte lane moves).
     const std::uint16_t udp_stored = be16(udp, 6);
     verify::InternetChecksum data;
-    data.add_sum(verify::sum_of(udp.first(kInnerOffset)), kInnerOffset);
+    data.add_sum(verify::sum_of_fixed<kInnerOffset>(udp.data()), kInnerOffset);
     data.add_sum(0xffff, kIpv4Len);  // the inner header's sum: it verified
     data.add_sum(tcp.data, segment.size());
     const std::uint16_t udp_residual =
@@ -216,26 +216,30 @@ bool take_tunnelled(const RawFrame& frame, Bytes ip, const decode::DecodeOptions
 
 }  // namespace
 
-bool take_common_frame(const RawFrame& frame, const decode::DecodeOptions& options,
-                       decode::DecodedPacket& pkt, verify::Verdicts& verdicts) noexcept {
+CommonFrame take_common_frame(const RawFrame& frame, const decode::DecodeOptions& options,
+                              decode::DecodedPacket& pkt, verify::Verdicts& verdicts) noexcept {
     const Bytes data = frame.data;
     if (frame.link != LinkType::Ethernet || data.size() < kEthernetLen + kIpv4Len ||
         be16(data, 12) != kEthertypeIpv4) {
-        return false;
+        return CommonFrame::None;
     }
     const Bytes after_ethernet = data.subspan(kEthernetLen);
     const std::uint8_t protocol = after_ethernet[9];
     if (protocol == kIpProtoTcp) {
         const std::uint16_t total = plain_ipv4(after_ethernet, kIpProtoTcp, kTcpMinLen);
-        return total != 0 && take_plain(frame, after_ethernet.first(total), pkt, verdicts);
+        return total != 0 && take_plain(frame, after_ethernet.first(total), pkt, verdicts)
+                   ? CommonFrame::PlainTcp
+                   : CommonFrame::None;
     }
     if (protocol == kIpProtoUdp) {
         const std::uint16_t total =
             plain_ipv4(after_ethernet, kIpProtoUdp, kUdpLen + kVxlanLen + kEthernetLen);
         return total != 0 &&
-               take_tunnelled(frame, after_ethernet.first(total), options, pkt, verdicts);
+                       take_tunnelled(frame, after_ethernet.first(total), options, pkt, verdicts)
+                   ? CommonFrame::TcpInVxlan
+                   : CommonFrame::None;
     }
-    return false;
+    return CommonFrame::None;
 }
 
 }  // namespace vxcheck::app

@@ -28,17 +28,21 @@ std::string point_name(const std::string& file, const std::vector<std::string>& 
 
 void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) noexcept {
     // The fast path gives no frame a bad verdict, so the kernel's hint changes none of its.
-    if (options_.fast_path && take_common_frame(frame, options_, packet_, verdicts_)) {
+    const CommonFrame shape = options_.fast_path
+                                  ? take_common_frame(frame, options_, packet_, verdicts_)
+                                  : CommonFrame::None;
+    if (shape != CommonFrame::None) {
         ++fast_frames_;
+        analyze::digest(packet_, verdicts_, digest_layout(shape), digest_);
     } else {
         decode::decode(frame, options_, packet_);
         verify::verify(packet_, verdicts_);
         if (frame.csum_not_ready) {
             apply_kernel_hint();
         }
+        analyze::digest(packet_, verdicts_, digest_);
     }
     summary.add(packet_, verdicts_);
-    analyze::digest(packet_, verdicts_, digest_);
 }
 
 // The kernel said this skb is CHECKSUM_PARTIAL: one L4 checksum (csum_start; for a tunnel with

@@ -174,7 +174,7 @@ std::uint16_t native_sum(const std::uint8_t* p, std::size_t n) noexcept {
     std::uint64_t sum = 0;
 #if defined(VXCHECK_X86_SIMD) && defined(__SSE2__)
     if (n >= kBulk.step) {
-        const std::size_t bulk = n - n % kBulk.step;
+        const std::size_t bulk = n & ~(kBulk.step - 1);  // step: a power of two
         sum = kBulk.fn(p, bulk);  // < 2^62 for any span that fits in memory: no carry out
         p += bulk;
         n -= bulk;

@@ -55,6 +55,7 @@ struct Segment {
     [[nodiscard]] const verify::Verdict* outer_checksum() const noexcept {
         return outer_verdict_known ? &outer_verdict : nullptr;
     }
+    bool operator==(const Segment&) const = default;
 };
 
 /// What the connection analysis needs of one packet, pulled out of its layers and verdicts by
@@ -70,12 +71,35 @@ struct PacketDigest {
     struct VtepSighting {
         std::uint64_t pair = 0;
         bool zero = false;
+        bool operator==(const VtepSighting&) const = default;
     };
     static constexpr std::size_t kMaxVteps = 2;
     std::array<VtepSighting, kMaxVteps> vteps{};
     std::uint8_t vtep_count = 0;
     bool vteps_complete = true;  // false: an IPv6 VTEP or deeper nesting; walk the layers
     std::int8_t icmp = -1;       // index of the innermost ICMP layer when there is no segment
+
+    bool operator==(const PacketDigest&) const = default;
+};
+
+/// Where digest() reads: indices into the packet's layers and verdicts, -1 for none. digest()
+/// finds them by walking the layers; a caller that knows the frame's shape (the fast path,
+/// app::take_common_frame) can give them instead.
+struct DigestLayout {
+    int tcp = -1;             // the innermost TCP layer
+    int ip = -1;              // the IP layer that carries it
+    int tunnel = -1;          // the VXLAN/Geneve layer whose payload holds the segment
+    int tunnel_udp = -1;      // the UDP layer before it
+    int tunnel_ip = -1;       // the IP layer that carries that UDP
+    int tunnel_verdict = -1;  // the verdict of that UDP's checksum
+
+    /// Ethernet / IPv4 / TCP.
+    static constexpr DigestLayout plain_tcp() noexcept { return {.tcp = 2, .ip = 1}; }
+    /// Ethernet / IPv4 / UDP / VXLAN / Ethernet / IPv4 / TCP, every checksum verified.
+    static constexpr DigestLayout tcp_in_vxlan() noexcept {
+        return {
+            .tcp = 6, .ip = 5, .tunnel = 3, .tunnel_udp = 2, .tunnel_ip = 1, .tunnel_verdict = 1};
+    }
 };
 
 /// Computes the digest of a decoded and verified packet. Reads only; never allocates.
@@ -84,6 +108,10 @@ struct PacketDigest {
 /// The same into `out`, overwriting what an earlier packet left (the per-packet form).
 void digest(const decode::DecodedPacket& packet, const verify::Verdicts& verdicts,
             PacketDigest& out) noexcept;
+/// The same for a packet laid out as `layout` says, with at most the one tunnel it names (its
+/// VTEP sighting is then the only one). The same result as digest() for such a packet.
+void digest(const decode::DecodedPacket& packet, const verify::Verdicts& verdicts,
+            const DigestLayout& layout, PacketDigest& out) noexcept;
 
 /// One frame as the analyzer sees it: decoded, verified, and from which capture point.
 struct PacketContext {

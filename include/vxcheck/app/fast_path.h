@@ -15,6 +15,9 @@
 // general way. tests/unit/app/common_frame_test.cc holds it to that, field by field, on every
 // frame of every capture in pcaps/ (and of ../shared/corpus when present).
 
+#include <cstdint>
+
+#include "vxcheck/analyze/connections.h"
 #include "vxcheck/decode/decode.h"
 #include "vxcheck/decode/packet.h"
 #include "vxcheck/frame.h"
@@ -22,12 +25,21 @@
 
 namespace vxcheck::app {
 
+enum class CommonFrame : std::uint8_t { None, PlainTcp, TcpInVxlan };
+
 /// Decodes `frame` into `pkt` and verifies it into `verdicts`, exactly as decode::decode() and
 /// verify::verify() would, when it has one of the two shapes above with nothing in doubt, and
-/// returns true. Otherwise returns false; `pkt` and `verdicts` must then be filled by the
+/// returns which. Otherwise returns None; `pkt` and `verdicts` must then be filled by the
 /// general path (they may hold a partial result). Never reads past frame.data.
-[[nodiscard]] bool take_common_frame(const RawFrame& frame, const decode::DecodeOptions& options,
-                                     decode::DecodedPacket& pkt,
-                                     verify::Verdicts& verdicts) noexcept;
+[[nodiscard]] CommonFrame take_common_frame(const RawFrame& frame,
+                                            const decode::DecodeOptions& options,
+                                            decode::DecodedPacket& pkt,
+                                            verify::Verdicts& verdicts) noexcept;
+
+/// Where analyze::digest() finds what it reads in a frame of that shape (not None).
+[[nodiscard]] constexpr analyze::DigestLayout digest_layout(CommonFrame shape) noexcept {
+    return shape == CommonFrame::TcpInVxlan ? analyze::DigestLayout::tcp_in_vxlan()
+                                            : analyze::DigestLayout::plain_tcp();
+}
 
 }  // namespace vxcheck::app

@@ -2,8 +2,8 @@
 //  - a classic pcap file read in blocks gives the frames, the end and the errors that libpcap
 //    gives for the same bytes read from a pipe (which libpcap reads itself), for the shipped
 //    captures, damaged ones and ones of many blocks;
-//  - the SIMD checksum equals the word-at-a-time reference at every length and alignment, and
-//    InternetChecksum::add_sum equals adding the bytes again;
+//  - the SIMD checksum and the fixed-size header sums equal the word-at-a-time reference at
+//    every length and alignment, and InternetChecksum::add_sum equals adding the bytes again;
 //  - Endpoint's hand-written comparisons order as the member-wise defaulted ones did.
 
 #include <fcntl.h>
@@ -289,6 +289,31 @@ TEST(SimdChecksum, EveryLengthAndAlignmentMatchesTheReference) {
                 << "len " << len << " shift " << shift;
         }
     }
+}
+
+template <std::size_t N>
+void expect_fixed_sum_matches(const ByteVec& buf) {
+    for (std::size_t shift = 0; shift + N <= buf.size(); ++shift) {
+        const std::uint8_t* p = buf.data() + shift;
+        ASSERT_EQ(verify::sum_of_fixed<N>(p), test::ref_fold(test::ref_sum(p, N)))
+            << N << " bytes at shift " << shift;
+    }
+}
+
+TEST(SimdChecksum, FixedSizeHeaderSumsMatchTheReference) {
+    std::mt19937 rng(11);
+    ByteVec buf(512);
+    for (auto& x : buf) {
+        const auto r = static_cast<unsigned>(rng() % 3);  // long runs of 0xff: the largest sums, negative zero
+        x = r == 0 ? 0xff : static_cast<std::uint8_t>(rng());
+    }
+    expect_fixed_sum_matches<2>(buf);
+    expect_fixed_sum_matches<6>(buf);
+    expect_fixed_sum_matches<20>(buf);  // an IPv4 header
+    expect_fixed_sum_matches<30>(buf);  // UDP + VXLAN + inner Ethernet
+    expect_fixed_sum_matches<256>(buf);
+    expect_fixed_sum_matches<256>(ByteVec(256, 0xff));
+    expect_fixed_sum_matches<20>(ByteVec(20, 0x00));  // 0 only when every byte is
 }
 
 TEST(SimdChecksum, SpansLongerThanOneFlushOfTheLanes) {
