@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <map>
 #include <new>
@@ -146,37 +147,52 @@ struct PlainSighting {
     Timestamp ts;
 };
 
-// Laid out for the per-packet path: the fields every segment touches come first, after the key
-// (the first few cache lines), and the rarely touched ones (SYN
-// attempts, bad checksums, evidence) live behind vectors at the end, allocated only when a
-// flow has them. A SYN flood costs about 1.2 KiB per tracked connection (tools/bench/README.md).
-struct Flow {
+// History letters (Zeek's): the event, upper case from the client.
+constexpr std::array<char, 6> kHistoryEvents{'s', 'h', 'r', 'f', 'd', 'a'};
+enum class Event : std::uint8_t { Syn, SynAck, Rst, Fin, Data, Ack };
+
+// Laid out for the per-packet path: everything a segment of a known connection reads or writes
+// is in the first two cache lines (the key and counters, then sequence and tunnel state), and
+// nothing else is touched unless something happens (a SYN, an answer, a new outer port or VTEP
+// pair, a bad checksum). With thousands of connections their state does not stay in the cache
+// while the capture streams through it: two lines, which the adjacent-line prefetcher fetches
+// together, instead of four or five per packet. The rest lives behind vectors at the end,
+// allocated only when a flow has it. A SYN flood costs about 1.7 KiB per tracked connection
+// (tools/bench/README.md).
+struct alignas(64) Flow {
+    // --- line 1 ---
     FlowKey key;
-    bool live = false;  // in use (FlowTable reuses dead entries)
     std::uint64_t packets = 0;
     Timestamp last;
-    std::uint32_t points = 0;
-    std::uint32_t points_c2s = 0;
-    bool client_known = false;
-    bool tunnelled = false;
-    std::uint8_t history_len = 0;
-    std::array<char, kMaxHistory> history{};
-    Endpoint client;
+    // --- line 2 ---
     // Data retransmissions per direction, counted at the first capture point of that direction
     // (the same segment seen at another point is not a retransmission).
-    std::array<bool, 2> seq_known{};
-    std::array<std::uint16_t, 2> seq_point{};
-    std::array<std::uint32_t, 2> next_seq{};
     std::array<std::uint64_t, 2> retransmissions{};
-    // Tunnel context, client -> server direction (the one NAT rewrites).
+    std::array<std::uint32_t, 2> next_seq{};
+    // The outer IPv4 VTEP pair last stored in outer_client/outer_server, as (client << 32 |
+    // server); 0: none, or not IPv4 (they are then written every time).
+    std::uint64_t outer_pair = 0;
+    std::uint32_t points = 0;
+    std::uint32_t points_c2s = 0;
     std::uint32_t vni = 0;
+    std::array<std::uint16_t, 2> seq_point{};
+    std::array<std::uint16_t, 2> last_sport{};  // the outer source port last seen, per direction
+    std::uint16_t history_seen = 0;  // bit Event + 6 * from_client: the letter is in `history`
+    std::array<bool, 2> seq_known{};
+    std::array<bool, 2> sport_known{};
+    bool client_known = false;
+    bool client_is_lo = false;  // the client is key.lo (else key.hi)
+    bool tunnelled = false;
+    // --- the rest: once per flow, or on events ---
+    bool live = false;  // in use (FlowTable reuses dead entries)
+    std::uint8_t history_len = 0;
+    std::array<char, kMaxHistory> history{};
+    // Tunnel context, client -> server direction (the one NAT rewrites).
     std::array<std::uint8_t, 2> nsports{};
     std::array<std::array<std::uint16_t, kMaxSports>, 2> sports{};  // [0] client->server
     std::optional<std::uint16_t> out_of_range;
     Endpoint outer_client;
     Endpoint outer_server;
-    // Once per flow, or on events.
-    Endpoint server;
     Timestamp first;
     std::uint64_t order = 0;
     std::uint64_t out_of_range_frame = 0;
@@ -193,7 +209,11 @@ struct Flow {
     std::uint64_t candidates_total = 0;
     std::vector<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
     std::vector<EvidenceFrame> evidence;
+
+    [[nodiscard]] const Endpoint& client() const noexcept { return client_is_lo ? key.lo : key.hi; }
+    [[nodiscard]] const Endpoint& server() const noexcept { return client_is_lo ? key.hi : key.lo; }
 };
+static_assert(offsetof(Flow, live) <= 128, "the per-segment state fits in two cache lines");
 
 // Flows in 2 MiB blocks, each advised to be one huge page (MADV_HUGEPAGE): the per-packet path
 // jumps between thousands of flows while the capture streams through the TLB, so with 4 KiB
@@ -374,14 +394,16 @@ class FlowTable {
     std::size_t live_ = 0;
 };
 
-void add_history(Flow& f, char c) noexcept {
-    for (std::size_t i = 0; i < f.history_len; ++i) {
-        if (f.history[i] == c) {
-            return;  // like Zeek, each event letter is recorded once per direction
-        }
+void add_history(Flow& f, Event e, bool from_client) noexcept {
+    const auto bit = static_cast<std::uint16_t>(
+        1U << (static_cast<unsigned>(e) + (from_client ? kHistoryEvents.size() : 0U)));
+    if ((f.history_seen & bit) != 0) {
+        return;  // like Zeek, each event letter is recorded once per direction
     }
+    f.history_seen |= bit;
+    const char c = kHistoryEvents[static_cast<std::size_t>(e)];
     if (f.history_len < kMaxHistory) {
-        f.history[f.history_len++] = c;
+        f.history[f.history_len++] = from_client ? static_cast<char>(c - 'a' + 'A') : c;
     }
 }
 
@@ -682,33 +704,33 @@ struct ConnectionAnalyzer::Impl {
         const bool ack = (s.t.flags & decode::tcp_flag::kAck) != 0;
         const bool rst = (s.t.flags & decode::tcp_flag::kRst) != 0;
         const bool fin = (s.t.flags & decode::tcp_flag::kFin) != 0;
+        // The client is one of the key's endpoints: which one.
         if (!f.client_known) {
             if (syn && !ack) {
-                f.client = s.src;
-                f.server = s.dst;
+                f.client_is_lo = s.src_is_lo;
                 f.client_known = true;
             } else if (syn && ack) {
-                f.client = s.dst;
-                f.server = s.src;
+                f.client_is_lo = !s.src_is_lo;
                 f.client_known = true;
             } else if (watched_server_port(s.dst.port) && !watched_server_port(s.src.port)) {
-                f.client = s.src;  // mid-stream: the side talking to the watched port
-                f.server = s.dst;
+                f.client_is_lo = s.src_is_lo;  // mid-stream: the side talking to the watched port
             } else if (f.packets == 1) {
-                f.client = s.src;
-                f.server = s.dst;
+                f.client_is_lo = s.src_is_lo;
             }
         }
-        const bool from_client = s.src == f.client;
+        // s.src == f.client() (which side of the key each is; both, when they are one).
+        const bool from_client = s.src_is_lo == f.client_is_lo || s.src == s.dst;
         if (from_client) {
             f.points_c2s |= point_bit(ctx.point);
         }
         const std::size_t payload = s.payload;
-        char letter = syn ? (ack ? 'h' : 's') : rst ? 'r' : fin ? 'f' : payload > 0 ? 'd' : 'a';
-        if (from_client) {
-            letter = static_cast<char>(letter - 'a' + 'A');
-        }
-        add_history(f, letter);
+        add_history(f,
+                    syn           ? (ack ? Event::SynAck : Event::Syn)
+                    : rst         ? Event::Rst
+                    : fin         ? Event::Fin
+                    : payload > 0 ? Event::Data
+                                  : Event::Ack,
+                    from_client);
         track_retransmission(f, s, ctx.point, from_client ? 0 : 1, payload);
 
         if (s.tunnelled) {
@@ -770,15 +792,30 @@ struct ConnectionAnalyzer::Impl {
         f.tunnelled = true;
         f.vni = s.vni;
         if (from_client) {
-            f.outer_client = s.outer_src;
-            f.outer_server = s.outer_dst;
+            // The VTEP pair is written when it changes (compared as IPv4 numbers: the outer
+            // endpoints' other fields are all zero then).
+            const std::uint64_t pair =
+                s.outer_src.v6 || s.outer_dst.v6
+                    ? 0
+                    : (std::uint64_t{s.outer_src.ipv4()} << 32) | s.outer_dst.ipv4();
+            if (pair == 0 || pair != f.outer_pair) {
+                f.outer_client = s.outer_src;
+                f.outer_server = s.outer_dst;
+                f.outer_pair = pair;
+            }
         }
-        // Each direction is encapsulated by its own VTEP, with its own source ports.
-        auto& ports = f.sports[from_client ? 0 : 1];
-        auto& n = f.nsports[from_client ? 0 : 1];
-        if (std::find(ports.begin(), ports.begin() + n, sport) == ports.begin() + n &&
-            n < kMaxSports) {
-            ports[n++] = sport;
+        // Each direction is encapsulated by its own VTEP, with its own source ports; the list
+        // is searched only when the port differs from the last one seen.
+        const std::size_t dir = from_client ? 0 : 1;
+        if (!f.sport_known[dir] || f.last_sport[dir] != sport) {
+            f.sport_known[dir] = true;
+            f.last_sport[dir] = sport;
+            auto& ports = f.sports[dir];
+            auto& n = f.nsports[dir];
+            if (std::find(ports.begin(), ports.begin() + n, sport) == ports.begin() + n &&
+                n < kMaxSports) {
+                ports[n++] = sport;
+            }
         }
         if ((sport < options.vxlan_sport_min || sport > options.vxlan_sport_max) &&
             !f.out_of_range) {
@@ -983,8 +1020,8 @@ struct ConnectionAnalyzer::Impl {
 
     ConnectionReport decide(const Flow& f) {
         ConnectionReport r;
-        r.client = f.client;
-        r.server = f.server;
+        r.client = f.client();
+        r.server = f.server();
         r.packets = f.packets;
         r.first_ts = f.first;
         r.last_ts = f.last;
@@ -1080,10 +1117,10 @@ struct ConnectionAnalyzer::Impl {
             r.corrupted_total += f.candidates_total - f.candidates.size();
         }
 
-        if (f.client_known && is_flannel_address(f.client)) {
-            const std::string why = masqueraded_port_reason(f.client.port);
+        if (f.client_known && is_flannel_address(f.client())) {
+            const std::string why = masqueraded_port_reason(f.client().port);
             if (!why.empty()) {
-                r.inner_snat_reason = "the client address " + track::ip_to_string(f.client) +
+                r.inner_snat_reason = "the client address " + track::ip_to_string(f.client()) +
                                       " is flannel.1's (x.y.z.0) and its " + why;
             }
         }
@@ -1104,15 +1141,15 @@ struct ConnectionAnalyzer::Impl {
         }
 
         if (r.inner_snat_reason.empty() && !r.outer_snat_reason.empty() && f.client_known &&
-            is_flannel_address(f.client)) {
+            is_flannel_address(f.client())) {
             // Only packets kube-proxy marked 0x4000 get their outer packet masqueraded, and the
             // same mark masquerades the inner packet: the inner NAT follows from the outer one.
             r.inner_snat_inferred = true;
-            r.inner_snat_reason = "the client address " + track::ip_to_string(f.client) +
+            r.inner_snat_reason = "the client address " + track::ip_to_string(f.client()) +
                                   " is flannel.1's (x.y.z.0) and its outer packet was "
                                   "masqueraded, which only happens to packets marked 0x4000 for "
                                   "masquerading, so the inner packet was masqueraded too (port " +
-                                  std::to_string(f.client.port) +
+                                  std::to_string(f.client().port) +
                                   " looks ephemeral: the port alone could not show it)";
         }
 
@@ -1273,11 +1310,13 @@ void digest_segment(const decode::DecodedPacket& pkt, const verify::Verdicts& ve
         const bool src_first = sa < da || (sa == da && sp < dp);
         s.key.lo.set_ipv4(src_first ? sa : da, src_first ? sp : dp);
         s.key.hi.set_ipv4(src_first ? da : sa, src_first ? dp : sp);
+        s.src_is_lo = src_first;
     } else {
         s.ip_id = 0;
         s.src = track::source_of(ip, s.t.sport);
         s.dst = track::destination_of(ip, s.t.dport);
         s.key = FlowKey::of(s.src, s.dst);
+        s.src_is_lo = s.src < s.dst;  // as FlowKey::of orders them
     }
     s.hash = track::FlowKeyHash{}(s.key);
     s.tunnelled = l.tunnel >= 0;

@@ -39,6 +39,7 @@ struct Segment {
     track::Endpoint src;
     track::Endpoint dst;
     track::FlowKey key;          // FlowKey::of(src, dst)
+    bool src_is_lo = false;      // src is key.lo (false when src == dst)
     std::uint64_t hash = 0;      // track::FlowKeyHash of key
     std::uint32_t payload = 0;   // TCP payload bytes as the headers claim them
     std::uint16_t ip_id = 0;     // IPv4 identification (0 over IPv6)

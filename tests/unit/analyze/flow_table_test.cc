@@ -127,5 +127,74 @@ TEST(FlowTable, EvictionsLeaveTheOtherConnectionsFindable) {
     }
 }
 
+// The per-segment state kept in a flow's first two cache lines: the client side (one of the
+// key's endpoints), the history letters, the outer source ports (the list searched only when
+// the port changes) and the VTEP pair (written when it changes).
+PacketBuilder tunnelled(const std::string& outer_src, const std::string& outer_dst,
+                        std::uint16_t outer_sport, const std::string& src, std::uint16_t sport,
+                        const std::string& dst, std::uint16_t dport, std::uint8_t flags,
+                        std::size_t payload = 0) {
+    PacketBuilder b;
+    b.ethernet()
+        .ipv4(outer_src, outer_dst)
+        .udp(outer_sport, 8472)
+        .vxlan(1)
+        .ethernet()
+        .ipv4(src, dst)
+        .tcp(sport, dport, flags, 1000, 1);
+    if (payload != 0) {
+        b.payload(payload);
+    }
+    return b;
+}
+
+TEST(FlowState, ClientHistoryOuterPortsAndVtepPair) {
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    Feeder feed(a);
+    // The server speaks first (a capture that starts mid-handshake): the client is the other
+    // side, which here sorts after the server in the key.
+    const std::string c = "10.244.9.9";
+    const std::string srv = "10.96.0.10";
+    feed.send(
+        tunnelled("192.168.1.20", "192.168.1.10", 40001, srv, 2049, c, 51000, tf::kSyn | tf::kAck));
+    feed.send(tunnelled("192.168.1.10", "192.168.1.20", 41000, c, 51000, srv, 2049, tf::kAck));
+    feed.send(tunnelled("192.168.1.10", "192.168.1.20", 42000, c, 51000, srv, 2049, tf::kAck, 100));
+    feed.send(tunnelled("192.168.1.10", "192.168.1.20", 41000, c, 51000, srv, 2049, tf::kAck));
+    feed.send(tunnelled("192.168.1.10", "192.168.1.20", 42000, c, 51000, srv, 2049, tf::kAck, 100));
+    // The client's VTEP moves (a rescheduled pod's node): the last pair is reported.
+    feed.send(
+        tunnelled("192.168.1.11", "192.168.1.20", 42000, c, 51000, srv, 2049, tf::kFin | tf::kAck));
+    feed.send(
+        tunnelled("192.168.1.20", "192.168.1.11", 40001, srv, 2049, c, 51000, tf::kRst | tf::kAck));
+    const auto r = a.finish();
+    ASSERT_EQ(r.size(), 1U);
+    EXPECT_EQ(track::to_string(r[0].client), c + ":51000");
+    EXPECT_EQ(track::to_string(r[0].server), srv + ":2049");
+    EXPECT_EQ(r[0].history, "hADFr");
+    EXPECT_EQ(r[0].outer_sports, (std::vector<std::uint16_t>{41000, 42000}));
+    EXPECT_EQ(r[0].outer_sports_reply, (std::vector<std::uint16_t>{40001}));
+    EXPECT_EQ(r[0].outer_client, "192.168.1.11");
+    EXPECT_EQ(r[0].outer_server, "192.168.1.20");
+    EXPECT_EQ(r[0].packets, 7U);
+}
+
+TEST(FlowState, BothEndpointsOneIsAlwaysTheClient) {
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    Feeder feed(a);
+    const auto self = [](std::uint8_t flags) {
+        return PacketBuilder()
+            .ethernet()
+            .ipv4("127.0.0.1", "127.0.0.1")
+            .tcp(2049, 2049, flags, 5, 9);
+    };
+    feed.send(self(tf::kSyn | tf::kAck));
+    feed.send(self(tf::kAck));
+    const auto r = a.finish();
+    ASSERT_EQ(r.size(), 1U);
+    EXPECT_EQ(r[0].history, "HA");  // every segment from the client, as s.src == client
+}
+
 }  // namespace
 }  // namespace vxcheck::test
