@@ -49,30 +49,6 @@ std::uint32_t point_bit(std::uint16_t point) noexcept {
     return point < kMaxPoints ? (1U << point) : 0U;
 }
 
-// TSval from the TCP options, if present.
-std::optional<std::uint32_t> tcp_tsval(const Layer& tcp) noexcept {
-    const Bytes opts = tcp.header().subspan(std::min<std::size_t>(20, tcp.header().size()));
-    std::size_t off = 0;
-    while (off < opts.size()) {
-        const std::uint8_t kind = opts[off];
-        if (kind == 0) {
-            break;
-        }
-        if (kind == 1) {
-            ++off;
-            continue;
-        }
-        if (off + 2 > opts.size() || opts[off + 1] < 2 || off + opts[off + 1] > opts.size()) {
-            break;
-        }
-        if (kind == kTcpOptTimestamp && opts[off + 1] == 10) {
-            return be32(opts, off + 2);
-        }
-        off += opts[off + 1];
-    }
-    return std::nullopt;
-}
-
 // The innermost TCP layer and the IP layer that carries it (indices into pkt.layers()), or
 // nothing: where digest() starts.
 struct InnerTcp {
@@ -407,13 +383,6 @@ void add_history(Flow& f, Event e, bool from_client) noexcept {
     }
 }
 
-// Whether a tunnel's outer UDP checksum verdict shows its VTEP pair's mode (domain spec 2.4):
-// zero checksums (`zero` set), or full ones (ok or partial).
-bool shows_vtep_mode(const verify::Verdict& v, bool& zero) noexcept {
-    zero = v.status == verify::Status::Zero;
-    return zero || v.status == verify::Status::Ok || v.status == verify::Status::Partial;
-}
-
 // Calls fn(outer_ip, zero) for every VXLAN/Geneve tunnel of `pkt`, outermost first, whose outer
 // UDP checksum shows its VTEP pair's mode (domain spec 2.4): zero checksums, or full ones (ok or
 // partial). outer_ip is the IP layer that carries the tunnel.
@@ -634,7 +603,7 @@ struct ConnectionAnalyzer::Impl {
             a = &f.attempts.emplace_back();
             a->isn = s.t.seq;
         }
-        const std::optional<std::uint32_t> tsval = tcp_tsval(ctx.packet.layers()[s.tcp_layer]);
+        const std::optional<std::uint32_t> tsval = s.tsval;
         // The same transmission seen at another capture point has the same IP ID and TSval.
         SynTx* tx = nullptr;
         for (SynTx& c : a->tx) {
@@ -1222,70 +1191,87 @@ struct ConnectionAnalyzer::Impl {
     }
 };
 
+bool shows_vtep_mode(const verify::Verdict& v, bool& zero) noexcept {
+    zero = v.status == verify::Status::Zero;
+    return zero || v.status == verify::Status::Ok || v.status == verify::Status::Partial;
+}
+
+std::optional<std::uint32_t> tcp_tsval(Bytes opts) noexcept {
+    std::size_t off = 0;
+    while (off < opts.size()) {
+        const std::uint8_t kind = opts[off];
+        if (kind == 0) {
+            break;
+        }
+        if (kind == 1) {
+            ++off;
+            continue;
+        }
+        if (off + 2 > opts.size() || opts[off + 1] < 2 || off + opts[off + 1] > opts.size()) {
+            break;
+        }
+        if (kind == kTcpOptTimestamp && opts[off + 1] == 10) {
+            return be32(opts, off + 2);
+        }
+        off += opts[off + 1];
+    }
+    return std::nullopt;
+}
+
+// Written in place, field by field, and only what is read later: the digest is a few hundred
+// bytes, and clearing it whole, or building endpoints and copying them into the key, cost as
+// much as the rest (stores that later wider loads cannot be forwarded from).
+void Segment::set_ipv4_endpoints(std::uint32_t sa, std::uint32_t da) noexcept {
+    const std::uint16_t sp = t.sport;
+    const std::uint16_t dp = t.dport;
+    src.set_ipv4(sa, sp);
+    dst.set_ipv4(da, dp);
+    // FlowKey::of(src, dst), from the numbers: an IPv4 endpoint orders by address, then port.
+    const bool src_first = sa < da || (sa == da && sp < dp);
+    key.lo.set_ipv4(src_first ? sa : da, src_first ? sp : dp);
+    key.hi.set_ipv4(src_first ? da : sa, src_first ? dp : sp);
+    src_is_lo = src_first;
+    hash = track::FlowKeyHash{}(key);
+}
+
+void Segment::set_ipv4_tunnel(std::uint32_t tunnel_vni, std::uint16_t sport, std::uint32_t osa,
+                              std::uint32_t oda, const verify::Verdict* outer) noexcept {
+    tunnelled = true;
+    vni = tunnel_vni;
+    outer_sport = sport;
+    outer_src.set_ipv4(osa, 0);
+    outer_dst.set_ipv4(oda, 0);
+    outer_verdict_known = outer != nullptr;
+    if (outer != nullptr) {
+        outer_verdict = *outer;
+    }
+}
+
+void Segment::no_tunnel() noexcept {
+    tunnelled = false;
+    outer_verdict_known = false;
+    outer_sport = 0;
+    vni = 0;
+}
+
 PacketDigest digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) noexcept {
     PacketDigest d;
     digest(pkt, verdicts, d);
     return d;
 }
 
-namespace {
-
-// Starts the digest of a packet over what an earlier one left.
-void begin_digest(const decode::DecodedPacket& pkt, PacketDigest& d) noexcept {
-    d.ts = pkt.frame().ts;
-    d.has_segment = false;
-    d.vtep_count = 0;
-    d.vteps_complete = true;
-    d.icmp = -1;
-}
-
-void add_vtep_sighting(PacketDigest& d, const Layer& ip, bool zero) noexcept {
-    const auto* v4 = ip.as<decode::Ipv4Info>();
-    if (v4 == nullptr || d.vtep_count == PacketDigest::kMaxVteps) {
-        d.vteps_complete = false;  // on_packet walks the layers itself
-        return;
-    }
-    d.vteps[d.vtep_count++] = {.pair = (std::uint64_t{v4->src} << 32) | v4->dst, .zero = zero};
-}
-
-// The innermost TCP segment and the tunnel around it, found by walking the layers.
-DigestLayout find_layout(const decode::DecodedPacket& pkt,
-                         const verify::Verdicts& verdicts) noexcept {
-    DigestLayout l;
+void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
+            PacketDigest& d) noexcept {
+    d.begin(pkt.frame().ts);
+    for_each_vtep_sighting(pkt, verdicts, [&d](const Layer& ip, bool zero) {
+        if (const auto* v4 = ip.as<decode::Ipv4Info>()) {
+            d.add_vtep((std::uint64_t{v4->src} << 32) | v4->dst, zero);
+        } else {
+            d.vteps_complete = false;  // on_packet walks the layers itself
+        }
+    });
     const std::optional<InnerTcp> inner = inner_tcp(pkt);
     if (!inner) {
-        return l;
-    }
-    l.tcp = static_cast<int>(inner->tcp);
-    l.ip = static_cast<int>(inner->ip);
-    // The tunnel whose payload holds this segment: the nearest VXLAN/Geneve before it.
-    const auto layers = pkt.layers();
-    for (int i = l.ip - 1; i > 0; --i) {
-        const auto idx = static_cast<std::size_t>(i);
-        if (layers[idx].proto != Proto::Vxlan && layers[idx].proto != Proto::Geneve) {
-            continue;
-        }
-        const int oip = pkt.enclosing_ip(idx - 1);
-        if (layers[idx - 1].as<decode::UdpInfo>() != nullptr && oip >= 0) {
-            l.tunnel = i;
-            l.tunnel_udp = i - 1;
-            l.tunnel_ip = oip;
-            if (const verify::Verdict* v = verdicts.for_layer(idx - 1)) {
-                l.tunnel_verdict = static_cast<int>(v - verdicts.items().data());
-            }
-        }
-        break;
-    }
-    return l;
-}
-
-// Everything but the VTEP sightings, from where `l` says it is. Writes every field that is read
-// later, and no more: the digest is a few hundred bytes, and clearing it whole, or building
-// endpoints and copying them into the key, cost as much as the rest (stores that later wider
-// loads cannot be forwarded from).
-void digest_segment(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
-                    const DigestLayout& l, PacketDigest& d) noexcept {
-    if (l.tcp < 0) {
         d.icmp = static_cast<std::int8_t>(
             std::max(pkt.innermost(Proto::Icmpv4), pkt.innermost(Proto::Icmpv6)));
         return;
@@ -1293,80 +1279,54 @@ void digest_segment(const decode::DecodedPacket& pkt, const verify::Verdicts& ve
     const auto layers = pkt.layers();
     d.has_segment = true;
     Segment& s = d.segment;
-    const Layer& tcp = layers[static_cast<std::size_t>(l.tcp)];
-    const Layer& ip = layers[static_cast<std::size_t>(l.ip)];
-    s.t = std::get<decode::TcpInfo>(tcp.info);
-    s.tcp_layer = static_cast<std::uint8_t>(l.tcp);
+    const Layer& tcp = layers[inner->tcp];
+    const Layer& ip = layers[inner->ip];
+    s.t = *inner->info;
+    s.tcp_layer = static_cast<std::uint8_t>(inner->tcp);
     s.payload = tcp.claimed_len - tcp.header_len;
+    if ((s.t.flags & decode::tcp_flag::kSyn) != 0) {
+        const Bytes header = tcp.header();
+        s.tsval = tcp_tsval(header.subspan(std::min<std::size_t>(20, header.size())));
+    }
     if (const auto* v4 = ip.as<decode::Ipv4Info>()) {
         s.ip_id = v4->id;
-        const std::uint32_t sa = v4->src;
-        const std::uint32_t da = v4->dst;
-        const std::uint16_t sp = s.t.sport;
-        const std::uint16_t dp = s.t.dport;
-        s.src.set_ipv4(sa, sp);
-        s.dst.set_ipv4(da, dp);
-        // FlowKey::of(src, dst), from the numbers: an IPv4 endpoint orders by address, then port.
-        const bool src_first = sa < da || (sa == da && sp < dp);
-        s.key.lo.set_ipv4(src_first ? sa : da, src_first ? sp : dp);
-        s.key.hi.set_ipv4(src_first ? da : sa, src_first ? dp : sp);
-        s.src_is_lo = src_first;
+        s.set_ipv4_endpoints(v4->src, v4->dst);
     } else {
         s.ip_id = 0;
         s.src = track::source_of(ip, s.t.sport);
         s.dst = track::destination_of(ip, s.t.dport);
         s.key = FlowKey::of(s.src, s.dst);
         s.src_is_lo = s.src < s.dst;  // as FlowKey::of orders them
+        s.hash = track::FlowKeyHash{}(s.key);
     }
-    s.hash = track::FlowKeyHash{}(s.key);
-    s.tunnelled = l.tunnel >= 0;
-    s.outer_verdict_known = false;
-    s.outer_sport = 0;
-    s.vni = 0;
-    if (!s.tunnelled) {
-        return;
+    s.no_tunnel();
+    // The tunnel whose payload holds this segment: the nearest VXLAN/Geneve before it.
+    for (std::size_t i = inner->ip; i-- > 1;) {
+        if (layers[i].proto != Proto::Vxlan && layers[i].proto != Proto::Geneve) {
+            continue;
+        }
+        const auto* udp = layers[i - 1].as<decode::UdpInfo>();
+        const int oip = pkt.enclosing_ip(i - 1);
+        if (udp == nullptr || oip < 0) {
+            break;
+        }
+        std::uint32_t vni = 0;
+        if (const auto* x = layers[i].as<decode::VxlanInfo>()) {
+            vni = x->vni;
+        } else if (const auto* g = layers[i].as<decode::GeneveInfo>()) {
+            vni = g->vni;
+        }
+        const verify::Verdict* outer = verdicts.for_layer(i - 1);
+        const Layer& outer_ip = layers[static_cast<std::size_t>(oip)];
+        if (const auto* ov4 = outer_ip.as<decode::Ipv4Info>()) {
+            s.set_ipv4_tunnel(vni, udp->sport, ov4->src, ov4->dst, outer);
+        } else {
+            s.set_ipv4_tunnel(vni, udp->sport, 0, 0, outer);
+            s.outer_src = track::source_of(outer_ip, 0);
+            s.outer_dst = track::destination_of(outer_ip, 0);
+        }
+        break;
     }
-    const Layer& tunnel = layers[static_cast<std::size_t>(l.tunnel)];
-    if (const auto* x = tunnel.as<decode::VxlanInfo>()) {
-        s.vni = x->vni;
-    } else if (const auto* g = tunnel.as<decode::GeneveInfo>()) {
-        s.vni = g->vni;
-    }
-    s.outer_sport =
-        std::get<decode::UdpInfo>(layers[static_cast<std::size_t>(l.tunnel_udp)].info).sport;
-    const Layer& outer_ip = layers[static_cast<std::size_t>(l.tunnel_ip)];
-    if (const auto* ov4 = outer_ip.as<decode::Ipv4Info>()) {
-        s.outer_src.set_ipv4(ov4->src, 0);
-        s.outer_dst.set_ipv4(ov4->dst, 0);
-    } else {
-        s.outer_src = track::source_of(outer_ip, 0);
-        s.outer_dst = track::destination_of(outer_ip, 0);
-    }
-    if (l.tunnel_verdict >= 0) {
-        s.outer_verdict_known = true;
-        s.outer_verdict = verdicts.items()[static_cast<std::size_t>(l.tunnel_verdict)];
-    }
-}
-
-}  // namespace
-
-void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
-            PacketDigest& d) noexcept {
-    begin_digest(pkt, d);
-    for_each_vtep_sighting(pkt, verdicts,
-                           [&d](const Layer& ip, bool zero) { add_vtep_sighting(d, ip, zero); });
-    digest_segment(pkt, verdicts, find_layout(pkt, verdicts), d);
-}
-
-void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
-            const DigestLayout& layout, PacketDigest& d) noexcept {
-    begin_digest(pkt, d);
-    bool zero = false;
-    if (layout.tunnel_verdict >= 0 &&
-        shows_vtep_mode(verdicts.items()[static_cast<std::size_t>(layout.tunnel_verdict)], zero)) {
-        add_vtep_sighting(d, pkt.layers()[static_cast<std::size_t>(layout.tunnel_ip)], zero);
-    }
-    digest_segment(pkt, verdicts, layout, d);
 }
 
 ConnectionAnalyzer::ConnectionAnalyzer(ConnectionOptions options)

@@ -251,7 +251,7 @@ void finish_report(report::Reporter& reporter, analyze::ConnectionAnalyzer& conn
 }
 
 bool bad_or_anomalous(const FrameProcessor& r) noexcept {
-    return !r.packet().anomalies().empty() || r.verdicts().any(verify::Status::Bad);
+    return r.anomalous() || r.verdicts().any(verify::Status::Bad);
 }
 
 // The full pipeline of `vxcheck analyze FILE` (text report, bad packets listed), one thread.

@@ -216,8 +216,7 @@ ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
                     metrics->on_frame(pfd_point[k], processor.verdicts());
                 }
 #endif
-                if (config.json &&
-                    selected(config.packets, processor.packet(), processor.verdicts())) {
+                if (config.json && selected(config.packets, processor)) {
                     reporter->packet({p.name, processor.packet(), processor.verdicts()});
                 }
                 if (writer && !write_failed) {

@@ -2,7 +2,8 @@
 // general decoder notes no anomaly and takes the same branch, and the general verifier reaches
 // "ok" (or "zero" for an outer UDP checksum of 0) by the same sums, added in the same order:
 // the inner IPv4 header's and the TCP segment's sums are reused for the outer UDP checksum, as
-// verify.cc's sum_reusing_inner() reuses them.
+// verify.cc's sum_reusing_inner() reuses them. The digest is filled with analyze's own setters
+// (Segment::set_ipv4_endpoints, ...), from the bytes instead of from layers.
 
 #include "vxcheck/app/fast_path.h"
 
@@ -55,6 +56,172 @@ std::size_t tcp_header_len(Bytes segment) noexcept {
     return len >= kTcpMinLen && len <= segment.size() ? len : 0;
 }
 
+// Where the headers of a frame of either shape are, once its headers (not yet its TCP and UDP
+// checksums) passed every check. `udp` and what follows are empty for a plain frame.
+struct Shape {
+    Bytes ip;  // the outer IPv4 packet, exactly
+    Bytes udp;
+    Bytes vxlan;
+    Bytes inner_frame;
+    Bytes inner_ip;  // the IPv4 packet that carries the segment
+    Bytes segment;
+    std::size_t tcp_len = 0;
+};
+
+// Ethernet / IPv4 / TCP.
+bool parse_plain(Bytes after_ethernet, Shape& sh) noexcept {
+    const std::uint16_t total = plain_ipv4(after_ethernet, kIpProtoTcp, kTcpMinLen);
+    if (total == 0) {
+        return false;
+    }
+    sh.ip = sh.inner_ip = after_ethernet.first(total);
+    sh.segment = sh.ip.subspan(kIpv4Len);
+    sh.tcp_len = tcp_header_len(sh.segment);
+    return sh.tcp_len != 0;
+}
+
+// Ethernet / IPv4 / UDP / VXLAN / Ethernet / IPv4 / TCP. The lengths must agree exactly (a
+// shorter UDP length is an anomaly, padding in the inner frame would be a gap to sum), the port
+// be a VXLAN one, the VXLAN header have only the I flag and zero reserved bytes, and the inner
+// frame be IPv4.
+bool parse_vxlan(Bytes after_ethernet, const decode::DecodeOptions& options, Shape& sh) noexcept {
+    constexpr std::size_t kInnerOffset = kUdpLen + kVxlanLen + kEthernetLen;  // in the datagram
+    const std::uint16_t total = plain_ipv4(after_ethernet, kIpProtoUdp, kInnerOffset);
+    if (total == 0) {
+        return false;
+    }
+    sh.ip = after_ethernet.first(total);
+    sh.udp = sh.ip.subspan(kIpv4Len);
+    const std::uint16_t dport = be16(sh.udp, 2);
+    if (be16(sh.udp, 4) != sh.udp.size() || sh.udp.size() < kInnerOffset + kIpv4Len ||
+        options.max_tunnel_depth < 1 ||
+        std::find(options.vxlan_ports.begin(), options.vxlan_ports.end(), dport) ==
+            options.vxlan_ports.end()) {
+        return false;
+    }
+    sh.vxlan = sh.udp.subspan(kUdpLen);
+    const Bytes x = sh.vxlan;
+    if (x[0] != kVxlanFlagI || x[1] != 0 || x[2] != 0 || x[3] != 0 || x[7] != 0 ||
+        be16(x, kVxlanLen + 12) != kEthertypeIpv4) {
+        return false;
+    }
+    sh.inner_frame = x.subspan(kVxlanLen);
+    sh.inner_ip = sh.udp.subspan(kInnerOffset);
+    if (plain_ipv4(sh.inner_ip, kIpProtoTcp, kTcpMinLen) != sh.inner_ip.size()) {
+        return false;
+    }
+    sh.segment = sh.inner_ip.subspan(kIpv4Len);
+    sh.tcp_len = tcp_header_len(sh.segment);
+    return sh.tcp_len != 0;
+}
+
+CommonFrame parse(const RawFrame& frame, const decode::DecodeOptions& options, Shape& sh) noexcept {
+    const Bytes data = frame.data;
+    if (frame.link != LinkType::Ethernet || data.size() < kEthernetLen + kIpv4Len ||
+        be16(data, 12) != kEthertypeIpv4) {
+        return CommonFrame::None;
+    }
+    const Bytes after_ethernet = data.subspan(kEthernetLen);
+    switch (after_ethernet[9]) {
+        case kIpProtoTcp:
+            return parse_plain(after_ethernet, sh) ? CommonFrame::PlainTcp : CommonFrame::None;
+        case kIpProtoUdp:
+            return parse_vxlan(after_ethernet, options, sh) ? CommonFrame::TcpInVxlan
+                                                            : CommonFrame::None;
+        default:
+            return CommonFrame::None;
+    }
+}
+
+decode::TcpInfo read_tcp(Bytes segment) noexcept {
+    return {.sport = be16(segment, 0),
+            .dport = be16(segment, 2),
+            .seq = be32(segment, 4),
+            .ack = be32(segment, 8),
+            .flags = segment[13],
+            .window = be16(segment, 14),
+            .checksum = be16(segment, 16)};
+}
+
+Verdict verdict(std::size_t layer, std::uint8_t depth, Check check, Status status,
+                std::uint16_t stored, std::uint16_t residual) noexcept {
+    Verdict v{.layer = static_cast<std::uint8_t>(layer),
+              .depth = depth,
+              .check = check,
+              .status = status,
+              .stored = stored};
+    verify::set_residual(v, residual);
+    return v;
+}
+
+// What analyze::digest() would take from the layers: the segment (its tunnel set by the caller).
+void digest_segment(const Shape& sh, std::uint8_t tcp_layer, analyze::PacketDigest& d) noexcept {
+    d.has_segment = true;
+    analyze::Segment& s = d.segment;
+    s.t = read_tcp(sh.segment);
+    s.tcp_layer = tcp_layer;
+    s.payload = static_cast<std::uint32_t>(sh.segment.size() - sh.tcp_len);
+    s.ip_id = be16(sh.inner_ip, 4);
+    if ((s.t.flags & decode::tcp_flag::kSyn) != 0) {
+        s.tsval = analyze::tcp_tsval(sh.segment.subspan(kTcpMinLen, sh.tcp_len - kTcpMinLen));
+    }
+    s.set_ipv4_endpoints(be32(sh.inner_ip, 12), be32(sh.inner_ip, 16));
+}
+
+// The checksums of a parsed frame: its verdicts and digest, if every one verifies (the outer
+// UDP one may be 0).
+bool verify_and_digest(const RawFrame& frame, CommonFrame shape, const Shape& sh,
+                       verify::Verdicts& verdicts, analyze::PacketDigest& d) noexcept {
+    const std::uint16_t tcp_data = verify::sum_of(sh.segment);
+    const std::uint16_t tcp_residual = verify::ones_add(
+        verify::ipv4_pseudo_sum(be32(sh.inner_ip, 12), be32(sh.inner_ip, 16), kIpProtoTcp,
+                                static_cast<std::uint32_t>(sh.segment.size())),
+        tcp_data);
+    if (tcp_residual != 0xffff) {
+        return false;
+    }
+    if (shape == CommonFrame::PlainTcp) {
+        const std::span<Verdict> v = verdicts.reset(2);
+        v[0] = verdict(1, 0, Check::Ipv4Header, Status::Ok, be16(sh.ip, 10), 0xffff);
+        v[1] = verdict(2, 0, Check::Tcp, Status::Ok, be16(sh.segment, 16), tcp_residual);
+        d.begin(frame.ts);
+        digest_segment(sh, 2, d);
+        d.segment.no_tunnel();
+        return true;
+    }
+    // The outer UDP checksum covers the inner headers and segment again: their sums are reused,
+    // added in frame order after the UDP, VXLAN and inner Ethernet headers (an even length, so
+    // no byte lane moves).
+    constexpr std::size_t kInnerOffset = kUdpLen + kVxlanLen + kEthernetLen;
+    const std::uint16_t udp_stored = be16(sh.udp, 6);
+    verify::InternetChecksum data;
+    data.add_sum(verify::sum_of_fixed<kInnerOffset>(sh.udp.data()), kInnerOffset);
+    data.add_sum(0xffff, kIpv4Len);  // the inner header's sum: it verified
+    data.add_sum(tcp_data, sh.segment.size());
+    const std::uint16_t udp_residual =
+        verify::ones_add(verify::ipv4_pseudo_sum(be32(sh.ip, 12), be32(sh.ip, 16), kIpProtoUdp,
+                                                 static_cast<std::uint32_t>(sh.udp.size())),
+                         data.sum());
+    if (udp_stored != 0 && udp_residual != 0xffff) {
+        return false;
+    }
+    const std::span<Verdict> v = verdicts.reset(4);
+    v[0] = verdict(1, 0, Check::Ipv4Header, Status::Ok, be16(sh.ip, 10), 0xffff);
+    v[1] = verdict(2, 0, Check::Udp, udp_stored == 0 ? Status::Zero : Status::Ok, udp_stored,
+                   udp_residual);
+    v[2] = verdict(5, 1, Check::Ipv4Header, Status::Ok, be16(sh.inner_ip, 10), 0xffff);
+    v[3] = verdict(6, 1, Check::Tcp, Status::Ok, be16(sh.segment, 16), tcp_residual);
+    d.begin(frame.ts);
+    bool zero = false;
+    if (analyze::shows_vtep_mode(v[1], zero)) {
+        d.add_vtep((std::uint64_t{be32(sh.ip, 12)} << 32) | be32(sh.ip, 16), zero);
+    }
+    digest_segment(sh, 6, d);
+    d.segment.set_ipv4_tunnel(be24(sh.vxlan, 4), be16(sh.udp, 0), be32(sh.ip, 12), be32(sh.ip, 16),
+                              &v[1]);
+    return true;
+}
+
 // What the frame claims to be long, as decode() starts from.
 std::uint32_t frame_claimed(const RawFrame& frame) noexcept {
     return std::max({frame.wirelen, frame.caplen, static_cast<std::uint32_t>(frame.data.size())});
@@ -79,167 +246,47 @@ void add_ipv4(decode::DecodedPacket& pkt, Bytes packet) noexcept {
     info.checksum = be16(packet, 10);
 }
 
-void add_tcp(decode::DecodedPacket& pkt, Bytes segment, std::size_t header_len) noexcept {
-    auto& info = pkt.add<decode::TcpInfo>(Proto::Tcp, header_len,
-                                          static_cast<std::uint32_t>(segment.size()), segment);
-    info.sport = be16(segment, 0);
-    info.dport = be16(segment, 2);
-    info.seq = be32(segment, 4);
-    info.ack = be32(segment, 8);
-    info.flags = segment[13];
-    info.window = be16(segment, 14);
-    info.checksum = be16(segment, 16);
-}
-
-Verdict verdict(std::size_t layer, std::uint8_t depth, Check check, Status status,
-                std::uint16_t stored, std::uint16_t residual) noexcept {
-    Verdict v{.layer = static_cast<std::uint8_t>(layer),
-              .depth = depth,
-              .check = check,
-              .status = status,
-              .stored = stored};
-    verify::set_residual(v, residual);
-    return v;
-}
-
-// sum_of() a TCP segment that fills the IPv4 packet `ip`, and the residual of its checksum.
-struct TcpSums {
-    std::uint16_t data = 0;
-    std::uint16_t residual = 0;
-};
-
-TcpSums tcp_sums(Bytes ip, Bytes segment) noexcept {
-    const std::uint16_t data = verify::sum_of(segment);
-    const std::uint16_t pseudo = verify::ipv4_pseudo_sum(
-        be32(ip, 12), be32(ip, 16), kIpProtoTcp, static_cast<std::uint32_t>(segment.size()));
-    return {data, verify::ones_add(pseudo, data)};
-}
-
-// Ethernet / IPv4 / TCP, `ip` the IPv4 packet.
-bool take_plain(const RawFrame& frame, Bytes ip, decode::DecodedPacket& pkt,
-                verify::Verdicts& verdicts) noexcept {
-    const Bytes segment = ip.subspan(kIpv4Len);
-    const std::size_t tcp_len = tcp_header_len(segment);
-    if (tcp_len == 0) {
-        return false;
-    }
-    const TcpSums tcp = tcp_sums(ip, segment);
-    if (tcp.residual != 0xffff) {
-        return false;
-    }
-    pkt.reset(frame);
-    add_ethernet(pkt, frame.data, frame_claimed(frame));
-    add_ipv4(pkt, ip);
-    add_tcp(pkt, segment, tcp_len);
-    const std::span<Verdict> v = verdicts.reset(2);
-    v[0] = verdict(1, 0, Check::Ipv4Header, Status::Ok, be16(ip, 10), 0xffff);
-    v[1] = verdict(2, 0, Check::Tcp, Status::Ok, be16(segment, 16), tcp.residual);
-    return true;
-}
-
-// Ethernet / IPv4 / UDP / VXLAN / Ethernet / IPv4 / TCP, `ip` the outer IPv4 packet.
-bool take_tunnelled(const RawFrame& frame, Bytes ip, const decode::DecodeOptions& options,
-                    decode::DecodedPacket& pkt, verify::Verdicts& verdicts) noexcept {
-    constexpr std::size_t kInnerOffset = kUdpLen + kVxlanLen + kEthernetLen;  // in the datagram
-    const Bytes udp = ip.subspan(kIpv4Len);
-    // plain_ipv4() left room for the UDP header and VXLAN header; the lengths must agree
-    // exactly (a shorter UDP length is an anomaly), the port must be a VXLAN one, the VXLAN
-    // header have only the I flag and zero reserved bytes, and the inner frame be IPv4.
-    const std::uint16_t dport = be16(udp, 2);
-    if (be16(udp, 4) != udp.size() || udp.size() < kInnerOffset + kIpv4Len ||
-        options.max_tunnel_depth < 1 ||
-        std::find(options.vxlan_ports.begin(), options.vxlan_ports.end(), dport) ==
-            options.vxlan_ports.end()) {
-        return false;
-    }
-    const Bytes vxlan = udp.subspan(kUdpLen);
-    if (vxlan[0] != kVxlanFlagI || vxlan[1] != 0 || vxlan[2] != 0 || vxlan[3] != 0 ||
-        vxlan[7] != 0 || be16(vxlan, kVxlanLen + 12) != kEthertypeIpv4) {
-        return false;
-    }
-    const Bytes inner_frame = vxlan.subspan(kVxlanLen);
-    const Bytes inner_ip = udp.subspan(kInnerOffset);
-    // The inner packet fills the inner frame exactly (padding would be summed as a gap).
-    if (plain_ipv4(inner_ip, kIpProtoTcp, kTcpMinLen) != inner_ip.size()) {
-        return false;
-    }
-    const Bytes segment = inner_ip.subspan(kIpv4Len);
-    const std::size_t tcp_len = tcp_header_len(segment);
-    if (tcp_len == 0) {
-        return false;
-    }
-    const TcpSums tcp = tcp_sums(inner_ip, segment);
-    if (tcp.residual != 0xffff) {
-        return false;
-    }
-    // The outer UDP checksum covers the inner headers and segment again: their sums are reused,
-    // added in frame order after the UDP, VXLAN and inner Ethernet headers (an even length, so
-    // no byte lane moves).
-    const std::uint16_t udp_stored = be16(udp, 6);
-    verify::InternetChecksum data;
-    data.add_sum(verify::sum_of_fixed<kInnerOffset>(udp.data()), kInnerOffset);
-    data.add_sum(0xffff, kIpv4Len);  // the inner header's sum: it verified
-    data.add_sum(tcp.data, segment.size());
-    const std::uint16_t udp_residual =
-        verify::ones_add(verify::ipv4_pseudo_sum(be32(ip, 12), be32(ip, 16), kIpProtoUdp,
-                                                 static_cast<std::uint32_t>(udp.size())),
-                         data.sum());
-    if (udp_stored != 0 && udp_residual != 0xffff) {
-        return false;
-    }
-
-    pkt.reset(frame);
-    add_ethernet(pkt, frame.data, frame_claimed(frame));
-    add_ipv4(pkt, ip);
-    auto& u =
-        pkt.add<decode::UdpInfo>(Proto::Udp, kUdpLen, static_cast<std::uint32_t>(udp.size()), udp);
-    u.sport = be16(udp, 0);
-    u.dport = dport;
-    u.length = static_cast<std::uint16_t>(udp.size());
-    u.checksum = udp_stored;
-    auto& x = pkt.add<decode::VxlanInfo>(Proto::Vxlan, kVxlanLen,
-                                         static_cast<std::uint32_t>(vxlan.size()), vxlan);
-    x.flags = kVxlanFlagI;
-    x.vni = be24(vxlan, 4);
-    pkt.enter_tunnel();
-    add_ethernet(pkt, inner_frame, static_cast<std::uint32_t>(inner_frame.size()));
-    add_ipv4(pkt, inner_ip);
-    add_tcp(pkt, segment, tcp_len);
-    const std::span<Verdict> v = verdicts.reset(4);
-    v[0] = verdict(1, 0, Check::Ipv4Header, Status::Ok, be16(ip, 10), 0xffff);
-    v[1] = verdict(2, 0, Check::Udp, udp_stored == 0 ? Status::Zero : Status::Ok, udp_stored,
-                   udp_residual);
-    v[2] = verdict(5, 1, Check::Ipv4Header, Status::Ok, be16(inner_ip, 10), 0xffff);
-    v[3] = verdict(6, 1, Check::Tcp, Status::Ok, be16(segment, 16), tcp.residual);
-    return true;
-}
-
 }  // namespace
 
 CommonFrame take_common_frame(const RawFrame& frame, const decode::DecodeOptions& options,
-                              decode::DecodedPacket& pkt, verify::Verdicts& verdicts) noexcept {
-    const Bytes data = frame.data;
-    if (frame.link != LinkType::Ethernet || data.size() < kEthernetLen + kIpv4Len ||
-        be16(data, 12) != kEthertypeIpv4) {
+                              decode::DecodedPacket& pkt, verify::Verdicts& verdicts,
+                              analyze::PacketDigest& digest) noexcept {
+    Shape sh;
+    const CommonFrame shape = parse(frame, options, sh);
+    if (shape == CommonFrame::None || !verify_and_digest(frame, shape, sh, verdicts, digest)) {
         return CommonFrame::None;
     }
-    const Bytes after_ethernet = data.subspan(kEthernetLen);
-    const std::uint8_t protocol = after_ethernet[9];
-    if (protocol == kIpProtoTcp) {
-        const std::uint16_t total = plain_ipv4(after_ethernet, kIpProtoTcp, kTcpMinLen);
-        return total != 0 && take_plain(frame, after_ethernet.first(total), pkt, verdicts)
-                   ? CommonFrame::PlainTcp
-                   : CommonFrame::None;
+    pkt.reset(frame);
+    return shape;
+}
+
+void build_common_layers(const RawFrame& frame, CommonFrame shape,
+                         const decode::DecodeOptions& options,
+                         decode::DecodedPacket& pkt) noexcept {
+    Shape sh;
+    pkt.reset(frame);
+    if (shape == CommonFrame::None || parse(frame, options, sh) != shape) {
+        return;  // not a frame take_common_frame() took
     }
-    if (protocol == kIpProtoUdp) {
-        const std::uint16_t total =
-            plain_ipv4(after_ethernet, kIpProtoUdp, kUdpLen + kVxlanLen + kEthernetLen);
-        return total != 0 &&
-                       take_tunnelled(frame, after_ethernet.first(total), options, pkt, verdicts)
-                   ? CommonFrame::TcpInVxlan
-                   : CommonFrame::None;
+    add_ethernet(pkt, frame.data, frame_claimed(frame));
+    add_ipv4(pkt, sh.ip);
+    if (shape == CommonFrame::TcpInVxlan) {
+        auto& u = pkt.add<decode::UdpInfo>(Proto::Udp, kUdpLen,
+                                           static_cast<std::uint32_t>(sh.udp.size()), sh.udp);
+        u.sport = be16(sh.udp, 0);
+        u.dport = be16(sh.udp, 2);
+        u.length = static_cast<std::uint16_t>(sh.udp.size());
+        u.checksum = be16(sh.udp, 6);
+        auto& x = pkt.add<decode::VxlanInfo>(Proto::Vxlan, kVxlanLen,
+                                             static_cast<std::uint32_t>(sh.vxlan.size()), sh.vxlan);
+        x.flags = kVxlanFlagI;
+        x.vni = be24(sh.vxlan, 4);
+        pkt.enter_tunnel();
+        add_ethernet(pkt, sh.inner_frame, static_cast<std::uint32_t>(sh.inner_frame.size()));
+        add_ipv4(pkt, sh.inner_ip);
     }
-    return CommonFrame::None;
+    pkt.add<decode::TcpInfo>(Proto::Tcp, sh.tcp_len, static_cast<std::uint32_t>(sh.segment.size()),
+                             sh.segment) = read_tcp(sh.segment);
 }
 
 }  // namespace vxcheck::app

@@ -383,7 +383,7 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
             [&](const FrameBatch& batch) {
                 analyse_in_order(batch, [&](const FrameProcessor& r) {
                     connections.on_packet(r.context(point));
-                    if (selected(config.packets, r.packet(), r.verdicts())) {
+                    if (selected(config.packets, r)) {
                         reporter->packet({file, r.packet(), r.verdicts()});
                     }
                     output.frame_analysed();

@@ -10,7 +10,6 @@
 #include <ostream>
 
 #include "run_common.h"
-#include "vxcheck/app/fast_path.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/decode/decode.h"
 #include "vxcheck/report/evidence.h"
@@ -28,12 +27,10 @@ std::string point_name(const std::string& file, const std::vector<std::string>& 
 
 void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) noexcept {
     // The fast path gives no frame a bad verdict, so the kernel's hint changes none of its.
-    const CommonFrame shape = options_.fast_path
-                                  ? take_common_frame(frame, options_, packet_, verdicts_)
+    unbuilt_ = options_.fast_path ? take_common_frame(frame, options_, packet_, verdicts_, digest_)
                                   : CommonFrame::None;
-    if (shape != CommonFrame::None) {
+    if (unbuilt_ != CommonFrame::None) {
         ++fast_frames_;
-        analyze::digest(packet_, verdicts_, digest_layout(shape), digest_);
     } else {
         decode::decode(frame, options_, packet_);
         verify::verify(packet_, verdicts_);
@@ -42,7 +39,15 @@ void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) no
         }
         analyze::digest(packet_, verdicts_, digest_);
     }
-    summary.add(packet_, verdicts_);
+    summary.add(packet_, verdicts_);  // reads the frame, the anomalies and the verdicts
+}
+
+const decode::DecodedPacket& FrameProcessor::packet() const noexcept {
+    if (unbuilt_ != CommonFrame::None) {
+        build_common_layers(packet_.frame(), unbuilt_, options_, packet_);
+        unbuilt_ = CommonFrame::None;
+    }
+    return packet_;
 }
 
 // The kernel said this skb is CHECKSUM_PARTIAL: one L4 checksum (csum_start; for a tunnel with
@@ -106,7 +111,7 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
         while ((status = source->next(frame)) == capture::ReadStatus::Frame) {
             processor->process(frame, summary);
             connections.on_packet(processor->context(point));
-            if (selected(config.packets, processor->packet(), processor->verdicts())) {
+            if (selected(config.packets, *processor)) {
                 reporter->packet({file, processor->packet(), processor->verdicts()});
             }
             output.frame_analysed();

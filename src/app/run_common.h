@@ -8,21 +8,20 @@
 #include <vector>
 
 #include "vxcheck/app/config.h"
-#include "vxcheck/decode/packet.h"
+#include "vxcheck/app/pipeline.h"
 #include "vxcheck/verify/verify.h"
 
 namespace vxcheck::app {
 
 /// Whether a packet is listed under --packets: 'bad' = a bad checksum or a decode anomaly.
-[[nodiscard]] inline bool selected(PacketSelection sel, const decode::DecodedPacket& pkt,
-                                   const verify::Verdicts& verdicts) noexcept {
+[[nodiscard]] inline bool selected(PacketSelection sel, const FrameProcessor& frame) noexcept {
     switch (sel) {
         case PacketSelection::All:
             return true;
         case PacketSelection::None:
             return false;
         case PacketSelection::Bad:
-            return !pkt.anomalies().empty() || verdicts.any(verify::Status::Bad);
+            return frame.anomalous() || frame.verdicts().any(verify::Status::Bad);
     }
     return false;
 }

@@ -38,12 +38,13 @@ struct Segment {
     decode::TcpInfo t;
     track::Endpoint src;
     track::Endpoint dst;
-    track::FlowKey key;          // FlowKey::of(src, dst)
-    bool src_is_lo = false;      // src is key.lo (false when src == dst)
-    std::uint64_t hash = 0;      // track::FlowKeyHash of key
-    std::uint32_t payload = 0;   // TCP payload bytes as the headers claim them
-    std::uint16_t ip_id = 0;     // IPv4 identification (0 over IPv6)
-    std::uint8_t tcp_layer = 0;  // index of the TCP layer (its options are read for SYNs)
+    track::FlowKey key;                  // FlowKey::of(src, dst)
+    bool src_is_lo = false;              // src is key.lo (false when src == dst)
+    std::uint64_t hash = 0;              // track::FlowKeyHash of key
+    std::uint32_t payload = 0;           // TCP payload bytes as the headers claim them
+    std::uint16_t ip_id = 0;             // IPv4 identification (0 over IPv6)
+    std::uint8_t tcp_layer = 0;          // index of the TCP layer
+    std::optional<std::uint32_t> tsval;  // SYNs only: the timestamp option's TSval
     // The nearest VXLAN/Geneve tunnel outside the segment, if any.
     bool tunnelled = false;
     bool outer_verdict_known = false;  // the outer UDP checksum has a verdict
@@ -56,8 +57,18 @@ struct Segment {
     [[nodiscard]] const verify::Verdict* outer_checksum() const noexcept {
         return outer_verdict_known ? &outer_verdict : nullptr;
     }
+    /// Sets src, dst, key, src_is_lo and hash for a segment over IPv4 (t's ports set).
+    void set_ipv4_endpoints(std::uint32_t src_addr, std::uint32_t dst_addr) noexcept;
+    /// Sets the tunnel fields: carried in VXLAN/Geneve `vni` from outer IPv4 addresses, with
+    /// the outer UDP checksum's verdict if it has one; or, with no_tunnel(), not tunnelled.
+    void set_ipv4_tunnel(std::uint32_t vni, std::uint16_t outer_sport, std::uint32_t outer_src_addr,
+                         std::uint32_t outer_dst_addr, const verify::Verdict* outer) noexcept;
+    void no_tunnel() noexcept;
     bool operator==(const Segment&) const = default;
 };
+
+/// TSval of the TCP timestamp option (RFC 7323) among a TCP header's options, if present.
+[[nodiscard]] std::optional<std::uint32_t> tcp_tsval(Bytes options) noexcept;
 
 /// What the connection analysis needs of one packet, pulled out of its layers and verdicts by
 /// digest(). It depends on nothing but the packet, so `analyze --threads` computes it on the
@@ -80,28 +91,28 @@ struct PacketDigest {
     bool vteps_complete = true;  // false: an IPv6 VTEP or deeper nesting; walk the layers
     std::int8_t icmp = -1;       // index of the innermost ICMP layer when there is no segment
 
+    /// Starts the digest of a frame with timestamp `frame_ts` over what an earlier one left.
+    void begin(Timestamp frame_ts) noexcept {
+        ts = frame_ts;
+        has_segment = false;
+        vtep_count = 0;
+        vteps_complete = true;
+        icmp = -1;
+    }
+    /// Records an IPv4 VTEP pair's mode (or that there are more than kMaxVteps).
+    void add_vtep(std::uint64_t pair, bool zero) noexcept {
+        if (vtep_count == kMaxVteps) {
+            vteps_complete = false;
+            return;
+        }
+        vteps[vtep_count++] = {.pair = pair, .zero = zero};
+    }
     bool operator==(const PacketDigest&) const = default;
 };
 
-/// Where digest() reads: indices into the packet's layers and verdicts, -1 for none. digest()
-/// finds them by walking the layers; a caller that knows the frame's shape (the fast path,
-/// app::take_common_frame) can give them instead.
-struct DigestLayout {
-    int tcp = -1;             // the innermost TCP layer
-    int ip = -1;              // the IP layer that carries it
-    int tunnel = -1;          // the VXLAN/Geneve layer whose payload holds the segment
-    int tunnel_udp = -1;      // the UDP layer before it
-    int tunnel_ip = -1;       // the IP layer that carries that UDP
-    int tunnel_verdict = -1;  // the verdict of that UDP's checksum
-
-    /// Ethernet / IPv4 / TCP.
-    static constexpr DigestLayout plain_tcp() noexcept { return {.tcp = 2, .ip = 1}; }
-    /// Ethernet / IPv4 / UDP / VXLAN / Ethernet / IPv4 / TCP, every checksum verified.
-    static constexpr DigestLayout tcp_in_vxlan() noexcept {
-        return {
-            .tcp = 6, .ip = 5, .tunnel = 3, .tunnel_udp = 2, .tunnel_ip = 1, .tunnel_verdict = 1};
-    }
-};
+/// Whether a tunnel's outer UDP checksum verdict shows its VTEP pair's mode (domain spec 2.4):
+/// zero checksums (`zero` set), or full ones (ok or partial).
+[[nodiscard]] bool shows_vtep_mode(const verify::Verdict& v, bool& zero) noexcept;
 
 /// Computes the digest of a decoded and verified packet. Reads only; never allocates.
 [[nodiscard]] PacketDigest digest(const decode::DecodedPacket& packet,
@@ -109,12 +120,11 @@ struct DigestLayout {
 /// The same into `out`, overwriting what an earlier packet left (the per-packet form).
 void digest(const decode::DecodedPacket& packet, const verify::Verdicts& verdicts,
             PacketDigest& out) noexcept;
-/// The same for a packet laid out as `layout` says, with at most the one tunnel it names (its
-/// VTEP sighting is then the only one). The same result as digest() for such a packet.
-void digest(const decode::DecodedPacket& packet, const verify::Verdicts& verdicts,
-            const DigestLayout& layout, PacketDigest& out) noexcept;
 
-/// One frame as the analyzer sees it: decoded, verified, and from which capture point.
+/// One frame as the analyzer sees it: decoded, verified, and from which capture point. With a
+/// digest, the analyzer reads the packet's frame, and its layers only where the digest says it
+/// is incomplete (an IPv6 or nested VTEP, an ICMP error): a frame the fast path took comes with
+/// its digest and no layers (app::FrameProcessor builds them when asked).
 struct PacketContext {
     std::uint16_t point = 0;
     const decode::DecodedPacket& packet;

@@ -10,10 +10,12 @@
 // header is plain (no IP options, no fragment, lengths that agree exactly, VXLAN flags 0x08
 // and reserved bytes zero) and every checksum verifies (the outer UDP one may be 0), almost
 // all of that work has a known answer. take_common_frame() checks exactly those conditions and
-// writes what decode() and verify() would write (the same layers, no anomaly, the same
-// verdicts), or nothing: any other frame, and any frame with something to report, goes the
-// general way. tests/unit/app/common_frame_test.cc holds it to that, field by field, on every
-// frame of every capture in pcaps/ (and of ../shared/corpus when present).
+// writes the verdicts verify() would write and the digest analyze::digest() would take from
+// the layers, and leaves the layers to build_common_layers(), which writes those decode()
+// would write, for the few frames whose layers someone reads (a listed packet). Any other
+// frame, and any frame with something to report, goes the general way.
+// tests/unit/app/common_frame_test.cc holds it to that, field by field, on every frame of every
+// capture in pcaps/ (and of ../shared/corpus when present).
 
 #include <cstdint>
 
@@ -27,19 +29,20 @@ namespace vxcheck::app {
 
 enum class CommonFrame : std::uint8_t { None, PlainTcp, TcpInVxlan };
 
-/// Decodes `frame` into `pkt` and verifies it into `verdicts`, exactly as decode::decode() and
-/// verify::verify() would, when it has one of the two shapes above with nothing in doubt, and
-/// returns which. Otherwise returns None; `pkt` and `verdicts` must then be filled by the
-/// general path (they may hold a partial result). Never reads past frame.data.
+/// Verifies `frame` into `verdicts` and digests it into `digest`, exactly as verify::verify()
+/// and analyze::digest() would after decode::decode(), when it has one of the two shapes above
+/// with nothing in doubt, and returns which; `pkt` is then reset to the frame, with no layers
+/// and no anomalies (build_common_layers() adds the layers). Otherwise returns None; `pkt`,
+/// `verdicts` and `digest` must then be filled by the general path (they may hold a partial
+/// result). Never reads past frame.data.
 [[nodiscard]] CommonFrame take_common_frame(const RawFrame& frame,
                                             const decode::DecodeOptions& options,
-                                            decode::DecodedPacket& pkt,
-                                            verify::Verdicts& verdicts) noexcept;
+                                            decode::DecodedPacket& pkt, verify::Verdicts& verdicts,
+                                            analyze::PacketDigest& digest) noexcept;
 
-/// Where analyze::digest() finds what it reads in a frame of that shape (not None).
-[[nodiscard]] constexpr analyze::DigestLayout digest_layout(CommonFrame shape) noexcept {
-    return shape == CommonFrame::TcpInVxlan ? analyze::DigestLayout::tcp_in_vxlan()
-                                            : analyze::DigestLayout::plain_tcp();
-}
+/// The layers decode::decode() gives a frame that take_common_frame() took as `shape`, into
+/// `pkt` (reset first).
+void build_common_layers(const RawFrame& frame, CommonFrame shape,
+                         const decode::DecodeOptions& options, decode::DecodedPacket& pkt) noexcept;
 
 }  // namespace vxcheck::app

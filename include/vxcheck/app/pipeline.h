@@ -12,6 +12,7 @@
 
 #include "vxcheck/analyze/connections.h"
 #include "vxcheck/app/config.h"
+#include "vxcheck/app/fast_path.h"
 #include "vxcheck/decode/packet.h"
 #include "vxcheck/frame.h"
 #include "vxcheck/report/reporter.h"
@@ -30,12 +31,17 @@ class FrameProcessor {
     /// connection analysis. Valid until the next call.
     void process(const RawFrame& frame, report::Summary& summary) noexcept;
 
-    [[nodiscard]] const decode::DecodedPacket& packet() const noexcept { return packet_; }
+    /// The frame's layers. Those of a frame the fast path took are built here, on first use:
+    /// call it while the frame is valid (before the next read), as for every view into it.
+    [[nodiscard]] const decode::DecodedPacket& packet() const noexcept;
+    /// Whether decoding noted an anomaly (what packet() would list; it builds nothing).
+    [[nodiscard]] bool anomalous() const noexcept { return !packet_.anomalies().empty(); }
     [[nodiscard]] const verify::Verdicts& verdicts() const noexcept { return verdicts_; }
     [[nodiscard]] const analyze::PacketDigest& digest() const noexcept { return digest_; }
     /// Frames the fast path took (app::take_common_frame), of all processed.
     [[nodiscard]] std::uint64_t fast_frames() const noexcept { return fast_frames_; }
-    /// What ConnectionAnalyzer::on_packet takes, for a frame from capture point `point`.
+    /// What ConnectionAnalyzer::on_packet takes, for a frame from capture point `point`: with
+    /// the digest, and the layers only if the general path decoded the frame (PacketContext).
     [[nodiscard]] analyze::PacketContext context(std::uint16_t point) const noexcept {
         return {point, packet_, verdicts_, &digest_};
     }
@@ -45,7 +51,8 @@ class FrameProcessor {
 
     const decode::DecodeOptions& options_;
     analyze::PacketDigest digest_;  // first: the ordered analysis reads it from another core
-    decode::DecodedPacket packet_;
+    mutable decode::DecodedPacket packet_;
+    mutable CommonFrame unbuilt_ = CommonFrame::None;  // the fast path's frame, layers not built
     verify::Verdicts verdicts_;
     std::uint64_t fast_frames_ = 0;
 };
