@@ -89,7 +89,7 @@ class AnalysisOptions {
                 "VXLAN/Geneve nesting decoded at most (1-6, default 4)")
             ("no-fast-path", po::bool_switch(&no_fast_path_),
                 "decode every frame with the general decoder, including the plain TCP and "
-                "VXLAN-in-TCP frames the fast path takes (same results, slower: for comparison)")
+                "TCP-in-VXLAN frames the fast path takes (same results, slower: for comparison)")
             ("port", po::value(&ports_)->value_name("PORT")->composing(),
                 "TCP server port whose connections get verdicts (repeatable; default 2049, NFS)")
             ("all-ports", po::bool_switch(&all_ports_), "give verdicts on every TCP connection")
