@@ -304,8 +304,8 @@ TEST(SimdChecksum, FixedSizeHeaderSumsMatchTheReference) {
     std::mt19937 rng(11);
     ByteVec buf(512);
     for (auto& x : buf) {
-        const auto r =
-            static_cast<unsigned>(rng() % 3);  // long runs of 0xff: the largest sums, negative zero
+        // A third of the bytes 0xff: large sums, carries and negative zero.
+        const auto r = static_cast<unsigned>(rng() % 3);
         x = r == 0 ? 0xff : static_cast<std::uint8_t>(rng());
     }
     expect_fixed_sum_matches<2>(buf);
