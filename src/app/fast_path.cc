@@ -28,7 +28,6 @@ constexpr std::uint16_t kEthertypeIpv4 = 0x0800;
 constexpr std::uint8_t kIpProtoTcp = 6;
 constexpr std::uint8_t kIpProtoUdp = 17;
 constexpr std::uint8_t kVxlanFlagI = 0x08;
-constexpr std::uint16_t kFlagDf = 0x4000;
 constexpr std::uint16_t kFragmentBits = 0x3fff;  // MF and the fragment offset
 
 // An IPv4 header at the start of `b` with version 4 and no options, not a fragment, a total
@@ -133,16 +132,6 @@ CommonFrame parse(const RawFrame& frame, const decode::DecodeOptions& options, S
     }
 }
 
-decode::TcpInfo read_tcp(Bytes segment) noexcept {
-    return {.sport = be16(segment, 0),
-            .dport = be16(segment, 2),
-            .seq = be32(segment, 4),
-            .ack = be32(segment, 8),
-            .flags = segment[13],
-            .window = be16(segment, 14),
-            .checksum = be16(segment, 16)};
-}
-
 Verdict verdict(std::size_t layer, std::uint8_t depth, Check check, Status status,
                 std::uint16_t stored, std::uint16_t residual) noexcept {
     Verdict v{.layer = static_cast<std::uint8_t>(layer),
@@ -158,7 +147,7 @@ Verdict verdict(std::size_t layer, std::uint8_t depth, Check check, Status statu
 void digest_segment(const Shape& sh, std::uint8_t tcp_layer, analyze::PacketDigest& d) noexcept {
     d.has_segment = true;
     analyze::Segment& s = d.segment;
-    s.t = read_tcp(sh.segment);
+    decode::read_tcp_header(sh.segment, s.t);
     s.tcp_layer = tcp_layer;
     s.payload = static_cast<std::uint32_t>(sh.segment.size() - sh.tcp_len);
     s.ip_id = be16(sh.inner_ip, 4);
@@ -234,16 +223,9 @@ void add_ethernet(decode::DecodedPacket& pkt, Bytes b, std::uint32_t claimed) no
 
 // `packet`: the IPv4 header and its payload, exactly.
 void add_ipv4(decode::DecodedPacket& pkt, Bytes packet) noexcept {
-    auto& info = pkt.add<decode::Ipv4Info>(Proto::Ipv4, kIpv4Len,
-                                           static_cast<std::uint32_t>(packet.size()), packet);
-    info.src = be32(packet, 12);
-    info.dst = be32(packet, 16);
-    info.total_length = static_cast<std::uint16_t>(packet.size());
-    info.id = be16(packet, 4);
-    info.dont_fragment = (be16(packet, 6) & kFlagDf) != 0;
-    info.ttl = packet[8];
-    info.protocol = packet[9];
-    info.checksum = be16(packet, 10);
+    decode::read_ipv4_header(
+        packet, pkt.add<decode::Ipv4Info>(Proto::Ipv4, kIpv4Len,
+                                          static_cast<std::uint32_t>(packet.size()), packet));
 }
 
 }  // namespace
@@ -271,12 +253,9 @@ void build_common_layers(const RawFrame& frame, CommonFrame shape,
     add_ethernet(pkt, frame.data, frame_claimed(frame));
     add_ipv4(pkt, sh.ip);
     if (shape == CommonFrame::TcpInVxlan) {
-        auto& u = pkt.add<decode::UdpInfo>(Proto::Udp, kUdpLen,
-                                           static_cast<std::uint32_t>(sh.udp.size()), sh.udp);
-        u.sport = be16(sh.udp, 0);
-        u.dport = be16(sh.udp, 2);
-        u.length = static_cast<std::uint16_t>(sh.udp.size());
-        u.checksum = be16(sh.udp, 6);
+        decode::read_udp_header(
+            sh.udp, pkt.add<decode::UdpInfo>(Proto::Udp, kUdpLen,
+                                             static_cast<std::uint32_t>(sh.udp.size()), sh.udp));
         auto& x = pkt.add<decode::VxlanInfo>(Proto::Vxlan, kVxlanLen,
                                              static_cast<std::uint32_t>(sh.vxlan.size()), sh.vxlan);
         x.flags = kVxlanFlagI;
@@ -285,8 +264,10 @@ void build_common_layers(const RawFrame& frame, CommonFrame shape,
         add_ethernet(pkt, sh.inner_frame, static_cast<std::uint32_t>(sh.inner_frame.size()));
         add_ipv4(pkt, sh.inner_ip);
     }
-    pkt.add<decode::TcpInfo>(Proto::Tcp, sh.tcp_len, static_cast<std::uint32_t>(sh.segment.size()),
-                             sh.segment) = read_tcp(sh.segment);
+    decode::read_tcp_header(
+        sh.segment,
+        pkt.add<decode::TcpInfo>(Proto::Tcp, sh.tcp_len,
+                                 static_cast<std::uint32_t>(sh.segment.size()), sh.segment));
 }
 
 }  // namespace vxcheck::app

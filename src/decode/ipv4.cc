@@ -18,9 +18,6 @@
 namespace vxcheck::decode {
 namespace {
 constexpr std::size_t kIpv4MinHeaderLen = 20;
-constexpr std::uint16_t kFlagDf = 0x4000;
-constexpr std::uint16_t kFlagMf = 0x2000;
-constexpr std::uint16_t kFragOffsetMask = 0x1fff;
 }  // namespace
 
 void decode_ipv4(Step& s, DecodedPacket& pkt) noexcept {
@@ -47,20 +44,9 @@ void decode_ipv4(Step& s, DecodedPacket& pkt) noexcept {
     if (claimed > s.claimed) {  // more than the wire (or the enclosing header) carried
         pkt.note(Anomaly::Ipv4TotalLenExceedsFrame);
     }
-    const std::uint16_t frag = be16(b, 6);
     const Bytes extent = clip(b, claimed);
     auto& info = pkt.add<Ipv4Info>(Proto::Ipv4, header_len, claimed, extent);
-    info.src = be32(b, 12);
-    info.dst = be32(b, 16);
-    info.total_length = total_length;
-    info.id = be16(b, 4);
-    info.frag_offset = static_cast<std::uint16_t>((frag & kFragOffsetMask) * 8U);
-    info.more_fragments = (frag & kFlagMf) != 0;
-    info.dont_fragment = (frag & kFlagDf) != 0;
-    info.length_from_capture = length_from_capture;
-    info.ttl = b[8];
-    info.protocol = b[9];
-    info.checksum = be16(b, 10);
+    read_ipv4_header(b, info);
     if (info.frag_offset != 0) {
         return end(s);  // a non-first fragment has no transport header
     }

@@ -47,14 +47,7 @@ void decode_tcp(Step& s, DecodedPacket& pkt) noexcept {
     if (header_len > b.size()) {
         return fail(s, pkt, Anomaly::TcpHeaderTruncated);
     }
-    auto& info = pkt.add<TcpInfo>(Proto::Tcp, header_len, s.claimed, b);
-    info.sport = be16(b, 0);
-    info.dport = be16(b, 2);
-    info.seq = be32(b, 4);
-    info.ack = be32(b, 8);
-    info.flags = b[13];
-    info.window = be16(b, 14);
-    info.checksum = be16(b, 16);
+    read_tcp_header(b, pkt.add<TcpInfo>(Proto::Tcp, header_len, s.claimed, b));
     end(s);
 }
 
@@ -64,15 +57,11 @@ void decode_udp(Step& s, DecodedPacket& pkt) noexcept {
     if (b.size() < kUdpHeaderLen) {
         return fail(s, pkt, Anomaly::UdpHeaderTruncated);
     }
-    const UdpInfo info{
-        .sport = be16(b, 0), .dport = be16(b, 2), .length = be16(b, 4), .checksum = be16(b, 6)};
+    UdpInfo info;
+    read_udp_header(b, info);
     // Filled in place once the extent is known (see DecodedPacket::add).
     const auto add_udp = [&](std::uint32_t claimed_len, Bytes bytes) {
-        auto& l = pkt.add<UdpInfo>(Proto::Udp, kUdpHeaderLen, claimed_len, bytes);
-        l.sport = info.sport;
-        l.dport = info.dport;
-        l.length = info.length;
-        l.checksum = info.checksum;
+        read_udp_header(b, pkt.add<UdpInfo>(Proto::Udp, kUdpHeaderLen, claimed_len, bytes));
     };
     std::uint32_t claimed = info.length;
     bool decode_payload = true;
