@@ -1234,17 +1234,22 @@ void Segment::set_ipv4_endpoints(std::uint32_t sa, std::uint32_t da) noexcept {
     hash = track::FlowKeyHash{}(key);
 }
 
-void Segment::set_ipv4_tunnel(std::uint32_t tunnel_vni, std::uint16_t sport, std::uint32_t osa,
-                              std::uint32_t oda, const verify::Verdict* outer) noexcept {
+void Segment::set_tunnel(std::uint32_t tunnel_vni, std::uint16_t sport,
+                         const verify::Verdict* outer) noexcept {
     tunnelled = true;
     vni = tunnel_vni;
     outer_sport = sport;
-    outer_src.set_ipv4(osa, 0);
-    outer_dst.set_ipv4(oda, 0);
     outer_verdict_known = outer != nullptr;
     if (outer != nullptr) {
         outer_verdict = *outer;
     }
+}
+
+void Segment::set_ipv4_tunnel(std::uint32_t tunnel_vni, std::uint16_t sport, std::uint32_t osa,
+                              std::uint32_t oda, const verify::Verdict* outer) noexcept {
+    set_tunnel(tunnel_vni, sport, outer);
+    outer_src.set_ipv4(osa, 0);
+    outer_dst.set_ipv4(oda, 0);
 }
 
 void Segment::no_tunnel() noexcept {
@@ -1321,7 +1326,7 @@ void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
         if (const auto* ov4 = outer_ip.as<decode::Ipv4Info>()) {
             s.set_ipv4_tunnel(vni, udp->sport, ov4->src, ov4->dst, outer);
         } else {
-            s.set_ipv4_tunnel(vni, udp->sport, 0, 0, outer);
+            s.set_tunnel(vni, udp->sport, outer);
             s.outer_src = track::source_of(outer_ip, 0);
             s.outer_dst = track::destination_of(outer_ip, 0);
         }

@@ -59,8 +59,11 @@ struct Segment {
     }
     /// Sets src, dst, key, src_is_lo and hash for a segment over IPv4 (t's ports set).
     void set_ipv4_endpoints(std::uint32_t src_addr, std::uint32_t dst_addr) noexcept;
-    /// Sets the tunnel fields: carried in VXLAN/Geneve `vni` from outer IPv4 addresses, with
-    /// the outer UDP checksum's verdict if it has one; or, with no_tunnel(), not tunnelled.
+    /// Sets the tunnel fields but the outer addresses: carried in VXLAN/Geneve `vni`, with the
+    /// outer UDP checksum's verdict if it has one; or, with no_tunnel(), not tunnelled.
+    void set_tunnel(std::uint32_t vni, std::uint16_t outer_sport,
+                    const verify::Verdict* outer) noexcept;
+    /// set_tunnel() and outer IPv4 addresses.
     void set_ipv4_tunnel(std::uint32_t vni, std::uint16_t outer_sport, std::uint32_t outer_src_addr,
                          std::uint32_t outer_dst_addr, const verify::Verdict* outer) noexcept;
     void no_tunnel() noexcept;
