@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "parallel.h"
+#include "run_common.h"
 #include "vxcheck/analyze/connections.h"
 #include "vxcheck/app/pipeline.h"
 #include "vxcheck/capture/source.h"
@@ -52,7 +53,6 @@ struct Capture {
     std::vector<std::unique_ptr<std::uint8_t[]>> chunks;  // copies of frames that die at next()
     std::size_t chunk_used = kChunkBytes;
     std::uint64_t bytes = 0;
-    std::uint64_t copied = 0;  // frames copied into chunks (all of them)
     std::string link_name;
     std::string error;  // the read error the file ended with, if any
     double load_seconds = 0;
@@ -116,7 +116,6 @@ Capture load(const std::string& file) {
     capture::ReadStatus status;
     while ((status = cap.source->next(frame)) == capture::ReadStatus::Frame) {
         frame.data = Bytes{cap.keep(frame.data), frame.data.size()};
-        ++cap.copied;
         cap.bytes += frame.caplen;
         cap.frames.push_back(frame);
         progress.tick(*cap.source, cap.frames.size());
@@ -250,10 +249,6 @@ void finish_report(report::Reporter& reporter, analyze::ConnectionAnalyzer& conn
     reporter.finish(total, 1, output.finish(error));
 }
 
-bool bad_or_anomalous(const FrameProcessor& r) noexcept {
-    return r.anomalous() || r.verdicts().any(verify::Status::Bad);
-}
-
 // The full pipeline of `vxcheck analyze FILE` (text report, bad packets listed), one thread.
 FullTimes pass_full(const Capture& cap, const BenchConfig& config, const std::string& file,
                     ReportHash& out) {
@@ -272,7 +267,7 @@ FullTimes pass_full(const Capture& cap, const BenchConfig& config, const std::st
         prefetch_frame(cap.frames, i);
         processor->process(cap.frames[i], summary);
         connections.on_packet(processor->context(point));
-        if (bad_or_anomalous(*processor)) {
+        if (selected(PacketSelection::Bad, *processor)) {
             reporter->packet({file, processor->packet(), processor->verdicts()});
         }
     }
@@ -307,7 +302,7 @@ FullTimes pass_full_parallel(const Capture& cap, const BenchConfig& config, cons
         [&](const FrameBatch& batch) {
             analyse_in_order(batch, [&](const FrameProcessor& r) {
                 connections.on_packet(r.context(point));
-                if (bad_or_anomalous(r)) {
+                if (selected(PacketSelection::Bad, r)) {
                     reporter->packet({file, r.packet(), r.verdicts()});
                 }
             });
@@ -407,7 +402,7 @@ ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
         j["file"] = config.file;
         j["frames"] = cap.frames.size();
         j["bytes_captured"] = cap.bytes;
-        j["frames_copied"] = cap.copied;
+        j["frames_copied"] = cap.frames.size();  // every frame is copied into memory
         j["load_seconds"] = cap.load_seconds;
         j["repeat"] = config.repeat;
         j["threads"] = config.threads;
