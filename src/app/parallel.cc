@@ -12,15 +12,19 @@
 // packets), so per-shard analyzers would decide some connections differently, and the output
 // must not change. Ordered application keeps it identical by construction.
 //
-// Scheduling. A ring of 2N + 4 batch slots (128 frames each). Reading the input is sequential
-// (each pcap record says where the next starts), so one thread at a time fills a free slot; a
-// classic pcap file is read a block of records at a time straight into the batch's storage
-// (capture::BlockReader), anything else is copied frame by frame. The filler then decodes the
-// batch itself, outside the fill lock, while its bytes are in its cache, so several threads
-// decode at once. Every thread, workers (N - 1) and the main thread alike, decodes the oldest
-// filled batch if there is one, else fills the next; the main thread does so only when the next
-// batch in order is not ready for it to consume, so the workers end up with the larger share
-// and the ordered part never waits for long.
+// Scheduling. A ring of 2N + 4 batch slots (128 frames each). A thread with a free slot reserves
+// it and, for a classic pcap file, claims the next extent of the file (capture::BlockReader), a
+// byte range sized for about a batch of records; both take turns but cost nothing. It reads the
+// extent straight into the batch's storage with pread(), the kernel's copy out of the page
+// cache, while other threads read theirs. Then, in reservation order (each pcap record says
+// where the next one starts), it walks the extent's records: a record cut by the extent's end is
+// completed from the next extent, copied. Anything but classic pcap is copied frame by frame in
+// that ordered step. The filler then decodes the batch itself while its bytes are in its cache.
+// (Reading used to take turns too: on 2 cores, the reads alone kept the one reader busy 70% of
+// the time, and the other thread waited for it.) Every thread, workers (N - 1) and the main thread
+// alike, decodes the oldest filled batch if there is one, else fills the next; the main thread does
+// so only when the next batch in order is not ready for it to consume, so the workers end up with
+// the larger share and the ordered part never waits for long.
 
 #include "parallel.h"
 
@@ -40,7 +44,7 @@
 namespace vxcheck::app {
 namespace {
 
-enum SlotState : std::uint32_t { kFree, kFilled, kDone };
+enum SlotState : std::uint32_t { kFree, kReading, kRead, kFilled, kDone };
 
 }  // namespace
 
@@ -56,18 +60,26 @@ FrameBatch::FrameBatch(const decode::DecodeOptions& options)
 
 void FrameBatch::clear() noexcept {
     count_ = 0;
+    block_bytes_ = 0;
     processed_ = 0;
     arena_.clear();
     has_copies_ = false;
     tally_ = report::Summary{};
 }
 
-std::size_t FrameBatch::fill_block(capture::BlockReader& reader) {
+void FrameBatch::read_extent(capture::BlockReader& reader,
+                             const capture::BlockReader::Extent& extent) {
+    block_bytes_ = reader.read(extent, block_);
+}
+
+std::size_t FrameBatch::walk_extent(capture::BlockReader& reader,
+                                    const capture::BlockReader::Extent& extent) {
     // The storage is reused, so frames already in the batch would dangle: only when empty.
     if (count_ != 0) {
         return 0;
     }
-    count_ = reader.read_block(block_, {frames_.data(), kCapacity});
+    count_ = reader.walk(extent, Bytes{block_.data(), block_bytes_}, {frames_.data(), kCapacity},
+                         carried_);
     std::fill_n(arena_offset_.begin(), count_, kNotCopied);
     return count_;
 }
@@ -114,6 +126,10 @@ struct BatchPipeline::Slot {
     explicit Slot(const decode::DecodeOptions& options) : batch(options) {}
     FrameBatch batch;
     std::atomic<std::uint32_t> state{kFree};
+    // Set by the thread that reserved the slot, before its turn.
+    bool has_extent = false;
+    capture::BlockReader::Extent extent;
+    std::exception_ptr read_error;
 };
 
 BatchPipeline::BatchPipeline(const decode::DecodeOptions& options, unsigned threads) {
@@ -161,46 +177,108 @@ bool BatchPipeline::process_one() noexcept {
     return false;
 }
 
-// Fills the next batch if a slot is free and no other thread is filling. Reading the input is
-// sequential (a pcap record says where the next one starts, and walking them waits on memory),
-// so it goes to whichever thread is free, not always to the one that consumes.
+// Fills the next batch if a slot is free. Reserving the slot and claiming its extent of the file
+// take turns (briefly); reading the extent, the kernel's copy out of the page cache and most of
+// the cost of filling, runs on any number of threads at once; walking its records and `fill_`
+// happen in reservation order (each pcap record says where the next one starts), by fill_read().
 bool BatchPipeline::fill_one() noexcept {
     const auto has_room = [this] {
-        return filled_.load(std::memory_order_relaxed) - consumed_.load(std::memory_order_acquire) <
+        return reserved_.load(std::memory_order_relaxed) -
+                   consumed_.load(std::memory_order_acquire) <
                slots_.size();
     };
     if (input_over_.load(std::memory_order_acquire) || !has_room() ||
-        filling_.exchange(true, std::memory_order_acquire)) {
+        reserving_.exchange(true, std::memory_order_acquire)) {
         return false;
     }
-    bool progressed = false;
-    if (!input_over_.load(std::memory_order_relaxed) && has_room()) {
-        const std::uint64_t seq = filled_.load(std::memory_order_relaxed);
-        Slot& s = slot(seq);
-        s.batch.clear();
-        bool more = false;
+    if (input_over_.load(std::memory_order_relaxed) || !has_room()) {
+        reserving_.store(false, std::memory_order_release);
+        return false;
+    }
+    const std::uint64_t seq = reserved_.load(std::memory_order_relaxed);
+    Slot& s = slot(seq);
+    s.batch.clear();
+    s.read_error = nullptr;
+    s.has_extent = blocks_ != nullptr && blocks_->claim(FrameBatch::kCapacity, s.extent);
+    s.state.store(kReading, std::memory_order_relaxed);
+    reserved_.store(seq + 1, std::memory_order_release);
+    reserving_.store(false, std::memory_order_release);
+
+    if (s.has_extent) {
         try {
-            more = (*fill_)(s.batch);
+            s.batch.read_extent(*blocks_, s.extent);
         } catch (...) {
-            fill_error_ = std::current_exception();  // rethrown by run()
+            s.read_error = std::current_exception();
         }
-        if (s.batch.size() != 0) {
+    }
+    s.state.store(kRead, std::memory_order_seq_cst);
+    fill_read();
+    // The batch just read is in this core's cache: decode it here (process_one takes the
+    // oldest waiting batch, which is this one unless another thread is behind).
+    process_one();
+    return true;
+}
+
+// Walks and fills, in reservation order, every batch whose extent has been read, starting at
+// the next one to fill; one thread at a time. A thread that finds another one at it leaves its
+// batch to that one, which looks again after it has let go (so no read batch is left behind).
+void BatchPipeline::fill_read() noexcept {
+    while (!filler_.exchange(true, std::memory_order_seq_cst)) {
+        bool progressed = false;
+        while (true) {
+            const std::uint64_t seq = filled_.load(std::memory_order_relaxed);
+            Slot& s = slot(seq);
+            if (seq == reserved_.load(std::memory_order_acquire) ||
+                s.state.load(std::memory_order_acquire) != kRead) {
+                break;
+            }
+            fill(s);
             s.state.store(kFilled, std::memory_order_relaxed);
             filled_.store(seq + 1, std::memory_order_release);
+            progressed = true;
         }
-        if (!more) {
-            input_over_.store(true, std::memory_order_release);
+        filler_.store(false, std::memory_order_seq_cst);
+        if (progressed) {
+            wake_all();
         }
-        progressed = true;
+        const std::uint64_t next = filled_.load(std::memory_order_acquire);
+        if (next == reserved_.load(std::memory_order_acquire) ||
+            slot(next).state.load(std::memory_order_seq_cst) != kRead) {
+            return;
+        }
     }
-    filling_.store(false, std::memory_order_release);
-    if (progressed) {
-        wake_all();
-        // The batch just read is in this core's cache: decode it here (process_one takes the
-        // oldest waiting batch, which is this one unless another thread is behind).
-        process_one();
+}
+
+// Walks a batch's extent and calls fill_, unless a batch before it ended the input (or
+// stop_filling did): then it stays empty.
+void BatchPipeline::fill(Slot& s) noexcept {
+    if (input_over_.load(std::memory_order_acquire)) {
+        return;
     }
-    return progressed;
+    bool more = false;
+    try {
+        if (s.read_error) {
+            std::rethrow_exception(s.read_error);
+        }
+        if (s.has_extent) {
+            s.batch.walk_extent(*blocks_, s.extent);
+        }
+        more = (*fill_)(s.batch);
+    } catch (...) {
+        fill_error_ = std::current_exception();  // rethrown by run()
+    }
+    if (!more) {
+        end_input();
+    }
+}
+
+// No more reservations: set under the reservation lock, so that once input_over_ is seen,
+// reserved_ is final.
+void BatchPipeline::end_input() noexcept {
+    while (reserving_.exchange(true, std::memory_order_acquire)) {
+    }
+    input_over_.store(true, std::memory_order_release);
+    reserving_.store(false, std::memory_order_release);
 }
 
 // The running thread, with nothing to consume: it decodes a waiting batch, else reads and
@@ -250,14 +328,15 @@ bool BatchPipeline::spin_until_woken(std::uint32_t seen) const noexcept {
     }
 }
 
-void BatchPipeline::run(const Fill& fill, const Consume& consume) {
-    // Taking the fill lock publishes the new input to the workers.
-    while (filling_.exchange(true, std::memory_order_acquire)) {
+void BatchPipeline::run(const Fill& fill, const Consume& consume, capture::BlockReader* blocks) {
+    // Taking the reservation lock publishes the new input to the workers.
+    while (reserving_.exchange(true, std::memory_order_acquire)) {
     }
     fill_ = &fill;
+    blocks_ = blocks;
     fill_error_ = nullptr;
     input_over_.store(false, std::memory_order_release);
-    filling_.store(false, std::memory_order_release);
+    reserving_.store(false, std::memory_order_release);
     wake_all();
 
     try {
@@ -273,14 +352,27 @@ void BatchPipeline::run(const Fill& fill, const Consume& consume) {
     }
 }
 
-// Ends the run for the workers: no more filling. Returns the fill's exception, if any.
+// Ends the run for the workers: no more filling, and every batch reserved has had its turn.
+// Returns the fill's exception, if any.
 std::exception_ptr BatchPipeline::stop_filling() noexcept {
-    while (filling_.exchange(true, std::memory_order_acquire)) {
+    end_input();
+    // Batches reserved before are read and then filled (empty) by their threads; wait for them.
+    while (true) {
+        const std::uint32_t seen = wake_.load(std::memory_order_acquire);
+        fill_read();
+        if (filled_.load(std::memory_order_acquire) == reserved_.load(std::memory_order_acquire)) {
+            break;
+        }
+        if (!spin_until_woken(seen)) {
+            wake_.wait(seen, std::memory_order_acquire);
+        }
     }
-    input_over_.store(true, std::memory_order_release);
+    while (reserving_.exchange(true, std::memory_order_acquire)) {
+    }
     fill_ = nullptr;
+    blocks_ = nullptr;
     std::exception_ptr error = std::exchange(fill_error_, nullptr);
-    filling_.store(false, std::memory_order_release);
+    reserving_.store(false, std::memory_order_release);
     return error;
 }
 
@@ -314,8 +406,9 @@ void BatchPipeline::consume_all(const Consume& consume) {
                 continue;
             }
         } else if (input_over_.load(std::memory_order_acquire) &&
-                   next == filled_.load(std::memory_order_acquire)) {
-            break;  // the input is over and every batch consumed
+                   next == filled_.load(std::memory_order_acquire) &&
+                   next == reserved_.load(std::memory_order_acquire)) {
+            break;  // the input is over and every batch filled and consumed
         }
         // Nothing to consume yet: decode a waiting batch, or read and decode the next (help()).
         // Thresholds on how far ahead the workers are changed nothing measurable.
@@ -362,13 +455,11 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
         capture::ReadStatus status = capture::ReadStatus::Frame;
         pipeline.run(
             [&](FrameBatch& batch) {
-                if (blocks != nullptr) {
-                    if (batch.fill_block(*blocks) != 0) {
-                        batch.position = source->position();
-                        return true;
-                    }
-                    blocks = nullptr;  // the rest, the end or the error come from next()
+                if (blocks != nullptr && blocks->walking()) {
+                    batch.position = source->position();
+                    return true;  // the batch has its extent's records; more extents follow
                 }
+                // The rest, the end or the error come from next(), copied.
                 while (!batch.full()) {
                     status = source->next(frame);
                     if (status != capture::ReadStatus::Frame) {
@@ -390,7 +481,8 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
                 });
                 summary.merge(batch.tally());
                 progress.tick(file, batch.position, source_size, summary.frames_read);
-            });
+            },
+            blocks);
         progress.done();
         if (status == capture::ReadStatus::Error) {
             summary.read_error = source->error();

@@ -35,9 +35,11 @@ class FrameBatch {
     /// Empties the batch.
     void clear() noexcept;
     [[nodiscard]] bool full() const noexcept { return count_ == kCapacity; }
-    /// Fills an empty batch with the next records of `reader`, read into the batch's own
-    /// storage (no copy); returns how many (0: the reader is done, use its next()).
-    std::size_t fill_block(capture::BlockReader& reader);
+    /// Reads an extent of a file into the batch's own storage (any thread, concurrently).
+    void read_extent(capture::BlockReader& reader, const capture::BlockReader::Extent& extent);
+    /// Adds the records of the extent read, walked in order (BlockReader::walk); how many.
+    std::size_t walk_extent(capture::BlockReader& reader,
+                            const capture::BlockReader::Extent& extent);
     /// Adds a frame whose bytes stay valid until the batch has been consumed (no copy).
     void add_view(const RawFrame& frame) noexcept;
     /// Adds a copy of a frame whose bytes die at the next read. May allocate (the arena grows
@@ -67,7 +69,9 @@ class FrameBatch {
     std::vector<std::size_t> arena_offset_;  // where a copied frame's bytes are, or kNotCopied
     std::vector<std::uint8_t> arena_;
     bool has_copies_ = false;
-    std::vector<std::uint8_t> block_;  // fill_block()'s storage
+    std::vector<std::uint8_t> block_;    // read_extent()'s storage
+    std::size_t block_bytes_ = 0;        // how much of it the read filled
+    std::vector<std::uint8_t> carried_;  // walk_extent()'s copies of records carried to it
     std::vector<FrameProcessor> processors_;
     report::Summary tally_;
     std::size_t count_ = 0;
@@ -78,8 +82,9 @@ class FrameBatch {
 /// stateful stages run on the running thread only, in input order.
 class BatchPipeline {
   public:
-    /// Adds frames to a batch; returns false when the input is over (it may still have added).
-    /// Called on any of the threads, one call at a time, batches in input order.
+    /// Adds frames to a batch (after the records of its extent, if the run reads extents);
+    /// returns false when the input is over (it may still have added). Called on any of the
+    /// threads, one call at a time, batches in input order.
     using Fill = std::function<bool(FrameBatch&)>;
     /// Takes a processed batch, in input order, on the thread that called run().
     using Consume = std::function<void(const FrameBatch&)>;
@@ -89,10 +94,12 @@ class BatchPipeline {
     BatchPipeline(const BatchPipeline&) = delete;
     BatchPipeline& operator=(const BatchPipeline&) = delete;
 
-    /// Runs one input through: returns after the last batch has been consumed. An exception
-    /// from fill is rethrown here once the batches before it are consumed; one from consume
+    /// Runs one input through: returns after the last batch has been consumed. With `blocks`,
+    /// each batch first gets the records of the next extent of the file (read on any thread,
+    /// several at once, walked in order), then what `fill` adds. An exception from fill (or
+    /// a read) is rethrown here once the batches before it are consumed; one from consume
     /// propagates at once. After an exception the pipeline is not reusable.
-    void run(const Fill& fill, const Consume& consume);
+    void run(const Fill& fill, const Consume& consume, capture::BlockReader* blocks = nullptr);
 
   private:
     struct Slot;
@@ -107,17 +114,26 @@ class BatchPipeline {
     void work() noexcept;
     bool spin_until_woken(std::uint32_t seen) const noexcept;
 
+    void fill_read() noexcept;
+    void fill(Slot& s) noexcept;
+    void end_input() noexcept;
+
     std::vector<std::unique_ptr<Slot>> slots_;
     // Batch sequence numbers: [consumed_, claimed_) being processed or done, [claimed_, filled_)
-    // waiting to be processed; filled_ - consumed_ <= ring size.
+    // waiting to be processed, [filled_, reserved_) being filled; reserved_ - consumed_ <= ring
+    // size.
+    std::atomic<std::uint64_t> reserved_{0};
     std::atomic<std::uint64_t> filled_{0};
     std::atomic<std::uint64_t> claimed_{0};
     std::atomic<std::uint64_t> consumed_{0};
-    // Filling: one thread at a time (the input is read in order), whichever finds a free slot.
-    std::atomic<bool> filling_{false};
-    const Fill* fill_ = nullptr;          // the current run's, guarded by filling_
-    std::atomic<bool> input_over_{true};  // set by the filler that saw the end (or an error)
-    std::exception_ptr fill_error_;       // guarded by filling_
+    // Reserving a slot (and claiming its extent): one thread at a time, briefly. Filling (the
+    // walk and fill_): one thread at a time, in reservation order, once a batch is read.
+    std::atomic<bool> reserving_{false};
+    std::atomic<bool> filler_{false};
+    const Fill* fill_ = nullptr;              // the current run's; set under reserving_
+    capture::BlockReader* blocks_ = nullptr;  // likewise
+    std::atomic<bool> input_over_{true};  // set under reserving_, by the filler that saw the end
+    std::exception_ptr fill_error_;       // guarded by filler_
     std::atomic<std::uint32_t> wake_{0};  // bumped whenever some thread may have work
     std::atomic<bool> stop_{false};
     std::vector<std::thread> workers_;  // last: joined before the slots go

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -122,11 +123,10 @@ constexpr std::uint32_t kPcapMagicNano = 0xa1b23c4d;
 // libpcap rejects a captured length above max_snaplen_for_dlt() (at least 256 KiB for every
 // link type) and cuts one above the snapshot length: the block walk leaves both to libpcap.
 constexpr std::uint32_t kMaxWalkedCaplen = 262144;
-// Bytes read per block, at most: a few hundred frames, small enough to stay in the L2 cache
-// while they are processed, large enough that the system call costs nothing. A larger record
-// grows the buffer. At least kMinBlockBytes, whatever the frames are like.
+// Bytes read per extent, at most: a few hundred frames, small enough to stay in the L2 cache
+// while they are processed, large enough that the system call costs little. A larger record
+// is carried across extents.
 constexpr std::size_t kBlockBytes = std::size_t{256} << 10;
-constexpr std::size_t kMinBlockBytes = std::size_t{16} << 10;
 // Frames per block for next() (the parallel pipeline's batches set their own).
 constexpr std::size_t kBlockFrames = 1024;
 
@@ -186,18 +186,16 @@ class PcapFileSource final : public Source, public BlockReader {
         if (handover_failed_) {
             return ReadStatus::Error;
         }
-        if (walking_) {
-            if (next_in_block_ == in_block_) {
-                next_in_block_ = 0;
-                in_block_ = read_block_noexcept();
-            }
-            if (next_in_block_ < in_block_) {
-                frame = frames_[next_in_block_++];
-                return ReadStatus::Frame;
-            }
-            if (!hand_over_to_libpcap()) {
-                return ReadStatus::Error;
-            }
+        while (next_in_block_ == in_block_ && walking()) {
+            next_in_block_ = 0;
+            in_block_ = next_extent_noexcept();
+        }
+        if (next_in_block_ < in_block_) {
+            frame = frames_[next_in_block_++];
+            return ReadStatus::Frame;
+        }
+        if (handover_failed_) {
+            return ReadStatus::Error;
         }
         pcap_pkthdr* hdr = nullptr;
         const u_char* data = nullptr;
@@ -222,7 +220,7 @@ class PcapFileSource final : public Source, public BlockReader {
     [[nodiscard]] const std::string& error() const noexcept override { return error_; }
     [[nodiscard]] const std::string& link_name() const noexcept override { return link_name_; }
     [[nodiscard]] std::uint64_t position() const noexcept override {
-        if (walking_) {
+        if (walking()) {
             return cursor_;
         }
         const off_t pos = ::ftello(file_);
@@ -230,23 +228,91 @@ class PcapFileSource final : public Source, public BlockReader {
     }
     [[nodiscard]] std::uint64_t size() const noexcept override { return size_; }
 
-    std::size_t read_block(std::vector<std::uint8_t>& storage,
-                           std::span<RawFrame> frames) override {
-        if (!walking_ || frames.empty()) {
+    // --- BlockReader (block_reader.h) ----------------------------------------------------------
+
+    bool claim(std::size_t frames, Extent& extent) noexcept override {
+        if (!walking()) {
+            return false;
+        }
+        if (claimed_all_) {
+            // Empty extents, for the records carried past the last one's frames.
+            extent = Extent{.offset = next_claim_, .length = 0, .last = true};
+            return true;
+        }
+        // About what `frames` can take at the last extent's average record, an eighth short,
+        // less what is carried already: the records that do not fit in an extent's frames are
+        // carried, copied, into the next one's. At least `frames` bare record headers' worth
+        // (something new to walk, so that a large carried record gets whole), at most
+        // kBlockBytes.
+        const std::size_t avg = average_record_.load(std::memory_order_relaxed);
+        const std::size_t carried = carried_bytes_.load(std::memory_order_relaxed);
+        const std::size_t least = std::min(frames * kPcapRecordHeaderLen, kBlockBytes);
+        const std::size_t fit = std::clamp(frames * avg / 8 * 7, least, kBlockBytes);
+        const std::size_t want = carried + least >= fit ? least : fit - carried;
+        extent.offset = next_claim_;
+        extent.length = want;
+        extent.last = next_claim_ + want >= size_;
+        next_claim_ += want;
+        claimed_all_ = extent.last;
+        return true;
+    }
+
+    std::size_t read(const Extent& extent, std::vector<std::uint8_t>& storage) override {
+        if (storage.size() < extent.length) {
+            storage.resize(extent.length);
+        }
+        std::size_t got = 0;
+        while (got < extent.length) {
+            const ssize_t r = ::pread(fd_, storage.data() + got, extent.length - got,
+                                      static_cast<off_t>(extent.offset + got));
+            if (r < 0 && errno == EINTR) {
+                continue;
+            }
+            if (r <= 0) {
+                break;
+            }
+            got += static_cast<std::size_t>(r);
+        }
+        return got;
+    }
+
+    std::size_t walk(const Extent& extent, Bytes data, std::span<RawFrame> frames,
+                     std::vector<std::uint8_t>& copies) override {
+        copies.clear();
+        if (!walking()) {
             return 0;
         }
-        if (next_in_block_ != in_block_) {
-            return 0;  // next() has frames of its own block left: they come first
+        if (frames.empty()) {
+            hand_over_to_libpcap();  // nowhere to put frames: libpcap reads on, losing none
+            return 0;
         }
-        const std::size_t n = walk_block(storage, frames);
-        if (n == 0) {
-            hand_over_to_libpcap();  // a failure is next()'s error
+        if (extent.length != 0 && extent.offset != cursor_ + (carry_.size() - carry_head_)) {
+            hand_over_to_libpcap();  // not the extent that follows: libpcap reads on, in order
+            return 0;
         }
-        return n;
+        Walk w{.data = data, .frames = frames};
+        if (carry_head_ != carry_.size()) {
+            walk_carried(w, copies);
+        }
+        if (w.go_on) {
+            walk_data(w);
+        }
+        if (extent.last ? w.n < frames.size() : data.size() < extent.length) {
+            // The end of the file as it was at opening, with every whole record before it taken
+            // (with the frames full, empty extents follow for what is carried), or a short read
+            // before it: libpcap reads what remains from the first record not taken, a record
+            // cut short, one written since, or the error.
+            hand_over_to_libpcap();
+        }
+        return w.n;
+    }
+
+    [[nodiscard]] bool walking() const noexcept override {
+        return walking_.load(std::memory_order_relaxed);
     }
 
   private:
-    // Walks the file in blocks if it is a classic pcap 2.4 file (libpcap has checked its header).
+    // Walks the file in extents if it is a classic pcap 2.4 file (libpcap has checked its header).
     void walk_classic_pcap() noexcept {
         pcap_t* p = pcap_.get();
         if (pcap_major_version(p) != 2 || pcap_minor_version(p) != 4) {
@@ -271,7 +337,8 @@ class PcapFileSource final : public Source, public BlockReader {
         const auto snapshot = static_cast<std::uint32_t>(std::max(pcap_snapshot(p), 0));
         max_caplen_ = std::min(snapshot, kMaxWalkedCaplen);
         cursor_ = kPcapFileHeaderLen;
-        walking_ = true;
+        next_claim_ = kPcapFileHeaderLen;
+        walking_.store(true, std::memory_order_relaxed);
         // The file is read once, front to back: a capture that is not in the page cache comes
         // off the disk in larger readahead steps (a hint; nothing depends on it).
         ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -283,100 +350,156 @@ class PcapFileSource final : public Source, public BlockReader {
         return swapped_ ? __builtin_bswap32(v) : v;
     }
 
-    // next()'s own block. Growing the buffer for a large record is the only allocation; if that
-    // fails, libpcap reads the rest (it needs no more memory than a record).
-    std::size_t read_block_noexcept() noexcept {
+    // next()'s own extent. Growing a buffer is the only allocation; if that fails, libpcap reads
+    // the rest (it needs no more memory than a record).
+    std::size_t next_extent_noexcept() noexcept {
         try {
-            return walk_block(block_, frames_);
+            Extent e;
+            if (!claim(frames_.size(), e)) {
+                hand_over_to_libpcap();
+                return 0;
+            }
+            const std::size_t got = read(e, block_);
+            return walk(e, Bytes{block_.data(), got}, frames_, copies_);
         } catch (const std::bad_alloc&) {
+            hand_over_to_libpcap();
             return 0;
         }
     }
 
-    // Reads from cursor_ into `storage` and describes the whole records there in `frames`.
-    // Returns 0, leaving cursor_ at the record, when the next record is for libpcap: cut short
-    // by the end of the file (or a read error), or a captured length the walk does not take.
-    std::size_t walk_block(std::vector<std::uint8_t>& storage, std::span<RawFrame> frames) {
-        // Read about what `frames` can take (the last block's average record, one to spare):
-        // bytes read past the last frame taken would be read again for the next block.
-        const std::size_t want =
-            std::clamp((frames.size() + 1) * average_record_, kMinBlockBytes, kBlockBytes);
-        if (storage.size() < want) {
-            storage.resize(want);
-        }
-        std::size_t got = read_at(storage, 0, want, cursor_);
-        std::size_t off = 0;
+    // One walk's state: the extent's bytes, how far into them, the frames described so far.
+    struct Walk {
+        Bytes data;
+        std::span<RawFrame> frames;
+        std::size_t used = 0;  // bytes of data taken (walked, or appended to what was carried)
         std::size_t n = 0;
-        while (n < frames.size()) {
-            if (got - off < kPcapRecordHeaderLen) {
+        bool go_on = true;  // false: the walk of this extent is over
+    };
+
+    // A record's header at `h` (the whole record is there): its frame, numbered next.
+    void describe(const std::uint8_t* h, std::uint32_t caplen, RawFrame& frame) noexcept {
+        // As libpcap: both timestamp fields are signed 32-bit; microseconds scale to nanoseconds.
+        std::int64_t fraction = static_cast<std::int32_t>(field32(h + 4));
+        if (!nano_) {
+            fraction *= 1000;
+        }
+        frame.ts = Timestamp{.sec = static_cast<std::int32_t>(field32(h)),
+                             .nsec = static_cast<std::uint32_t>(fraction)};
+        frame.caplen = caplen;
+        frame.wirelen = field32(h + 12);
+        frame.link = link_;
+        frame.number = ++count_;
+        frame.data = Bytes{h + kPcapRecordHeaderLen, caplen};
+        frame.csum_not_ready = false;
+    }
+
+    // The records that begin in what was carried (at cursor_), completed from the head of the
+    // extent and copied into `copies`. Clears w.go_on when what was carried is not all taken
+    // (the frames are full): the rest of the extent is then carried too.
+    void walk_carried(Walk& w, std::vector<std::uint8_t>& copies) {
+        std::size_t off = carry_head_;
+        std::size_t taken = 0;  // frames
+        while (off < carry_.size() && taken < w.frames.size()) {
+            if (!complete_carried(w, off, kPcapRecordHeaderLen)) {
+                break;  // the extent ends inside the record header
+            }
+            const std::uint32_t caplen = field32(carry_.data() + off + 8);
+            if (caplen > max_caplen_) {
+                w.go_on = false;  // libpcap's to cut or reject (below), with its own words
                 break;
             }
-            const std::uint8_t* h = storage.data() + off;
+            if (!complete_carried(w, off, kPcapRecordHeaderLen + caplen)) {
+                break;  // the extent ends inside the record
+            }
+            off += kPcapRecordHeaderLen + caplen;
+            ++taken;
+        }
+        // Copy the records taken at once: `copies` does not move after the frames point into it.
+        copies.assign(carry_.begin() + static_cast<std::ptrdiff_t>(carry_head_),
+                      carry_.begin() + static_cast<std::ptrdiff_t>(off));
+        for (std::size_t at = 0; at < copies.size();) {
+            const std::uint8_t* h = copies.data() + at;
+            const std::uint32_t caplen = field32(h + 8);
+            describe(h, caplen, w.frames[w.n++]);
+            at += kPcapRecordHeaderLen + caplen;
+            cursor_ += kPcapRecordHeaderLen + caplen;
+        }
+        carry_head_ = off;
+        if (!w.go_on) {
+            hand_over_to_libpcap();
+            return;
+        }
+        if (off < carry_.size()) {
+            // The frames are full, or the extent ends inside a record: carry the rest as well.
+            carry_.insert(carry_.end(), w.data.begin() + static_cast<std::ptrdiff_t>(w.used),
+                          w.data.end());
+            w.used = w.data.size();
+            w.go_on = false;
+            if (carry_head_ > carry_.size() / 2) {
+                carry_.erase(carry_.begin(),
+                             carry_.begin() + static_cast<std::ptrdiff_t>(carry_head_));
+                carry_head_ = 0;
+            }
+        } else {
+            carry_.clear();
+            carry_head_ = 0;
+        }
+        carried_bytes_.store(carry_.size() - carry_head_, std::memory_order_relaxed);
+    }
+
+    // Makes the `need` carried bytes from `off` whole by appending the extent's next bytes;
+    // false if the extent has too few.
+    bool complete_carried(Walk& w, std::size_t off, std::size_t need) {
+        const std::size_t have = carry_.size() - off;
+        if (have >= need) {
+            return true;
+        }
+        const std::size_t take = std::min(need - have, w.data.size() - w.used);
+        carry_.insert(carry_.end(), w.data.begin() + static_cast<std::ptrdiff_t>(w.used),
+                      w.data.begin() + static_cast<std::ptrdiff_t>(w.used + take));
+        w.used += take;
+        return take == need - have;
+    }
+
+    // The records in the rest of the extent; what does not fit in `frames`, or is cut by the
+    // extent's end, is carried to the next extent.
+    void walk_data(Walk& w) {
+        const std::uint8_t* base = w.data.data();
+        std::size_t pos = w.used;
+        const std::size_t end = w.data.size();
+        while (w.n < w.frames.size() && end - pos >= kPcapRecordHeaderLen) {
+            const std::uint8_t* h = base + pos;
             const std::uint32_t caplen = field32(h + 8);
             if (caplen > max_caplen_) {
-                break;  // libpcap's to cut or reject, with its own words
+                hand_over_to_libpcap();  // libpcap's to cut or reject, with its own words
+                return;
             }
             const std::size_t record = kPcapRecordHeaderLen + caplen;
-            if (got - off < record) {
-                if (off != 0 || got < want) {
-                    break;  // the next block starts here; or the file ends inside the record
-                }
-                // One record larger than the block (up to 256 KiB): make room, read the rest.
-                if (storage.size() < record) {
-                    storage.resize(record);
-                }
-                got += read_at(storage, got, record - got, cursor_ + got);
-                if (got < record) {
-                    break;
-                }
-                h = storage.data();
-            }
-            // As libpcap: both timestamp fields are signed 32-bit; microseconds scale to
-            // nanoseconds.
-            std::int64_t fraction = static_cast<std::int32_t>(field32(h + 4));
-            if (!nano_) {
-                fraction *= 1000;
-            }
-            RawFrame& frame = frames[n++];
-            frame.ts = Timestamp{.sec = static_cast<std::int32_t>(field32(h)),
-                                 .nsec = static_cast<std::uint32_t>(fraction)};
-            frame.caplen = caplen;
-            frame.wirelen = field32(h + 12);
-            frame.link = link_;
-            frame.number = ++count_;
-            frame.data = Bytes{h + kPcapRecordHeaderLen, caplen};
-            frame.csum_not_ready = false;
-            off += record;
-        }
-        cursor_ += off;
-        if (n != 0) {
-            average_record_ = std::max<std::size_t>(off / n, 1);
-        }
-        return n;
-    }
-
-    // pread() of `len` bytes into storage[at...] from file offset `from`, until done, the end
-    // of the file or an error (which libpcap meets again, and reports, when it takes over).
-    std::size_t read_at(std::vector<std::uint8_t>& storage, std::size_t at, std::size_t len,
-                        std::uint64_t from) const noexcept {
-        std::size_t got = 0;
-        while (got < len) {
-            const ssize_t r =
-                ::pread(fd_, storage.data() + at + got, len - got, static_cast<off_t>(from + got));
-            if (r < 0 && errno == EINTR) {
-                continue;
-            }
-            if (r <= 0) {
+            if (end - pos < record) {
                 break;
             }
-            got += static_cast<std::size_t>(r);
+            describe(h, caplen, w.frames[w.n++]);
+            pos += record;
+            cursor_ += record;
         }
-        return got;
+        carry_.assign(w.data.begin() + static_cast<std::ptrdiff_t>(pos), w.data.end());
+        carry_head_ = 0;
+        carried_bytes_.store(carry_.size(), std::memory_order_relaxed);
+        w.used = end;
+        if (w.n != 0 && pos > 0) {
+            average_record_.store(std::max<std::size_t>(pos / w.n, 1), std::memory_order_relaxed);
+        }
     }
 
-    // libpcap continues at the current record. The mapping stays: earlier frames point into it.
+    // libpcap continues at the first record not taken (cursor_). Frames taken stay valid: their
+    // bytes are in the caller's storage.
     bool hand_over_to_libpcap() noexcept {
-        walking_ = false;
+        if (!walking()) {
+            return !handover_failed_;
+        }
+        walking_.store(false, std::memory_order_relaxed);
+        carry_.clear();
+        carry_head_ = 0;
         if (::fseeko(file_, static_cast<off_t>(cursor_), SEEK_SET) != 0) {
             error_ = std::string("cannot seek: ") + std::strerror(errno);
             handover_failed_ = true;
@@ -393,19 +516,30 @@ class PcapFileSource final : public Source, public BlockReader {
     std::string error_;
     std::uint64_t count_ = 0;
     std::uint64_t size_ = 0;
-    // The block walk (classic pcap files only).
-    bool walking_ = false;  // records come from blocks (until libpcap takes over)
+    // The extents (classic pcap files only).
+    std::atomic<bool> walking_{false};  // records come from extents (until libpcap takes over)
     bool swapped_ = false;
     bool nano_ = false;
     bool handover_failed_ = false;
     int fd_ = -1;
     std::uint32_t max_caplen_ = 0;
-    std::uint64_t cursor_ = 0;         // file offset of the next record not yet in a block
-    std::vector<std::uint8_t> block_;  // next()'s block
-    std::vector<RawFrame> frames_;     // its frames
+    // Claiming (one caller at a time).
+    std::uint64_t next_claim_ = 0;  // file offset of the next extent
+    bool claimed_all_ = false;      // the extent that reaches size_ is claimed
+    // Walking (one caller at a time, in claim order).
+    std::uint64_t cursor_ = 0;  // file offset of the first record not taken
+    std::vector<std::uint8_t>
+        carry_;  // [carry_head_, end): the bytes from cursor_ to the next extent
+    std::size_t carry_head_ = 0;
+    std::atomic<std::size_t> carried_bytes_{0};  // read by claim()
+    // Bytes per record in the last extent walked (header included); read by claim().
+    std::atomic<std::size_t> average_record_{2048};
+    // next()'s extent and its frames.
+    std::vector<std::uint8_t> block_;
+    std::vector<std::uint8_t> copies_;
+    std::vector<RawFrame> frames_;
     std::size_t in_block_ = 0;
     std::size_t next_in_block_ = 0;
-    std::size_t average_record_ = 2048;  // bytes per record in the last block (header included)
 };
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The fast paths behind `vxcheck bench` and analyze's speed agree with the plain ones:
 //  - a classic pcap file read in blocks gives the frames, the end and the errors that libpcap
 //    gives for the same bytes read from a pipe (which libpcap reads itself), for the shipped
-//    captures, damaged ones and ones of many blocks;
+//    captures, damaged ones and ones of many blocks; so does the same file read in extents of
+//    every size (capture::BlockReader), records cut by extents and frames that do not fit;
 //  - the SIMD checksum and the fixed-size header sums equal the word-at-a-time reference at
 //    every length and alignment, and InternetChecksum::add_sum equals adding the bytes again;
 //  - Endpoint's hand-written comparisons order as the member-wise defaulted ones did.
@@ -25,6 +26,7 @@
 #include <tuple>
 #include <vector>
 
+#include "../../../src/capture/block_reader.h"
 #include "packet_builder.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/track/flow_key.h"
@@ -44,6 +46,7 @@ struct Read {
     capture::ReadStatus end = capture::ReadStatus::End;
     std::string error;
     std::string link_name;
+    std::size_t from_extents = 0;  // frames read_in_extents() had from the extents
 };
 
 Read read_all(const std::string& path) {
@@ -130,6 +133,35 @@ void expect_same_reading(const Read& a, const Read& b) {
     EXPECT_EQ(a.link_name, b.link_name);
 }
 
+// Reads `path` as the parallel pipeline does, but on one thread: extents claimed for about
+// `claim_frames` records, walked into `walk_frames` frames at a time, then next() for the rest.
+Read read_in_extents(const std::string& path, std::size_t claim_frames, std::size_t walk_frames) {
+    Read r;
+    auto src = capture::open_file(path);
+    r.link_name = src->link_name();
+    auto* extents = dynamic_cast<capture::BlockReader*>(src.get());
+    std::vector<RawFrame> frames(walk_frames);
+    std::vector<std::uint8_t> storage;
+    std::vector<std::uint8_t> copies;
+    capture::BlockReader::Extent e;
+    while (extents != nullptr && extents->walking() && extents->claim(claim_frames, e)) {
+        const std::size_t got = extents->read(e, storage);
+        const std::size_t n = extents->walk(e, Bytes{storage.data(), got}, frames, copies);
+        for (std::size_t i = 0; i < n; ++i) {
+            r.frames.push_back(frames[i]);
+            r.bytes.emplace_back(frames[i].data.begin(), frames[i].data.end());
+        }
+        r.from_extents += n;
+    }
+    RawFrame f;
+    while ((r.end = src->next(f)) == capture::ReadStatus::Frame) {
+        r.frames.push_back(f);
+        r.bytes.emplace_back(f.data.begin(), f.data.end());
+    }
+    r.error = r.end == capture::ReadStatus::Error ? src->error() : "";
+    return r;
+}
+
 class BlockReader : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -139,12 +171,29 @@ class BlockReader : public ::testing::Test {
     }
     void TearDown() override { fs::remove_all(dir_); }
 
-    // Reads `b` from a regular file (in blocks) and from a pipe (libpcap), and compares.
-    void check(const std::string& name, const ByteVec& b) {
+    // Reads `b` from a regular file (in blocks, and in extents of several sizes) and from a
+    // pipe (libpcap), and compares. `intact`: every record is one the walk takes (none cut
+    // short, none over the snapshot length), so every frame must come from the extents (the
+    // walk also hands over to libpcap when it loses its way, which would hide a slip).
+    void check(const std::string& name, const ByteVec& b, bool intact = false) {
         SCOPED_TRACE(name);
-        write_bytes(dir_ / "blocks.pcap", b);
-        expect_same_reading(read_all((dir_ / "blocks.pcap").string()),
-                            read_through_pipe(dir_ / "pipe", b));
+        const std::string file = (dir_ / "blocks.pcap").string();
+        write_bytes(file, b);
+        const Read libpcap = read_through_pipe(dir_ / "pipe", b);
+        expect_same_reading(read_all(file), libpcap);
+        // Extents shorter than a record (every record cut, some cut twice), a few records long
+        // with fewer frames to put them in (records carried on, again and again), and as in
+        // analyze --threads.
+        for (const auto& [claim, walk] : std::vector<std::pair<std::size_t, std::size_t>>{
+                 {1, 1}, {1, 4}, {2, 1}, {3, 2}, {5, 5}, {16, 3}, {64, 1}, {128, 128}}) {
+            SCOPED_TRACE("extents for " + std::to_string(claim) + " records, " +
+                         std::to_string(walk) + " frames at a time");
+            const Read extents = read_in_extents(file, claim, walk);
+            expect_same_reading(extents, libpcap);
+            if (intact) {
+                EXPECT_EQ(extents.from_extents, libpcap.frames.size());
+            }
+        }
     }
 
     fs::path dir_;
@@ -159,7 +208,7 @@ TEST_F(BlockReader, ShippedCapturesReadAsLibpcapReadsThem) {
             }
             const ByteVec b = file_bytes(e.path().string());
             if (is_classic_pcap(b)) {
-                check(e.path().filename().string(), b);
+                check(e.path().filename().string(), b, std::string(dir) == "pcaps");
                 ++checked;
             }
         }
@@ -238,7 +287,7 @@ TEST_F(BlockReader, ManyBlocksAndARecordLargerThanABlockReadAsLibpcapReadsThem) 
         }
     }
     ASSERT_GT(b.size(), std::size_t{3} << 20);  // a dozen blocks and more
-    check("4000 records", b);
+    check("4000 records", b, true);
     check("cut inside the large record",
           ByteVec(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(large_at + 16 + 262000)));
     check("cut far from the start", ByteVec(b.begin(), b.end() - 500));
@@ -269,7 +318,7 @@ TEST_F(BlockReader, BigEndianCapturesReadAsLibpcapReadsThem) {
         }
         off += 16 + cap;
     }
-    check("big-endian", be);
+    check("big-endian", be, true);
     check("big-endian, cut", ByteVec(be.begin(), be.end() - 7));
 }
 
