@@ -49,12 +49,15 @@ class FrameProcessor {
   private:
     void apply_kernel_hint() noexcept;
 
+    // What every frame writes comes first, together (in `analyze --threads` a batch holds 128
+    // of these, and another core reads the digest): the digest, the verdicts' first lines, the
+    // packet's header; the layers, written only by the general path, come last.
     const decode::DecodeOptions& options_;
-    analyze::PacketDigest digest_;  // first: the ordered analysis reads it from another core
-    mutable decode::DecodedPacket packet_;
-    mutable CommonFrame unbuilt_ = CommonFrame::None;  // the fast path's frame, layers not built
+    analyze::PacketDigest digest_;
     verify::Verdicts verdicts_;
+    mutable CommonFrame unbuilt_ = CommonFrame::None;  // the fast path's frame, layers not built
     std::uint64_t fast_frames_ = 0;
+    mutable decode::DecodedPacket packet_;
 };
 
 /// Where decided connections go, shared by analyze, analyze --threads and capture: each is
