@@ -2,6 +2,7 @@
 // packets (a lost or duplicated table entry would create a second flow, and the SYN-ACK would
 // not answer the SYN), through evictions that delete entries from the middle of probe runs.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -198,3 +199,35 @@ TEST(FlowState, BothEndpointsOneIsAlwaysTheClient) {
 
 }  // namespace
 }  // namespace vxcheck::test
+
+namespace vxcheck {
+namespace {
+
+// ip_to_string formats IPv4 by hand: it must say what inet_ntop says, for every octet value in
+// every position (IPv6 still goes through inet_ntop).
+TEST(EndpointText, Ipv4AsInetNtopWritesIt) {
+    track::Endpoint e;
+    for (unsigned v = 0; v < 256; ++v) {
+        for (std::size_t pos = 0; pos < 4; ++pos) {
+            const std::array<std::uint8_t, 4> a{static_cast<std::uint8_t>(pos == 0 ? v : 10),
+                                                static_cast<std::uint8_t>(pos == 1 ? v : 0),
+                                                static_cast<std::uint8_t>(pos == 2 ? v : 255),
+                                                static_cast<std::uint8_t>(pos == 3 ? v : 7)};
+            e.set_ipv4((std::uint32_t{a[0]} << 24) | (std::uint32_t{a[1]} << 16) |
+                           (std::uint32_t{a[2]} << 8) | a[3],
+                       2049);
+            char want[INET_ADDRSTRLEN];
+            ASSERT_NE(inet_ntop(AF_INET, a.data(), want, sizeof want), nullptr);
+            ASSERT_EQ(track::ip_to_string(e), want);
+            ASSERT_EQ(track::to_string(e), std::string(want) + ":2049");
+        }
+    }
+    track::Endpoint v6;
+    v6.v6 = true;
+    v6.addr = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+    v6.port = 443;
+    EXPECT_EQ(track::to_string(v6), "[2001:db8::1]:443");
+}
+
+}  // namespace
+}  // namespace vxcheck
