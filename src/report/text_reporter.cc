@@ -100,8 +100,18 @@ class TextReporter final : public Reporter {
 
     void connection(const analyze::ConnectionReport& c,
                     const std::vector<std::string>& points) override {
-        points_ = points;
-        ConnRow row{.finding = is_finding(c),
+        if (points_ != points) {
+            points_ = points;
+        }
+        const bool finding = is_finding(c);
+        // Keep every finding's row and explanation (up to --max-rows), and clean rows only while
+        // they could still be shown: memory stays bounded on a busy node (and the rows not kept
+        // are not formatted).
+        if (!finding && conn_rows_.size() >= options_.max_rows) {
+            ++clean_not_kept_;
+            return;
+        }
+        ConnRow row{.finding = finding,
                     .client = track::to_string(c.client),
                     .server = track::to_string(c.server),
                     .outer = "-",
@@ -115,18 +125,10 @@ class TextReporter final : public Reporter {
             }
             row.outer = c.outer_client + " > " + c.outer_server + " sport " + sp;
         }
-        // Keep every finding's row and explanation (up to --max-rows), and clean rows only while
-        // they could still be shown: memory stays bounded on a busy node.
-        if (row.finding) {
-            if (findings_.size() < options_.max_rows) {
-                findings_.push_back(c);
-            }
-            conn_rows_.push_back(std::move(row));
-        } else if (conn_rows_.size() < options_.max_rows) {
-            conn_rows_.push_back(std::move(row));
-        } else {
-            ++clean_not_kept_;
+        if (row.finding && findings_.size() < options_.max_rows) {
+            findings_.push_back(c);
         }
+        conn_rows_.push_back(std::move(row));
     }
 
     void event(const analyze::ConnectionReport& c, const std::vector<std::string>&) override {
