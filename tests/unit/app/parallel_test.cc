@@ -278,5 +278,40 @@ TEST_F(LongCapture, ManyBatchesInBlocksAndCopiedGiveTheSameReport) {
     }
 }
 
+// Extents are sized from the last one's records: large frames, then a long run of tiny ones
+// (many more records per extent than a batch takes: carried on, batch after batch), then large
+// ones again, then a file cut inside its last record. --packets all lists every frame, so a
+// frame lost, doubled or out of order at an extent's edge shows.
+TEST_F(LongCapture, RecordSizesThatChangeAbruptlyAndACutEndGiveTheSameReport) {
+    std::vector<Frame> mixed;
+    for (std::size_t i = 0; i < 600; ++i) {
+        mixed.push_back(frames_[i % frames_.size()]);
+    }
+    for (std::size_t i = 0; i < 3000; ++i) {
+        Frame f = frames_[i % frames_.size()];
+        f.bytes.resize(std::min<std::size_t>(f.bytes.size(), 1 + i % 40));  // cut by a snaplen
+        mixed.push_back(f);
+    }
+    for (std::size_t i = 0; i < 600; ++i) {
+        mixed.push_back(frames_[(i * 7) % frames_.size()]);
+    }
+    for (std::size_t i = 0; i < mixed.size(); ++i) {  // in time order, as a capture is
+        mixed[i].ts = Timestamp{.sec = 1700000000 + static_cast<std::int64_t>(i / 1000),
+                                .nsec = static_cast<std::uint32_t>(i % 1000) * 1000U};
+    }
+    const std::string whole = (dir_ / "sizes.pcap").string();
+    write_pcap(whole, mixed);
+    const std::string cut = (dir_ / "sizes-cut.pcap").string();
+    fs::copy_file(whole, cut);
+    fs::resize_file(cut, fs::file_size(whole) - 5);
+    const Report one = analyze({"--json", "--packets", "all", whole}, 1);
+    EXPECT_GT(one.out.size(), 100000U);
+    for (const std::string& f : {whole, cut}) {
+        SCOPED_TRACE(f);
+        expect_same_for_threads({"--json", "--packets", "all", f});
+        expect_same_for_threads({"--all-ports", f});
+    }
+}
+
 }  // namespace
 }  // namespace vxcheck::app
