@@ -258,6 +258,7 @@ FullTimes pass_full(const Capture& cap, const BenchConfig& config, const std::st
     auto reporter = report::make_text_reporter(os);
     analyze::ConnectionAnalyzer connections(config.connections);
     auto processor = std::make_unique<FrameProcessor>(config.decode);
+    processor->prefetch_for(&connections);  // as analyze does
     const std::uint16_t point = connections.add_point("bench");
     report::Summary summary;
     summary.file = file;

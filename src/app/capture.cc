@@ -139,8 +139,9 @@ ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
 
     auto reporter = config.json ? report::make_json_reporter(out)
                                 : report::make_text_reporter(out, {.max_rows = config.max_rows});
-    FrameProcessor processor(config.decode);
     analyze::ConnectionAnalyzer connections(config.connections);
+    FrameProcessor processor(config.decode);
+    processor.prefetch_for(&connections);  // as analyze does
     for (const Point& p : points) {
         connections.add_point(p.name);
     }

@@ -158,9 +158,16 @@ void digest_segment(const Shape& sh, std::uint8_t tcp_layer, analyze::PacketDige
 }
 
 // The checksums of a parsed frame: its verdicts and digest, if every one verifies (the outer
-// UDP one may be 0).
+// UDP one may be 0). The digest comes first, so that the connection's lines are on their way
+// (`prefetch`) while the segment is summed.
 bool verify_and_digest(const RawFrame& frame, CommonFrame shape, const Shape& sh,
-                       verify::Verdicts& verdicts, analyze::PacketDigest& d) noexcept {
+                       verify::Verdicts& verdicts, analyze::PacketDigest& d,
+                       const analyze::ConnectionAnalyzer* prefetch) noexcept {
+    d.begin(frame.ts);
+    digest_segment(sh, shape == CommonFrame::PlainTcp ? 2 : 6, d);
+    if (prefetch != nullptr) {
+        prefetch->prefetch(d.segment.hash);
+    }
     const std::uint16_t tcp_data = verify::sum_of(sh.segment);
     const std::uint16_t tcp_residual = verify::ones_add(
         verify::ipv4_pseudo_sum(be32(sh.inner_ip, 12), be32(sh.inner_ip, 16), kIpProtoTcp,
@@ -173,8 +180,6 @@ bool verify_and_digest(const RawFrame& frame, CommonFrame shape, const Shape& sh
         const std::span<Verdict> v = verdicts.reset(2);
         v[0] = verdict(1, 0, Check::Ipv4Header, Status::Ok, be16(sh.ip, 10), 0xffff);
         v[1] = verdict(2, 0, Check::Tcp, Status::Ok, be16(sh.segment, 16), tcp_residual);
-        d.begin(frame.ts);
-        digest_segment(sh, 2, d);
         d.segment.no_tunnel();
         return true;
     }
@@ -200,12 +205,10 @@ bool verify_and_digest(const RawFrame& frame, CommonFrame shape, const Shape& sh
                    udp_residual);
     v[2] = verdict(5, 1, Check::Ipv4Header, Status::Ok, be16(sh.inner_ip, 10), 0xffff);
     v[3] = verdict(6, 1, Check::Tcp, Status::Ok, be16(sh.segment, 16), tcp_residual);
-    d.begin(frame.ts);
     bool zero = false;
     if (analyze::shows_vtep_mode(v[1], zero)) {
         d.add_vtep((std::uint64_t{be32(sh.ip, 12)} << 32) | be32(sh.ip, 16), zero);
     }
-    digest_segment(sh, 6, d);
     d.segment.set_ipv4_tunnel(be24(sh.vxlan, 4), be16(sh.udp, 0), be32(sh.ip, 12), be32(sh.ip, 16),
                               &v[1]);
     return true;
@@ -232,10 +235,12 @@ void add_ipv4(decode::DecodedPacket& pkt, Bytes packet) noexcept {
 
 CommonFrame take_common_frame(const RawFrame& frame, const decode::DecodeOptions& options,
                               decode::DecodedPacket& pkt, verify::Verdicts& verdicts,
-                              analyze::PacketDigest& digest) noexcept {
+                              analyze::PacketDigest& digest,
+                              const analyze::ConnectionAnalyzer* prefetch) noexcept {
     Shape sh;
     const CommonFrame shape = parse(frame, options, sh);
-    if (shape == CommonFrame::None || !verify_and_digest(frame, shape, sh, verdicts, digest)) {
+    if (shape == CommonFrame::None ||
+        !verify_and_digest(frame, shape, sh, verdicts, digest, prefetch)) {
         return CommonFrame::None;
     }
     pkt.reset(frame);

@@ -27,8 +27,9 @@ std::string point_name(const std::string& file, const std::vector<std::string>& 
 
 void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) noexcept {
     // The fast path gives no frame a bad verdict, so the kernel's hint changes none of its.
-    unbuilt_ = options_.fast_path ? take_common_frame(frame, options_, packet_, verdicts_, digest_)
-                                  : CommonFrame::None;
+    unbuilt_ = options_.fast_path
+                   ? take_common_frame(frame, options_, packet_, verdicts_, digest_, prefetch_)
+                   : CommonFrame::None;
     if (unbuilt_ != CommonFrame::None) {
         ++fast_frames_;
     } else {
@@ -83,9 +84,13 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
     analyze::ConnectionAnalyzer connections(config.connections);
     ConnectionOutput output(connections, config.connections, *reporter, config.evidence_path);
     // One processor, reused: the frame is decoded, verified and analysed before the next is
-    // read, while its bytes and its decoded layers are still in the cache. (Decoding a few
-    // frames ahead, to prefetch their connections' state, measured slower.)
+    // read, while its bytes and its decoded layers are still in the cache. Its connection's
+    // lines are prefetched while its checksums are summed: on a 4.7 GB capture the copy out of
+    // the page cache streams through the caches, and otherwise the table lookup waited for
+    // memory on nearly every packet. (Decoding a few frames ahead, to prefetch their
+    // connections' state, measured slower.)
     auto processor = std::make_unique<FrameProcessor>(config.decode);
+    processor->prefetch_for(&connections);
     report::Summary total;
     bool input_error = false;
     std::size_t files_read = 0;

@@ -34,11 +34,13 @@ enum class CommonFrame : std::uint8_t { None, PlainTcp, TcpInVxlan };
 /// with nothing in doubt, and returns which; `pkt` is then reset to the frame, with no layers
 /// and no anomalies (build_common_layers() adds the layers). Otherwise returns None; `pkt`,
 /// `verdicts` and `digest` must then be filled by the general path (they may hold a partial
-/// result). Never reads past frame.data.
-[[nodiscard]] CommonFrame take_common_frame(const RawFrame& frame,
-                                            const decode::DecodeOptions& options,
-                                            decode::DecodedPacket& pkt, verify::Verdicts& verdicts,
-                                            analyze::PacketDigest& digest) noexcept;
+/// result). Never reads past frame.data. With `prefetch`, the connection's lines in it are
+/// prefetched (ConnectionAnalyzer::prefetch) as soon as the digest has the flow's hash, before
+/// the checksums are summed: on the thread that calls its on_packet, next.
+[[nodiscard]] CommonFrame take_common_frame(
+    const RawFrame& frame, const decode::DecodeOptions& options, decode::DecodedPacket& pkt,
+    verify::Verdicts& verdicts, analyze::PacketDigest& digest,
+    const analyze::ConnectionAnalyzer* prefetch = nullptr) noexcept;
 
 /// The layers decode::decode() gives a frame that take_common_frame() took as `shape`, into
 /// `pkt` (reset first).

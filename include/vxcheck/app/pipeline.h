@@ -31,6 +31,13 @@ class FrameProcessor {
     /// connection analysis. Valid until the next call.
     void process(const RawFrame& frame, report::Summary& summary) noexcept;
 
+    /// For a processor whose frames go to `connections` next, on this thread: their connections'
+    /// lines are prefetched while the frame's checksums are summed (take_common_frame). Not in
+    /// `analyze --threads`, where another thread owns the connections.
+    void prefetch_for(const analyze::ConnectionAnalyzer* connections) noexcept {
+        prefetch_ = connections;
+    }
+
     /// The frame's layers. Those of a frame the fast path took are built here, on first use:
     /// call it while the frame is valid (before the next read), as for every view into it.
     [[nodiscard]] const decode::DecodedPacket& packet() const noexcept;
@@ -53,6 +60,7 @@ class FrameProcessor {
     // of these, and another core reads the digest): the digest, the verdicts' first lines, the
     // packet's header; the layers, written only by the general path, come last.
     const decode::DecodeOptions& options_;
+    const analyze::ConnectionAnalyzer* prefetch_ = nullptr;
     analyze::PacketDigest digest_;
     verify::Verdicts verdicts_;
     mutable CommonFrame unbuilt_ = CommonFrame::None;  // the fast path's frame, layers not built
