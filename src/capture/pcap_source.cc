@@ -415,8 +415,17 @@ class PcapFileSource final : public Source, public BlockReader {
             ++taken;
         }
         // Copy the records taken at once: `copies` does not move after the frames point into it.
+        // Everything that may throw (allocate) comes before any frame is described, so that an
+        // exception loses no frame: libpcap then reads on from cursor_.
         copies.assign(carry_.begin() + static_cast<std::ptrdiff_t>(carry_head_),
                       carry_.begin() + static_cast<std::ptrdiff_t>(off));
+        const bool rest_carried = w.go_on && off < carry_.size();
+        if (rest_carried) {
+            // The frames are full, or the extent ends inside a record: carry the rest as well.
+            carry_.insert(carry_.end(), w.data.begin() + static_cast<std::ptrdiff_t>(w.used),
+                          w.data.end());
+            w.used = w.data.size();
+        }
         for (std::size_t at = 0; at < copies.size();) {
             const std::uint8_t* h = copies.data() + at;
             const std::uint32_t caplen = field32(h + 8);
@@ -429,11 +438,7 @@ class PcapFileSource final : public Source, public BlockReader {
             hand_over_to_libpcap();
             return;
         }
-        if (off < carry_.size()) {
-            // The frames are full, or the extent ends inside a record: carry the rest as well.
-            carry_.insert(carry_.end(), w.data.begin() + static_cast<std::ptrdiff_t>(w.used),
-                          w.data.end());
-            w.used = w.data.size();
+        if (rest_carried) {
             w.go_on = false;
             if (carry_head_ > carry_.size() / 2) {
                 carry_.erase(carry_.begin(),
@@ -464,6 +469,8 @@ class PcapFileSource final : public Source, public BlockReader {
     // The records in the rest of the extent; what does not fit in `frames`, or is cut by the
     // extent's end, is carried to the next extent.
     void walk_data(Walk& w) {
+        // Room for the most that can be carried, before any frame is described (see above).
+        carry_.reserve(w.data.size() - w.used);
         const std::uint8_t* base = w.data.data();
         std::size_t pos = w.used;
         const std::size_t end = w.data.size();
