@@ -5,7 +5,8 @@
 # Usage: tools/bench/compare.sh [options] FILE [VXCHECK_BINARY] [READLOOP_BINARY]
 #
 #   --json             one JSON object on stdout instead of the text table
-#   --runs N           runs of each tool but tshark (run once), best is kept (default 3)
+#   --runs N           rounds: each runs every tool but tshark once (tshark runs once, last);
+#                      each tool's best run is kept (default 3)
 #   --prefix N         tcpdump and tshark read only the first N frames (default 500000; 0 = all)
 #   --prefix-file P    keep the prefix capture at P and reuse it when it is newer than FILE
 #   --no-tshark, --no-tcpdump   skip one of the slow tools (its ratio is then SKIP)
@@ -85,25 +86,6 @@ time_cmd() {
 warm_file=""
 warm() { if [ -n "$warm_file" ] && [ "$warm" = 1 ]; then cat "$warm_file" >/dev/null; fi; }
 
-# best_of NAME OKRC CMD...: best (lowest) wall time of $runs runs; sets BEST and ALL.
-best_of() {
-    local name=$1 okrc=$2 i
-    shift 2
-    BEST="" ALL=""
-    for ((i = 1; i <= runs; i++)); do
-        warm
-        time_cmd "$name" "$@"
-        if ! [[ " $okrc " == *" $RC "* ]]; then
-            echo "compare.sh: $name exited with status $RC: $*" >&2
-            sed -n '1,20p' "$tmp/$name.err" >&2
-            exit 2
-        fi
-        ALL="${ALL:+$ALL }$T"
-        if [ -z "$BEST" ] || awk -v t="$T" -v b="$BEST" 'BEGIN { exit !(t < b) }'; then BEST=$T; fi
-        log "  $name run $i: $T s"
-    done
-}
-
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", n / s; else print 0 }'; }
 mpps() { awk -v r="$1" 'BEGIN { printf "%.4f", r / 1e6 }'; }
 
@@ -128,28 +110,7 @@ read -r frames fbytes < <(count "$file") || true
 [ -n "${frames:-}" ] && [ "$frames" -gt 0 ] || die "$file: the read loop found no packets"
 log "  $frames frames, $fbytes captured bytes"
 
-declare -A secs all pkts
-warm_file=$file
-# cat: reference only (how fast the file comes out of the page cache)
-best_of cat 0 cat "$file"; secs[cat]=$BEST all[cat]=$ALL pkts[cat]=$frames
-best_of readloop 0 "$rl" "$file"; secs[readloop]=$BEST all[readloop]=$ALL pkts[readloop]=$frames
-best_of vxcheck "0 1" "$vx" analyze --packets none --no-progress "$file"
-secs[vxcheck]=$BEST all[vxcheck]=$ALL pkts[vxcheck]=$frames
-
-threads=0
-if "$vx" analyze --help 2>&1 | grep -q -- '--threads'; then
-    threads=1
-    best_of vxcheck_t2 "0 1" "$vx" analyze --threads 2 --packets none --no-progress "$file"
-    secs[vxcheck_t2]=$BEST all[vxcheck_t2]=$ALL pkts[vxcheck_t2]=$frames
-    # The issue asks for output identical to one thread: compare the two reports (untimed).
-    "$vx" analyze --packets none --no-progress "$file" >"$tmp/t1.txt" 2>/dev/null
-    "$vx" analyze --threads 2 --packets none --no-progress "$file" >"$tmp/t2.txt" 2>/dev/null
-    if cmp -s "$tmp/t1.txt" "$tmp/t2.txt"; then threads_same=true; else threads_same=false; fi
-else
-    log "  vxcheck analyze --help does not mention --threads: vxcheck --threads 2 skipped"
-fi
-
-# tcpdump and tshark: slow, so by default only on the first $prefix frames.
+# tcpdump and tshark are slow, so by default they read only the first $prefix frames.
 slow_file=$file slow_frames=$frames
 if [ $((do_tcpdump + do_tshark)) -gt 0 ] && [ "$prefix" -gt 0 ] && [ "$frames" -gt "$prefix" ]; then
     pf=${prefix_file:-$tmp/prefix.pcap}
@@ -166,18 +127,62 @@ if [ $((do_tcpdump + do_tshark)) -gt 0 ] && [ "$prefix" -gt 0 ] && [ "$frames" -
     read -r slow_frames _ < <(count "$pf") || true
     slow_file=$pf
 fi
-warm_file=$slow_file
-if [ $do_tcpdump = 1 ]; then
-    best_of tcpdump 0 "$tcpdump" -nn -vv -r "$slow_file"
-    secs[tcpdump]=$BEST all[tcpdump]=$ALL pkts[tcpdump]=$slow_frames
+
+threads=0
+if "$vx" analyze --help 2>&1 | grep -q -- '--threads'; then
+    threads=1
+else
+    log "  vxcheck analyze --help does not mention --threads: vxcheck --threads 2 skipped"
 fi
+
+declare -A secs all pkts
+pkts[cat]=$frames pkts[readloop]=$frames pkts[vxcheck]=$frames pkts[vxcheck_t2]=$frames
+pkts[tcpdump]=$slow_frames pkts[tshark]=$slow_frames
+# run_once NAME OKRC WARM_FILE CMD...: one timed run (WARM_FILE read first, untimed); keeps the
+# best (lowest) time in secs[NAME] and every time in all[NAME].
+run_once() {
+    local name=$1 okrc=$2 wf=$3
+    shift 3
+    warm_file=$wf
+    warm
+    time_cmd "$name" "$@"
+    if ! [[ " $okrc " == *" $RC "* ]]; then
+        echo "compare.sh: $name exited with status $RC: $*" >&2
+        sed -n '1,20p' "$tmp/$name.err" >&2
+        exit 2
+    fi
+    all[$name]="${all[$name]:+${all[$name]} }$T"
+    if [ -z "${secs[$name]:-}" ] || awk -v t="$T" -v b="${secs[$name]}" 'BEGIN { exit !(t < b) }'; then
+        secs[$name]=$T
+    fi
+    log "  $name: $T s"
+}
+# In rounds, every tool once per round: the VM's speed drifts from minute to minute, and runs
+# of one tool in a block would put each tool in a different minute (the ratios would depend on
+# which tool ran when).
+for ((round = 1; round <= runs; round++)); do
+    log "round $round of $runs"
+    # cat: reference only (how fast the file comes out of the page cache)
+    run_once cat 0 "$file" cat "$file"
+    run_once readloop 0 "$file" "$rl" "$file"
+    run_once vxcheck "0 1" "$file" "$vx" analyze --packets none --no-progress "$file"
+    if [ $threads = 1 ]; then
+        run_once vxcheck_t2 "0 1" "$file" "$vx" analyze --threads 2 --packets none --no-progress "$file"
+    fi
+    if [ $do_tcpdump = 1 ]; then
+        run_once tcpdump 0 "$slow_file" "$tcpdump" -nn -vv -r "$slow_file"
+    fi
+done
 if [ $do_tshark = 1 ]; then
     # tshark -V is the slowest by far: one run is enough.
-    saved_runs=$runs runs=1
-    best_of tshark 0 "$tshark" -r "$slow_file" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
-        -o udp.check_checksum:TRUE -d udp.port==8472,vxlan -V
-    runs=$saved_runs
-    secs[tshark]=$BEST all[tshark]=$ALL pkts[tshark]=$slow_frames
+    run_once tshark 0 "$slow_file" "$tshark" -r "$slow_file" -o ip.check_checksum:TRUE \
+        -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE -d udp.port==8472,vxlan -V
+fi
+if [ $threads = 1 ]; then
+    # The issue asks for output identical to one thread: compare the two reports (untimed).
+    "$vx" analyze --packets none --no-progress "$file" >"$tmp/t1.txt" 2>/dev/null
+    "$vx" analyze --threads 2 --packets none --no-progress "$file" >"$tmp/t2.txt" 2>/dev/null
+    if cmp -s "$tmp/t1.txt" "$tmp/t2.txt"; then threads_same=true; else threads_same=false; fi
 fi
 
 declare -A pps
