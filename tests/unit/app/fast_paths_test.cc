@@ -49,16 +49,21 @@ struct Read {
     std::size_t from_extents = 0;  // frames read_in_extents() had from the extents
 };
 
+// The frames next() gives until the end or an error, into r.
+void read_rest(capture::Source& src, Read& r) {
+    RawFrame f;
+    while ((r.end = src.next(f)) == capture::ReadStatus::Frame) {
+        r.frames.push_back(f);
+        r.bytes.emplace_back(f.data.begin(), f.data.end());
+    }
+    r.error = r.end == capture::ReadStatus::Error ? src.error() : "";
+}
+
 Read read_all(const std::string& path) {
     Read r;
     auto src = capture::open_file(path);
     r.link_name = src->link_name();
-    RawFrame f;
-    while ((r.end = src->next(f)) == capture::ReadStatus::Frame) {
-        r.frames.push_back(f);
-        r.bytes.emplace_back(f.data.begin(), f.data.end());
-    }
-    r.error = r.end == capture::ReadStatus::Error ? src->error() : "";
+    read_rest(*src, r);
     return r;
 }
 
@@ -153,12 +158,7 @@ Read read_in_extents(const std::string& path, std::size_t claim_frames, std::siz
         }
         r.from_extents += n;
     }
-    RawFrame f;
-    while ((r.end = src->next(f)) == capture::ReadStatus::Frame) {
-        r.frames.push_back(f);
-        r.bytes.emplace_back(f.data.begin(), f.data.end());
-    }
-    r.error = r.end == capture::ReadStatus::Error ? src->error() : "";
+    read_rest(*src, r);
     return r;
 }
 
