@@ -17,14 +17,15 @@
 // byte range sized for about a batch of records; both take turns but cost nothing. It reads the
 // extent straight into the batch's storage with pread(), the kernel's copy out of the page
 // cache, while other threads read theirs. Then, in reservation order (each pcap record says
-// where the next one starts), it walks the extent's records: a record cut by the extent's end is
-// completed from the next extent, copied. Anything but classic pcap is copied frame by frame in
-// that ordered step. The filler then decodes the batch itself while its bytes are in its cache.
-// (Reading used to take turns too: on 2 cores, the reads alone kept the one reader busy 70% of
-// the time, and the other thread waited for it.) Every thread, workers (N - 1) and the main thread
-// alike, decodes the oldest filled batch if there is one, else fills the next; the main thread does
-// so only when the next batch in order is not ready for it to consume, so the workers end up with
-// the larger share and the ordered part never waits for long.
+// where the next one starts), the extent's records are walked, by whichever thread finds the
+// next batch read (fill_read): a record cut by the extent's end is completed from the next
+// extent, copied. Anything but classic pcap is copied frame by frame in that ordered step. The
+// filler then decodes the batch itself while its bytes are in its cache. (Reading used to take
+// turns too: on 2 cores, the reads alone kept the one reader busy 70% of the time, and the other
+// thread waited for it.) Every thread, workers (N - 1) and the main thread alike, decodes the
+// oldest filled batch if there is one, else fills the next; the main thread does so only when the
+// next batch in order is not ready for it to consume, so the workers end up with the larger share
+// and the ordered part never waits for long.
 
 #include "parallel.h"
 
