@@ -242,6 +242,17 @@ class FlowStore {
     std::size_t size_ = 0;
 };
 
+// A hint to load the cache line at p. On x86-64 an instruction of its own: GCC 12 emitted
+// nothing for __builtin_prefetch in FlowTable::prefetch (the whole function compiled to `ret`,
+// at -O2 and -O3), which made the prefetch measured earlier a no-op.
+inline void prefetch_line(const void* p) noexcept {
+#if defined(__x86_64__)
+    asm volatile("prefetcht0 (%0)" : : "r"(p));
+#else
+    __builtin_prefetch(p);
+#endif
+}
+
 // The connection table: open addressing with linear probing over 8-byte slots (a hash tag and
 // an index), in front of the flows themselves in a FlowStore (stable addresses, reused through a
 // free list). The slots of tens of thousands of connections stay in the L2 cache, so a lookup
@@ -277,8 +288,8 @@ class FlowTable {
         const Slot& s = slots_[tag_of(h) & mask()];
         if (s.index != 0) {
             const auto* f = reinterpret_cast<const char*>(&flows_[s.index - 1]);
-            __builtin_prefetch(f);
-            __builtin_prefetch(f + 64);
+            prefetch_line(f);
+            prefetch_line(f + 64);
         }
     }
 
