@@ -258,7 +258,8 @@ inline void prefetch_line(const void* p) noexcept {
 // free list). The slots of tens of thousands of connections stay in the L2 cache, so a lookup
 // costs one memory access, the flow's own lines. std::unordered_map needed two dependent misses
 // (bucket, node) per packet. (Prefetching a flow's lines a few packets ahead measured no faster
-// on a Zen 5 VM and was removed.)
+// on a Zen 5 VM, with prefetcht0 too: tools/bench/README.md. Note that GCC 12 compiled
+// __builtin_prefetch here to nothing, hence prefetch_line().)
 class FlowTable {
   public:
     FlowTable() : slots_(kMinSlots) {}
