@@ -86,9 +86,10 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
     // One processor, reused: the frame is decoded, verified and analysed before the next is
     // read, while its bytes and its decoded layers are still in the cache. Its connection's
     // lines are prefetched while its checksums are summed: on a 4.7 GB capture the copy out of
-    // the page cache streams through the caches, and otherwise the table lookup waited for
-    // memory on nearly every packet. (Decoding a few frames ahead, to prefetch their
-    // connections' state, measured slower.)
+    // the page cache streams through the caches, and the table lookup waits for memory on most
+    // packets; the prefetch hides part of that. (Decoding a few frames ahead, to prefetch their
+    // connections' state, measured slower; prefetching 6-16 frames ahead from a guess of the
+    // flow hash measured no faster: tools/bench/README.md.)
     auto processor = std::make_unique<FrameProcessor>(config.decode);
     processor->prefetch_for(&connections);
     report::Summary total;
