@@ -1,16 +1,17 @@
 // libpcap-backed sources. The only file that includes <pcap.h>.
 //
 // Classic pcap files (2.4, micro- or nanosecond, either byte order) are read with pread() in
-// blocks of whole records, straight into a buffer of ours (or, for the parallel pipeline, the
-// batch's own: BlockReader): a frame is a view into that buffer, with one copy out of the page
-// cache instead of three (stdio's buffer, then libpcap's). A block of 256 KiB stays in the L2
-// cache while its frames are decoded and their checksums summed. (This replaced a mapping of the
-// whole file: with a page cache of small folios, faulting the pages in cost more than the copy,
-// the cost changed with the page cache's state from run to run, and a file that shrank while
-// mapped raised SIGBUS.) libpcap still opens every file, so the header checks and their messages
-// are its own, and it takes over for everything the block walk does not do exactly as it would:
-// pcapng, stdin, older or modified pcap formats, the end of the file, and any record that is cut
-// short or longer than the snapshot length.
+// extents, contiguous byte ranges, straight into a buffer of ours (or, for the parallel
+// pipeline, the batch's own: BlockReader): a frame is a view into that buffer, with one copy out
+// of the page cache instead of three (stdio's buffer, then libpcap's); a record an extent cuts
+// is copied whole into the next one's storage. An extent of up to 256 KiB stays in the L2 cache
+// while its frames are decoded and their checksums summed. (This replaced a mapping of the whole
+// file: with a page cache of small folios, faulting the pages in cost more than the copy, the
+// cost changed with the page cache's state from run to run, and a file that shrank while mapped
+// raised SIGBUS.) libpcap still opens every file, so the header checks and their messages are its
+// own, and it takes over for everything the walk does not do exactly as it would: pcapng, stdin,
+// older or modified pcap formats, the end of the file, and any record that is cut short or
+// longer than the snapshot length.
 
 #include <fcntl.h>
 #include <pcap/pcap.h>
@@ -127,7 +128,7 @@ constexpr std::uint32_t kMaxWalkedCaplen = 262144;
 // while they are processed, large enough that the system call costs little. A larger record
 // is carried across extents.
 constexpr std::size_t kBlockBytes = std::size_t{256} << 10;
-// Frames per block for next() (the parallel pipeline's batches set their own).
+// Frames per extent for next() (the parallel pipeline's batches set their own).
 constexpr std::size_t kBlockFrames = 1024;
 
 class PcapFileSource final : public Source, public BlockReader {
@@ -183,9 +184,6 @@ class PcapFileSource final : public Source, public BlockReader {
     }
 
     ReadStatus next(RawFrame& frame) noexcept override {
-        if (handover_failed_) {
-            return ReadStatus::Error;
-        }
         while (next_in_block_ == in_block_ && walking()) {
             next_in_block_ = 0;
             in_block_ = next_extent_noexcept();
@@ -195,7 +193,7 @@ class PcapFileSource final : public Source, public BlockReader {
             return ReadStatus::Frame;
         }
         if (handover_failed_) {
-            return ReadStatus::Error;
+            return ReadStatus::Error;  // after the frames walked before it
         }
         pcap_pkthdr* hdr = nullptr;
         const u_char* data = nullptr;
@@ -500,9 +498,10 @@ class PcapFileSource final : public Source, public BlockReader {
 
     // libpcap continues at the first record not taken (cursor_). Frames taken stay valid: their
     // bytes are in the caller's storage.
-    bool hand_over_to_libpcap() noexcept {
+    // If the seek fails, next() reports it once the frames walked before are given.
+    void hand_over_to_libpcap() noexcept {
         if (!walking()) {
-            return !handover_failed_;
+            return;
         }
         walking_.store(false, std::memory_order_relaxed);
         carry_.clear();
@@ -510,9 +509,7 @@ class PcapFileSource final : public Source, public BlockReader {
         if (::fseeko(file_, static_cast<off_t>(cursor_), SEEK_SET) != 0) {
             error_ = std::string("cannot seek: ") + std::strerror(errno);
             handover_failed_ = true;
-            return false;
         }
-        return true;
     }
 
     std::unique_ptr<char[]> buffer_;  // must outlive pcap_ (declared first, destroyed last)
