@@ -79,12 +79,11 @@ time_cmd() {
     T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
 }
 
-# The file every timed run reads; warmed (untimed) before each run. This VM pages out file
-# pages that look cold (DAMON: few accesses for 30 s), and a streaming benchmark reads each page
-# once per run, so without it later tools would find part of the file on disk and earlier ones
-# not (the tool order would decide the ratios).
-warm_file=""
-warm() { if [ -n "$warm_file" ] && [ "$warm" = 1 ]; then cat "$warm_file" >/dev/null; fi; }
+# warm FILE: reads the file a timed run reads, untimed, before the run (unless --no-warm). This
+# VM pages out file pages that look cold (DAMON: few accesses for 30 s), and a streaming
+# benchmark reads each page once per run, so without it later tools would find part of the file
+# on disk and earlier ones not (the tool order would decide the ratios).
+warm() { if [ "$warm" = 1 ]; then cat "$1" >/dev/null; fi; }
 
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", n / s; else print 0 }'; }
 mpps() { awk -v r="$1" 'BEGIN { printf "%.4f", r / 1e6 }'; }
@@ -143,8 +142,7 @@ pkts[tcpdump]=$slow_frames pkts[tshark]=$slow_frames
 run_once() {
     local name=$1 okrc=$2 wf=$3
     shift 3
-    warm_file=$wf
-    warm
+    warm "$wf"
     time_cmd "$name" "$@"
     if ! [[ " $okrc " == *" $RC "* ]]; then
         echo "compare.sh: $name exited with status $RC: $*" >&2
