@@ -6,7 +6,7 @@
 #
 #   --json             one JSON object on stdout instead of the text table
 #   --runs N           rounds: each runs every tool but tshark once (tshark runs once, last);
-#                      each tool's best run is kept (default 3)
+#                      each tool's best run is kept (default 5)
 #   --prefix N         tcpdump and tshark read only the first N frames (default 500000; 0 = all)
 #   --prefix-file P    keep the prefix capture at P and reuse it when it is newer than FILE
 #   --no-tshark, --no-tcpdump   skip one of the slow tools (its ratio is then SKIP)
@@ -24,7 +24,7 @@ die() { echo "compare.sh: $*" >&2; exit 2; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
-json=0 runs=3 prefix=500000 prefix_file="" do_tshark=1 do_tcpdump=1 warm=1
+json=0 runs=5 prefix=500000 prefix_file="" do_tshark=1 do_tcpdump=1 warm=1
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
