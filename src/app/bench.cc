@@ -301,7 +301,7 @@ FullTimes pass_full_parallel(const Capture& cap, const BenchConfig& config, cons
             return next < cap.frames.size();
         },
         [&](const FrameBatch& batch) {
-            analyse_in_order(batch, [&](const FrameProcessor& r) {
+            analyse_in_order(batch, connections, [&](const FrameProcessor& r) {
                 connections.on_packet(r.context(point));
                 if (selected(PacketSelection::Bad, r)) {
                     reporter->packet({file, r.packet(), r.verdicts()});

@@ -473,7 +473,7 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
                 return true;
             },
             [&](const FrameBatch& batch) {
-                analyse_in_order(batch, [&](const FrameProcessor& r) {
+                analyse_in_order(batch, connections, [&](const FrameProcessor& r) {
                     connections.on_packet(r.context(point));
                     if (selected(config.packets, r)) {
                         reporter->packet({file, r.packet(), r.verdicts()});
