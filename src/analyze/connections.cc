@@ -257,11 +257,12 @@ inline void prefetch_line(const void* p) noexcept {
 // index and the flow's address, so that a lookup goes from the slot straight to the flow, with
 // no division and no block table on the way: 25 instructions a packet fewer, 1.8% faster on one
 // thread), in front of the flows themselves in a FlowStore (stable addresses, reused through a
-// free list). The slots of tens of thousands of connections stay in the L2 cache, so a lookup
-// costs one memory access, the flow's own lines. std::unordered_map needed two dependent misses
-// (bucket, node) per packet. (Prefetching a flow's lines a few packets ahead measured no faster
-// on a Zen 5 VM, with prefetcht0 too: tools/bench/README.md. Note that GCC 12 compiled
-// __builtin_prefetch here to nothing, hence prefetch_line().)
+// free list). std::unordered_map needed two dependent misses (bucket, node) per packet. On one
+// thread, prefetching a flow's lines a few packets ahead, from a guess of the hash, measured no
+// faster on a Zen 5 VM, with prefetcht0 too; in analyze --threads, whose digests are made
+// before the ordered analysis, 8 frames ahead saves a quarter of it (app::analyse_in_order;
+// tools/bench/README.md). Note that GCC 12 compiled __builtin_prefetch here to nothing, hence
+// prefetch_line().
 class FlowTable {
   public:
     FlowTable() : slots_(kMinSlots) {}
