@@ -147,8 +147,9 @@ class BatchPipeline {
 /// On the 5M-packet capture the ordered analysis took 0.214 s a run without the prefetch and
 /// 0.159 s with it, the whole run 0.572 and 0.452 s (means of 6 alternating runs; 2 and 4
 /// frames ahead: 0.170 and 0.181 s). An earlier version of this loop (892ecfc) prefetched too
-/// and was removed as no faster; its prefetches were __builtin_prefetch, which GCC 12 was later
-/// found to compile to nothing there (prefetch_line() in connections.cc).
+/// and was removed as no faster; it used __builtin_prefetch, which GCC 12 was later found to
+/// compile to nothing in FlowTable::prefetch (hence prefetch_line() in connections.cc), so
+/// perhaps there too.
 template <typename Analyse>
 void analyse_in_order(const FrameBatch& batch, const analyze::ConnectionAnalyzer& connections,
                       Analyse&& analyse) {
