@@ -253,16 +253,15 @@ inline void prefetch_line(const void* p) noexcept {
 #endif
 }
 
-// The connection table: open addressing with linear probing over 16-byte slots (a hash tag, an
-// index and the flow's address, so that a lookup goes from the slot straight to the flow, with
-// no division and no block table on the way: 25 instructions a packet fewer, 1.8% faster on one
-// thread), in front of the flows themselves in a FlowStore (stable addresses, reused through a
-// free list). std::unordered_map needed two dependent misses (bucket, node) per packet. On one
+// The connection table: open addressing with linear probing over 16-byte slots (a hash tag and
+// the flow's address, so that a lookup goes from the slot straight to the flow, with no division
+// and no block table on the way: 25 instructions a packet fewer than with an index, 1.8% faster
+// on one thread), in front of the flows themselves in a FlowStore (stable addresses, reused through
+// a free list). std::unordered_map needed two dependent misses (bucket, node) per packet. On one
 // thread, prefetching a flow's lines a few packets ahead, from a guess of the hash, measured no
 // faster on a Zen 5 VM, with prefetcht0 too; in analyze --threads, whose digests are made
 // before the ordered analysis, 8 frames ahead saves a quarter of it (app::analyse_in_order;
-// tools/bench/README.md). Note that GCC 12 compiled __builtin_prefetch here to nothing, hence
-// prefetch_line().
+// tools/bench/README.md).
 class FlowTable {
   public:
     FlowTable() : slots_(kMinSlots) {}
@@ -275,7 +274,7 @@ class FlowTable {
     /// The same with k's hash already computed (flow_for inserts with it when k is absent).
     [[nodiscard]] Flow* find(const FlowKey& k, std::uint64_t h) noexcept {
         const std::uint32_t tag = tag_of(h);
-        for (std::size_t i = tag & mask(); slots_[i].index != 0; i = (i + 1) & mask()) {
+        for (std::size_t i = tag & mask(); slots_[i].flow != nullptr; i = (i + 1) & mask()) {
             if (slots_[i].tag == tag && slots_[i].flow->key == k) {
                 return slots_[i].flow;
             }
@@ -287,7 +286,7 @@ class FlowTable {
     /// the flow there (k's, unless another one took its slot).
     void prefetch(std::uint64_t h) const noexcept {
         const Slot& s = slots_[tag_of(h) & mask()];
-        if (s.index != 0) {
+        if (s.flow != nullptr) {
             const auto* f = reinterpret_cast<const char*>(s.flow);
             prefetch_line(f);
             prefetch_line(f + 64);
@@ -299,20 +298,18 @@ class FlowTable {
         if (2 * (live_ + 1) > slots_.size()) {
             rehash(2 * slots_.size());
         }
-        std::uint32_t index;
+        Flow* f = nullptr;
         if (!free_.empty()) {
-            index = free_.back();
+            f = free_.back();
             free_.pop_back();
         } else {
-            flows_.emplace_back();
-            index = static_cast<std::uint32_t>(flows_.size());
+            f = &flows_.emplace_back();
         }
-        Flow& f = flows_[index - 1];
-        f.key = k;
-        f.live = true;
-        place(Slot{.tag = tag_of(h), .index = index, .flow = &f});
+        f->key = k;
+        f->live = true;
+        place(Slot{.tag = tag_of(h), .flow = f});
         ++live_;
-        return f;
+        return *f;
     }
 
     /// Removes f (a flow of this table): its slot is closed up by backward shifting.
@@ -322,8 +319,7 @@ class FlowTable {
         while (slots_[i].flow != &f) {
             i = (i + 1) & mask();
         }
-        const std::uint32_t index = slots_[i].index;
-        for (std::size_t j = (i + 1) & mask(); slots_[j].index != 0; j = (j + 1) & mask()) {
+        for (std::size_t j = (i + 1) & mask(); slots_[j].flow != nullptr; j = (j + 1) & mask()) {
             const std::size_t home = slots_[j].tag & mask();
             // Entry j may move into the hole at i unless its home lies cyclically in (i, j].
             const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
@@ -334,7 +330,7 @@ class FlowTable {
         }
         slots_[i] = Slot{};
         f = Flow{};  // releases its vectors
-        free_.push_back(index);
+        free_.push_back(&f);
         --live_;
     }
 
@@ -359,9 +355,8 @@ class FlowTable {
 
   private:
     struct Slot {
-        std::uint32_t tag = 0;    // the hash's high half; its low bits pick the home slot
-        std::uint32_t index = 0;  // 1 + position in flows_, 0 = empty
-        Flow* flow = nullptr;     // &flows_[index - 1]
+        std::uint32_t tag = 0;  // the hash's high half; its low bits pick the home slot
+        Flow* flow = nullptr;   // in flows_; nullptr: the slot is empty
     };
     static constexpr std::size_t kMinSlots = 1024;  // a power of two
 
@@ -372,7 +367,7 @@ class FlowTable {
 
     void place(Slot s) noexcept {
         std::size_t i = s.tag & mask();
-        while (slots_[i].index != 0) {
+        while (slots_[i].flow != nullptr) {
             i = (i + 1) & mask();
         }
         slots_[i] = s;
@@ -382,7 +377,7 @@ class FlowTable {
         std::vector<Slot> old(n);
         old.swap(slots_);
         for (const Slot& s : old) {
-            if (s.index != 0) {
+            if (s.flow != nullptr) {
                 place(s);
             }
         }
@@ -390,7 +385,7 @@ class FlowTable {
 
     std::vector<Slot> slots_;
     FlowStore flows_;
-    std::vector<std::uint32_t> free_;
+    std::vector<Flow*> free_;  // erased flows of flows_, to reuse
     std::size_t live_ = 0;
 };
 
