@@ -8,17 +8,23 @@
 
 #include <pcap.h>
 
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <vector>
+#include <new>
 
 namespace {
 
 constexpr std::size_t kReadBuffer = std::size_t{1} << 20;  // 1 MiB, as in the ceiling
+
+constexpr std::size_t kPage = 4096;
+
+struct PageFree {
+    void operator()(char* p) const noexcept { ::operator delete (p, std::align_val_t{kPage}); }
+};
 
 struct PcapCloser {
     void operator()(pcap_t* p) const noexcept { pcap_close(p); }  // also fcloses the FILE*
@@ -56,9 +62,15 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "vxcheck_readloop: %s: %s\n", path, std::strerror(errno));
         return 2;
     }
-    // The buffer must outlive the FILE; it is freed after pcap_close() below.
-    std::vector<char> buffer(kReadBuffer);
-    if (std::setvbuf(file, buffer.data(), _IOFBF, buffer.size()) != 0) {
+    // The buffer must outlive the FILE; it is freed after pcap_close() below. Page-aligned: stdio
+    // refills it from file offsets that are multiples of its size, and the kernel's copy into
+    // it (rep movsb) runs at a quarter of its speed on this machine's AMD EPYC when the
+    // destination sits 1-31 bytes past the source's offset in a page, which is where malloc
+    // puts a 1 MiB block (16 bytes into an mmap'ed page): 2.9 s instead of 0.7 s of system
+    // time for the 4.7 GB capture. The ceiling should not be slowed down by its buffer.
+    const std::unique_ptr<char, PageFree> buffer(
+        static_cast<char*>(::operator new (kReadBuffer, std::align_val_t{kPage})));
+    if (std::setvbuf(file, buffer.get(), _IOFBF, kReadBuffer) != 0) {
         std::fprintf(stderr, "vxcheck_readloop: setvbuf failed\n");
         std::fclose(file);
         return 2;
