@@ -61,7 +61,7 @@ FrameBatch::FrameBatch(const decode::DecodeOptions& options)
 
 void FrameBatch::clear() noexcept {
     count_ = 0;
-    block_bytes_ = 0;
+    block_bytes_ = {};
     processed_ = 0;
     arena_.clear();
     has_copies_ = false;
@@ -79,8 +79,7 @@ std::size_t FrameBatch::walk_extent(capture::BlockReader& reader,
     if (count_ != 0) {
         return 0;
     }
-    count_ = reader.walk(extent, Bytes{block_.data(), block_bytes_}, {frames_.data(), kCapacity},
-                         carried_);
+    count_ = reader.walk(extent, block_bytes_, {frames_.data(), kCapacity}, carried_);
     std::fill_n(arena_offset_.begin(), count_, kNotCopied);
     return count_;
 }

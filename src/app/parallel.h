@@ -69,8 +69,8 @@ class FrameBatch {
     std::vector<std::size_t> arena_offset_;  // where a copied frame's bytes are, or kNotCopied
     std::vector<std::uint8_t> arena_;
     bool has_copies_ = false;
-    std::vector<std::uint8_t> block_;    // read_extent()'s storage
-    std::size_t block_bytes_ = 0;        // how much of it the read filled
+    capture::ExtentBuffer block_;        // read_extent()'s storage
+    Bytes block_bytes_;                  // what the read put there
     std::vector<std::uint8_t> carried_;  // walk_extent()'s copies of records carried to it
     std::vector<FrameProcessor> processors_;
     report::Summary tally_;

@@ -16,7 +16,10 @@
 // `copies` that walk() is given. The same happens to the records of an extent that do not fit
 // in `frames`. next() reads the same way, one extent at a time.
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <span>
 #include <vector>
 
@@ -24,6 +27,8 @@
 #include "vxcheck/frame.h"
 
 namespace vxcheck::capture {
+
+class ExtentBuffer;
 
 class BlockReader {
   public:
@@ -39,10 +44,11 @@ class BlockReader {
     /// caller at a time.
     virtual bool claim(std::size_t frames, Extent& extent) noexcept = 0;
 
-    /// Reads `extent` into `storage` (resized as needed, never shrunk); returns the bytes
-    /// read, fewer at the end of the file or on an error (which libpcap meets again, and
-    /// reports, when it takes over). Any thread, concurrently with other reads.
-    virtual std::size_t read(const Extent& extent, std::vector<std::uint8_t>& storage) = 0;
+    /// Reads `extent` into `storage` (grown as needed, never shrunk); returns the bytes read,
+    /// fewer at the end of the file or on an error (which libpcap meets again, and reports,
+    /// when it takes over). Any thread, concurrently with other reads. Throws std::bad_alloc
+    /// only.
+    virtual Bytes read(const Extent& extent, class ExtentBuffer& storage) = 0;
 
     /// The whole records in `data` (the bytes read() gave for `extent`), after what the walk
     /// of the extent before left over, described in `frames` and numbered after the frames
@@ -64,6 +70,41 @@ class BlockReader {
     ~BlockReader() = default;
     BlockReader(const BlockReader&) = default;
     BlockReader& operator=(const BlockReader&) = default;
+};
+
+/// Where read() puts an extent: page-aligned storage in which the extent's first byte lands at
+/// the offset into a page that it has in the file, so that the kernel's copy out of the page
+/// cache has source and destination equally aligned. On this project's AMD EPYC VM the copy
+/// (rep movsb) runs at a quarter of its speed when the destination is 1-31 bytes past the
+/// source modulo 4096, and at its best when they are equal (0.60 s for the 4.7 GB benchmark
+/// capture in 256 KiB reads, against 0.65-0.73 s at other offsets and 2.6 s at 16 bytes past,
+/// which is where malloc puts a large block); see tools/bench/README.md.
+class ExtentBuffer {
+  public:
+    static constexpr std::size_t kPage = 4096;
+
+    /// Room for `length` bytes read from file offset `offset`: their first byte, at
+    /// offset % kPage into the storage. Grows the storage (the only allocation) when it is
+    /// too small; the bytes placed before are then gone.
+    [[nodiscard]] std::uint8_t* place(std::uint64_t offset, std::size_t length) {
+        const std::size_t head = static_cast<std::size_t>(offset % kPage);
+        if (head + length > capacity_) {
+            const std::size_t want = (head + length + kPage - 1) / kPage * kPage;
+            storage_.reset(
+                static_cast<std::uint8_t*>(::operator new (want, std::align_val_t{kPage})));
+            capacity_ = want;
+        }
+        return storage_.get() + head;
+    }
+
+  private:
+    struct PageFree {
+        void operator()(std::uint8_t* p) const noexcept {
+            ::operator delete (p, std::align_val_t{kPage});
+        }
+    };
+    std::unique_ptr<std::uint8_t, PageFree> storage_;
+    std::size_t capacity_ = 0;
 };
 
 }  // namespace vxcheck::capture

@@ -255,13 +255,11 @@ class PcapFileSource final : public Source, public BlockReader {
         return true;
     }
 
-    std::size_t read(const Extent& extent, std::vector<std::uint8_t>& storage) override {
-        if (storage.size() < extent.length) {
-            storage.resize(extent.length);
-        }
+    Bytes read(const Extent& extent, ExtentBuffer& storage) override {
+        std::uint8_t* const into = storage.place(extent.offset, extent.length);
         std::size_t got = 0;
         while (got < extent.length) {
-            const ssize_t r = ::pread(fd_, storage.data() + got, extent.length - got,
+            const ssize_t r = ::pread(fd_, into + got, extent.length - got,
                                       static_cast<off_t>(extent.offset + got));
             if (r < 0 && errno == EINTR) {
                 continue;
@@ -271,7 +269,7 @@ class PcapFileSource final : public Source, public BlockReader {
             }
             got += static_cast<std::size_t>(r);
         }
-        return got;
+        return Bytes{into, got};
     }
 
     std::size_t walk(const Extent& extent, Bytes data, std::span<RawFrame> frames,
@@ -357,8 +355,7 @@ class PcapFileSource final : public Source, public BlockReader {
                 hand_over_to_libpcap();
                 return 0;
             }
-            const std::size_t got = read(e, block_);
-            return walk(e, Bytes{block_.data(), got}, frames_, copies_);
+            return walk(e, read(e, block_), frames_, copies_);
         } catch (const std::bad_alloc&) {
             hand_over_to_libpcap();
             return 0;
@@ -539,7 +536,7 @@ class PcapFileSource final : public Source, public BlockReader {
     // Bytes per record in the last extent walked (header included); read by claim().
     std::atomic<std::size_t> average_record_{2048};
     // next()'s extent and its frames.
-    std::vector<std::uint8_t> block_;
+    ExtentBuffer block_;
     std::vector<std::uint8_t> copies_;
     std::vector<RawFrame> frames_;
     std::size_t in_block_ = 0;

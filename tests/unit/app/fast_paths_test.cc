@@ -146,12 +146,15 @@ Read read_in_extents(const std::string& path, std::size_t claim_frames, std::siz
     r.link_name = src->link_name();
     auto* extents = dynamic_cast<capture::BlockReader*>(src.get());
     std::vector<RawFrame> frames(walk_frames);
-    std::vector<std::uint8_t> storage;
+    capture::ExtentBuffer storage;
     std::vector<std::uint8_t> copies;
     capture::BlockReader::Extent e;
     while (extents != nullptr && extents->walking() && extents->claim(claim_frames, e)) {
-        const std::size_t got = extents->read(e, storage);
-        const std::size_t n = extents->walk(e, Bytes{storage.data(), got}, frames, copies);
+        const Bytes got = extents->read(e, storage);
+        // Co-aligned with the file (block_reader.h): the same offset into a page.
+        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(got.data()) % capture::ExtentBuffer::kPage,
+                  e.offset % capture::ExtentBuffer::kPage);
+        const std::size_t n = extents->walk(e, got, frames, copies);
         for (std::size_t i = 0; i < n; ++i) {
             r.frames.push_back(frames[i]);
             r.bytes.emplace_back(frames[i].data.begin(), frames[i].data.end());
@@ -323,6 +326,29 @@ TEST_F(BlockReader, BigEndianCapturesReadAsLibpcapReadsThem) {
 }
 
 // --- checksum ---------------------------------------------------------------------------------
+
+TEST(ExtentBuffer, PlacesBytesAtTheirFileOffsetIntoAPageAndGrows) {
+    capture::ExtentBuffer b;
+    constexpr std::size_t kPage = capture::ExtentBuffer::kPage;
+    const auto page_offset = [](const std::uint8_t* p) {
+        return reinterpret_cast<std::uintptr_t>(p) % kPage;
+    };
+    std::uint8_t* p = b.place(5 * kPage + 16, 5000);  // two pages
+    EXPECT_EQ(page_offset(p), 16U);
+    std::fill_n(p, 5000, std::uint8_t{0xab});  // the room is really there (ASan checks)
+    // Same storage while it fits, whatever the offset.
+    std::uint8_t* q = b.place(kPage - 1, 2000);
+    EXPECT_EQ(page_offset(q), kPage - 1);
+    EXPECT_EQ(q - (kPage - 1), p - 16);
+    std::fill_n(q, 2000, std::uint8_t{0xcd});
+    // Larger than the storage: a new block, still co-aligned.
+    std::uint8_t* r = b.place(3 * kPage + 100, 300 * 1024);
+    EXPECT_EQ(page_offset(r), 100U);
+    std::fill_n(r, 300 * 1024, std::uint8_t{0xef});
+    EXPECT_EQ(r[300 * 1024 - 1], 0xef);
+    // An empty extent needs no room.
+    EXPECT_EQ(page_offset(b.place(7, 0)), 7U);
+}
 
 TEST(SimdChecksum, EveryLengthAndAlignmentMatchesTheReference) {
     std::mt19937 rng(5);
