@@ -8,6 +8,7 @@
 #include "vxcheck/app/fast_path.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "vxcheck/verify/checksum.h"
 
@@ -56,16 +57,25 @@ std::size_t tcp_header_len(Bytes segment) noexcept {
 }
 
 // Where the headers of a frame of either shape are, once its headers (not yet its TCP and UDP
-// checksums) passed every check. `udp` and what follows are empty for a plain frame.
+// checksums) passed every check: the outer IPv4 packet and, for TCP in VXLAN, the inner one
+// inside it. Plain scalars without initializers, written whole by parse() when the frame is
+// one of the two shapes: it is declared for every frame, and six spans zeroed each time were a
+// 104-byte `rep stos` a frame, 3% of a whole run on this project's AMD VM.
 struct Shape {
-    Bytes ip;  // the outer IPv4 packet, exactly
-    Bytes udp;
-    Bytes vxlan;
-    Bytes inner_frame;
-    Bytes inner_ip;  // the IPv4 packet that carries the segment
-    Bytes segment;
-    std::size_t tcp_len = 0;
+    const std::uint8_t* ip_start;  // the outer IPv4 header
+    std::uint16_t ip_len;          // the outer IPv4 total length, within the frame
+    std::uint16_t inner_len;       // the total length of the IPv4 packet that carries the segment
+    std::uint8_t inner_offset;     // where that packet starts, from ip_start (0: plain frame)
+    std::uint8_t tcp_len;          // the TCP header's length
+
+    [[nodiscard]] Bytes ip() const noexcept { return {ip_start, ip_len}; }  // exactly
+    [[nodiscard]] Bytes udp() const noexcept { return ip().subspan(kIpv4Len); }
+    [[nodiscard]] Bytes vxlan() const noexcept { return udp().subspan(kUdpLen); }
+    [[nodiscard]] Bytes inner_frame() const noexcept { return vxlan().subspan(kVxlanLen); }
+    [[nodiscard]] Bytes inner_ip() const noexcept { return {ip_start + inner_offset, inner_len}; }
+    [[nodiscard]] Bytes segment() const noexcept { return inner_ip().subspan(kIpv4Len); }
 };
+static_assert(std::is_trivially_default_constructible_v<Shape>);
 
 // Ethernet / IPv4 / TCP.
 bool parse_plain(Bytes after_ethernet, Shape& sh) noexcept {
@@ -73,10 +83,13 @@ bool parse_plain(Bytes after_ethernet, Shape& sh) noexcept {
     if (total == 0) {
         return false;
     }
-    sh.ip = sh.inner_ip = after_ethernet.first(total);
-    sh.segment = sh.ip.subspan(kIpv4Len);
-    sh.tcp_len = tcp_header_len(sh.segment);
-    return sh.tcp_len != 0;
+    const std::size_t tcp_len = tcp_header_len(after_ethernet.subspan(kIpv4Len, total - kIpv4Len));
+    sh = Shape{.ip_start = after_ethernet.data(),
+               .ip_len = total,
+               .inner_len = total,
+               .inner_offset = 0,
+               .tcp_len = static_cast<std::uint8_t>(tcp_len)};
+    return tcp_len != 0;
 }
 
 // Ethernet / IPv4 / UDP / VXLAN / Ethernet / IPv4 / TCP. The lengths must agree exactly (a
@@ -89,29 +102,30 @@ bool parse_vxlan(Bytes after_ethernet, const decode::DecodeOptions& options, Sha
     if (total == 0) {
         return false;
     }
-    sh.ip = after_ethernet.first(total);
-    sh.udp = sh.ip.subspan(kIpv4Len);
-    const std::uint16_t dport = be16(sh.udp, 2);
-    if (be16(sh.udp, 4) != sh.udp.size() || sh.udp.size() < kInnerOffset + kIpv4Len ||
+    const Bytes udp = after_ethernet.subspan(kIpv4Len, total - kIpv4Len);
+    const std::uint16_t dport = be16(udp, 2);
+    if (be16(udp, 4) != udp.size() || udp.size() < kInnerOffset + kIpv4Len ||
         options.max_tunnel_depth < 1 ||
         std::find(options.vxlan_ports.begin(), options.vxlan_ports.end(), dport) ==
             options.vxlan_ports.end()) {
         return false;
     }
-    sh.vxlan = sh.udp.subspan(kUdpLen);
-    const Bytes x = sh.vxlan;
+    const Bytes x = udp.subspan(kUdpLen);
     if (x[0] != kVxlanFlagI || x[1] != 0 || x[2] != 0 || x[3] != 0 || x[7] != 0 ||
         be16(x, kVxlanLen + 12) != kEthertypeIpv4) {
         return false;
     }
-    sh.inner_frame = x.subspan(kVxlanLen);
-    sh.inner_ip = sh.udp.subspan(kInnerOffset);
-    if (plain_ipv4(sh.inner_ip, kIpProtoTcp, kTcpMinLen) != sh.inner_ip.size()) {
+    const Bytes inner_ip = udp.subspan(kInnerOffset);
+    if (plain_ipv4(inner_ip, kIpProtoTcp, kTcpMinLen) != inner_ip.size()) {
         return false;
     }
-    sh.segment = sh.inner_ip.subspan(kIpv4Len);
-    sh.tcp_len = tcp_header_len(sh.segment);
-    return sh.tcp_len != 0;
+    const std::size_t tcp_len = tcp_header_len(inner_ip.subspan(kIpv4Len));
+    sh = Shape{.ip_start = after_ethernet.data(),
+               .ip_len = total,
+               .inner_len = static_cast<std::uint16_t>(inner_ip.size()),
+               .inner_offset = kIpv4Len + kInnerOffset,
+               .tcp_len = static_cast<std::uint8_t>(tcp_len)};
+    return tcp_len != 0;
 }
 
 CommonFrame parse(const RawFrame& frame, const decode::DecodeOptions& options, Shape& sh) noexcept {
@@ -147,14 +161,14 @@ Verdict verdict(std::size_t layer, std::uint8_t depth, Check check, Status statu
 void digest_segment(const Shape& sh, std::uint8_t tcp_layer, analyze::PacketDigest& d) noexcept {
     d.has_segment = true;
     analyze::Segment& s = d.segment;
-    decode::read_tcp_header(sh.segment, s.t);
+    decode::read_tcp_header(sh.segment(), s.t);
     s.tcp_layer = tcp_layer;
-    s.payload = static_cast<std::uint32_t>(sh.segment.size() - sh.tcp_len);
-    s.ip_id = be16(sh.inner_ip, 4);
+    s.payload = static_cast<std::uint32_t>(sh.segment().size() - sh.tcp_len);
+    s.ip_id = be16(sh.inner_ip(), 4);
     if ((s.t.flags & decode::tcp_flag::kSyn) != 0) {
-        s.tsval = analyze::tcp_tsval(sh.segment.subspan(kTcpMinLen, sh.tcp_len - kTcpMinLen));
+        s.tsval = analyze::tcp_tsval(sh.segment().subspan(kTcpMinLen, sh.tcp_len - kTcpMinLen));
     }
-    s.set_ipv4_endpoints(be32(sh.inner_ip, 12), be32(sh.inner_ip, 16));
+    s.set_ipv4_endpoints(be32(sh.inner_ip(), 12), be32(sh.inner_ip(), 16));
 }
 
 // The checksums of a parsed frame: its verdicts and digest, if every one verifies (the outer
@@ -168,18 +182,18 @@ bool verify_and_digest(const RawFrame& frame, CommonFrame shape, const Shape& sh
     if (prefetch != nullptr) {
         prefetch->prefetch(d.segment.hash);
     }
-    const std::uint16_t tcp_data = verify::sum_of(sh.segment);
+    const std::uint16_t tcp_data = verify::sum_of(sh.segment());
     const std::uint16_t tcp_residual = verify::ones_add(
-        verify::ipv4_pseudo_sum(be32(sh.inner_ip, 12), be32(sh.inner_ip, 16), kIpProtoTcp,
-                                static_cast<std::uint32_t>(sh.segment.size())),
+        verify::ipv4_pseudo_sum(be32(sh.inner_ip(), 12), be32(sh.inner_ip(), 16), kIpProtoTcp,
+                                static_cast<std::uint32_t>(sh.segment().size())),
         tcp_data);
     if (tcp_residual != 0xffff) {
         return false;
     }
     if (shape == CommonFrame::PlainTcp) {
         const std::span<Verdict> v = verdicts.reset(2);
-        v[0] = verdict(1, 0, Check::Ipv4Header, Status::Ok, be16(sh.ip, 10), 0xffff);
-        v[1] = verdict(2, 0, Check::Tcp, Status::Ok, be16(sh.segment, 16), tcp_residual);
+        v[0] = verdict(1, 0, Check::Ipv4Header, Status::Ok, be16(sh.ip(), 10), 0xffff);
+        v[1] = verdict(2, 0, Check::Tcp, Status::Ok, be16(sh.segment(), 16), tcp_residual);
         d.segment.no_tunnel();
         return true;
     }
@@ -187,30 +201,30 @@ bool verify_and_digest(const RawFrame& frame, CommonFrame shape, const Shape& sh
     // added in frame order after the UDP, VXLAN and inner Ethernet headers (an even length, so
     // no byte lane moves).
     constexpr std::size_t kInnerOffset = kUdpLen + kVxlanLen + kEthernetLen;
-    const std::uint16_t udp_stored = be16(sh.udp, 6);
+    const std::uint16_t udp_stored = be16(sh.udp(), 6);
     verify::InternetChecksum data;
-    data.add_sum(verify::sum_of_fixed<kInnerOffset>(sh.udp.data()), kInnerOffset);
+    data.add_sum(verify::sum_of_fixed<kInnerOffset>(sh.udp().data()), kInnerOffset);
     data.add_sum(0xffff, kIpv4Len);  // the inner header's sum: it verified
-    data.add_sum(tcp_data, sh.segment.size());
+    data.add_sum(tcp_data, sh.segment().size());
     const std::uint16_t udp_residual =
-        verify::ones_add(verify::ipv4_pseudo_sum(be32(sh.ip, 12), be32(sh.ip, 16), kIpProtoUdp,
-                                                 static_cast<std::uint32_t>(sh.udp.size())),
+        verify::ones_add(verify::ipv4_pseudo_sum(be32(sh.ip(), 12), be32(sh.ip(), 16), kIpProtoUdp,
+                                                 static_cast<std::uint32_t>(sh.udp().size())),
                          data.sum());
     if (udp_stored != 0 && udp_residual != 0xffff) {
         return false;
     }
     const std::span<Verdict> v = verdicts.reset(4);
-    v[0] = verdict(1, 0, Check::Ipv4Header, Status::Ok, be16(sh.ip, 10), 0xffff);
+    v[0] = verdict(1, 0, Check::Ipv4Header, Status::Ok, be16(sh.ip(), 10), 0xffff);
     v[1] = verdict(2, 0, Check::Udp, udp_stored == 0 ? Status::Zero : Status::Ok, udp_stored,
                    udp_residual);
-    v[2] = verdict(5, 1, Check::Ipv4Header, Status::Ok, be16(sh.inner_ip, 10), 0xffff);
-    v[3] = verdict(6, 1, Check::Tcp, Status::Ok, be16(sh.segment, 16), tcp_residual);
+    v[2] = verdict(5, 1, Check::Ipv4Header, Status::Ok, be16(sh.inner_ip(), 10), 0xffff);
+    v[3] = verdict(6, 1, Check::Tcp, Status::Ok, be16(sh.segment(), 16), tcp_residual);
     bool zero = false;
     if (analyze::shows_vtep_mode(v[1], zero)) {
-        d.add_vtep((std::uint64_t{be32(sh.ip, 12)} << 32) | be32(sh.ip, 16), zero);
+        d.add_vtep((std::uint64_t{be32(sh.ip(), 12)} << 32) | be32(sh.ip(), 16), zero);
     }
-    d.segment.set_ipv4_tunnel(be24(sh.vxlan, 4), be16(sh.udp, 0), be32(sh.ip, 12), be32(sh.ip, 16),
-                              &v[1]);
+    d.segment.set_ipv4_tunnel(be24(sh.vxlan(), 4), be16(sh.udp(), 0), be32(sh.ip(), 12),
+                              be32(sh.ip(), 16), &v[1]);
     return true;
 }
 
@@ -256,23 +270,24 @@ void build_common_layers(const RawFrame& frame, CommonFrame shape,
         return;  // not a frame take_common_frame() took
     }
     add_ethernet(pkt, frame.data, frame_claimed(frame));
-    add_ipv4(pkt, sh.ip);
+    add_ipv4(pkt, sh.ip());
     if (shape == CommonFrame::TcpInVxlan) {
         decode::read_udp_header(
-            sh.udp, pkt.add<decode::UdpInfo>(Proto::Udp, kUdpLen,
-                                             static_cast<std::uint32_t>(sh.udp.size()), sh.udp));
-        auto& x = pkt.add<decode::VxlanInfo>(Proto::Vxlan, kVxlanLen,
-                                             static_cast<std::uint32_t>(sh.vxlan.size()), sh.vxlan);
+            sh.udp(),
+            pkt.add<decode::UdpInfo>(Proto::Udp, kUdpLen,
+                                     static_cast<std::uint32_t>(sh.udp().size()), sh.udp()));
+        auto& x = pkt.add<decode::VxlanInfo>(
+            Proto::Vxlan, kVxlanLen, static_cast<std::uint32_t>(sh.vxlan().size()), sh.vxlan());
         x.flags = kVxlanFlagI;
-        x.vni = be24(sh.vxlan, 4);
+        x.vni = be24(sh.vxlan(), 4);
         pkt.enter_tunnel();
-        add_ethernet(pkt, sh.inner_frame, static_cast<std::uint32_t>(sh.inner_frame.size()));
-        add_ipv4(pkt, sh.inner_ip);
+        add_ethernet(pkt, sh.inner_frame(), static_cast<std::uint32_t>(sh.inner_frame().size()));
+        add_ipv4(pkt, sh.inner_ip());
     }
     decode::read_tcp_header(
-        sh.segment,
+        sh.segment(),
         pkt.add<decode::TcpInfo>(Proto::Tcp, sh.tcp_len,
-                                 static_cast<std::uint32_t>(sh.segment.size()), sh.segment));
+                                 static_cast<std::uint32_t>(sh.segment().size()), sh.segment()));
 }
 
 }  // namespace vxcheck::app
