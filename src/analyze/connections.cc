@@ -293,6 +293,11 @@ class FlowTable {
         }
     }
 
+    /// Starts loading k's home slot only: unlike prefetch(), reads nothing, so never waits.
+    void prefetch_slot(std::uint64_t h) const noexcept {
+        prefetch_line(&slots_[tag_of(h) & mask()]);
+    }
+
     /// Adds a flow for k, which must be absent.
     Flow& insert(const FlowKey& k, std::uint64_t h) {
         if (2 * (live_ + 1) > slots_.size()) {
@@ -1378,6 +1383,10 @@ void ConnectionAnalyzer::on_packet(const PacketContext& ctx) noexcept {
 
 void ConnectionAnalyzer::prefetch(std::uint64_t flow_hash) const noexcept {
     impl_->flows.prefetch(flow_hash);
+}
+
+void ConnectionAnalyzer::prefetch_slot(std::uint64_t flow_hash) const noexcept {
+    impl_->flows.prefetch_slot(flow_hash);
 }
 
 std::vector<ConnectionReport> ConnectionAnalyzer::take_decided() {

@@ -293,6 +293,7 @@ FullTimes pass_full_parallel(const Capture& cap, const BenchConfig& config, cons
     summary.link_type = cap.link_name;
     reporter->begin_file(file, summary.link_type);
     std::size_t next = 0;
+    pipeline.prefetch_slots_for(&connections);  // as analyze --threads does
     pipeline.run(
         [&](FrameBatch& batch) {
             while (!batch.full() && next < cap.frames.size()) {
@@ -309,6 +310,7 @@ FullTimes pass_full_parallel(const Capture& cap, const BenchConfig& config, cons
             });
             summary.merge(batch.tally());
         });
+    pipeline.prefetch_slots_for(nullptr);  // `connections` goes
     const auto frames_done = Clock::now();
     finish_report(*reporter, connections, config, summary);
     os.flush();

@@ -176,11 +176,13 @@ void digest_segment(const Shape& sh, std::uint8_t tcp_layer, analyze::PacketDige
 // (`prefetch`) while the segment is summed.
 bool verify_and_digest(const RawFrame& frame, CommonFrame shape, const Shape& sh,
                        verify::Verdicts& verdicts, analyze::PacketDigest& d,
-                       const analyze::ConnectionAnalyzer* prefetch) noexcept {
+                       Prefetch prefetch) noexcept {
     d.begin(frame.ts);
     digest_segment(sh, shape == CommonFrame::PlainTcp ? 2 : 6, d);
-    if (prefetch != nullptr) {
-        prefetch->prefetch(d.segment.hash);
+    if (prefetch.connections != nullptr && prefetch.slot_only) {
+        prefetch.connections->prefetch_slot(d.segment.hash);
+    } else if (prefetch.connections != nullptr) {
+        prefetch.connections->prefetch(d.segment.hash);
     }
     const std::uint16_t tcp_data = verify::sum_of(sh.segment());
     const std::uint16_t tcp_residual = verify::ones_add(
@@ -249,8 +251,7 @@ void add_ipv4(decode::DecodedPacket& pkt, Bytes packet) noexcept {
 
 CommonFrame take_common_frame(const RawFrame& frame, const decode::DecodeOptions& options,
                               decode::DecodedPacket& pkt, verify::Verdicts& verdicts,
-                              analyze::PacketDigest& digest,
-                              const analyze::ConnectionAnalyzer* prefetch) noexcept {
+                              analyze::PacketDigest& digest, Prefetch prefetch) noexcept {
     Shape sh;
     const CommonFrame shape = parse(frame, options, sh);
     if (shape == CommonFrame::None ||

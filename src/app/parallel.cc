@@ -144,6 +144,12 @@ BatchPipeline::BatchPipeline(const decode::DecodeOptions& options, unsigned thre
     }
 }
 
+void BatchPipeline::prefetch_slots_for(const analyze::ConnectionAnalyzer* connections) noexcept {
+    for (const auto& s : slots_) {
+        s->batch.prefetch_slots_for(connections);
+    }
+}
+
 BatchPipeline::~BatchPipeline() {
     stop_.store(true, std::memory_order_release);
     wake_all();
@@ -432,6 +438,11 @@ ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
     std::size_t files_read = 0;
     Progress progress(config.progress);
     BatchPipeline pipeline(config.decode, config.threads);
+    // The thread that decodes a frame starts loading its connection's table slot; the ordered
+    // analysis then reads the slot to prefetch the connection's lines kAhead frames early
+    // (analyse_in_order). On the 5M capture, 8 paired runs: wall time 0.95x (median of the
+    // ratios; this VM's runs vary by up to 2x, so the gain is an estimate).
+    pipeline.prefetch_slots_for(&connections);
 
     for (const std::string& file : config.files) {
         std::unique_ptr<capture::Source> source;

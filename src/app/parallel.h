@@ -49,6 +49,13 @@ class FrameBatch {
     // --- processing (any thread) ---------------------------------------------------------------
     /// Decodes, verifies and tallies every frame not processed yet. Call once after filling.
     void process() noexcept;
+    /// Each frame's table slot in `connections` is prefetched as it is processed
+    /// (Prefetch::slot_only), for analyse_in_order() on the same thread.
+    void prefetch_slots_for(const analyze::ConnectionAnalyzer* connections) noexcept {
+        for (FrameProcessor& p : processors_) {
+            p.prefetch_for(connections, true);
+        }
+    }
 
     // --- results (the running thread, in input order) ------------------------------------------
     [[nodiscard]] std::size_t size() const noexcept { return count_; }
@@ -100,6 +107,9 @@ class BatchPipeline {
     /// a read) is rethrown here once the batches before it are consumed; one from consume
     /// propagates at once. After an exception the pipeline is not reusable.
     void run(const Fill& fill, const Consume& consume, capture::BlockReader* blocks = nullptr);
+
+    /// FrameBatch::prefetch_slots_for on every batch.
+    void prefetch_slots_for(const analyze::ConnectionAnalyzer* connections) noexcept;
 
   private:
     struct Slot;

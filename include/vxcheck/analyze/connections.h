@@ -243,6 +243,9 @@ class ConnectionAnalyzer {
     /// lines of the connection whose key hashes to `flow_hash` (Segment::hash), for an
     /// on_packet soon after. Changes nothing.
     void prefetch(std::uint64_t flow_hash) const noexcept;
+    /// The first step of prefetch() only: starts loading the table slot, reads nothing (never
+    /// waits). For a prefetch() a few packets later, when the slot is in the cache.
+    void prefetch_slot(std::uint64_t flow_hash) const noexcept;
 
     /// Connections decided early (evicted or idle) since the last call.
     std::vector<ConnectionReport> take_decided();

@@ -29,18 +29,28 @@ namespace vxcheck::app {
 
 enum class CommonFrame : std::uint8_t { None, PlainTcp, TcpInVxlan };
 
+/// What take_common_frame() starts loading of the frame's connection, as soon as the digest has
+/// the flow's hash (before the checksums are summed), for the thread that calls on_packet next.
+struct Prefetch {
+    const analyze::ConnectionAnalyzer* connections = nullptr;  // none
+    /// Only the table slot (ConnectionAnalyzer::prefetch_slot), for a caller that prefetches
+    /// the connection itself a few frames later (app::analyse_in_order); else the slot and the
+    /// connection's lines (ConnectionAnalyzer::prefetch, which waits for the slot).
+    bool slot_only = false;
+};
+
 /// Verifies `frame` into `verdicts` and digests it into `digest`, exactly as verify::verify()
 /// and analyze::digest() would after decode::decode(), when it has one of the two shapes above
 /// with nothing in doubt, and returns which; `pkt` is then reset to the frame, with no layers
 /// and no anomalies (build_common_layers() adds the layers). Otherwise returns None; `pkt`,
 /// `verdicts` and `digest` must then be filled by the general path (they may hold a partial
 /// result). Never reads past frame.data. With `prefetch`, the connection's lines in it are
-/// prefetched (ConnectionAnalyzer::prefetch) as soon as the digest has the flow's hash, before
-/// the checksums are summed: on the thread that calls its on_packet, next.
-[[nodiscard]] CommonFrame take_common_frame(
-    const RawFrame& frame, const decode::DecodeOptions& options, decode::DecodedPacket& pkt,
-    verify::Verdicts& verdicts, analyze::PacketDigest& digest,
-    const analyze::ConnectionAnalyzer* prefetch = nullptr) noexcept;
+/// prefetched as it says.
+[[nodiscard]] CommonFrame take_common_frame(const RawFrame& frame,
+                                            const decode::DecodeOptions& options,
+                                            decode::DecodedPacket& pkt, verify::Verdicts& verdicts,
+                                            analyze::PacketDigest& digest,
+                                            Prefetch prefetch = {}) noexcept;
 
 /// The layers decode::decode() gives a frame that take_common_frame() took as `shape`, into
 /// `pkt` (reset first).

@@ -32,10 +32,11 @@ class FrameProcessor {
     void process(const RawFrame& frame, report::Summary& summary) noexcept;
 
     /// For a processor whose frames go to `connections` next, on this thread: their connections'
-    /// lines are prefetched while the frame's checksums are summed (take_common_frame). Not in
-    /// `analyze --threads`, where another thread owns the connections.
-    void prefetch_for(const analyze::ConnectionAnalyzer* connections) noexcept {
-        prefetch_ = connections;
+    /// lines are prefetched while the frame's checksums are summed (take_common_frame), or
+    /// only the table slots with `slot_only` (Prefetch).
+    void prefetch_for(const analyze::ConnectionAnalyzer* connections,
+                      bool slot_only = false) noexcept {
+        prefetch_ = Prefetch{.connections = connections, .slot_only = slot_only};
     }
 
     /// The frame's layers. Those of a frame the fast path took are built here, on first use:
@@ -60,7 +61,7 @@ class FrameProcessor {
     // of these, and another core reads the digest): the digest, the verdicts' first lines, the
     // packet's header; the layers, written only by the general path, come last.
     const decode::DecodeOptions& options_;
-    const analyze::ConnectionAnalyzer* prefetch_ = nullptr;
+    Prefetch prefetch_;
     analyze::PacketDigest digest_;
     verify::Verdicts verdicts_;
     mutable CommonFrame unbuilt_ = CommonFrame::None;  // the fast path's frame, layers not built
