@@ -118,7 +118,14 @@ if [ $((do_tcpdump + do_tshark)) -gt 0 ] && [ "$prefix" -gt 0 ] && [ "$frames" -
     else
         log "writing the first $prefix frames to $pf"
         if command -v "$editcap" >/dev/null; then
-            "$editcap" -r "$file" "$pf" "1-$prefix" 2>"$tmp/editcap.err" || die "editcap failed: $(cat "$tmp/editcap.err")"
+            # In FILE's own format: editcap writes pcapng unless told, and the slow tools should
+            # read what the others read. (tcpdump -w below keeps classic pcap.)
+            format=()
+            case $(od -An -tx1 -N4 "$file" | tr -d ' \n') in
+                d4c3b2a1|a1b2c3d4) format=(-F pcap) ;;
+                4d3cb2a1|a1b23c4d) format=(-F nsecpcap) ;;
+            esac
+            "$editcap" "${format[@]}" -r "$file" "$pf" "1-$prefix" 2>"$tmp/editcap.err" || die "editcap failed: $(cat "$tmp/editcap.err")"
         else
             "$tcpdump" -r "$file" -c "$prefix" -w "$pf" 2>"$tmp/editcap.err" || die "tcpdump -w failed"
         fi
