@@ -80,6 +80,38 @@ TEST(InternetChecksum, DomainPartialWorkedValueFromWords) {
     EXPECT_EQ(c.sum(), 0x191b);
 }
 
+// ipv4_pseudo_sum adds 32-bit numbers; the reference adds the pseudo-header's seven words.
+TEST(InternetChecksum, Ipv4PseudoSumEqualsTheSumOfItsWords) {
+    const auto reference = [](std::uint32_t src, std::uint32_t dst, std::uint8_t proto,
+                              std::uint32_t len) {
+        InternetChecksum c;
+        for (const std::uint32_t w : {src >> 16, src & 0xffffU, dst >> 16, dst & 0xffffU, len >> 16,
+                                      std::uint32_t{proto}, len & 0xffffU}) {
+            c.add_word(static_cast<std::uint16_t>(w));
+        }
+        return c.sum();
+    };
+    EXPECT_EQ(ipv4_pseudo_sum(0x0af40100, 0x0af40205, 6, 40), 0x191b);  // domain spec 0.3
+    EXPECT_EQ(ipv4_pseudo_sum(0, 0, 0, 0), 0);
+    EXPECT_EQ(ipv4_pseudo_sum(0xffffffff, 0xffffffff, 0xff, 0xffffffff), 0x00ff);  // 6 x 0xffff
+    EXPECT_EQ(ipv4_pseudo_sum(0xffff0000, 0, 0, 0), 0xffff);  // a nonzero multiple of 0xffff
+    std::uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 100000; ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        const auto src = static_cast<std::uint32_t>(x);
+        const auto dst = static_cast<std::uint32_t>(x >> 32);
+        const auto proto = static_cast<std::uint8_t>(x >> 13);
+        // Mostly ordinary lengths, sometimes BIG TCP's 32-bit ones, sometimes extremes.
+        const std::uint32_t len = i % 3 == 0   ? static_cast<std::uint32_t>(x >> 20)
+                                  : i % 3 == 1 ? static_cast<std::uint32_t>(x >> 48)
+                                               : (i % 2 == 0 ? 0xffffffffU : 0U);
+        ASSERT_EQ(ipv4_pseudo_sum(src, dst, proto, len), reference(src, dst, proto, len))
+            << std::hex << src << " " << dst << " " << unsigned{proto} << " " << len;
+    }
+}
+
 TEST(InternetChecksum, WordsAndBytesAgree) {
     InternetChecksum words;
     words.add_word(0x0001);
