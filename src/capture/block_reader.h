@@ -78,7 +78,8 @@ class BlockReader {
 /// (rep movsb) runs at a quarter of its speed when the destination is 1-31 bytes past the
 /// source modulo 4096, and at its best when they are equal (0.60 s for the 4.7 GB benchmark
 /// capture in 256 KiB reads, against 0.65-0.73 s at other offsets and 2.6 s at 16 bytes past,
-/// which is where malloc puts a large block); see tools/bench/README.md.
+/// which is where malloc puts a large block); see tools/bench/README.md. PcapFileSource also
+/// keeps stdio's buffer in one, placed at offset 0.
 class ExtentBuffer {
   public:
     static constexpr std::size_t kPage = 4096;

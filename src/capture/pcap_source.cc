@@ -133,8 +133,7 @@ constexpr std::size_t kBlockFrames = 1024;
 
 class PcapFileSource final : public Source, public BlockReader {
   public:
-    explicit PcapFileSource(const std::string& path)
-        : buffer_(new char[kReadBufferSize]), frames_(kBlockFrames) {
+    explicit PcapFileSource(const std::string& path) : frames_(kBlockFrames) {
         std::FILE* f = nullptr;
         bool regular = false;
         if (path == "-") {
@@ -164,7 +163,12 @@ class PcapFileSource final : public Source, public BlockReader {
                 }
             }
         }
-        std::setvbuf(f, buffer_.get(), _IOFBF, kReadBufferSize);
+        // Page-aligned (stdio refills it from offsets that are multiples of its size), for the
+        // kernel's copy: see ExtentBuffer. new char[] put it 16 bytes into a page, where that
+        // copy ran 4x slower on this project's VM (a 1M-frame pcapng file: 0.70 - 0.84 s of
+        // system time).
+        std::setvbuf(f, reinterpret_cast<char*>(buffer_.place(0, kReadBufferSize)), _IOFBF,
+                     kReadBufferSize);
         file_ = f;
         char errbuf[PCAP_ERRBUF_SIZE] = {};
         pcap_.reset(
@@ -509,7 +513,7 @@ class PcapFileSource final : public Source, public BlockReader {
         }
     }
 
-    std::unique_ptr<char[]> buffer_;  // must outlive pcap_ (declared first, destroyed last)
+    ExtentBuffer buffer_;  // stdio's; must outlive pcap_ (declared first, destroyed last)
     PcapPtr pcap_;
     std::FILE* file_ = nullptr;  // owned by pcap_
     LinkType link_ = LinkType::Unsupported;
