@@ -179,11 +179,7 @@ bool verify_and_digest(const RawFrame& frame, CommonFrame shape, const Shape& sh
                        Prefetch prefetch) noexcept {
     d.begin(frame.ts);
     digest_segment(sh, shape == CommonFrame::PlainTcp ? 2 : 6, d);
-    if (prefetch.connections != nullptr && prefetch.slot_only) {
-        prefetch.connections->prefetch_slot(d.segment.hash);
-    } else if (prefetch.connections != nullptr) {
-        prefetch.connections->prefetch(d.segment.hash);
-    }
+    prefetch.start(d.segment.hash);
     const std::uint16_t tcp_data = verify::sum_of(sh.segment());
     const std::uint16_t tcp_residual = verify::ones_add(
         verify::ipv4_pseudo_sum(be32(sh.inner_ip(), 12), be32(sh.inner_ip(), 16), kIpProtoTcp,

@@ -37,6 +37,18 @@ struct Prefetch {
     /// the connection itself a few frames later (app::analyse_in_order); else the slot and the
     /// connection's lines (ConnectionAnalyzer::prefetch, which waits for the slot).
     bool slot_only = false;
+
+    /// Starts loading what is asked of the connection whose key hashes to `flow_hash`.
+    void start(std::uint64_t flow_hash) const noexcept {
+        if (connections == nullptr) {
+            return;
+        }
+        if (slot_only) {
+            connections->prefetch_slot(flow_hash);
+        } else {
+            connections->prefetch(flow_hash);
+        }
+    }
 };
 
 /// Verifies `frame` into `verdicts` and digests it into `digest`, exactly as verify::verify()
