@@ -20,7 +20,10 @@
 // where the next one starts), the extent's records are walked, by whichever thread finds the
 // next batch read (fill_read): a record cut by the extent's end is completed from the next
 // extent, copied. Anything but classic pcap is copied frame by frame in that ordered step. The
-// filler then decodes the batch itself while its bytes are in its cache. (Reading used to take
+// filler then decodes the batch itself while its bytes are in its cache; a thread that looks
+// for a batch to decode takes one it read itself first, another thread's only when it has none
+// and cannot read (on the 2-core Xeon VM of 2026-12-02 the main thread's checksums of batches
+// the other core had read ran at half speed). (Reading used to take
 // turns too: on 2 cores, the reads alone kept the one reader busy 70% of the time, and the other
 // thread waited for it.) Every thread, workers (N - 1) and the main thread alike, decodes the
 // oldest filled batch if there is one, else fills the next; the main thread does so only when the
@@ -45,7 +48,7 @@
 namespace vxcheck::app {
 namespace {
 
-enum SlotState : std::uint32_t { kFree, kReading, kRead, kFilled, kDone };
+enum SlotState : std::uint32_t { kFree, kReading, kRead, kFilled, kProcessing, kDone };
 
 }  // namespace
 
@@ -128,6 +131,8 @@ struct BatchPipeline::Slot {
     std::atomic<std::uint32_t> state{kFree};
     // Set by the thread that reserved the slot, before its turn.
     bool has_extent = false;
+    // The thread that reserved and read it (0: the running thread); read by any thread.
+    std::atomic<unsigned> reader{0};
     capture::BlockReader::Extent extent;
     std::exception_ptr read_error;
 };
@@ -140,7 +145,7 @@ BatchPipeline::BatchPipeline(const decode::DecodeOptions& options, unsigned thre
         slots_.push_back(std::make_unique<Slot>(options));
     }
     for (unsigned i = 1; i < n; ++i) {
-        workers_.emplace_back([this] { work(); });
+        workers_.emplace_back([this, i] { work(i); });
     }
 }
 
@@ -167,27 +172,46 @@ void BatchPipeline::wake_all() noexcept {
     wake_.notify_all();
 }
 
-// Claims the oldest unprocessed batch, if any, and processes it.
-bool BatchPipeline::process_one() noexcept {
-    std::uint64_t seq = claimed_.load(std::memory_order_relaxed);
-    while (seq < filled_.load(std::memory_order_acquire)) {
-        if (claimed_.compare_exchange_weak(seq, seq + 1, std::memory_order_acq_rel,
-                                           std::memory_order_relaxed)) {
-            Slot& s = slot(seq);
-            s.batch.process();
-            s.state.store(kDone, std::memory_order_release);
-            wake_all();
+// Claims the oldest unprocessed batch that thread `me` read (or, unless `own_only`, any), if
+// there is one, and processes it.
+bool BatchPipeline::process_one(unsigned me, bool own_only) noexcept {
+    const std::uint64_t end = filled_.load(std::memory_order_acquire);
+    const std::uint64_t begin = consumed_.load(std::memory_order_acquire);
+    for (std::uint64_t seq = begin; seq < end; ++seq) {
+        Slot& s = slot(seq);
+        if (s.reader.load(std::memory_order_relaxed) == me && process_slot(s)) {
+            return true;
+        }
+    }
+    if (own_only) {
+        return false;
+    }
+    for (std::uint64_t seq = begin; seq < end; ++seq) {
+        if (process_slot(slot(seq))) {
             return true;
         }
     }
     return false;
 }
 
+// Processes `s` if it is filled and no other thread has taken it.
+bool BatchPipeline::process_slot(Slot& s) noexcept {
+    std::uint32_t expected = kFilled;
+    if (!s.state.compare_exchange_strong(expected, kProcessing, std::memory_order_acq_rel,
+                                         std::memory_order_relaxed)) {
+        return false;
+    }
+    s.batch.process();
+    s.state.store(kDone, std::memory_order_release);
+    wake_all();
+    return true;
+}
+
 // Fills the next batch if a slot is free. Reserving the slot and claiming its extent of the file
 // take turns (briefly); reading the extent, the kernel's copy out of the page cache and most of
 // the cost of filling, runs on any number of threads at once; walking its records and `fill_`
 // happen in reservation order (each pcap record says where the next one starts), by fill_read().
-bool BatchPipeline::fill_one() noexcept {
+bool BatchPipeline::fill_one(unsigned me) noexcept {
     const auto has_room = [this] {
         return reserved_.load(std::memory_order_relaxed) -
                    consumed_.load(std::memory_order_acquire) <
@@ -205,6 +229,7 @@ bool BatchPipeline::fill_one() noexcept {
     Slot& s = slot(seq);
     s.batch.clear();
     s.read_error = nullptr;
+    s.reader.store(me, std::memory_order_relaxed);
     s.has_extent = blocks_ != nullptr && blocks_->claim(FrameBatch::kCapacity, s.extent);
     s.state.store(kReading, std::memory_order_relaxed);
     reserved_.store(seq + 1, std::memory_order_release);
@@ -219,9 +244,11 @@ bool BatchPipeline::fill_one() noexcept {
     }
     s.state.store(kRead, std::memory_order_seq_cst);
     fill_read();
-    // The batch just read is in this core's cache: decode it here (process_one takes the
-    // oldest waiting batch, which is this one unless another thread is behind).
-    process_one();
+    // The batch just read is in this core's cache: decode it here, unless it is still waiting
+    // for its turn to be walked (then the oldest waiting batch).
+    if (!process_slot(s)) {
+        process_one(me, false);
+    }
     return true;
 }
 
@@ -239,7 +266,7 @@ void BatchPipeline::fill_read() noexcept {
                 break;
             }
             fill(s);
-            s.state.store(kFilled, std::memory_order_relaxed);
+            s.state.store(kFilled, std::memory_order_release);
             filled_.store(seq + 1, std::memory_order_release);
             progressed = true;
         }
@@ -291,10 +318,10 @@ void BatchPipeline::end_input() noexcept {
 // decodes the next one, as a worker would. Every thread reads and decodes; the running thread
 // also does the ordered part, so the workers take more of the batches, as many as they can.
 bool BatchPipeline::help() noexcept {
-    return process_one() || fill_one();
+    return process_one(0, true) || fill_one(0) || process_one(0, false);
 }
 
-void BatchPipeline::work() noexcept {
+void BatchPipeline::work(unsigned me) noexcept {
     while (true) {
         // Read the wake count before looking for work: anything that makes work afterwards
         // bumps it, so the wait below cannot miss it.
@@ -304,7 +331,7 @@ void BatchPipeline::work() noexcept {
         }
         // Processing first: a filled batch waits for a thread, while the filler has a head
         // start (up to a ring of batches).
-        if (process_one() || fill_one()) {
+        if (process_one(me, true) || fill_one(me) || process_one(me, false)) {
             continue;
         }
         if (!spin_until_woken(seen)) {
@@ -391,7 +418,7 @@ void BatchPipeline::drain() noexcept {
             if (slot(seq).state.load(std::memory_order_acquire) == kDone) {
                 break;
             }
-            if (!process_one()) {
+            if (!process_one(0, false)) {
                 wake_.wait(seen, std::memory_order_acquire);
             }
         }

@@ -114,14 +114,15 @@ class BatchPipeline {
   private:
     struct Slot;
     Slot& slot(std::uint64_t seq) const noexcept;
-    bool process_one() noexcept;
-    bool fill_one() noexcept;
+    bool process_one(unsigned me, bool own_only) noexcept;
+    bool process_slot(Slot& s) noexcept;
+    bool fill_one(unsigned me) noexcept;
     bool help() noexcept;
     void consume_all(const Consume& consume);
     std::exception_ptr stop_filling() noexcept;
     void drain() noexcept;
     void wake_all() noexcept;
-    void work() noexcept;
+    void work(unsigned me) noexcept;
     bool spin_until_woken(std::uint32_t seen) const noexcept;
 
     void fill_read() noexcept;
@@ -129,12 +130,11 @@ class BatchPipeline {
     void end_input() noexcept;
 
     std::vector<std::unique_ptr<Slot>> slots_;
-    // Batch sequence numbers: [consumed_, claimed_) being processed or done, [claimed_, filled_)
-    // waiting to be processed, [filled_, reserved_) being filled; reserved_ - consumed_ <= ring
-    // size.
+    // Batch sequence numbers: [consumed_, filled_) waiting to be processed, being processed or
+    // done (each slot's state says which), [filled_, reserved_) being filled; reserved_ -
+    // consumed_ <= ring size.
     std::atomic<std::uint64_t> reserved_{0};
     std::atomic<std::uint64_t> filled_{0};
-    std::atomic<std::uint64_t> claimed_{0};
     std::atomic<std::uint64_t> consumed_{0};
     // Reserving a slot (and claiming its extent): one thread at a time, briefly. Filling (the
     // walk and fill_): one thread at a time, in reservation order, once a batch is read.

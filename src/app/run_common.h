@@ -21,7 +21,7 @@ namespace vxcheck::app {
         case PacketSelection::None:
             return false;
         case PacketSelection::Bad:
-            return frame.anomalous() || frame.verdicts().any(verify::Status::Bad);
+            return frame.bad();
     }
     return false;
 }
