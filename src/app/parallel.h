@@ -27,7 +27,7 @@ namespace vxcheck::app {
 /// Up to kCapacity frames and, once processed, their decoded packets, verdicts and tallies.
 class FrameBatch {
   public:
-    static constexpr std::size_t kCapacity = 128;
+    static constexpr std::size_t kCapacity = 256;
 
     explicit FrameBatch(const decode::DecodeOptions& options);
 

@@ -65,7 +65,7 @@ class FrameProcessor {
   private:
     void apply_kernel_hint() noexcept;
 
-    // What every frame writes comes first, together (in `analyze --threads` a batch holds 128
+    // What every frame writes comes first, together (in `analyze --threads` a batch holds 256
     // of these, and another core reads the digest and bad_): the digest, bad_, the verdicts'
     // first lines. The layers (4 KiB, written only by the general path and by packet()) live
     // apart: inline, they spread a batch's processors over 128 pages; apart, `analyze --threads
