@@ -27,7 +27,8 @@
 // the other core had read ran at half speed). (Reading used to take
 // turns too: on 2 cores, the reads alone kept the one reader busy 70% of the time, and the other
 // thread waited for it.) Every thread, workers (N - 1) and the main thread alike, decodes the
-// oldest filled batch if there is one, else fills the next; the main thread does so only when the
+// oldest filled batch it read if there is one, else fills the next, else decodes the oldest
+// filled batch another thread read; the main thread does so only when the
 // next batch in order is not ready for it to consume, so the workers end up with the larger share
 // and the ordered part never waits for long.
 
