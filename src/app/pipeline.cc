@@ -28,28 +28,28 @@ std::string point_name(const std::string& file, const std::vector<std::string>& 
 void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) noexcept {
     // The fast path gives no frame a bad verdict, so the kernel's hint changes none of its.
     unbuilt_ = options_.fast_path
-                   ? take_common_frame(frame, options_, packet_, verdicts_, digest_, prefetch_)
+                   ? take_common_frame(frame, options_, *packet_, verdicts_, digest_, prefetch_)
                    : CommonFrame::None;
     if (unbuilt_ != CommonFrame::None) {
         ++fast_frames_;
     } else {
-        decode::decode(frame, options_, packet_);
-        verify::verify(packet_, verdicts_);
+        decode::decode(frame, options_, *packet_);
+        verify::verify(*packet_, verdicts_);
         if (frame.csum_not_ready) {
             apply_kernel_hint();
         }
-        analyze::digest(packet_, verdicts_, digest_);
+        analyze::digest(*packet_, verdicts_, digest_);
     }
-    summary.add(packet_, verdicts_);  // reads the frame, the anomalies and the verdicts
+    summary.add(*packet_, verdicts_);  // reads the frame, the anomalies and the verdicts
     bad_ = anomalous() || verdicts_.any(verify::Status::Bad);
 }
 
 const decode::DecodedPacket& FrameProcessor::packet() const noexcept {
     if (unbuilt_ != CommonFrame::None) {
-        build_common_layers(packet_.frame(), unbuilt_, options_, packet_);
+        build_common_layers(packet_->frame(), unbuilt_, options_, *packet_);
         unbuilt_ = CommonFrame::None;
     }
-    return packet_;
+    return *packet_;
 }
 
 // The kernel said this skb is CHECKSUM_PARTIAL: one L4 checksum (csum_start; for a tunnel with

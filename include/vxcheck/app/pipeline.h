@@ -27,9 +27,7 @@ namespace vxcheck::app {
 class FrameProcessor {
   public:
     explicit FrameProcessor(const decode::DecodeOptions& options)
-        : options_(options),
-          packet_storage_(std::make_unique<decode::DecodedPacket>()),
-          packet_(*packet_storage_) {}
+        : options_(options), packet_(std::make_unique<decode::DecodedPacket>()) {}
 
     /// Decodes and verifies `frame`, tallies it into `summary` and digests it for the
     /// connection analysis. Valid until the next call.
@@ -47,7 +45,7 @@ class FrameProcessor {
     /// call it while the frame is valid (before the next read), as for every view into it.
     [[nodiscard]] const decode::DecodedPacket& packet() const noexcept;
     /// Whether decoding noted an anomaly (what packet() would list; it builds nothing).
-    [[nodiscard]] bool anomalous() const noexcept { return !packet_.anomalies().empty(); }
+    [[nodiscard]] bool anomalous() const noexcept { return !packet_->anomalies().empty(); }
     /// Whether decoding noted an anomaly or a checksum is bad (what `--packets bad` shows):
     /// computed by process(), so that the ordered analysis, on another core, need not read
     /// the layers' header and the verdicts.
@@ -59,7 +57,7 @@ class FrameProcessor {
     /// What ConnectionAnalyzer::on_packet takes, for a frame from capture point `point`: with
     /// the digest, and the layers only if the general path decoded the frame (PacketContext).
     [[nodiscard]] analyze::PacketContext context(std::uint16_t point) const noexcept {
-        return {point, packet_, verdicts_, &digest_};
+        return {point, *packet_, verdicts_, &digest_};
     }
 
   private:
@@ -77,8 +75,9 @@ class FrameProcessor {
     verify::Verdicts verdicts_;
     mutable CommonFrame unbuilt_ = CommonFrame::None;  // the fast path's frame, layers not built
     std::uint64_t fast_frames_ = 0;
-    std::unique_ptr<decode::DecodedPacket> packet_storage_;
-    decode::DecodedPacket& packet_;  // *packet_storage_
+    // Null only once moved from. packet() is const and builds layers: unique_ptr's operator*
+    // yields a mutable DecodedPacket there, as the lazily built layers need.
+    std::unique_ptr<decode::DecodedPacket> packet_;
 };
 
 /// Where decided connections go, shared by analyze, analyze --threads and capture: each is
