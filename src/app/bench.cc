@@ -6,10 +6,10 @@
 // summary tallies + digest (FrameProcessor without its fast path); FrameProcessor as analyze
 // runs it, the fast path taking the common frames (include/vxcheck/app/fast_path.h); and the
 // full pipeline of analyze (connection tracking and verdicts, the packet lines and the text
-// report, written to a sink that only hashes it). A stage's cost is the difference between two
-// passes, best run of each; the fast path's is what it saves (negative).
-// With --threads N the full pipeline also runs through the batch pipeline of analyze --threads
-// (parallel.cc), and its report hash is compared with the one-thread report.
+// report, written to a sink that only hashes it), in batches on one thread, as analyze runs a
+// pcap file. A stage's cost is the difference between two passes, best run of each; the fast
+// path's is what it saves (negative). With --threads N the full pipeline also runs on N
+// threads (parallel.cc), and its report hash is compared with the one-thread report.
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -249,39 +249,10 @@ void finish_report(report::Reporter& reporter, analyze::ConnectionAnalyzer& conn
     reporter.finish(total, 1, output.finish(error));
 }
 
-// The full pipeline of `vxcheck analyze FILE` (text report, bad packets listed), one thread.
+// The full pipeline of `vxcheck analyze FILE` (text report, bad packets listed), through the
+// batch pipeline as analyze runs it (src/app/analyze.cc), on one thread or on more.
 FullTimes pass_full(const Capture& cap, const BenchConfig& config, const std::string& file,
-                    ReportHash& out) {
-    const auto start = Clock::now();
-    HashingBuf buf;
-    std::ostream os(&buf);
-    auto reporter = report::make_text_reporter(os);
-    analyze::ConnectionAnalyzer connections(config.connections);
-    auto processor = std::make_unique<FrameProcessor>(config.decode);
-    processor->prefetch_for(&connections);  // as analyze does
-    const std::uint16_t point = connections.add_point("bench");
-    report::Summary summary;
-    summary.file = file;
-    summary.link_type = cap.link_name;
-    reporter->begin_file(file, summary.link_type);
-    for (std::size_t i = 0; i < cap.frames.size(); ++i) {
-        prefetch_frame(cap.frames, i);
-        processor->process(cap.frames[i], summary);
-        connections.on_packet(processor->context(point));
-        if (selected(PacketSelection::Bad, *processor)) {
-            reporter->packet({file, processor->packet(), processor->verdicts()});
-        }
-    }
-    const auto frames_done = Clock::now();
-    finish_report(*reporter, connections, config, summary);
-    os.flush();
-    out = {buf.hash(), buf.bytes()};
-    return {seconds_since(start), seconds_since(frames_done)};
-}
-
-// The same through the batch pipeline of analyze --threads.
-FullTimes pass_full_parallel(const Capture& cap, const BenchConfig& config, const std::string& file,
-                             BatchPipeline& pipeline, ReportHash& out) {
+                    BatchPipeline& pipeline, ReportHash& out) {
     const auto start = Clock::now();
     HashingBuf buf;
     std::ostream os(&buf);
@@ -352,6 +323,7 @@ ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
         return ExitCode::Error;
     }
 
+    BatchPipeline single(config.decode, 1);  // analyze's one thread: in batches too
     std::unique_ptr<BatchPipeline> pipeline;
     if (config.threads > 1) {
         pipeline = std::make_unique<BatchPipeline>(config.decode, config.threads);
@@ -377,11 +349,11 @@ ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
         tally_general.add(pass_tally(cap, general));
         tally_too.add(config.decode.fast_path ? pass_tally(cap, config.decode, &fast_frames)
                                               : tally_general.runs.back());
-        const FullTimes t = pass_full(cap, config, config.file, one);
+        const FullTimes t = pass_full(cap, config, config.file, single, one);
         full.add(t.seconds);
         report.add(t.report_seconds);
         if (pipeline) {
-            parallel.add(pass_full_parallel(cap, config, config.file, *pipeline, many).seconds);
+            parallel.add(pass_full(cap, config, config.file, *pipeline, many).seconds);
             identical = identical && many == one;
         }
     }

@@ -32,8 +32,7 @@ int main(int argc, char** argv) {
             return static_cast<int>(vxcheck::app::run_bench(*bench, std::cout));
         }
         const auto& cfg = std::get<vxcheck::app::AnalyzeConfig>(command);
-        return static_cast<int>(cfg.threads > 1 ? vxcheck::app::run_analyze_parallel(cfg, std::cout)
-                                                : vxcheck::app::run_analyze(cfg, std::cout));
+        return static_cast<int>(vxcheck::app::run_analyze(cfg, std::cout));
     } catch (const vxcheck::app::UsageError& e) {
         spdlog::error("{}", e.what());
         return static_cast<int>(ExitCode::Error);

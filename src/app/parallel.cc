@@ -1,4 +1,5 @@
-// `vxcheck analyze --threads N`: the same report as run_analyze, byte for byte, from N threads.
+// The batch pipeline of `vxcheck analyze` (src/app/analyze.cc) for classic pcap files and for
+// --threads N: the same report as one frame at a time, byte for byte, from 1 to N threads.
 //
 // Design. The per-frame work splits into a stateless part (decode, every checksum, the summary
 // tallies: FrameProcessor) and a stateful one (ConnectionAnalyzer, the packet lines). The
@@ -12,9 +13,9 @@
 // packets), so per-shard analyzers would decide some connections differently, and the output
 // must not change. Ordered application keeps it identical by construction.
 //
-// Scheduling. A ring of 2N + 4 batch slots (256 frames each; 128 took 1.05x as long on the
-// 5M capture with 2 threads, median of 7 paired runs, on the Xeon VM). A thread with a free slot
-// reserves it and, for a classic pcap file, claims the next extent of the file
+// Scheduling. A ring of 2N + 4 batch slots (one for one thread; 256 frames each; 128 took 1.05x as
+// long on the 5M capture with 2 threads, median of 7 paired runs, on the Xeon VM). A thread with a
+// free slot reserves it and, for a classic pcap file, claims the next extent of the file
 // (capture::BlockReader), a byte range sized for about a batch of records; both take turns but cost
 // nothing. It reads the extent straight into the batch's storage with pread(), the kernel's copy
 // out of the page cache, while other threads read theirs. Then, in reservation order (each pcap
@@ -142,7 +143,9 @@ struct BatchPipeline::Slot {
 BatchPipeline::BatchPipeline(const decode::DecodeOptions& options, unsigned threads) {
     const unsigned n = std::max(threads, 1U);
     // A few batches per thread keep every thread busy while the oldest waits to be consumed.
-    const unsigned ring = std::min(2 * n + 4, 64U);
+    // One thread has nothing to overlap: one slot, reused while it is in the cache (peak RSS on
+    // the 5M capture 20.5 MiB against 28.1 with six, the same speed).
+    const unsigned ring = n == 1 ? 1U : std::min(2 * n + 4, 64U);
     for (unsigned i = 0; i < ring; ++i) {
         slots_.push_back(std::make_unique<Slot>(options));
     }
@@ -452,101 +455,6 @@ void BatchPipeline::consume_all(const Consume& consume) {
         }
         wake_.wait(seen, std::memory_order_acquire);
     }
-}
-
-// --- analyze --threads ----------------------------------------------------------------------
-
-// Mirrors run_analyze (src/app/pipeline.cc) step for step; only the frame loop differs.
-ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out) {
-    auto reporter = config.json ? report::make_json_reporter(out)
-                                : report::make_text_reporter(out, {.max_rows = config.max_rows});
-    analyze::ConnectionAnalyzer connections(config.connections);
-    ConnectionOutput output(connections, config.connections, *reporter, config.evidence_path);
-    report::Summary total;
-    bool input_error = false;
-    std::size_t files_read = 0;
-    Progress progress(config.progress);
-    BatchPipeline pipeline(config.decode, config.threads);
-    // The thread that decodes a frame starts loading its connection's table slot; the ordered
-    // analysis then reads the slot to prefetch the connection's lines kAhead frames early
-    // (analyse_in_order). On the 5M capture, 8 paired runs: wall time 0.95x (median of the
-    // ratios; this VM's runs vary by up to 2x, so the gain is an estimate).
-    pipeline.prefetch_slots_for(&connections);
-
-    for (const std::string& file : config.files) {
-        std::unique_ptr<capture::Source> source;
-        try {
-            source = capture::open_file(file);
-        } catch (const capture::OpenError& e) {
-            spdlog::error("{}", e.what());
-            input_error = true;
-            continue;
-        }
-        ++files_read;
-        const std::uint16_t point = connections.add_point(point_name(file, connections.points()));
-        report::Summary summary;
-        summary.file = file;
-        summary.link_type = source->link_name();
-        reporter->begin_file(file, summary.link_type);
-
-        auto* blocks = dynamic_cast<capture::BlockReader*>(source.get());
-        const std::uint64_t source_size = source->size();
-        RawFrame frame;
-        capture::ReadStatus status = capture::ReadStatus::Frame;
-        pipeline.run(
-            [&](FrameBatch& batch) {
-                if (blocks != nullptr && blocks->walking()) {
-                    batch.position = source->position();
-                    return true;  // the batch has its extent's records; more extents follow
-                }
-                // The rest, the end or the error come from next(), copied.
-                while (!batch.full()) {
-                    status = source->next(frame);
-                    if (status != capture::ReadStatus::Frame) {
-                        batch.position = source->position();
-                        return false;
-                    }
-                    batch.add_copy(frame);
-                }
-                batch.position = source->position();
-                return true;
-            },
-            [&](const FrameBatch& batch) {
-                analyse_in_order(batch, connections, [&](const FrameProcessor& r) {
-                    connections.on_packet(r.context(point));
-                    if (selected(config.packets, r)) {
-                        reporter->packet({file, r.packet(), r.verdicts()});
-                    }
-                    output.frame_analysed();
-                });
-                summary.merge(batch.tally());
-                progress.tick(file, batch.position, source_size, summary.frames_read);
-            },
-            blocks);
-        progress.done();
-        if (status == capture::ReadStatus::Error) {
-            summary.read_error = source->error();
-            input_error = true;
-        }
-        if (summary.frames_read != 0 &&
-            summary.skipped[static_cast<std::size_t>(decode::SkipReason::UnsupportedLinkType)] ==
-                summary.frames_read) {
-            spdlog::warn("{}: link type {} is not supported; {} frames counted but not decoded",
-                         file, summary.link_type, summary.frames_read);
-        }
-        reporter->end_file(summary);
-        if (!summary.read_error.empty()) {
-            spdlog::error("{}: stopped after frame {}: {}", file, summary.frames_read,
-                          summary.read_error);
-        }
-        total.merge(summary);
-    }
-    const report::ConnectionTotals totals = output.finish(input_error);
-    reporter->finish(total, files_read, totals);
-    if (input_error) {
-        return ExitCode::Error;
-    }
-    return outcome(total, totals);
 }
 
 }  // namespace vxcheck::app

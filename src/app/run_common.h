@@ -1,5 +1,5 @@
 #pragma once
-// Private to src/app: pieces shared by run_analyze, run_analyze_parallel and run_capture.
+// Private to src/app: pieces shared by run_analyze (both frame loops), run_bench and run_capture.
 
 #include <chrono>
 #include <cstdint>

@@ -121,13 +121,10 @@ class ConnectionOutput {
 /// attention) or clean.
 ExitCode outcome(const report::Summary& total, const report::ConnectionTotals& totals) noexcept;
 
-/// Runs `vxcheck analyze`: every file in turn, reports to `out`; errors go to the log.
+/// Runs `vxcheck analyze` (src/app/analyze.cc): every file in turn, reports to `out`; errors
+/// go to the log. Frames are decoded and verified in batches, on config.threads threads, and
+/// analysed in capture order on this one; the report is the same whatever the threads.
 ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out);
-
-/// `vxcheck analyze --threads N` (N > 1): the same report; frames are decoded and verified in
-/// batches on N threads, connections analysed in capture order on this one.
-/// Implemented in src/app/parallel.cc.
-ExitCode run_analyze_parallel(const AnalyzeConfig& config, std::ostream& out);
 
 /// Runs `vxcheck capture` (src/app/capture.cc) until SIGINT/SIGTERM, --duration or --count.
 ExitCode run_capture(const CaptureConfig& config, std::ostream& out);

@@ -1,4 +1,5 @@
-// `analyze --threads N` prints exactly what one thread prints, with the same exit code: on every
+// `analyze` in batches (on 1, 2 or 3 threads) prints exactly what it prints one frame at a time
+// (AnalyzeConfig::frame_at_a_time, the simplest loop), with the same exit code: on every
 // shipped capture (text and JSON, all packets listed), on the golden cases (several files at once
 // among them), on bad input, and on long captures that take many batches through the pipeline,
 // read in blocks (classic pcap, straight into the batches) and copied (pcapng), with connections
@@ -29,25 +30,28 @@ struct Report {
     int code = 0;
 };
 
-// Runs `vxcheck analyze ARGS --threads THREADS` through the real command-line parser.
+// Runs `vxcheck analyze ARGS --threads THREADS` through the real command-line parser; threads 0:
+// one thread, one frame at a time.
 Report analyze(std::vector<std::string> args, unsigned threads) {
     args.insert(args.begin(), "analyze");
     args.push_back("--threads");
-    args.push_back(std::to_string(threads));
+    args.push_back(std::to_string(std::max(threads, 1U)));
     const Command command = parse_command_line(args, false);
-    const auto* cfg = std::get_if<AnalyzeConfig>(&command);
-    if (cfg == nullptr) {
+    const auto* parsed = std::get_if<AnalyzeConfig>(&command);
+    if (parsed == nullptr) {
         ADD_FAILURE() << "not an analyze command";
         return {};
     }
+    AnalyzeConfig cfg = *parsed;
+    cfg.frame_at_a_time = threads == 0;
     std::ostringstream out;
-    const ExitCode code = threads > 1 ? run_analyze_parallel(*cfg, out) : run_analyze(*cfg, out);
+    const ExitCode code = run_analyze(cfg, out);
     return {out.str(), static_cast<int>(code)};
 }
 
 void expect_same_for_threads(const std::vector<std::string>& args) {
-    const Report one = analyze(args, 1);
-    for (const unsigned threads : {2U, 3U}) {
+    const Report one = analyze(args, 0);
+    for (const unsigned threads : {1U, 2U, 3U}) {
         const Report many = analyze(args, threads);
         EXPECT_EQ(many.code, one.code) << "--threads " << threads;
         if (many.out != one.out) {
@@ -60,7 +64,7 @@ void expect_same_for_threads(const std::vector<std::string>& args) {
                 std::getline(b, lb);
                 if (la != lb) {
                     ADD_FAILURE() << "--threads " << threads << " differs at line " << line
-                                  << "\n  1 thread:  " << la << "\n  " << threads
+                                  << "\n  frame at a time: " << la << "\n  " << threads
                                   << " threads: " << lb;
                     break;
                 }
