@@ -40,8 +40,7 @@ void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) no
         }
         analyze::digest(*packet_, verdicts_, digest_);
     }
-    summary.add(*packet_, verdicts_);  // reads the frame, the anomalies and the verdicts
-    bad_ = anomalous() || verdicts_.any(verify::Status::Bad);
+    bad_ = summary.add(*packet_, verdicts_);  // reads the frame, the anomalies and the verdicts
 }
 
 const decode::DecodedPacket& FrameProcessor::packet() const noexcept {

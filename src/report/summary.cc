@@ -5,7 +5,7 @@
 
 namespace vxcheck::report {
 
-void Summary::add(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) noexcept {
+bool Summary::add(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) noexcept {
     const RawFrame& f = pkt.frame();
     if (frames_read == 0) {
         first_ts = f.ts;
@@ -21,7 +21,8 @@ void Summary::add(const decode::DecodedPacket& pkt, const verify::Verdicts& verd
     for (const decode::Anomaly a : pkt.anomalies()) {
         ++anomalies[static_cast<std::size_t>(a)];
     }
-    packets_with_anomalies += pkt.anomalies().empty() ? 0U : 1U;
+    const bool anomalous = !pkt.anomalies().empty();
+    packets_with_anomalies += anomalous ? 1U : 0U;
     bool bad = false;
     for (const verify::Verdict& v : verdicts.items()) {
         const std::size_t depth = std::min<std::size_t>(v.depth, kMaxDepth);
@@ -29,6 +30,7 @@ void Summary::add(const decode::DecodedPacket& pkt, const verify::Verdicts& verd
         bad = bad || v.status == verify::Status::Bad;
     }
     packets_with_bad_checksum += bad ? 1U : 0U;
+    return anomalous || bad;
 }
 
 void Summary::merge(const Summary& o) {

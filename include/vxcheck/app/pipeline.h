@@ -44,11 +44,9 @@ class FrameProcessor {
     /// The frame's layers. Those of a frame the fast path took are built here, on first use:
     /// call it while the frame is valid (before the next read), as for every view into it.
     [[nodiscard]] const decode::DecodedPacket& packet() const noexcept;
-    /// Whether decoding noted an anomaly (what packet() would list; it builds nothing).
-    [[nodiscard]] bool anomalous() const noexcept { return !packet_->anomalies().empty(); }
     /// Whether decoding noted an anomaly or a checksum is bad (what `--packets bad` shows):
-    /// computed by process(), so that the ordered analysis, on another core, need not read
-    /// the layers' header and the verdicts.
+    /// found by process() as it tallies the frame (Summary::add), so that the ordered
+    /// analysis, perhaps on another core, need not read the layers' header and the verdicts.
     [[nodiscard]] bool bad() const noexcept { return bad_; }
     [[nodiscard]] const verify::Verdicts& verdicts() const noexcept { return verdicts_; }
     [[nodiscard]] const analyze::PacketDigest& digest() const noexcept { return digest_; }

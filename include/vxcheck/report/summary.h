@@ -32,8 +32,9 @@ struct Summary {
     Timestamp last_ts;
     std::string read_error;  // set when the file ended with an error (e.g. cut mid-record)
 
-    /// Tallies one frame. Never allocates.
-    void add(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) noexcept;
+    /// Tallies one frame. Never allocates. Returns whether the frame is bad: a decode anomaly
+    /// or a bad checksum (what `--packets bad` lists).
+    bool add(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) noexcept;
     void merge(const Summary& other);
 
     [[nodiscard]] std::uint64_t skipped_total() const noexcept;

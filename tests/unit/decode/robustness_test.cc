@@ -273,6 +273,7 @@ TEST(Robustness, MutatedFramesKeepInvariants) {
     decode::DecodedPacket pkt;
     verify::Verdicts verdicts;
     constexpr unsigned kIterations = 6000;
+    unsigned bad_frames = 0;
     for (unsigned i = 0; i < kIterations; ++i) {
         const BuiltPacket& seed = base[rng() % base.size()];
         const Frame f = mutate(seed, rng);
@@ -288,8 +289,12 @@ TEST(Robustness, MutatedFramesKeepInvariants) {
         ASSERT_EQ(problem, "") << "iteration " << i << " link " << to_string(f.link) << " wirelen "
                                << f.wirelen << "\n"
                                << to_hex(f.data.get(), f.size);
-        summary.add(pkt, verdicts);
+        // What --packets bad lists: Summary::add's answer, against the two tests it stands for.
+        const bool expect_bad = !pkt.anomalies().empty() || verdicts.any(verify::Status::Bad);
+        ASSERT_EQ(summary.add(pkt, verdicts), expect_bad) << "iteration " << i;
+        bad_frames += expect_bad ? 1U : 0U;
     }
+    EXPECT_GT(bad_frames, kIterations / 10);
     EXPECT_EQ(summary.frames_read, kIterations);
     EXPECT_EQ(summary.decoded + summary.skipped_total(), summary.frames_read);
     // The mutations must reach deep: some frames still decode, some are skipped, some are bad.
