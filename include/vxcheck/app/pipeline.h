@@ -120,8 +120,9 @@ class ConnectionOutput {
 ExitCode outcome(const report::Summary& total, const report::ConnectionTotals& totals) noexcept;
 
 /// Runs `vxcheck analyze` (src/app/analyze.cc): every file in turn, reports to `out`; errors
-/// go to the log. Frames are decoded and verified in batches, on config.threads threads, and
-/// analysed in capture order on this one; the report is the same whatever the threads.
+/// go to the log. Frames of a classic pcap file, and of every file with --threads 2 or more,
+/// are decoded and verified in batches on config.threads threads and analysed in capture order
+/// on this one; pcapng and stdin on one thread go a frame at a time. The report is the same.
 ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out);
 
 /// Runs `vxcheck capture` (src/app/capture.cc) until SIGINT/SIGTERM, --duration or --count.
