@@ -67,10 +67,10 @@ capture::ReadStatus frame_at_a_time(Run& run, capture::Source& source, const std
     return status;
 }
 
-capture::ReadStatus in_batches(Run& run, capture::Source& source, const std::string& file,
-                               std::uint16_t point, BatchPipeline& pipeline,
-                               report::Summary& summary) {
-    auto* blocks = dynamic_cast<capture::BlockReader*>(&source);
+// `blocks`: the source as a BlockReader (a classic pcap file), or null (frames are copied).
+capture::ReadStatus in_batches(Run& run, capture::Source& source, capture::BlockReader* blocks,
+                               const std::string& file, std::uint16_t point,
+                               BatchPipeline& pipeline, report::Summary& summary) {
     const std::uint64_t source_size = source.size();
     RawFrame frame;
     capture::ReadStatus status = capture::ReadStatus::Frame;
@@ -135,14 +135,14 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
         summary.link_type = source->link_name();
         reporter->begin_file(file, summary.link_type);
 
-        const bool blocks = dynamic_cast<capture::BlockReader*>(source.get()) != nullptr;
+        auto* blocks = dynamic_cast<capture::BlockReader*>(source.get());
         capture::ReadStatus status;
-        if (config.threads > 1 || (blocks && !config.frame_at_a_time)) {
+        if (config.threads > 1 || (blocks != nullptr && !config.frame_at_a_time)) {
             if (!pipeline) {
                 pipeline.emplace(config.decode, config.threads);
                 pipeline->prefetch_slots_for(&connections);
             }
-            status = in_batches(run, *source, file, point, *pipeline, summary);
+            status = in_batches(run, *source, blocks, file, point, *pipeline, summary);
         } else {
             if (!processor) {
                 processor = std::make_unique<FrameProcessor>(config.decode);
