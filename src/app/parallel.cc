@@ -13,31 +13,34 @@
 // packets), so per-shard analyzers would decide some connections differently, and the output
 // must not change. Ordered application keeps it identical by construction.
 //
-// Scheduling. A ring of 2N + 4 batch slots (one for one thread; 256 frames each; 128 took 1.05x as
-// long on the 5M capture with 2 threads, median of 7 paired runs, on the Xeon VM). A thread with a
-// free slot reserves it and, for a classic pcap file, claims the next extent of the file
-// (capture::BlockReader), a byte range sized for about a batch of records; both take turns but cost
-// nothing. It reads the extent straight into the batch's storage with pread(), the kernel's copy
-// out of the page cache, while other threads read theirs. Then, in reservation order (each pcap
-// record says where the next one starts), the extent's records are walked, by whichever thread
-// finds the next batch read (fill_read): a record cut by the extent's end is completed from the
-// next extent, copied. Anything but classic pcap is copied frame by frame in that ordered step. The
-// filler then decodes the batch itself while its bytes are in its cache; a thread that looks
-// for a batch to decode takes one it read itself first, another thread's only when it has none
-// and cannot read (on the 2-core Xeon VM of 2026-12-02 the main thread's checksums of batches
-// the other core had read ran at half speed). (Reading used to take
-// turns too: on 2 cores, the reads alone kept the one reader busy 70% of the time, and the other
-// thread waited for it.) Every thread, workers (N - 1) and the main thread alike, decodes the
-// oldest filled batch it read if there is one, else fills the next, else decodes the oldest
-// filled batch another thread read; the main thread does so only when the
-// next batch in order is not ready for it to consume, so the workers end up with the larger share
-// and the ordered part never waits for long.
+// Scheduling. A ring of 4 (N + 1) batch slots (4 for one thread; 256 frames each; 128 took 1.05x
+// as long on the 5M capture with 2 threads, median of 7 paired runs, on the Xeon VM). A thread with
+// four free slots reserves them and, for a classic pcap file, claims the next four extents of the
+// file (capture::BlockReader), byte ranges sized for about a batch of records each; both take
+// turns but cost nothing. It reads the extents straight into the batches' storage with one
+// preadv(), the kernel's copy out of the page cache, while other threads read theirs. (One extent
+// a call, about 210 KiB, made the copy slower: on the AMD EPYC VM of 2026-12-02, 0.40 s of system
+// time for the 4.7 GB capture against 0.27-0.29 s for 4 at once; one thread's `analyze`, medians
+// of 7 alternating runs, 1.00 -> 0.94 s; 2 or 8 at once 1.02 and 0.98 s.) Then, in reservation
+// order (each pcap record says where the next one starts), the extent's records are walked, by
+// whichever thread finds the next batch read (fill_read): a record cut by the extent's end is
+// completed from the next extent, copied. Anything but classic pcap is copied frame by frame in
+// that ordered step. The filler then decodes the batch itself while its bytes are in its cache; a
+// thread that looks for a batch to decode takes one it read itself first, another thread's only
+// when it has none and cannot read (on the 2-core Xeon VM of 2026-12-02 the main thread's checksums
+// of batches the other core had read ran at half speed). (Reading used to take turns too: on 2
+// cores, the reads alone kept the one reader busy 70% of the time, and the other thread waited for
+// it.) Every thread, workers (N - 1) and the main thread alike, decodes the oldest filled batch it
+// read if there is one, else fills the next, else decodes the oldest filled batch another thread
+// read; the main thread does so only when the next batch in order is not ready for it to consume,
+// so the workers end up with the larger share and the ordered part never waits for long.
 
 #include "parallel.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -58,7 +61,9 @@ enum SlotState : std::uint32_t { kFree, kReading, kRead, kFilled, kProcessing, k
 // --- FrameBatch -----------------------------------------------------------------------------
 
 FrameBatch::FrameBatch(const decode::DecodeOptions& options)
-    : frames_(kCapacity), arena_offset_(kCapacity, kNotCopied) {
+    : frames_(kCapacity),
+      arena_offset_(kCapacity, kNotCopied),
+      read_{.extent = {}, .storage = &block_, .bytes = {}} {
     processors_.reserve(kCapacity);
     for (std::size_t i = 0; i < kCapacity; ++i) {
         processors_.emplace_back(options);
@@ -67,25 +72,19 @@ FrameBatch::FrameBatch(const decode::DecodeOptions& options)
 
 void FrameBatch::clear() noexcept {
     count_ = 0;
-    block_bytes_ = {};
+    read_.bytes = {};
     processed_ = 0;
     arena_.clear();
     has_copies_ = false;
     tally_ = report::Summary{};
 }
 
-void FrameBatch::read_extent(capture::BlockReader& reader,
-                             const capture::BlockReader::Extent& extent) {
-    block_bytes_ = reader.read(extent, block_);
-}
-
-std::size_t FrameBatch::walk_extent(capture::BlockReader& reader,
-                                    const capture::BlockReader::Extent& extent) {
+std::size_t FrameBatch::walk_extent(capture::BlockReader& reader) {
     // The storage is reused, so frames already in the batch would dangle: only when empty.
     if (count_ != 0) {
         return 0;
     }
-    count_ = reader.walk(extent, block_bytes_, {frames_.data(), kCapacity}, carried_);
+    count_ = reader.walk(read_.extent, read_.bytes, {frames_.data(), kCapacity}, carried_);
     std::fill_n(arena_offset_.begin(), count_, kNotCopied);
     return count_;
 }
@@ -136,16 +135,14 @@ struct BatchPipeline::Slot {
     bool has_extent = false;
     // The thread that reserved and read it (0: the running thread); read by any thread.
     std::atomic<unsigned> reader{0};
-    capture::BlockReader::Extent extent;
     std::exception_ptr read_error;
 };
 
 BatchPipeline::BatchPipeline(const decode::DecodeOptions& options, unsigned threads) {
     const unsigned n = std::max(threads, 1U);
     // A few batches per thread keep every thread busy while the oldest waits to be consumed.
-    // One thread has nothing to overlap: one slot, reused while it is in the cache (peak RSS on
-    // the 5M capture 20.5 MiB against 28.1 with six, the same speed).
-    const unsigned ring = n == 1 ? 1U : std::min(2 * n + 4, 64U);
+    // One thread has nothing to overlap: one group of slots, read together and reused.
+    const unsigned ring = n == 1 ? kGroup : std::min((n + 1) * kGroup, 64U);
     for (unsigned i = 0; i < ring; ++i) {
         slots_.push_back(std::make_unique<Slot>(options));
     }
@@ -212,14 +209,16 @@ bool BatchPipeline::process_slot(Slot& s) noexcept {
     return true;
 }
 
-// Fills the next batch if a slot is free. Reserving the slot and claiming its extent of the file
-// take turns (briefly); reading the extent, the kernel's copy out of the page cache and most of
-// the cost of filling, runs on any number of threads at once; walking its records and `fill_`
-// happen in reservation order (each pcap record says where the next one starts), by fill_read().
+// Fills the next kGroup batches if as many slots are free. Reserving the slots and claiming
+// their extents of the file take turns (briefly); reading the extents, the kernel's copy out of
+// the page cache and most of the cost of filling, runs on any number of threads at once, each
+// thread's group of extents in one system call (BlockReader::read); walking their records and
+// `fill_` happen in reservation order (each pcap record says where the next one starts), by
+// fill_read().
 bool BatchPipeline::fill_one(unsigned me) noexcept {
     const auto has_room = [this] {
         return reserved_.load(std::memory_order_relaxed) -
-                   consumed_.load(std::memory_order_acquire) <
+                   consumed_.load(std::memory_order_acquire) + group_ <=
                slots_.size();
     };
     if (input_over_.load(std::memory_order_acquire) || !has_room() ||
@@ -230,28 +229,45 @@ bool BatchPipeline::fill_one(unsigned me) noexcept {
         reserving_.store(false, std::memory_order_release);
         return false;
     }
-    const std::uint64_t seq = reserved_.load(std::memory_order_relaxed);
-    Slot& s = slot(seq);
-    s.batch.clear();
-    s.read_error = nullptr;
-    s.reader.store(me, std::memory_order_relaxed);
-    s.has_extent = blocks_ != nullptr && blocks_->claim(FrameBatch::kCapacity, s.extent);
-    s.state.store(kReading, std::memory_order_relaxed);
-    reserved_.store(seq + 1, std::memory_order_release);
+    const std::uint64_t first = reserved_.load(std::memory_order_relaxed);
+    std::array<capture::BlockReader::Read*, capture::BlockReader::kMaxReads> reads{};
+    std::size_t n_reads = 0;
+    for (std::uint64_t seq = first; seq < first + group_; ++seq) {
+        Slot& s = slot(seq);
+        s.batch.clear();
+        s.read_error = nullptr;
+        s.reader.store(me, std::memory_order_relaxed);
+        capture::BlockReader::Read& r = s.batch.extent_read();
+        s.has_extent = blocks_ != nullptr && blocks_->claim(FrameBatch::kCapacity, r.extent);
+        if (s.has_extent) {
+            reads[n_reads++] = &r;
+        }
+        s.state.store(kReading, std::memory_order_relaxed);
+    }
+    reserved_.store(first + group_, std::memory_order_release);
     reserving_.store(false, std::memory_order_release);
 
-    if (s.has_extent) {
+    if (n_reads != 0) {
+        std::array<capture::BlockReader::Read, capture::BlockReader::kMaxReads> group;
+        for (std::size_t i = 0; i < n_reads; ++i) {
+            group[i] = *reads[i];
+        }
         try {
-            s.batch.read_extent(*blocks_, s.extent);
+            blocks_->read({group.data(), n_reads});
         } catch (...) {
-            s.read_error = std::current_exception();
+            slot(first).read_error = std::current_exception();  // the fill of the first ends it
+        }
+        for (std::size_t i = 0; i < n_reads; ++i) {
+            reads[i]->bytes = group[i].bytes;
         }
     }
-    s.state.store(kRead, std::memory_order_seq_cst);
+    for (std::uint64_t seq = first; seq < first + group_; ++seq) {
+        slot(seq).state.store(kRead, std::memory_order_seq_cst);
+    }
     fill_read();
-    // The batch just read is in this core's cache: decode it here, unless it is still waiting
-    // for its turn to be walked (then the oldest waiting batch).
-    if (!process_slot(s)) {
+    // The first batch just read is in this core's cache: decode it here, unless it is still
+    // waiting for its turn to be walked (then the oldest waiting batch).
+    if (!process_slot(slot(first))) {
         process_one(me, false);
     }
     return true;
@@ -299,7 +315,7 @@ void BatchPipeline::fill(Slot& s) noexcept {
             std::rethrow_exception(s.read_error);
         }
         if (s.has_extent) {
-            s.batch.walk_extent(*blocks_, s.extent);
+            s.batch.walk_extent(*blocks_);
         }
         more = (*fill_)(s.batch);
     } catch (...) {

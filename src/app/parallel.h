@@ -36,11 +36,11 @@ class FrameBatch {
     /// Empties the batch.
     void clear() noexcept;
     [[nodiscard]] bool full() const noexcept { return count_ == kCapacity; }
-    /// Reads an extent of a file into the batch's own storage (any thread, concurrently).
-    void read_extent(capture::BlockReader& reader, const capture::BlockReader::Extent& extent);
+    /// The batch's read of an extent of a file into its own storage: set its extent, then
+    /// BlockReader::read() it (any thread, concurrently; with the reads of other batches).
+    [[nodiscard]] capture::BlockReader::Read& extent_read() noexcept { return read_; }
     /// Adds the records of the extent read, walked in order (BlockReader::walk); how many.
-    std::size_t walk_extent(capture::BlockReader& reader,
-                            const capture::BlockReader::Extent& extent);
+    std::size_t walk_extent(capture::BlockReader& reader);
     /// Adds a frame whose bytes stay valid until the batch has been consumed (no copy).
     void add_view(const RawFrame& frame) noexcept;
     /// Adds a copy of a frame whose bytes die at the next read. May allocate (the arena grows
@@ -77,8 +77,8 @@ class FrameBatch {
     std::vector<std::size_t> arena_offset_;  // where a copied frame's bytes are, or kNotCopied
     std::vector<std::uint8_t> arena_;
     bool has_copies_ = false;
-    capture::ExtentBuffer block_;        // read_extent()'s storage
-    Bytes block_bytes_;                  // what the read put there
+    capture::ExtentBuffer block_;        // the extent's storage
+    capture::BlockReader::Read read_;    // the extent, into block_, and what the read put there
     std::vector<std::uint8_t> carried_;  // walk_extent()'s copies of records carried to it
     std::vector<FrameProcessor> processors_;
     report::Summary tally_;
@@ -130,6 +130,10 @@ class BatchPipeline {
     void fill(Slot& s) noexcept;
     void end_input() noexcept;
 
+    // Batches a thread reserves and reads at once (fill_one).
+    static constexpr unsigned kGroup = 4;
+    static_assert(kGroup <= capture::BlockReader::kMaxReads);
+    const std::size_t group_ = kGroup;
     std::vector<std::unique_ptr<Slot>> slots_;
     // Batch sequence numbers: [consumed_, filled_) waiting to be processed, being processed or
     // done (each slot's state says which), [filled_, reserved_) being filled; reserved_ -

@@ -16,9 +16,11 @@
 #include <fcntl.h>
 #include <pcap/pcap.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -232,6 +234,8 @@ class PcapFileSource final : public Source, public BlockReader {
 
     // --- BlockReader (block_reader.h) ----------------------------------------------------------
 
+    using BlockReader::read;  // one extent, for next()
+
     bool claim(std::size_t frames, Extent& extent) noexcept override {
         if (!walking()) {
             return false;
@@ -259,21 +263,25 @@ class PcapFileSource final : public Source, public BlockReader {
         return true;
     }
 
-    Bytes read(const Extent& extent, ExtentBuffer& storage) override {
-        std::uint8_t* const into = storage.place(extent.offset, extent.length);
-        std::size_t got = 0;
-        while (got < extent.length) {
-            const ssize_t r = ::pread(fd_, into + got, extent.length - got,
-                                      static_cast<off_t>(extent.offset + got));
-            if (r < 0 && errno == EINTR) {
-                continue;
+    void read(std::span<Read> reads) override {
+        // Runs of extents that follow one another, one preadv() each (on a short read, again
+        // from where it stopped, until the run is read or the file ends or fails).
+        std::array<iovec, kMaxReads> iov{};
+        std::size_t i = 0;
+        while (i < reads.size()) {
+            std::size_t n = 0;
+            std::uint64_t end = reads[i].extent.offset;
+            while (i + n < reads.size() && n < iov.size() && reads[i + n].extent.offset == end) {
+                Read& r = reads[i + n];
+                iov[n] = iovec{.iov_base = r.storage->place(r.extent.offset, r.extent.length),
+                               .iov_len = r.extent.length};
+                r.bytes = Bytes{static_cast<const std::uint8_t*>(iov[n].iov_base), 0};
+                end += r.extent.length;
+                ++n;
             }
-            if (r <= 0) {
-                break;
-            }
-            got += static_cast<std::size_t>(r);
+            read_run(reads.subspan(i, n), {iov.data(), n});
+            i += n;
         }
-        return Bytes{into, got};
     }
 
     std::size_t walk(const Extent& extent, Bytes data, std::span<RawFrame> frames,
@@ -342,6 +350,39 @@ class PcapFileSource final : public Source, public BlockReader {
         // The file is read once, front to back: a capture that is not in the page cache comes
         // off the disk in larger readahead steps (a hint; nothing depends on it).
         ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+
+    // Reads extents that follow one another into `iov` (one entry each, `reads` beside them);
+    // sets each one's bytes to what arrived.
+    void read_run(std::span<Read> reads, std::span<iovec> iov) noexcept {
+        std::uint64_t offset = reads.front().extent.offset;
+        std::size_t first = 0;  // the first entry not yet read whole
+        while (first < iov.size()) {
+            if (iov[first].iov_len == 0) {
+                ++first;
+                continue;
+            }
+            const ssize_t r = ::preadv(fd_, &iov[first], static_cast<int>(iov.size() - first),
+                                       static_cast<off_t>(offset));
+            if (r < 0 && errno == EINTR) {
+                continue;
+            }
+            if (r <= 0) {
+                return;
+            }
+            offset += static_cast<std::uint64_t>(r);
+            for (auto left = static_cast<std::size_t>(r); left != 0;) {
+                const std::size_t take = std::min(left, iov[first].iov_len);
+                Bytes& got = reads[first].bytes;
+                got = Bytes{got.data(), got.size() + take};
+                iov[first].iov_base = static_cast<std::uint8_t*>(iov[first].iov_base) + take;
+                iov[first].iov_len -= take;
+                left -= take;
+                if (iov[first].iov_len == 0) {
+                    ++first;
+                }
+            }
+        }
     }
 
     [[nodiscard]] std::uint32_t field32(const std::uint8_t* p) const noexcept {

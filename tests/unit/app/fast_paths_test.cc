@@ -2,7 +2,8 @@
 //  - a classic pcap file read in blocks gives the frames, the end and the errors that libpcap
 //    gives for the same bytes read from a pipe (which libpcap reads itself), for the shipped
 //    captures, damaged ones and ones of many blocks; so does the same file read in extents of
-//    every size (capture::BlockReader), records cut by extents and frames that do not fit;
+//    every size (capture::BlockReader), records cut by extents and frames that do not fit,
+//    one extent or several read at once;
 //  - the SIMD checksum and the fixed-size header sums equal the word-at-a-time reference at
 //    every length and alignment, and InternetChecksum::add_sum equals adding the bytes again;
 //  - Endpoint's hand-written comparisons order as the member-wise defaulted ones did.
@@ -139,27 +140,41 @@ void expect_same_reading(const Read& a, const Read& b) {
 }
 
 // Reads `path` as the parallel pipeline does, but on one thread: extents claimed for about
-// `claim_frames` records, walked into `walk_frames` frames at a time, then next() for the rest.
-Read read_in_extents(const std::string& path, std::size_t claim_frames, std::size_t walk_frames) {
+// `claim_frames` records, `group` at a time, read together (one read() call, each into its own
+// storage), walked into `walk_frames` frames at a time, then next() for the rest.
+Read read_in_extents(const std::string& path, std::size_t claim_frames, std::size_t walk_frames,
+                     std::size_t group = 1) {
     Read r;
     auto src = capture::open_file(path);
     r.link_name = src->link_name();
     auto* extents = dynamic_cast<capture::BlockReader*>(src.get());
     std::vector<RawFrame> frames(walk_frames);
-    capture::ExtentBuffer storage;
+    std::vector<capture::ExtentBuffer> storage(group);
+    std::vector<capture::BlockReader::Read> reads;
     std::vector<std::uint8_t> copies;
-    capture::BlockReader::Extent e;
-    while (extents != nullptr && extents->walking() && extents->claim(claim_frames, e)) {
-        const Bytes got = extents->read(e, storage);
-        // Co-aligned with the file (block_reader.h): the same offset into a page.
-        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(got.data()) % capture::ExtentBuffer::kPage,
-                  e.offset % capture::ExtentBuffer::kPage);
-        const std::size_t n = extents->walk(e, got, frames, copies);
-        for (std::size_t i = 0; i < n; ++i) {
-            r.frames.push_back(frames[i]);
-            r.bytes.emplace_back(frames[i].data.begin(), frames[i].data.end());
+    while (extents != nullptr && extents->walking()) {
+        reads.clear();
+        capture::BlockReader::Extent e;
+        while (reads.size() < group && extents->claim(claim_frames, e)) {
+            reads.push_back({.extent = e, .storage = &storage[reads.size()], .bytes = {}});
         }
-        r.from_extents += n;
+        if (reads.empty()) {
+            break;
+        }
+        extents->read(reads);
+        for (const capture::BlockReader::Read& got : reads) {
+            // Co-aligned with the file (block_reader.h): the same offset into a page.
+            EXPECT_EQ(
+                reinterpret_cast<std::uintptr_t>(got.bytes.data()) % capture::ExtentBuffer::kPage,
+                got.extent.offset % capture::ExtentBuffer::kPage);
+            EXPECT_LE(got.bytes.size(), got.extent.length);
+            const std::size_t n = extents->walk(got.extent, got.bytes, frames, copies);
+            for (std::size_t i = 0; i < n; ++i) {
+                r.frames.push_back(frames[i]);
+                r.bytes.emplace_back(frames[i].data.begin(), frames[i].data.end());
+            }
+            r.from_extents += n;
+        }
     }
     read_rest(*src, r);
     return r;
@@ -187,11 +202,25 @@ class BlockReader : public ::testing::Test {
         // Extents shorter than a record (every record cut, some cut twice), a few records long
         // with fewer frames to put them in (records carried on, again and again), and as in
         // analyze --threads.
-        for (const auto& [claim, walk] : std::vector<std::pair<std::size_t, std::size_t>>{
-                 {1, 1}, {1, 4}, {2, 1}, {3, 2}, {5, 5}, {16, 3}, {64, 1}, {128, 128}}) {
+        // Each also read 3 or 8 extents at a time, as the pipeline reads a group (fill_one).
+        for (const auto& [claim, walk, group] :
+             std::vector<std::tuple<std::size_t, std::size_t, std::size_t>>{{1, 1, 1},
+                                                                            {1, 1, 3},
+                                                                            {1, 4, 1},
+                                                                            {2, 1, 1},
+                                                                            {2, 1, 8},
+                                                                            {3, 2, 1},
+                                                                            {3, 2, 3},
+                                                                            {5, 5, 1},
+                                                                            {16, 3, 1},
+                                                                            {16, 3, 3},
+                                                                            {64, 1, 1},
+                                                                            {128, 128, 1},
+                                                                            {128, 128, 8}}) {
             SCOPED_TRACE("extents for " + std::to_string(claim) + " records, " +
-                         std::to_string(walk) + " frames at a time");
-            const Read extents = read_in_extents(file, claim, walk);
+                         std::to_string(walk) + " frames at a time, " + std::to_string(group) +
+                         " read at once");
+            const Read extents = read_in_extents(file, claim, walk, group);
             expect_same_reading(extents, libpcap);
             if (intact) {
                 EXPECT_EQ(extents.from_extents, libpcap.frames.size());
