@@ -7,7 +7,9 @@
 //  - on VXLAN and plain frames with each header byte set to other values (the builder then
 //    fills in checksums, so lengths, flags and ports are wrong while the checksums are right);
 //  - on the same frames cut at every length;
-//  - and it declines the named cases (bad, partial or offloaded checksums, options,
+//  - it takes checksums left for the NIC (partial, and local checksum offload) with the
+//    general path's verdicts;
+//  - and it declines the named cases (bad checksums, partial ones over length 0, options,
 //    fragments, padding, super-packets, VLAN tags, VXLAN-GPE, a tunnel depth limit of 0).
 
 #include <gtest/gtest.h>
@@ -155,6 +157,54 @@ TEST(CommonFrame, TakesTunnelledAndPlainTcp) {
     ASSERT_TRUE(same_or_declined(p, zero_udp.frame()));
     EXPECT_EQ(p.fast_verdicts.items()[1].status, verify::Status::Zero);
 
+    // Checksums left for the NIC (CHECKSUM_PARTIAL): the inner TCP one, with the outer UDP one
+    // over it as it stands, or over its final value (local checksum offload); the outer one
+    // too; and a plain segment's.
+    const auto none = [](PacketBuilder&) {};
+    const auto tunnel_with = [](auto&& after_outer_udp, auto&& after_inner_tcp) {
+        PacketBuilder b;
+        b.ethernet().ipv4("192.168.1.10", "192.168.1.20").udp(40000, 8472);
+        after_outer_udp(b);
+        b.vxlan(1).ethernet().ipv4("10.244.1.0", "10.96.0.10").tcp(51000, 2049);
+        after_inner_tcp(b);
+        return b.payload(333).build();
+    };
+    const auto partial = [](PacketBuilder& b) { b.partial_checksum(); };
+    struct Offloaded {
+        const char* name;
+        test::BuiltPacket packet;
+        verify::Status outer;
+        verify::Reason outer_reason;
+        verify::Status inner;
+    };
+    const std::vector<Offloaded> offloaded{
+        {"partial inner TCP", tunnel_with(none, partial), verify::Status::Ok, verify::Reason::None,
+         verify::Status::Partial},
+        {"local checksum offload",
+         tunnel_with(none, [](PacketBuilder& b) { b.local_checksum_offload(); }),
+         verify::Status::Ok, verify::Reason::LocalChecksumOffload, verify::Status::Partial},
+        {"partial outer UDP", tunnel_with(partial, none), verify::Status::Partial,
+         verify::Reason::None, verify::Status::Ok},
+        {"both partial", tunnel_with(partial, partial), verify::Status::Partial,
+         verify::Reason::None, verify::Status::Partial},
+    };
+    for (const Offloaded& o : offloaded) {
+        SCOPED_TRACE(o.name);
+        ASSERT_TRUE(same_or_declined(p, o.packet.frame()));
+        EXPECT_EQ(p.fast_verdicts.items()[1].status, o.outer);
+        EXPECT_EQ(p.fast_verdicts.items()[1].reason, o.outer_reason);
+        EXPECT_EQ(p.fast_verdicts.items()[3].status, o.inner);
+    }
+    const auto plain_partial = PacketBuilder()
+                                   .ethernet()
+                                   .ipv4("10.244.1.5", "10.244.2.7")
+                                   .tcp(2049, 51000)
+                                   .partial_checksum()
+                                   .payload(100)
+                                   .build();
+    ASSERT_TRUE(same_or_declined(p, plain_partial.frame()));
+    EXPECT_EQ(p.fast_verdicts.items()[1].status, verify::Status::Partial);
+
     // Ethernet padding after a short plain segment is not the packet's.
     const auto padded = PacketBuilder()
                             .ethernet()
@@ -194,11 +244,15 @@ TEST(CommonFrame, DeclinesWhatIsInDoubt) {
     cases.push_back({"bad inner TCP checksum",
                      tunnel(none, [](PacketBuilder& b) { b.corrupt_checksum(0x0100); }),
                      {}});
-    cases.push_back({"partial inner TCP checksum",
-                     tunnel(none, [](PacketBuilder& b) { b.partial_checksum(); }),
+    cases.push_back({"partial inner TCP checksum over length 0",
+                     tunnel(none, [](PacketBuilder& b) { b.partial_checksum_zero_length(); }),
                      {}});
-    cases.push_back({"local checksum offload",
-                     tunnel(none, [](PacketBuilder& b) { b.local_checksum_offload(); }),
+    cases.push_back({"partial outer UDP checksum over length 0",
+                     tunnel([](PacketBuilder& b) { b.partial_checksum_zero_length(); }, none),
+                     {}});
+    cases.push_back({"local checksum offload, outer UDP checksum bad",
+                     tunnel([](PacketBuilder& b) { b.corrupt_checksum(0x0040); },
+                            [](PacketBuilder& b) { b.local_checksum_offload(); }),
                      {}});
     cases.push_back({"bad outer UDP checksum",
                      tunnel([](PacketBuilder& b) { b.corrupt_checksum(0x4000); }, none),
