@@ -26,20 +26,23 @@ std::string point_name(const std::string& file, const std::vector<std::string>& 
 }
 
 void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) noexcept {
-    // The fast path gives no frame a bad verdict, so the kernel's hint changes none of its.
+    // The fast path gives no frame an anomaly or a bad verdict (so the kernel's hint changes
+    // none of its verdicts, and the frame is not bad), in a fixed order (Summary::add_common).
     unbuilt_ = options_.fast_path
                    ? take_common_frame(frame, options_, *packet_, verdicts_, digest_, prefetch_)
                    : CommonFrame::None;
     if (unbuilt_ != CommonFrame::None) {
         ++fast_frames_;
-    } else {
-        decode::decode(frame, options_, *packet_);
-        verify::verify(*packet_, verdicts_);
-        if (frame.csum_not_ready) {
-            apply_kernel_hint();
-        }
-        analyze::digest(*packet_, verdicts_, digest_);
+        summary.add_common(frame, verdicts_);
+        bad_ = false;
+        return;
     }
+    decode::decode(frame, options_, *packet_);
+    verify::verify(*packet_, verdicts_);
+    if (frame.csum_not_ready) {
+        apply_kernel_hint();
+    }
+    analyze::digest(*packet_, verdicts_, digest_);
     bad_ = summary.add(*packet_, verdicts_);  // reads the frame, the anomalies and the verdicts
 }
 

@@ -33,6 +33,28 @@ bool Summary::add(const decode::DecodedPacket& pkt, const verify::Verdicts& verd
     return anomalous || bad;
 }
 
+void Summary::add_common(const RawFrame& f, const verify::Verdicts& verdicts) noexcept {
+    if (frames_read == 0) {
+        first_ts = f.ts;
+    }
+    last_ts = f.ts;
+    ++frames_read;
+    bytes_captured += f.caplen;
+    ++decoded;
+    const auto v = verdicts.items();
+    const auto tally = [this](verify::Check check, std::size_t depth, verify::Status status) {
+        ++checksums[static_cast<std::size_t>(check)][depth][static_cast<std::size_t>(status)];
+    };
+    tally(verify::Check::Ipv4Header, 0, v[0].status);
+    if (v.size() == 2) {
+        tally(verify::Check::Tcp, 0, v[1].status);
+        return;
+    }
+    tally(verify::Check::Udp, 0, v[1].status);
+    tally(verify::Check::Ipv4Header, 1, v[2].status);
+    tally(verify::Check::Tcp, 1, v[3].status);
+}
+
 void Summary::merge(const Summary& o) {
     if (frames_read == 0) {
         first_ts = o.first_ts;

@@ -1,7 +1,8 @@
 // The fast path (app::take_common_frame) writes exactly what decode() and verify() write, for
 // every frame it takes, and leaves every frame with something in doubt to them:
 //  - field by field (layers as build_common_layers() writes them, anomalies, skip reason,
-//    depth, verdicts, and the digest against analyze::digest() of the general path's layers)
+//    depth, verdicts, the summary's tallies (Summary::add_common against Summary::add), and
+//    the digest against analyze::digest() of the general path's layers)
 //    on every frame of every
 //    capture in pcaps/, and of ../shared/corpus when it is there;
 //  - on VXLAN and plain frames with each header byte set to other values (the builder then
@@ -25,6 +26,7 @@
 #include "vxcheck/app/fast_path.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/decode/decode.h"
+#include "vxcheck/report/summary.h"
 #include "vxcheck/verify/verify.h"
 
 namespace vxcheck {
@@ -104,6 +106,22 @@ bool same_or_declined(Paths& p, const RawFrame& frame, const decode::DecodeOptio
         EXPECT_EQ(gv[i], fv[i]) << "verdict " << i << ": general " << to_string(gv[i].status)
                                 << ", fast " << to_string(fv[i].status);
     }
+    // The summary's tallies: from the general path's layers and verdicts, or, for a frame the
+    // fast path took, from its verdicts alone (Summary::add_common).
+    report::Summary general_tally;
+    report::Summary fast_tally;
+    EXPECT_FALSE(general_tally.add(g, p.general_verdicts)) << "taken, but bad";
+    fast_tally.add_common(frame, p.fast_verdicts);
+    EXPECT_EQ(general_tally.frames_read, fast_tally.frames_read);
+    EXPECT_EQ(general_tally.decoded, fast_tally.decoded);
+    EXPECT_EQ(general_tally.skipped, fast_tally.skipped);
+    EXPECT_EQ(general_tally.bytes_captured, fast_tally.bytes_captured);
+    EXPECT_EQ(general_tally.anomalies, fast_tally.anomalies);
+    EXPECT_EQ(general_tally.packets_with_anomalies, fast_tally.packets_with_anomalies);
+    EXPECT_EQ(general_tally.packets_with_bad_checksum, fast_tally.packets_with_bad_checksum);
+    EXPECT_TRUE(general_tally.checksums == fast_tally.checksums) << "checksum tallies differ";
+    EXPECT_TRUE(general_tally.first_ts == fast_tally.first_ts);
+    EXPECT_TRUE(general_tally.last_ts == fast_tally.last_ts);
     // What the connection analysis takes: from the general path's layers, or from the bytes.
     analyze::PacketDigest walked;
     analyze::digest(g, p.general_verdicts, walked);
