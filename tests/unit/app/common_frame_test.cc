@@ -141,6 +141,21 @@ PacketBuilder& tunnelled(PacketBuilder& b, std::size_t payload = 120) {
         .payload(payload);
 }
 
+// A TCP segment of `payload` bytes in VXLAN, the builder handed to `after_outer_udp` and
+// `after_inner_tcp` right after those layers (to act on their checksums).
+template <typename OuterUdp, typename InnerTcp>
+test::BuiltPacket tcp_in_vxlan(OuterUdp&& after_outer_udp, InnerTcp&& after_inner_tcp,
+                               std::size_t payload) {
+    PacketBuilder b;
+    b.ethernet().ipv4("192.168.1.10", "192.168.1.20").udp(40000, 8472);
+    after_outer_udp(b);
+    b.vxlan(1).ethernet().ipv4("10.244.1.0", "10.96.0.10").tcp(51000, 2049);
+    after_inner_tcp(b);
+    return b.payload(payload).build();
+}
+
+void no_change(PacketBuilder& /*unused*/) {}
+
 TEST(CommonFrame, TakesTunnelledAndPlainTcp) {
     Paths p;
     PacketBuilder tb;
@@ -178,14 +193,9 @@ TEST(CommonFrame, TakesTunnelledAndPlainTcp) {
     // Checksums left for the NIC (CHECKSUM_PARTIAL): the inner TCP one, with the outer UDP one
     // over it as it stands, or over its final value (local checksum offload); the outer one
     // too; and a plain segment's.
-    const auto none = [](PacketBuilder&) {};
+    const auto none = no_change;
     const auto tunnel_with = [](auto&& after_outer_udp, auto&& after_inner_tcp) {
-        PacketBuilder b;
-        b.ethernet().ipv4("192.168.1.10", "192.168.1.20").udp(40000, 8472);
-        after_outer_udp(b);
-        b.vxlan(1).ethernet().ipv4("10.244.1.0", "10.96.0.10").tcp(51000, 2049);
-        after_inner_tcp(b);
-        return b.payload(333).build();
+        return tcp_in_vxlan(after_outer_udp, after_inner_tcp, 333);
     };
     const auto partial = [](PacketBuilder& b) { b.partial_checksum(); };
     struct Offloaded {
@@ -250,14 +260,9 @@ TEST(CommonFrame, DeclinesWhatIsInDoubt) {
         decode::DecodeOptions options;
     };
     const auto tunnel = [](auto&& after_outer_udp, auto&& after_inner_tcp) {
-        PacketBuilder b;
-        b.ethernet().ipv4("192.168.1.10", "192.168.1.20").udp(40000, 8472);
-        after_outer_udp(b);
-        b.vxlan(1).ethernet().ipv4("10.244.1.0", "10.96.0.10").tcp(51000, 2049);
-        after_inner_tcp(b);
-        return b.payload(64).build();
+        return tcp_in_vxlan(after_outer_udp, after_inner_tcp, 64);
     };
-    const auto none = [](PacketBuilder&) {};
+    const auto none = no_change;
     std::vector<Case> cases;
     cases.push_back({"bad inner TCP checksum",
                      tunnel(none, [](PacketBuilder& b) { b.corrupt_checksum(0x0100); }),
