@@ -1,17 +1,17 @@
 // libpcap-backed sources. The only file that includes <pcap.h>.
 //
-// Classic pcap files (2.4, micro- or nanosecond, either byte order) are read with pread() in
+// Classic pcap files (2.4, micro- or nanosecond, either byte order) are read with pread[v]() in
 // extents, contiguous byte ranges, straight into a buffer of ours (or, for the parallel
 // pipeline, the batch's own: BlockReader): a frame is a view into that buffer, with one copy out
 // of the page cache instead of three (stdio's buffer, then libpcap's); a record an extent cuts
-// is copied whole into the next one's storage. An extent of up to 256 KiB stays in the L2 cache
-// while its frames are decoded and their checksums summed. (This replaced a mapping of the whole
-// file: with a page cache of small folios, faulting the pages in cost more than the copy, the
-// cost changed with the page cache's state from run to run, and a file that shrank while mapped
-// raised SIGBUS.) libpcap still opens every file, so the header checks and their messages are its
-// own, and it takes over for everything the walk does not do exactly as it would: pcapng, stdin,
-// older or modified pcap formats, the end of the file, and any record that is cut short or
-// longer than the snapshot length.
+// is copied whole into the next one's storage. Extents are of up to 256 KiB, about a batch of
+// frames; the batch pipeline reads four with one preadv() (BlockReader::read). (This replaced a
+// mapping of the whole file: with a page cache of small folios, faulting the pages in cost more
+// than the copy, the cost changed with the page cache's state from run to run, and a file that
+// shrank while mapped raised SIGBUS.) libpcap still opens every file, so the header checks and
+// their messages are its own, and it takes over for everything the walk does not do exactly as it
+// would: pcapng, stdin, older or modified pcap formats, the end of the file, and any record that is
+// cut short or longer than the snapshot length.
 
 #include <fcntl.h>
 #include <pcap/pcap.h>
