@@ -218,7 +218,7 @@ bool BatchPipeline::process_slot(Slot& s) noexcept {
 bool BatchPipeline::fill_one(unsigned me) noexcept {
     const auto has_room = [this] {
         return reserved_.load(std::memory_order_relaxed) -
-                   consumed_.load(std::memory_order_acquire) + group_ <=
+                   consumed_.load(std::memory_order_acquire) + kGroup <=
                slots_.size();
     };
     if (input_over_.load(std::memory_order_acquire) || !has_room() ||
@@ -232,7 +232,7 @@ bool BatchPipeline::fill_one(unsigned me) noexcept {
     const std::uint64_t first = reserved_.load(std::memory_order_relaxed);
     std::array<capture::BlockReader::Read*, capture::BlockReader::kMaxReads> reads{};
     std::size_t n_reads = 0;
-    for (std::uint64_t seq = first; seq < first + group_; ++seq) {
+    for (std::uint64_t seq = first; seq < first + kGroup; ++seq) {
         Slot& s = slot(seq);
         s.batch.clear();
         s.read_error = nullptr;
@@ -244,7 +244,7 @@ bool BatchPipeline::fill_one(unsigned me) noexcept {
         }
         s.state.store(kReading, std::memory_order_relaxed);
     }
-    reserved_.store(first + group_, std::memory_order_release);
+    reserved_.store(first + kGroup, std::memory_order_release);
     reserving_.store(false, std::memory_order_release);
 
     if (n_reads != 0) {
@@ -261,7 +261,7 @@ bool BatchPipeline::fill_one(unsigned me) noexcept {
             reads[i]->bytes = group[i].bytes;
         }
     }
-    for (std::uint64_t seq = first; seq < first + group_; ++seq) {
+    for (std::uint64_t seq = first; seq < first + kGroup; ++seq) {
         slot(seq).state.store(kRead, std::memory_order_seq_cst);
     }
     fill_read();

@@ -133,7 +133,6 @@ class BatchPipeline {
     // Batches a thread reserves and reads at once (fill_one).
     static constexpr unsigned kGroup = 4;
     static_assert(kGroup <= capture::BlockReader::kMaxReads);
-    const std::size_t group_ = kGroup;
     std::vector<std::unique_ptr<Slot>> slots_;
     // Batch sequence numbers: [consumed_, filled_) waiting to be processed, being processed or
     // done (each slot's state says which), [filled_, reserved_) being filled; reserved_ -
