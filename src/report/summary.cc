@@ -5,14 +5,17 @@
 
 namespace vxcheck::report {
 
-bool Summary::add(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) noexcept {
-    const RawFrame& f = pkt.frame();
+void Summary::count_frame(const RawFrame& f) noexcept {
     if (frames_read == 0) {
         first_ts = f.ts;
     }
     last_ts = f.ts;
     ++frames_read;
     bytes_captured += f.caplen;
+}
+
+bool Summary::add(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) noexcept {
+    count_frame(pkt.frame());
     if (pkt.decoded()) {
         ++decoded;
     } else {
@@ -34,12 +37,7 @@ bool Summary::add(const decode::DecodedPacket& pkt, const verify::Verdicts& verd
 }
 
 void Summary::add_common(const RawFrame& f, const verify::Verdicts& verdicts) noexcept {
-    if (frames_read == 0) {
-        first_ts = f.ts;
-    }
-    last_ts = f.ts;
-    ++frames_read;
-    bytes_captured += f.caplen;
+    count_frame(f);
     ++decoded;
     const auto v = verdicts.items();
     const auto tally = [this](verify::Check check, std::size_t depth, verify::Status status) {

@@ -44,6 +44,10 @@ struct Summary {
 
     [[nodiscard]] std::uint64_t skipped_total() const noexcept;
     [[nodiscard]] std::uint64_t checksum_count(verify::Status s) const noexcept;
+
+  private:
+    // What add() and add_common() count of every frame: its time, itself, its bytes.
+    void count_frame(const RawFrame& f) noexcept;
 };
 
 }  // namespace vxcheck::report
