@@ -248,17 +248,10 @@ bool BatchPipeline::fill_one(unsigned me) noexcept {
     reserving_.store(false, std::memory_order_release);
 
     if (n_reads != 0) {
-        std::array<capture::BlockReader::Read, capture::BlockReader::kMaxReads> group;
-        for (std::size_t i = 0; i < n_reads; ++i) {
-            group[i] = *reads[i];
-        }
         try {
-            blocks_->read({group.data(), n_reads});
+            blocks_->read({reads.data(), n_reads});
         } catch (...) {
             slot(first).read_error = std::current_exception();  // the fill of the first ends it
-        }
-        for (std::size_t i = 0; i < n_reads; ++i) {
-            reads[i]->bytes = group[i].bytes;
         }
     }
     for (std::uint64_t seq = first; seq < first + kGroup; ++seq) {

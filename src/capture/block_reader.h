@@ -51,7 +51,8 @@ class BlockReader {
         Bytes bytes;
     };
 
-    /// Reads each extent into its storage (grown as needed, never shrunk) and sets its bytes:
+    /// Reads each extent into its storage (grown as needed, never shrunk) and sets its bytes
+    /// (the reads are the callers': a batch's own, say, wherever it is):
     /// fewer than its length at the end of the file or on an error (which libpcap meets again,
     /// and reports, when it takes over). Extents that follow one another in the file (as
     /// successive claims do) are read with one system call for all: on this project's AMD
@@ -60,12 +61,13 @@ class BlockReader {
     /// At most kMaxReads at once. Any thread, concurrently with other reads. Throws
     /// std::bad_alloc only.
     static constexpr std::size_t kMaxReads = 8;
-    virtual void read(std::span<Read> reads) = 0;
+    virtual void read(std::span<Read* const> reads) = 0;
 
     /// One extent: read() of one.
     Bytes read(const Extent& extent, class ExtentBuffer& storage) {
         Read r{.extent = extent, .storage = &storage, .bytes = {}};
-        read(std::span<Read>(&r, 1));
+        Read* const one = &r;
+        read(std::span<Read* const>(&one, 1));
         return r.bytes;
     }
 

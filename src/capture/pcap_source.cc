@@ -263,16 +263,16 @@ class PcapFileSource final : public Source, public BlockReader {
         return true;
     }
 
-    void read(std::span<Read> reads) override {
+    void read(std::span<Read* const> reads) override {
         // Runs of extents that follow one another, one preadv() each (on a short read, again
         // from where it stopped, until the run is read or the file ends or fails).
         std::array<iovec, kMaxReads> iov{};
         std::size_t i = 0;
         while (i < reads.size()) {
             std::size_t n = 0;
-            std::uint64_t end = reads[i].extent.offset;
-            while (i + n < reads.size() && n < iov.size() && reads[i + n].extent.offset == end) {
-                Read& r = reads[i + n];
+            std::uint64_t end = reads[i]->extent.offset;
+            while (i + n < reads.size() && n < iov.size() && reads[i + n]->extent.offset == end) {
+                Read& r = *reads[i + n];
                 iov[n] = iovec{.iov_base = r.storage->place(r.extent.offset, r.extent.length),
                                .iov_len = r.extent.length};
                 r.bytes = Bytes{static_cast<const std::uint8_t*>(iov[n].iov_base), 0};
@@ -354,8 +354,8 @@ class PcapFileSource final : public Source, public BlockReader {
 
     // Reads extents that follow one another into `iov` (one entry each, `reads` beside them);
     // sets each one's bytes to what arrived.
-    void read_run(std::span<Read> reads, std::span<iovec> iov) noexcept {
-        std::uint64_t offset = reads.front().extent.offset;
+    void read_run(std::span<Read* const> reads, std::span<iovec> iov) noexcept {
+        std::uint64_t offset = reads.front()->extent.offset;
         std::size_t first = 0;  // the first entry not yet read whole
         while (first < iov.size()) {
             if (iov[first].iov_len == 0) {
@@ -373,7 +373,7 @@ class PcapFileSource final : public Source, public BlockReader {
             offset += static_cast<std::uint64_t>(r);
             for (auto left = static_cast<std::size_t>(r); left != 0;) {
                 const std::size_t take = std::min(left, iov[first].iov_len);
-                Bytes& got = reads[first].bytes;
+                Bytes& got = reads[first]->bytes;
                 got = Bytes{got.data(), got.size() + take};
                 iov[first].iov_base = static_cast<std::uint8_t*>(iov[first].iov_base) + take;
                 iov[first].iov_len -= take;

@@ -151,6 +151,7 @@ Read read_in_extents(const std::string& path, std::size_t claim_frames, std::siz
     std::vector<RawFrame> frames(walk_frames);
     std::vector<capture::ExtentBuffer> storage(group);
     std::vector<capture::BlockReader::Read> reads;
+    std::vector<capture::BlockReader::Read*> to_read;
     std::vector<std::uint8_t> copies;
     while (extents != nullptr && extents->walking()) {
         reads.clear();
@@ -161,7 +162,11 @@ Read read_in_extents(const std::string& path, std::size_t claim_frames, std::siz
         if (reads.empty()) {
             break;
         }
-        extents->read(reads);
+        to_read.clear();
+        for (capture::BlockReader::Read& each : reads) {
+            to_read.push_back(&each);
+        }
+        extents->read(to_read);
         for (const capture::BlockReader::Read& got : reads) {
             // Co-aligned with the file (block_reader.h): the same offset into a page.
             EXPECT_EQ(
