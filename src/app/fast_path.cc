@@ -214,8 +214,8 @@ bool verify_and_digest(const RawFrame& frame, CommonFrame shape, const Shape& sh
     const auto udp_pseudo = [&](std::uint32_t len) {
         return verify::ipv4_pseudo_sum(be32(sh.ip(), 12), be32(sh.ip(), 16), kIpProtoUdp, len);
     };
-    const auto udp_len = static_cast<std::uint32_t>(sh.udp().size());
-    std::uint16_t udp_residual = verify::ones_add(udp_pseudo(udp_len), data.sum());
+    const std::uint16_t udp_pseudo_full = udp_pseudo(static_cast<std::uint32_t>(sh.udp().size()));
+    std::uint16_t udp_residual = verify::ones_add(udp_pseudo_full, data.sum());
     Status udp_status = Status::Ok;
     bool offloaded = false;
     // In verify_l4's order: 0, ok, partial, then the inner partial checksum's final value.
@@ -223,7 +223,7 @@ bool verify_and_digest(const RawFrame& frame, CommonFrame shape, const Shape& sh
         udp_status = Status::Zero;
     } else if (udp_residual == 0xffff) {
         udp_status = Status::Ok;
-    } else if (udp_stored == udp_pseudo(udp_len)) {
+    } else if (udp_stored == udp_pseudo_full) {
         udp_status = Status::Partial;
     } else if (tcp_partial && udp_stored != udp_pseudo(0)) {
         // The TCP checksum field counted as its final value (the field is 66 bytes into the
