@@ -1,9 +1,11 @@
 // Golden tests: every case in tests/golden/cases.txt runs `vxcheck <args>` through the real
-// command-line parser and pipeline, and its JSON Lines output must equal tests/golden/<name>.jsonl.
+// command-line parser and pipeline, and its output must equal tests/golden/<name>.jsonl (cases
+// with --json) or tests/golden/<name>.txt (the text report).
 // Regenerate with tools/update_golden.sh and review the diff before committing.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -21,6 +23,12 @@ namespace fs = std::filesystem;
 struct GoldenCase {
     std::string name;
     std::vector<std::string> args;
+
+    /// The golden file's name: JSON Lines for --json cases, the text report otherwise.
+    [[nodiscard]] std::string golden_file() const {
+        const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
+        return name + (json ? ".jsonl" : ".txt");
+    }
 };
 
 fs::path source_dir() {
@@ -69,7 +77,7 @@ TEST_P(GoldenTest, OutputMatchesGoldenFile) {
     std::ostringstream out;
     vxcheck::app::run_analyze(*cfg, out);
 
-    const fs::path golden = source_dir() / "tests/golden" / (c.name + ".jsonl");
+    const fs::path golden = source_dir() / "tests/golden" / c.golden_file();
     std::ifstream in(golden);
     ASSERT_TRUE(in) << "missing " << golden << " (run tools/update_golden.sh)";
     std::stringstream expected;
