@@ -27,7 +27,7 @@
 #include <cstring>
 #include <memory>
 
-#include "block_reader.h"
+#include "vxcheck/capture/block_reader.h"
 #include "vxcheck/capture/source.h"
 
 namespace vxcheck::capture {
@@ -166,9 +166,8 @@ class PcapFileSource final : public Source, public BlockReader {
             }
         }
         // Page-aligned (stdio refills it from offsets that are multiples of its size), for the
-        // kernel's copy: see ExtentBuffer. new char[] put it 16 bytes into a page, where that
-        // copy ran 4x slower on this project's VM (a 1M-frame pcapng file: 0.70 - 0.84 s of
-        // system time).
+        // kernel's copy: see ExtentBuffer. new char[] puts it 16 bytes into a page, where that
+        // copy is slowest.
         std::setvbuf(f, reinterpret_cast<char*>(buffer_.place(0, kReadBufferSize)), _IOFBF,
                      kReadBufferSize);
         file_ = f;
@@ -231,6 +230,8 @@ class PcapFileSource final : public Source, public BlockReader {
         return pos < 0 ? 0 : static_cast<std::uint64_t>(pos);
     }
     [[nodiscard]] std::uint64_t size() const noexcept override { return size_; }
+    // Every file: a pcapng file or stdin is never walked (walking() is false from the start).
+    [[nodiscard]] BlockReader* blocks() noexcept override { return this; }
 
     // --- BlockReader (block_reader.h) ----------------------------------------------------------
 
