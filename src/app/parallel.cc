@@ -1,5 +1,5 @@
-// The batch pipeline of `vxcheck analyze` (src/app/analyze.cc) for classic pcap files and for
-// --threads N: the same report as one frame at a time, byte for byte, from 1 to N threads.
+// The batch pipeline of `vxcheck analyze` (src/app/analyze.cc), on one thread or N: the same
+// report as one frame at a time, byte for byte, from 1 to N threads.
 //
 // Design. The per-frame work splits into a stateless part (decode, every checksum, the summary
 // tallies: FrameProcessor) and a stateful one (ConnectionAnalyzer, the packet lines). The

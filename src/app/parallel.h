@@ -1,6 +1,5 @@
 #pragma once
-// Private to src/app: the batch pipeline behind `analyze` (classic pcap files, and --threads N)
-// and `bench`.
+// Private to src/app: the batch pipeline behind `analyze` (on one thread or N) and `bench`.
 //
 // Frames go through in batches. The thread that runs the pipeline fills batches (reading the
 // input), any of the N threads decodes, verifies and tallies a batch (FrameProcessor: the

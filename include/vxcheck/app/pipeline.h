@@ -82,9 +82,10 @@ class FrameProcessor {
 ExitCode outcome(const report::Summary& total, const report::ConnectionTotals& totals) noexcept;
 
 /// Runs `vxcheck analyze` (src/app/analyze.cc): every file in turn, reports to `out`; errors
-/// go to the log. Frames of a classic pcap file, and of every file with --threads 2 or more,
-/// are decoded and verified in batches on config.threads threads and analysed in capture order
-/// on this one; pcapng and stdin on one thread go a frame at a time. The report is the same.
+/// go to the log. Frames are decoded and verified in batches on config.threads threads and
+/// analysed in capture order on this one (a classic pcap file read in extents straight into
+/// the batches, other files copied into them); with AnalyzeConfig::frame_at_a_time and one
+/// thread, a frame at a time. The report is the same.
 ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out);
 
 /// Runs `vxcheck capture` (src/app/capture.cc) until SIGINT/SIGTERM, --duration or --count.
