@@ -97,5 +97,19 @@ for f in pcaps/*.pcap pcaps/*.pcapng; do
     fi
 done
 
+# bench: every pass runs, and the full pass (the frames through analyze's FrameConsumer) writes
+# a report of analyze's size; with --threads 2 the report is the one thread's.
+out=$("$bin" bench --json --repeat 1 --threads 2 pcaps/scenario-63s-variant-a.pcap 2>&1)
+rc=$?
+size=$("$bin" analyze pcaps/scenario-63s-variant-a.pcap 2>/dev/null | wc -c)
+if [ $rc -eq 0 ] && grep -q '"output_identical":true' <<<"$out" &&
+    grep -q "\"report_bytes\":$size," <<<"$out"; then
+    passed=$((passed + 1))
+else
+    echo "FAIL bench: exit $rc, analyze report $size bytes: $out"
+    failed=$((failed + 1))
+fi
+expect bench-missing-file 2 '/nonexistent/x.pcap: No such file or directory' -- bench /nonexistent/x.pcap
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

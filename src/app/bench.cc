@@ -5,11 +5,14 @@
 // Each run makes five passes over the frames: decode; decode + verify; decode + verify +
 // summary tallies + digest (FrameProcessor without its fast path); FrameProcessor as analyze
 // runs it, the fast path taking the common frames (include/vxcheck/app/fast_path.h); and the
-// full pipeline of analyze (connection tracking and verdicts, the packet lines and the text
-// report, written to a sink that only hashes it), in batches on one thread, as analyze runs a
-// pcap file. A stage's cost is the difference between two passes, best run of each; the fast
-// path's is what it saves (negative). With --threads N the full pipeline also runs on N
-// threads (parallel.cc), and its report hash is compared with the one-thread report.
+// full pipeline of analyze through the same FrameConsumer (connection tracking and verdicts,
+// decided connections drained as analyze drains them, the packet lines and the text report,
+// written to a sink that only hashes it), in batches on one thread, as analyze runs a pcap file
+// (analyse_in_memory, bench.h). A stage's cost is the difference between two passes, best run of
+// each; the fast path's is what it saves (negative). With --threads N the full pipeline also runs
+// on N threads (parallel.cc), and its report hash is compared with the one-thread report.
+
+#include "bench.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -26,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "frame_consumer.h"
 #include "parallel.h"
 #include "run_common.h"
 #include "vxcheck/analyze/connections.h"
@@ -238,17 +242,6 @@ double pass_tally(const Capture& cap, const decode::DecodeOptions& options,
     return seconds_since(start);
 }
 
-// What analyze does after the frames: connection verdicts and the end of the report.
-void finish_report(report::Reporter& reporter, analyze::ConnectionAnalyzer& connections,
-                   const BenchConfig& config, const report::Summary& summary) {
-    reporter.end_file(summary);
-    report::Summary total;
-    total.merge(summary);
-    ConnectionOutput output(connections, config.connections, reporter, "");
-    bool error = false;
-    reporter.finish(total, 1, output.finish(error));
-}
-
 // The full pipeline of `vxcheck analyze FILE` (text report, bad packets listed), through the
 // batch pipeline as analyze runs it (src/app/analyze.cc), on one thread or on more.
 FullTimes pass_full(const Capture& cap, const BenchConfig& config, const std::string& file,
@@ -257,33 +250,9 @@ FullTimes pass_full(const Capture& cap, const BenchConfig& config, const std::st
     HashingBuf buf;
     std::ostream os(&buf);
     auto reporter = report::make_text_reporter(os);
-    analyze::ConnectionAnalyzer connections(config.connections);
-    const std::uint16_t point = connections.add_point("bench");
-    report::Summary summary;
-    summary.file = file;
-    summary.link_type = cap.link_name;
-    reporter->begin_file(file, summary.link_type);
-    std::size_t next = 0;
-    pipeline.prefetch_slots_for(&connections);  // as analyze --threads does
-    pipeline.run(
-        [&](FrameBatch& batch) {
-            while (!batch.full() && next < cap.frames.size()) {
-                batch.add_view(cap.frames[next++]);
-            }
-            return next < cap.frames.size();
-        },
-        [&](const FrameBatch& batch) {
-            analyse_in_order(batch, connections, [&](const FrameProcessor& r) {
-                connections.on_packet(r.context(point));
-                if (selected(PacketSelection::Bad, r)) {
-                    reporter->packet({file, r.packet(), r.verdicts()});
-                }
-            });
-            summary.merge(batch.tally());
-        });
-    pipeline.prefetch_slots_for(nullptr);  // `connections` goes
-    const auto frames_done = Clock::now();
-    finish_report(*reporter, connections, config, summary);
+    FrameConsumer consumer(config.connections, *reporter, PacketSelection::Bad);
+    Clock::time_point frames_done;
+    analyse_in_memory(cap.frames, file, cap.link_name, pipeline, consumer, &frames_done);
     os.flush();
     out = {buf.hash(), buf.bytes()};
     return {seconds_since(start), seconds_since(frames_done)};
@@ -304,7 +273,193 @@ struct Best {
     }
 };
 
+// --- the runs and what they print ---------------------------------------------------------------
+
+// Every pass's runs, and what the full passes reported.
+struct Results {
+    Best decode_only;
+    Best verify_too;
+    Best tally_general;
+    Best tally_too;
+    std::uint64_t fast_frames = 0;
+    Best full;
+    Best report;  // the part of a full pass after the last frame
+    Best parallel;
+    ReportHash one;
+    ReportHash many;
+    bool identical = true;
+};
+
+Results run_passes(const Capture& cap, const BenchConfig& config) {
+    BatchPipeline single(config.decode, 1);  // analyze's one thread: in batches too
+    std::unique_ptr<BatchPipeline> pipeline;
+    if (config.threads > 1) {
+        pipeline = std::make_unique<BatchPipeline>(config.decode, config.threads);
+    }
+    // The first three passes take the general path (decode(), verify()); the fourth is
+    // FrameProcessor as analyze runs it, the fast path included (unless --no-fast-path).
+    decode::DecodeOptions general = config.decode;
+    general.fast_path = false;
+    Results r;
+    for (unsigned i = 0; i < config.repeat; ++i) {
+        r.decode_only.add(pass_decode(cap, general));
+        r.verify_too.add(pass_verify(cap, general));
+        r.tally_general.add(pass_tally(cap, general));
+        r.tally_too.add(config.decode.fast_path ? pass_tally(cap, config.decode, &r.fast_frames)
+                                                : r.tally_general.runs.back());
+        const FullTimes t = pass_full(cap, config, config.file, single, r.one);
+        r.full.add(t.seconds);
+        r.report.add(t.report_seconds);
+        if (pipeline) {
+            r.parallel.add(pass_full(cap, config, config.file, *pipeline, r.many).seconds);
+            r.identical = r.identical && r.many == r.one;
+        }
+    }
+    return r;
+}
+
+// Stage costs in ns per packet, from differences of best runs; noise can make one slightly
+// negative.
+struct Stages {
+    explicit Stages(const Capture& cap, const Results& r)
+        : n(static_cast<double>(cap.frames.size())),
+          decode(ns(r.decode_only.seconds)),
+          verify(ns(r.verify_too.seconds) - ns(r.decode_only.seconds)),
+          tally(ns(r.tally_general.seconds) - ns(r.verify_too.seconds)),
+          fast(ns(r.tally_too.seconds) - ns(r.tally_general.seconds)),  // < 0: saved
+          report(ns(r.report.seconds)),
+          analyze(ns(r.full.seconds) - ns(r.tally_too.seconds) - report),
+          full(ns(r.full.seconds)),
+          pps(n / r.full.seconds),
+          gbps(static_cast<double>(cap.bytes) * 8 / r.full.seconds / 1e9) {}
+
+    [[nodiscard]] double ns(double s) const { return s * 1e9 / n; }
+
+    double n;
+    double decode;
+    double verify;
+    double tally;
+    double fast;
+    double report;
+    double analyze;
+    double full;
+    double pps;
+    double gbps;
+};
+
+void print_json(const Capture& cap, const BenchConfig& config, const Results& r, const Stages& st,
+                std::uint64_t rss, std::ostream& out) {
+    nlohmann::ordered_json j;
+    j["type"] = "bench";
+    j["file"] = config.file;
+    j["frames"] = cap.frames.size();
+    j["bytes_captured"] = cap.bytes;
+    j["frames_copied"] = cap.frames.size();  // every frame is copied into memory
+    j["load_seconds"] = cap.load_seconds;
+    j["repeat"] = config.repeat;
+    j["threads"] = config.threads;
+    j["pps"] = st.pps;
+    j["gbit_per_s"] = st.gbps;
+    j["ns_per_packet"] = st.full;
+    j["seconds"] = r.full.seconds;
+    j["runs_seconds"] = r.full.runs;
+    j["fast_path_frames"] = r.fast_frames;
+    j["stages_ns_per_packet"] = {{"decode", st.decode},         {"verify", st.verify},
+                                 {"summary", st.tally},         {"fast_path", st.fast},
+                                 {"track_analyze", st.analyze}, {"decide_report", st.report}};
+    j["passes_seconds"] = {{"decode", r.decode_only.runs},
+                           {"decode_verify", r.verify_too.runs},
+                           {"decode_verify_summary", r.tally_general.runs},
+                           {"frame_processor", r.tally_too.runs},
+                           {"full", r.full.runs},
+                           {"full_after_last_frame", r.report.runs}};
+    if (config.threads > 1) {
+        j["parallel"] = {
+            {"threads", config.threads},
+            {"pps", st.n / r.parallel.seconds},
+            {"gbit_per_s", static_cast<double>(cap.bytes) * 8 / r.parallel.seconds / 1e9},
+            {"ns_per_packet", st.ns(r.parallel.seconds)},
+            {"seconds", r.parallel.seconds},
+            {"runs_seconds", r.parallel.runs},
+            {"speedup", r.full.seconds / r.parallel.seconds},
+            {"output_identical", r.identical}};
+    }
+    j["report_bytes"] = r.one.bytes;
+    j["peak_rss_kb"] = rss;
+    if (!cap.error.empty()) {
+        j["error"] = cap.error;
+    }
+    out << j.dump() << '\n';
+}
+
+void print_text(const Capture& cap, const BenchConfig& config, const Results& r, const Stages& st,
+                std::uint64_t rss, std::ostream& out) {
+    char line[200];
+    const auto print = [&](const char* fmt, auto... args) {
+        std::snprintf(line, sizeof line, fmt, args...);
+        out << line;
+    };
+    out << "vxcheck bench " << config.file << '\n';
+    print("  %zu frames, %llu captured bytes, copied into memory in %.2f s\n", cap.frames.size(),
+          static_cast<unsigned long long>(cap.bytes), cap.load_seconds);
+    print("  %u run%s of each pass, best kept; the fast path took %.1f%% of the frames\n\n",
+          config.repeat, config.repeat == 1 ? "" : "s",
+          100.0 * static_cast<double>(r.fast_frames) / st.n);
+    print("  %-34s %10s %7s\n", "stage", "ns/packet", "share");
+    const auto stage = [&](const char* name, double v) {
+        print("  %-34s %10.1f %6.1f%%\n", name, v, 100.0 * v / st.full);
+    };
+    stage("decode", st.decode);
+    stage("checksums and verdicts (verify)", st.verify);
+    stage("summary tallies + digest", st.tally);
+    stage("fast path instead (saved if < 0)", st.fast);
+    stage("track + analyze (connections)", st.analyze);
+    stage("decide + report (at the end)", st.report);
+    stage("full pipeline", st.full);
+    out << '\n';
+    print("  1 thread:  %8.3f Mpps  %7.2f Gbit/s  %7.1f ns/packet  (%.3f s per run)\n",
+          st.pps / 1e6, st.gbps, st.full, r.full.seconds);
+    if (config.threads > 1) {
+        print(
+            "  %u threads: %7.3f Mpps  %7.2f Gbit/s  %7.1f ns/packet  (%.3f s, %.2fx one "
+            "thread, report %s)\n",
+            config.threads, st.n / r.parallel.seconds / 1e6,
+            static_cast<double>(cap.bytes) * 8 / r.parallel.seconds / 1e9,
+            st.ns(r.parallel.seconds), r.parallel.seconds, r.full.seconds / r.parallel.seconds,
+            r.identical ? "identical" : "DIFFERENT");
+    }
+    print("  peak RSS: %.1f MiB\n", static_cast<double>(rss) / 1024.0);
+}
+
 }  // namespace
+
+report::ConnectionTotals analyse_in_memory(std::span<const RawFrame> frames,
+                                           const std::string& file, const std::string& link_name,
+                                           BatchPipeline& pipeline, FrameConsumer& consumer,
+                                           std::chrono::steady_clock::time_point* frames_done) {
+    const std::uint16_t point = consumer.add_file_point(file);
+    report::Summary summary;
+    summary.file = file;
+    summary.link_type = link_name;
+    consumer.begin_file(summary);
+    std::size_t next = 0;
+    pipeline.prefetch_slots_for(&consumer.connections());  // as analyze does
+    pipeline.run(
+        [&](FrameBatch& batch) {
+            while (!batch.full() && next < frames.size()) {
+                batch.add_view(frames[next++]);
+            }
+            return next < frames.size();
+        },
+        [&](const FrameBatch& batch) { consumer.analyse(file, point, batch, summary); });
+    pipeline.prefetch_slots_for(nullptr);  // the consumer's connections may go
+    if (frames_done != nullptr) {
+        *frames_done = std::chrono::steady_clock::now();
+    }
+    consumer.end_file(summary);
+    bool error = false;
+    return consumer.finish(error);
+}
 
 ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
     Capture cap;
@@ -322,135 +477,15 @@ ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
         spdlog::error("{}: no frames to benchmark", config.file);
         return ExitCode::Error;
     }
-
-    BatchPipeline single(config.decode, 1);  // analyze's one thread: in batches too
-    std::unique_ptr<BatchPipeline> pipeline;
-    if (config.threads > 1) {
-        pipeline = std::make_unique<BatchPipeline>(config.decode, config.threads);
-    }
-    // The first three passes take the general path (decode(), verify()); the fourth is
-    // FrameProcessor as analyze runs it, the fast path included (unless --no-fast-path).
-    decode::DecodeOptions general = config.decode;
-    general.fast_path = false;
-    Best decode_only;
-    Best verify_too;
-    Best tally_general;
-    Best tally_too;
-    std::uint64_t fast_frames = 0;
-    Best full;
-    Best report;  // the part of a full pass after the last frame
-    Best parallel;
-    ReportHash one;
-    ReportHash many;
-    bool identical = true;
-    for (unsigned r = 0; r < config.repeat; ++r) {
-        decode_only.add(pass_decode(cap, general));
-        verify_too.add(pass_verify(cap, general));
-        tally_general.add(pass_tally(cap, general));
-        tally_too.add(config.decode.fast_path ? pass_tally(cap, config.decode, &fast_frames)
-                                              : tally_general.runs.back());
-        const FullTimes t = pass_full(cap, config, config.file, single, one);
-        full.add(t.seconds);
-        report.add(t.report_seconds);
-        if (pipeline) {
-            parallel.add(pass_full(cap, config, config.file, *pipeline, many).seconds);
-            identical = identical && many == one;
-        }
-    }
-
-    const auto n = static_cast<double>(cap.frames.size());
-    const auto ns = [n](double s) { return s * 1e9 / n; };
-    // Stage costs from differences of best runs; noise can make one slightly negative.
-    const double st_decode = ns(decode_only.seconds);
-    const double st_verify = ns(verify_too.seconds) - ns(decode_only.seconds);
-    const double st_tally = ns(tally_general.seconds) - ns(verify_too.seconds);
-    const double st_fast = ns(tally_too.seconds) - ns(tally_general.seconds);  // < 0: saved
-    const double st_report = ns(report.seconds);
-    const double st_analyze = ns(full.seconds) - ns(tally_too.seconds) - st_report;
-    const double pps = n / full.seconds;
-    const double gbps = static_cast<double>(cap.bytes) * 8 / full.seconds / 1e9;
+    const Results r = run_passes(cap, config);
+    const Stages st(cap, r);
     const std::uint64_t rss = peak_rss_kb();
-
     if (config.json) {
-        nlohmann::ordered_json j;
-        j["type"] = "bench";
-        j["file"] = config.file;
-        j["frames"] = cap.frames.size();
-        j["bytes_captured"] = cap.bytes;
-        j["frames_copied"] = cap.frames.size();  // every frame is copied into memory
-        j["load_seconds"] = cap.load_seconds;
-        j["repeat"] = config.repeat;
-        j["threads"] = config.threads;
-        j["pps"] = pps;
-        j["gbit_per_s"] = gbps;
-        j["ns_per_packet"] = ns(full.seconds);
-        j["seconds"] = full.seconds;
-        j["runs_seconds"] = full.runs;
-        j["fast_path_frames"] = fast_frames;
-        j["stages_ns_per_packet"] = {{"decode", st_decode},         {"verify", st_verify},
-                                     {"summary", st_tally},         {"fast_path", st_fast},
-                                     {"track_analyze", st_analyze}, {"decide_report", st_report}};
-        j["passes_seconds"] = {{"decode", decode_only.runs},
-                               {"decode_verify", verify_too.runs},
-                               {"decode_verify_summary", tally_general.runs},
-                               {"frame_processor", tally_too.runs},
-                               {"full", full.runs},
-                               {"full_after_last_frame", report.runs}};
-        if (pipeline) {
-            j["parallel"] = {
-                {"threads", config.threads},
-                {"pps", n / parallel.seconds},
-                {"gbit_per_s", static_cast<double>(cap.bytes) * 8 / parallel.seconds / 1e9},
-                {"ns_per_packet", ns(parallel.seconds)},
-                {"seconds", parallel.seconds},
-                {"runs_seconds", parallel.runs},
-                {"speedup", full.seconds / parallel.seconds},
-                {"output_identical", identical}};
-        }
-        j["report_bytes"] = one.bytes;
-        j["peak_rss_kb"] = rss;
-        if (!cap.error.empty()) {
-            j["error"] = cap.error;
-        }
-        out << j.dump() << '\n';
+        print_json(cap, config, r, st, rss, out);
     } else {
-        char line[200];
-        const auto print = [&](const char* fmt, auto... args) {
-            std::snprintf(line, sizeof line, fmt, args...);
-            out << line;
-        };
-        out << "vxcheck bench " << config.file << '\n';
-        print("  %zu frames, %llu captured bytes, copied into memory in %.2f s\n",
-              cap.frames.size(), static_cast<unsigned long long>(cap.bytes), cap.load_seconds);
-        print("  %u run%s of each pass, best kept; the fast path took %.1f%% of the frames\n\n",
-              config.repeat, config.repeat == 1 ? "" : "s",
-              100.0 * static_cast<double>(fast_frames) / n);
-        print("  %-34s %10s %7s\n", "stage", "ns/packet", "share");
-        const auto stage = [&](const char* name, double v) {
-            print("  %-34s %10.1f %6.1f%%\n", name, v, 100.0 * v / ns(full.seconds));
-        };
-        stage("decode", st_decode);
-        stage("checksums and verdicts (verify)", st_verify);
-        stage("summary tallies + digest", st_tally);
-        stage("fast path instead (saved if < 0)", st_fast);
-        stage("track + analyze (connections)", st_analyze);
-        stage("decide + report (at the end)", st_report);
-        stage("full pipeline", ns(full.seconds));
-        out << '\n';
-        print("  1 thread:  %8.3f Mpps  %7.2f Gbit/s  %7.1f ns/packet  (%.3f s per run)\n",
-              pps / 1e6, gbps, ns(full.seconds), full.seconds);
-        if (pipeline) {
-            print(
-                "  %u threads: %7.3f Mpps  %7.2f Gbit/s  %7.1f ns/packet  (%.3f s, %.2fx one "
-                "thread, report %s)\n",
-                config.threads, n / parallel.seconds / 1e6,
-                static_cast<double>(cap.bytes) * 8 / parallel.seconds / 1e9, ns(parallel.seconds),
-                parallel.seconds, full.seconds / parallel.seconds,
-                identical ? "identical" : "DIFFERENT");
-        }
-        print("  peak RSS: %.1f MiB\n", static_cast<double>(rss) / 1024.0);
+        print_text(cap, config, r, st, rss, out);
     }
-    if (!identical) {
+    if (!r.identical) {
         spdlog::error("--threads {} gave a different report than one thread", config.threads);
         return ExitCode::Error;
     }

@@ -1,5 +1,5 @@
-// The batch pipeline of `vxcheck analyze` (src/app/analyze.cc) for classic pcap files and for
-// --threads N: the same report as one frame at a time, byte for byte, from 1 to N threads.
+// The batch pipeline of `vxcheck analyze` (src/app/analyze.cc), on one thread or N: the same
+// report as one frame at a time, byte for byte, from 1 to N threads.
 //
 // Design. The per-frame work splits into a stateless part (decode, every checksum, the summary
 // tallies: FrameProcessor) and a stateful one (ConnectionAnalyzer, the packet lines). The
@@ -13,27 +13,25 @@
 // packets), so per-shard analyzers would decide some connections differently, and the output
 // must not change. Ordered application keeps it identical by construction.
 //
-// Scheduling. A ring of 4 (N + 1) batch slots (4 for one thread; 256 frames each; 128 took 1.05x
-// as long on the 5M capture with 2 threads, median of 7 paired runs, on the Xeon VM). A thread with
-// four free slots reserves them and, for a classic pcap file, claims the next four extents of the
-// file (capture::BlockReader), byte ranges sized for about a batch of records each; both take
+// Scheduling. A ring of 4 (N + 1) batch slots (4 for one thread; 256 frames each: smaller
+// batches cost more in hand-overs than they save). A thread with four free slots reserves them
+// and, for a classic pcap file, claims the next four extents of the file (capture::BlockReader,
+// offered by Source::blocks()), byte ranges sized for about a batch of records each; both take
 // turns but cost nothing. It reads the extents straight into the batches' storage with one
-// preadv(), the kernel's copy out of the page cache, while other threads read theirs. (One extent
-// a call, about 210 KiB, made the copy slower: on the AMD EPYC VM of 2026-12-02, 0.40 s of system
-// time for the 4.7 GB capture against 0.27-0.29 s for 4 at once; one thread's `analyze`, medians
-// of 7 alternating runs, 1.00 -> 0.94 s; 2 or 8 at once 1.02 and 0.98 s.) Then, in reservation
-// order (each pcap record says where the next one starts), the extent's records are walked, by
-// whichever thread finds the next batch read (fill_read): a record cut by the extent's end is
-// completed from the next extent, copied. Anything but classic pcap is copied frame by frame in
-// that ordered step. The filler then decodes the batch itself while its bytes are in its cache; a
-// thread that looks for a batch to decode takes one it read itself first, another thread's only
-// when it has none and cannot read (on the 2-core Xeon VM of 2026-12-02 the main thread's checksums
-// of batches the other core had read ran at half speed). (Reading used to take turns too: on 2
-// cores, the reads alone kept the one reader busy 70% of the time, and the other thread waited for
-// it.) Every thread, workers (N - 1) and the main thread alike, decodes the oldest filled batch it
-// read if there is one, else fills the next, else decodes the oldest filled batch another thread
-// read; the main thread does so only when the next batch in order is not ready for it to consume,
-// so the workers end up with the larger share and the ordered part never waits for long.
+// preadv(), the kernel's copy out of the page cache, while other threads read theirs. (One
+// extent a call made the copy slower than four at once; two or eight gained nothing over four:
+// tools/bench/README.md.) Then, in reservation order (each pcap record says where the next one
+// starts), the extent's records are walked, by whichever thread finds the next batch read
+// (fill_read): a record cut by the extent's end is completed from the next extent, copied. Anything
+// but classic pcap is copied frame by frame in that ordered step. The filler then decodes the batch
+// itself while its bytes are in its cache; a thread that looks for a batch to decode takes one it
+// read itself first, another thread's only when it has none and cannot read (checksums over bytes
+// that another core read, and that are in that core's cache, run much slower). Reading does not
+// take turns: on few cores, one reader alone would be busy most of the time while the other threads
+// wait for it. Every thread, workers (N - 1) and the main thread alike, decodes the oldest filled
+// batch it read if there is one, else fills the next, else decodes the oldest filled batch another
+// thread read; the main thread does so only when the next batch in order is not ready for it to
+// consume, so the workers end up with the larger share and the ordered part never waits for long.
 
 #include "parallel.h"
 
@@ -355,8 +353,8 @@ void BatchPipeline::work(unsigned me) noexcept {
 }
 
 // Waits a little for work by watching the wake count before sleeping on it: in a VM a futex
-// sleep and wake-up costs tens of microseconds, a batch takes about 25, and without this the
-// worker slept about 7,000 times on the 5M-packet capture (0.79 s against 0.73 s with it).
+// sleep and wake-up costs tens of microseconds, about as long as a batch takes, so a worker
+// that slept whenever it found no work at once would spend much of the run waking up.
 bool BatchPipeline::spin_until_woken(std::uint32_t seen) const noexcept {
     constexpr auto kSpin = std::chrono::microseconds(50);
     const auto until = std::chrono::steady_clock::now() + kSpin;

@@ -1,6 +1,5 @@
 #pragma once
-// Private to src/app: the batch pipeline behind `analyze` (classic pcap files, and --threads N)
-// and `bench`.
+// Private to src/app: the batch pipeline behind `analyze` (on one thread or N) and `bench`.
 //
 // Frames go through in batches. The thread that runs the pipeline fills batches (reading the
 // input), any of the N threads decodes, verifies and tallies a batch (FrameProcessor: the
@@ -17,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "../capture/block_reader.h"
 #include "vxcheck/app/pipeline.h"
+#include "vxcheck/capture/block_reader.h"
 #include "vxcheck/decode/decode.h"
 #include "vxcheck/frame.h"
 #include "vxcheck/report/summary.h"
@@ -155,15 +154,13 @@ class BatchPipeline {
 
 /// Calls `analyse(const FrameProcessor&)` on every frame of a processed batch, in input order,
 /// each with the lines of the connection kAhead frames on prefetched from `connections` (its
-/// digest, written by the thread that decoded it, already names it). Shared by analyze
-/// --threads and bench, so that bench times what analyze does.
+/// digest, written by the thread that decoded it, already names it). Called by FrameConsumer
+/// for analyze and bench alike, so that bench times what analyze does.
 ///
-/// On the 5M-packet capture the ordered analysis took 0.214 s a run without the prefetch and
-/// 0.159 s with it, the whole run 0.572 and 0.452 s (means of 6 alternating runs; 2 and 4
-/// frames ahead: 0.170 and 0.181 s). An earlier version of this loop (892ecfc) prefetched too
-/// and was removed as no faster; it used __builtin_prefetch, which GCC 12 was later found to
-/// compile to nothing in FlowTable::prefetch (hence prefetch_line() in connections.cc), so
-/// perhaps there too.
+/// The prefetch hides most of the wait for a connection's state, which has left the cache
+/// since its last packet; 8 frames ahead beats 2 and 4 (tools/bench/README.md has the figures).
+/// ConnectionAnalyzer::prefetch issues real prefetches: GCC 12 compiles __builtin_prefetch
+/// there to nothing, hence prefetch_line() in the analysis.
 template <typename Analyse>
 void analyse_in_order(const FrameBatch& batch, const analyze::ConnectionAnalyzer& connections,
                       Analyse&& analyse) {

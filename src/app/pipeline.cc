@@ -1,19 +1,10 @@
 #include "vxcheck/app/pipeline.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <filesystem>
-#include <functional>
-#include <ostream>
 
 #include "run_common.h"
-#include "vxcheck/capture/source.h"
 #include "vxcheck/decode/decode.h"
-#include "vxcheck/report/evidence.h"
-#include "vxcheck/report/reporter.h"
 
 namespace vxcheck::app {
 std::string point_name(const std::string& file, const std::vector<std::string>& taken) {
@@ -79,60 +70,6 @@ void FrameProcessor::apply_kernel_hint() noexcept {
         adjusted.add(v);
     }
     verdicts_ = adjusted;
-}
-
-ConnectionOutput::ConnectionOutput(analyze::ConnectionAnalyzer& connections,
-                                   const analyze::ConnectionOptions& options,
-                                   report::Reporter& reporter, std::string evidence_path, Each each)
-    : connections_(connections),
-      options_(options),
-      reporter_(reporter),
-      evidence_path_(std::move(evidence_path)),
-      each_(std::move(each)) {}
-
-void ConnectionOutput::report(analyze::ConnectionReport& c) {
-    if (each_) {
-        each_(c);
-    }
-    reporter_.connection(c, connections_.points());
-    ++totals_.connections;
-    totals_.with_findings += report::is_finding(c) ? 1U : 0U;
-    for (const auto v : c.verdicts) {
-        ++totals_.by_verdict[static_cast<std::size_t>(v)];
-    }
-    if (!evidence_path_.empty() && !c.has(analyze::Verdict::Clean)) {
-        with_verdicts_.push_back(std::move(c));
-    }
-}
-
-void ConnectionOutput::drain() {
-    for (analyze::ConnectionReport& c : connections_.take_decided()) {
-        report(c);
-    }
-}
-
-report::ConnectionTotals ConnectionOutput::finish(bool& error) {
-    for (analyze::ConnectionReport& c : connections_.finish()) {
-        report(c);
-    }
-    totals_.ports = options_.all_ports ? "all" : "";
-    for (const auto p : options_.ports) {
-        if (!options_.all_ports) {
-            totals_.ports += (totals_.ports.empty() ? "" : ",") + std::to_string(p);
-        }
-    }
-    totals_.stats = connections_.stats();
-    if (!evidence_path_.empty()) {
-        try {
-            const std::size_t n = report::write_evidence_pcapng(evidence_path_, with_verdicts_,
-                                                                connections_.points());
-            spdlog::info("wrote {} evidence frames to {}", n, evidence_path_);
-        } catch (const std::exception& e) {
-            spdlog::error("{}", e.what());
-            error = true;
-        }
-    }
-    return totals_;
 }
 
 ExitCode outcome(const report::Summary& total, const report::ConnectionTotals& totals) noexcept {

@@ -25,8 +25,8 @@ struct AnalyzeConfig {
     std::size_t max_rows = 25;
     bool progress = false;  // a progress line on stderr (default: when stderr is a terminal)
     unsigned threads = 1;   // decode/verify threads; connections in order, output unchanged
-    // One thread, one frame at a time, for every file (else only for pcapng and stdin): not an
-    // option of the command; the tests compare the batches with it.
+    // One thread (with --threads 1), one frame at a time, for every file (else in batches): not
+    // an option of the command; the tests compare the batches with it.
     bool frame_at_a_time = false;
 };
 

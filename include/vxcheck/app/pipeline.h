@@ -5,7 +5,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -64,8 +63,8 @@ class FrameProcessor {
     // What every frame writes comes first, together (in `analyze --threads` a batch holds 256
     // of these, and another core reads the digest and bad_): the digest, bad_, the verdicts'
     // first lines. The layers (4 KiB, written only by the general path and by packet()) live
-    // apart: inline, they spread a batch's processors over 128 pages; apart, `analyze --threads
-    // 2` on the 5M capture went from 0.835 to 0.776 s (medians of 5 paired runs).
+    // apart: inline, they would spread a batch's processors over 128 pages, and the core that
+    // analyses the batch would miss the TLB and the cache on every frame.
     const decode::DecodeOptions& options_;
     Prefetch prefetch_;
     analyze::PacketDigest digest_;
@@ -78,51 +77,15 @@ class FrameProcessor {
     std::unique_ptr<decode::DecodedPacket> packet_;
 };
 
-/// Where decided connections go, shared by analyze, analyze --threads and capture: each is
-/// handed to the reporter (and to `each`, if given) and counted as soon as it is decided, so
-/// that memory stays bounded however many connections the input has (a flood evicts); only
-/// those with verdicts are kept, for --evidence.
-class ConnectionOutput {
-  public:
-    using Each = std::function<void(const analyze::ConnectionReport&)>;
-    ConnectionOutput(analyze::ConnectionAnalyzer& connections,
-                     const analyze::ConnectionOptions& options, report::Reporter& reporter,
-                     std::string evidence_path, Each each = {});
-
-    /// Reports the connections decided early (evicted or idle) since the last call.
-    void drain();
-    /// Call after each frame's on_packet(): drains every 65,536 frames. Counting frames, not
-    /// batches, puts the connections at the same place in the report whatever --threads is.
-    void frame_analysed() {
-        if ((++frames_ & 0xffffU) == 0) {
-            drain();
-        }
-    }
-    /// Decides and reports every remaining connection, writes --evidence (a failure is logged
-    /// and sets `error`) and returns the totals.
-    report::ConnectionTotals finish(bool& error);
-
-  private:
-    void report(analyze::ConnectionReport& c);
-
-    analyze::ConnectionAnalyzer& connections_;
-    const analyze::ConnectionOptions& options_;
-    report::Reporter& reporter_;
-    std::string evidence_path_;
-    Each each_;
-    report::ConnectionTotals totals_;
-    std::vector<analyze::ConnectionReport> with_verdicts_;  // for --evidence only
-    std::uint64_t frames_ = 0;
-};
-
 /// Exit code of a run that read its input: findings (bad checksums or connections that need
 /// attention) or clean.
 ExitCode outcome(const report::Summary& total, const report::ConnectionTotals& totals) noexcept;
 
 /// Runs `vxcheck analyze` (src/app/analyze.cc): every file in turn, reports to `out`; errors
-/// go to the log. Frames of a classic pcap file, and of every file with --threads 2 or more,
-/// are decoded and verified in batches on config.threads threads and analysed in capture order
-/// on this one; pcapng and stdin on one thread go a frame at a time. The report is the same.
+/// go to the log. Frames are decoded and verified in batches on config.threads threads and
+/// analysed in capture order on this one (a classic pcap file read in extents straight into
+/// the batches, other files copied into them); with AnalyzeConfig::frame_at_a_time and one
+/// thread, a frame at a time. The report is the same.
 ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out);
 
 /// Runs `vxcheck capture` (src/app/capture.cc) until SIGINT/SIGTERM, --duration or --count.

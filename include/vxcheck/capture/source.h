@@ -13,6 +13,8 @@ namespace vxcheck::capture {
 
 enum class ReadStatus { Frame, End, Error, WouldBlock /* live: nothing ready now */ };
 
+class BlockReader;  // block_reader.h
+
 class Source {
   public:
     virtual ~Source() = default;
@@ -25,6 +27,11 @@ class Source {
     /// Bytes consumed so far and the total if known (0 for pipes), for progress reports.
     [[nodiscard]] virtual std::uint64_t position() const noexcept = 0;
     [[nodiscard]] virtual std::uint64_t size() const noexcept = 0;
+    /// The source's frames read in extents straight into the caller's storage (block_reader.h),
+    /// or null if it offers no such reading. The reader belongs to the source and lives as
+    /// long as it; while BlockReader::walking(), frames come from its extents, and next()
+    /// gives what remains after them.
+    [[nodiscard]] virtual BlockReader* blocks() noexcept { return nullptr; }
 };
 
 /// Thrown when a capture cannot be opened; what() is one line naming the file and the problem.

@@ -27,8 +27,8 @@
 #include <tuple>
 #include <vector>
 
-#include "../../../src/capture/block_reader.h"
 #include "packet_builder.h"
+#include "vxcheck/capture/block_reader.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/track/flow_key.h"
 #include "vxcheck/verify/checksum.h"
@@ -147,7 +147,7 @@ Read read_in_extents(const std::string& path, std::size_t claim_frames, std::siz
     Read r;
     auto src = capture::open_file(path);
     r.link_name = src->link_name();
-    auto* extents = dynamic_cast<capture::BlockReader*>(src.get());
+    capture::BlockReader* extents = src->blocks();
     std::vector<RawFrame> frames(walk_frames);
     std::vector<capture::ExtentBuffer> storage(group);
     std::vector<capture::BlockReader::Read> reads;

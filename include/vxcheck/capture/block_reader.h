@@ -1,6 +1,6 @@
 #pragma once
-// Private to vxcheck_capture and src/app: reading a classic pcap file in extents, contiguous
-// byte ranges of the file, into storage the caller owns.
+// Reading a classic pcap file in extents, contiguous byte ranges of the file, into storage the
+// caller owns: a capability a Source may offer (Source::blocks(), source.h).
 //
 // Source's contract is that a frame dies at the next read (libpcap reuses its buffer). The
 // parallel pipeline wants frames that live as long as the batch they are in, without copying
@@ -55,11 +55,10 @@ class BlockReader {
     /// (the reads are the callers': a batch's own, say, wherever it is):
     /// fewer than its length at the end of the file or on an error (which libpcap meets again,
     /// and reports, when it takes over). Extents that follow one another in the file (as
-    /// successive claims do) are read with one system call for all: on this project's AMD
-    /// EPYC VM the kernel's copy out of the page cache takes 0.40 s for the 4.7 GB benchmark
-    /// capture in 208 KiB reads and 0.29 s in reads of 4 x 208 KiB (tools/bench/README.md).
-    /// At most kMaxReads at once. Any thread, concurrently with other reads. Throws
-    /// std::bad_alloc only.
+    /// successive claims do) are read with one system call for all: the kernel's copy out of
+    /// the page cache costs less in a few larger reads than in many small ones
+    /// (tools/bench/README.md). At most kMaxReads at once. Any thread, concurrently with other
+    /// reads. Throws std::bad_alloc only.
     static constexpr std::size_t kMaxReads = 8;
     virtual void read(std::span<Read* const> reads) = 0;
 
@@ -95,12 +94,10 @@ class BlockReader {
 
 /// Where read() puts an extent: page-aligned storage in which the extent's first byte lands at
 /// the offset into a page that it has in the file, so that the kernel's copy out of the page
-/// cache has source and destination equally aligned. On this project's AMD EPYC VM the copy
-/// (rep movsb) runs at a quarter of its speed when the destination is 1-31 bytes past the
-/// source modulo 4096, and at its best when they are equal (0.60 s for the 4.7 GB benchmark
-/// capture in 256 KiB reads, against 0.65-0.73 s at other offsets and 2.6 s at 16 bytes past,
-/// which is where malloc puts a large block); see tools/bench/README.md. PcapFileSource also
-/// keeps stdio's buffer in one, placed at offset 0.
+/// cache has source and destination equally aligned. The copy (rep movsb) is slowest when the
+/// destination is a few bytes past the source modulo 4096, which is where malloc puts a large
+/// block, and fastest when they are equal (tools/bench/README.md has the figures).
+/// PcapFileSource also keeps stdio's buffer in one, placed at offset 0.
 class ExtentBuffer {
   public:
     static constexpr std::size_t kPage = 4096;

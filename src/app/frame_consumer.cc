@@ -1,0 +1,89 @@
+#include "frame_consumer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <utility>
+
+#include "vxcheck/report/evidence.h"
+
+namespace vxcheck::app {
+
+ConnectionOutput::ConnectionOutput(analyze::ConnectionAnalyzer& connections,
+                                   const analyze::ConnectionOptions& options,
+                                   report::Reporter& reporter, std::string evidence_path, Each each)
+    : connections_(connections),
+      options_(options),
+      reporter_(reporter),
+      evidence_path_(std::move(evidence_path)),
+      each_(std::move(each)) {}
+
+void ConnectionOutput::report(analyze::ConnectionReport& c) {
+    if (each_) {
+        each_(c);
+    }
+    reporter_.connection(c, connections_.points());
+    ++totals_.connections;
+    totals_.with_findings += report::is_finding(c) ? 1U : 0U;
+    for (const auto v : c.verdicts) {
+        ++totals_.by_verdict[static_cast<std::size_t>(v)];
+    }
+    if (!evidence_path_.empty() && !c.has(analyze::Verdict::Clean)) {
+        with_verdicts_.push_back(std::move(c));
+    }
+}
+
+void ConnectionOutput::drain() {
+    for (analyze::ConnectionReport& c : connections_.take_decided()) {
+        report(c);
+    }
+}
+
+void ConnectionOutput::events(std::vector<analyze::ConnectionReport> decided) {
+    for (const analyze::ConnectionReport& c : decided) {
+        if (each_) {
+            each_(c);
+        }
+        reporter_.event(c, connections_.points());
+    }
+}
+
+report::ConnectionTotals ConnectionOutput::finish(bool& error) {
+    for (analyze::ConnectionReport& c : connections_.finish()) {
+        report(c);
+    }
+    totals_.ports = options_.all_ports ? "all" : "";
+    for (const auto p : options_.ports) {
+        if (!options_.all_ports) {
+            totals_.ports += (totals_.ports.empty() ? "" : ",") + std::to_string(p);
+        }
+    }
+    totals_.stats = connections_.stats();
+    if (!evidence_path_.empty()) {
+        try {
+            const std::size_t n = report::write_evidence_pcapng(evidence_path_, with_verdicts_,
+                                                                connections_.points());
+            spdlog::info("wrote {} evidence frames to {}", n, evidence_path_);
+        } catch (const std::exception& e) {
+            spdlog::error("{}", e.what());
+            error = true;
+        }
+    }
+    return totals_;
+}
+
+FrameConsumer::FrameConsumer(const analyze::ConnectionOptions& options, report::Reporter& reporter,
+                             PacketSelection packets, std::string evidence_path,
+                             ConnectionOutput::Each each)
+    : connections_(options),
+      reporter_(reporter),
+      packets_(packets),
+      output_(connections_, options, reporter, std::move(evidence_path), std::move(each)) {}
+
+report::ConnectionTotals FrameConsumer::finish(bool& error) {
+    const report::ConnectionTotals totals = output_.finish(error);
+    reporter_.finish(total_, files_, totals);
+    return totals;
+}
+
+}  // namespace vxcheck::app

@@ -1,0 +1,141 @@
+#pragma once
+// Private to src/app: what happens to a processed frame, the same in `analyze` (both frame loops
+// and the batches of parallel.cc), `bench` (its full pass) and `capture`.
+//
+// A FrameConsumer owns the connection analysis of a run and the path of its results to the
+// reporter: each frame goes to ConnectionAnalyzer::on_packet with its capture point, is listed
+// if --packets selects it, and is counted towards the periodic drain of decided connections;
+// each input (file or interface) is framed by begin_file/end_file and tallied into the total;
+// finish() decides the remaining connections and ends the report. The per-frame calls are
+// inline and make no virtual call but the reporter's for a listed packet, so that the ordered
+// loop of the batch pipeline (analyse_in_order) stays as it was.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "parallel.h"
+#include "run_common.h"
+#include "vxcheck/analyze/connections.h"
+#include "vxcheck/app/config.h"
+#include "vxcheck/app/pipeline.h"
+#include "vxcheck/report/reporter.h"
+#include "vxcheck/report/summary.h"
+
+namespace vxcheck::app {
+
+/// Where decided connections go: each is handed to the reporter (and to `each`, if given) and
+/// counted as soon as it is decided, so that memory stays bounded however many connections the
+/// input has (a flood evicts); only those with verdicts are kept, for --evidence.
+class ConnectionOutput {
+  public:
+    using Each = std::function<void(const analyze::ConnectionReport&)>;
+    ConnectionOutput(analyze::ConnectionAnalyzer& connections,
+                     const analyze::ConnectionOptions& options, report::Reporter& reporter,
+                     std::string evidence_path, Each each = {});
+
+    /// Reports the connections decided early (evicted or idle) since the last call.
+    void drain();
+    /// Call after each frame's on_packet(): drains every 65,536 frames. Counting frames, not
+    /// batches, puts the connections at the same place in the report whatever --threads is.
+    void frame_analysed() {
+        if ((++frames_ & 0xffffU) == 0) {
+            drain();
+        }
+    }
+    /// Reports the connections that `poll` decided (live capture) as events, after `each`.
+    void events(std::vector<analyze::ConnectionReport> decided);
+    /// Decides and reports every remaining connection, writes --evidence (a failure is logged
+    /// and sets `error`) and returns the totals.
+    report::ConnectionTotals finish(bool& error);
+
+  private:
+    void report(analyze::ConnectionReport& c);
+
+    analyze::ConnectionAnalyzer& connections_;
+    const analyze::ConnectionOptions& options_;
+    report::Reporter& reporter_;
+    std::string evidence_path_;
+    Each each_;
+    report::ConnectionTotals totals_;
+    std::vector<analyze::ConnectionReport> with_verdicts_;  // for --evidence only
+    std::uint64_t frames_ = 0;
+};
+
+/// The one consumer of processed frames. Lifetimes: `options` and `reporter` outlive it.
+class FrameConsumer {
+  public:
+    /// `packets`: which frames the reporter lists; `evidence_path`: --evidence, or ""; `each`
+    /// also sees every decided connection.
+    FrameConsumer(const analyze::ConnectionOptions& options, report::Reporter& reporter,
+                  PacketSelection packets, std::string evidence_path = {},
+                  ConnectionOutput::Each each = {});
+    FrameConsumer(const FrameConsumer&) = delete;
+    FrameConsumer& operator=(const FrameConsumer&) = delete;
+
+    [[nodiscard]] analyze::ConnectionAnalyzer& connections() noexcept { return connections_; }
+    [[nodiscard]] const analyze::ConnectionAnalyzer& connections() const noexcept {
+        return connections_;
+    }
+
+    /// A capture point for the file `file` ("pcaps/a.pcap" -> "a"; unique among the points).
+    std::uint16_t add_file_point(const std::string& file) {
+        return connections_.add_point(point_name(file, connections_.points()));
+    }
+    /// A capture point named `name` (an interface).
+    std::uint16_t add_point(const std::string& name) { return connections_.add_point(name); }
+
+    /// Starts an input in the report: `summary` names it (file) and its link type.
+    void begin_file(const report::Summary& summary) {
+        reporter_.begin_file(summary.file, summary.link_type);
+    }
+    /// Ends an input in the report and adds its tallies to the total.
+    void end_file(const report::Summary& summary) {
+        reporter_.end_file(summary);
+        total_.merge(summary);
+        ++files_;
+    }
+
+    /// One processed frame of `file`, from capture point `point`: the connection analysis, the
+    /// packet line if selected, and the drain every so many frames.
+    void analyse(const std::string& file, std::uint16_t point, const FrameProcessor& frame) {
+        connections_.on_packet(frame.context(point));
+        if (selected(packets_, frame)) {
+            reporter_.packet({file, frame.packet(), frame.verdicts()});
+        }
+        output_.frame_analysed();
+    }
+    /// Every frame of a processed batch in input order (each connection prefetched a few
+    /// frames ahead: analyse_in_order), then the batch's tallies into `summary`.
+    void analyse(const std::string& file, std::uint16_t point, const FrameBatch& batch,
+                 report::Summary& summary) {
+        analyse_in_order(batch, connections_,
+                         [&](const FrameProcessor& frame) { analyse(file, point, frame); });
+        summary.merge(batch.tally());
+    }
+
+    /// Reports the connections decided early (evicted or idle) since the last drain.
+    void drain() { output_.drain(); }
+    /// Live capture: decides the connections whose time has come at wall-clock `now` and
+    /// reports them as events.
+    void poll(Timestamp now) { output_.events(connections_.poll(now)); }
+
+    /// Decides and reports every remaining connection, writes --evidence (a failure is logged
+    /// and sets `error`) and ends the report with the total of the inputs ended so far.
+    report::ConnectionTotals finish(bool& error);
+    /// The inputs' tallies merged, in end_file() order.
+    [[nodiscard]] const report::Summary& total() const noexcept { return total_; }
+
+  private:
+    analyze::ConnectionAnalyzer connections_;
+    report::Reporter& reporter_;
+    PacketSelection packets_;
+    ConnectionOutput output_;
+    report::Summary total_;
+    std::size_t files_ = 0;
+};
+
+}  // namespace vxcheck::app
