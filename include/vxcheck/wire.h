@@ -40,6 +40,9 @@ inline constexpr std::uint8_t kVxlanFlagI = 0x08;
 
 // IPv4 flags and fragment offset (RFC 791): MF and the 13-bit offset; either set means fragment.
 inline constexpr std::uint16_t kIpv4FragmentBits = 0x3fff;
+inline constexpr std::uint16_t kIpv4FlagDf = 0x4000;
+inline constexpr std::uint16_t kIpv4FlagMf = 0x2000;
+inline constexpr std::uint16_t kIpv4FragOffsetMask = 0x1fff;  // in 8-byte units
 
 // ICMP destination unreachable (RFC 792 type 3; RFC 4443 type 1 for ICMPv6).
 inline constexpr std::uint8_t kIcmpDestUnreachable = 3;

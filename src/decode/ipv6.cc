@@ -21,7 +21,8 @@
 namespace vxcheck::decode {
 namespace {
 
-constexpr std::size_t kIpv6HeaderLen = 40;
+using wire::kIpv6HeaderLen;
+
 constexpr std::size_t kAddrLen = 16;
 constexpr std::size_t kFragmentHeaderLen = 8;
 constexpr std::size_t kRoutingFixedLen = 8;
@@ -97,7 +98,7 @@ void decode_ipv6(Step& s, DecodedPacket& pkt) noexcept {
     if (b.size() < kIpv6HeaderLen) {
         return fail(s, pkt, Anomaly::Ipv6HeaderTruncated);
     }
-    if ((b[0] >> 4) != 6) {
+    if (ip_version(b) != 6) {
         return fail(s, pkt, Anomaly::Ipv6BadVersion);
     }
     Ipv6Info info{.src = b.subspan(8, kAddrLen),

@@ -14,9 +14,9 @@ struct DecodeOptions {
     std::vector<std::uint16_t> vxlan_ports{8472, 4789};  // Linux/Flannel default, IANA
     std::vector<std::uint16_t> geneve_ports{6081};
     std::uint8_t max_tunnel_depth = 4;  // VXLAN/Geneve nesting cap
-    // Frames of the two common shapes (Ethernet/IPv4/TCP, and that inside VXLAN) with nothing
-    // in doubt are decoded and verified at fixed offsets (app::take_common_frame), with the
-    // same result; false sends every frame through decode() and verify() (--no-fast-path).
+    // Whether a caller may decode and verify frames of a fixed shape at fixed offsets, with the
+    // same result as decode() and verify() (the fast path, include/vxcheck/fastpath/); false
+    // sends every frame through decode() and verify() (--no-fast-path). decode() ignores it.
     bool fast_path = true;
 };
 
