@@ -89,12 +89,12 @@ Proto by_ip_protocol(std::uint32_t protocol) noexcept {
     }
 }
 
-Proto by_udp_port(std::uint32_t port, const DecodeOptions& opt) noexcept {
-    if (std::find(opt.vxlan_ports.begin(), opt.vxlan_ports.end(), port) != opt.vxlan_ports.end()) {
+Proto by_udp_port(std::uint32_t key, const DecodeOptions& opt) noexcept {
+    const auto port = static_cast<std::uint16_t>(key);  // a UDP port: 16 bits
+    if (opt.is_vxlan_port(port)) {
         return Proto::Vxlan;
     }
-    if (std::find(opt.geneve_ports.begin(), opt.geneve_ports.end(), port) !=
-        opt.geneve_ports.end()) {
+    if (opt.is_geneve_port(port)) {
         return Proto::Geneve;
     }
     return Proto::None;

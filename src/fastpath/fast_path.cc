@@ -114,8 +114,7 @@ bool parse_vxlan(Bytes after_ethernet, const decode::DecodeOptions& options, Hea
     const std::uint16_t dport = be16(udp, 2);
     if (be16(udp, kUdpLengthOffset) != udp.size() ||
         udp.size() < kInnerIpInDatagram + kIpv4MinHeaderLen || options.max_tunnel_depth < 1 ||
-        std::find(options.vxlan_ports.begin(), options.vxlan_ports.end(), dport) ==
-            options.vxlan_ports.end()) {
+        !options.is_vxlan_port(dport)) {
         return false;
     }
     const Bytes x = udp.subspan(kUdpHeaderLen);
@@ -276,8 +275,9 @@ bool verify_and_digest(const RawFrame& frame, Shape shape, const Headers& h,
     v[t::kOuterIpv4Verdict] = ipv4_verdict(t::kOuterIpv4Layer, 0, h.ip());
     v[t::kOuterUdpVerdict] =
         l4_verdict(t::kOuterUdpLayer, 0, Check::Udp, be16(h.udp(), kUdpChecksumOffset), udp);
-    v[t::kInnerIpv4Verdict] = ipv4_verdict(t::kInnerIpv4Layer, 1, h.inner_ip());
-    v[t::kInnerTcpVerdict] = l4_verdict(t::kInnerTcpLayer, 1, Check::Tcp, tcp.stored, tcp.status);
+    v[t::kInnerIpv4Verdict] = ipv4_verdict(t::kInnerIpv4Layer, t::kInnerDepth, h.inner_ip());
+    v[t::kInnerTcpVerdict] =
+        l4_verdict(t::kInnerTcpLayer, t::kInnerDepth, Check::Tcp, tcp.stored, tcp.status);
     bool zero = false;
     if (analyze::shows_vtep_mode(v[t::kOuterUdpVerdict], zero)) {
         d.add_vtep((std::uint64_t{be32(h.ip(), 12)} << 32) | be32(h.ip(), 16), zero);

@@ -2,6 +2,7 @@
 // decode(): frame bytes -> layer stack. The protocol graph (link type, ethertype, IP protocol and
 // UDP port -> next layer) lives in src/decode/decode.cc only.
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -18,6 +19,15 @@ struct DecodeOptions {
     // same result as decode() and verify() (the fast path, include/vxcheck/fastpath/); false
     // sends every frame through decode() and verify() (--no-fast-path). decode() ignores it.
     bool fast_path = true;
+
+    /// Whether UDP destination port `port` carries VXLAN (RFC 7348 5: matched on it alone).
+    [[nodiscard]] bool is_vxlan_port(std::uint16_t port) const noexcept {
+        return std::find(vxlan_ports.begin(), vxlan_ports.end(), port) != vxlan_ports.end();
+    }
+    /// Whether UDP destination port `port` carries Geneve.
+    [[nodiscard]] bool is_geneve_port(std::uint16_t port) const noexcept {
+        return std::find(geneve_ports.begin(), geneve_ports.end(), port) != geneve_ports.end();
+    }
 };
 
 /// Decodes `frame` into `out` (reset first). Never throws, never reads past frame.data; problems

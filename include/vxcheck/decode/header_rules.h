@@ -29,8 +29,9 @@ namespace vxcheck::decode {
 /// `b`. decode_ipv4() accepts such a header with no anomaly and takes the packet's extent from
 /// its total length. Precondition: b.size() >= kIpv4MinHeaderLen.
 [[nodiscard]] constexpr bool ipv4_header_plain(Bytes b, std::size_t min_payload) noexcept {
-    if (ip_version(b) != 4 || ipv4_header_len(b) != wire::kIpv4MinHeaderLen ||
-        (be16(b, 6) & wire::kIpv4FragmentBits) != 0) {
+    // Version 4 and IHL 5 are the first byte, 0x45: one compare.
+    constexpr unsigned kVersionIhl = (4U << 4) | (wire::kIpv4MinHeaderLen / 4);
+    if (b[0] != kVersionIhl || (be16(b, 6) & wire::kIpv4FragmentBits) != 0) {
         return false;
     }
     const std::size_t total = be16(b, 2);

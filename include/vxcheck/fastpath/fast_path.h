@@ -17,12 +17,12 @@
 // tests/unit/fastpath/fast_path_test.cc holds it to that, field by field
 // (tests/support/fast_path_equivalence.h), on every frame of every capture in pcaps/.
 
-#include <cstddef>
 #include <cstdint>
 
 #include "vxcheck/analyze/connections.h"
 #include "vxcheck/decode/decode.h"
 #include "vxcheck/decode/packet.h"
+#include "vxcheck/decode/shapes.h"
 #include "vxcheck/frame.h"
 #include "vxcheck/verify/verify.h"
 
@@ -31,34 +31,10 @@ namespace vxcheck::fastpath {
 /// Which of the two shapes a frame has, or None: not one the fast path takes.
 enum class Shape : std::uint8_t { None, PlainTcp, TcpInVxlan };
 
-/// Where decode() puts the layers of a plain TCP frame (build_layers() writes the same) and
-/// where verify() puts their verdicts.
-namespace plain_tcp {
-inline constexpr std::uint8_t kEthernetLayer = 0;
-inline constexpr std::uint8_t kIpv4Layer = 1;
-inline constexpr std::uint8_t kTcpLayer = 2;
-inline constexpr std::size_t kLayerCount = 3;
-inline constexpr std::size_t kIpv4Verdict = 0;
-inline constexpr std::size_t kTcpVerdict = 1;
-inline constexpr std::size_t kVerdictCount = 2;
-}  // namespace plain_tcp
-
-/// The same for TCP in VXLAN (the inner layers at tunnel depth 1).
-namespace tcp_in_vxlan {
-inline constexpr std::uint8_t kOuterEthernetLayer = 0;
-inline constexpr std::uint8_t kOuterIpv4Layer = 1;
-inline constexpr std::uint8_t kOuterUdpLayer = 2;
-inline constexpr std::uint8_t kVxlanLayer = 3;
-inline constexpr std::uint8_t kInnerEthernetLayer = 4;
-inline constexpr std::uint8_t kInnerIpv4Layer = 5;
-inline constexpr std::uint8_t kInnerTcpLayer = 6;
-inline constexpr std::size_t kLayerCount = 7;
-inline constexpr std::size_t kOuterIpv4Verdict = 0;
-inline constexpr std::size_t kOuterUdpVerdict = 1;
-inline constexpr std::size_t kInnerIpv4Verdict = 2;
-inline constexpr std::size_t kInnerTcpVerdict = 3;
-inline constexpr std::size_t kVerdictCount = 4;
-}  // namespace tcp_in_vxlan
+/// Where decode() puts the layers of each shape and verify() their verdicts (build_layers()
+/// and take_frame() write the same).
+namespace plain_tcp = decode::shapes::plain_tcp;
+namespace tcp_in_vxlan = decode::shapes::tcp_in_vxlan;
 
 /// What take_frame() starts loading of the frame's connection, as soon as the digest has the
 /// flow's hash (before the checksums are summed), for the thread that calls on_packet next.

@@ -35,9 +35,10 @@ struct Summary {
     /// Tallies one frame. Never allocates. Returns whether the frame is bad: a decode anomaly
     /// or a bad checksum (what `--packets bad` lists).
     bool add(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) noexcept;
-    /// add() of a frame the fast path took (include/vxcheck/fastpath/), whose layers are not
-    /// built: precondition, the frame decodes with no anomaly and no verdict is bad (add() would
-    /// return false). The same tallies, from the frame and its verdicts alone.
+    /// add() of a frame whose layers are not built, from the frame and its verdicts alone.
+    /// Preconditions: the frame has one of the shapes of decode/shapes.h, with the verdicts
+    /// verify() gives it at the positions named there; it decodes with no anomaly and no
+    /// verdict is bad (add() would return false). The fast path's frames are such.
     void add_fast_path(const RawFrame& f, const verify::Verdicts& verdicts) noexcept;
     void merge(const Summary& other);
 
