@@ -35,6 +35,14 @@ inline constexpr std::size_t kVxlanHeaderLen = 8;     // RFC 7348
 inline constexpr std::size_t kIcmpHeaderLen = 4;
 inline constexpr std::size_t kIcmpErrorHeaderLen = 8;
 
+// Field offsets, from the start of their header, of the fields read by more than one stage.
+inline constexpr std::size_t kEthertypeOffset = 12;     // Ethernet II (IEEE 802.3)
+inline constexpr std::size_t kIpv4ProtocolOffset = 9;   // RFC 791
+inline constexpr std::size_t kIpv4ChecksumOffset = 10;  // RFC 791
+inline constexpr std::size_t kTcpChecksumOffset = 16;   // RFC 9293
+inline constexpr std::size_t kUdpLengthOffset = 4;      // RFC 768
+inline constexpr std::size_t kUdpChecksumOffset = 6;    // RFC 768
+
 // VXLAN flags (RFC 7348 section 5): the I flag says the VNI is valid.
 inline constexpr std::uint8_t kVxlanFlagI = 0x08;
 

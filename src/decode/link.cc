@@ -41,7 +41,7 @@ void decode_ethernet(Step& s, DecodedPacket& pkt) noexcept {
     if (s.bytes.size() < kEthernetHeaderLen) {
         return fail(s, pkt, Anomaly::LinkTruncated);
     }
-    const std::uint16_t ethertype = be16(s.bytes, 12);
+    const std::uint16_t ethertype = be16(s.bytes, wire::kEthertypeOffset);
     pkt.add<EthernetInfo>(Proto::Ethernet, kEthernetHeaderLen, s.claimed, s.bytes).ethertype =
         ethertype;
     next_by_ethertype(s, kEthernetHeaderLen, ethertype);

@@ -28,21 +28,21 @@ using verify::Status;
 using verify::Verdict;
 using wire::kEthernetHeaderLen;
 using wire::kEthertypeIpv4;
+using wire::kEthertypeOffset;
 using wire::kIpProtoTcp;
 using wire::kIpProtoUdp;
+using wire::kIpv4ChecksumOffset;
 using wire::kIpv4MinHeaderLen;
+using wire::kIpv4ProtocolOffset;
+using wire::kTcpChecksumOffset;
 using wire::kTcpMinHeaderLen;
+using wire::kUdpChecksumOffset;
 using wire::kUdpHeaderLen;
+using wire::kUdpLengthOffset;
 using wire::kVxlanHeaderLen;
 
 // Where the inner IPv4 packet starts in a VXLAN datagram.
 constexpr std::size_t kInnerIpInDatagram = kUdpHeaderLen + kVxlanHeaderLen + kEthernetHeaderLen;
-constexpr std::size_t kEthertypeOffset = 12;  // in an Ethernet header
-constexpr std::size_t kIpv4ProtocolOffset = 9;
-constexpr std::size_t kIpv4ChecksumOffset = 10;
-constexpr std::size_t kTcpChecksumOffset = 16;
-constexpr std::size_t kUdpChecksumOffset = 6;
-constexpr std::size_t kUdpLengthOffset = 4;
 
 // An IPv4 header at the start of `b` that is plain (header_rules.h) with at least
 // `min_payload` bytes after it, carries `protocol`, and whose checksum verifies. Its total

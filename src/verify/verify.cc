@@ -23,8 +23,8 @@ using decode::Ipv6Info;
 using decode::Layer;
 using decode::Proto;
 
-constexpr std::size_t kTcpChecksumOffset = 16;
-constexpr std::size_t kUdpChecksumOffset = 6;
+using wire::kTcpChecksumOffset;
+using wire::kUdpChecksumOffset;
 
 // The folded sum of the pseudo-header (RFC 768 / RFC 8200 8.1) of `ip` for protocol `proto`,
 // length `len`.

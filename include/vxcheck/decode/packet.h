@@ -172,8 +172,8 @@ inline void read_ipv4_header(Bytes b, Ipv4Info& info) noexcept {
     info.dont_fragment = (frag & wire::kIpv4FlagDf) != 0;
     info.length_from_capture = info.total_length == 0;
     info.ttl = b[8];
-    info.protocol = b[9];
-    info.checksum = be16(b, 10);
+    info.protocol = b[wire::kIpv4ProtocolOffset];
+    info.checksum = be16(b, wire::kIpv4ChecksumOffset);
 }
 
 /// Precondition: b.size() >= 20 (the TCP header without options).
@@ -184,15 +184,15 @@ inline void read_tcp_header(Bytes b, TcpInfo& info) noexcept {
     info.ack = be32(b, 8);
     info.flags = b[13];
     info.window = be16(b, 14);
-    info.checksum = be16(b, 16);
+    info.checksum = be16(b, wire::kTcpChecksumOffset);
 }
 
 /// Precondition: b.size() >= 8.
 inline void read_udp_header(Bytes b, UdpInfo& info) noexcept {
     info.sport = be16(b, 0);
     info.dport = be16(b, 2);
-    info.length = be16(b, 4);
-    info.checksum = be16(b, 6);
+    info.length = be16(b, wire::kUdpLengthOffset);
+    info.checksum = be16(b, wire::kUdpChecksumOffset);
 }
 
 using LayerInfo = std::variant<std::monostate, EthernetInfo, SllInfo, NullInfo, VlanInfo, Ipv4Info,
