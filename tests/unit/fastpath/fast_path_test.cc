@@ -411,7 +411,7 @@ TEST(FastPath, AgreesWithTheGeneralPathOnEveryCapturedFrame) {
         }
     }
     EXPECT_GT(frames, 100U);
-    EXPECT_GT(taken, 50U);  // the VXLAN and flannel.1 scenarios are mostly common frames
+    EXPECT_GT(taken, 50U);  // the VXLAN and flannel.1 scenarios are mostly of the two shapes
     EXPECT_LT(taken, frames);
 }
 
