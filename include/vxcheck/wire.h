@@ -35,11 +35,22 @@ inline constexpr std::size_t kVxlanHeaderLen = 8;     // RFC 7348
 inline constexpr std::size_t kIcmpHeaderLen = 4;
 inline constexpr std::size_t kIcmpErrorHeaderLen = 8;
 
+// Field offsets, from the start of their header, of the fields read by more than one stage.
+inline constexpr std::size_t kEthertypeOffset = 12;     // Ethernet II (IEEE 802.3)
+inline constexpr std::size_t kIpv4ProtocolOffset = 9;   // RFC 791
+inline constexpr std::size_t kIpv4ChecksumOffset = 10;  // RFC 791
+inline constexpr std::size_t kTcpChecksumOffset = 16;   // RFC 9293
+inline constexpr std::size_t kUdpLengthOffset = 4;      // RFC 768
+inline constexpr std::size_t kUdpChecksumOffset = 6;    // RFC 768
+
 // VXLAN flags (RFC 7348 section 5): the I flag says the VNI is valid.
 inline constexpr std::uint8_t kVxlanFlagI = 0x08;
 
 // IPv4 flags and fragment offset (RFC 791): MF and the 13-bit offset; either set means fragment.
 inline constexpr std::uint16_t kIpv4FragmentBits = 0x3fff;
+inline constexpr std::uint16_t kIpv4FlagDf = 0x4000;
+inline constexpr std::uint16_t kIpv4FlagMf = 0x2000;
+inline constexpr std::uint16_t kIpv4FragOffsetMask = 0x1fff;  // in 8-byte units
 
 // ICMP destination unreachable (RFC 792 type 3; RFC 4443 type 1 for ICMPv6).
 inline constexpr std::uint8_t kIcmpDestUnreachable = 3;

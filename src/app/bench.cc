@@ -4,8 +4,8 @@
 // and not the disk or the page cache.
 // Each run makes five passes over the frames: decode; decode + verify; decode + verify +
 // summary tallies + digest (FrameProcessor without its fast path); FrameProcessor as analyze
-// runs it, the fast path taking the common frames (include/vxcheck/app/fast_path.h); and the
-// full pipeline of analyze through the same FrameConsumer (connection tracking and verdicts,
+// runs it, the fast path taking the frames of its two shapes (include/vxcheck/fastpath/); and
+// the full pipeline of analyze through the same FrameConsumer (connection tracking and verdicts,
 // decided connections drained as analyze drains them, the packet lines and the text report,
 // written to a sink that only hashes it), in batches on one thread, as analyze runs a pcap file
 // (analyse_in_memory, bench.h). A stage's cost is the difference between two passes, best run of

@@ -18,13 +18,13 @@ std::string point_name(const std::string& file, const std::vector<std::string>& 
 
 void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) noexcept {
     // The fast path gives no frame an anomaly or a bad verdict (so the kernel's hint changes
-    // none of its verdicts, and the frame is not bad), in a fixed order (Summary::add_common).
+    // none of its verdicts, and the frame is not bad): Summary::add_fast_path tallies it.
     unbuilt_ = options_.fast_path
-                   ? take_common_frame(frame, options_, *packet_, verdicts_, digest_, prefetch_)
-                   : CommonFrame::None;
-    if (unbuilt_ != CommonFrame::None) {
+                   ? fastpath::take_frame(frame, options_, *packet_, verdicts_, digest_, prefetch_)
+                   : fastpath::Shape::None;
+    if (unbuilt_ != fastpath::Shape::None) {
         ++fast_frames_;
-        summary.add_common(frame, verdicts_);
+        summary.add_fast_path(frame, verdicts_);
         bad_ = false;
         return;
     }
@@ -38,9 +38,9 @@ void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) no
 }
 
 const decode::DecodedPacket& FrameProcessor::packet() const noexcept {
-    if (unbuilt_ != CommonFrame::None) {
-        build_common_layers(packet_->frame(), unbuilt_, options_, *packet_);
-        unbuilt_ = CommonFrame::None;
+    if (unbuilt_ != fastpath::Shape::None) {
+        fastpath::build_layers(packet_->frame(), unbuilt_, options_, *packet_);
+        unbuilt_ = fastpath::Shape::None;
     }
     return *packet_;
 }

@@ -11,17 +11,16 @@
 namespace vxcheck::decode {
 namespace {
 
-constexpr std::uint16_t kEthertypeIpv4 = 0x0800;
-constexpr std::uint16_t kEthertypeIpv6 = 0x86dd;
-constexpr std::uint16_t kEthertypeVlan = 0x8100;
-constexpr std::uint16_t kEthertypeQinQ = 0x88a8;
-constexpr std::uint16_t kEthertypeQinQOld = 0x9100;
-constexpr std::uint16_t kEthertypeTransparentBridging = 0x6558;
-
-constexpr std::uint8_t kIpProtoIcmp = 1;
-constexpr std::uint8_t kIpProtoTcp = 6;
-constexpr std::uint8_t kIpProtoUdp = 17;
-constexpr std::uint8_t kIpProtoIcmpv6 = 58;
+using wire::kEthertypeIpv4;
+using wire::kEthertypeIpv6;
+using wire::kEthertypeQinQ;
+using wire::kEthertypeQinQOld;
+using wire::kEthertypeTransparentBridging;
+using wire::kEthertypeVlan;
+using wire::kIpProtoIcmp;
+using wire::kIpProtoIcmpv6;
+using wire::kIpProtoTcp;
+using wire::kIpProtoUdp;
 
 Proto first_proto(LinkType link, Bytes data, DecodedPacket& pkt) noexcept {
     switch (link) {
@@ -90,12 +89,12 @@ Proto by_ip_protocol(std::uint32_t protocol) noexcept {
     }
 }
 
-Proto by_udp_port(std::uint32_t port, const DecodeOptions& opt) noexcept {
-    if (std::find(opt.vxlan_ports.begin(), opt.vxlan_ports.end(), port) != opt.vxlan_ports.end()) {
+Proto by_udp_port(std::uint32_t key, const DecodeOptions& opt) noexcept {
+    const auto port = static_cast<std::uint16_t>(key);  // a UDP port: 16 bits
+    if (opt.is_vxlan_port(port)) {
         return Proto::Vxlan;
     }
-    if (std::find(opt.geneve_ports.begin(), opt.geneve_ports.end(), port) !=
-        opt.geneve_ports.end()) {
+    if (opt.is_geneve_port(port)) {
         return Proto::Geneve;
     }
     return Proto::None;

@@ -6,7 +6,9 @@
 #include <cstdint>
 
 #include "vxcheck/bytes.h"
+#include "vxcheck/decode/header_rules.h"
 #include "vxcheck/decode/packet.h"
+#include "vxcheck/wire.h"
 
 namespace vxcheck::decode {
 

@@ -16,19 +16,18 @@
 #include "decoders.h"
 
 namespace vxcheck::decode {
-namespace {
-constexpr std::size_t kIpv4MinHeaderLen = 20;
-}  // namespace
+
+using wire::kIpv4MinHeaderLen;
 
 void decode_ipv4(Step& s, DecodedPacket& pkt) noexcept {
     const Bytes b = s.bytes;
     if (b.size() < kIpv4MinHeaderLen) {
         return fail(s, pkt, Anomaly::Ipv4HeaderTruncated);
     }
-    if ((b[0] >> 4) != 4) {
+    if (ip_version(b) != 4) {
         return fail(s, pkt, Anomaly::Ipv4BadVersion);
     }
-    const std::size_t header_len = std::size_t{b[0] & 0x0fU} * 4;
+    const std::size_t header_len = ipv4_header_len(b);
     if (header_len < kIpv4MinHeaderLen) {
         return fail(s, pkt, Anomaly::Ipv4HeaderLenTooSmall);
     }

@@ -21,7 +21,8 @@
 namespace vxcheck::decode {
 namespace {
 
-constexpr std::size_t kIpv6HeaderLen = 40;
+using wire::kIpv6HeaderLen;
+
 constexpr std::size_t kAddrLen = 16;
 constexpr std::size_t kFragmentHeaderLen = 8;
 constexpr std::size_t kRoutingFixedLen = 8;
@@ -90,6 +91,65 @@ bool scan_routing(Bytes ext, Ipv6Info& info) noexcept {
     }
 }
 
+// Where the walk over the extension headers is: the next header's type and offset, and
+// whether there is no upper layer to decode (a non-first fragment, a bad extension header).
+struct ExtWalk {
+    std::uint8_t next = 0;
+    std::size_t off = 0;
+    bool stop = false;
+};
+
+bool is_extension_header(std::uint8_t type) noexcept {
+    return type == kHopByHop || type == kRouting || type == kFragment || type == kAh ||
+           type == kDestOptions;
+}
+
+// The length of the extension header of type `type` at `off`. Precondition: off + 2 <= size.
+std::size_t extension_header_len(Bytes extent, std::size_t off, std::uint8_t type) noexcept {
+    switch (type) {
+        case kFragment:
+            return kFragmentHeaderLen;
+        case kAh:
+            return (std::size_t{extent[off + 1]} + 2) * 4;
+        default:
+            return (std::size_t{extent[off + 1]} + 1) * 8;
+    }
+}
+
+// Walks the extension headers from w.next at w.off to the upper-layer protocol (or ESP / No
+// Next Header: the walk stops there too), reading what changes the pseudo-header and the
+// fragment fields into `info`.
+void walk_extension_headers(Bytes extent, Ipv6Info& info, DecodedPacket& pkt, ExtWalk& w) noexcept {
+    for (int n = 0; !w.stop && is_extension_header(w.next); ++n) {
+        if (n == kMaxExtHeaders) {
+            pkt.note(Anomaly::Ipv6TooManyExt);
+            w.stop = true;
+            return;
+        }
+        const std::size_t len =
+            w.off + 2 > extent.size() ? 0 : extension_header_len(extent, w.off, w.next);
+        if (len == 0 || w.off + len > extent.size()) {
+            pkt.note(Anomaly::Ipv6ExtTruncated);
+            w.stop = true;
+            return;
+        }
+        const Bytes ext = extent.subspan(w.off, len);
+        if (w.next == kDestOptions) {
+            scan_dest_options(ext, info);
+        } else if (w.next == kRouting && !scan_routing(ext, info)) {
+            pkt.note(Anomaly::Ipv6BadRoutingHeader);
+        } else if (w.next == kFragment) {
+            const std::uint16_t fo = be16(ext, 2);
+            info.fragment = true;
+            info.frag_offset = static_cast<std::uint16_t>(fo & 0xfff8U);
+            info.more_fragments = (fo & 1U) != 0;
+            w.stop = info.frag_offset != 0;
+        }
+        w.next = ext[0];
+        w.off += len;
+    }
+}
+
 }  // namespace
 
 void decode_ipv6(Step& s, DecodedPacket& pkt) noexcept {
@@ -97,7 +157,7 @@ void decode_ipv6(Step& s, DecodedPacket& pkt) noexcept {
     if (b.size() < kIpv6HeaderLen) {
         return fail(s, pkt, Anomaly::Ipv6HeaderTruncated);
     }
-    if ((b[0] >> 4) != 6) {
+    if (ip_version(b) != 6) {
         return fail(s, pkt, Anomaly::Ipv6BadVersion);
     }
     Ipv6Info info{.src = b.subspan(8, kAddrLen),
@@ -115,64 +175,16 @@ void decode_ipv6(Step& s, DecodedPacket& pkt) noexcept {
     }
     const Bytes extent = clip(b, claimed);
 
-    std::uint8_t next = b[6];
-    std::size_t off = kIpv6HeaderLen;
-    bool stop = false;  // no upper layer to decode (non-first fragment, bad extension header)
-    for (int n = 0; !stop; ++n) {
-        if (next != kHopByHop && next != kRouting && next != kFragment && next != kAh &&
-            next != kDestOptions) {
-            break;  // upper-layer protocol (or ESP / No Next Header: we stop there too)
-        }
-        if (n == kMaxExtHeaders) {
-            pkt.note(Anomaly::Ipv6TooManyExt);
-            stop = true;
-            break;
-        }
-        if (off + 2 > extent.size()) {
-            pkt.note(Anomaly::Ipv6ExtTruncated);
-            stop = true;
-            break;
-        }
-        std::size_t len = 0;
-        switch (next) {
-            case kFragment:
-                len = kFragmentHeaderLen;
-                break;
-            case kAh:
-                len = (std::size_t{extent[off + 1]} + 2) * 4;
-                break;
-            default:
-                len = (std::size_t{extent[off + 1]} + 1) * 8;
-                break;
-        }
-        if (off + len > extent.size()) {
-            pkt.note(Anomaly::Ipv6ExtTruncated);
-            stop = true;
-            break;
-        }
-        const Bytes ext = extent.subspan(off, len);
-        if (next == kDestOptions) {
-            scan_dest_options(ext, info);
-        } else if (next == kRouting && !scan_routing(ext, info)) {
-            pkt.note(Anomaly::Ipv6BadRoutingHeader);
-        } else if (next == kFragment) {
-            const std::uint16_t fo = be16(ext, 2);
-            info.fragment = true;
-            info.frag_offset = static_cast<std::uint16_t>(fo & 0xfff8U);
-            info.more_fragments = (fo & 1U) != 0;
-            stop = info.frag_offset != 0;
-        }
-        next = ext[0];
-        off += len;
-    }
-    info.next_header = next;
-    pkt.add<Ipv6Info>(Proto::Ipv6, off, claimed, extent) = info;
-    if (stop) {
+    ExtWalk w{.next = b[6], .off = kIpv6HeaderLen};
+    walk_extension_headers(extent, info, pkt, w);
+    info.next_header = w.next;
+    pkt.add<Ipv6Info>(Proto::Ipv6, w.off, claimed, extent) = info;
+    if (w.stop) {
         return end(s);
     }
     s.bytes = extent;
     s.claimed = claimed;
-    decode::next(s, Via::IpProtocol, next, off);
+    decode::next(s, Via::IpProtocol, w.next, w.off);
 }
 
 }  // namespace vxcheck::decode

@@ -12,12 +12,13 @@
 namespace vxcheck::decode {
 namespace {
 
-constexpr std::size_t kEthernetHeaderLen = 14;
-constexpr std::size_t kVlanTagLen = 4;
+using wire::kEthernetHeaderLen;
+using wire::kMinEthertype;
+using wire::kVlanTagLen;
+
 constexpr std::size_t kSllHeaderLen = 16;
 constexpr std::size_t kSll2HeaderLen = 20;
 constexpr std::size_t kNullHeaderLen = 4;
-constexpr std::uint16_t kMinEthertype = 0x0600;  // smaller values are 802.3 lengths (LLC follows)
 constexpr int kMaxVlanTags = 4;
 
 // BSD loopback families: AF_INET is 2 everywhere; AF_INET6 differs per OS.
@@ -40,7 +41,7 @@ void decode_ethernet(Step& s, DecodedPacket& pkt) noexcept {
     if (s.bytes.size() < kEthernetHeaderLen) {
         return fail(s, pkt, Anomaly::LinkTruncated);
     }
-    const std::uint16_t ethertype = be16(s.bytes, 12);
+    const std::uint16_t ethertype = be16(s.bytes, wire::kEthertypeOffset);
     pkt.add<EthernetInfo>(Proto::Ethernet, kEthernetHeaderLen, s.claimed, s.bytes).ethertype =
         ethertype;
     next_by_ethertype(s, kEthernetHeaderLen, ethertype);

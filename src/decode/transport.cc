@@ -12,9 +12,10 @@
 
 namespace vxcheck::decode {
 namespace {
-constexpr std::size_t kTcpMinHeaderLen = 20;
-constexpr std::size_t kUdpHeaderLen = 8;
-constexpr std::size_t kIcmpHeaderLen = 4;
+
+using wire::kIcmpHeaderLen;
+using wire::kTcpMinHeaderLen;
+using wire::kUdpHeaderLen;
 
 bool in_first_fragment(const Layer& ip) noexcept {
     if (const auto* v4 = ip.as<Ipv4Info>()) {
@@ -37,7 +38,7 @@ void decode_tcp(Step& s, DecodedPacket& pkt) noexcept {
     if (b.size() < kTcpMinHeaderLen) {
         return fail(s, pkt, Anomaly::TcpHeaderTruncated);
     }
-    const std::size_t header_len = std::size_t{b[12]} / 16 * 4;
+    const std::size_t header_len = tcp_header_len(b);
     if (header_len < kTcpMinHeaderLen) {
         return fail(s, pkt, Anomaly::TcpDataOffsetTooSmall);
     }

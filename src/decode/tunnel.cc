@@ -10,11 +10,11 @@
 
 namespace vxcheck::decode {
 namespace {
-constexpr std::size_t kVxlanHeaderLen = 8;
 constexpr std::size_t kGeneveBaseLen = 8;
-constexpr std::uint8_t kVxlanFlagI = 0x08;
-constexpr std::uint16_t kEthertypeTransparentBridging = 0x6558;
 }  // namespace
+
+using wire::kEthertypeTransparentBridging;
+using wire::kVxlanHeaderLen;
 
 void decode_vxlan(Step& s, DecodedPacket& pkt) noexcept {
     const Bytes b = s.bytes;
@@ -24,10 +24,10 @@ void decode_vxlan(Step& s, DecodedPacket& pkt) noexcept {
     auto& info = pkt.add<VxlanInfo>(Proto::Vxlan, kVxlanHeaderLen, s.claimed, b);
     info.flags = b[0];
     info.vni = be24(b, 4);
-    if ((info.flags & kVxlanFlagI) == 0) {
+    if (!vxlan_i_flag(b)) {
         return fail(s, pkt, Anomaly::VxlanIFlagClear);
     }
-    if ((info.flags & ~kVxlanFlagI) != 0 || b[1] != 0 || b[2] != 0 || b[3] != 0 || b[7] != 0) {
+    if (vxlan_reserved_nonzero(b)) {
         pkt.note(Anomaly::VxlanReservedNonzero);  // receivers ignore them (RFC 7348): go on
     }
     pkt.enter_tunnel();

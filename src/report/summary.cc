@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "vxcheck/decode/shapes.h"
+
 namespace vxcheck::report {
 
 void Summary::count_frame(const RawFrame& f) noexcept {
@@ -28,29 +30,39 @@ bool Summary::add(const decode::DecodedPacket& pkt, const verify::Verdicts& verd
     packets_with_anomalies += anomalous ? 1U : 0U;
     bool bad = false;
     for (const verify::Verdict& v : verdicts.items()) {
-        const std::size_t depth = std::min<std::size_t>(v.depth, kMaxDepth);
-        ++checksums[static_cast<std::size_t>(v.check)][depth][static_cast<std::size_t>(v.status)];
+        tally(v);
         bad = bad || v.status == verify::Status::Bad;
     }
     packets_with_bad_checksum += bad ? 1U : 0U;
     return anomalous || bad;
 }
 
-void Summary::add_common(const RawFrame& f, const verify::Verdicts& verdicts) noexcept {
+// By the verdicts' positions in the two shapes: a loop over each verdict's check and depth
+// would be add()'s, at several times the instructions, for every frame the fast path takes.
+void Summary::add_fast_path(const RawFrame& f, const verify::Verdicts& verdicts) noexcept {
+    namespace plain = decode::shapes::plain_tcp;
+    namespace vx = decode::shapes::tcp_in_vxlan;
+    using verify::Check;
     count_frame(f);
     ++decoded;
     const auto v = verdicts.items();
-    const auto tally = [this](verify::Check check, std::size_t depth, verify::Status status) {
+    const auto count = [this](Check check, std::size_t depth, verify::Status status) {
         ++checksums[static_cast<std::size_t>(check)][depth][static_cast<std::size_t>(status)];
     };
-    tally(verify::Check::Ipv4Header, 0, v[0].status);
-    if (v.size() == 2) {
-        tally(verify::Check::Tcp, 0, v[1].status);
+    if (v.size() == plain::kVerdictCount) {
+        count(Check::Ipv4Header, 0, v[plain::kIpv4Verdict].status);
+        count(Check::Tcp, 0, v[plain::kTcpVerdict].status);
         return;
     }
-    tally(verify::Check::Udp, 0, v[1].status);
-    tally(verify::Check::Ipv4Header, 1, v[2].status);
-    tally(verify::Check::Tcp, 1, v[3].status);
+    count(Check::Ipv4Header, 0, v[vx::kOuterIpv4Verdict].status);
+    count(Check::Udp, 0, v[vx::kOuterUdpVerdict].status);
+    count(Check::Ipv4Header, vx::kInnerDepth, v[vx::kInnerIpv4Verdict].status);
+    count(Check::Tcp, vx::kInnerDepth, v[vx::kInnerTcpVerdict].status);
+}
+
+void Summary::tally(const verify::Verdict& v) noexcept {
+    const std::size_t depth = std::min<std::size_t>(v.depth, kMaxDepth);
+    ++checksums[static_cast<std::size_t>(v.check)][depth][static_cast<std::size_t>(v.status)];
 }
 
 void Summary::merge(const Summary& o) {

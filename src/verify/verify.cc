@@ -1,19 +1,18 @@
-// Checksum verdicts (domain spec 0.3, 2, 3). For each L4 checksum, in this order:
-//  1. UDP 0: "no checksum" over IPv4, an error over IPv6;
-//  2. fragments and frames whose covered bytes were not all captured: unverified;
-//  3. residual R == 0xffff: ok;
-//  4. field == pseudo-header sum (over the L4 length, or 0): partial, the NIC fills it later;
-//  5. IP total length 0: the length is a guess, so unverified rather than bad;
-//  6. a tunnel's outer UDP with partial inner checksums: substitute their final values (local
-//     checksum offload computed the outer over them) and check again;
-//  7. bad, with the expected value.
-// Layers are verified innermost first, so step 6 can use the inner verdicts.
+// Checksum verdicts (domain spec 0.3, 2, 3). An IPv4 header checksum is ok or bad (or, in a
+// super-packet, unverified: left for the NIC). Each TCP and UDP checksum gets the status the
+// ladder in verify/status_ladder.h gives it (zero, fragment, not captured, ok, partial, partial
+// over length 0, super-packet, local-checksum-offload substitution, bad); this file computes
+// the sums and facts the ladder reads. Layers are verified innermost first, so that a tunnel's
+// outer UDP checksum can reuse the inner sums and substitute the inner partial checksums.
 
 #include "vxcheck/verify/verify.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "vxcheck/verify/checksum.h"
+#include "vxcheck/verify/status_ladder.h"
+#include "vxcheck/wire.h"
 
 namespace vxcheck::verify {
 namespace {
@@ -24,10 +23,8 @@ using decode::Ipv6Info;
 using decode::Layer;
 using decode::Proto;
 
-constexpr std::uint8_t kIpProtoTcp = 6;
-constexpr std::uint8_t kIpProtoUdp = 17;
-constexpr std::size_t kTcpChecksumOffset = 16;
-constexpr std::size_t kUdpChecksumOffset = 6;
+using wire::kTcpChecksumOffset;
+using wire::kUdpChecksumOffset;
 
 // The folded sum of the pseudo-header (RFC 768 / RFC 8200 8.1) of `ip` for protocol `proto`,
 // length `len`.
@@ -142,10 +139,12 @@ Verdict verify_ipv4_header(const Layer& ip, std::size_t index, Work& w) noexcept
 }
 
 // Sum of (final - partial) over the inner partial checksums covered by the L4 layer at `outer`,
-// placed in the byte lanes they occupy relative to the start of that layer.
-std::uint16_t inner_partial_delta(const DecodedPacket& pkt, std::size_t outer, const Work& w,
-                                  std::span<const Verdict> verdicts, bool& found) noexcept {
-    std::uint16_t delta = 0;
+// placed in the byte lanes they occupy relative to the start of that layer; none if there are
+// none.
+std::optional<std::uint16_t> inner_partial_delta(const DecodedPacket& pkt, std::size_t outer,
+                                                 const Work& w,
+                                                 std::span<const Verdict> verdicts) noexcept {
+    std::optional<std::uint16_t> delta;
     const auto layers = pkt.layers();
     for (std::size_t j = outer + 1; j < layers.size(); ++j) {
         if (w.slot[j] == Work::kNone) {
@@ -158,23 +157,25 @@ std::uint16_t inner_partial_delta(const DecodedPacket& pkt, std::size_t outer, c
         const std::size_t field =
             layers[j].offset +
             (layers[j].proto == Proto::Tcp ? kTcpChecksumOffset : kUdpChecksumOffset);
-        std::uint16_t d = ones_add(ones_neg(inner.stored), inner.expected);
-        if (((field - layers[outer].offset) & 1U) != 0) {
-            d = static_cast<std::uint16_t>((d << 8) | (d >> 8));
-        }
-        delta = ones_add(delta, d);
-        found = true;
+        const bool odd = ((field - layers[outer].offset) & 1U) != 0;
+        delta =
+            ones_add(delta.value_or(0), partial_substitution(inner.stored, inner.expected, odd));
     }
     return delta;
 }
 
+bool is_tunnel(Proto p) noexcept {
+    return p == Proto::Vxlan || p == Proto::Geneve;
+}
+
+// The facts the status ladder (status_ladder.h) reads, and the ladder's answer.
 Verdict verify_l4(const DecodedPacket& pkt, std::size_t index, Work& w,
                   std::span<const Verdict> verdicts) noexcept {
     const auto layers = pkt.layers();
     const Layer& l4 = layers[index];
     const Layer& ip = layers[w.ip[index]];
     const bool is_udp = l4.proto == Proto::Udp;
-    const std::uint8_t proto = is_udp ? kIpProtoUdp : kIpProtoTcp;
+    const std::uint8_t proto = is_udp ? wire::kIpProtoUdp : wire::kIpProtoTcp;
 
     Verdict v{.layer = static_cast<std::uint8_t>(index),
               .depth = l4.depth,
@@ -192,76 +193,35 @@ Verdict verify_l4(const DecodedPacket& pkt, std::size_t index, Work& w,
         v.stored = std::get<decode::TcpInfo>(l4.info).checksum;
     }
 
+    L4Sums s{.udp = is_udp,
+             .over_ipv6 = ip.proto == Proto::Ipv6,
+             .fragment = ip_is_fragment(ip),
+             .length_from_capture = ip_length_from_capture(ip),
+             .stored = v.stored};
     // A fragment's checksum covers the reassembled datagram: nothing here can be expected.
-    const bool fragment = ip_is_fragment(ip);
-    const bool captured = !fragment && length_ok && l4.bytes.size() == l4_len;
-    std::uint16_t r = 0;
-    std::uint16_t pseudo = 0;
-    if (captured) {
+    s.captured = !s.fragment && length_ok && l4.bytes.size() == l4_len;
+    if (s.captured) {
         const std::uint16_t data = sum_reusing_inner(pkt, w, index, l4.bytes);
         w.sum[index] = data;
         w.has_sum[index] = true;
         // The pseudo-header sum is never 0 (the protocol word is not), so adding the two folded
         // sums gives exactly the sum over pseudo-header and bytes together.
-        pseudo = pseudo_sum(ip, proto, l4_len);
-        r = ones_add(pseudo, data);
-        set_residual(v, r);
+        s.pseudo = pseudo_sum(ip, proto, l4_len);
+        s.length = l4_len;
+        s.residual = ones_add(s.pseudo, data);
+    } else {
+        s.cut_by_snaplen = pkt.frame().snaplen_cut() && !has_length_lie(pkt);
     }
-
-    if (is_udp && v.stored == 0) {
-        const bool v6 = ip.proto == Proto::Ipv6;
-        v.status = v6 ? Status::Bad : Status::Zero;
-        v.reason = v6 ? Reason::ZeroOverIpv6 : Reason::None;
-        return v;
+    const bool tunnel = is_udp && index + 1 < layers.size() && is_tunnel(layers[index + 1].proto);
+    const L4Status st = classify_l4(s, [&]() noexcept {
+        return tunnel ? inner_partial_delta(pkt, index, w, verdicts)
+                      : std::optional<std::uint16_t>{};
+    });
+    v.status = st.status;
+    v.reason = st.reason;
+    if (s.captured) {
+        set_residual(v, st.residual);
     }
-    if (fragment) {
-        v.status = Status::Unverified;
-        v.reason = Reason::Fragment;
-        return v;
-    }
-    if (!captured) {
-        v.status = Status::Unverified;
-        v.reason = pkt.frame().snaplen_cut() && !has_length_lie(pkt) ? Reason::Snaplen
-                                                                     : Reason::LengthMismatch;
-        return v;
-    }
-    if (r == 0xffff) {
-        v.status = Status::Ok;
-        return v;
-    }
-    if (v.stored == pseudo) {
-        v.status = Status::Partial;
-        return v;
-    }
-    if (v.stored == pseudo_sum(ip, proto, 0)) {
-        v.status = Status::Partial;
-        v.reason = Reason::PartialZeroLength;
-        return v;
-    }
-    if (ip_length_from_capture(ip)) {
-        v.status = Status::Unverified;
-        v.reason = Reason::SuperPacket;
-        return v;
-    }
-    const bool tunnel =
-        is_udp && index + 1 < layers.size() &&
-        (layers[index + 1].proto == Proto::Vxlan || layers[index + 1].proto == Proto::Geneve);
-    if (tunnel) {
-        bool found = false;
-        const std::uint16_t delta = inner_partial_delta(pkt, index, w, verdicts, found);
-        if (found) {
-            const std::uint16_t r2 = ones_add(r, delta);
-            v.reason = Reason::LocalChecksumOffload;
-            v.residual = r2;
-            v.expected = expected_from_residual(r2, v.stored);
-            if (v.expected == 0) {
-                v.expected = 0xffff;
-            }
-            v.status = r2 == 0xffff ? Status::Ok : Status::Bad;
-            return v;
-        }
-    }
-    v.status = Status::Bad;
     return v;
 }
 

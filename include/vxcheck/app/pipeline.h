@@ -12,8 +12,8 @@
 
 #include "vxcheck/analyze/connections.h"
 #include "vxcheck/app/config.h"
-#include "vxcheck/app/fast_path.h"
 #include "vxcheck/decode/packet.h"
+#include "vxcheck/fastpath/fast_path.h"
 #include "vxcheck/frame.h"
 #include "vxcheck/report/reporter.h"
 #include "vxcheck/report/summary.h"
@@ -33,11 +33,11 @@ class FrameProcessor {
     void process(const RawFrame& frame, report::Summary& summary) noexcept;
 
     /// For a processor whose frames go to `connections` next, on this thread: their connections'
-    /// lines are prefetched while the frame's checksums are summed (take_common_frame), or
-    /// only the table slots with `slot_only` (Prefetch).
+    /// lines are prefetched while the frame's checksums are summed (fastpath::take_frame), or
+    /// only the table slots with `slot_only` (fastpath::Prefetch).
     void prefetch_for(const analyze::ConnectionAnalyzer* connections,
                       bool slot_only = false) noexcept {
-        prefetch_ = Prefetch{.connections = connections, .slot_only = slot_only};
+        prefetch_ = fastpath::Prefetch{.connections = connections, .slot_only = slot_only};
     }
 
     /// The frame's layers. Those of a frame the fast path took are built here, on first use:
@@ -49,7 +49,7 @@ class FrameProcessor {
     [[nodiscard]] bool bad() const noexcept { return bad_; }
     [[nodiscard]] const verify::Verdicts& verdicts() const noexcept { return verdicts_; }
     [[nodiscard]] const analyze::PacketDigest& digest() const noexcept { return digest_; }
-    /// Frames the fast path took (app::take_common_frame), of all processed.
+    /// Frames the fast path took (fastpath::take_frame), of all processed.
     [[nodiscard]] std::uint64_t fast_frames() const noexcept { return fast_frames_; }
     /// What ConnectionAnalyzer::on_packet takes, for a frame from capture point `point`: with
     /// the digest, and the layers only if the general path decoded the frame (PacketContext).
@@ -66,11 +66,11 @@ class FrameProcessor {
     // apart: inline, they would spread a batch's processors over 128 pages, and the core that
     // analyses the batch would miss the TLB and the cache on every frame.
     const decode::DecodeOptions& options_;
-    Prefetch prefetch_;
+    fastpath::Prefetch prefetch_;
     analyze::PacketDigest digest_;
     bool bad_ = false;
     verify::Verdicts verdicts_;
-    mutable CommonFrame unbuilt_ = CommonFrame::None;  // the fast path's frame, layers not built
+    mutable fastpath::Shape unbuilt_ = fastpath::Shape::None;  // the fast path's, layers not built
     std::uint64_t fast_frames_ = 0;
     // Null only once moved from. packet() is const and builds layers: unique_ptr's operator*
     // yields a mutable DecodedPacket there, as the lazily built layers need.

@@ -2,6 +2,7 @@
 // decode(): frame bytes -> layer stack. The protocol graph (link type, ethertype, IP protocol and
 // UDP port -> next layer) lives in src/decode/decode.cc only.
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -14,10 +15,19 @@ struct DecodeOptions {
     std::vector<std::uint16_t> vxlan_ports{8472, 4789};  // Linux/Flannel default, IANA
     std::vector<std::uint16_t> geneve_ports{6081};
     std::uint8_t max_tunnel_depth = 4;  // VXLAN/Geneve nesting cap
-    // Frames of the two common shapes (Ethernet/IPv4/TCP, and that inside VXLAN) with nothing
-    // in doubt are decoded and verified at fixed offsets (app::take_common_frame), with the
-    // same result; false sends every frame through decode() and verify() (--no-fast-path).
+    // Whether a caller may decode and verify frames of a fixed shape at fixed offsets, with the
+    // same result as decode() and verify() (the fast path, include/vxcheck/fastpath/); false
+    // sends every frame through decode() and verify() (--no-fast-path). decode() ignores it.
     bool fast_path = true;
+
+    /// Whether UDP destination port `port` carries VXLAN (RFC 7348 5: matched on it alone).
+    [[nodiscard]] bool is_vxlan_port(std::uint16_t port) const noexcept {
+        return std::find(vxlan_ports.begin(), vxlan_ports.end(), port) != vxlan_ports.end();
+    }
+    /// Whether UDP destination port `port` carries Geneve.
+    [[nodiscard]] bool is_geneve_port(std::uint16_t port) const noexcept {
+        return std::find(geneve_ports.begin(), geneve_ports.end(), port) != geneve_ports.end();
+    }
 };
 
 /// Decodes `frame` into `out` (reset first). Never throws, never reads past frame.data; problems

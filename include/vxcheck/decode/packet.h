@@ -11,6 +11,7 @@
 #include "vxcheck/bytes.h"
 #include "vxcheck/decode/anomaly.h"
 #include "vxcheck/frame.h"
+#include "vxcheck/wire.h"
 
 namespace vxcheck::decode {
 
@@ -157,25 +158,22 @@ struct GeneveInfo {
 
 // The fixed fields of a header, read into its info in place (decoders fill a layer's info
 // where it lives: a copy of one built elsewhere would wait for the narrow stores that built it).
-// Shared by the decoders and the fast path (app::take_common_frame).
+// Every reader of these headers uses them, so that a layer reads the same however it is found.
 
 /// Precondition: b.size() >= 20 (the IPv4 header without options).
 inline void read_ipv4_header(Bytes b, Ipv4Info& info) noexcept {
-    constexpr std::uint16_t kFlagDf = 0x4000;
-    constexpr std::uint16_t kFlagMf = 0x2000;
-    constexpr std::uint16_t kFragOffsetMask = 0x1fff;
     const std::uint16_t frag = be16(b, 6);
     info.src = be32(b, 12);
     info.dst = be32(b, 16);
     info.total_length = be16(b, 2);
     info.id = be16(b, 4);
-    info.frag_offset = static_cast<std::uint16_t>((frag & kFragOffsetMask) * 8U);
-    info.more_fragments = (frag & kFlagMf) != 0;
-    info.dont_fragment = (frag & kFlagDf) != 0;
+    info.frag_offset = static_cast<std::uint16_t>((frag & wire::kIpv4FragOffsetMask) * 8U);
+    info.more_fragments = (frag & wire::kIpv4FlagMf) != 0;
+    info.dont_fragment = (frag & wire::kIpv4FlagDf) != 0;
     info.length_from_capture = info.total_length == 0;
     info.ttl = b[8];
-    info.protocol = b[9];
-    info.checksum = be16(b, 10);
+    info.protocol = b[wire::kIpv4ProtocolOffset];
+    info.checksum = be16(b, wire::kIpv4ChecksumOffset);
 }
 
 /// Precondition: b.size() >= 20 (the TCP header without options).
@@ -186,15 +184,15 @@ inline void read_tcp_header(Bytes b, TcpInfo& info) noexcept {
     info.ack = be32(b, 8);
     info.flags = b[13];
     info.window = be16(b, 14);
-    info.checksum = be16(b, 16);
+    info.checksum = be16(b, wire::kTcpChecksumOffset);
 }
 
 /// Precondition: b.size() >= 8.
 inline void read_udp_header(Bytes b, UdpInfo& info) noexcept {
     info.sport = be16(b, 0);
     info.dport = be16(b, 2);
-    info.length = be16(b, 4);
-    info.checksum = be16(b, 6);
+    info.length = be16(b, wire::kUdpLengthOffset);
+    info.checksum = be16(b, wire::kUdpChecksumOffset);
 }
 
 using LayerInfo = std::variant<std::monostate, EthernetInfo, SllInfo, NullInfo, VlanInfo, Ipv4Info,

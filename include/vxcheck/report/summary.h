@@ -35,19 +35,21 @@ struct Summary {
     /// Tallies one frame. Never allocates. Returns whether the frame is bad: a decode anomaly
     /// or a bad checksum (what `--packets bad` lists).
     bool add(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts) noexcept;
-    /// add() of a frame the fast path took (app::take_common_frame), from its verdicts in their
-    /// fixed order: IPv4 and TCP, or, one tunnel deep, outer IPv4 and UDP, inner IPv4 and TCP.
-    /// Such a frame is decoded, with no anomaly and no bad checksum (add() would return false):
-    /// the same tallies, without walking anomalies and verdicts (about 45 instructions a frame).
-    void add_common(const RawFrame& f, const verify::Verdicts& verdicts) noexcept;
+    /// add() of a frame whose layers are not built, from the frame and its verdicts alone.
+    /// Preconditions: the frame has one of the shapes of decode/shapes.h, with the verdicts
+    /// verify() gives it at the positions named there; it decodes with no anomaly and no
+    /// verdict is bad (add() would return false). The fast path's frames are such.
+    void add_fast_path(const RawFrame& f, const verify::Verdicts& verdicts) noexcept;
     void merge(const Summary& other);
 
     [[nodiscard]] std::uint64_t skipped_total() const noexcept;
     [[nodiscard]] std::uint64_t checksum_count(verify::Status s) const noexcept;
 
   private:
-    // What add() and add_common() count of every frame: its time, itself, its bytes.
+    // What add() and add_fast_path() count of every frame: its time, itself, its bytes.
     void count_frame(const RawFrame& f) noexcept;
+    // Counts one checksum verdict by check, depth and status.
+    void tally(const verify::Verdict& v) noexcept;
 };
 
 }  // namespace vxcheck::report

@@ -1,4 +1,5 @@
-// The fast paths behind `vxcheck bench` and analyze's speed agree with the plain ones:
+// The speed-ups behind `vxcheck bench` and analyze (other than the fast path, which
+// tests/unit/fastpath/fast_path_test.cc holds to the general path) agree with the plain code:
 //  - a classic pcap file read in blocks gives the frames, the end and the errors that libpcap
 //    gives for the same bytes read from a pipe (which libpcap reads itself), for the shipped
 //    captures, damaged ones and ones of many blocks; so does the same file read in extents of

@@ -1,6 +1,6 @@
 // decode() as a whole: one canonical producer per Anomaly (the table must cover the enum), the
-// stable names, DecodedPacket's accessors and reuse, and known gaps (BUG: tests skip while the
-// buggy behaviour is observed and start asserting once it is fixed).
+// stable names, DecodedPacket's accessors and reuse, length lies hidden behind a snaplen cut and
+// inconsistent routing headers.
 
 #include "vxcheck/decode/decode.h"
 
@@ -275,57 +275,41 @@ TEST(Layer, HeaderPayloadTruncated) {
     EXPECT_EQ(ip->payload().data(), tcp->bytes.data());
 }
 
-// --- known gaps ----------------------------------------------------------------------------------
+// --- length lies behind a snaplen cut, inconsistent routing headers ------------------------------
 
-// BUG: a length field that exceeds what was on the wire is only reported when the frame was not
-// cut by the snaplen. decode() knows the wire length (Step::claimed comes from wirelen), but
-// decode_ipv4()/decode_ipv6() test `!frame().snaplen_cut()` instead of comparing against it, and
-// verify() then blames the snaplen. Input: IPv4 total length 1500 in a 154-byte frame (wirelen
-// 154) captured with snaplen 60.
-TEST(DecodeGaps, Ipv4TotalLengthLieHiddenBySnaplen) {
+// A length field that exceeds what was on the wire is a length anomaly even when the snaplen
+// also cut the frame: decode() compares it with the wire length (Step::claimed comes from
+// wirelen), and verify() blames the length, not the snaplen. Input: IPv4 total length 1500 in a
+// 154-byte frame (wirelen 154) captured with snaplen 60.
+TEST(LengthLies, Ipv4TotalLengthLieBehindASnaplenCutIsALengthAnomaly) {
     const Dissection d(eth4().ip_total_length(1500).tcp(1, 2).payload(100).snaplen(60));
     ASSERT_EQ(d.packet().wirelen, 154U);
-    if (d.anomaly_names().empty()) {
-        GTEST_SKIP() << "BUG: ipv4.total_len_exceeds_frame not reported when the frame is also "
-                        "cut by the snaplen (observed anomalies \"\", verdict "
-                     << d.verdict_names() << ")";
-    }
     EXPECT_EQ(d.anomaly_names(), "ipv4.total_len_exceeds_frame");
     EXPECT_EQ(d.verdict_names(), "ipv4@0=ok tcp@0=unverified(length_mismatch)");
 }
 
-TEST(DecodeGaps, Ipv6PayloadLengthLieHiddenBySnaplen) {
+TEST(LengthLies, Ipv6PayloadLengthLieBehindASnaplenCutIsALengthAnomaly) {
     const Dissection d(eth6().ipv6_payload_length(1400).tcp(1, 2).payload(100).snaplen(80));
-    if (d.anomaly_names().empty()) {
-        GTEST_SKIP() << "BUG: ipv6.payload_len_exceeds_frame not reported when the frame is also "
-                        "cut by the snaplen (verdict "
-                     << d.verdict_names() << ")";
-    }
     EXPECT_EQ(d.anomaly_names(), "ipv6.payload_len_exceeds_frame");
     EXPECT_EQ(d.verdict_names(), "tcp@0=unverified(length_mismatch)");
 }
 
-// BUG: a UDP length larger than the IP payload is a length mismatch whether or not the frame was
-// also cut, but verify() picks the reason from snaplen_cut() alone.
-TEST(DecodeGaps, UdpLengthLieBlamedOnSnaplen) {
+// A UDP length larger than the IP payload is a length mismatch whether or not the frame was also
+// cut: verify() takes the reason from the anomalies, not from snaplen_cut() alone.
+TEST(LengthLies, UdpLengthBeyondTheIpPayloadIsALengthMismatchNotSnaplen) {
     const Dissection d(eth4().udp(1, 2).udp_length(500).payload(100).snaplen(60));
     EXPECT_EQ(d.anomaly_names(), "udp.length_exceeds_ip_payload");
     const verify::Verdict* v = d.verdict(verify::Check::Udp);
     ASSERT_NE(v, nullptr);
-    if (v->reason == verify::Reason::Snaplen) {
-        GTEST_SKIP() << "BUG: UDP length 500 > IP payload 108 reported as unverified(snaplen)";
-    }
+    EXPECT_EQ(v->status, verify::Status::Unverified);
     EXPECT_EQ(v->reason, verify::Reason::LengthMismatch);
 }
 
-// GAP: a type 0/2 Routing header with more segments left than addresses is inconsistent
-// (RFC 8200 4.4 answers it with an ICMP Parameter Problem; RFC 6275 6.4 requires segments left 1
-// for type 2) but is not reported as ipv6.bad_routing_header.
-TEST(DecodeGaps, RoutingSegmentsLeftBeyondAddresses) {
+// A type 0/2 Routing header with more segments left than addresses is inconsistent (RFC 8200
+// 4.4 answers it with an ICMP Parameter Problem; RFC 6275 6.4 requires segments left 1 for
+// type 2): ipv6.bad_routing_header.
+TEST(RoutingHeader, SegmentsLeftBeyondTheAddressesIsABadRoutingHeader) {
     const Dissection d(eth6().routing(0, 5, {"fd00::3"}).tcp(1, 2));
-    if (d.anomaly_names().empty()) {
-        GTEST_SKIP() << "GAP: routing type 0 with segments left 5 and 1 address not flagged";
-    }
     EXPECT_EQ(d.anomaly_names(), "ipv6.bad_routing_header");
 }
 

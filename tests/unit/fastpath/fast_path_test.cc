@@ -1,32 +1,31 @@
-// The fast path (app::take_common_frame) writes exactly what decode() and verify() write, for
+// The fast path (fastpath::take_frame) writes exactly what decode() and verify() write, for
 // every frame it takes, and leaves every frame with something in doubt to them:
-//  - field by field (layers as build_common_layers() writes them, anomalies, skip reason,
-//    depth, verdicts, the summary's tallies (Summary::add_common against Summary::add), and
-//    the digest against analyze::digest() of the general path's layers)
-//    on every frame of every
-//    capture in pcaps/, and of ../shared/corpus when it is there;
+//  - field by field (tests/support/fast_path_equivalence.h: layers as build_layers() writes
+//    them, anomalies, skip reason, depth, verdicts, the summary's tallies, and the digest
+//    against analyze::digest() of the general path's layers) on every frame of every capture in
+//    pcaps/, and of ../shared/corpus when it is there;
 //  - on VXLAN and plain frames with each header byte set to other values (the builder then
 //    fills in checksums, so lengths, flags and ports are wrong while the checksums are right);
 //  - on the same frames cut at every length;
-//  - it takes checksums left for the NIC (partial, and local checksum offload) with the
-//    general path's verdicts;
-//  - and it declines the named cases (bad checksums, partial ones over length 0, options,
-//    fragments, padding, super-packets, VLAN tags, VXLAN-GPE, a tunnel depth limit of 0).
+//  - it takes checksums left for the NIC (partial, also over length 0, and local checksum
+//    offload) with the general path's verdicts;
+//  - it declines the named cases (bad checksums, options, fragments, padding, super-packets,
+//    VLAN tags, VXLAN-GPE, a tunnel depth limit of 0);
+//  - the layer and verdict positions it names are where decode() and verify() put them.
+
+#include "vxcheck/fastpath/fast_path.h"
 
 #include <gtest/gtest.h>
 
 #include <array>
 #include <filesystem>
 #include <string>
-#include <type_traits>
-#include <variant>
 #include <vector>
 
+#include "fast_path_equivalence.h"
 #include "packet_builder.h"
-#include "vxcheck/app/fast_path.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/decode/decode.h"
-#include "vxcheck/report/summary.h"
 #include "vxcheck/verify/verify.h"
 
 namespace vxcheck {
@@ -34,99 +33,29 @@ namespace {
 
 namespace fs = std::filesystem;
 using decode::DecodedPacket;
-using decode::Layer;
-using test::Kind;
+using decode::Proto;
+using fastpath::Shape;
 using test::PacketBuilder;
+namespace vx = fastpath::tcp_in_vxlan;
+namespace plain = fastpath::plain_tcp;
 
-bool same_info(const decode::LayerInfo& a, const decode::LayerInfo& b) {
-    if (a.index() != b.index()) {
-        return false;
-    }
-    return std::visit(
-        [&b](const auto& x) {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, decode::Ipv6Info> ||
-                          std::is_same_v<T, std::monostate>) {
-                return false;  // the fast path builds neither
-            } else {
-                return x == std::get<T>(b);
-            }
-        },
-        a);
-}
-
-void expect_same_layer(const Layer& g, const Layer& f, std::size_t i) {
-    SCOPED_TRACE("layer " + std::to_string(i) + " (" + std::string(to_string(g.proto)) + ")");
-    EXPECT_EQ(g.proto, f.proto);
-    EXPECT_EQ(g.depth, f.depth);
-    EXPECT_EQ(g.header_len, f.header_len);
-    EXPECT_EQ(g.offset, f.offset);
-    EXPECT_EQ(g.claimed_len, f.claimed_len);
-    EXPECT_EQ(g.bytes.data(), f.bytes.data());
-    EXPECT_EQ(g.bytes.size(), f.bytes.size());
-    EXPECT_TRUE(same_info(g.info, f.info));
-}
-
+// What the fast path wrote for the last frame it took, for the tests to look at.
 struct Paths {
-    std::unique_ptr<DecodedPacket> general = std::make_unique<DecodedPacket>();
     std::unique_ptr<DecodedPacket> fast = std::make_unique<DecodedPacket>();
-    verify::Verdicts general_verdicts;
     verify::Verdicts fast_verdicts;
 };
 
-// Runs both paths on `frame`; when the fast path takes it, everything must be equal.
+// Runs both paths on `frame` (fast_path_difference); when the fast path takes it, everything
+// must be equal, and `p` holds the fast path's layers and verdicts.
 bool same_or_declined(Paths& p, const RawFrame& frame, const decode::DecodeOptions& options = {}) {
-    decode::decode(frame, options, *p.general);
-    verify::verify(*p.general, p.general_verdicts);
-    analyze::PacketDigest fast_digest;
-    const app::CommonFrame shape =
-        app::take_common_frame(frame, options, *p.fast, p.fast_verdicts, fast_digest);
-    if (shape == app::CommonFrame::None) {
+    Shape shape = Shape::None;
+    EXPECT_EQ(test::fast_path_difference(frame, options, &shape), "");
+    if (shape == Shape::None) {
         return false;
     }
-    EXPECT_TRUE(p.fast->layers().empty()) << "layers are built on demand only";
-    EXPECT_EQ(&p.fast->frame(), &frame);
-    app::build_common_layers(frame, shape, options, *p.fast);
-    const DecodedPacket& g = *p.general;
-    const DecodedPacket& f = *p.fast;
-    EXPECT_EQ(&g.frame(), &f.frame());
-    EXPECT_EQ(g.skip_reason(), f.skip_reason());
-    EXPECT_EQ(g.depth(), f.depth());
-    EXPECT_TRUE(g.anomalies().empty())
-        << "taken, but the general path notes " << to_string(g.anomalies()[0]);
-    EXPECT_TRUE(f.anomalies().empty());
-    EXPECT_EQ(g.layers().size(), f.layers().size());
-    for (std::size_t i = 0; i < std::min(g.layers().size(), f.layers().size()); ++i) {
-        expect_same_layer(g.layers()[i], f.layers()[i], i);
-    }
-    const auto gv = p.general_verdicts.items();
-    const auto fv = p.fast_verdicts.items();
-    EXPECT_EQ(gv.size(), fv.size());
-    for (std::size_t i = 0; i < std::min(gv.size(), fv.size()); ++i) {
-        EXPECT_EQ(gv[i], fv[i]) << "verdict " << i << ": general " << to_string(gv[i].status)
-                                << ", fast " << to_string(fv[i].status);
-    }
-    // The summary's tallies: from the general path's layers and verdicts, or, for a frame the
-    // fast path took, from its verdicts alone (Summary::add_common).
-    report::Summary general_tally;
-    report::Summary fast_tally;
-    EXPECT_FALSE(general_tally.add(g, p.general_verdicts)) << "taken, but bad";
-    fast_tally.add_common(frame, p.fast_verdicts);
-    EXPECT_EQ(general_tally.frames_read, fast_tally.frames_read);
-    EXPECT_EQ(general_tally.decoded, fast_tally.decoded);
-    EXPECT_EQ(general_tally.skipped, fast_tally.skipped);
-    EXPECT_EQ(general_tally.bytes_captured, fast_tally.bytes_captured);
-    EXPECT_EQ(general_tally.anomalies, fast_tally.anomalies);
-    EXPECT_EQ(general_tally.packets_with_anomalies, fast_tally.packets_with_anomalies);
-    EXPECT_EQ(general_tally.packets_with_bad_checksum, fast_tally.packets_with_bad_checksum);
-    EXPECT_TRUE(general_tally.checksums == fast_tally.checksums) << "checksum tallies differ";
-    EXPECT_TRUE(general_tally.first_ts == fast_tally.first_ts);
-    EXPECT_TRUE(general_tally.last_ts == fast_tally.last_ts);
-    // What the connection analysis takes: from the general path's layers, or from the bytes.
-    analyze::PacketDigest walked;
-    analyze::digest(g, p.general_verdicts, walked);
-    EXPECT_TRUE(walked == fast_digest) << "digests differ";
-    EXPECT_TRUE(fast_digest.has_segment);
+    analyze::PacketDigest digest;
+    EXPECT_EQ(fastpath::take_frame(frame, options, *p.fast, p.fast_verdicts, digest), shape);
+    fastpath::build_layers(frame, shape, options, *p.fast);
     return true;
 }
 
@@ -156,13 +85,13 @@ test::BuiltPacket tcp_in_vxlan(OuterUdp&& after_outer_udp, InnerTcp&& after_inne
 
 void no_change(PacketBuilder& /*unused*/) {}
 
-TEST(CommonFrame, TakesTunnelledAndPlainTcp) {
+TEST(FastPath, TakesTunnelledAndPlainTcp) {
     Paths p;
     PacketBuilder tb;
     const auto vx = tunnelled(tb).build();
     ASSERT_TRUE(same_or_declined(p, vx.frame()));
-    EXPECT_EQ(p.fast->layers().size(), 7U);
-    ASSERT_EQ(p.fast_verdicts.items().size(), 4U);
+    EXPECT_EQ(p.fast->layers().size(), vx::kLayerCount);
+    ASSERT_EQ(p.fast_verdicts.items().size(), vx::kVerdictCount);
     for (const auto& v : p.fast_verdicts.items()) {
         EXPECT_EQ(v.status, verify::Status::Ok);
     }
@@ -174,7 +103,7 @@ TEST(CommonFrame, TakesTunnelledAndPlainTcp) {
                            .payload(1400)
                            .build();
     ASSERT_TRUE(same_or_declined(p, plain.frame()));
-    EXPECT_EQ(p.fast->layers().size(), 3U);
+    EXPECT_EQ(p.fast->layers().size(), plain::kLayerCount);
 
     // A VTEP pair without outer checksums (the kernel's default for VXLAN).
     PacketBuilder zb;
@@ -188,7 +117,7 @@ TEST(CommonFrame, TakesTunnelledAndPlainTcp) {
                               .tcp(51000, 2049)
                               .build();
     ASSERT_TRUE(same_or_declined(p, zero_udp.frame()));
-    EXPECT_EQ(p.fast_verdicts.items()[1].status, verify::Status::Zero);
+    EXPECT_EQ(p.fast_verdicts.items()[vx::kOuterUdpVerdict].status, verify::Status::Zero);
 
     // Checksums left for the NIC (CHECKSUM_PARTIAL): the inner TCP one, with the outer UDP one
     // over it as it stands, or over its final value (local checksum offload); the outer one
@@ -198,12 +127,14 @@ TEST(CommonFrame, TakesTunnelledAndPlainTcp) {
         return tcp_in_vxlan(after_outer_udp, after_inner_tcp, 333);
     };
     const auto partial = [](PacketBuilder& b) { b.partial_checksum(); };
+    const auto partial_zero = [](PacketBuilder& b) { b.partial_checksum_zero_length(); };
     struct Offloaded {
         const char* name;
         test::BuiltPacket packet;
         verify::Status outer;
         verify::Reason outer_reason;
         verify::Status inner;
+        verify::Reason inner_reason = verify::Reason::None;
     };
     const std::vector<Offloaded> offloaded{
         {"partial inner TCP", tunnel_with(none, partial), verify::Status::Ok, verify::Reason::None,
@@ -215,13 +146,18 @@ TEST(CommonFrame, TakesTunnelledAndPlainTcp) {
          verify::Reason::None, verify::Status::Ok},
         {"both partial", tunnel_with(partial, partial), verify::Status::Partial,
          verify::Reason::None, verify::Status::Partial},
+        {"partial inner TCP over length 0", tunnel_with(none, partial_zero), verify::Status::Ok,
+         verify::Reason::None, verify::Status::Partial, verify::Reason::PartialZeroLength},
+        {"partial outer UDP over length 0", tunnel_with(partial_zero, none),
+         verify::Status::Partial, verify::Reason::PartialZeroLength, verify::Status::Ok},
     };
     for (const Offloaded& o : offloaded) {
         SCOPED_TRACE(o.name);
         ASSERT_TRUE(same_or_declined(p, o.packet.frame()));
-        EXPECT_EQ(p.fast_verdicts.items()[1].status, o.outer);
-        EXPECT_EQ(p.fast_verdicts.items()[1].reason, o.outer_reason);
-        EXPECT_EQ(p.fast_verdicts.items()[3].status, o.inner);
+        EXPECT_EQ(p.fast_verdicts.items()[vx::kOuterUdpVerdict].status, o.outer);
+        EXPECT_EQ(p.fast_verdicts.items()[vx::kOuterUdpVerdict].reason, o.outer_reason);
+        EXPECT_EQ(p.fast_verdicts.items()[vx::kInnerTcpVerdict].status, o.inner);
+        EXPECT_EQ(p.fast_verdicts.items()[vx::kInnerTcpVerdict].reason, o.inner_reason);
     }
     const auto plain_partial = PacketBuilder()
                                    .ethernet()
@@ -231,7 +167,7 @@ TEST(CommonFrame, TakesTunnelledAndPlainTcp) {
                                    .payload(100)
                                    .build();
     ASSERT_TRUE(same_or_declined(p, plain_partial.frame()));
-    EXPECT_EQ(p.fast_verdicts.items()[1].status, verify::Status::Partial);
+    EXPECT_EQ(p.fast_verdicts.items()[plain::kTcpVerdict].status, verify::Status::Partial);
 
     // Ethernet padding after a short plain segment is not the packet's.
     const auto padded = PacketBuilder()
@@ -250,10 +186,10 @@ TEST(CommonFrame, TakesTunnelledAndPlainTcp) {
                                  .snaplen(57)
                                  .build();
     ASSERT_TRUE(same_or_declined(p, cut_padding.frame()));
-    EXPECT_EQ(p.fast->layers()[0].claimed_len, 60U);
+    EXPECT_EQ(p.fast->layers()[plain::kEthernetLayer].claimed_len, 60U);
 }
 
-TEST(CommonFrame, DeclinesWhatIsInDoubt) {
+TEST(FastPath, DeclinesWhatIsInDoubt) {
     struct Case {
         const char* name;
         test::BuiltPacket packet;
@@ -266,12 +202,6 @@ TEST(CommonFrame, DeclinesWhatIsInDoubt) {
     std::vector<Case> cases;
     cases.push_back({"bad inner TCP checksum",
                      tunnel(none, [](PacketBuilder& b) { b.corrupt_checksum(0x0100); }),
-                     {}});
-    cases.push_back({"partial inner TCP checksum over length 0",
-                     tunnel(none, [](PacketBuilder& b) { b.partial_checksum_zero_length(); }),
-                     {}});
-    cases.push_back({"partial outer UDP checksum over length 0",
-                     tunnel([](PacketBuilder& b) { b.partial_checksum_zero_length(); }, none),
                      {}});
     cases.push_back({"local checksum offload, outer UDP checksum bad",
                      tunnel([](PacketBuilder& b) { b.corrupt_checksum(0x0040); },
@@ -382,7 +312,7 @@ TEST(CommonFrame, DeclinesWhatIsInDoubt) {
 }
 
 // Each header byte of each layer set to other values, the checksums filled in over them.
-TEST(CommonFrame, AgreesWithTheGeneralPathWhateverOneHeaderByteHolds) {
+TEST(FastPath, AgreesWithTheGeneralPathWhateverOneHeaderByteHolds) {
     // Layers in builder order; patch() acts on the most recent one.
     const std::vector<std::size_t> header_lens{14, 20, 8, 8, 14, 20, 20};
     constexpr std::array<std::uint8_t, 6> kValues{0x00, 0x01, 0x08, 0x45, 0x80, 0xff};
@@ -430,7 +360,7 @@ TEST(CommonFrame, AgreesWithTheGeneralPathWhateverOneHeaderByteHolds) {
     EXPECT_LT(taken, tried);
 }
 
-TEST(CommonFrame, AgreesWithTheGeneralPathAtEveryCaptureLength) {
+TEST(FastPath, AgreesWithTheGeneralPathAtEveryCaptureLength) {
     PacketBuilder tb;
     const auto vx = tunnelled(tb, 200).build();
     Paths p;
@@ -448,7 +378,7 @@ TEST(CommonFrame, AgreesWithTheGeneralPathAtEveryCaptureLength) {
 }
 
 // Every frame of the shipped captures (and the third-party corpus, when it is there).
-TEST(CommonFrame, AgreesWithTheGeneralPathOnEveryCapturedFrame) {
+TEST(FastPath, AgreesWithTheGeneralPathOnEveryCapturedFrame) {
     const fs::path pcaps = fs::path(VXCHECK_SOURCE_DIR) / "pcaps";
     const fs::path corpus = fs::path(VXCHECK_SOURCE_DIR) / ".." / "shared" / "corpus";
     std::size_t frames = 0;
@@ -481,8 +411,60 @@ TEST(CommonFrame, AgreesWithTheGeneralPathOnEveryCapturedFrame) {
         }
     }
     EXPECT_GT(frames, 100U);
-    EXPECT_GT(taken, 50U);  // the VXLAN and flannel.1 scenarios are mostly common frames
+    EXPECT_GT(taken, 50U);  // the VXLAN and flannel.1 scenarios are mostly of the two shapes
     EXPECT_LT(taken, frames);
+}
+
+// The positions fast_path.h names are where decode() puts the layers and verify() the verdicts.
+TEST(FastPath, NamedPositionsAreTheGeneralPaths) {
+    struct Position {
+        std::size_t layer;
+        Proto proto;
+        std::uint8_t depth;
+    };
+    const auto expect_layers = [](const DecodedPacket& pkt, const std::vector<Position>& want) {
+        ASSERT_EQ(pkt.layers().size(), want.size());
+        for (const Position& w : want) {
+            EXPECT_EQ(pkt.layers()[w.layer].proto, w.proto) << "layer " << w.layer;
+            EXPECT_EQ(pkt.layers()[w.layer].depth, w.depth) << "layer " << w.layer;
+        }
+    };
+    const auto expect_verdict = [](const verify::Verdicts& v, std::size_t i, std::size_t layer,
+                                   verify::Check check) {
+        ASSERT_LT(i, v.items().size());
+        EXPECT_EQ(v.items()[i].layer, layer) << "verdict " << i;
+        EXPECT_EQ(v.items()[i].check, check) << "verdict " << i;
+    };
+    const auto general = std::make_unique<DecodedPacket>();
+    verify::Verdicts verdicts;
+
+    PacketBuilder tb;
+    const auto tunnel = tunnelled(tb).build();
+    decode::decode(tunnel.frame(), {}, *general);
+    verify::verify(*general, verdicts);
+    expect_layers(*general, {{vx::kOuterEthernetLayer, Proto::Ethernet, 0},
+                             {vx::kOuterIpv4Layer, Proto::Ipv4, 0},
+                             {vx::kOuterUdpLayer, Proto::Udp, 0},
+                             {vx::kVxlanLayer, Proto::Vxlan, 0},
+                             {vx::kInnerEthernetLayer, Proto::Ethernet, 1},
+                             {vx::kInnerIpv4Layer, Proto::Ipv4, 1},
+                             {vx::kInnerTcpLayer, Proto::Tcp, 1}});
+    ASSERT_EQ(verdicts.items().size(), vx::kVerdictCount);
+    expect_verdict(verdicts, vx::kOuterIpv4Verdict, vx::kOuterIpv4Layer, verify::Check::Ipv4Header);
+    expect_verdict(verdicts, vx::kOuterUdpVerdict, vx::kOuterUdpLayer, verify::Check::Udp);
+    expect_verdict(verdicts, vx::kInnerIpv4Verdict, vx::kInnerIpv4Layer, verify::Check::Ipv4Header);
+    expect_verdict(verdicts, vx::kInnerTcpVerdict, vx::kInnerTcpLayer, verify::Check::Tcp);
+
+    const auto plain_tcp =
+        PacketBuilder().ethernet().ipv4("10.244.1.5", "10.244.2.7").tcp(2049, 51000).build();
+    decode::decode(plain_tcp.frame(), {}, *general);
+    verify::verify(*general, verdicts);
+    expect_layers(*general, {{plain::kEthernetLayer, Proto::Ethernet, 0},
+                             {plain::kIpv4Layer, Proto::Ipv4, 0},
+                             {plain::kTcpLayer, Proto::Tcp, 0}});
+    ASSERT_EQ(verdicts.items().size(), plain::kVerdictCount);
+    expect_verdict(verdicts, plain::kIpv4Verdict, plain::kIpv4Layer, verify::Check::Ipv4Header);
+    expect_verdict(verdicts, plain::kTcpVerdict, plain::kTcpLayer, verify::Check::Tcp);
 }
 
 }  // namespace
