@@ -59,6 +59,36 @@ TEST(Summary, CountsFramesVerdictsAndAnomalies) {
     EXPECT_EQ(s.checksum_count(Status::Zero), 1U);
 }
 
+// add_fast_path() counts a frame of either shape of decode/shapes.h from its verdicts alone,
+// exactly as add() counts it from its layers, anomalies and verdicts.
+TEST(Summary, AddFastPathTalliesAsAddDoesForBothShapes) {
+    const PacketBuilder shapes[] = {
+        PacketBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).partial_checksum(),
+        PacketBuilder()
+            .ethernet()
+            .ipv4("192.168.0.1", "192.168.0.2")
+            .udp(5, 8472)
+            .zero_udp_checksum()
+            .vxlan(1)
+            .ethernet()
+            .ipv4("10.0.0.1", "10.0.0.2")
+            .tcp(1, 2)
+            .payload(9),
+    };
+    for (const PacketBuilder& b : shapes) {
+        const Dissection d(b);
+        report::Summary general;
+        report::Summary fast;
+        EXPECT_FALSE(general.add(d.decoded(), d.verdicts()));
+        fast.add_fast_path(d.decoded().frame(), d.verdicts());
+        EXPECT_EQ(general.frames_read, fast.frames_read);
+        EXPECT_EQ(general.decoded, fast.decoded);
+        EXPECT_EQ(general.bytes_captured, fast.bytes_captured);
+        EXPECT_TRUE(general.checksums == fast.checksums);
+        EXPECT_EQ(fast.checksum_count(Status::Partial) + fast.checksum_count(Status::Zero), 1U);
+    }
+}
+
 TEST(Summary, MergeAddsEverything) {
     report::Summary a;
     report::Summary b;
