@@ -22,19 +22,23 @@ void add(report::Summary& s, const PacketBuilder& b) {
     s.add(d.decoded(), d.verdicts());
 }
 
+// TCP 1 -> 2 in VXLAN, the outer UDP checksum 0 (the builder's last layer is the TCP one).
+PacketBuilder tcp_in_vxlan_without_outer_checksum() {
+    return PacketBuilder()
+        .ethernet()
+        .ipv4("192.168.0.1", "192.168.0.2")
+        .udp(5, 8472)
+        .zero_udp_checksum()
+        .vxlan(1)
+        .ethernet()
+        .ipv4("10.0.0.1", "10.0.0.2")
+        .tcp(1, 2);
+}
+
 TEST(Summary, CountsFramesVerdictsAndAnomalies) {
     report::Summary s;
     add(s, PacketBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).payload(4));
-    add(s, PacketBuilder()
-               .ethernet()
-               .ipv4("192.168.0.1", "192.168.0.2")
-               .udp(5, 8472)
-               .zero_udp_checksum()
-               .vxlan(1)
-               .ethernet()
-               .ipv4("10.0.0.1", "10.0.0.2")
-               .tcp(1, 2)
-               .corrupt_checksum(0x10));
+    add(s, tcp_in_vxlan_without_outer_checksum().corrupt_checksum(0x10));
     add(s, PacketBuilder().ethernet().ethertype(0x0806).payload(28));
     add(s, PacketBuilder().ethernet().vlan(1).vlan(2).vlan(3).vlan(4).vlan(5));
     add(s, PacketBuilder().ethernet().link_type(LinkType::Unsupported));
@@ -64,16 +68,7 @@ TEST(Summary, CountsFramesVerdictsAndAnomalies) {
 TEST(Summary, AddFastPathTalliesAsAddDoesForBothShapes) {
     const PacketBuilder shapes[] = {
         PacketBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).partial_checksum(),
-        PacketBuilder()
-            .ethernet()
-            .ipv4("192.168.0.1", "192.168.0.2")
-            .udp(5, 8472)
-            .zero_udp_checksum()
-            .vxlan(1)
-            .ethernet()
-            .ipv4("10.0.0.1", "10.0.0.2")
-            .tcp(1, 2)
-            .payload(9),
+        tcp_in_vxlan_without_outer_checksum().payload(9),
     };
     for (const PacketBuilder& b : shapes) {
         const Dissection d(b);
