@@ -22,19 +22,23 @@ void add(report::Summary& s, const PacketBuilder& b) {
     s.add(d.decoded(), d.verdicts());
 }
 
+// TCP 1 -> 2 in VXLAN, the outer UDP checksum 0 (the builder's last layer is the TCP one).
+PacketBuilder tcp_in_vxlan_without_outer_checksum() {
+    return PacketBuilder()
+        .ethernet()
+        .ipv4("192.168.0.1", "192.168.0.2")
+        .udp(5, 8472)
+        .zero_udp_checksum()
+        .vxlan(1)
+        .ethernet()
+        .ipv4("10.0.0.1", "10.0.0.2")
+        .tcp(1, 2);
+}
+
 TEST(Summary, CountsFramesVerdictsAndAnomalies) {
     report::Summary s;
     add(s, PacketBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).payload(4));
-    add(s, PacketBuilder()
-               .ethernet()
-               .ipv4("192.168.0.1", "192.168.0.2")
-               .udp(5, 8472)
-               .zero_udp_checksum()
-               .vxlan(1)
-               .ethernet()
-               .ipv4("10.0.0.1", "10.0.0.2")
-               .tcp(1, 2)
-               .corrupt_checksum(0x10));
+    add(s, tcp_in_vxlan_without_outer_checksum().corrupt_checksum(0x10));
     add(s, PacketBuilder().ethernet().ethertype(0x0806).payload(28));
     add(s, PacketBuilder().ethernet().vlan(1).vlan(2).vlan(3).vlan(4).vlan(5));
     add(s, PacketBuilder().ethernet().link_type(LinkType::Unsupported));
@@ -57,6 +61,27 @@ TEST(Summary, CountsFramesVerdictsAndAnomalies) {
     EXPECT_EQ(s.checksum_count(Status::Ok), 4U);
     EXPECT_EQ(s.checksum_count(Status::Bad), 1U);
     EXPECT_EQ(s.checksum_count(Status::Zero), 1U);
+}
+
+// add_fast_path() counts a frame of either shape of decode/shapes.h from its verdicts alone,
+// exactly as add() counts it from its layers, anomalies and verdicts.
+TEST(Summary, AddFastPathTalliesAsAddDoesForBothShapes) {
+    const PacketBuilder shapes[] = {
+        PacketBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).partial_checksum(),
+        tcp_in_vxlan_without_outer_checksum().payload(9),
+    };
+    for (const PacketBuilder& b : shapes) {
+        const Dissection d(b);
+        report::Summary general;
+        report::Summary fast;
+        EXPECT_FALSE(general.add(d.decoded(), d.verdicts()));
+        fast.add_fast_path(d.decoded().frame(), d.verdicts());
+        EXPECT_EQ(general.frames_read, fast.frames_read);
+        EXPECT_EQ(general.decoded, fast.decoded);
+        EXPECT_EQ(general.bytes_captured, fast.bytes_captured);
+        EXPECT_TRUE(general.checksums == fast.checksums);
+        EXPECT_EQ(fast.checksum_count(Status::Partial) + fast.checksum_count(Status::Zero), 1U);
+    }
 }
 
 TEST(Summary, MergeAddsEverything) {
