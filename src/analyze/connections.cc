@@ -5,8 +5,6 @@
 
 #include "vxcheck/analyze/connections.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -17,6 +15,7 @@
 #include <utility>
 
 #include "explain.h"
+#include "vxcheck/track/flow_table.h"
 #include "vxcheck/verify/checksum.h"
 
 namespace vxcheck::analyze {
@@ -191,208 +190,7 @@ struct alignas(64) Flow {
 };
 static_assert(offsetof(Flow, live) <= 128, "the per-segment state fits in two cache lines");
 
-// Flows in 2 MiB blocks, each advised to be one huge page (MADV_HUGEPAGE): the per-packet path
-// jumps between thousands of flows while the capture streams through the TLB, so with 4 KiB
-// pages most flow accesses would also wait for a page walk. Indices are stable; nothing moves.
-class FlowStore {
-  public:
-    FlowStore() = default;
-    FlowStore(const FlowStore&) = delete;
-    FlowStore& operator=(const FlowStore&) = delete;
-    ~FlowStore() { clear(); }
-
-    [[nodiscard]] Flow& operator[](std::size_t i) noexcept {
-        return blocks_[i / kPerBlock][i % kPerBlock];
-    }
-    [[nodiscard]] const Flow& operator[](std::size_t i) const noexcept {
-        return blocks_[i / kPerBlock][i % kPerBlock];
-    }
-    [[nodiscard]] std::size_t size() const noexcept { return size_; }
-
-    Flow& emplace_back() {
-        if (size_ == blocks_.size() * kPerBlock) {
-            void* block = std::aligned_alloc(kBlockBytes, kBlockBytes);
-            if (block == nullptr) {
-                throw std::bad_alloc();
-            }
-            ::madvise(block, kBlockBytes, MADV_HUGEPAGE);  // a hint: fine if refused
-            blocks_.push_back(static_cast<Flow*>(block));
-        }
-        Flow* f = new (&(*this)[size_]) Flow();
-        ++size_;
-        return *f;
-    }
-
-    void clear() noexcept {
-        for (std::size_t i = 0; i < size_; ++i) {
-            (*this)[i].~Flow();
-        }
-        for (Flow* b : blocks_) {
-            std::free(b);
-        }
-        blocks_.clear();
-        size_ = 0;
-    }
-
-  private:
-    static constexpr std::size_t kBlockBytes = std::size_t{2} << 20;
-    static constexpr std::size_t kPerBlock = kBlockBytes / sizeof(Flow);
-
-    std::vector<Flow*> blocks_;
-    std::size_t size_ = 0;
-};
-
-// A hint to load the cache line at p. On x86-64 an instruction of its own: GCC 12 emitted
-// nothing for __builtin_prefetch in FlowTable::prefetch (the whole function compiled to `ret`,
-// at -O2 and -O3), which made the prefetch measured earlier a no-op.
-inline void prefetch_line(const void* p) noexcept {
-#if defined(__x86_64__)
-    asm volatile("prefetcht0 (%0)" : : "r"(p));
-#else
-    __builtin_prefetch(p);
-#endif
-}
-
-// The connection table: open addressing with linear probing over 16-byte slots (a hash tag and
-// the flow's address, so that a lookup goes from the slot straight to the flow, with no division
-// and no block table on the way: 25 instructions a packet fewer than with an index, 1.8% faster
-// on one thread), in front of the flows themselves in a FlowStore (stable addresses, reused through
-// a free list). std::unordered_map needed two dependent misses (bucket, node) per packet. On one
-// thread, prefetching a flow's lines a few packets ahead, from a guess of the hash, measured no
-// faster on a Zen 5 VM, with prefetcht0 too; in analyze --threads, whose digests are made
-// before the ordered analysis, 8 frames ahead saves a quarter of it (app::analyse_in_order;
-// tools/bench/README.md).
-class FlowTable {
-  public:
-    FlowTable() : slots_(kMinSlots) {}
-
-    [[nodiscard]] static std::uint64_t hash(const FlowKey& k) noexcept {
-        return track::FlowKeyHash{}(k);
-    }
-
-    [[nodiscard]] Flow* find(const FlowKey& k) noexcept { return find(k, hash(k)); }
-    /// The same with k's hash already computed (flow_for inserts with it when k is absent).
-    [[nodiscard]] Flow* find(const FlowKey& k, std::uint64_t h) noexcept {
-        const std::uint32_t tag = tag_of(h);
-        for (std::size_t i = tag & mask(); slots_[i].flow != nullptr; i = (i + 1) & mask()) {
-            if (slots_[i].tag == tag && slots_[i].flow->key == k) {
-                return slots_[i].flow;
-            }
-        }
-        return nullptr;
-    }
-
-    /// Starts loading what find(k, h) will read first: k's home slot and the first two lines of
-    /// the flow there (k's, unless another one took its slot).
-    void prefetch(std::uint64_t h) const noexcept {
-        const Slot& s = slots_[tag_of(h) & mask()];
-        if (s.flow != nullptr) {
-            const auto* f = reinterpret_cast<const char*>(s.flow);
-            prefetch_line(f);
-            prefetch_line(f + 64);
-        }
-    }
-
-    /// Starts loading k's home slot only: unlike prefetch(), reads nothing, so never waits.
-    void prefetch_slot(std::uint64_t h) const noexcept {
-        prefetch_line(&slots_[tag_of(h) & mask()]);
-    }
-
-    /// Adds a flow for k, which must be absent.
-    Flow& insert(const FlowKey& k, std::uint64_t h) {
-        if (2 * (live_ + 1) > slots_.size()) {
-            rehash(2 * slots_.size());
-        }
-        Flow* f = nullptr;
-        if (!free_.empty()) {
-            f = free_.back();
-            free_.pop_back();
-        } else {
-            f = &flows_.emplace_back();
-        }
-        f->key = k;
-        f->live = true;
-        place(Slot{.tag = tag_of(h), .flow = f});
-        ++live_;
-        return *f;
-    }
-
-    /// Removes f (a flow of this table): its slot is closed up by backward shifting.
-    void erase(Flow& f) {
-        const std::uint32_t tag = tag_of(hash(f.key));
-        std::size_t i = tag & mask();
-        while (slots_[i].flow != &f) {
-            i = (i + 1) & mask();
-        }
-        for (std::size_t j = (i + 1) & mask(); slots_[j].flow != nullptr; j = (j + 1) & mask()) {
-            const std::size_t home = slots_[j].tag & mask();
-            // Entry j may move into the hole at i unless its home lies cyclically in (i, j].
-            const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-            if (!stays) {
-                slots_[i] = slots_[j];
-                i = j;
-            }
-        }
-        slots_[i] = Slot{};
-        f = Flow{};  // releases its vectors
-        free_.push_back(&f);
-        --live_;
-    }
-
-    [[nodiscard]] std::size_t size() const noexcept { return live_; }
-
-    /// Calls fn(Flow&) for every live flow (fn must not insert or erase).
-    template <typename Fn>
-    void for_each(Fn&& fn) {
-        for (std::size_t i = 0; i < flows_.size(); ++i) {
-            if (flows_[i].live) {
-                fn(flows_[i]);
-            }
-        }
-    }
-
-    void clear() {
-        flows_.clear();
-        free_.clear();
-        slots_.assign(kMinSlots, Slot{});
-        live_ = 0;
-    }
-
-  private:
-    struct Slot {
-        std::uint32_t tag = 0;  // the hash's high half; its low bits pick the home slot
-        Flow* flow = nullptr;   // in flows_; nullptr: the slot is empty
-    };
-    static constexpr std::size_t kMinSlots = 1024;  // a power of two
-
-    static std::uint32_t tag_of(std::uint64_t h) noexcept {
-        return static_cast<std::uint32_t>(h >> 32);
-    }
-    [[nodiscard]] std::size_t mask() const noexcept { return slots_.size() - 1; }
-
-    void place(Slot s) noexcept {
-        std::size_t i = s.tag & mask();
-        while (slots_[i].flow != nullptr) {
-            i = (i + 1) & mask();
-        }
-        slots_[i] = s;
-    }
-
-    void rehash(std::size_t n) {
-        std::vector<Slot> old(n);
-        old.swap(slots_);
-        for (const Slot& s : old) {
-            if (s.flow != nullptr) {
-                place(s);
-            }
-        }
-    }
-
-    std::vector<Slot> slots_;
-    FlowStore flows_;
-    std::vector<Flow*> free_;  // erased flows of flows_, to reuse
-    std::size_t live_ = 0;
-};
+using FlowTable = track::FlowTable<Flow>;
 
 void add_history(Flow& f, Event e, bool from_client) noexcept {
     const auto bit = static_cast<std::uint16_t>(
