@@ -256,6 +256,7 @@ ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
 #ifdef VXCHECK_HAVE_PROMETHEUS
             if (metrics) {
                 metrics->set_open_connections(connections.open_connections());
+                metrics->set_connection_stats(connections.stats());
                 for (std::size_t i = 0; i < points.size(); ++i) {
                     if (points[i].source) {
                         const auto s = points[i].source->stats();

@@ -183,6 +183,8 @@ bool verify_and_digest(const RawFrame& frame, CommonFrame shape, const Shape& sh
                        Prefetch prefetch) noexcept {
     d.begin(frame.ts);
     digest_segment(sh, shape == CommonFrame::PlainTcp ? 2 : 6, d);
+    d.segment.payload_offset =
+        static_cast<std::uint32_t>(sh.segment().data() - frame.data.data()) + sh.tcp_len;
     prefetch.start(d.segment.hash);
     const std::uint16_t tcp_data = verify::sum_of(sh.segment());
     const std::uint16_t tcp_stored = be16(sh.segment(), 16);

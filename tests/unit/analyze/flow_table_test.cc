@@ -83,7 +83,8 @@ TEST(FlowTable, ThousandsOfConnectionsAreEachFoundAgain) {
     ASSERT_EQ(reports.size(), kN);
     for (std::size_t i = 0; i < kN; ++i) {
         SCOPED_TRACE(i);
-        EXPECT_EQ(reports[i].outcome, "established");  // finish() orders by first packet
+        EXPECT_EQ(reports[i].outcome,
+                  analyze::Outcome::Established);  // finish() orders by first packet
         EXPECT_EQ(track::to_string(reports[i].client),
                   client_ip(i) + ":" + std::to_string(client_port(i)));
         EXPECT_EQ(reports[i].packets, 2U);
@@ -121,10 +122,10 @@ TEST(FlowTable, EvictionsLeaveTheOtherConnectionsFindable) {
     const auto rest = a.finish();
     ASSERT_EQ(rest.size(), open);
     for (const auto& r : rest) {
-        EXPECT_EQ(r.outcome, "established") << track::to_string(r.client);
+        EXPECT_EQ(r.outcome, analyze::Outcome::Established) << track::to_string(r.client);
     }
     for (const auto& r : decided) {
-        EXPECT_EQ(r.outcome, "unanswered") << track::to_string(r.client);
+        EXPECT_EQ(r.outcome, analyze::Outcome::Unanswered) << track::to_string(r.client);
     }
 }
 
@@ -175,8 +176,8 @@ TEST(FlowState, ClientHistoryOuterPortsAndVtepPair) {
     EXPECT_EQ(r[0].history, "hADFr");
     EXPECT_EQ(r[0].outer_sports, (std::vector<std::uint16_t>{41000, 42000}));
     EXPECT_EQ(r[0].outer_sports_reply, (std::vector<std::uint16_t>{40001}));
-    EXPECT_EQ(r[0].outer_client, "192.168.1.11");
-    EXPECT_EQ(r[0].outer_server, "192.168.1.20");
+    EXPECT_EQ(track::ip_to_string(r[0].outer_client), "192.168.1.11");
+    EXPECT_EQ(track::ip_to_string(r[0].outer_server), "192.168.1.20");
     EXPECT_EQ(r[0].packets, 7U);
 }
 

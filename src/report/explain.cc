@@ -2,12 +2,48 @@
 // are from domain spec 2 (k8s #88986/#90854, PR #92035; netfilter ea64d8d6c675; flannel #1279,
 // #1679, PR #1681) and 4 (SYN schedules).
 
-#include "explain.h"
+#include "vxcheck/report/explain.h"
 
+#include <algorithm>
 #include <cstdio>
 
-namespace vxcheck::analyze {
+#include "vxcheck/report/format.h"
+
+namespace vxcheck::report {
 namespace {
+
+using analyze::ConnectionReport;
+using analyze::CorruptedOuter;
+using analyze::CorruptionVariant;
+using analyze::Schedule;
+using analyze::Verdict;
+
+constexpr std::size_t kMaxPointBits = 32;  // capture points tracked in bit masks
+
+std::string point_name(const std::vector<std::string>& points, std::size_t p) {
+    return p < points.size() ? points[p] : "?";
+}
+
+std::string fixed3(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", v);
+    return buf;
+}
+
+// The tunnel a segment came in: ", outer sport N, outer UDP checksum bad (stored .., ..)".
+std::string outer_desc(const analyze::EvidenceNote& n) {
+    if (!n.tunnelled) {
+        return "";
+    }
+    std::string d = ", outer sport " + std::to_string(n.outer_sport);
+    if (n.outer_known) {
+        d += ", outer UDP checksum " + std::string(to_string(n.outer_status));
+        if (n.outer_status == verify::Status::Bad) {
+            d += " (stored " + hex16(n.stored) + ", expected " + hex16(n.expected) + ")";
+        }
+    }
+    return d;
+}
 
 std::string seconds(double s) {
     char buf[32];
@@ -15,17 +51,17 @@ std::string seconds(double s) {
     return buf;
 }
 
-std::string schedule_words(const std::string& schedule) {
-    if (schedule == "classic") {
+std::string schedule_words(Schedule schedule) {
+    if (schedule == Schedule::Classic) {
         return "the classic Linux SYN schedule (retries at 1, 3, 7, 15, 31, 63 s)";
     }
-    if (schedule == "linear") {
+    if (schedule == Schedule::Linear) {
         return "the linear SYN schedule of Linux >= 6.5 (1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s)";
     }
-    if (schedule == "classic_or_linear") {
+    if (schedule == Schedule::ClassicOrLinear) {
         return "the first SYN retry (1 s), as both the classic and the linear schedules do";
     }
-    if (schedule == "other") {
+    if (schedule == Schedule::Other) {
         return "retries that follow neither Linux SYN schedule (an application retrying, or "
                "tcp_syn_retries/TCP_SYNCNT changed)";
     }
@@ -34,31 +70,33 @@ std::string schedule_words(const std::string& schedule) {
 
 }  // namespace
 
-void explain(ConnectionReport& r, const ConnectionOptions& options,
-             const std::vector<std::string>& point_names) {
-    std::string& e = r.explanation;
-    auto& fix = r.remedies;
+// The verdicts one after another, as the person on call reads them: one long function on
+// purpose, in the order of the report.
+Explanation explain(const ConnectionReport& r, const std::vector<std::string>& point_names) {
+    Explanation out;
+    std::string& e = out.text;
+    auto& fix = out.remedies;
     const std::string who = track::to_string(r.client) + " -> " + track::to_string(r.server);
     const bool nat = r.has(Verdict::OuterSnat) || r.has(Verdict::OuterChecksumCorrupted);
 
     if (r.has(Verdict::DoubleSnat)) {
         e += "This connection was source-NATed twice. First its inner packets were masqueraded: " +
-             r.inner_snat_reason +
+             inner_snat_words(r) +
              ". Then, because the masquerade mark 0x4000 survives VXLAN encapsulation, the outer "
              "UDP packet was masqueraded again: " +
-             r.outer_snat_reason + ". ";
+             outer_snat_words(r.outer_snat) + ". ";
     } else if (r.has(Verdict::OuterSnat)) {
         e += "The outer VXLAN packets of this connection were source-NATed on their way out: " +
-             r.outer_snat_reason + ". ";
+             outer_snat_words(r.outer_snat) + ". ";
     } else if (r.has(Verdict::InnerSnat)) {
-        e += "The client side was masqueraded: " + r.inner_snat_reason +
+        e += "The client side was masqueraded: " + inner_snat_words(r) +
              ". That is normal for a host-network client reaching a ClusterIP over flannel, and "
              "harmless unless the outer packet is NATed too. ";
     }
     if (r.has(Verdict::OuterChecksumCorrupted)) {
         const CorruptedOuter& c = r.corrupted.front();
         char buf[400];
-        if (c.variant == 'A') {
+        if (c.variant == CorruptionVariant::A) {
             std::snprintf(buf, sizeof buf,
                           "%llu outer packet(s) left with UDP checksum 0xffff on a tunnel that "
                           "otherwise sends none (variant A: the NAT checksum update of kernels "
@@ -127,7 +165,7 @@ void explain(ConnectionReport& r, const ConnectionOptions& options,
                    "a bad checksum on another hop, or a dead route). ";
     }
     if (r.has(Verdict::SynRejected)) {
-        if (r.outcome == "rejected_icmp" || r.icmp_type) {
+        if (r.outcome == analyze::Outcome::RejectedIcmp || r.icmp_type) {
             e += "The SYN was rejected with ICMP destination unreachable (type " +
                  std::to_string(r.icmp_type.value_or(3)) + ", code " +
                  std::to_string(r.icmp_code.value_or(0)) + ")";
@@ -141,12 +179,12 @@ void explain(ConnectionReport& r, const ConnectionOptions& options,
                  std::to_string(r.server.port) + ". ";
         }
     }
-    for (const std::string& h : r.hops) {
-        e += h + ". ";
+    for (const analyze::Hop& h : r.hops) {
+        e += hop_words(h, point_names) + ". ";
     }
     if (r.has(Verdict::Clean)) {
         e = "Nothing wrong found for " + who + ".";
-        return;
+        return out;
     }
     if (!e.empty() && e.back() == ' ') {
         e.pop_back();
@@ -158,7 +196,7 @@ void explain(ConnectionReport& r, const ConnectionOptions& options,
             "0x4000 before MASQUERADE (kubernetes PR 92035), and Flannel >= 0.20.2 returns early "
             "for packets kube-proxy marked (flannel PR 1681) so the two rules no longer NAT the "
             "same traffic twice.");
-        if (!r.corrupted.empty() && r.corrupted.front().variant == 'A') {
+        if (!r.corrupted.empty() && r.corrupted.front().variant == CorruptionVariant::A) {
             fix.push_back(
                 "Upgrade the kernel to >= 4.14.181 / 4.19.123 / 5.4.41 / 5.7 (netfilter: nat: "
                 "never update the UDP checksum when it's 0).");
@@ -176,7 +214,7 @@ void explain(ConnectionReport& r, const ConnectionOptions& options,
             "files; check iptables/nftables DROP rules and NetworkPolicies on the way.");
     }
     if (r.has(Verdict::SynRejected)) {
-        if (r.outcome == "rejected_icmp" || r.icmp_type) {
+        if (r.outcome == analyze::Outcome::RejectedIcmp || r.icmp_type) {
             fix.push_back(
                 "Check the Service's endpoints (kubectl get endpointslices) and that the server "
                 "pods are Ready.");
@@ -192,7 +230,95 @@ void explain(ConnectionReport& r, const ConnectionOptions& options,
             "The first SYN(s) were lost on the way; if this repeats, capture on both nodes to "
             "see where (vxcheck analyze with both files).");
     }
-    (void)options;
+    return out;
 }
 
-}  // namespace vxcheck::analyze
+std::string inner_snat_words(const ConnectionReport& r) {
+    using Kind = analyze::InnerSnatReason::Kind;
+    const analyze::InnerSnatReason& i = r.inner_snat;
+    const std::string who = "the client address " + track::ip_to_string(r.client) +
+                            " is flannel.1's (x.y.z.0) and its ";
+    const std::string port = std::to_string(i.port);
+    switch (i.kind) {
+        case Kind::None:
+            return "";
+        case Kind::MasqueradePrivilegedPort:
+            return who + "port " + port +
+                   " is in 600-664, where MASQUERADE puts privileged ports; the Linux NFS client "
+                   "binds 665-1023";
+        case Kind::OutsideEphemeralRange:
+            return who + "port " + port + " is outside the ephemeral range " +
+                   std::to_string(i.range_min) + "-" + std::to_string(i.range_max) +
+                   " (MASQUERADE --random-fully)";
+        case Kind::InferredFromOuterNat:
+            return who +
+                   "outer packet was masqueraded, which only happens to packets marked 0x4000 for "
+                   "masquerading, so the inner packet was masqueraded too (port " +
+                   port + " looks ephemeral: the port alone could not show it)";
+    }
+    return "";
+}
+
+std::string outer_snat_words(const analyze::OuterSnatReason& o) {
+    using Kind = analyze::OuterSnatReason::Kind;
+    switch (o.kind) {
+        case Kind::None:
+            return "";
+        case Kind::PortOutOfRange:
+            return "outer VXLAN source port " + std::to_string(o.port) +
+                   " is outside the driver's range " + std::to_string(o.range_min) + "-" +
+                   std::to_string(o.range_max);
+        case Kind::VariantB:
+            return "the outer UDP checksum is valid for source port " +
+                   std::to_string(o.pre_nat_port) + ", not for the port on the wire (" +
+                   std::to_string(o.port) + "): NAT rewrote it";
+        case Kind::VariantA:
+            return "the outer UDP checksum 0xffff on a tunnel that sends no checksums is what "
+                   "NAT leaves when it rewrites the packet (pre-5.7 kernels)";
+    }
+    return "";
+}
+
+std::string evidence_note(const analyze::EvidenceNote& n) {
+    using Kind = analyze::EvidenceNote::Kind;
+    switch (n.kind) {
+        case Kind::Syn: {
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "SYN #%u of ISN %u at +%.3f s", n.syn_number, n.isn,
+                          n.offset_s);
+            return buf + outer_desc(n);
+        }
+        case Kind::SynSeenAgain:
+            return "the same SYN seen again at this capture point" + outer_desc(n);
+        case Kind::SynAck:
+            return "SYN-ACK: the server answered" + outer_desc(n);
+        case Kind::Rst:
+            return "RST with ack = ISN+1: nothing listens, SYN rejected";
+        case Kind::BadOuterChecksum:
+            return "bad outer UDP checksum" + outer_desc(n);
+        case Kind::IcmpUnreachable:
+            return "ICMP destination unreachable (type " + std::to_string(n.icmp_type) + " code " +
+                   std::to_string(n.icmp_code) + ") quoting the SYN";
+    }
+    return "";
+}
+
+std::string hop_words(const analyze::Hop& h, const std::vector<std::string>& points) {
+    const std::string which =
+        "SYN #" + std::to_string(h.syn_number) + " (+" + fixed3(h.offset_s) + " s)";
+    if (h.kind == analyze::Hop::Kind::OuterPortRewritten) {
+        return which + ": outer source port " + std::to_string(h.from_sport) + " at " +
+               point_name(points, h.from_point) + " became " + std::to_string(h.to_sport) + " at " +
+               point_name(points, h.to_point);
+    }
+    std::string never;
+    for (std::size_t p = 0; p < std::min(points.size(), kMaxPointBits); ++p) {
+        if ((h.missing & (1U << p)) != 0) {
+            never += (never.empty() ? "" : ", ") + points[p];
+        }
+    }
+    return which + ": last seen at " + point_name(points, h.last_point) + ", never reached " +
+           never;
+}
+
+}  // namespace vxcheck::report
