@@ -68,17 +68,8 @@ std::string schedule_words(Schedule schedule) {
     return "";
 }
 
-}  // namespace
-
-// The verdicts one after another, as the person on call reads them: one long function on
-// purpose, in the order of the report.
-Explanation explain(const ConnectionReport& r, const std::vector<std::string>& point_names) {
-    Explanation out;
-    std::string& e = out.text;
-    auto& fix = out.remedies;
-    const std::string who = track::to_string(r.client) + " -> " + track::to_string(r.server);
-    const bool nat = r.has(Verdict::OuterSnat) || r.has(Verdict::OuterChecksumCorrupted);
-
+// The NAT story: double, outer only, or inner only.
+void explain_snat(const ConnectionReport& r, std::string& e) {
     if (r.has(Verdict::DoubleSnat)) {
         e += "This connection was source-NATed twice. First its inner packets were masqueraded: " +
              inner_snat_words(r) +
@@ -93,68 +84,77 @@ Explanation explain(const ConnectionReport& r, const std::vector<std::string>& p
              ". That is normal for a host-network client reaching a ClusterIP over flannel, and "
              "harmless unless the outer packet is NATed too. ";
     }
-    if (r.has(Verdict::OuterChecksumCorrupted)) {
-        const CorruptedOuter& c = r.corrupted.front();
-        char buf[400];
-        if (c.variant == CorruptionVariant::A) {
-            std::snprintf(buf, sizeof buf,
-                          "%llu outer packet(s) left with UDP checksum 0xffff on a tunnel that "
-                          "otherwise sends none (variant A: the NAT checksum update of kernels "
-                          "before 5.7 / 5.4.41 / 4.19.123 / 4.14.181); the correct value was "
-                          "0x%04x. ",
-                          static_cast<unsigned long long>(r.corrupted_total), c.expected);
-        } else {
-            std::snprintf(buf, sizeof buf,
-                          "%llu outer packet(s) left with a UDP checksum that is valid for the "
-                          "pre-NAT source port %u but not for port %u on the wire (variant B: "
-                          "NAT updates a locally-offloaded checksum as if it were partial, on "
-                          "current kernels too); stored 0x%04x, correct 0x%04x. ",
-                          static_cast<unsigned long long>(r.corrupted_total),
-                          unsigned{c.pre_nat_sport.value_or(0)}, unsigned{c.sport}, c.stored,
-                          c.expected);
-        }
-        e += buf;
-        std::size_t delivered = 0;
-        std::string where;
-        for (const CorruptedOuter& k : r.corrupted) {
-            if (k.delivered_at) {
-                ++delivered;
-                where = point_names.size() > *k.delivered_at ? point_names[*k.delivered_at] : "";
-            }
-        }
-        if (delivered == 0) {
-            e += "A receiving node that verifies UDP checksums (any real NIC or the kernel) drops "
-                 "these packets silently ('UDP: bad checksum' in dmesg, Udp InCsumErrors in "
-                 "nstat); they never reach its flannel.1. ";
-        } else {
-            e += std::to_string(delivered) + " of them were nevertheless seen decapsulated at " +
-                 where +
-                 ": that receiver did not verify the outer checksum (veth, or RX checksum offload "
-                 "off), so here they got through; a node with a real NIC drops them. ";
+}
+
+// The corrupted outer checksums: which variant, and whether another point saw them delivered.
+void explain_corruption(const ConnectionReport& r, const std::vector<std::string>& point_names,
+                        std::string& e) {
+    const CorruptedOuter& c = r.corrupted.front();
+    char buf[400];
+    if (c.variant == CorruptionVariant::A) {
+        std::snprintf(buf, sizeof buf,
+                      "%llu outer packet(s) left with UDP checksum 0xffff on a tunnel that "
+                      "otherwise sends none (variant A: the NAT checksum update of kernels "
+                      "before 5.7 / 5.4.41 / 4.19.123 / 4.14.181); the correct value was "
+                      "0x%04x. ",
+                      static_cast<unsigned long long>(r.corrupted_total), c.expected);
+    } else {
+        std::snprintf(buf, sizeof buf,
+                      "%llu outer packet(s) left with a UDP checksum that is valid for the "
+                      "pre-NAT source port %u but not for port %u on the wire (variant B: "
+                      "NAT updates a locally-offloaded checksum as if it were partial, on "
+                      "current kernels too); stored 0x%04x, correct 0x%04x. ",
+                      static_cast<unsigned long long>(r.corrupted_total),
+                      unsigned{c.pre_nat_sport.value_or(0)}, unsigned{c.sport}, c.stored,
+                      c.expected);
+    }
+    e += buf;
+    std::size_t delivered = 0;
+    std::string where;
+    for (const CorruptedOuter& k : r.corrupted) {
+        if (k.delivered_at) {
+            ++delivered;
+            where = point_names.size() > *k.delivered_at ? point_names[*k.delivered_at] : "";
         }
     }
-    if (r.has(Verdict::DelayedConnect) && r.delay_s) {
-        e += "The connection was established only after " + std::to_string(r.syns - 1) +
-             " SYN retransmission(s), " + seconds(*r.delay_s) + " after the first SYN";
-        const std::string sched = schedule_words(r.schedule);
-        e += sched.empty() ? ". " : ", following " + sched + ". ";
-        if (nat) {
-            // Only a connection's first packet passes the nat table, so only it carries the
-            // 0x4000 mark; retransmissions are NATed only while they reuse the outer flow.
-            if (*r.delay_s >= 30) {
-                e += "The retransmissions reused the same outer source port and so the same "
-                     "NATed outer flow until its conntrack entry expired (30 s unreplied; the "
-                     "gaps of 1, 2, 4, 8, 16 s keep it alive, the 32 s gap does not); the SYN "
-                     "after that created a fresh, unmarked outer flow that was not masqueraded. "
-                     "This is the classic 63-second NFS mount / 'nc -z' delay. ";
-            } else {
-                e += "After the SYN timeout the kernel picked a new outer source port (it "
-                     "re-rolls the flow hash on a timeout), and the retransmitted SYN carries no "
-                     "0x4000 mark (only a connection's first packet passes the nat table), so "
-                     "it was not masqueraded and got through. ";
-            }
+    if (delivered == 0) {
+        e += "A receiving node that verifies UDP checksums (any real NIC or the kernel) drops "
+             "these packets silently ('UDP: bad checksum' in dmesg, Udp InCsumErrors in "
+             "nstat); they never reach its flannel.1. ";
+    } else {
+        e += std::to_string(delivered) + " of them were nevertheless seen decapsulated at " +
+             where +
+             ": that receiver did not verify the outer checksum (veth, or RX checksum offload "
+             "off), so here they got through; a node with a real NIC drops them. ";
+    }
+}
+
+// Why the connect was delayed, and how NAT explains the delay (domain spec 4.2).
+void explain_delay(const ConnectionReport& r, bool nat, std::string& e) {
+    e += "The connection was established only after " + std::to_string(r.syns - 1) +
+         " SYN retransmission(s), " + seconds(*r.delay_s) + " after the first SYN";
+    const std::string sched = schedule_words(r.schedule);
+    e += sched.empty() ? ". " : ", following " + sched + ". ";
+    if (nat) {
+        // Only a connection's first packet passes the nat table, so only it carries the
+        // 0x4000 mark; retransmissions are NATed only while they reuse the outer flow.
+        if (*r.delay_s >= 30) {
+            e += "The retransmissions reused the same outer source port and so the same "
+                 "NATed outer flow until its conntrack entry expired (30 s unreplied; the "
+                 "gaps of 1, 2, 4, 8, 16 s keep it alive, the 32 s gap does not); the SYN "
+                 "after that created a fresh, unmarked outer flow that was not masqueraded. "
+                 "This is the classic 63-second NFS mount / 'nc -z' delay. ";
+        } else {
+            e += "After the SYN timeout the kernel picked a new outer source port (it "
+                 "re-rolls the flow hash on a timeout), and the retransmitted SYN carries no "
+                 "0x4000 mark (only a connection's first packet passes the nat table), so "
+                 "it was not masqueraded and got through. ";
         }
     }
+}
+
+// Dropped and rejected SYNs (domain spec 4.3).
+void explain_drop_or_reject(const ConnectionReport& r, bool nat, std::string& e) {
     if (r.has(Verdict::SynDropped)) {
         e += "SYNs were retransmitted with the same ISN and never answered: no SYN-ACK, RST or "
              "ICMP came back";
@@ -179,17 +179,11 @@ Explanation explain(const ConnectionReport& r, const std::vector<std::string>& p
                  std::to_string(r.server.port) + ". ";
         }
     }
-    for (const analyze::Hop& h : r.hops) {
-        e += hop_words(h, point_names) + ". ";
-    }
-    if (r.has(Verdict::Clean)) {
-        e = "Nothing wrong found for " + who + ".";
-        return out;
-    }
-    if (!e.empty() && e.back() == ' ') {
-        e.pop_back();
-    }
+}
 
+// What to do about each verdict.
+std::vector<std::string> remedies(const ConnectionReport& r, bool nat) {
+    std::vector<std::string> fix;
     if (nat) {
         fix.push_back(
             "Stop the second masquerade: kube-proxy >= 1.16.13 / 1.17.9 / 1.18.6 clears mark "
@@ -230,6 +224,36 @@ Explanation explain(const ConnectionReport& r, const std::vector<std::string>& p
             "The first SYN(s) were lost on the way; if this repeats, capture on both nodes to "
             "see where (vxcheck analyze with both files).");
     }
+    return fix;
+}
+
+}  // namespace
+
+// The verdicts one after another, in the order the person on call reads them.
+Explanation explain(const ConnectionReport& r, const std::vector<std::string>& point_names) {
+    Explanation out;
+    std::string& e = out.text;
+    const bool nat = r.has(Verdict::OuterSnat) || r.has(Verdict::OuterChecksumCorrupted);
+    explain_snat(r, e);
+    if (r.has(Verdict::OuterChecksumCorrupted)) {
+        explain_corruption(r, point_names, e);
+    }
+    if (r.has(Verdict::DelayedConnect) && r.delay_s) {
+        explain_delay(r, nat, e);
+    }
+    explain_drop_or_reject(r, nat, e);
+    for (const analyze::Hop& h : r.hops) {
+        e += hop_words(h, point_names) + ". ";
+    }
+    if (r.has(Verdict::Clean)) {
+        e = "Nothing wrong found for " + track::to_string(r.client) + " -> " +
+            track::to_string(r.server) + ".";
+        return out;
+    }
+    if (!e.empty() && e.back() == ' ') {
+        e.pop_back();
+    }
+    out.remedies = remedies(r, nat);
     return out;
 }
 

@@ -240,46 +240,51 @@ class TextReporter final : public Reporter {
         }
         out_ << "\n";
         for (const auto& c : findings_) {
-            std::string verdicts = verdict_list(c);
-            std::string outcome;
-            if (c.delay_s) {
-                outcome = fmt(" (connected after %.1f s)", *c.delay_s);
-            } else if (c.outcome == analyze::Outcome::Dropped ||
-                       c.outcome == analyze::Outcome::Unanswered) {
-                outcome = " (never connected)";
-            } else if (c.outcome == analyze::Outcome::RejectedRst ||
-                       c.outcome == analyze::Outcome::RejectedIcmp) {
-                outcome = " (refused)";
-            }
-            out_ << track::to_string(c.client) << " -> " << track::to_string(c.server) << outcome
-                 << ": " << verdicts << "\n";
-            const Explanation words = explain(c, points_);
-            out_ << wrap("What happened: " + words.text, "  ", "    ");
-            std::size_t n = 0;
-            for (const auto& e : c.evidence) {
-                if (n == 0) {
-                    out_ << "  Evidence (" << c.evidence.size()
-                         << " frames, --evidence FILE.pcapng keeps them):\n";
-                }
-                if (++n > 8) {
-                    out_ << "    ...\n";
-                    break;
-                }
-                out_ << "    " << point_name(e.point) << " frame " << e.frame << ": "
-                     << evidence_note(e.note) << "\n";
-            }
-            if (!words.remedies.empty()) {
-                out_ << "  What to do:\n";
-                for (const auto& r : words.remedies) {
-                    out_ << wrap("- " + r, "    ", "      ");
-                }
-            }
-            out_ << "\n";
+            print_finding(c);
         }
         if (ct.with_findings > findings_.size()) {
             out_ << "(" << ct.with_findings - findings_.size()
                  << " more connections need attention; see --json)\n\n";
         }
+    }
+
+    // A connection that needs attention: what happened, its evidence frames, what to do.
+    void print_finding(const analyze::ConnectionReport& c) {
+        std::string verdicts = verdict_list(c);
+        std::string outcome;
+        if (c.delay_s) {
+            outcome = fmt(" (connected after %.1f s)", *c.delay_s);
+        } else if (c.outcome == analyze::Outcome::Dropped ||
+                   c.outcome == analyze::Outcome::Unanswered) {
+            outcome = " (never connected)";
+        } else if (c.outcome == analyze::Outcome::RejectedRst ||
+                   c.outcome == analyze::Outcome::RejectedIcmp) {
+            outcome = " (refused)";
+        }
+        out_ << track::to_string(c.client) << " -> " << track::to_string(c.server) << outcome
+             << ": " << verdicts << "\n";
+        const Explanation words = explain(c, points_);
+        out_ << wrap("What happened: " + words.text, "  ", "    ");
+        std::size_t n = 0;
+        for (const auto& e : c.evidence) {
+            if (n == 0) {
+                out_ << "  Evidence (" << c.evidence.size()
+                     << " frames, --evidence FILE.pcapng keeps them):\n";
+            }
+            if (++n > 8) {
+                out_ << "    ...\n";
+                break;
+            }
+            out_ << "    " << point_name(e.point) << " frame " << e.frame << ": "
+                 << evidence_note(e.note) << "\n";
+        }
+        if (!words.remedies.empty()) {
+            out_ << "  What to do:\n";
+            for (const auto& r : words.remedies) {
+                out_ << wrap("- " + r, "    ", "      ");
+            }
+        }
+        out_ << "\n";
     }
 
     static std::string verdict_list(const analyze::ConnectionReport& c) {
