@@ -15,6 +15,9 @@ class Feeder {
   public:
     explicit Feeder(analyze::ConnectionAnalyzer& a) : analyzer_(a) {}
 
+    /// The capture point of the packets sent from now on.
+    void at_point(std::uint16_t point) { point_ = point; }
+
     /// Decodes, verifies and digests b (without analysing it yet).
     void prepare(const PacketBuilder& b) {
         built_ = b.build();
@@ -26,7 +29,7 @@ class Feeder {
     }
     /// Analyses the prepared packet; with_digest false: the analyzer computes it.
     void deliver(bool with_digest = true) {
-        analyzer_.on_packet({0, packet_, verdicts_, with_digest ? &digest_ : nullptr});
+        analyzer_.on_packet({point_, packet_, verdicts_, with_digest ? &digest_ : nullptr});
     }
     void send(const PacketBuilder& b, bool with_digest = true) {
         prepare(b);
@@ -42,6 +45,7 @@ class Feeder {
     verify::Verdicts verdicts_;
     analyze::PacketDigest digest_;
     std::uint64_t number_ = 0;
+    std::uint16_t point_ = 0;
 };
 
 }  // namespace vxcheck::test
