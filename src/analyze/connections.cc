@@ -293,6 +293,7 @@ struct ConnectionAnalyzer::Impl {
         } else if (d.icmp >= 0) {
             on_icmp(pkt, static_cast<std::size_t>(d.icmp), ctx, d.ts);
         }
+        current = nullptr;  // a failure in the sweep costs no connection its detail
         if (++packets_since_sweep >= 65536) {
             packets_since_sweep = 0;
             expire_idle();
