@@ -20,7 +20,8 @@ namespace {
 thread_local bool fail_next_allocation = false;
 }  // namespace
 
-void* operator new(std::size_t n) {
+namespace {
+void* allocate(std::size_t n) {
     if (fail_next_allocation) {
         fail_next_allocation = false;
         throw std::bad_alloc();
@@ -30,10 +31,45 @@ void* operator new(std::size_t n) {
     }
     throw std::bad_alloc();
 }
+}  // namespace
+
+// Every unaligned form, so that each new meets its delete (std::malloc, std::free).
+void* operator new(std::size_t n) {
+    return allocate(n);
+}
+void* operator new[](std::size_t n) {
+    return allocate(n);
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    try {
+        return allocate(n);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+    try {
+        return allocate(n);
+    } catch (...) {
+        return nullptr;
+    }
+}
 void operator delete(void* p) noexcept {
     std::free(p);
 }
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
 void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
     std::free(p);
 }
 
