@@ -229,8 +229,7 @@ struct ConnectionAnalyzer::Impl {
         }
     }
 
-    void notify_plugins(const Flow& f, const Segment& s, const Observation& o,
-                        bool from_client) noexcept {
+    void notify_plugins(const Flow& f, const Segment& s, const Observation& o, bool from_client) {
         const SegmentView view{.flow = f.id,
                                .from_client = from_client,
                                .seq = s.t.seq,

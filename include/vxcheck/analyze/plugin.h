@@ -44,10 +44,13 @@ class ConnectionPlugin {
   public:
     virtual ~ConnectionPlugin() = default;
 
-    /// Every segment of a tracked connection, in capture order (SYN, FIN and RST included).
-    virtual void on_segment(const SegmentView& s) noexcept = 0;
-    /// A FIN or RST was seen on the connection (after on_segment for that segment).
-    virtual void on_close(FlowId flow, CloseEvent e, bool from_client) noexcept {
+    /// Every segment of a tracked connection, in capture order (SYN, FIN and RST included). It
+    /// may throw std::bad_alloc only (its state could not grow): the analyzer counts that as an
+    /// allocation failure and marks the connection incomplete.
+    virtual void on_segment(const SegmentView& s) = 0;
+    /// A FIN or RST was seen on the connection (after on_segment for that segment); may throw
+    /// std::bad_alloc as on_segment.
+    virtual void on_close(FlowId flow, CloseEvent e, bool from_client) {
         (void)flow, (void)e, (void)from_client;
     }
     /// The connection is decided (at the end, when evicted or idle, or live by poll()): add

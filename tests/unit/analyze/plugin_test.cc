@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "feeder.h"
@@ -30,7 +31,7 @@ class PayloadCounter final : public analyze::ConnectionPlugin {
         unsigned closes = 0;
     };
 
-    void on_segment(const analyze::SegmentView& s) noexcept override {
+    void on_segment(const analyze::SegmentView& s) override {
         PerFlow& p = state_.get(s.flow);
         p.bytes[s.from_client ? 0 : 1] += s.payload.size();
         if (!s.payload.empty() && p.first_byte == 0) {
@@ -38,9 +39,7 @@ class PayloadCounter final : public analyze::ConnectionPlugin {
         }
         ++segments;
     }
-    void on_close(FlowId flow, analyze::CloseEvent, bool) noexcept override {
-        ++state_.get(flow).closes;
-    }
+    void on_close(FlowId flow, analyze::CloseEvent, bool) override { ++state_.get(flow).closes; }
     void decide(FlowId flow, analyze::ConnectionReport& r) override {
         decided.push_back(*state_.find(flow));
         if (state_.find(flow)->bytes[0] > 100) {
@@ -123,6 +122,28 @@ TEST(ConnectionPlugin, NoPluginNoChange) {
     const auto reports = a.finish();
     ASSERT_EQ(reports.size(), 1U);
     EXPECT_EQ(reports[0].verdicts, std::vector<analyze::Verdict>{analyze::Verdict::Clean});
+}
+
+// A plug-in whose state cannot grow.
+class OutOfMemory final : public analyze::ConnectionPlugin {
+  public:
+    void on_segment(const analyze::SegmentView&) override { throw std::bad_alloc(); }
+    void decide(FlowId, analyze::ConnectionReport&) override {}
+    void forget(FlowId) noexcept override {}
+};
+
+TEST(ConnectionPlugin, APluginOutOfMemoryIsCountedAndMarksTheConnection) {
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    OutOfMemory oom;
+    a.add_plugin(oom);
+    Feeder feed(a);
+    feed.send(segment(true, tf::kSyn, 0, 0));
+    EXPECT_EQ(a.stats().alloc_failures, 1U);
+    const auto reports = a.finish();
+    ASSERT_EQ(reports.size(), 1U);
+    EXPECT_TRUE(reports[0].incomplete);
+    EXPECT_EQ(reports[0].syns, 1U) << "the TCP parts ran before the plug-ins";
 }
 
 TEST(FlowStorage, StateIsCreatedOnFirstUseAndErased) {
