@@ -329,6 +329,7 @@ void LiveRun::poll_decided(Timestamp now) {
 #ifdef VXCHECK_HAVE_PROMETHEUS
     if (outputs_.metrics) {
         outputs_.metrics->set_open_connections(consumer_.connections().open_connections());
+        outputs_.metrics->set_connection_stats(consumer_.connections().stats());
         for (std::size_t i = 0; i < points_.size(); ++i) {
             if (points_[i].source) {
                 const capture::LiveStats s = points_[i].stats();

@@ -34,6 +34,8 @@ struct Metrics::Impl {
     std::array<prometheus::Counter*, kVerdicts> verdicts{};
     prometheus::Counter* syn_dropped = nullptr;
     prometheus::Gauge* open = nullptr;
+    prometheus::Counter* alloc_failures = nullptr;
+    std::uint64_t last_alloc_failures = 0;
 };
 
 Metrics::Metrics(const std::string& listen, const std::vector<std::string>& interfaces)
@@ -90,6 +92,12 @@ Metrics::Metrics(const std::string& listen, const std::vector<std::string>& inte
                        .Help("Connections currently tracked")
                        .Register(r)
                        .Add({});
+    impl_->alloc_failures =
+        &prometheus::BuildCounter()
+             .Name("vxcheck_connection_alloc_failures_total")
+             .Help("Packets whose connection analysis an allocation failure cut short")
+             .Register(r)
+             .Add({});
     try {
         impl_->exposer = std::make_unique<prometheus::Exposer>(listen);
     } catch (const std::exception& e) {
@@ -139,6 +147,15 @@ void Metrics::set_kernel(std::size_t point, std::uint64_t received, std::uint64_
 
 void Metrics::set_open_connections(std::size_t n) noexcept {
     impl_->open->Set(static_cast<double>(n));
+}
+
+void Metrics::set_connection_stats(const analyze::ConnectionStats& stats) noexcept {
+    // Cumulative in the analyzer; the counter only goes up.
+    if (stats.alloc_failures > impl_->last_alloc_failures) {
+        impl_->alloc_failures->Increment(
+            static_cast<double>(stats.alloc_failures - impl_->last_alloc_failures));
+        impl_->last_alloc_failures = stats.alloc_failures;
+    }
 }
 
 }  // namespace vxcheck::app

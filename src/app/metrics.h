@@ -26,6 +26,8 @@ class Metrics {
     void on_verdicts(const std::vector<analyze::Verdict>& gained) noexcept;
     void set_kernel(std::size_t point, std::uint64_t received, std::uint64_t drops) noexcept;
     void set_open_connections(std::size_t n) noexcept;
+    /// The analyzer's cumulative counters (allocation failures).
+    void set_connection_stats(const analyze::ConnectionStats& stats) noexcept;
 
   private:
     struct Impl;

@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "vxcheck/decode/header_rules.h"
+#include "vxcheck/decode/tcp_options.h"
 #include "vxcheck/verify/checksum.h"
 #include "vxcheck/verify/status_ladder.h"
 #include "vxcheck/wire.h"
@@ -239,7 +240,7 @@ void digest_segment(const Headers& h, std::uint8_t tcp_layer, analyze::PacketDig
     s.ip_id = be16(h.inner_ip(), 4);
     if ((s.t.flags & decode::tcp_flag::kSyn) != 0) {
         s.tsval =
-            analyze::tcp_tsval(h.segment().subspan(kTcpMinHeaderLen, h.tcp_len - kTcpMinHeaderLen));
+            decode::tcp_tsval(h.segment().subspan(kTcpMinHeaderLen, h.tcp_len - kTcpMinHeaderLen));
     }
     s.set_ipv4_endpoints(be32(h.inner_ip(), 12), be32(h.inner_ip(), 16));
 }
@@ -253,6 +254,8 @@ bool verify_and_digest(const RawFrame& frame, Shape shape, const Headers& h,
     d.begin(frame.ts);
     digest_segment(
         h, shape == Shape::PlainTcp ? plain_tcp::kTcpLayer : tcp_in_vxlan::kInnerTcpLayer, d);
+    d.segment.payload_offset =
+        static_cast<std::uint32_t>(h.segment().data() - frame.data.data()) + h.tcp_len;
     prefetch.start(d.segment.hash);
     const TcpChecksum tcp = check_tcp(h);
     if (!takes(tcp.status)) {

@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "vxcheck/report/explain.h"
 #include "vxcheck/report/pcapng_writer.h"
 
 namespace vxcheck::report {
@@ -32,9 +33,9 @@ std::size_t write_evidence_pcapng(const std::string& path,
             if (it == interfaces.end()) {
                 it = interfaces.emplace(key, writer.add_interface(point, e.link)).first;
             }
-            writer.write(
-                it->second, e.ts, Bytes{e.bytes.data(), e.bytes.size()}, e.wirelen,
-                prefix + e.note + " (frame " + std::to_string(e.frame) + " of " + point + ")");
+            writer.write(it->second, e.ts, Bytes{e.bytes.data(), e.bytes.size()}, e.wirelen,
+                         prefix + evidence_note(e.note) + " (frame " + std::to_string(e.frame) +
+                             " of " + point + ")");
             ++written;
         }
     }

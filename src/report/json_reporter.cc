@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "vxcheck/report/explain.h"
 #include "vxcheck/report/format.h"
 #include "vxcheck/report/reporter.h"
 
@@ -158,7 +159,7 @@ ordered_json connection_json(const analyze::ConnectionReport& c,
         verdicts.push_back(to_string(v));
     }
     j["verdicts"] = verdicts;
-    j["outcome"] = c.outcome;
+    j["outcome"] = to_string(c.outcome);
     j["syn_attempts"] = c.attempts;
     j["syns"] = c.syns;
     ordered_json offsets = ordered_json::array();
@@ -169,13 +170,13 @@ ordered_json connection_json(const analyze::ConnectionReport& c,
     if (c.delay_s) {
         j["delay_s"] = std::round(*c.delay_s * 1e6) / 1e6;
     }
-    if (!c.schedule.empty()) {
-        j["schedule"] = c.schedule;
+    if (c.schedule != analyze::Schedule::None) {
+        j["schedule"] = to_string(c.schedule);
     }
     if (c.icmp_type) {
         j["icmp"] = ordered_json{{"type", *c.icmp_type}, {"code", c.icmp_code.value_or(0)}};
     }
-    if (!c.outer_client.empty()) {
+    if (c.tunnelled) {
         ordered_json sports = ordered_json::array();
         for (const auto p : c.outer_sports) {
             sports.push_back(p);
@@ -184,8 +185,8 @@ ordered_json connection_json(const analyze::ConnectionReport& c,
         for (const auto p : c.outer_sports_reply) {
             reply.push_back(p);
         }
-        j["tunnel"] = ordered_json{{"client_vtep", c.outer_client},
-                                   {"server_vtep", c.outer_server},
+        j["tunnel"] = ordered_json{{"client_vtep", track::ip_to_string(c.outer_client)},
+                                   {"server_vtep", track::ip_to_string(c.outer_server)},
                                    {"vni", c.vni},
                                    {"outer_sports", sports},
                                    {"outer_sports_reply", reply}};
@@ -197,7 +198,7 @@ ordered_json connection_json(const analyze::ConnectionReport& c,
         ordered_json list = ordered_json::array();
         for (const auto& k : c.corrupted) {
             ordered_json o;
-            o["variant"] = std::string(1, k.variant);
+            o["variant"] = to_string(k.variant);
             o["sport"] = k.sport;
             if (k.pre_nat_sport) {
                 o["pre_nat_sport"] = *k.pre_nat_sport;
@@ -211,15 +212,19 @@ ordered_json connection_json(const analyze::ConnectionReport& c,
         j["corrupted_outer"] = list;
         j["corrupted_outer_total"] = c.corrupted_total;
     }
-    if (!c.inner_snat_reason.empty()) {
-        j["inner_snat"] = c.inner_snat_reason;
+    if (c.inner_snat) {
+        j["inner_snat"] = inner_snat_words(c);
     }
-    if (!c.outer_snat_reason.empty()) {
-        j["outer_snat"] = c.outer_snat_reason;
+    if (c.outer_snat) {
+        j["outer_snat"] = outer_snat_words(c.outer_snat);
     }
     j["points"] = c.points;
     if (!c.hops.empty()) {
-        j["hops"] = c.hops;
+        ordered_json hops = ordered_json::array();
+        for (const analyze::Hop& h : c.hops) {
+            hops.push_back(hop_words(h, points));
+        }
+        j["hops"] = hops;
     }
     j["history"] = c.history;
     j["retransmissions"] =
@@ -227,14 +232,18 @@ ordered_json connection_json(const analyze::ConnectionReport& c,
     j["packets"] = c.packets;
     j["first_ts"] = timestamp_to_string(c.first_ts);
     j["last_ts"] = timestamp_to_string(c.last_ts);
-    j["explanation"] = c.explanation;
-    j["remedies"] = c.remedies;
+    if (c.incomplete) {
+        j["incomplete"] = true;  // an allocation failure cost it detail
+    }
+    Explanation words = explain(c, points);
+    j["explanation"] = std::move(words.text);
+    j["remedies"] = std::move(words.remedies);
     ordered_json ev = ordered_json::array();
     for (const auto& e : c.evidence) {
         ev.push_back(ordered_json{{"point", e.point < points.size() ? points[e.point] : "?"},
                                   {"frame", e.frame},
                                   {"ts", timestamp_to_string(e.ts)},
-                                  {"note", e.note}});
+                                  {"note", evidence_note(e.note)}});
     }
     j["evidence"] = ev;
     return j;
@@ -310,6 +319,7 @@ class JsonReporter final : public Reporter {
         j["peak_tracked"] = ct.stats.peak_flows;
         j["evicted"] = ct.stats.evicted;
         j["expired"] = ct.stats.expired;
+        j["alloc_failures"] = ct.stats.alloc_failures;
         out_ << j.dump() << '\n';
         out_.flush();
     }

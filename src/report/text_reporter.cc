@@ -6,6 +6,7 @@
 #include <ctime>
 #include <vector>
 
+#include "vxcheck/report/explain.h"
 #include "vxcheck/report/format.h"
 #include "vxcheck/report/reporter.h"
 #include "vxcheck/track/flow_key.h"
@@ -118,12 +119,13 @@ class TextReporter final : public Reporter {
                     .syns = c.syns,
                     .delay = c.delay_s ? fmt("%.1f s", *c.delay_s) : "-",
                     .verdicts = verdict_list(c)};
-        if (!c.outer_client.empty()) {
+        if (c.tunnelled) {
             std::string sp;
             for (const auto p : c.outer_sports) {
                 sp += (sp.empty() ? "" : ",") + std::to_string(p);
             }
-            row.outer = c.outer_client + " > " + c.outer_server + " sport " + sp;
+            row.outer = track::ip_to_string(c.outer_client) + " > " +
+                        track::ip_to_string(c.outer_server) + " sport " + sp;
         }
         if (row.finding && findings_.size() < options_.max_rows) {
             findings_.push_back(c);
@@ -147,7 +149,7 @@ class TextReporter final : public Reporter {
                                             unsigned{*k.pre_nat_sport})
                                       : std::string(", outer checksum 0xffff (variant A)");
         }
-        if (c.outcome == "dropped") {
+        if (c.outcome == analyze::Outcome::Dropped) {
             detail += fmt(", %u SYNs unanswered", c.syns);
         }
         out_ << when << "  " << track::to_string(c.client) << " -> " << track::to_string(c.server)
@@ -200,6 +202,10 @@ class TextReporter final : public Reporter {
             out_ << " (" << ct.stats.evicted << " decided early: table full, " << ct.stats.expired
                  << " idle)";
         }
+        if (ct.stats.alloc_failures != 0) {
+            out_ << " (" << ct.stats.alloc_failures
+                 << " packets not fully analysed: out of memory)";
+        }
         out_ << "\n";
         if (conn_rows_.empty()) {
             out_ << "\n";
@@ -234,43 +240,51 @@ class TextReporter final : public Reporter {
         }
         out_ << "\n";
         for (const auto& c : findings_) {
-            std::string verdicts = verdict_list(c);
-            std::string outcome;
-            if (c.delay_s) {
-                outcome = fmt(" (connected after %.1f s)", *c.delay_s);
-            } else if (c.outcome == "dropped" || c.outcome == "unanswered") {
-                outcome = " (never connected)";
-            } else if (c.outcome == "rejected_rst" || c.outcome == "rejected_icmp") {
-                outcome = " (refused)";
-            }
-            out_ << track::to_string(c.client) << " -> " << track::to_string(c.server) << outcome
-                 << ": " << verdicts << "\n";
-            out_ << wrap("What happened: " + c.explanation, "  ", "    ");
-            std::size_t n = 0;
-            for (const auto& e : c.evidence) {
-                if (n == 0) {
-                    out_ << "  Evidence (" << c.evidence.size()
-                         << " frames, --evidence FILE.pcapng keeps them):\n";
-                }
-                if (++n > 8) {
-                    out_ << "    ...\n";
-                    break;
-                }
-                out_ << "    " << point_name(e.point) << " frame " << e.frame << ": " << e.note
-                     << "\n";
-            }
-            if (!c.remedies.empty()) {
-                out_ << "  What to do:\n";
-                for (const auto& r : c.remedies) {
-                    out_ << wrap("- " + r, "    ", "      ");
-                }
-            }
-            out_ << "\n";
+            print_finding(c);
         }
         if (ct.with_findings > findings_.size()) {
             out_ << "(" << ct.with_findings - findings_.size()
                  << " more connections need attention; see --json)\n\n";
         }
+    }
+
+    // A connection that needs attention: what happened, its evidence frames, what to do.
+    void print_finding(const analyze::ConnectionReport& c) {
+        std::string verdicts = verdict_list(c);
+        std::string outcome;
+        if (c.delay_s) {
+            outcome = fmt(" (connected after %.1f s)", *c.delay_s);
+        } else if (c.outcome == analyze::Outcome::Dropped ||
+                   c.outcome == analyze::Outcome::Unanswered) {
+            outcome = " (never connected)";
+        } else if (c.outcome == analyze::Outcome::RejectedRst ||
+                   c.outcome == analyze::Outcome::RejectedIcmp) {
+            outcome = " (refused)";
+        }
+        out_ << track::to_string(c.client) << " -> " << track::to_string(c.server) << outcome
+             << ": " << verdicts << "\n";
+        const Explanation words = explain(c, points_);
+        out_ << wrap("What happened: " + words.text, "  ", "    ");
+        std::size_t n = 0;
+        for (const auto& e : c.evidence) {
+            if (n == 0) {
+                out_ << "  Evidence (" << c.evidence.size()
+                     << " frames, --evidence FILE.pcapng keeps them):\n";
+            }
+            if (++n > 8) {
+                out_ << "    ...\n";
+                break;
+            }
+            out_ << "    " << point_name(e.point) << " frame " << e.frame << ": "
+                 << evidence_note(e.note) << "\n";
+        }
+        if (!words.remedies.empty()) {
+            out_ << "  What to do:\n";
+            for (const auto& r : words.remedies) {
+                out_ << wrap("- " + r, "    ", "      ");
+            }
+        }
+        out_ << "\n";
     }
 
     static std::string verdict_list(const analyze::ConnectionReport& c) {

@@ -1,0 +1,220 @@
+#pragma once
+// What the connection analysis decides about one connection: typed facts (enums and numbers),
+// never prose. The report module turns them into words (report/explain.h, report/format.h).
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vxcheck/frame.h"
+#include "vxcheck/track/flow_key.h"
+#include "vxcheck/verify/verify.h"
+
+namespace vxcheck::analyze {
+
+enum class Verdict : std::uint8_t {
+    SynDropped,
+    SynRejected,
+    DelayedConnect,
+    InnerSnat,
+    OuterSnat,
+    DoubleSnat,
+    OuterChecksumCorrupted,
+    Clean,
+};
+inline constexpr std::size_t kVerdictCount = static_cast<std::size_t>(Verdict::Clean) + 1;
+[[nodiscard]] std::string_view to_string(Verdict v) noexcept;
+
+/// How the decisive SYN attempt (the last ISN seen) ended (domain spec 4.3).
+enum class Outcome : std::uint8_t {
+    NoSyn,         // no SYN seen (the capture began mid-connection)
+    Established,   // a SYN-ACK with ack = ISN+1
+    RejectedRst,   // a RST with ack = ISN+1
+    RejectedIcmp,  // an ICMP destination unreachable quoting the SYN
+    Dropped,       // two or more SYNs, no answer
+    Unanswered,    // one SYN, no answer
+};
+/// "no_syn", "established", "rejected_rst", "rejected_icmp", "dropped", "unanswered".
+[[nodiscard]] std::string_view to_string(Outcome o) noexcept;
+
+/// Which Linux SYN retransmission schedule the SYN send times follow (domain spec 4.1).
+enum class Schedule : std::uint8_t {
+    None,             // fewer than two SYNs: nothing to classify
+    Classic,          // 0, 1, 3, 7, 15, 31, 63 s
+    Linear,           // Linux >= 6.5: 0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s
+    ClassicOrLinear,  // both (one retransmission at 1 s)
+    Other,
+};
+/// "", "classic", "linear", "classic_or_linear", "other".
+[[nodiscard]] std::string_view to_string(Schedule s) noexcept;
+
+/// The NAT fingerprint of a corrupted outer UDP checksum (domain spec 2.3, 2.4).
+enum class CorruptionVariant : std::uint8_t {
+    A,  // 0xffff on a tunnel whose VTEP pair sends zero checksums (pre-5.7 kernels)
+    B,  // the valid checksum for the pre-NAT source port (local checksum offload)
+};
+/// "A" or "B".
+[[nodiscard]] std::string_view to_string(CorruptionVariant v) noexcept;
+
+/// Why the inner packet was masqueraded (domain spec 5.1, 5.3): the client is flannel.1's
+/// x.y.z.0 address, and its port (or the outer NAT) shows the rewrite.
+struct InnerSnatReason {
+    enum class Kind : std::uint8_t {
+        None,
+        MasqueradePrivilegedPort,  // port in 600-664: MASQUERADE's range for ports 512-1023
+        OutsideEphemeralRange,     // port >= 1024 outside [range_min, range_max]
+        InferredFromOuterNat,      // the port looks ephemeral, but the outer packet was NATed
+    };
+    Kind kind = Kind::None;
+    std::uint16_t port = 0;       // the client's port
+    std::uint16_t range_min = 0;  // OutsideEphemeralRange: the ephemeral range
+    std::uint16_t range_max = 0;
+
+    [[nodiscard]] explicit operator bool() const noexcept { return kind != Kind::None; }
+    bool operator==(const InnerSnatReason&) const = default;
+};
+
+/// Why the outer (VXLAN) packet was masqueraded (domain spec 5.3).
+struct OuterSnatReason {
+    enum class Kind : std::uint8_t {
+        None,
+        PortOutOfRange,  // outer source `port` outside the driver's [range_min, range_max]
+        VariantA,        // 0xffff checksum on a zero-checksum tunnel
+        VariantB,        // checksum valid for `pre_nat_port`, not for `port` on the wire
+    };
+    Kind kind = Kind::None;
+    std::uint16_t port = 0;
+    std::uint16_t pre_nat_port = 0;
+    std::uint16_t range_min = 0;
+    std::uint16_t range_max = 0;
+
+    [[nodiscard]] explicit operator bool() const noexcept { return kind != Kind::None; }
+    bool operator==(const OuterSnatReason&) const = default;
+};
+
+/// Why an evidence frame matters, as facts; report::evidence_note() words it.
+struct EvidenceNote {
+    enum class Kind : std::uint8_t {
+        Syn,               // SYN #syn_number of `isn`, offset_s after the attempt's first
+        SynSeenAgain,      // the same SYN transmission at another capture point
+        SynAck,            // the server answered
+        Rst,               // RST with ack = ISN+1
+        BadOuterChecksum,  // a non-SYN segment with a bad outer UDP checksum
+        IcmpUnreachable,   // ICMP destination unreachable quoting the SYN
+    };
+    Kind kind = Kind::Syn;
+    std::uint32_t syn_number = 0;
+    std::uint32_t isn = 0;
+    double offset_s = 0;
+    std::uint8_t icmp_type = 0;
+    std::uint8_t icmp_code = 0;
+    // The tunnel the segment came in, if any: outer source port and the outer checksum.
+    bool tunnelled = false;
+    bool outer_known = false;
+    verify::Status outer_status = verify::Status::Ok;
+    std::uint16_t outer_sport = 0;
+    std::uint16_t stored = 0;
+    std::uint16_t expected = 0;
+};
+
+/// A frame kept as evidence (copied: frames die at the next read), with why it matters.
+struct EvidenceFrame {
+    std::uint16_t point = 0;
+    std::uint64_t frame = 0;
+    Timestamp ts;
+    LinkType link = LinkType::Ethernet;
+    std::uint32_t wirelen = 0;
+    std::vector<std::uint8_t> bytes;
+    EvidenceNote note;
+};
+
+/// A cross-point observation of one SYN transmission of the decisive attempt (domain spec 5.3).
+struct Hop {
+    enum class Kind : std::uint8_t {
+        NeverReached,        // seen last at last_point; never at the points in `missing`
+        OuterPortRewritten,  // outer sport from_sport at from_point, to_sport at to_point
+    };
+    Kind kind = Kind::NeverReached;
+    std::uint32_t syn_number = 0;
+    double offset_s = 0;
+    std::uint16_t last_point = 0;
+    std::uint32_t missing = 0;  // bit p: capture point p
+    std::uint16_t from_sport = 0;
+    std::uint16_t from_point = 0;
+    std::uint16_t to_sport = 0;
+    std::uint16_t to_point = 0;
+};
+
+struct CorruptedOuter {
+    CorruptionVariant variant = CorruptionVariant::A;
+    std::uint16_t sport = 0;                     // as captured (after NAT)
+    std::optional<std::uint16_t> pre_nat_sport;  // recovered from the checksum (variant B)
+    std::uint16_t stored = 0;
+    std::uint16_t expected = 0;
+    std::uint16_t point = 0;
+    std::uint64_t frame = 0;
+    // The same packet seen later, decapsulated, at another capture point: the receiver did not
+    // verify the outer checksum (veth, or RX checksum offload off) and delivered it anyway.
+    std::optional<std::uint16_t> delivered_at;
+};
+
+struct ConnectionReport {
+    track::Endpoint client;
+    track::Endpoint server;
+    std::vector<Verdict> verdicts;  // in enum order; {Clean} when nothing applies
+
+    // The SYN story of the decisive attempt (the last ISN seen).
+    Outcome outcome = Outcome::NoSyn;
+    unsigned attempts = 0;              // distinct ISNs
+    unsigned syns = 0;                  // SYN transmissions of the decisive attempt
+    std::vector<double> syn_offsets_s;  // send times relative to the first SYN
+    std::optional<double> delay_s;      // first SYN -> the SYN that was answered
+    Schedule schedule = Schedule::None;
+    std::optional<std::uint8_t> icmp_type;
+    std::optional<std::uint8_t> icmp_code;
+
+    // Tunnel context.
+    bool tunnelled = false;        // outer_client and outer_server are set
+    track::Endpoint outer_client;  // the client-side VTEP (port 0)
+    track::Endpoint outer_server;
+    std::vector<std::uint16_t> outer_sports;        // client->server outer source ports, in order
+    std::vector<std::uint16_t> outer_sports_reply;  // server->client
+    std::uint32_t vni = 0;
+    std::optional<std::uint16_t> outer_sport_out_of_range;
+    std::vector<CorruptedOuter> corrupted;  // first few
+    std::uint64_t corrupted_total = 0;
+    InnerSnatReason inner_snat;
+    OuterSnatReason outer_snat;
+
+    std::vector<std::string> points;          // capture points that saw the connection
+    std::vector<Hop> hops;                    // cross-point observations (drops, rewrites)
+    std::string history;                      // Zeek-style: S h A D d F f R r (upper = client)
+    std::uint64_t retransmissions = 0;        // data segments sent again, client->server
+    std::uint64_t retransmissions_reply = 0;  // server->client
+    std::uint64_t packets = 0;
+    Timestamp first_ts;
+    Timestamp last_ts;
+    Timestamp decided_at;  // live: when poll() decided it (wall clock); 0 otherwise
+    // Detail an allocation failure cost this connection (SYN transmissions, bad checksums or
+    // evidence frames not stored): its counters are complete, its lists may not be.
+    bool incomplete = false;
+
+    std::vector<EvidenceFrame> evidence;
+
+    [[nodiscard]] bool has(Verdict v) const noexcept;
+};
+
+struct ConnectionStats {
+    std::uint64_t flows_created = 0;
+    std::uint64_t evicted = 0;  // decided early because the table was full
+    std::uint64_t expired = 0;  // decided early because idle
+    std::uint64_t peak_flows = 0;
+    std::uint64_t segments = 0;  // TCP segments on watched ports
+    // Packets whose analysis an allocation failure cut short (the rule is in connections.h).
+    std::uint64_t alloc_failures = 0;
+};
+
+}  // namespace vxcheck::analyze

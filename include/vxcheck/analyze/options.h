@@ -1,0 +1,25 @@
+#pragma once
+// What the connection analysis watches and the ranges its rules compare against.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace vxcheck::analyze {
+
+struct ConnectionOptions {
+    std::vector<std::uint16_t> ports{2049};  // server ports to watch (NFS by default)
+    bool all_ports = false;
+    std::size_t max_flows = 200000;      // bound on tracked connections; oldest evicted first
+    std::uint32_t idle_timeout_s = 900;  // a connection idle this long is decided and dropped
+    // The VXLAN driver picks outer source ports in [min, max] (ip_local_port_range 32768-60999,
+    // max exclusive: domain spec 1.2); a port outside was rewritten by NAT.
+    std::uint16_t vxlan_sport_min = 32768;
+    std::uint16_t vxlan_sport_max = 60998;
+    // Local ephemeral range of clients (net.ipv4.ip_local_port_range).
+    std::uint16_t ephemeral_min = 32768;
+    std::uint16_t ephemeral_max = 60999;
+    std::uint8_t flannel_prefix_len = 24;  // per-node lease; x.y.z.0 is flannel.1's address
+};
+
+}  // namespace vxcheck::analyze

@@ -1,0 +1,92 @@
+#pragma once
+// The plug-in point for per-connection analyzers (an ONC RPC / NFS analyzer, for one): they see
+// every TCP segment of a tracked connection, with its direction and payload, the connection's
+// open and close events, and add verdict facts when it is decided, without touching the TCP and
+// NAT parts. With no plug-in registered the per-packet path costs one predictable branch.
+//
+// A connection is named by a FlowId, a small number that stays the same while the connection is
+// tracked and is reused after forget(): a plug-in keeps its per-connection state in a side store
+// indexed by it (FlowStorage below), allocated on first use, like Suricata's flow-storage.c.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "vxcheck/analyze/connection_report.h"
+#include "vxcheck/bytes.h"
+#include "vxcheck/frame.h"
+
+namespace vxcheck::analyze {
+
+using FlowId = std::uint32_t;
+
+/// One TCP segment of a tracked connection. `payload` holds the captured payload bytes (fewer
+/// than the headers claim when the capture cut them); valid only during the call.
+struct SegmentView {
+    FlowId flow = 0;
+    bool from_client = false;
+    std::uint32_t seq = 0;
+    std::uint32_t ack = 0;
+    std::uint8_t flags = 0;             // decode::tcp_flag bits
+    std::uint32_t claimed_payload = 0;  // payload bytes as the headers claim them
+    Bytes payload;
+    Timestamp ts;
+    std::uint16_t point = 0;  // capture point
+};
+
+/// Why a plug-in is told a connection ends.
+enum class CloseEvent : std::uint8_t {
+    Fin,  // a FIN from one side (the connection may still carry the other side's data)
+    Rst,  // a RST
+};
+
+class ConnectionPlugin {
+  public:
+    virtual ~ConnectionPlugin() = default;
+
+    /// Every segment of a tracked connection, in capture order (SYN, FIN and RST included). It
+    /// may throw std::bad_alloc only (its state could not grow): the analyzer counts that as an
+    /// allocation failure and marks the connection incomplete.
+    virtual void on_segment(const SegmentView& s) = 0;
+    /// A FIN or RST was seen on the connection (after on_segment for that segment); may throw
+    /// std::bad_alloc as on_segment.
+    virtual void on_close(FlowId flow, CloseEvent e, bool from_client) {
+        (void)flow, (void)e, (void)from_client;
+    }
+    /// The connection is decided (at the end, when evicted or idle, or live by poll()): add
+    /// verdict facts to r. Called before r's verdicts are final; r.verdicts may be extended.
+    virtual void decide(FlowId flow, ConnectionReport& r) = 0;
+    /// The connection left the table (after its last decide()): drop its state; the id is
+    /// reused.
+    virtual void forget(FlowId flow) noexcept = 0;
+};
+
+/// Per-connection state of type T for a plug-in, indexed by FlowId and allocated on first use.
+template <typename T>
+class FlowStorage {
+  public:
+    /// The state of `flow`, created (T{}) if it has none; throws std::bad_alloc.
+    T& get(FlowId flow) {
+        if (flow >= slots_.size()) {
+            slots_.resize(std::size_t{flow} + 1);
+        }
+        if (!slots_[flow]) {
+            slots_[flow] = std::make_unique<T>();
+        }
+        return *slots_[flow];
+    }
+    /// The state of `flow`, or nullptr if it has none.
+    [[nodiscard]] T* find(FlowId flow) noexcept {
+        return flow < slots_.size() ? slots_[flow].get() : nullptr;
+    }
+    void erase(FlowId flow) noexcept {
+        if (flow < slots_.size()) {
+            slots_[flow].reset();
+        }
+    }
+
+  private:
+    std::vector<std::unique_ptr<T>> slots_;
+};
+
+}  // namespace vxcheck::analyze

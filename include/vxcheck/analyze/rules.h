@@ -1,0 +1,93 @@
+#pragma once
+// The connection rules as pure functions over facts: SYN schedules and outcomes (domain spec 4),
+// the NAT fingerprints (2.3, 2.4) and masquerade signatures (5), and the verdict set. Each has a
+// unit test named after it (tests/unit/analyze/rules_test.cc).
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "vxcheck/analyze/connection_report.h"
+#include "vxcheck/analyze/options.h"
+#include "vxcheck/track/flow_key.h"
+
+namespace vxcheck::analyze {
+
+// --- SYN tracking (domain spec 4) ---------------------------------------------------------------
+
+/// The schedule that SYN send times (seconds after the first, offsets[0] == 0) follow: each
+/// retransmission within max(0.25 s, 10%) of the classic or the linear schedule's time.
+[[nodiscard]] Schedule classify_schedule(std::span<const double> offsets) noexcept;
+
+/// What the matching of answers made of one SYN attempt (one ISN).
+struct AttemptFacts {
+    unsigned syns = 0;      // transmissions
+    bool answered = false;  // SYN-ACK with ack = ISN+1
+    bool rst = false;       // RST with ack = ISN+1
+    bool icmp = false;      // ICMP destination unreachable quoting the SYN
+};
+
+/// Dropped: two or more SYNs with the same ISN, and no SYN-ACK, RST or ICMP for them.
+[[nodiscard]] bool attempt_dropped(const AttemptFacts& a) noexcept;
+/// Rejected: a RST with ack = ISN+1, or an ICMP error quoting the SYN.
+[[nodiscard]] bool attempt_rejected(const AttemptFacts& a) noexcept;
+/// The outcome of an attempt: an answer first, then RST, then ICMP; else dropped or unanswered.
+[[nodiscard]] Outcome outcome_of(const AttemptFacts& a) noexcept;
+
+// --- NAT inference (domain spec 2, 5) -----------------------------------------------------------
+
+/// The VTEP pair's outer checksum mode (domain spec 2.4), by majority of what it sent.
+enum class VtepMode : std::uint8_t { Unknown, Zero, Full };
+[[nodiscard]] VtepMode vtep_mode(std::uint64_t zero, std::uint64_t full) noexcept;
+
+/// flannel.1's address: an IPv4 x.y.z.0, the network address of a /prefix_len lease.
+[[nodiscard]] bool is_flannel_address(const track::Endpoint& e, std::uint8_t prefix_len) noexcept;
+
+/// A client port only MASQUERADE gives (nf_nat_l4proto_unique_tuple maps 512-1023 into 600-1023
+/// and >= 1024 into 1024-65535; Linux RPC clients bind 665-1023, sockets the ephemeral range):
+/// 600-664, or >= 1024 outside the ephemeral range. None otherwise.
+[[nodiscard]] InnerSnatReason masqueraded_port(std::uint16_t port,
+                                               const ConnectionOptions& o) noexcept;
+
+/// A bad outer UDP checksum as NAT leaves it, if it is one.
+struct Corruption {
+    CorruptionVariant variant = CorruptionVariant::A;
+    std::optional<std::uint16_t> pre_nat_sport;  // variant B
+};
+/// Variant A: 0xffff stored, on a pair not known to send full checksums. Variant B: on a pair not
+/// known to send zero ones, the residual R gives P_old = P_new + ~R (the checksum is valid for
+/// the pre-NAT port), P_old != P_new and inside the VXLAN source-port range.
+[[nodiscard]] std::optional<Corruption> classify_corruption(std::uint16_t stored,
+                                                            std::uint16_t residual,
+                                                            std::uint16_t sport, VtepMode mode,
+                                                            const ConnectionOptions& o) noexcept;
+
+/// Outer SNAT: the outer source port left the driver's range; else the first corrupted checksum's
+/// fingerprint. None when neither.
+[[nodiscard]] OuterSnatReason outer_snat(std::optional<std::uint16_t> out_of_range,
+                                         std::span<const CorruptedOuter> corrupted,
+                                         const ConnectionOptions& o) noexcept;
+
+/// Inner SNAT: the client (when known) is flannel.1's address and its port is masqueraded; or,
+/// with the outer packet NATed, inferred (only packets marked 0x4000 get their outer packet
+/// masqueraded, and the same mark masquerades the inner one).
+[[nodiscard]] InnerSnatReason inner_snat(std::optional<track::Endpoint> client,
+                                         const OuterSnatReason& outer,
+                                         const ConnectionOptions& o) noexcept;
+
+// --- Verdicts -----------------------------------------------------------------------------------
+
+struct VerdictFacts {
+    bool dropped = false;   // some attempt was dropped
+    bool rejected = false;  // some attempt was rejected
+    bool delayed = false;   // the decisive attempt was answered after retransmissions
+    bool inner_snat = false;
+    bool outer_snat = false;
+    bool corrupted = false;  // some outer checksum carries a NAT fingerprint
+};
+/// The verdicts, in enum order; double_snat when inner and outer SNAT both hold; {Clean} when
+/// nothing applies.
+[[nodiscard]] std::vector<Verdict> verdicts_of(const VerdictFacts& f);
+
+}  // namespace vxcheck::analyze

@@ -1,0 +1,31 @@
+#pragma once
+// Plain words for a connection's typed facts, built when the report is written (never on the
+// packet path): what happened, what to do, and the one-line reasons and notes the JSON and text
+// reports show.
+
+#include <string>
+#include <vector>
+
+#include "vxcheck/analyze/connection_report.h"
+
+namespace vxcheck::report {
+
+struct Explanation {
+    std::string text;                   // what happened, in plain words
+    std::vector<std::string> remedies;  // what to do
+};
+
+/// The explanation and remedies of r's verdicts; `points` names r's capture point indices.
+[[nodiscard]] Explanation explain(const analyze::ConnectionReport& r,
+                                  const std::vector<std::string>& points);
+
+/// Why the inner packet was masqueraded, in words ("" when it was not).
+[[nodiscard]] std::string inner_snat_words(const analyze::ConnectionReport& r);
+/// Why the outer packet was masqueraded, in words ("" when it was not).
+[[nodiscard]] std::string outer_snat_words(const analyze::OuterSnatReason& o);
+/// One line on why an evidence frame matters.
+[[nodiscard]] std::string evidence_note(const analyze::EvidenceNote& n);
+/// One cross-point observation ("SYN #2 (+1.000 s): last seen at a, never reached b").
+[[nodiscard]] std::string hop_words(const analyze::Hop& h, const std::vector<std::string>& points);
+
+}  // namespace vxcheck::report

@@ -1,0 +1,240 @@
+#pragma once
+// The connection table: open addressing with linear probing over 16-byte slots (a hash tag and
+// the value's address, so that a lookup goes from the slot straight to the value, with no
+// division and no block table on the way), in front of the values themselves in a FlowStore
+// (stable addresses, reused through a free list). A chained map would cost two dependent cache
+// misses (bucket, node) per packet.
+//
+// The value type V is the caller's per-flow state. It needs a `track::FlowKey key` member and a
+// `bool live` member (the table sets both), and must be default-constructible; erase() resets a
+// value to V{} (releasing what it owns) before reusing it. Values keep their address for as long
+// as they are in the table; index_of() names one by a stable small number, for side stores.
+
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include "vxcheck/track/flow_key.h"
+
+namespace vxcheck::track {
+
+/// A hint to load the cache line at p. On x86-64 an instruction of its own: GCC 12 emits nothing
+/// for __builtin_prefetch in a function that only prefetches (it compiles to `ret`).
+inline void prefetch_line(const void* p) noexcept {
+#if defined(__x86_64__)
+    asm volatile("prefetcht0 (%0)" : : "r"(p));
+#else
+    __builtin_prefetch(p);
+#endif
+}
+
+/// Values in 2 MiB blocks, each advised to be one huge page (MADV_HUGEPAGE): the per-packet path
+/// jumps between thousands of flows while the capture streams through the TLB, so with 4 KiB
+/// pages most flow accesses would also wait for a page walk. Indices are stable; nothing moves.
+template <typename V>
+class FlowStore {
+  public:
+    FlowStore() = default;
+    FlowStore(const FlowStore&) = delete;
+    FlowStore& operator=(const FlowStore&) = delete;
+    ~FlowStore() { clear(); }
+
+    [[nodiscard]] V& operator[](std::size_t i) noexcept {
+        return blocks_[i / kPerBlock][i % kPerBlock];
+    }
+    [[nodiscard]] const V& operator[](std::size_t i) const noexcept {
+        return blocks_[i / kPerBlock][i % kPerBlock];
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+    /// The index of v, a value of this store.
+    [[nodiscard]] std::size_t index_of(const V& v) const noexcept {
+        const auto* p = &v;
+        for (std::size_t b = 0; b < blocks_.size(); ++b) {
+            if (p >= blocks_[b] && p < blocks_[b] + kPerBlock) {
+                return b * kPerBlock + static_cast<std::size_t>(p - blocks_[b]);
+            }
+        }
+        return size_;
+    }
+
+    /// Appends a value; throws std::bad_alloc when no block can be had.
+    V& emplace_back() {
+        if (size_ == blocks_.size() * kPerBlock) {
+            blocks_.reserve(blocks_.size() + 1);  // may throw before the block is taken
+            void* block = std::aligned_alloc(kBlockBytes, kBlockBytes);
+            if (block == nullptr) {
+                throw std::bad_alloc();
+            }
+            ::madvise(block, kBlockBytes, MADV_HUGEPAGE);  // a hint: fine if refused
+            blocks_.push_back(static_cast<V*>(block));
+        }
+        V* v = new (&(*this)[size_]) V();
+        ++size_;
+        return *v;
+    }
+
+    void clear() noexcept {
+        for (std::size_t i = 0; i < size_; ++i) {
+            (*this)[i].~V();
+        }
+        for (V* b : blocks_) {
+            std::free(b);
+        }
+        blocks_.clear();
+        size_ = 0;
+    }
+
+  private:
+    static constexpr std::size_t kBlockBytes = std::size_t{2} << 20;
+    static constexpr std::size_t kPerBlock = kBlockBytes / sizeof(V);
+    static_assert(kPerBlock > 0, "a value fits in a block");
+
+    std::vector<V*> blocks_;
+    std::size_t size_ = 0;
+};
+
+template <typename V>
+class FlowTable {
+  public:
+    FlowTable() : slots_(kMinSlots) {}
+
+    [[nodiscard]] static std::uint64_t hash(const FlowKey& k) noexcept { return FlowKeyHash{}(k); }
+
+    [[nodiscard]] V* find(const FlowKey& k) noexcept { return find(k, hash(k)); }
+    /// The same with k's hash already computed (the caller inserts with it when k is absent).
+    [[nodiscard]] V* find(const FlowKey& k, std::uint64_t h) noexcept {
+        const std::uint32_t tag = tag_of(h);
+        for (std::size_t i = tag & mask(); slots_[i].value != nullptr; i = (i + 1) & mask()) {
+            if (slots_[i].tag == tag && slots_[i].value->key == k) {
+                return slots_[i].value;
+            }
+        }
+        return nullptr;
+    }
+
+    /// Starts loading what find(k, h) reads first: k's home slot and the first two lines of the
+    /// value there (k's, unless another one took its slot).
+    void prefetch(std::uint64_t h) const noexcept {
+        const Slot& s = slots_[tag_of(h) & mask()];
+        if (s.value != nullptr) {
+            const auto* f = reinterpret_cast<const char*>(s.value);
+            prefetch_line(f);
+            prefetch_line(f + 64);
+        }
+    }
+
+    /// Starts loading k's home slot only: unlike prefetch(), reads nothing, so never waits.
+    void prefetch_slot(std::uint64_t h) const noexcept {
+        prefetch_line(&slots_[tag_of(h) & mask()]);
+    }
+
+    /// Adds a value for k, which must be absent. Throws std::bad_alloc with the table unchanged.
+    V& insert(const FlowKey& k, std::uint64_t h) {
+        if (2 * (live_ + 1) > slots_.size()) {
+            rehash(2 * slots_.size());
+        }
+        if (free_.capacity() < values_.size() + 1) {
+            free_.reserve(2 * (values_.size() + 1));  // erase() then never allocates
+        }
+        V* v = nullptr;
+        if (!free_.empty()) {
+            v = free_.back();
+            free_.pop_back();
+        } else {
+            v = &values_.emplace_back();
+        }
+        v->key = k;
+        v->live = true;
+        place(Slot{.tag = tag_of(h), .value = v});
+        ++live_;
+        return *v;
+    }
+
+    /// Removes v (a value of this table): its slot is closed up by backward shifting.
+    void erase(V& v) noexcept {
+        const std::uint32_t tag = tag_of(hash(v.key));
+        std::size_t i = tag & mask();
+        while (slots_[i].value != &v) {
+            i = (i + 1) & mask();
+        }
+        for (std::size_t j = (i + 1) & mask(); slots_[j].value != nullptr; j = (j + 1) & mask()) {
+            const std::size_t home = slots_[j].tag & mask();
+            // Entry j may move into the hole at i unless its home lies cyclically in (i, j].
+            const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+            if (!stays) {
+                slots_[i] = slots_[j];
+                i = j;
+            }
+        }
+        slots_[i] = Slot{};
+        v = V{};              // releases what it owns
+        free_.push_back(&v);  // within the capacity insert() reserved
+        --live_;
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return live_; }
+
+    /// A stable number for v while it is in the table (below capacity()), for side stores.
+    [[nodiscard]] std::size_t index_of(const V& v) const noexcept { return values_.index_of(v); }
+    /// One more than the largest index_of() so far.
+    [[nodiscard]] std::size_t capacity() const noexcept { return values_.size(); }
+
+    /// Calls fn(V&) for every live value (fn must not insert or erase).
+    template <typename Fn>
+    void for_each(Fn&& fn) {
+        for (std::size_t i = 0; i < values_.size(); ++i) {
+            if (values_[i].live) {
+                fn(values_[i]);
+            }
+        }
+    }
+
+    void clear() {
+        values_.clear();
+        free_.clear();
+        slots_.assign(kMinSlots, Slot{});
+        live_ = 0;
+    }
+
+  private:
+    struct Slot {
+        std::uint32_t tag = 0;  // the hash's high half; its low bits pick the home slot
+        V* value = nullptr;     // in values_; nullptr: the slot is empty
+    };
+    static constexpr std::size_t kMinSlots = 1024;  // a power of two
+
+    static std::uint32_t tag_of(std::uint64_t h) noexcept {
+        return static_cast<std::uint32_t>(h >> 32);
+    }
+    [[nodiscard]] std::size_t mask() const noexcept { return slots_.size() - 1; }
+
+    void place(Slot s) noexcept {
+        std::size_t i = s.tag & mask();
+        while (slots_[i].value != nullptr) {
+            i = (i + 1) & mask();
+        }
+        slots_[i] = s;
+    }
+
+    void rehash(std::size_t n) {
+        std::vector<Slot> old(n);
+        old.swap(slots_);
+        for (const Slot& s : old) {
+            if (s.value != nullptr) {
+                place(s);
+            }
+        }
+    }
+
+    std::vector<Slot> slots_;
+    FlowStore<V> values_;
+    std::vector<V*> free_;  // erased values of values_, to reuse
+    std::size_t live_ = 0;
+};
+
+}  // namespace vxcheck::track

@@ -1,0 +1,48 @@
+// The capture-point join: see capture_join.h.
+
+#include "capture_join.h"
+
+#include <bit>
+
+namespace vxcheck::analyze {
+
+void describe_hops(const Flow& f, ConnectionReport& r) {
+    if (f.attempts.empty() || std::popcount(f.points_c2s) < 2) {
+        return;
+    }
+    const Attempt& a = f.attempts.back();
+    for (std::size_t t = 0; t < a.tx.size(); ++t) {
+        const SynTx& tx = a.tx[t];
+        const Hop which{.syn_number = static_cast<std::uint32_t>(t + 1),
+                        .offset_s = seconds_between(a.tx[0].ts, tx.ts)};
+        const std::uint32_t missing = f.points_c2s & ~tx.points;
+        if (missing != 0) {
+            Hop h = which;
+            h.kind = Hop::Kind::NeverReached;
+            h.last_point = tx.last_point;
+            h.missing = missing;
+            r.hops.push_back(h);
+        }
+        if (tx.outer_changed) {
+            Hop h = which;
+            h.kind = Hop::Kind::OuterPortRewritten;
+            h.from_sport = tx.outer_sport;
+            h.from_point = tx.first_point;
+            h.to_sport = tx.other_sport;
+            h.to_point = tx.other_point;
+            r.hops.push_back(h);
+        }
+    }
+}
+
+std::optional<std::uint16_t> delivered_at(const Flow& f, const Candidate& c) noexcept {
+    for (const PlainSighting& p : f.plain) {
+        if (p.ip_id == c.inner_ip_id && p.seq == c.inner_seq && p.point != c.point &&
+            seconds_between(c.ts, p.ts) >= 0) {
+            return p.point;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace vxcheck::analyze

@@ -1,0 +1,73 @@
+// The names of the connection facts, as the JSON report prints them.
+
+#include "vxcheck/analyze/connection_report.h"
+
+#include <algorithm>
+
+namespace vxcheck::analyze {
+
+bool ConnectionReport::has(Verdict v) const noexcept {
+    return std::find(verdicts.begin(), verdicts.end(), v) != verdicts.end();
+}
+
+std::string_view to_string(Verdict v) noexcept {
+    switch (v) {
+        case Verdict::SynDropped:
+            return "syn_dropped";
+        case Verdict::SynRejected:
+            return "syn_rejected";
+        case Verdict::DelayedConnect:
+            return "delayed_connect";
+        case Verdict::InnerSnat:
+            return "inner_snat";
+        case Verdict::OuterSnat:
+            return "outer_snat";
+        case Verdict::DoubleSnat:
+            return "double_snat";
+        case Verdict::OuterChecksumCorrupted:
+            return "outer_checksum_corrupted";
+        case Verdict::Clean:
+            return "clean";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(Outcome o) noexcept {
+    switch (o) {
+        case Outcome::NoSyn:
+            return "no_syn";
+        case Outcome::Established:
+            return "established";
+        case Outcome::RejectedRst:
+            return "rejected_rst";
+        case Outcome::RejectedIcmp:
+            return "rejected_icmp";
+        case Outcome::Dropped:
+            return "dropped";
+        case Outcome::Unanswered:
+            return "unanswered";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(Schedule s) noexcept {
+    switch (s) {
+        case Schedule::None:
+            return "";
+        case Schedule::Classic:
+            return "classic";
+        case Schedule::Linear:
+            return "linear";
+        case Schedule::ClassicOrLinear:
+            return "classic_or_linear";
+        case Schedule::Other:
+            return "other";
+    }
+    return "";
+}
+
+std::string_view to_string(CorruptionVariant v) noexcept {
+    return v == CorruptionVariant::A ? "A" : "B";
+}
+
+}  // namespace vxcheck::analyze

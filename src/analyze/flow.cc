@@ -1,0 +1,59 @@
+// Bookkeeping shared by the parts of the connection analysis: see flow.h.
+
+#include "flow.h"
+
+namespace vxcheck::analyze {
+
+void mark_dirty(Flow& f, const Observation& o, bool waiting) {
+    if (!f.dirty) {
+        o.dirty.push_back(f.key);  // may throw: the flag is set only once the key is listed
+        f.dirty = true;
+    }
+    f.dirty_since = o.ts;
+    f.waiting = waiting;
+}
+
+EvidenceNote note_for(EvidenceNote::Kind kind, const Segment& s) noexcept {
+    EvidenceNote n{.kind = kind};
+    if (!s.tunnelled) {
+        return n;
+    }
+    n.tunnelled = true;
+    n.outer_sport = s.outer_sport;
+    if (const verify::Verdict* v = s.outer_checksum()) {
+        n.outer_known = true;
+        n.outer_status = v->status;
+        n.stored = v->stored;
+        n.expected = v->expected;
+    }
+    return n;
+}
+
+void keep_evidence(Flow& f, const Observation& o, const EvidenceNote& note) {
+    if (f.evidence.size() >= kMaxEvidence) {
+        return;
+    }
+    const RawFrame& fr = o.ctx.packet.frame();
+    f.evidence.push_back(EvidenceFrame{.point = o.ctx.point,
+                                       .frame = fr.number,
+                                       .ts = fr.ts,
+                                       .link = fr.link,
+                                       .wirelen = fr.wirelen,
+                                       .bytes = {fr.data.begin(), fr.data.end()},
+                                       .note = note});
+}
+
+void add_history(Flow& f, Event e, bool from_client) noexcept {
+    const auto bit = static_cast<std::uint16_t>(
+        1U << (static_cast<unsigned>(e) + (from_client ? kHistoryEvents.size() : 0U)));
+    if ((f.history_seen & bit) != 0) {
+        return;  // like Zeek, each event letter is recorded once per direction
+    }
+    f.history_seen |= bit;
+    const char c = kHistoryEvents[static_cast<std::size_t>(e)];
+    if (f.history_len < kMaxHistory) {
+        f.history[f.history_len++] = from_client ? static_cast<char>(c - 'a' + 'A') : c;
+    }
+}
+
+}  // namespace vxcheck::analyze

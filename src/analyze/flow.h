@@ -1,0 +1,181 @@
+#pragma once
+// The state of one tracked connection, shared by the parts of the connection analysis (private
+// to src/analyze): flow management (connections.cc), SYN tracking (syn_tracking.cc), tunnel and
+// NAT evidence (nat_tracking.cc) and the capture-point join (capture_join.cc).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "vxcheck/analyze/connections.h"
+
+namespace vxcheck::analyze {
+
+inline constexpr std::size_t kMaxTx = 16;         // SYN transmissions kept per attempt
+inline constexpr std::size_t kMaxAttempts = 4;    // ISNs kept per connection (the latest ones)
+inline constexpr std::size_t kMaxSports = 8;      // outer source ports kept per connection
+inline constexpr std::size_t kMaxCandidates = 8;  // bad outer checksums kept per connection
+inline constexpr std::size_t kMaxEvidence = 32;   // frames copied per connection
+inline constexpr std::size_t kMaxHistory = 24;
+inline constexpr std::size_t kMaxPlain = 64;     // untunnelled sightings kept per connection
+inline constexpr std::uint16_t kMaxPoints = 32;  // capture points tracked in bit masks
+
+inline double seconds_between(Timestamp a, Timestamp b) noexcept {
+    return static_cast<double>(b.sec - a.sec) +
+           (static_cast<double>(b.nsec) - static_cast<double>(a.nsec)) * 1e-9;
+}
+
+inline std::uint32_t point_bit(std::uint16_t point) noexcept {
+    return point < kMaxPoints ? (1U << point) : 0U;
+}
+
+/// One SYN transmission, joined across capture points by IP ID and TSval.
+struct SynTx {
+    Timestamp ts;
+    Timestamp last_ts;
+    std::uint16_t ip_id = 0;
+    std::optional<std::uint32_t> tsval;
+    std::uint32_t points = 0;
+    std::uint16_t first_point = 0;
+    std::uint16_t last_point = 0;
+    std::uint64_t frame = 0;
+    bool has_outer = false;
+    std::uint16_t outer_sport = 0;
+    verify::Status outer_status = verify::Status::Ok;
+    bool outer_changed = false;  // another point saw a different outer source port
+    std::uint16_t other_sport = 0;
+    std::uint16_t other_point = 0;
+};
+
+/// The SYNs of one ISN and how they were answered.
+struct Attempt {
+    std::uint32_t isn = 0;
+    std::vector<SynTx> tx;       // at most kMaxTx; most attempts have one or two
+    std::uint32_t extra_tx = 0;  // transmissions beyond kMaxTx
+    bool answered = false;
+    std::uint8_t answered_after = 0;  // transmissions seen when the SYN-ACK came
+    Timestamp answered_ts;
+    bool rst = false;
+    bool icmp = false;
+    std::uint8_t icmp_type = 0;
+    std::uint8_t icmp_code = 0;
+};
+
+struct Candidate {  // a bad outer UDP checksum, judged once every VTEP pair's mode is known
+    std::uint16_t inner_ip_id = 0;  // with seq: the same packet seen at another capture point
+    std::uint32_t inner_seq = 0;
+    track::Endpoint outer_src;
+    track::Endpoint outer_dst;
+    std::uint16_t sport = 0;
+    std::uint16_t stored = 0;
+    std::uint16_t expected = 0;
+    std::uint16_t residual = 0;
+    std::uint16_t point = 0;
+    std::uint64_t frame = 0;
+    Timestamp ts;
+};
+
+// A packet seen without a tunnel header (on flannel.1 or a pod interface), to tell later whether
+// a packet with a corrupted outer checksum was delivered after all.
+struct PlainSighting {
+    std::uint16_t ip_id = 0;
+    std::uint32_t seq = 0;
+    std::uint16_t point = 0;
+    Timestamp ts;
+};
+
+// History letters (Zeek's): the event, upper case from the client.
+inline constexpr std::array<char, 6> kHistoryEvents{'s', 'h', 'r', 'f', 'd', 'a'};
+enum class Event : std::uint8_t { Syn, SynAck, Rst, Fin, Data, Ack };
+
+// Laid out for the per-packet path: everything a segment of a known connection reads or writes
+// is in the first two cache lines (the key and counters, then sequence and tunnel state), and
+// nothing else is touched unless something happens (a SYN, an answer, a new outer port or VTEP
+// pair, a bad checksum). With thousands of connections their state does not stay in the cache
+// while the capture streams through it: two lines, which the adjacent-line prefetcher fetches
+// together, instead of four or five per packet. The rest lives behind vectors at the end,
+// allocated only when a flow has it (the memory a SYN flood costs: tools/bench/README.md).
+struct alignas(64) Flow {
+    // --- line 1 ---
+    track::FlowKey key;
+    std::uint64_t packets = 0;
+    Timestamp last;
+    // --- line 2 ---
+    // Data retransmissions per direction, counted at the first capture point of that direction
+    // (the same segment seen at another point is not a retransmission).
+    std::array<std::uint64_t, 2> retransmissions{};
+    std::array<std::uint32_t, 2> next_seq{};
+    // The outer IPv4 VTEP pair last stored in outer_client/outer_server, as (client << 32 |
+    // server); 0: none, or not IPv4 (they are then written every time).
+    std::uint64_t outer_pair = 0;
+    std::uint32_t points = 0;
+    std::uint32_t points_c2s = 0;
+    std::uint32_t vni = 0;
+    std::array<std::uint16_t, 2> seq_point{};
+    std::array<std::uint16_t, 2> last_sport{};  // the outer source port last seen, per direction
+    std::uint16_t history_seen = 0;  // bit Event + 6 * from_client: the letter is in `history`
+    std::array<bool, 2> seq_known{};
+    std::array<bool, 2> sport_known{};
+    bool client_known = false;
+    bool client_is_lo = false;  // the client is key.lo (else key.hi)
+    bool tunnelled = false;
+    // --- the rest: once per flow, or on events ---
+    bool live = false;        // in use (the table reuses dead entries)
+    bool incomplete = false;  // an allocation failure cost it detail (ConnectionReport)
+    std::uint8_t history_len = 0;
+    std::array<char, kMaxHistory> history{};
+    // Tunnel context, client -> server direction (the one NAT rewrites).
+    std::array<std::uint8_t, 2> nsports{};
+    std::array<std::array<std::uint16_t, kMaxSports>, 2> sports{};  // [0] client->server
+    std::optional<std::uint16_t> out_of_range;
+    track::Endpoint outer_client;
+    track::Endpoint outer_server;
+    Timestamp first;
+    std::uint64_t order = 0;
+    std::uint32_t id = 0;  // the table's index_of(): plug-ins' per-flow state
+    // Live decisions: a decisive event happened (dirty) at dirty_since; `waiting` when the event
+    // is an unanswered SYN retransmission whose answer may still come. emitted: verdict bits
+    // already returned by poll().
+    bool dirty = false;
+    bool waiting = false;
+    Timestamp dirty_since;
+    std::uint32_t emitted = 0;
+    std::vector<Attempt> attempts;  // the latest kMaxAttempts ISNs
+    std::vector<Candidate> candidates;
+    std::uint64_t candidates_total = 0;
+    std::vector<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
+    std::vector<EvidenceFrame> evidence;
+
+    [[nodiscard]] const track::Endpoint& client() const noexcept {
+        return client_is_lo ? key.lo : key.hi;
+    }
+    [[nodiscard]] const track::Endpoint& server() const noexcept {
+        return client_is_lo ? key.hi : key.lo;
+    }
+};
+static_assert(offsetof(Flow, live) <= 128, "the per-segment state fits in two cache lines");
+
+/// What the parts need of the packet being analysed, beside its segment: where it was seen, its
+/// frame (for evidence), and the list of flows with a decisive event since the last poll().
+struct Observation {
+    const PacketContext& ctx;
+    Timestamp ts;
+    std::vector<track::FlowKey>& dirty;
+};
+
+/// Marks f as having a decisive event at ts (poll() decides it); `waiting`: the event is an
+/// unanswered SYN retransmission whose answer may still come.
+void mark_dirty(Flow& f, const Observation& o, bool waiting);
+
+/// The evidence note of a segment: its kind, and the tunnel it came in (outer port, checksum).
+[[nodiscard]] EvidenceNote note_for(EvidenceNote::Kind kind, const Segment& s) noexcept;
+
+/// Copies the observed frame into f's evidence (at most kMaxEvidence frames).
+void keep_evidence(Flow& f, const Observation& o, const EvidenceNote& note);
+
+/// Records a history letter, once per event and direction (as Zeek does).
+void add_history(Flow& f, Event e, bool from_client) noexcept;
+
+}  // namespace vxcheck::analyze

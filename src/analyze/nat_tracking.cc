@@ -1,0 +1,125 @@
+// Tunnel context and NAT evidence: see nat_tracking.h; the rules are in rules.cc.
+
+#include "nat_tracking.h"
+
+#include <algorithm>
+
+#include "capture_join.h"
+
+namespace vxcheck::analyze {
+namespace {
+
+// Each direction is encapsulated by its own VTEP, with its own source ports; the list is
+// searched only when the port differs from the last one seen.
+void note_sport(Flow& f, std::size_t dir, std::uint16_t sport) noexcept {
+    if (f.sport_known[dir] && f.last_sport[dir] == sport) {
+        return;
+    }
+    f.sport_known[dir] = true;
+    f.last_sport[dir] = sport;
+    auto& ports = f.sports[dir];
+    auto& n = f.nsports[dir];
+    if (std::find(ports.begin(), ports.begin() + n, sport) == ports.begin() + n && n < kMaxSports) {
+        ports[n++] = sport;
+    }
+}
+
+void note_bad_checksum(Flow& f, const Segment& s, const Observation& o,
+                       const verify::Verdict& outer) {
+    const bool seen =
+        std::any_of(f.candidates.begin(), f.candidates.end(), [&](const Candidate& c) {
+            return c.inner_ip_id == s.ip_id && c.inner_seq == s.t.seq && c.stored == outer.stored &&
+                   c.point != o.ctx.point;
+        });
+    if (seen) {
+        return;  // the same bad packet at another capture point (already evidence)
+    }
+    ++f.candidates_total;
+    mark_dirty(f, o, false);
+    if (f.candidates.size() < kMaxCandidates) {
+        f.candidates.push_back(Candidate{.inner_ip_id = s.ip_id,
+                                         .inner_seq = s.t.seq,
+                                         .outer_src = s.outer_src,
+                                         .outer_dst = s.outer_dst,
+                                         .sport = s.outer_sport,
+                                         .stored = outer.stored,
+                                         .expected = outer.expected,
+                                         .residual = outer.residual,
+                                         .point = o.ctx.point,
+                                         .frame = o.ctx.packet.frame().number,
+                                         .ts = o.ts});
+    }
+    if ((s.t.flags & decode::tcp_flag::kSyn) == 0) {  // SYNs keep their own evidence note
+        keep_evidence(f, o, note_for(EvidenceNote::Kind::BadOuterChecksum, s));
+    }
+}
+
+}  // namespace
+
+void on_outer(Flow& f, const Segment& s, const Observation& o, bool from_client,
+              const ConnectionOptions& options) {
+    const std::uint16_t sport = s.outer_sport;
+    f.tunnelled = true;
+    f.vni = s.vni;
+    if (from_client) {
+        // The VTEP pair is written when it changes (compared as IPv4 numbers: the outer
+        // endpoints' other fields are all zero then).
+        const std::uint64_t pair =
+            s.outer_src.v6 || s.outer_dst.v6
+                ? 0
+                : (std::uint64_t{s.outer_src.ipv4()} << 32) | s.outer_dst.ipv4();
+        if (pair == 0 || pair != f.outer_pair) {
+            f.outer_client = s.outer_src;
+            f.outer_server = s.outer_dst;
+            f.outer_pair = pair;
+        }
+    }
+    note_sport(f, from_client ? 0 : 1, sport);
+    if ((sport < options.vxlan_sport_min || sport > options.vxlan_sport_max) && !f.out_of_range) {
+        f.out_of_range = sport;
+        mark_dirty(f, o, false);
+    }
+    const verify::Verdict* outer = s.outer_checksum();
+    if (outer != nullptr && outer->status == verify::Status::Bad && outer->expected_known) {
+        note_bad_checksum(f, s, o, *outer);
+    }
+}
+
+void decide_nat(const Flow& f, const VtepModes& modes, const ConnectionOptions& options,
+                ConnectionReport& r) {
+    if (f.tunnelled) {
+        r.tunnelled = true;
+        r.outer_client = f.outer_client;
+        r.outer_server = f.outer_server;
+        r.vni = f.vni;
+        r.outer_sports.assign(f.sports[0].begin(), f.sports[0].begin() + f.nsports[0]);
+        r.outer_sports_reply.assign(f.sports[1].begin(), f.sports[1].begin() + f.nsports[1]);
+    }
+    r.outer_sport_out_of_range = f.out_of_range;
+    r.corrupted_total = 0;
+    for (const Candidate& c : f.candidates) {
+        const std::optional<Corruption> k = classify_corruption(
+            c.stored, c.residual, c.sport, modes.mode_of(c.outer_src, c.outer_dst), options);
+        if (!k) {
+            continue;  // a bad checksum, but not the NAT fingerprint
+        }
+        ++r.corrupted_total;
+        r.corrupted.push_back(CorruptedOuter{.variant = k->variant,
+                                             .sport = c.sport,
+                                             .pre_nat_sport = k->pre_nat_sport,
+                                             .stored = c.stored,
+                                             .expected = c.expected,
+                                             .point = c.point,
+                                             .frame = c.frame,
+                                             .delivered_at = delivered_at(f, c)});
+    }
+    if (f.candidates_total > f.candidates.size() && !r.corrupted.empty()) {
+        r.corrupted_total += f.candidates_total - f.candidates.size();
+    }
+    r.outer_snat = outer_snat(f.out_of_range, r.corrupted, options);
+    const std::optional<track::Endpoint> client =
+        f.client_known ? std::optional(f.client()) : std::nullopt;
+    r.inner_snat = inner_snat(client, r.outer_snat, options);
+}
+
+}  // namespace vxcheck::analyze

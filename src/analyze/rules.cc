@@ -1,0 +1,170 @@
+// The connection rules (domain spec 2, 4, 5) as pure functions; see rules.h.
+
+#include "vxcheck/analyze/rules.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "vxcheck/verify/checksum.h"
+
+namespace vxcheck::analyze {
+
+Schedule classify_schedule(std::span<const double> offsets) noexcept {
+    // Classic: RTO 1 s doubling -> 0,1,3,7,15,31,63. Linux >= 6.5 with
+    // tcp_syn_linear_timeouts=4: 0,1,2,3,4,5,7,11,19,35,67 (domain spec 4.1).
+    static constexpr std::array<double, 8> kClassic{0, 1, 3, 7, 15, 31, 63, 127};
+    static constexpr std::array<double, 11> kLinear{0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67};
+    const auto matches = [&](const auto& sched) {
+        if (offsets.size() > sched.size()) {
+            return false;
+        }
+        for (std::size_t i = 1; i < offsets.size(); ++i) {
+            const double tol = std::max(0.25, 0.1 * sched[i]);
+            if (std::fabs(offsets[i] - sched[i]) > tol) {
+                return false;
+            }
+        }
+        return true;
+    };
+    if (offsets.size() < 2) {
+        return Schedule::None;
+    }
+    const bool classic = matches(kClassic);
+    const bool linear = matches(kLinear);
+    if (classic && linear) {
+        return Schedule::ClassicOrLinear;
+    }
+    return classic ? Schedule::Classic : linear ? Schedule::Linear : Schedule::Other;
+}
+
+bool attempt_dropped(const AttemptFacts& a) noexcept {
+    return !a.answered && !a.rst && !a.icmp && a.syns >= 2;
+}
+
+bool attempt_rejected(const AttemptFacts& a) noexcept {
+    return a.rst || a.icmp;
+}
+
+Outcome outcome_of(const AttemptFacts& a) noexcept {
+    if (a.answered) {
+        return Outcome::Established;
+    }
+    if (a.rst) {
+        return Outcome::RejectedRst;
+    }
+    if (a.icmp) {
+        return Outcome::RejectedIcmp;
+    }
+    return a.syns >= 2 ? Outcome::Dropped : Outcome::Unanswered;
+}
+
+VtepMode vtep_mode(std::uint64_t zero, std::uint64_t full) noexcept {
+    if (zero == full) {
+        return VtepMode::Unknown;
+    }
+    return zero > full ? VtepMode::Zero : VtepMode::Full;
+}
+
+bool is_flannel_address(const track::Endpoint& e, std::uint8_t prefix_len) noexcept {
+    if (e.v6 || prefix_len >= 32) {
+        return false;
+    }
+    const std::uint32_t host_mask = (1U << (32 - prefix_len)) - 1U;
+    return (e.ipv4() & host_mask) == 0;
+}
+
+InnerSnatReason masqueraded_port(std::uint16_t port, const ConnectionOptions& o) noexcept {
+    using Kind = InnerSnatReason::Kind;
+    if (port >= 600 && port <= 664) {
+        return {.kind = Kind::MasqueradePrivilegedPort, .port = port};
+    }
+    if (port >= 1024 && (port < o.ephemeral_min || port > o.ephemeral_max)) {
+        return {.kind = Kind::OutsideEphemeralRange,
+                .port = port,
+                .range_min = o.ephemeral_min,
+                .range_max = o.ephemeral_max};
+    }
+    return {};
+}
+
+std::optional<Corruption> classify_corruption(std::uint16_t stored, std::uint16_t residual,
+                                              std::uint16_t sport, VtepMode mode,
+                                              const ConnectionOptions& o) noexcept {
+    // Variant B: the field is the valid checksum for the pre-NAT port, so the residual is
+    // P_new - P_old and P_old = P_new + ~R (domain spec 2.4).
+    const std::uint16_t p_old = verify::ones_add(sport, verify::ones_neg(residual));
+    if (stored == 0xffff && mode != VtepMode::Full) {
+        return Corruption{.variant = CorruptionVariant::A, .pre_nat_sport = std::nullopt};
+    }
+    if (mode != VtepMode::Zero && p_old != sport && p_old >= o.vxlan_sport_min &&
+        p_old <= o.vxlan_sport_max) {
+        return Corruption{.variant = CorruptionVariant::B, .pre_nat_sport = p_old};
+    }
+    return std::nullopt;  // a bad checksum, but not the NAT fingerprint
+}
+
+OuterSnatReason outer_snat(std::optional<std::uint16_t> out_of_range,
+                           std::span<const CorruptedOuter> corrupted,
+                           const ConnectionOptions& o) noexcept {
+    using Kind = OuterSnatReason::Kind;
+    if (out_of_range) {
+        return {.kind = Kind::PortOutOfRange,
+                .port = *out_of_range,
+                .range_min = o.vxlan_sport_min,
+                .range_max = o.vxlan_sport_max};
+    }
+    if (corrupted.empty()) {
+        return {};
+    }
+    const CorruptedOuter& c = corrupted.front();
+    if (c.variant == CorruptionVariant::B) {
+        return {.kind = Kind::VariantB, .port = c.sport, .pre_nat_port = *c.pre_nat_sport};
+    }
+    return {.kind = Kind::VariantA, .port = c.sport};
+}
+
+InnerSnatReason inner_snat(std::optional<track::Endpoint> client, const OuterSnatReason& outer,
+                           const ConnectionOptions& o) noexcept {
+    if (!client || !is_flannel_address(*client, o.flannel_prefix_len)) {
+        return {};
+    }
+    if (const InnerSnatReason r = masqueraded_port(client->port, o)) {
+        return r;
+    }
+    if (outer) {
+        return {.kind = InnerSnatReason::Kind::InferredFromOuterNat, .port = client->port};
+    }
+    return {};
+}
+
+std::vector<Verdict> verdicts_of(const VerdictFacts& f) {
+    std::vector<Verdict> v;
+    if (f.dropped) {
+        v.push_back(Verdict::SynDropped);
+    }
+    if (f.rejected) {
+        v.push_back(Verdict::SynRejected);
+    }
+    if (f.delayed) {
+        v.push_back(Verdict::DelayedConnect);
+    }
+    if (f.inner_snat) {
+        v.push_back(Verdict::InnerSnat);
+    }
+    if (f.outer_snat) {
+        v.push_back(Verdict::OuterSnat);
+    }
+    if (f.inner_snat && f.outer_snat) {
+        v.push_back(Verdict::DoubleSnat);
+    }
+    if (f.corrupted) {
+        v.push_back(Verdict::OuterChecksumCorrupted);
+    }
+    if (v.empty()) {
+        v.push_back(Verdict::Clean);
+    }
+    return v;
+}
+
+}  // namespace vxcheck::analyze

@@ -1,0 +1,168 @@
+// SYN tracking: see syn_tracking.h; the rules it applies are in rules.cc (domain spec 4).
+
+#include "syn_tracking.h"
+
+#include "vxcheck/analyze/rules.h"
+
+namespace vxcheck::analyze {
+namespace {
+
+Attempt& attempt_for(Flow& f, std::uint32_t isn) {
+    for (Attempt& c : f.attempts) {
+        if (c.isn == isn) {
+            return c;
+        }
+    }
+    if (f.attempts.size() == kMaxAttempts) {
+        f.attempts.erase(f.attempts.begin());
+    }
+    Attempt& a = f.attempts.emplace_back();
+    a.isn = isn;
+    return a;
+}
+
+// The same transmission seen at another capture point has the same IP ID and TSval.
+SynTx* same_transmission(Attempt& a, const Segment& s, std::uint16_t point) noexcept {
+    SynTx* tx = nullptr;
+    for (SynTx& c : a.tx) {
+        if (c.ip_id == s.ip_id && c.tsval == s.tsval && (c.points & point_bit(point)) == 0) {
+            tx = &c;
+        }
+    }
+    return tx;
+}
+
+void join_transmission(SynTx& tx, const Segment& s, const Observation& o) noexcept {
+    tx.points |= point_bit(o.ctx.point);
+    tx.last_ts = o.ts;
+    tx.last_point = o.ctx.point;
+    if (!s.tunnelled) {
+        return;
+    }
+    if (!tx.has_outer) {
+        tx.has_outer = true;
+        tx.outer_sport = s.outer_sport;
+    } else if (tx.outer_sport != s.outer_sport) {
+        tx.outer_changed = true;
+        tx.other_sport = s.outer_sport;
+        tx.other_point = o.ctx.point;
+    }
+}
+
+AttemptFacts facts_of(const Attempt& a) noexcept {
+    return {.syns = static_cast<unsigned>(a.tx.size()) + a.extra_tx,
+            .answered = a.answered,
+            .rst = a.rst,
+            .icmp = a.icmp};
+}
+
+}  // namespace
+
+void on_syn(Flow& f, const Segment& s, const Observation& o) {
+    Attempt& a = attempt_for(f, s.t.seq);
+    if (SynTx* tx = same_transmission(a, s, o.ctx.point)) {
+        join_transmission(*tx, s, o);
+        keep_evidence(f, o, note_for(EvidenceNote::Kind::SynSeenAgain, s));
+        return;
+    }
+    if (a.tx.size() == kMaxTx) {
+        ++a.extra_tx;
+        return;
+    }
+    if (!a.tx.empty() && !a.answered) {
+        mark_dirty(f, o, true);  // a retransmission: dropped unless answered soon
+    }
+    SynTx& n = a.tx.emplace_back(SynTx{.ts = o.ts,
+                                       .last_ts = o.ts,
+                                       .ip_id = s.ip_id,
+                                       .tsval = s.tsval,
+                                       .points = point_bit(o.ctx.point),
+                                       .first_point = o.ctx.point,
+                                       .last_point = o.ctx.point,
+                                       .frame = o.ctx.packet.frame().number});
+    if (s.tunnelled) {
+        n.has_outer = true;
+        n.outer_sport = s.outer_sport;
+        n.outer_status =
+            s.outer_verdict_known ? s.outer_verdict.status : verify::Status::Unverified;
+    }
+    EvidenceNote note = note_for(EvidenceNote::Kind::Syn, s);
+    note.syn_number = static_cast<std::uint32_t>(a.tx.size());
+    note.isn = a.isn;
+    note.offset_s = seconds_between(a.tx[0].ts, o.ts);
+    keep_evidence(f, o, note);
+}
+
+void on_syn_ack(Flow& f, const Segment& s, const Observation& o) {
+    for (Attempt& a : f.attempts) {
+        if (a.isn + 1 != s.t.ack || a.answered) {
+            continue;
+        }
+        a.answered = true;
+        if (a.tx.size() >= 2) {
+            mark_dirty(f, o, false);  // answered after retransmissions
+        }
+        a.answered_after = static_cast<std::uint8_t>(a.tx.size());
+        a.answered_ts = o.ts;
+        keep_evidence(f, o, note_for(EvidenceNote::Kind::SynAck, s));
+    }
+}
+
+void on_rst(Flow& f, const Segment& s, const Observation& o) {
+    for (Attempt& a : f.attempts) {
+        if (a.isn + 1 == s.t.ack && !a.answered && !a.rst) {
+            a.rst = true;
+            mark_dirty(f, o, false);
+            keep_evidence(f, o, EvidenceNote{.kind = EvidenceNote::Kind::Rst});
+        }
+    }
+}
+
+void on_icmp_unreachable(Flow& f, std::uint32_t seq, std::uint8_t type, std::uint8_t code,
+                         const Observation& o) {
+    for (Attempt& a : f.attempts) {
+        if (a.isn == seq && !a.answered && !a.icmp) {
+            a.icmp = true;
+            mark_dirty(f, o, false);
+            a.icmp_type = type;
+            a.icmp_code = code;
+            keep_evidence(f, o,
+                          EvidenceNote{.kind = EvidenceNote::Kind::IcmpUnreachable,
+                                       .icmp_type = type,
+                                       .icmp_code = code});
+        }
+    }
+}
+
+SynFacts decide_syns(const Flow& f, ConnectionReport& r) {
+    SynFacts out;
+    r.attempts = static_cast<unsigned>(f.attempts.size());
+    r.outcome = Outcome::NoSyn;
+    for (const Attempt& a : f.attempts) {
+        const AttemptFacts facts = facts_of(a);
+        out.rejected = out.rejected || attempt_rejected(facts);
+        out.dropped = out.dropped || attempt_dropped(facts);
+    }
+    if (f.attempts.empty()) {
+        return out;
+    }
+    const Attempt& a = f.attempts.back();
+    const AttemptFacts facts = facts_of(a);
+    r.syns = facts.syns;
+    for (const SynTx& tx : a.tx) {
+        r.syn_offsets_s.push_back(seconds_between(a.tx[0].ts, tx.ts));
+    }
+    r.outcome = outcome_of(facts);
+    if (r.outcome == Outcome::Established && a.answered_after >= 2) {
+        r.delay_s = r.syn_offsets_s[a.answered_after - 1U];
+        r.schedule = classify_schedule(std::span(r.syn_offsets_s).first(a.answered_after));
+    } else if (r.outcome == Outcome::RejectedIcmp) {
+        r.icmp_type = a.icmp_type;
+        r.icmp_code = a.icmp_code;
+    } else if (r.outcome == Outcome::Dropped || r.outcome == Outcome::Unanswered) {
+        r.schedule = classify_schedule(r.syn_offsets_s);
+    }
+    return out;
+}
+
+}  // namespace vxcheck::analyze

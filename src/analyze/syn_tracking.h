@@ -1,0 +1,28 @@
+#pragma once
+// SYN tracking (domain spec 4): attempts keyed by ISN, their transmissions joined across capture
+// points, and their answers: SYN-ACK or RST with ack = ISN+1, or an ICMP error quoting the SYN.
+
+#include "flow.h"
+
+namespace vxcheck::analyze {
+
+/// A SYN (without ACK) from the client: a new attempt, a retransmission, or the same
+/// transmission seen at another capture point (same IP ID and TSval).
+void on_syn(Flow& f, const Segment& s, const Observation& o);
+/// A SYN-ACK: answers the attempt whose ISN+1 it acknowledges.
+void on_syn_ack(Flow& f, const Segment& s, const Observation& o);
+/// A RST from the server: rejects the unanswered attempt whose ISN+1 it acknowledges.
+void on_rst(Flow& f, const Segment& s, const Observation& o);
+/// An ICMP destination unreachable quoting a SYN with sequence number `seq`.
+void on_icmp_unreachable(Flow& f, std::uint32_t seq, std::uint8_t type, std::uint8_t code,
+                         const Observation& o);
+
+struct SynFacts {
+    bool dropped = false;   // some attempt: two or more SYNs, no answer
+    bool rejected = false;  // some attempt: RST or ICMP
+};
+/// Fills r's SYN story (outcome, syns, offsets, delay, schedule, ICMP) from the decisive attempt
+/// (the last ISN) and returns what all attempts show.
+SynFacts decide_syns(const Flow& f, ConnectionReport& r);
+
+}  // namespace vxcheck::analyze

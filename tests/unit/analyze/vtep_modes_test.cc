@@ -1,0 +1,94 @@
+// VTEP checksum-mode learning through the analyzer (domain spec 2.4): a pair's mode, learned from
+// every tunnelled packet, decides whether an outer checksum of 0xffff is variant A. And idle
+// expiry: a connection idle longer than the timeout is decided early.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "feeder.h"
+#include "packet_builder.h"
+#include "vxcheck/analyze/connections.h"
+
+namespace vxcheck::test {
+namespace {
+
+namespace tf = decode::tcp_flag;
+
+enum class Outer { Zero, Full, Ffff };
+
+// A client SYN in VXLAN from 192.168.1.10 to 192.168.1.20, outer checksum as `outer`.
+PacketBuilder tunnelled_syn(Outer outer, std::uint16_t ip_id) {
+    PacketBuilder b;
+    b.ethernet().ipv4("192.168.1.10", "192.168.1.20").udp(40000, 8472);
+    if (outer == Outer::Zero) {
+        b.zero_udp_checksum();
+    } else if (outer == Outer::Ffff) {
+        b.checksum(0xffff);
+    }
+    b.vxlan(1)
+        .ethernet()
+        .ipv4("10.244.1.5", "10.244.2.7")
+        .ipv4_id(ip_id)
+        .tcp(45000, 2049, tf::kSyn, 1000);
+    return b;
+}
+
+std::vector<analyze::ConnectionReport> run(const std::vector<Outer>& outers) {
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    Feeder feed(a);
+    std::uint16_t id = 1;
+    for (const Outer o : outers) {
+        feed.send(tunnelled_syn(o, id++));
+    }
+    return a.finish();
+}
+
+TEST(VtepModes, FfffOnAPairThatSendsZeroChecksumsIsVariantA) {
+    const auto r = run({Outer::Zero, Outer::Zero, Outer::Ffff});
+    ASSERT_EQ(r.size(), 1U);
+    ASSERT_EQ(r[0].corrupted.size(), 1U);
+    EXPECT_EQ(r[0].corrupted[0].variant, analyze::CorruptionVariant::A);
+    EXPECT_TRUE(r[0].has(analyze::Verdict::OuterChecksumCorrupted));
+    EXPECT_EQ(r[0].outer_snat.kind, analyze::OuterSnatReason::Kind::VariantA);
+}
+
+TEST(VtepModes, FfffOnAPairThatSendsFullChecksumsIsNotVariantA) {
+    const auto r = run({Outer::Full, Outer::Full, Outer::Ffff});
+    ASSERT_EQ(r.size(), 1U);
+    for (const auto& c : r[0].corrupted) {
+        EXPECT_NE(c.variant, analyze::CorruptionVariant::A);
+    }
+}
+
+TEST(VtepModes, TheModeIsDecidedAtTheEndSoOrderDoesNotMatter) {
+    const auto r = run({Outer::Ffff, Outer::Zero, Outer::Zero});
+    ASSERT_EQ(r.size(), 1U);
+    ASSERT_EQ(r[0].corrupted.size(), 1U);
+    EXPECT_EQ(r[0].corrupted[0].variant, analyze::CorruptionVariant::A);
+}
+
+TEST(FlowManagement, AConnectionIdleLongerThanTheTimeoutIsDecidedEarly) {
+    analyze::ConnectionOptions o;
+    o.idle_timeout_s = 60;
+    analyze::ConnectionAnalyzer a(o);
+    a.add_point("p");
+    Feeder feed(a);
+    feed.send(PacketBuilder()
+                  .ethernet()
+                  .ipv4("10.244.1.5", "10.96.0.10")
+                  .tcp(40000, 2049, tf::kSyn, 1000));
+    // Idle expiry runs every 65536 packets; these (one second apart, not watched) pass time.
+    const PacketBuilder other = PacketBuilder().ethernet().ipv4("10.1.1.1", "10.1.1.2").udp(53, 53);
+    for (int i = 0; i < 65536; ++i) {
+        feed.send(other);
+    }
+    EXPECT_EQ(a.stats().expired, 1U);
+    EXPECT_EQ(a.open_connections(), 0U);
+    EXPECT_EQ(a.take_decided().size(), 1U);
+}
+
+}  // namespace
+}  // namespace vxcheck::test
