@@ -23,5 +23,20 @@ if [ -n "$extra" ]; then
     echo "FAIL generated but not committed: $extra"
     failed=$((failed + 1))
 fi
+# The RPC comparison's byte checks, and tshark dissecting every NFS story without a malformed frame.
+if /usr/bin/python3 tools/rpc_tshark_compare.py --self-test >/dev/null; then
+    passed=$((passed + 1))
+else
+    echo "FAIL tools/rpc_tshark_compare.py --self-test"
+    failed=$((failed + 1))
+fi
+if command -v tshark >/dev/null; then
+    if /usr/bin/python3 tools/rpc_tshark_compare.py --tshark-only --strict pcaps/nfs >/dev/null; then
+        passed=$((passed + 1))
+    else
+        echo "FAIL tshark finds malformed frames in pcaps/nfs (rpc_tshark_compare.py --tshark-only --strict)"
+        failed=$((failed + 1))
+    fi
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
