@@ -933,6 +933,18 @@ def render_tshark(conn: Conn, counts: dict, verbose: bool) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def mount_call_on_port_5555(gen):
+    """A capture with one MOUNT MNT call over TCP 10.244.1.5:801 -> 10.244.2.5:5555."""
+    cap = gen.Pcap()
+    s = gen.Stream(cap, gen.Link("flannel", "a", "b"), "10.244.1.5", 801, "10.244.2.5", 5555,
+                   1, 2, 3, 4, 5, 6)
+    cl = gen.Client(s, 0x11110001, "node-a", 7)
+    x = cl.xid()
+    cl.send_msg("c", s.open(0) + 100, gen.rpc_call(x, gen.PROG_MOUNT, 3, 1, gen.opaque("/export"),
+                                                   cl.cred()), "CALL", x, "MNT")
+    return cap
+
+
 def self_test(tmpdir: str) -> int:
     """Builds variants of the pcaps/nfs/ stories with tools/make_nfs_pcaps.py (drop a frame, cut
     a frame, corrupt a record) and checks that each byte fact fires where it must and nowhere
@@ -989,14 +1001,7 @@ def self_test(tmpdir: str) -> int:
     checks.append(("garbled_record: msg_type 7", stream_facts(write(
         "garbled.pcap", rtb, lambda r: r[:9] + [corrupt_msg_type(r[9])] + r[10:])[0])[
             "garbled_record"]))
-    cap = gen.Pcap()
-    s = gen.Stream(cap, gen.Link("flannel", "a", "b"), "10.244.1.5", 801, "10.244.2.5", 5555,
-                   1, 2, 3, 4, 5, 6)
-    cl = gen.Client(s, 0x11110001, "node-a", 7)
-    x = cl.xid()
-    cl.send_msg("c", s.open(0) + 100, gen.rpc_call(x, gen.PROG_MOUNT, 3, 1, gen.opaque("/export"),
-                                                   cl.cred()), "CALL", x, "MNT")
-    odd = (write("port5555.pcap", cap), [])
+    odd = (write("port5555.pcap", mount_call_on_port_5555(gen)), [])
     key = ("10.244.1.5:801", "10.244.2.5:5555")
     checks.append(("port_not_decoded_by_tshark: RPC on TCP 5555",
                    untouched_by_tshark(key, odd) == "port_not_decoded_by_tshark"))
