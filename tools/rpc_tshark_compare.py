@@ -804,34 +804,61 @@ def compare_file(path: str, args) -> Result:
 
 
 def compare_connections(res: Result, tsh: list, vx: list, conns: list, rpc_ports: list) -> None:
-    """Pairs vxcheck's connection records with tshark's per (client, server), in time order,
-    and classifies every key."""
-    by_tuple = defaultdict(list)
-    for t in tsh:
-        by_tuple[(t[0].client, t[0].server)].append(t)
+    """Pairs each of tshark's connections with the vxcheck record of the same (client, server)
+    whose time span holds its first message, and classifies every key.  Several tshark
+    connections in one record are merged (reconnect_folded); a record without a tshark
+    connection is compared with zero counts."""
     vx_by_tuple = defaultdict(list)
-    for r in sorted(vx, key=lambda r: r.get("first_ts", "")):
+    for r in vx:
         vx_by_tuple[(r.get("client"), r.get("server"))].append(r)
-    for key in sorted(set(by_tuple) | set(vx_by_tuple)):
-        ts_list, vx_list = by_tuple.get(key, []), vx_by_tuple.get(key, [])
-        if len(vx_list) < len(ts_list) and vx_list and all(t[1] is not None for t in ts_list):
-            ts_list = fold(ts_list, len(vx_list))
-        for i in range(max(len(ts_list), len(vx_list))):
-            t = ts_list[i] if i < len(ts_list) else None
-            r = vx_list[i] if i < len(vx_list) else None
-            classify(res, key, t, r, (conns, rpc_ports))
+    assigned, orphans = defaultdict(list), []
+    for t in tsh:
+        key = (t[0].client, t[0].server)
+        r = owner(vx_by_tuple.get(key, []), t[0].first_time)
+        if r is None:
+            orphans.append((key, t))
+        else:
+            assigned[id(r)].append(t)
+    ctx = (conns, rpc_ports)
+    for key in sorted(vx_by_tuple):
+        for r in sorted(vx_by_tuple[key], key=lambda r: _ts(r, "first_ts")):
+            ts = assigned.get(id(r), [])
+            t = ts[0] if len(ts) == 1 else (merge(ts, tsh) if ts else None)
+            classify(res, key, t, r, ctx)
+    for key, t in orphans:
+        classify(res, key, t, None, ctx)
 
 
-def fold(ts_list: list, n: int) -> list:
-    """Merge the later generations of one 4-tuple into the first n records (vxcheck folds a
-    reconnect into the earlier connection); the merged record carries the category."""
-    head, tail = ts_list[:n - 1], ts_list[n - 1:]
-    conn = dataclasses.replace(tail[0][0], msgs=[m for t in tail for m in t[0].msgs],
-                               streams=tuple(t[0].stream for t in tail))
+def _ts(record: dict, name: str) -> float:
+    try:
+        return float(record.get(name, "0"))
+    except ValueError:
+        return 0.0
+
+
+def owner(records: list, when: float):
+    """The record whose [first_ts, last_ts] holds `when`, else the latest one starting before
+    it, else None."""
+    slack = 1e-6
+    for r in records:
+        if _ts(r, "first_ts") - slack <= when <= _ts(r, "last_ts") + slack:
+            return r
+    before = [r for r in records if _ts(r, "first_ts") - slack <= when]
+    return max(before, key=lambda r: _ts(r, "first_ts")) if before else None
+
+
+def merge(ts: list, tsh: list) -> tuple:
+    """One tshark entry for several connections of a 4-tuple that vxcheck reports as one; calls
+    of every connection that starts earlier count as earlier for resent_from_earlier_connection."""
+    first = min(t[0].first_time for t in ts)
+    conn = dataclasses.replace(ts[0][0], msgs=sorted((m for t in ts for m in t[0].msgs),
+                                                     key=lambda m: m.frame),
+                               streams=tuple(t[0].stream for t in ts), first_time=first)
     earlier = set()
-    for t in head:
-        rpc_counts(t[0], earlier)
-    return head + [(conn, tail[0][1], rpc_counts(conn, earlier))]
+    for t in tsh:
+        if t[0].first_time < first:
+            rpc_counts(t[0], earlier)
+    return conn, ts[0][1], rpc_counts(conn, earlier)
 
 
 def classify(res: Result, key: tuple, t, r, byte_ctx: tuple) -> None:
