@@ -396,8 +396,32 @@ def nfs3_fsinfo_reply(xid):
 # 3. Stream: one TCP connection carrying RPC records
 # ---------------------------------------------------------------------------------------------
 
-MSS = 1448
-LO_MSS = 65483
+MSS = 1398          # data per segment: the SYN's MSS option 1410 minus 12 bytes of timestamps
+LO_MSS = 65483      # lo (MTU 65536): MSS option 65495 minus the timestamps
+
+
+class LoConv(TcpConv):
+    """TcpConv with the handshake Linux sends on lo: MSS option 65495, window 65495 (SYN) and
+    65483 (SYN-ACK)."""
+
+    def syn(self, t_us, csum=mp.OK):
+        (c, cp), (s, sp) = self.addr["c"], self.addr["s"]
+        self.nxt["c"] = self.isn["c"] + 1
+        return tcp4(c, s, cp, sp, self.isn["c"], 0, TCP_SYN, self._id("c"),
+                    options=lo_syn_options(self._ts("c", t_us)), window=65495, csum=csum)
+
+    def synack(self, t_us, csum=mp.OK):
+        (c, cp), (s, sp) = self.addr["c"], self.addr["s"]
+        tsecr = self.last_ts["c"]
+        self.nxt["s"] = self.isn["s"] + 1
+        return tcp4(s, c, sp, cp, self.isn["s"], self.isn["c"] + 1, TCP_SYN | TCP_ACK, 0,
+                    options=lo_syn_options(self._ts("s", t_us), tsecr), window=65483, csum=csum)
+
+
+def lo_syn_options(tsval, tsecr=0):
+    """The SYN options of make_pcaps.tcp_opts_syn with MSS 65495 instead of 1410."""
+    opts = mp.tcp_opts_syn(tsval, tsecr)
+    return struct.pack("!BBH", 2, 4, 65495) + opts[4:]
 
 
 class Link:
@@ -434,7 +458,8 @@ class Stream:
     def __init__(self, cap, link, cli, cport, srv, sport, isn_c, isn_s, id_c, id_s, ts_c, ts_s,
                  mss=MSS, label=""):
         self.cap, self.link, self.mss = cap, link, mss
-        self.conv = TcpConv(cli, cport, srv, sport, isn_c, isn_s, id_c, id_s, ts_c, ts_s)
+        conv = LoConv if link.kind == "lo" else TcpConv
+        self.conv = conv(cli, cport, srv, sport, isn_c, isn_s, id_c, id_s, ts_c, ts_s)
         self.label = label or "%s:%d" % (cli, cport)
 
     def _add(self, side, t_us, ip, note):
@@ -456,7 +481,8 @@ class Stream:
         off, t = 0, t_us
         for i, n in enumerate(cuts):
             part = "" if len(cuts) == 1 else " [segment %d/%d]" % (i + 1, len(cuts))
-            self._add(side, t, self.conv.seg(side, t, data[off:off + n]), note + part)
+            flags = TCP_PSH | TCP_ACK if i == len(cuts) - 1 else TCP_ACK    # PSH ends a write
+            self._add(side, t, self.conv.seg(side, t, data[off:off + n], flags=flags), note + part)
             off += n
             t += dt_us
         return t - dt_us
@@ -479,7 +505,8 @@ class Stream:
 def refused_attempt(cap, link, cli, cport, srv, sport, isn, ident, ts, t_us, label, gap_us=18):
     """One connect attempt answered by RST|ACK (ack = ISN+1, window 0), as from a port with no
     listener."""
-    conv = TcpConv(cli, cport, srv, sport, isn, 0, ident, 0, ts, 0)
+    conv = (LoConv if link.kind == "lo" else TcpConv)(cli, cport, srv, sport, isn, 0, ident, 0,
+                                                      ts, 0)
     syn = conv.syn(t_us)
     mp.at(cap, t_us, link.frame("c", syn, t_us), "%s SYN ISN 0x%08x" % (label, isn))
     rst = tcp4(srv, cli, sport, cport, 0, isn + 1, TCP_RST | TCP_ACK, 0, window=0)
