@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The captures in pcaps/ are exactly what tools/make_pcaps.py writes (deterministic fixtures).
+# The captures in pcaps/ are exactly what tools/make_pcaps.py (pcaps/, pcaps/bad/) and
+# tools/make_nfs_pcaps.py (pcaps/nfs/) write (deterministic fixtures).
 set -u
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 tools/make_pcaps.py "$tmp" >/dev/null || { echo "make_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
+/usr/bin/python3 tools/make_nfs_pcaps.py "$tmp/nfs" >/dev/null || { echo "make_nfs_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 passed=0
 failed=0
 while IFS= read -r f; do
@@ -12,7 +14,7 @@ while IFS= read -r f; do
     if cmp -s "$f" "$tmp/$rel"; then
         passed=$((passed + 1))
     else
-        echo "FAIL $f differs from what tools/make_pcaps.py writes"
+        echo "FAIL $f differs from what tools/make_pcaps.py / make_nfs_pcaps.py write"
         failed=$((failed + 1))
     fi
 done < <(find pcaps -type f \( -name '*.pcap' -o -name '*.pcapng' \) | sort)
@@ -20,6 +22,21 @@ extra=$(find "$tmp" -type f | sed "s|^$tmp/||" | while read -r g; do [ -e "pcaps
 if [ -n "$extra" ]; then
     echo "FAIL generated but not committed: $extra"
     failed=$((failed + 1))
+fi
+# The RPC comparison's byte checks, and tshark dissecting every NFS story without a malformed frame.
+if /usr/bin/python3 tools/rpc_tshark_compare.py --self-test >/dev/null; then
+    passed=$((passed + 1))
+else
+    echo "FAIL tools/rpc_tshark_compare.py --self-test"
+    failed=$((failed + 1))
+fi
+if command -v tshark >/dev/null; then
+    if /usr/bin/python3 tools/rpc_tshark_compare.py --tshark-only --strict pcaps/nfs >/dev/null; then
+        passed=$((passed + 1))
+    else
+        echo "FAIL tshark finds malformed frames in pcaps/nfs (rpc_tshark_compare.py --tshark-only --strict)"
+        failed=$((failed + 1))
+    fi
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
