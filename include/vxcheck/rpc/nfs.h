@@ -250,7 +250,7 @@ struct CompoundReply {
 
 /// The op that failed a COMPOUND: its index in the call and its opcode. nullopt when the
 /// compound succeeded or failed before any op ran (numres 0). The opcode comes from the reply's
-/// last result when read, else from the call's op list.
+/// last result when read, else from the call's op list, else it is 0 (unknown: no op has 0).
 struct FailedOp {
     std::size_t index = 0;
     std::uint32_t op = 0;

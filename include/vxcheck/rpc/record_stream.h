@@ -14,9 +14,10 @@
 // - Bytes the capture did not keep (payload shorter than the headers claim) are a hole. A hole
 //   inside a record body delivers the record with the bytes before the hole (whole = false); a
 //   hole over a record mark loses sync.
-// - Out of sync, a segment start is taken as a record mark when it is plausible: last-fragment
-//   bit set, length in [kMinPlausibleRecord, kMaxRecordLen), followed by msg_type 0 or 1 (and
-//   rpcvers 2 for a call). Everything else is skipped and counted.
+// - Out of sync, the stream hunts for the next plausible record mark (at a segment start or
+//   inside a segment): last-fragment bit set, length in [kMinPlausibleRecord, kMaxRecordLen),
+//   followed by msg_type 0 or 1 (and rpcvers 2 for a call, reply_stat 0 or 1 for a reply).
+//   Bytes before it are skipped and counted.
 // - A record inside one segment is delivered as a view into the segment (zero-copy). A record
 //   over several segments is copied, its first kKeptPrefix bytes only, into a buffer the stream
 //   allocates the first time it needs it; streams without RPC never allocate.
@@ -70,7 +71,7 @@ class RecordSink {
     RecordSink() = default;
     RecordSink(const RecordSink&) = default;
     RecordSink& operator=(const RecordSink&) = default;
-    ~RecordSink() = default;
+    virtual ~RecordSink() = default;
 };
 
 /// What the stream saw and where it hit a bound.
@@ -90,6 +91,7 @@ struct StreamCounters {
     std::uint64_t garbled_marks = 0;           // implausible record marks (length, msg_type ...)
     std::uint64_t resyncs = 0;                 // times the stream found sync again
     std::uint64_t skipped_bytes = 0;           // bytes skipped while out of sync
+    std::uint64_t records_lost = 0;            // begun, then sync lost (hole over a mark, gap ...)
     std::uint64_t unfinished_at_end = 0;       // a record begun but not completed at finish()
 };
 
@@ -104,7 +106,7 @@ class RecordStream {
     RecordStream& operator=(RecordStream&&) noexcept;
 
     /// The first payload byte is at `seq` (ISN + 1, from the SYN): the stream starts in sync.
-    /// Without start(), the first segment's start must be a plausible record mark.
+    /// Without start(), the stream begins at the first plausible record mark.
     void start(std::uint32_t seq) noexcept;
     /// Feeds one segment (zero-length payloads are ignored). Delivers every record it completes.
     void push(const Segment& segment, RecordSink& sink) noexcept;
@@ -119,36 +121,65 @@ class RecordStream {
     [[nodiscard]] std::size_t memory_bytes() const noexcept;
 
   private:
-    struct Held {
+    // A piece of the byte stream: captured bytes, then `hole` bytes the capture did not keep.
+    struct Piece {
         std::uint32_t seq = 0;
-        std::uint32_t len = 0;      // bytes in hold_ at off
-        std::uint32_t claimed = 0;  // claimed payload length
-        std::uint32_t off = 0;      // offset into hold_
+        Bytes data;
+        std::uint32_t hole = 0;
         Timestamp ts;
         std::uint64_t frame = 0;
     };
+    struct Held {
+        std::uint32_t seq = 0;
+        std::uint32_t off = 0;  // captured bytes at hold_[off, off + len)
+        std::uint32_t len = 0;
+        std::uint32_t hole = 0;
+        Timestamp ts;
+        std::uint64_t frame = 0;
+    };
+
+    void place(const Piece& piece, RecordSink& sink) noexcept;
+    void hold_or_gap(const Piece& piece, RecordSink& sink) noexcept;
+    [[nodiscard]] bool hold(const Piece& piece) noexcept;
+    void declare_gap(std::uint32_t to_seq, RecordSink& sink) noexcept;
+    void in_order(const Piece& piece, RecordSink& sink) noexcept;
+    void drain(RecordSink& sink) noexcept;
+    void consume(const Piece& piece, RecordSink& sink) noexcept;
+    void consume_hole(std::uint32_t hole, const Piece& piece, RecordSink& sink) noexcept;
+    void on_mark(std::uint32_t mark_seq, const std::uint8_t* body, const Piece& piece) noexcept;
+    void append(const std::uint8_t* bytes, std::size_t n) noexcept;
+    void spill() noexcept;
+    void check_start() noexcept;
+    void complete(const Piece& piece, RecordSink& sink) noexcept;
+    void lose_sync(bool garbled) noexcept;
+    void reset_record() noexcept;
 
     StreamCounters counters_;
     bool started_ = false;
     bool in_sync_ = false;
     std::uint32_t next_seq_ = 0;  // next expected byte
+    Timestamp last_ts_;
+    std::uint64_t last_frame_ = 0;
 
-    // Record assembly state.
-    std::uint32_t record_seq_ = 0;
+    // The record being assembled.
+    bool in_record_ = false;        // a first mark was read, the record is not delivered yet
+    std::uint32_t record_seq_ = 0;  // stream position of its first mark
     std::uint64_t record_first_frame_ = 0;
-    std::uint32_t record_len_ = 0;  // message bytes so far (fragments completed + current)
-    std::uint32_t frag_left_ = 0;   // bytes left in the current fragment
+    std::uint32_t record_len_ = 0;  // sum of the fragment lengths read so far
+    std::uint32_t frag_left_ = 0;   // body bytes left in the current fragment
     bool frag_last_ = false;        // the current fragment is the last
     std::uint32_t fragments_ = 0;
     std::uint8_t mark_[kRecordMarkLen] = {};
-    std::uint8_t mark_have_ = 0;  // bytes of a mark split over segments
-    bool in_record_ = false;      // a record has begun (at least one mark read)
-    bool record_cut_ = false;     // a hole fell inside this record's body
-    std::size_t kept_ = 0;        // bytes of the record in buf_
+    std::uint8_t mark_have_ = 0;          // bytes of a mark split over pieces
+    bool record_cut_ = false;             // bytes of the body are missing (hole or gap)
+    bool start_checked_ = false;          // the message start was found plausible
+    const std::uint8_t* view_ = nullptr;  // zero-copy: the body inside the current piece
+    std::size_t view_len_ = 0;
+    std::size_t kept_ = 0;  // bytes of the body in buf_ (copy mode)
 
     std::unique_ptr<std::uint8_t[]> buf_;   // kKeptPrefix bytes, allocated on first need
     std::unique_ptr<std::uint8_t[]> hold_;  // kMaxHeldBytes bytes, allocated on first need
-    Held held_[kMaxHeldSegments];
+    Held held_[kMaxHeldSegments];           // sorted by seq
     std::size_t held_count_ = 0;
     std::size_t hold_used_ = 0;
 };

@@ -34,6 +34,9 @@ class XdrReader {
     [[nodiscard]] constexpr Bytes rest() const noexcept {
         return ok_ ? in_.subspan(pos_) : Bytes{};
     }
+    /// True when a read failed because the bytes ran out (a cut message), not because a value
+    /// was out of range.
+    [[nodiscard]] constexpr bool exhausted() const noexcept { return exhausted_; }
     /// Marks the reader failed (e.g. a value outside its enum).
     constexpr void fail() noexcept { ok_ = false; }
 
@@ -60,6 +63,7 @@ class XdrReader {
     /// Fixed-length opaque[n]: n bytes plus padding; returns the n bytes.
     [[nodiscard]] constexpr Bytes fixed(std::size_t n) noexcept {
         if (n > remaining() || xdr_pad(n) > remaining() - n) {
+            exhausted_ = exhausted_ || ok_;
             fail();
             return {};
         }
@@ -98,6 +102,7 @@ class XdrReader {
   private:
     constexpr bool take(std::size_t n) noexcept {
         if (!ok_ || n > in_.size() - pos_) {
+            exhausted_ = exhausted_ || ok_;
             ok_ = false;
             return false;
         }
@@ -108,6 +113,7 @@ class XdrReader {
     Bytes in_;
     std::size_t pos_ = 0;
     bool ok_ = true;
+    bool exhausted_ = false;
 };
 
 }  // namespace vxcheck::rpc
