@@ -116,7 +116,10 @@ void RecordStream::finish(RecordSink& sink) noexcept {
 }
 
 void RecordStream::place(const Piece& piece, RecordSink& sink) noexcept {
-    if (seq_diff(piece.seq, next_seq_) > 0) {
+    const std::int32_t d = seq_diff(piece.seq, next_seq_);
+    if (d < -static_cast<std::int64_t>(kMaxRetransmitDistance)) {
+        restart_at(piece.seq);
+    } else if (d > 0) {
         hold_or_gap(piece, sink);
         return;
     }
@@ -405,6 +408,14 @@ void RecordStream::lose_sync(bool garbled) noexcept {
     }
     in_sync_ = false;
     reset_record();
+}
+
+void RecordStream::restart_at(std::uint32_t seq) noexcept {
+    ++counters_.seq_jumps;
+    lose_sync(false);
+    held_count_ = 0;
+    hold_used_ = 0;
+    next_seq_ = seq;
 }
 
 void RecordStream::reset_record() noexcept {

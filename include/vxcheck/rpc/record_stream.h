@@ -38,6 +38,10 @@ inline constexpr std::size_t kMaxHeldSegments = 8;    // out-of-order segments w
 inline constexpr std::size_t kMaxHeldBytes = 64 * 1024;
 inline constexpr std::uint32_t kMaxRecordLen = 16U * 1024 * 1024;  // message (all fragments)
 inline constexpr std::uint32_t kMinPlausibleRecord = 24;           // a resync mark's first fragment
+// A segment this far before the next expected byte is not a retransmission (TCP resends only
+// unacknowledged data, within the window): the sequence space jumped, and the stream starts
+// over there (hunting for a mark) instead of ignoring everything that follows.
+inline constexpr std::uint32_t kMaxRetransmitDistance = 64U * 1024 * 1024;
 inline constexpr std::uint32_t kLastFragment = 0x80000000U;
 inline constexpr std::size_t kRecordMarkLen = 4;
 
@@ -92,6 +96,7 @@ struct StreamCounters {
     std::uint64_t resyncs = 0;                 // times the stream found sync again
     std::uint64_t skipped_bytes = 0;           // bytes skipped while out of sync
     std::uint64_t records_lost = 0;            // begun, then sync lost (hole over a mark, gap ...)
+    std::uint64_t seq_jumps = 0;               // segments far behind: the stream started over there
     std::uint64_t unfinished_at_end = 0;       // a record begun but not completed at finish()
 };
 
@@ -152,6 +157,7 @@ class RecordStream {
     void check_start() noexcept;
     void complete(const Piece& piece, RecordSink& sink) noexcept;
     void lose_sync(bool garbled) noexcept;
+    void restart_at(std::uint32_t seq) noexcept;
     void reset_record() noexcept;
 
     StreamCounters counters_;

@@ -304,6 +304,22 @@ TEST(RecordStream, StreamOfNonRpcBytesNeverAllocates) {
     EXPECT_EQ(f.stream.memory_bytes(), 0U);
 }
 
+TEST(RecordStream, SegmentFarBehindIsASequenceJumpNotARetransmission) {
+    const ByteVec a = record(call(1));
+    Feeder f;
+    f.push(a, 0, a.size());
+    Segment s;
+    s.seq = kIsn + 1 - 100U * 1024 * 1024;
+    s.payload = Bytes{a};
+    s.claimed_len = static_cast<std::uint32_t>(a.size());
+    f.stream.push(s, f.sink);
+    ASSERT_EQ(f.sink.got.size(), 2U);
+    EXPECT_EQ(f.stream.counters().seq_jumps, 1U);
+    EXPECT_EQ(f.stream.counters().retransmitted_segments, 0U);
+    f.stream.push(s, f.sink);  // now an ordinary retransmission
+    EXPECT_EQ(f.stream.counters().retransmitted_segments, 1U);
+}
+
 TEST(RecordStream, UdpDatagramIsOneMessage) {
     const ByteVec a = call(3);
     const Record r = udp_record(Bytes{a}, static_cast<std::uint32_t>(a.size()), {}, 7);
