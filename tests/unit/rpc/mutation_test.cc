@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "vxcheck/rpc/message.h"
+#include "vxcheck/rpc/mount.h"
 #include "vxcheck/rpc/nfs.h"
 #include "vxcheck/rpc/record_stream.h"
 #include "xdr_builder.h"
@@ -38,11 +39,17 @@ class ParseAll : public RecordSink {
             (void)parse_cb_compound_call(m.call.args, cb);
             AuthSys sys;
             (void)parse_auth_sys(m.call.cred.body, sys);
+            PmapMapping map;
+            (void)parse_pmap_getport_call(m.call.args, map);
+            (void)parse_mnt_call(m.call.args);
         } else {
             CompoundReply c;
             (void)parse_compound_reply(m.reply.results, c);
             (void)parse_cb_compound_reply(m.reply.results, c);
             (void)nfs3_reply_status(1, m.reply.results);
+            MntReply mnt;
+            (void)parse_mnt_reply(m.reply.results, mnt);
+            (void)parse_pmap_getport_reply(m.reply.results);
         }
     }
     std::uint64_t records = 0;
