@@ -14,9 +14,9 @@ declare -A allowed=(
     [capture]=""
     [rpc]=""
     [analyze]="decode verify track rpc"
-    [fastpath]="decode verify track analyze"
-    [report]="decode verify track analyze"
-    [app]="decode verify track analyze fastpath report capture"
+    [fastpath]="decode verify track rpc analyze"
+    [report]="decode verify track rpc analyze"
+    [app]="decode verify track rpc analyze fastpath report capture"
 )
 
 status=0
