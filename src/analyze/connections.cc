@@ -604,7 +604,7 @@ struct ConnectionAnalyzer::Impl {
         static constexpr char kHex[] = "0123456789abcdef";
         std::string s = "0x0000";
         for (int i = 0; i < 4; ++i) {
-            s[static_cast<std::size_t>(5 - i)] = kHex[(v >> (4 * i)) & 0xfU];
+            s[static_cast<std::size_t>(5 - i)] = kHex[static_cast<unsigned>(v >> (4 * i)) & 0xfU];
         }
         return s;
     }
