@@ -527,8 +527,9 @@ PacketBuilder& PacketBuilder::geneve(std::uint32_t vni, ByteVec options, std::ui
     Spec s;
     s.kind = Kind::Geneve;
     s.geneve_protocol = protocol;
-    s.header = {
-        static_cast<std::uint8_t>((version << 6) | (options.size() / 4)), flags, 0, 0, 0, 0, 0, 0};
+    const auto ver_optlen =
+        static_cast<std::uint8_t>((std::size_t{version} << 6) | (options.size() / 4));
+    s.header = {ver_optlen, flags, 0, 0, 0, 0, 0, 0};
     put32(s.header, 4, (vni & 0xffffffU) << 8);
     s.header.insert(s.header.end(), options.begin(), options.end());
     return add(std::move(s));

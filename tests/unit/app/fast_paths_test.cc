@@ -188,9 +188,12 @@ Read read_in_extents(const std::string& path, std::size_t claim_frames, std::siz
 
 class BlockReader : public ::testing::Test {
   protected:
+    // The process id too: test processes that CTest runs side by side may hold their fixtures
+    // at the same address (sanitizer allocators place the heap at fixed addresses).
     void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("vxcheck-fast-paths-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+        dir_ =
+            fs::temp_directory_path() / ("vxcheck-fast-paths-" + std::to_string(::getpid()) + "-" +
+                                         std::to_string(reinterpret_cast<std::uintptr_t>(this)));
         fs::create_directories(dir_);
     }
     void TearDown() override { fs::remove_all(dir_); }

@@ -6,6 +6,7 @@
 // evicted early (--max-flows) so that the order of decisions matters.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -148,7 +149,7 @@ class LongCapture : public InRepo {
     void SetUp() override {
         InRepo::SetUp();
         dir_ = fs::temp_directory_path() /
-               ("vxcheck-parallel-test-" +
+               ("vxcheck-parallel-test-" + std::to_string(::getpid()) + "-" +
                 std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
                 std::to_string(reinterpret_cast<std::uintptr_t>(this)));
         fs::create_directories(dir_);
