@@ -290,5 +290,20 @@ TEST(RefusedEndpointRule, TheLoopbackProxyRangeIsNotWatchedWhenTurnedOff) {
     EXPECT_TRUE(a.finish().empty());
 }
 
+TEST(RefusedEndpointRule, TheRegistryOfRefusedAttemptsIsBoundedAndCountsWhatItDrops) {
+    analyze::ConnectionAnalyzer a{{}};
+    a.add_point("p");
+    Feeder feed{a};
+    const std::size_t n = 4096 + 3;  // 4096: kMaxRefusedGroups (src/analyze/refused.h)
+    for (std::size_t i = 0; i < n; ++i) {
+        const Path p{.client =
+                         "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1)};
+        feed.send_at(syn(p, 900, 1000), 0.001 * static_cast<double>(i));
+        feed.send_at(answer(p, 900, tf::kRst | tf::kAck, 1001), 0.001 * static_cast<double>(i));
+    }
+    EXPECT_EQ(a.stats().refused_not_recorded, 3U);
+    EXPECT_EQ(a.finish().size(), n);
+}
+
 }  // namespace
 }  // namespace vxcheck::test

@@ -52,6 +52,13 @@ TEST(RefusedStories, DeadLocalEndpointFromOneSourcePortIsFiveRefusedConnections)
         EXPECT_EQ(c["server"], "127.0.0.1:20123");
         EXPECT_TRUE(has(c, "nfs_endpoint_refused")) << c.dump();
         EXPECT_NE(c["explanation"].get<std::string>().find("tried 5 times"), std::string::npos);
+        EXPECT_EQ(c["refused"]["endpoint"], "loopback_proxy_port");
+        EXPECT_EQ(c["refused"]["attempts"], 5);
+        EXPECT_EQ(c["refused"]["gaps_s"], json::array({3, 6, 12, 24}));
+        EXPECT_EQ(c["refused"]["sports"], json::array({46602, 46602, 46602, 46602, 46602}));
+    }
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i]["refused"]["attempt"], i + 1);
     }
 }
 
@@ -61,6 +68,7 @@ TEST(RefusedStories, DeadLocalEndpointFromNewSourcePortsIsRefusedOnAllFive) {
     for (const json& c : got) {
         EXPECT_TRUE(has(c, "nfs_endpoint_refused")) << c.dump();
     }
+    EXPECT_EQ(got[0]["refused"]["sports"], json::array({46602, 51710, 38224, 60112, 43090}));
 }
 
 TEST(RefusedStories, OneRefusedConnectBeforeASuccessfulOneIsTwoConnectionsAndNoVerdict) {
