@@ -26,6 +26,26 @@ std::string_view to_string(Verdict v) noexcept {
             return "double_snat";
         case Verdict::OuterChecksumCorrupted:
             return "outer_checksum_corrupted";
+        case Verdict::RpcUnanswered:
+            return "rpc_unanswered";
+        case Verdict::RpcRetransmitted:
+            return "rpc_retransmitted";
+        case Verdict::RpcAcceptError:
+            return "rpc_accept_error";
+        case Verdict::RpcDenied:
+            return "rpc_denied";
+        case Verdict::NfsClientidCollision:
+            return "nfs_clientid_collision";
+        case Verdict::NfsSessionChurn:
+            return "nfs_session_churn";
+        case Verdict::NfsReplyTooBig:
+            return "nfs_reply_too_big";
+        case Verdict::NfsRequestTooBig:
+            return "nfs_request_too_big";
+        case Verdict::NfsReplyExceedsSessionLimit:
+            return "nfs_reply_exceeds_session_limit";
+        case Verdict::NfsEndpointRefused:
+            return "nfs_endpoint_refused";
         case Verdict::Clean:
             return "clean";
     }
@@ -62,6 +82,18 @@ std::string_view to_string(Schedule s) noexcept {
             return "classic_or_linear";
         case Schedule::Other:
             return "other";
+    }
+    return "";
+}
+
+std::string_view to_string(RefusedEndpoint::Why w) noexcept {
+    switch (w) {
+        case RefusedEndpoint::Why::NfsPort:
+            return "nfs_port";
+        case RefusedEndpoint::Why::LoopbackProxyPort:
+            return "loopback_proxy_port";
+        case RefusedEndpoint::Why::NfsProgramSeen:
+            return "nfs_program_seen";
     }
     return "";
 }

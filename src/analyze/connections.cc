@@ -3,7 +3,9 @@
 // innermost TCP segment (and the tunnel carrying it), update the connection's SYN attempts
 // (syn_tracking.cc), tunnel context and NAT evidence (nat_tracking.cc) and the VTEP modes
 // (vtep_modes.cc). When a connection is decided, the rules (rules.cc) turn those facts into
-// verdicts; the report words them.
+// verdicts; the report words them. A SYN with a new ISN on a closed 4-tuple starts a new
+// connection; refused attempts are recorded across connections (refused.h) for
+// nfs_endpoint_refused.
 
 #include "vxcheck/analyze/connections.h"
 
@@ -13,6 +15,7 @@
 #include "capture_join.h"
 #include "flow.h"
 #include "nat_tracking.h"
+#include "refused.h"
 #include "syn_tracking.h"
 #include "vtep_modes.h"
 #include "vxcheck/analyze/rules.h"
@@ -27,29 +30,8 @@ using decode::Proto;
 using track::FlowKey;
 using FlowTable = track::FlowTable<Flow>;
 
-// RFC 1982 serial-number comparison: a data segment that ends at or before what this direction
-// already sent is a retransmission.
-void track_retransmission(Flow& f, const Segment& s, std::uint16_t point, std::size_t dir,
-                          std::size_t payload) noexcept {
-    if (!f.seq_known[dir]) {
-        f.seq_known[dir] = true;
-        f.seq_point[dir] = point;
-        f.next_seq[dir] = s.t.seq + static_cast<std::uint32_t>(payload);
-        return;
-    }
-    if (point != f.seq_point[dir] || payload == 0) {
-        return;
-    }
-    const std::uint32_t end = s.t.seq + static_cast<std::uint32_t>(payload);
-    if (static_cast<std::int32_t>(end - f.next_seq[dir]) <= 0) {
-        ++f.retransmissions[dir];
-    } else {
-        f.next_seq[dir] = end;
-    }
-}
-
 // Which side of the key is the client: the SYN's sender, the SYN-ACK's receiver, mid-stream the
-// side talking to the watched port, or else the first packet's sender.
+// side talking to the watched server endpoint, or else the first packet's sender.
 template <typename Watched>
 void learn_client(Flow& f, const Segment& s, bool syn, bool ack, Watched&& watched) noexcept {
     if (f.client_known) {
@@ -61,19 +43,11 @@ void learn_client(Flow& f, const Segment& s, bool syn, bool ack, Watched&& watch
     } else if (syn && ack) {
         f.client_is_lo = !s.src_is_lo;
         f.client_known = true;
-    } else if (watched(s.dst.port) && !watched(s.src.port)) {
+    } else if (watched(s.dst) && !watched(s.src)) {
         f.client_is_lo = s.src_is_lo;
     } else if (f.packets == 1) {
         f.client_is_lo = s.src_is_lo;
     }
-}
-
-Event event_of(bool syn, bool ack, bool rst, bool fin, std::size_t payload) noexcept {
-    return syn           ? (ack ? Event::SynAck : Event::Syn)
-           : rst         ? Event::Rst
-           : fin         ? Event::Fin
-           : payload > 0 ? Event::Data
-                         : Event::Ack;
 }
 
 // The captured payload of a segment: at most what the headers claim, within the frame.
@@ -112,22 +86,39 @@ struct ConnectionAnalyzer::Impl {
     // empty std::optional of one) is cleared whole, a few hundred bytes, for every packet.
     PacketDigest scratch;
     std::vector<ConnectionPlugin*> plugins;
+    RefusedRegistry refused;
+    HeldReports held;
     Flow* current = nullptr;  // the flow of the packet being analysed, once it has one
 
-    [[nodiscard]] bool watched(std::uint16_t sport, std::uint16_t dport) const noexcept {
-        if (options.all_ports) {
+    [[nodiscard]] bool watched(const Segment& s) const noexcept {
+        if (options.all_ports || watched_server_port(s.t.sport) || watched_server_port(s.t.dport)) {
             return true;
         }
-        return watched_server_port(sport) || watched_server_port(dport);
+        return options.loopback_proxy_ports &&
+               (is_loopback_proxy(s.dst) || is_loopback_proxy(s.src));
+    }
+
+    // A server endpoint the analysis watches: a watched port, or a loopback proxy port.
+    [[nodiscard]] bool watched_server(const track::Endpoint& e) const noexcept {
+        return watched_server_port(e.port) ||
+               (options.loopback_proxy_ports && is_loopback_proxy(e));
     }
 
     [[nodiscard]] bool watched_server_port(std::uint16_t port) const noexcept {
         return ((watched_ports[port / 64] >> (port % 64)) & 1U) != 0;
     }
 
-    Flow& flow_for(const FlowKey& key, std::uint64_t h) {
+    // The connection of a segment; `syn`: a SYN without ACK, which starts a new connection on a
+    // closed 4-tuple (the old one is decided first, as an eviction decides it).
+    Flow& flow_for(const Segment& s, bool syn) {
+        const FlowKey& key = s.key;
+        const std::uint64_t h = s.hash;
         if (Flow* f = flows.find(key, h)) {
-            return *f;
+            if (!syn || !comes_back(*f, s.t.seq)) [[likely]] {
+                return *f;
+            }
+            decide_and_drop(*f);
+            ++stats.reconnections;
         }
         if (flows.size() >= options.max_flows) {
             evict_oldest();
@@ -149,9 +140,17 @@ struct ConnectionAnalyzer::Impl {
         }
     }
 
-    // Decides f from its facts (no prose: the report words it) and drops it.
+    // Decides f from its facts (no prose: the report words it) and drops it. A refused attempt
+    // whose run may still grow waits in `held` (refused.h) for the rest of its run.
     void decide_and_drop(Flow& f) {
-        decided.push_back(decide(f, kTakeEvidence));
+        ConnectionReport r = decide(f, kTakeEvidence);
+        const Attempt* a = last_refused(f);
+        if (a == nullptr || !refused.nfs_server(r.server)) {
+            decided.push_back(std::move(r));
+        } else if (!held.hold(f.order, a->isn, std::move(r))) {
+            ++stats.refused_not_held;  // reported now, without waiting for the rest of its run
+            decided.push_back(std::move(r));
+        }
         forget(f);
         flows.erase(f);
     }
@@ -190,7 +189,9 @@ struct ConnectionAnalyzer::Impl {
         const Segment& s = d.segment;
         const Observation o{.ctx = ctx, .ts = d.ts, .dirty = dirty};
         ++stats.segments;
-        Flow& f = flow_for(s.key, s.hash);
+        const bool syn = (s.t.flags & decode::tcp_flag::kSyn) != 0;
+        const bool ack = (s.t.flags & decode::tcp_flag::kAck) != 0;
+        Flow& f = flow_for(s, syn && !ack);
         current = &f;
         if (f.packets == 0) {
             f.first = o.ts;
@@ -198,11 +199,10 @@ struct ConnectionAnalyzer::Impl {
         ++f.packets;
         f.last = o.ts;
         f.points |= point_bit(ctx.point);
-        const bool syn = (s.t.flags & decode::tcp_flag::kSyn) != 0;
-        const bool ack = (s.t.flags & decode::tcp_flag::kAck) != 0;
         const bool rst = (s.t.flags & decode::tcp_flag::kRst) != 0;
         const bool fin = (s.t.flags & decode::tcp_flag::kFin) != 0;
-        learn_client(f, s, syn, ack, [this](std::uint16_t p) { return watched_server_port(p); });
+        learn_client(f, s, syn, ack,
+                     [this](const track::Endpoint& e) { return watched_server(e); });
         // s.src == f.client() (which side of the key each is; both, when they are one).
         const bool from_client = s.src_is_lo == f.client_is_lo || s.src == s.dst;
         if (from_client) {
@@ -220,12 +220,34 @@ struct ConnectionAnalyzer::Impl {
         if (syn && !ack) {
             on_syn(f, s, o);
         } else if (syn && ack) {
-            on_syn_ack(f, s, o);
+            if (const Attempt* a = on_syn_ack(f, s, o)) {
+                refused.on_accepted(f.client(), f.server(), a->isn, a->tx.front().ts);
+            }
         } else if (rst && !from_client) {
-            on_rst(f, s, o);
+            if (const Attempt* a = on_rst(f, s, o); a != nullptr && !a->tx.empty()) {
+                on_refused(f, *a, o);
+            }
         }
         if (!plugins.empty()) [[unlikely]] {
             notify_plugins(f, s, o, from_client);
+        }
+    }
+
+    // Records a refused attempt; when its run now has what the rule needs, the run's open
+    // connections are marked for poll() to decide again (live: their verdict is new).
+    void on_refused(Flow& f, const Attempt& a, const Observation& o) {
+        if (!refused.on_refused(f.client(), f.server(), a.isn, a.tx.front().ts, f.key)) {
+            ++stats.refused_not_recorded;
+            return;
+        }
+        std::vector<FlowKey> run;
+        if (!refused.facts(f.client(), f.server(), a.isn, &run)) {
+            return;
+        }
+        for (const FlowKey& k : run) {
+            if (Flow* other = flows.find(k); other != nullptr && other != &f) {
+                mark_dirty(*other, o, false);
+            }
         }
     }
 
@@ -286,7 +308,7 @@ struct ConnectionAnalyzer::Impl {
         now = d.ts;
         vteps.learn(pkt, ctx.verdicts, d);
         if (d.has_segment) {
-            if (watched(d.segment.t.sport, d.segment.t.dport)) {
+            if (watched(d.segment)) {
                 on_tcp(d, ctx);
             }
         } else if (d.icmp >= 0) {
@@ -351,12 +373,16 @@ struct ConnectionAnalyzer::Impl {
         const SynFacts syn = decide_syns(f, r);
         describe_hops(f, r);
         decide_nat(f, vteps, options, r);
+        if (const Attempt* a = last_refused(f)) {
+            r.refused = refused.facts(f.client(), f.server(), a->isn);
+        }
         r.verdicts = verdicts_of({.dropped = syn.dropped,
                                   .rejected = syn.rejected,
                                   .delayed = r.delay_s.has_value(),
                                   .inner_snat = static_cast<bool>(r.inner_snat),
                                   .outer_snat = static_cast<bool>(r.outer_snat),
-                                  .corrupted = !r.corrupted.empty()});
+                                  .corrupted = !r.corrupted.empty(),
+                                  .endpoint_refused = r.refused.has_value()});
         if (!plugins.empty()) {
             decide_plugins(f, r);
         }
@@ -399,6 +425,14 @@ void ConnectionAnalyzer::add_plugin(ConnectionPlugin& plugin) {
     impl_->plugins.push_back(&plugin);
 }
 
+void ConnectionAnalyzer::note_rpc_program(const track::Endpoint& server, std::uint32_t program) {
+    try {
+        impl_->refused.note_program(server, program);
+    } catch (...) {
+        ++impl_->stats.alloc_failures;  // the server is not recorded
+    }
+}
+
 void ConnectionAnalyzer::on_packet(const PacketContext& ctx) noexcept {
     try {
         impl_->current = nullptr;
@@ -433,16 +467,26 @@ std::size_t ConnectionAnalyzer::open_connections() const noexcept {
     return impl_->flows.size();
 }
 
+// The connections decided early first, then the held ones and those still tracked, by first
+// packet (the held ones with what the whole capture shows of their runs).
 std::vector<ConnectionReport> ConnectionAnalyzer::finish() {
+    std::vector<std::pair<std::uint64_t, ConnectionReport>> rest =
+        impl_->held.take_all(impl_->refused);
     std::vector<Flow*> order;
     order.reserve(impl_->flows.size());
     impl_->flows.for_each([&](Flow& f) { order.push_back(&f); });
     std::sort(order.begin(), order.end(),
               [](const Flow* a, const Flow* b) { return a->order < b->order; });
-    std::vector<ConnectionReport> out = std::exchange(impl_->decided, {});
     for (Flow* f : order) {
-        out.push_back(impl_->decide(*f, Impl::kTakeEvidence));
+        rest.emplace_back(f->order, impl_->decide(*f, Impl::kTakeEvidence));
         impl_->forget(*f);
+    }
+    std::stable_sort(rest.begin(), rest.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<ConnectionReport> out = std::exchange(impl_->decided, {});
+    out.reserve(out.size() + rest.size());
+    for (auto& [order_, r] : rest) {
+        out.push_back(std::move(r));
     }
     impl_->flows.clear();
     return out;

@@ -178,4 +178,35 @@ void keep_evidence(Flow& f, const Observation& o, const EvidenceNote& note);
 /// Records a history letter, once per event and direction (as Zeek does).
 void add_history(Flow& f, Event e, bool from_client) noexcept;
 
+// RFC 1982 serial-number comparison: a data segment that ends at or before what this direction
+// already sent is a retransmission (counted at the direction's first capture point). Inline: it
+// runs for every segment.
+inline void track_retransmission(Flow& f, const Segment& s, std::uint16_t point, std::size_t dir,
+                                 std::size_t payload) noexcept {
+    if (!f.seq_known[dir]) {
+        f.seq_known[dir] = true;
+        f.seq_point[dir] = point;
+        f.next_seq[dir] = s.t.seq + static_cast<std::uint32_t>(payload);
+        return;
+    }
+    if (point != f.seq_point[dir] || payload == 0) {
+        return;
+    }
+    const std::uint32_t end = s.t.seq + static_cast<std::uint32_t>(payload);
+    if (static_cast<std::int32_t>(end - f.next_seq[dir]) <= 0) {
+        ++f.retransmissions[dir];
+    } else {
+        f.next_seq[dir] = end;
+    }
+}
+
+/// The history event of a segment.
+inline Event event_of(bool syn, bool ack, bool rst, bool fin, std::size_t payload) noexcept {
+    return syn           ? (ack ? Event::SynAck : Event::Syn)
+           : rst         ? Event::Rst
+           : fin         ? Event::Fin
+           : payload > 0 ? Event::Data
+                         : Event::Ack;
+}
+
 }  // namespace vxcheck::analyze

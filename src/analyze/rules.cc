@@ -138,6 +138,57 @@ InnerSnatReason inner_snat(std::optional<track::Endpoint> client, const OuterSna
     return {};
 }
 
+bool is_loopback(const track::Endpoint& e) noexcept {
+    if (!e.v6) {
+        return e.addr[0] == 127;
+    }
+    for (std::size_t i = 0; i + 1 < e.addr.size(); ++i) {
+        if (e.addr[i] != 0) {
+            return false;
+        }
+    }
+    return e.addr[15] == 1;
+}
+
+bool is_loopback_proxy(const track::Endpoint& e) noexcept {
+    return e.port >= kEfsProxyPortMin && e.port <= kEfsProxyPortMax && is_loopback(e);
+}
+
+std::optional<RefusedEndpoint::Why> nfs_endpoint(const track::Endpoint& server,
+                                                 bool nfs_program_seen) noexcept {
+    using Why = RefusedEndpoint::Why;
+    if (server.port == kNfsPort) {
+        return Why::NfsPort;
+    }
+    if (is_loopback_proxy(server)) {
+        return Why::LoopbackProxyPort;
+    }
+    if (nfs_program_seen) {
+        return Why::NfsProgramSeen;
+    }
+    return std::nullopt;
+}
+
+RefusedRun refused_run(std::span<const ConnectAttempt> attempts, std::size_t i,
+                       double min_gap_s) noexcept {
+    if (i >= attempts.size() || !attempts[i].refused) {
+        return {.first = i, .count = 0};
+    }
+    const auto joins = [&](std::size_t k) {  // attempts[k] continues the run of attempts[k - 1]
+        return attempts[k].refused && attempts[k - 1].refused &&
+               attempts[k].t_s - attempts[k - 1].t_s >= min_gap_s;
+    };
+    std::size_t first = i;
+    while (first > 0 && joins(first)) {
+        --first;
+    }
+    std::size_t last = i;
+    while (last + 1 < attempts.size() && joins(last + 1)) {
+        ++last;
+    }
+    return {.first = first, .count = last - first + 1};
+}
+
 std::vector<Verdict> verdicts_of(const VerdictFacts& f) {
     std::vector<Verdict> v;
     if (f.dropped) {
@@ -160,6 +211,9 @@ std::vector<Verdict> verdicts_of(const VerdictFacts& f) {
     }
     if (f.corrupted) {
         v.push_back(Verdict::OuterChecksumCorrupted);
+    }
+    if (f.endpoint_refused) {
+        v.push_back(Verdict::NfsEndpointRefused);
     }
     if (v.empty()) {
         v.push_back(Verdict::Clean);

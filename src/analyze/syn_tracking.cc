@@ -93,7 +93,7 @@ void on_syn(Flow& f, const Segment& s, const Observation& o) {
     keep_evidence(f, o, note);
 }
 
-void on_syn_ack(Flow& f, const Segment& s, const Observation& o) {
+const Attempt* on_syn_ack(Flow& f, const Segment& s, const Observation& o) {
     for (Attempt& a : f.attempts) {
         if (a.isn + 1 != s.t.ack || a.answered) {
             continue;
@@ -105,17 +105,46 @@ void on_syn_ack(Flow& f, const Segment& s, const Observation& o) {
         a.answered_after = static_cast<std::uint8_t>(a.tx.size());
         a.answered_ts = o.ts;
         keep_evidence(f, o, note_for(EvidenceNote::Kind::SynAck, s));
+        return &a;
     }
+    return nullptr;
 }
 
-void on_rst(Flow& f, const Segment& s, const Observation& o) {
+const Attempt* on_rst(Flow& f, const Segment& s, const Observation& o) {
     for (Attempt& a : f.attempts) {
         if (a.isn + 1 == s.t.ack && !a.answered && !a.rst) {
             a.rst = true;
             mark_dirty(f, o, false);
             keep_evidence(f, o, EvidenceNote{.kind = EvidenceNote::Kind::Rst});
+            return &a;
         }
     }
+    return nullptr;
+}
+
+bool comes_back(const Flow& f, std::uint32_t isn) noexcept {
+    const auto seen = [&](Event e) {
+        const unsigned bit = 1U << static_cast<unsigned>(e);
+        return (f.history_seen & (bit | (bit << kHistoryEvents.size()))) != 0;
+    };
+    if (!seen(Event::Fin) && !seen(Event::Rst)) {
+        return false;
+    }
+    for (const Attempt& a : f.attempts) {
+        if (a.isn == isn) {
+            return false;
+        }
+    }
+    return true;
+}
+
+const Attempt* last_refused(const Flow& f) noexcept {
+    for (auto it = f.attempts.rbegin(); it != f.attempts.rend(); ++it) {
+        if (it->rst && !it->answered && !it->tx.empty()) {
+            return &*it;
+        }
+    }
+    return nullptr;
 }
 
 void on_icmp_unreachable(Flow& f, std::uint32_t seq, std::uint8_t type, std::uint8_t code,

@@ -9,10 +9,17 @@ namespace vxcheck::analyze {
 /// A SYN (without ACK) from the client: a new attempt, a retransmission, or the same
 /// transmission seen at another capture point (same IP ID and TSval).
 void on_syn(Flow& f, const Segment& s, const Observation& o);
-/// A SYN-ACK: answers the attempt whose ISN+1 it acknowledges.
-void on_syn_ack(Flow& f, const Segment& s, const Observation& o);
-/// A RST from the server: rejects the unanswered attempt whose ISN+1 it acknowledges.
-void on_rst(Flow& f, const Segment& s, const Observation& o);
+/// A SYN-ACK: answers the attempt whose ISN+1 it acknowledges; returns it when this answer is
+/// its first.
+const Attempt* on_syn_ack(Flow& f, const Segment& s, const Observation& o);
+/// A RST from the server: rejects the unanswered attempt whose ISN+1 it acknowledges; returns it
+/// when this RST is its first.
+const Attempt* on_rst(Flow& f, const Segment& s, const Observation& o);
+/// The SYN of a new connection on a known 4-tuple: the connection was closed (FIN or RST seen)
+/// and the SYN's ISN is none of its attempts' (a retransmission keeps its ISN).
+[[nodiscard]] bool comes_back(const Flow& f, std::uint32_t isn) noexcept;
+/// The last attempt of f that a RST refused and nothing accepted, if any.
+[[nodiscard]] const Attempt* last_refused(const Flow& f) noexcept;
 /// An ICMP destination unreachable quoting a SYN with sequence number `seq`.
 void on_icmp_unreachable(Flow& f, std::uint32_t seq, std::uint8_t type, std::uint8_t code,
                          const Observation& o);

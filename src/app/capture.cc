@@ -22,6 +22,7 @@
 
 #include "frame_consumer.h"
 #include "run_common.h"
+#include "vxcheck/analyze/rules.h"
 #include "vxcheck/app/pipeline.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/report/pcapng_writer.h"
@@ -410,6 +411,12 @@ std::string default_capture_filter(const CaptureConfig& config) {
     } else {
         for (const auto p : config.connections.ports) {
             f += (f.empty() ? "tcp port " : " or tcp port ") + std::to_string(p);
+        }
+        if (config.connections.loopback_proxy_ports) {
+            // efs-utils' local TLS proxy ports, on loopback only (the analyzer's rule).
+            f += " or (tcp portrange " + std::to_string(analyze::kEfsProxyPortMin) + "-" +
+                 std::to_string(analyze::kEfsProxyPortMax) +
+                 " and (net 127.0.0.0/8 or ip6 host ::1))";
         }
     }
     for (const auto p : config.decode.vxlan_ports) {

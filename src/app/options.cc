@@ -91,7 +91,9 @@ class AnalysisOptions {
                 "decode every frame with the general decoder, including the plain TCP and "
                 "TCP-in-VXLAN frames the fast path takes (same results, slower: for comparison)")
             ("port", po::value(&ports_)->value_name("PORT")->composing(),
-                "TCP server port whose connections get verdicts (repeatable; default 2049, NFS)")
+                "TCP server port whose connections get verdicts (repeatable; default 2049, NFS, "
+                "and 20049-21049 on loopback addresses, where efs-utils' local TLS proxy "
+                "serves NFS mounts; giving --port replaces both)")
             ("all-ports", po::bool_switch(&all_ports_), "give verdicts on every TCP connection")
             ("max-flows", po::value(&max_flows_)->value_name("N"),
                 "connections tracked at once; the least recently active are decided early beyond "
@@ -123,6 +125,7 @@ class AnalysisOptions {
         decode.fast_path = !no_fast_path_;
         if (!ports_.empty()) {
             conn.ports.clear();
+            conn.loopback_proxy_ports = false;
             for (const unsigned p : ports_) {
                 conn.ports.push_back(to_port(p, "port"));
             }

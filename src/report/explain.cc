@@ -181,6 +181,62 @@ void explain_drop_or_reject(const ConnectionReport& r, bool nat, std::string& e)
     }
 }
 
+// nfs_endpoint_refused (issue 19; domain spec 7): a hard NFS mount reconnecting to an endpoint
+// where nothing listens, in words.
+void explain_refused(const ConnectionReport& r, std::string& e) {
+    using Why = analyze::RefusedEndpoint::Why;
+    const analyze::RefusedEndpoint& f = *r.refused;
+    std::string gaps;
+    for (const double g : f.gaps_s) {
+        gaps += (gaps.empty() ? "" : ", ") + seconds(g);
+    }
+    bool same_port = true;
+    for (const std::uint16_t p : f.sports) {
+        same_port = same_port && p == f.sports.front();
+    }
+    e += track::ip_to_string(r.client) + " tried " + std::to_string(f.attempts) +
+         " times to connect to " + track::to_string(r.server) +
+         ", and each attempt was refused like this one (a RST, never a SYN-ACK). This connection "
+         "is attempt " +
+         std::to_string(f.number) + " of " + std::to_string(f.attempts) + "; they came " + gaps +
+         " apart, " +
+         (same_port ? "all from source port " + std::to_string(f.sports.front())
+                    : std::string("each from a new source port (newer kernels pick one after a "
+                                  "refused connect)")) +
+         ". ";
+    if (f.why == Why::LoopbackProxyPort) {
+        e += "This is a hard NFS mount through efs-utils' local TLS proxy (stunnel or efs-proxy "
+             "on 127.0.0.1, ports 20049-21049) whose proxy no longer listens: the kernel's NFS "
+             "client keeps reconnecting, after 3, 6, 12 ... s and then every 300 s, each SYN is "
+             "refused, and every process that touches the mount (kubelet's stat() of the "
+             "volume, df, ls) blocks in the kernel, for as long as the mount exists. ";
+    } else {
+        e += "This is how the kernel NFS client of a hard mount keeps reconnecting (after 3, 6, "
+             "12 ... s, up to 300 s) to a server where no NFS service listens any more; every "
+             "process that touches the mount blocks until it comes back. ";
+    }
+}
+
+void refused_remedies(const ConnectionReport& r, std::vector<std::string>& fix) {
+    if (!r.refused) {
+        return;
+    }
+    fix.push_back("Find the orphaned mount (mount | grep " + track::ip_to_string(r.server) +
+                  ", or grep 'port=" + std::to_string(r.server.port) +
+                  "' /proc/mounts) and unmount it: umount -f -l <mountpoint>; restart the pods "
+                  "that used it.");
+    if (r.refused->why == analyze::RefusedEndpoint::Why::LoopbackProxyPort) {
+        fix.push_back(
+            "Upgrade efs-utils: its watchdog cleaned up the dead proxy's state without "
+            "unmounting (aws/efs-utils#346), which leaves a hard mount on a port nothing serves; "
+            "a reused port can even stack a second mount on it.");
+    } else {
+        fix.push_back("If the mount is still wanted, bring the NFS server back on " +
+                      track::to_string(r.server) +
+                      " (the nfs-server service, or the NFS server pod).");
+    }
+}
+
 // What to do about each verdict.
 std::vector<std::string> remedies(const ConnectionReport& r, bool nat) {
     std::vector<std::string> fix;
@@ -207,7 +263,7 @@ std::vector<std::string> remedies(const ConnectionReport& r, bool nat) {
             "node's eth0 and flannel.1 at the same time and run 'vxcheck analyze' on all the "
             "files; check iptables/nftables DROP rules and NetworkPolicies on the way.");
     }
-    if (r.has(Verdict::SynRejected)) {
+    if (r.has(Verdict::SynRejected) && !r.refused) {
         if (r.outcome == analyze::Outcome::RejectedIcmp || r.icmp_type) {
             fix.push_back(
                 "Check the Service's endpoints (kubectl get endpointslices) and that the server "
@@ -242,6 +298,9 @@ Explanation explain(const ConnectionReport& r, const std::vector<std::string>& p
         explain_delay(r, nat, e);
     }
     explain_drop_or_reject(r, nat, e);
+    if (r.refused) {
+        explain_refused(r, e);
+    }
     for (const analyze::Hop& h : r.hops) {
         e += hop_words(h, point_names) + ". ";
     }
@@ -254,6 +313,7 @@ Explanation explain(const ConnectionReport& r, const std::vector<std::string>& p
         e.pop_back();
     }
     out.remedies = remedies(r, nat);
+    refused_remedies(r, out.remedies);
     return out;
 }
 

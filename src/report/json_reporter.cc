@@ -218,6 +218,17 @@ ordered_json connection_json(const analyze::ConnectionReport& c,
     if (c.outer_snat) {
         j["outer_snat"] = outer_snat_words(c.outer_snat);
     }
+    if (c.refused) {  // nfs_endpoint_refused: the run of refused attempts
+        ordered_json gaps = ordered_json::array();
+        for (const double g : c.refused->gaps_s) {
+            gaps.push_back(std::round(g * 1e6) / 1e6);
+        }
+        j["refused"] = ordered_json{{"endpoint", to_string(c.refused->why)},
+                                    {"attempts", c.refused->attempts},
+                                    {"attempt", c.refused->number},
+                                    {"gaps_s", gaps},
+                                    {"sports", c.refused->sports}};
+    }
     j["points"] = c.points;
     if (!c.hops.empty()) {
         ordered_json hops = ordered_json::array();

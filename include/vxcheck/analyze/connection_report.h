@@ -23,6 +23,16 @@ enum class Verdict : std::uint8_t {
     OuterSnat,
     DoubleSnat,
     OuterChecksumCorrupted,
+    RpcUnanswered,                // "rpc_unanswered"
+    RpcRetransmitted,             // "rpc_retransmitted"
+    RpcAcceptError,               // "rpc_accept_error"
+    RpcDenied,                    // "rpc_denied"
+    NfsClientidCollision,         // "nfs_clientid_collision"
+    NfsSessionChurn,              // "nfs_session_churn"
+    NfsReplyTooBig,               // "nfs_reply_too_big"
+    NfsRequestTooBig,             // "nfs_request_too_big"
+    NfsReplyExceedsSessionLimit,  // "nfs_reply_exceeds_session_limit"
+    NfsEndpointRefused,           // "nfs_endpoint_refused"
     Clean,
 };
 inline constexpr std::size_t kVerdictCount = static_cast<std::size_t>(Verdict::Clean) + 1;
@@ -161,6 +171,25 @@ struct CorruptedOuter {
     std::optional<std::uint16_t> delivered_at;
 };
 
+/// nfs_endpoint_refused (issue 19; domain spec 7, 7.1 items 10 and 12): the run of refused
+/// connection attempts (each a SYN with its own ISN answered by RST, ack = ISN+1, never by
+/// SYN-ACK) from the client's IP to the server ip:port that this connection's attempt is one of.
+struct RefusedEndpoint {
+    /// Why the server ip:port is an NFS endpoint.
+    enum class Why : std::uint8_t {
+        NfsPort,            // port 2049
+        LoopbackProxyPort,  // a loopback address with a port in 20049-21049 (efs-utils' proxy)
+        NfsProgramSeen,     // ONC RPC program 100003 (NFS) went to it elsewhere in the capture
+    };
+    Why why = Why::NfsPort;
+    unsigned attempts = 0;              // in the run
+    unsigned number = 0;                // this connection's attempt in the run, from 1
+    std::vector<double> gaps_s;         // between consecutive attempts' first SYNs
+    std::vector<std::uint16_t> sports;  // the client's source port of each attempt, in order
+};
+/// "nfs_port", "loopback_proxy_port", "nfs_program_seen".
+[[nodiscard]] std::string_view to_string(RefusedEndpoint::Why w) noexcept;
+
 struct ConnectionReport {
     track::Endpoint client;
     track::Endpoint server;
@@ -188,6 +217,7 @@ struct ConnectionReport {
     std::uint64_t corrupted_total = 0;
     InnerSnatReason inner_snat;
     OuterSnatReason outer_snat;
+    std::optional<RefusedEndpoint> refused;  // set with Verdict::NfsEndpointRefused
 
     std::vector<std::string> points;          // capture points that saw the connection
     std::vector<Hop> hops;                    // cross-point observations (drops, rewrites)
@@ -215,6 +245,14 @@ struct ConnectionStats {
     std::uint64_t segments = 0;  // TCP segments on watched ports
     // Packets whose analysis an allocation failure cut short (the rule is in connections.h).
     std::uint64_t alloc_failures = 0;
+    // A connection whose SYN came again with a new ISN after a FIN or RST: decided, and the
+    // 4-tuple tracked afresh as a new connection.
+    std::uint64_t reconnections = 0;
+    // Refused attempts not recorded because the registry of refused attempts was full (its
+    // bounds are in src/analyze/refused.h), and connections reported without waiting for the
+    // rest of their run because the holding area was full.
+    std::uint64_t refused_not_recorded = 0;
+    std::uint64_t refused_not_held = 0;
 };
 
 }  // namespace vxcheck::analyze

@@ -10,6 +10,9 @@ namespace vxcheck::analyze {
 struct ConnectionOptions {
     std::vector<std::uint16_t> ports{2049};  // server ports to watch (NFS by default)
     bool all_ports = false;
+    // Also watch loopback addresses (127.0.0.0/8, ::1) on ports 20049-21049, where efs-utils'
+    // local TLS proxy listens for the NFS mounts it makes (domain spec 7, 7.1 item 12).
+    bool loopback_proxy_ports = true;
     std::size_t max_flows = 200000;      // bound on tracked connections; oldest evicted first
     std::uint32_t idle_timeout_s = 900;  // a connection idle this long is decided and dropped
     // The VXLAN driver picks outer source ports in [min, max] (ip_local_port_range 32768-60999,

@@ -76,6 +76,46 @@ struct Corruption {
                                          const OuterSnatReason& outer,
                                          const ConnectionOptions& o) noexcept;
 
+// --- Refused reconnects (issue 19: nfs_endpoint_refused; domain spec 7, 7.1 items 10, 12) -----
+
+inline constexpr std::uint16_t kNfsPort = 2049;
+inline constexpr std::uint32_t kNfsProgram = 100003;  // ONC RPC program number of NFS
+// efs-utils' local TLS proxy ports (port_range_lower_bound, port_range_upper_bound; newer
+// efs-utils.conf files raise the upper bound from 20449 to 21049).
+inline constexpr std::uint16_t kEfsProxyPortMin = 20049;
+inline constexpr std::uint16_t kEfsProxyPortMax = 21049;
+// A run needs this many refused attempts, each at least this long after the one before: the
+// kernel's RPC client reconnects after 3, 6, 12 ... s (up to 300 s), a retrying application or a
+// scanner faster; two refusals are one restart of the server.
+inline constexpr unsigned kMinRefusedAttempts = 3;
+inline constexpr double kMinRefusedGapS = 1.0;
+
+/// 127.0.0.0/8 or ::1.
+[[nodiscard]] bool is_loopback(const track::Endpoint& e) noexcept;
+/// A loopback address with a port in efs-utils' proxy range.
+[[nodiscard]] bool is_loopback_proxy(const track::Endpoint& e) noexcept;
+/// Why `server` is an NFS endpoint for the refused rule: port 2049, a loopback proxy port, or
+/// NFS (program 100003) seen going to it; none otherwise.
+[[nodiscard]] std::optional<RefusedEndpoint::Why> nfs_endpoint(const track::Endpoint& server,
+                                                               bool nfs_program_seen) noexcept;
+
+/// One connection attempt from a client IP to a server ip:port: its first SYN's time, and
+/// whether it was refused (RST, ack = ISN+1) or accepted (SYN-ACK).
+struct ConnectAttempt {
+    double t_s = 0;
+    bool refused = false;
+};
+/// A run of refused attempts: attempts[first, first + count).
+struct RefusedRun {
+    std::size_t first = 0;
+    std::size_t count = 0;
+};
+/// The run that the refused attempt attempts[i] belongs to (attempts in time order): refused
+/// attempts one after another, each at least min_gap_s after the one before; an accepted attempt
+/// ends a run, and an attempt sooner than min_gap_s after the one before starts a new one.
+[[nodiscard]] RefusedRun refused_run(std::span<const ConnectAttempt> attempts, std::size_t i,
+                                     double min_gap_s) noexcept;
+
 // --- Verdicts -----------------------------------------------------------------------------------
 
 struct VerdictFacts {
@@ -84,7 +124,8 @@ struct VerdictFacts {
     bool delayed = false;   // the decisive attempt was answered after retransmissions
     bool inner_snat = false;
     bool outer_snat = false;
-    bool corrupted = false;  // some outer checksum carries a NAT fingerprint
+    bool corrupted = false;         // some outer checksum carries a NAT fingerprint
+    bool endpoint_refused = false;  // the attempt is one of a run of refused NFS reconnects
 };
 /// The verdicts, in enum order; double_snat when inner and outer SNAT both hold; {Clean} when
 /// nothing applies.

@@ -3,6 +3,7 @@
 // apart, with or without a precomputed digest (shared by the tests of tests/unit/analyze).
 
 #include <cstdint>
+#include <optional>
 
 #include "packet_builder.h"
 #include "vxcheck/analyze/connections.h"
@@ -18,11 +19,17 @@ class Feeder {
     /// The capture point of the packets sent from now on.
     void at_point(std::uint16_t point) { point_ = point; }
 
-    /// Decodes, verifies and digests b (without analysing it yet).
-    void prepare(const PacketBuilder& b) {
+    /// Decodes, verifies and digests b (without analysing it yet); at t_s seconds after the
+    /// origin if given, else one second after the packet before.
+    void prepare(const PacketBuilder& b, std::optional<double> t_s = std::nullopt) {
         built_ = b.build();
         frame_ = built_.frame(++number_);
         frame_.ts = Timestamp{.sec = 1700000000 + static_cast<std::int64_t>(number_), .nsec = 0};
+        if (t_s) {
+            const auto ns = static_cast<std::int64_t>(*t_s * 1e9);
+            frame_.ts = Timestamp{.sec = 1700000000 + ns / 1000000000,
+                                  .nsec = static_cast<std::uint32_t>(ns % 1000000000)};
+        }
         decode::decode(frame_, options_, packet_);
         verify::verify(packet_, verdicts_);
         digest_ = analyze::digest(packet_, verdicts_);
@@ -34,6 +41,11 @@ class Feeder {
     void send(const PacketBuilder& b, bool with_digest = true) {
         prepare(b);
         deliver(with_digest);
+    }
+    /// Sends b at t_s seconds after the origin.
+    void send_at(const PacketBuilder& b, double t_s) {
+        prepare(b, t_s);
+        deliver();
     }
 
   private:
