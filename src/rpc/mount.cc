@@ -1,0 +1,76 @@
+// portmap GETPORT (RFC 1833 section 3) and MOUNT v3 MNT (RFC 1813 section 5.2.1):
+//
+//   GETPORT call:  prog | vers | prot | port          reply: port
+//   MNT call:      dirpath<1024>                      reply: mountstat3 | MNT3_OK: fhandle3<64>,
+//                                                            auth_flavors<>
+
+#include "vxcheck/rpc/mount.h"
+
+#include "vxcheck/rpc/xdr.h"
+
+namespace vxcheck::rpc {
+
+bool parse_pmap_getport_call(Bytes args, PmapMapping& out) noexcept {
+    XdrReader in{args};
+    out.prog = in.u32();
+    out.vers = in.u32();
+    out.prot = in.u32();
+    out.port = in.u32();
+    return in.ok();
+}
+
+std::optional<std::uint32_t> parse_pmap_getport_reply(Bytes results) noexcept {
+    XdrReader in{results};
+    const std::uint32_t port = in.u32();
+    return in.ok() ? std::optional<std::uint32_t>{port} : std::nullopt;
+}
+
+std::optional<std::string_view> parse_mnt_call(Bytes args) noexcept {
+    XdrReader in{args};
+    const std::string_view path = in.string(kMaxMountPath);
+    return in.ok() ? std::optional<std::string_view>{path} : std::nullopt;
+}
+
+bool parse_mnt_reply(Bytes results, MntReply& out) noexcept {
+    out = MntReply{};
+    XdrReader in{results};
+    out.status = in.u32();
+    if (!in.ok()) {
+        return false;
+    }
+    if (out.status != 0) {
+        return true;
+    }
+    out.fhandle = in.opaque(kMaxFh3);
+    out.flavor_count = in.u32();  // the flavors themselves are not needed
+    return in.ok();
+}
+
+std::string_view mountstat3_name(std::uint32_t status) noexcept {
+    switch (status) {
+        case 0:
+            return "MNT3_OK";
+        case 1:
+            return "MNT3ERR_PERM";
+        case 2:
+            return "MNT3ERR_NOENT";
+        case 5:
+            return "MNT3ERR_IO";
+        case 13:
+            return "MNT3ERR_ACCES";
+        case 20:
+            return "MNT3ERR_NOTDIR";
+        case 22:
+            return "MNT3ERR_INVAL";
+        case 63:
+            return "MNT3ERR_NAMETOOLONG";
+        case 10004:
+            return "MNT3ERR_NOTSUPP";
+        case 10006:
+            return "MNT3ERR_SERVERFAULT";
+        default:
+            return {};
+    }
+}
+
+}  // namespace vxcheck::rpc

@@ -1,0 +1,450 @@
+// TCP reassembly per direction and RPC record marking (RFC 5531 section 11):
+//
+//   +-+-------------------------------+----------------------+-+--------------- ...
+//   |L|   fragment length (31 bits)   |  fragment body ...   |L| next mark
+//   +-+-------------------------------+----------------------+-+--------------- ...
+//
+// Pieces of the byte stream arrive in sequence order (held ones released when the gap fills);
+// consume() walks marks and bodies, keeps the record as a view when it lies inside one piece
+// and as a bounded copy otherwise, and delivers it when its last fragment ends.
+
+#include "vxcheck/rpc/record_stream.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "vxcheck/rpc/message.h"
+
+namespace vxcheck::rpc {
+namespace {
+
+constexpr std::uint32_t kFragmentLenMask = 0x7fffffffU;
+// Bytes plausible_message_start() needs: xid, msg_type, rpcvers or reply_stat.
+constexpr std::size_t kStartCheckLen = 12;
+
+/// Signed distance from b to a in sequence space (RFC 1982 serial arithmetic).
+std::int32_t seq_diff(std::uint32_t a, std::uint32_t b) noexcept {
+    return static_cast<std::int32_t>(a - b);
+}
+
+std::uint32_t u32_size(std::size_t n) noexcept {
+    return static_cast<std::uint32_t>(n);
+}
+
+/// Bytes that read as a record mark followed by an RPC header: the last-fragment
+/// bit set (Linux and most stacks send one fragment per record), a length in range, and
+/// msg_type 0 or 1 (rpcvers 2 for a call).
+bool plausible_mark(Bytes data) noexcept {
+    if (data.size() < kRecordMarkLen + kStartCheckLen) {
+        return false;
+    }
+    const std::uint32_t mark = be32(data, 0);
+    const std::uint32_t len = mark & kFragmentLenMask;
+    return (mark & kLastFragment) != 0 && len >= kMinPlausibleRecord && len < kMaxRecordLen &&
+           plausible_message_start(data.subspan(kRecordMarkLen));
+}
+
+/// The first offset at or after `from` where a plausible mark starts; data.size() if none.
+std::size_t hunt(Bytes data, std::size_t from) noexcept {
+    for (std::size_t p = from; p + kRecordMarkLen + kStartCheckLen <= data.size(); ++p) {
+        if ((data[p] & 0x80U) != 0 && plausible_mark(data.subspan(p))) {
+            return p;
+        }
+    }
+    return data.size();
+}
+
+}  // namespace
+
+RecordStream::RecordStream() noexcept = default;
+RecordStream::~RecordStream() = default;
+RecordStream::RecordStream(RecordStream&&) noexcept = default;
+RecordStream& RecordStream::operator=(RecordStream&&) noexcept = default;
+
+void RecordStream::start(std::uint32_t seq) noexcept {
+    reset_record();
+    held_count_ = 0;
+    hold_used_ = 0;
+    started_ = true;
+    in_sync_ = true;
+    next_seq_ = seq;
+}
+
+std::size_t RecordStream::memory_bytes() const noexcept {
+    return (buf_ ? kKeptPrefix : 0) + (hold_ ? kMaxHeldBytes : 0);
+}
+
+void RecordStream::push(const Segment& segment, RecordSink& sink) noexcept {
+    if (segment.claimed_len == 0) {
+        return;
+    }
+    const Bytes data = clip(segment.payload, segment.claimed_len);
+    ++counters_.segments;
+    if (data.size() < segment.claimed_len) {
+        ++counters_.holes;
+    }
+    if (!started_) {
+        // No SYN seen: the stream starts at the first plausible mark (consume() hunts).
+        started_ = true;
+        in_sync_ = false;
+        next_seq_ = segment.seq;
+    }
+    last_ts_ = segment.ts;
+    last_frame_ = segment.frame;
+    place({.seq = segment.seq,
+           .data = data,
+           .hole = segment.claimed_len - u32_size(data.size()),
+           .ts = segment.ts,
+           .frame = segment.frame},
+          sink);
+}
+
+void RecordStream::finish(RecordSink& sink) noexcept {
+    while (held_count_ > 0) {
+        declare_gap(held_[0].seq, sink);
+        drain(sink);
+    }
+    if (in_record_ || mark_have_ > 0) {
+        ++counters_.unfinished_at_end;
+    }
+    reset_record();
+    held_count_ = 0;
+    hold_used_ = 0;
+    started_ = false;
+    in_sync_ = false;
+}
+
+void RecordStream::place(const Piece& piece, RecordSink& sink) noexcept {
+    const std::int32_t d = seq_diff(piece.seq, next_seq_);
+    if (d < -static_cast<std::int64_t>(kMaxRetransmitDistance)) {
+        restart_at(piece.seq);
+    } else if (d > 0) {
+        hold_or_gap(piece, sink);
+        return;
+    }
+    in_order(piece, sink);
+    drain(sink);
+}
+
+void RecordStream::hold_or_gap(const Piece& piece, RecordSink& sink) noexcept {
+    while (seq_diff(piece.seq, next_seq_) > 0) {
+        if (hold(piece)) {
+            return;
+        }
+        // The window is full (or the piece alone is larger than it): give up waiting for the
+        // earliest missing bytes.
+        ++counters_.window_full;
+        const std::uint32_t to =
+            held_count_ > 0 && seq_diff(held_[0].seq, piece.seq) < 0 ? held_[0].seq : piece.seq;
+        declare_gap(to, sink);
+        drain(sink);
+    }
+    in_order(piece, sink);
+    drain(sink);
+}
+
+bool RecordStream::hold(const Piece& piece) noexcept {
+    const std::size_t n = piece.data.size();
+    if (held_count_ == kMaxHeldSegments || n > kMaxHeldBytes - hold_used_) {
+        return false;
+    }
+    std::size_t at = 0;
+    while (at < held_count_ && seq_diff(held_[at].seq, piece.seq) < 0) {
+        ++at;
+    }
+    if (at < held_count_ && held_[at].seq == piece.seq &&
+        held_[at].len + held_[at].hole >= piece.data.size() + piece.hole) {
+        // The same out-of-order segment again: a TCP-level retransmission.
+        ++counters_.retransmitted_segments;
+        counters_.retransmitted_bytes += piece.data.size() + piece.hole;
+        return true;
+    }
+    if (!hold_) {
+        hold_.reset(new (std::nothrow) std::uint8_t[kMaxHeldBytes]);
+        if (!hold_) {
+            return false;
+        }
+    }
+    std::copy_backward(held_ + at, held_ + held_count_, held_ + held_count_ + 1);
+    if (n > 0) {
+        std::memcpy(hold_.get() + hold_used_, piece.data.data(), n);
+    }
+    held_[at] = {.seq = piece.seq,
+                 .off = u32_size(hold_used_),
+                 .len = u32_size(n),
+                 .hole = piece.hole,
+                 .ts = piece.ts,
+                 .frame = piece.frame};
+    hold_used_ += n;
+    ++held_count_;
+    ++counters_.held_segments;
+    return true;
+}
+
+void RecordStream::declare_gap(std::uint32_t to_seq, RecordSink& sink) noexcept {
+    const std::int32_t n = seq_diff(to_seq, next_seq_);
+    if (n <= 0) {
+        return;
+    }
+    ++counters_.gaps;
+    counters_.gap_bytes += static_cast<std::uint32_t>(n);
+    // A gap is a hole without captured bytes: inside a record body the record survives (cut).
+    const Piece gap{.seq = next_seq_,
+                    .data = {},
+                    .hole = static_cast<std::uint32_t>(n),
+                    .ts = last_ts_,
+                    .frame = last_frame_};
+    consume(gap, sink);
+}
+
+void RecordStream::in_order(const Piece& piece, RecordSink& sink) noexcept {
+    const std::int32_t d = seq_diff(piece.seq, next_seq_);
+    const std::size_t total = piece.data.size() + piece.hole;
+    const std::size_t old = d < 0 ? static_cast<std::size_t>(-static_cast<std::int64_t>(d)) : 0;
+    if (old >= total) {
+        ++counters_.retransmitted_segments;
+        counters_.retransmitted_bytes += total;
+        return;
+    }
+    if (old == 0) {
+        consume(piece, sink);
+        return;
+    }
+    counters_.retransmitted_bytes += old;
+    Piece rest = piece;
+    rest.seq = next_seq_;
+    const std::size_t cut = std::min(old, piece.data.size());
+    rest.data = piece.data.subspan(cut);
+    rest.hole = u32_size(total - old - rest.data.size());
+    consume(rest, sink);
+}
+
+void RecordStream::drain(RecordSink& sink) noexcept {
+    while (held_count_ > 0 && seq_diff(held_[0].seq, next_seq_) <= 0) {
+        const Held h = held_[0];
+        std::copy(held_ + 1, held_ + held_count_, held_);
+        --held_count_;
+        in_order({.seq = h.seq,
+                  .data = Bytes{hold_.get() + h.off, h.len},
+                  .hole = h.hole,
+                  .ts = h.ts,
+                  .frame = h.frame},
+                 sink);
+    }
+    if (held_count_ == 0) {
+        hold_used_ = 0;
+    }
+}
+
+// Walks marks and bodies over one in-order piece: a mark may be split over pieces, a body may
+// end anywhere, and the piece's hole (bytes not captured) comes after its captured bytes. Out of
+// sync, it hunts for the next plausible mark.
+void RecordStream::consume(const Piece& piece, RecordSink& sink) noexcept {
+    const Bytes data = piece.data;
+    next_seq_ = piece.seq + u32_size(data.size()) + piece.hole;
+    std::size_t p = 0;
+    while (p < data.size()) {
+        if (!in_sync_) {
+            const std::size_t found = hunt(data, p);
+            counters_.skipped_bytes += found - p;
+            p = found;
+            if (p == data.size()) {
+                break;
+            }
+            in_sync_ = true;
+            ++counters_.resyncs;
+        }
+        if (frag_left_ == 0) {
+            const std::size_t take =
+                std::min<std::size_t>(kRecordMarkLen - mark_have_, data.size() - p);
+            std::memcpy(mark_ + mark_have_, data.data() + p, take);
+            mark_have_ = static_cast<std::uint8_t>(mark_have_ + take);
+            p += take;
+            if (mark_have_ < kRecordMarkLen) {
+                break;
+            }
+            mark_have_ = 0;
+            on_mark(piece.seq + u32_size(p - kRecordMarkLen), data.data() + p, piece);
+        } else {
+            const std::size_t take = std::min<std::size_t>(frag_left_, data.size() - p);
+            if (view_ != nullptr) {
+                view_len_ += take;
+            } else {
+                append(data.data() + p, take);
+            }
+            p += take;
+            frag_left_ -= u32_size(take);
+            check_start();
+        }
+        if (in_sync_ && in_record_ && frag_left_ == 0 && frag_last_) {
+            complete(piece, sink);
+        }
+    }
+    if (!in_sync_) {
+        counters_.skipped_bytes += piece.hole;
+        return;
+    }
+    const bool ends_in_hole = frag_last_ && frag_left_ <= piece.hole;
+    if (view_ != nullptr && in_record_ && !ends_in_hole) {
+        spill();  // the record goes on past this piece: the view dies with it
+    }
+    if (piece.hole > 0) {
+        consume_hole(piece.hole, piece, sink);
+    }
+}
+
+void RecordStream::consume_hole(std::uint32_t hole, const Piece& piece, RecordSink& sink) noexcept {
+    if (frag_left_ == 0 || mark_have_ > 0) {
+        // The next mark is among the missing bytes.
+        counters_.skipped_bytes += hole;
+        lose_sync(false);
+        return;
+    }
+    const std::uint32_t body = std::min(hole, frag_left_);
+    frag_left_ -= body;
+    record_cut_ = true;
+    if (frag_left_ == 0 && frag_last_) {
+        complete(piece, sink);
+    }
+    if (hole > body) {
+        counters_.skipped_bytes += hole - body;
+        lose_sync(false);
+    }
+}
+
+void RecordStream::on_mark(std::uint32_t mark_seq, const std::uint8_t* body,
+                           const Piece& piece) noexcept {
+    const std::uint32_t mark = be32(Bytes{mark_, kRecordMarkLen}, 0);
+    const std::uint32_t len = mark & kFragmentLenMask;
+    if (len > kMaxRecordLen - record_len_) {
+        lose_sync(true);
+        return;
+    }
+    if (!in_record_) {
+        in_record_ = true;
+        record_seq_ = mark_seq;
+        record_first_frame_ = piece.frame;
+        // The body starts inside this piece: keep it as a view until it leaves the piece.
+        view_ = body;
+        view_len_ = 0;
+    } else if (view_ != nullptr) {
+        spill();  // a second fragment: the bodies are not contiguous any more
+    }
+    record_len_ += len;
+    frag_left_ = len;
+    frag_last_ = (mark & kLastFragment) != 0;
+    ++fragments_;
+}
+
+void RecordStream::append(const std::uint8_t* bytes, std::size_t n) noexcept {
+    if (record_cut_ || kept_ >= kKeptPrefix || n == 0) {
+        return;  // after a hole the prefix ends; past kKeptPrefix bytes are only counted
+    }
+    if (!buf_) {
+        buf_.reset(new (std::nothrow) std::uint8_t[kKeptPrefix]);
+        if (!buf_) {
+            record_cut_ = true;
+            return;
+        }
+    }
+    const std::size_t take = std::min(n, kKeptPrefix - kept_);
+    std::memcpy(buf_.get() + kept_, bytes, take);
+    kept_ += take;
+}
+
+void RecordStream::spill() noexcept {
+    const std::uint8_t* v = view_;
+    view_ = nullptr;
+    append(v, view_len_);
+    view_len_ = 0;
+}
+
+void RecordStream::check_start() noexcept {
+    if (start_checked_) {
+        return;
+    }
+    const std::uint8_t* first = view_ != nullptr ? view_ : buf_.get();
+    const std::size_t have = view_ != nullptr ? view_len_ : kept_;
+    if (have < kStartCheckLen || first == nullptr) {
+        return;
+    }
+    start_checked_ = true;
+    if (!plausible_message_start(Bytes{first, have})) {
+        lose_sync(true);
+    }
+}
+
+void RecordStream::complete(const Piece& piece, RecordSink& sink) noexcept {
+    if (record_len_ < kMinReplyLen) {
+        lose_sync(true);  // no RPC message is this short: the marks are not trustworthy
+        return;
+    }
+    Record r;
+    r.bytes = view_ != nullptr ? Bytes{view_, view_len_} : Bytes{buf_.get(), buf_ ? kept_ : 0};
+    r.length = record_len_;
+    r.whole = !record_cut_ && r.bytes.size() == record_len_;
+    r.seq = record_seq_;
+    r.ts = piece.ts;
+    r.first_frame = record_first_frame_;
+    r.frame = piece.frame;
+    r.fragments = fragments_;
+    ++counters_.records;
+    counters_.fragments += fragments_;
+    if (record_cut_) {
+        ++counters_.records_cut;
+    } else if (record_len_ > kKeptPrefix && view_ == nullptr) {
+        ++counters_.records_over_prefix;
+    }
+    reset_record();
+    sink.on_record(r);
+}
+
+void RecordStream::lose_sync(bool garbled) noexcept {
+    if (garbled) {
+        ++counters_.garbled_marks;
+    } else if (in_record_ || mark_have_ > 0) {
+        ++counters_.records_lost;
+    }
+    in_sync_ = false;
+    reset_record();
+}
+
+void RecordStream::restart_at(std::uint32_t seq) noexcept {
+    ++counters_.seq_jumps;
+    lose_sync(false);
+    held_count_ = 0;
+    hold_used_ = 0;
+    next_seq_ = seq;
+}
+
+void RecordStream::reset_record() noexcept {
+    in_record_ = false;
+    record_seq_ = 0;
+    record_first_frame_ = 0;
+    record_len_ = 0;
+    frag_left_ = 0;
+    frag_last_ = false;
+    fragments_ = 0;
+    mark_have_ = 0;
+    record_cut_ = false;
+    start_checked_ = false;
+    view_ = nullptr;
+    view_len_ = 0;
+    kept_ = 0;
+}
+
+Record udp_record(Bytes datagram, std::uint32_t claimed_len, Timestamp ts,
+                  std::uint64_t frame) noexcept {
+    Record r;
+    r.bytes = clip(datagram, claimed_len);
+    r.length = claimed_len;
+    r.whole = r.bytes.size() == claimed_len;
+    r.ts = ts;
+    r.first_frame = frame;
+    r.frame = frame;
+    r.fragments = 0;
+    return r;
+}
+
+}  // namespace vxcheck::rpc

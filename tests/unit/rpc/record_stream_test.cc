@@ -1,0 +1,335 @@
+// RecordStream: TCP reassembly and RPC record marking (RFC 5531 section 11).
+
+#include "vxcheck/rpc/record_stream.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "vxcheck/rpc/message.h"
+#include "xdr_builder.h"
+
+namespace vxcheck::rpc {
+namespace {
+
+using test::ByteVec;
+using test::concat;
+using test::record;
+
+constexpr std::uint32_t kIsn = 1000;
+
+struct Got {
+    ByteVec bytes;
+    std::uint32_t length = 0;
+    bool whole = false;
+    std::uint32_t seq = 0;
+    std::uint32_t fragments = 0;
+    std::uint64_t first_frame = 0;
+    std::uint64_t frame = 0;
+    const std::uint8_t* data = nullptr;  // where the view pointed (zero-copy check)
+};
+
+class Collect : public RecordSink {
+  public:
+    void on_record(const Record& r) noexcept override {
+        got.push_back({ByteVec(r.bytes.begin(), r.bytes.end()), r.length, r.whole, r.seq,
+                       r.fragments, r.first_frame, r.frame, r.bytes.data()});
+    }
+    std::vector<Got> got;
+};
+
+/// Feeds the stream; keeps the payloads alive for the test's duration.
+class Feeder {
+  public:
+    explicit Feeder(bool start = true) {
+        if (start) {
+            stream.start(kIsn + 1);
+        }
+    }
+    /// Pushes bytes [off, off + n) of `data` as a segment at relative sequence `off`.
+    void push(const ByteVec& data, std::size_t off, std::size_t n,
+              std::size_t captured = SIZE_MAX) {
+        const std::size_t cap = std::min(n, captured);
+        keep.emplace_back(data.begin() + static_cast<std::ptrdiff_t>(off),
+                          data.begin() + static_cast<std::ptrdiff_t>(off + cap));
+        Segment s;
+        s.seq = static_cast<std::uint32_t>(kIsn + 1 + off);
+        s.payload = Bytes{keep.back()};
+        s.claimed_len = static_cast<std::uint32_t>(n);
+        s.frame = ++frame;
+        s.ts = Timestamp{static_cast<std::int64_t>(frame), 0};
+        last_payload = s.payload.data();
+        stream.push(s, sink);
+    }
+    void push_all(const ByteVec& data, std::size_t seg) {
+        for (std::size_t off = 0; off < data.size(); off += seg) {
+            push(data, off, std::min(seg, data.size() - off));
+        }
+    }
+
+    RecordStream stream;
+    Collect sink;
+    std::vector<ByteVec> keep;
+    std::uint64_t frame = 0;
+    const std::uint8_t* last_payload = nullptr;
+};
+
+ByteVec call(std::uint32_t xid, std::size_t arg_bytes = 0) {
+    return test::rpc_call(xid, kProgNfs, 4, 1, ByteVec(arg_bytes, 0xab));
+}
+
+TEST(RecordStream, SeveralRecordsInOneSegmentAreEachDeliveredAsViews) {
+    const ByteVec a = call(1);
+    const ByteVec b = test::rpc_reply(2);
+    const ByteVec c = call(3, 100);
+    const ByteVec stream = concat({record(a), record(b), record(c)});
+    Feeder f;
+    f.push(stream, 0, stream.size());
+    ASSERT_EQ(f.sink.got.size(), 3U);
+    EXPECT_EQ(f.sink.got[0].bytes, a);
+    EXPECT_EQ(f.sink.got[1].bytes, b);
+    EXPECT_EQ(f.sink.got[2].bytes, c);
+    EXPECT_EQ(f.sink.got[1].seq, kIsn + 1 + record(a).size());
+    EXPECT_EQ(f.sink.got[0].data, f.last_payload + 4);  // zero-copy view into the segment
+    EXPECT_TRUE(f.sink.got[2].whole);
+    EXPECT_EQ(f.stream.memory_bytes(), 0U);  // nothing spanned segments: no allocation
+}
+
+TEST(RecordStream, OneRecordOverManySegmentsIsDeliveredOnceWhole) {
+    const ByteVec a = call(7, 3000);
+    const ByteVec stream = record(a);
+    Feeder f;
+    f.push_all(stream, 97);
+    ASSERT_EQ(f.sink.got.size(), 1U);
+    EXPECT_EQ(f.sink.got[0].bytes, a);
+    EXPECT_TRUE(f.sink.got[0].whole);
+    EXPECT_EQ(f.sink.got[0].length, a.size());
+    EXPECT_EQ(f.sink.got[0].first_frame, 1U);
+    EXPECT_EQ(f.sink.got[0].frame, f.frame);
+}
+
+TEST(RecordStream, MarkSplitOverSegmentsIsJoined) {
+    const ByteVec stream = concat({record(call(1)), record(call(2))});
+    Feeder f;
+    const std::size_t split = record(call(1)).size() + 2;  // inside the second mark
+    f.push(stream, 0, split);
+    f.push(stream, split, stream.size() - split);
+    ASSERT_EQ(f.sink.got.size(), 2U);
+    EXPECT_EQ(f.sink.got[1].bytes, call(2));
+    EXPECT_EQ(f.sink.got[1].seq, kIsn + 1 + record(call(1)).size());
+}
+
+TEST(RecordStream, MultiFragmentRecordLengthIsSumOfFragmentsWithoutMarks) {
+    const ByteVec a = call(9, 200);
+    const ByteVec stream = test::fragmented_record(a, 64);
+    Feeder f;
+    f.push(stream, 0, stream.size());
+    ASSERT_EQ(f.sink.got.size(), 1U);
+    EXPECT_EQ(f.sink.got[0].bytes, a);
+    EXPECT_EQ(f.sink.got[0].length, a.size());
+    EXPECT_EQ(f.sink.got[0].fragments, (a.size() + 63) / 64);
+    EXPECT_EQ(f.stream.counters().fragments, (a.size() + 63) / 64);
+}
+
+TEST(RecordStream, TcpLevelRetransmissionIsNeverANewRecord) {
+    const ByteVec stream = concat({record(call(1)), record(call(2))});
+    const std::size_t first = record(call(1)).size();
+    Feeder f;
+    f.push(stream, 0, first);
+    f.push(stream, 0, first);                      // whole segment again
+    f.push(stream, 0, stream.size());              // overlaps: only the new bytes count
+    f.push(stream, first, stream.size() - first);  // the second again
+    ASSERT_EQ(f.sink.got.size(), 2U);
+    EXPECT_EQ(f.sink.got[1].bytes, call(2));
+    EXPECT_EQ(f.stream.counters().retransmitted_segments, 2U);
+    EXPECT_EQ(f.stream.counters().retransmitted_bytes, 2 * first + (stream.size() - first));
+}
+
+TEST(RecordStream, OutOfOrderSegmentIsHeldAndReleasedWhenTheGapFills) {
+    const ByteVec stream = concat({record(call(1)), record(call(2)), record(call(3))});
+    const std::size_t r = record(call(1)).size();
+    Feeder f;
+    f.push(stream, 2 * r, r);  // third record first
+    f.push(stream, r, r);      // then the second
+    EXPECT_TRUE(f.sink.got.empty());
+    f.push(stream, 0, r);  // the gap fills
+    ASSERT_EQ(f.sink.got.size(), 3U);
+    EXPECT_EQ(f.sink.got[0].bytes, call(1));
+    EXPECT_EQ(f.sink.got[1].bytes, call(2));
+    EXPECT_EQ(f.sink.got[2].bytes, call(3));
+    EXPECT_EQ(f.stream.counters().held_segments, 2U);
+    EXPECT_EQ(f.stream.counters().gaps, 0U);
+}
+
+TEST(RecordStream, WindowExceededDeclaresTheGapAndResynchronises) {
+    ByteVec stream;
+    std::vector<std::size_t> starts;
+    for (std::uint32_t i = 0; i < kMaxHeldSegments + 3; ++i) {
+        starts.push_back(stream.size());
+        const ByteVec r = record(call(i + 1));
+        stream.insert(stream.end(), r.begin(), r.end());
+    }
+    const std::size_t r = record(call(1)).size();
+    Feeder f;
+    // Record 0 is never seen; records 1.. arrive, more than the window holds.
+    for (std::size_t i = 1; i < starts.size(); ++i) {
+        f.push(stream, starts[i], r);
+    }
+    EXPECT_EQ(f.stream.counters().window_full, 1U);
+    EXPECT_EQ(f.stream.counters().gaps, 1U);
+    EXPECT_EQ(f.stream.counters().gap_bytes, r);
+    ASSERT_EQ(f.sink.got.size(), starts.size() - 1);
+    EXPECT_EQ(f.sink.got[0].bytes, call(2));
+    EXPECT_EQ(f.sink.got.back().bytes, call(static_cast<std::uint32_t>(starts.size())));
+    EXPECT_EQ(f.stream.counters().resyncs, 1U);
+}
+
+TEST(RecordStream, GapAtFinishIsDeclared) {
+    const ByteVec stream = concat({record(call(1)), record(call(2))});
+    const std::size_t r = record(call(1)).size();
+    Feeder f;
+    f.push(stream, r, r);
+    f.stream.finish(f.sink);
+    ASSERT_EQ(f.sink.got.size(), 1U);
+    EXPECT_EQ(f.sink.got[0].bytes, call(2));
+    EXPECT_EQ(f.stream.counters().gaps, 1U);
+}
+
+TEST(RecordStream, SnaplenHoleInsideABodyDeliversTheRecordCut) {
+    const ByteVec a = call(5, 400);
+    const ByteVec stream = concat({record(a), record(call(6))});
+    const std::size_t r = record(a).size();
+    Feeder f;
+    f.push(stream, 0, r, 100);  // only 100 of r bytes captured
+    f.push(stream, r, stream.size() - r);
+    ASSERT_EQ(f.sink.got.size(), 2U);
+    EXPECT_FALSE(f.sink.got[0].whole);
+    EXPECT_EQ(f.sink.got[0].length, a.size());
+    EXPECT_EQ(f.sink.got[0].bytes, ByteVec(a.begin(), a.begin() + 96));
+    EXPECT_TRUE(f.sink.got[1].whole);
+    EXPECT_EQ(f.stream.counters().holes, 1U);
+    EXPECT_EQ(f.stream.counters().records_cut, 1U);
+    EXPECT_EQ(f.stream.counters().resyncs, 0U);
+}
+
+TEST(RecordStream, SnaplenHoleOverAMarkLosesSyncUntilAPlausibleSegmentStart) {
+    const ByteVec stream = concat({record(call(1)), record(call(2)), record(call(3))});
+    const std::size_t r = record(call(1)).size();
+    Feeder f;
+    f.push(stream, 0, 2 * r, r + 2);  // the second mark is cut
+    f.push(stream, 2 * r, r);
+    ASSERT_EQ(f.sink.got.size(), 2U);
+    EXPECT_EQ(f.sink.got[0].bytes, call(1));
+    EXPECT_EQ(f.sink.got[1].bytes, call(3));
+    EXPECT_EQ(f.stream.counters().records_lost, 1U);
+    EXPECT_EQ(f.stream.counters().resyncs, 1U);
+}
+
+TEST(RecordStream, GarbageIsAGarbledMarkAndTheStreamResyncsOnTheNextPlausibleSegment) {
+    ByteVec garbage(64, 0x41);  // mark 0x41414141: not last fragment, body "AAAA..."
+    garbage[0] = 0x80;          // last fragment, length 0x00414141: body not an RPC header
+    const ByteVec good = record(call(8));
+    const ByteVec stream = concat({garbage, good});
+    Feeder f;
+    f.push(stream, 0, garbage.size());
+    f.push(stream, garbage.size(), good.size());
+    ASSERT_EQ(f.sink.got.size(), 1U);
+    EXPECT_EQ(f.sink.got[0].bytes, call(8));
+    EXPECT_EQ(f.stream.counters().garbled_marks, 1U);
+    EXPECT_EQ(f.stream.counters().resyncs, 1U);
+}
+
+TEST(RecordStream, TooShortRecordIsGarbled) {
+    const ByteVec stream = concat({test::Xdr().u32(0x80000004U).u32(0).bytes(), record(call(2))});
+    Feeder f;
+    f.push(stream, 0, 8);
+    f.push(stream, 8, stream.size() - 8);
+    ASSERT_EQ(f.sink.got.size(), 1U);
+    EXPECT_EQ(f.stream.counters().garbled_marks, 1U);
+}
+
+TEST(RecordStream, RecordOverTheMaximumLengthIsGarbled) {
+    const ByteVec stream = concat({test::Xdr().u32(0x7fffffffU).u32(1).u32(0).u32(2).bytes()});
+    Feeder f;
+    f.push(stream, 0, stream.size());
+    EXPECT_TRUE(f.sink.got.empty());
+    EXPECT_EQ(f.stream.counters().garbled_marks, 1U);
+    EXPECT_FALSE(f.stream.in_sync());
+}
+
+TEST(RecordStream, RecordLongerThanThePrefixKeepsOnlyThePrefix) {
+    const ByteVec a = call(4, kKeptPrefix * 2);
+    const ByteVec stream = record(a);
+    Feeder f;
+    f.push_all(stream, 1448);
+    ASSERT_EQ(f.sink.got.size(), 1U);
+    EXPECT_FALSE(f.sink.got[0].whole);
+    EXPECT_EQ(f.sink.got[0].length, a.size());
+    EXPECT_EQ(f.sink.got[0].bytes.size(), kKeptPrefix);
+    EXPECT_EQ(f.sink.got[0].bytes, ByteVec(a.begin(), a.begin() + kKeptPrefix));
+    EXPECT_EQ(f.stream.counters().records_over_prefix, 1U);
+    EXPECT_EQ(f.stream.memory_bytes(), kKeptPrefix);
+}
+
+TEST(RecordStream, WithoutStartTheFirstSegmentMustShowAPlausibleMark) {
+    const ByteVec a = call(1, 3000);
+    const ByteVec stream = concat({record(a), record(call(2))});
+    const std::size_t r = record(a).size();
+    Feeder f{false};
+    f.push(stream, 1000, r - 1000);  // the capture starts mid-record
+    f.push(stream, r, stream.size() - r);
+    ASSERT_EQ(f.sink.got.size(), 1U);
+    EXPECT_EQ(f.sink.got[0].bytes, call(2));
+    EXPECT_EQ(f.stream.counters().skipped_bytes, r - 1000);
+}
+
+TEST(RecordStream, FinishCountsAnUnfinishedRecord) {
+    const ByteVec stream = record(call(1, 500));
+    Feeder f;
+    f.push(stream, 0, 100);
+    f.stream.finish(f.sink);
+    EXPECT_TRUE(f.sink.got.empty());
+    EXPECT_EQ(f.stream.counters().unfinished_at_end, 1U);
+}
+
+TEST(RecordStream, StreamOfNonRpcBytesNeverAllocates) {
+    const ByteVec junk(1400, 0x17);
+    Feeder f{false};
+    for (int i = 0; i < 20; ++i) {
+        f.push(junk, 0, junk.size());
+        f.keep.clear();
+        f.stream.start(kIsn + 1);
+    }
+    EXPECT_TRUE(f.sink.got.empty());
+    EXPECT_EQ(f.stream.memory_bytes(), 0U);
+}
+
+TEST(RecordStream, SegmentFarBehindIsASequenceJumpNotARetransmission) {
+    const ByteVec a = record(call(1));
+    Feeder f;
+    f.push(a, 0, a.size());
+    Segment s;
+    s.seq = kIsn + 1 - 100U * 1024 * 1024;
+    s.payload = Bytes{a};
+    s.claimed_len = static_cast<std::uint32_t>(a.size());
+    f.stream.push(s, f.sink);
+    ASSERT_EQ(f.sink.got.size(), 2U);
+    EXPECT_EQ(f.stream.counters().seq_jumps, 1U);
+    EXPECT_EQ(f.stream.counters().retransmitted_segments, 0U);
+    f.stream.push(s, f.sink);  // now an ordinary retransmission
+    EXPECT_EQ(f.stream.counters().retransmitted_segments, 1U);
+}
+
+TEST(RecordStream, UdpDatagramIsOneMessage) {
+    const ByteVec a = call(3);
+    const Record r = udp_record(Bytes{a}, static_cast<std::uint32_t>(a.size()), {}, 7);
+    EXPECT_TRUE(r.whole);
+    EXPECT_EQ(r.length, a.size());
+    EXPECT_EQ(r.frame, 7U);
+    const Record cut = udp_record(Bytes{a}.first(10), static_cast<std::uint32_t>(a.size()), {}, 8);
+    EXPECT_FALSE(cut.whole);
+    EXPECT_EQ(cut.bytes.size(), 10U);
+}
+
+}  // namespace
+}  // namespace vxcheck::rpc
