@@ -4,6 +4,9 @@
 
 #include <algorithm>
 
+#include "vxcheck/rpc/message.h"
+#include "vxcheck/rpc/nfs.h"
+
 namespace vxcheck::analyze {
 
 bool ConnectionReport::has(Verdict v) const noexcept {
@@ -26,10 +29,49 @@ std::string_view to_string(Verdict v) noexcept {
             return "double_snat";
         case Verdict::OuterChecksumCorrupted:
             return "outer_checksum_corrupted";
+        case Verdict::RpcUnanswered:
+            return "rpc_unanswered";
+        case Verdict::RpcRetransmitted:
+            return "rpc_retransmitted";
+        case Verdict::RpcAcceptError:
+            return "rpc_accept_error";
+        case Verdict::RpcDenied:
+            return "rpc_denied";
+        case Verdict::NfsClientidCollision:
+            return "nfs_clientid_collision";
+        case Verdict::NfsSessionChurn:
+            return "nfs_session_churn";
+        case Verdict::NfsReplyTooBig:
+            return "nfs_reply_too_big";
+        case Verdict::NfsRequestTooBig:
+            return "nfs_request_too_big";
+        case Verdict::NfsReplyExceedsSessionLimit:
+            return "nfs_reply_exceeds_session_limit";
+        case Verdict::NfsEndpointRefused:
+            return "nfs_endpoint_refused";
         case Verdict::Clean:
             return "clean";
     }
     return "unknown";
+}
+
+std::string status_name(const RpcFinding& f) {
+    if (f.verdict == Verdict::RpcAcceptError) {
+        return std::string(rpc::to_string(static_cast<rpc::AcceptStat>(f.status)));
+    }
+    if (f.verdict == Verdict::RpcDenied) {
+        const auto reject = static_cast<rpc::RejectStat>(f.status / 100);
+        std::string out = "MSG_DENIED:" + std::string(rpc::to_string(reject));
+        if (reject == rpc::RejectStat::AuthError) {
+            out += ":" + std::string(rpc::to_string(static_cast<rpc::AuthStat>(f.status % 100)));
+        }
+        return out;
+    }
+    if (f.status == 0) {
+        return {};
+    }
+    const std::string_view n = rpc::nfsstat4_name(f.status);
+    return n.empty() ? "NFS4ERR_" + std::to_string(f.status) : std::string(n);
 }
 
 std::string_view to_string(Outcome o) noexcept {
