@@ -91,10 +91,14 @@ void bump(std::vector<std::pair<std::uint32_t, std::uint64_t>>& v, std::uint32_t
 }
 
 std::string procedure_label(std::uint32_t prog, std::uint32_t vers, std::uint32_t proc) {
-    const std::string_view p = rpc::program_name(prog);
+    // Wireshark's label of NFS_ACL (the tshark comparison keys on it).
+    const std::string_view p = prog == rpc::kProgNfsAcl ? "NFS_ACL" : rpc::program_name(prog);
     std::string out = p.empty() ? std::to_string(prog) : std::string(p);
     out += " v" + std::to_string(vers) + " ";
-    const std::string_view name = rpc::procedure_name(prog, vers, proc);
+    std::string_view name = rpc::procedure_name(prog, vers, proc);
+    if (name.empty() && proc == 0) {
+        name = "NULL";  // procedure 0 of every program (RFC 5531 section 12.1)
+    }
     out += name.empty() ? "proc" + std::to_string(proc) : std::string(name);
     return out;
 }
@@ -666,9 +670,6 @@ void RpcAnalyzer::Impl::collision_and_churn(Conn& c, RpcFacts& f) {
 }
 
 void RpcAnalyzer::Impl::decide(Conn& c, ConnectionReport& r) {
-    if (c.calls == 0 && c.replies == 0) {
-        return;
-    }
     RpcFacts f;
     facts(c, f);
     unanswered(c, f);
@@ -734,8 +735,11 @@ void RpcAnalyzer::on_close(FlowId flow, CloseEvent e, bool from_client) {
 }
 
 void RpcAnalyzer::decide(FlowId flow, ConnectionReport& r) {
+    // Every connection gets `rpc` (zeros without RPC), as issue 19 item 4 asks.
     if (Impl::Conn* c = impl_->conns.find(flow)) {
         impl_->decide(*c, r);
+    } else {
+        r.rpc.emplace();
     }
 }
 

@@ -149,12 +149,6 @@ ordered_json summary_json(const Summary& s, bool total) {
     return j;
 }
 
-std::string hex32(std::uint32_t v) {
-    char buf[11];
-    std::snprintf(buf, sizeof buf, "0x%08x", v);
-    return buf;
-}
-
 ordered_json xid_list(const std::vector<std::uint32_t>& xids) {
     ordered_json out = ordered_json::array();
     for (const std::uint32_t x : xids) {

@@ -218,8 +218,9 @@ struct RpcChurn {
     unsigned errors = 0;         // replies with BADSESSION, DEADSESSION, STALE_CLIENTID, EXPIRED
 };
 
-/// What the ONC RPC analysis saw on a connection (issue 19 item 4). Absent when the connection
-/// carried no RPC message. XID lists hold at most kMaxRpcXidList entries.
+/// What the ONC RPC analysis saw on a connection (issue 19 item 4): on every connection (zeros
+/// when it carried no RPC) unless the analysis is off. XID lists hold at most kMaxRpcXidList
+/// entries; the counts are complete.
 struct RpcFacts {
     static constexpr std::size_t kMaxRpcXidList = 64;
     std::uint64_t calls = 0;
@@ -290,7 +291,7 @@ struct ConnectionReport {
 
     std::vector<EvidenceFrame> evidence;
 
-    std::optional<RpcFacts> rpc;  // the ONC RPC / NFS analysis (rpc_analyzer.h), if any RPC
+    std::optional<RpcFacts> rpc;  // the ONC RPC / NFS analysis (rpc_analyzer.h), unless off
 
     [[nodiscard]] bool has(Verdict v) const noexcept;
 };
