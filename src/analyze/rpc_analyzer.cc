@@ -67,6 +67,10 @@ struct CallRec {
 };
 
 struct SrtAcc {
+    std::uint32_t prog = 0;
+    std::uint32_t vers = 0;
+    std::uint32_t proc = 0;
+    std::uint32_t op = 0;  // a COMPOUND's last op; 0 for the procedure as a whole
     std::uint64_t count = 0;
     double min = 0;
     double max = 0;
@@ -142,7 +146,7 @@ struct RpcAnalyzer::Impl {
         std::vector<std::pair<std::uint32_t, std::uint64_t>> ops, cb_ops;
         std::map<std::string, std::uint64_t> errors;
         std::uint8_t versions = 0;  // bit 0: v3, bit 1 + minor: v4.minor
-        std::map<std::string, SrtAcc> srt;
+        std::vector<SrtAcc> srt;    // few keys: a linear search, no string per reply
         std::vector<RpcFinding> findings;
         std::vector<std::size_t> owner_groups;  // indices into Impl::owners
     };
@@ -412,13 +416,9 @@ struct RpcAnalyzer::Impl {
             }
         }
         const double srt = seconds_between(call->last, record.ts);
-        const std::string label = procedure_label(call->prog, call->vers, call->proc);
-        add_srt(c, label, srt);
+        add_srt(c, *call, 0, srt);
         if (call->compound && call->main_op != 0) {
-            const std::string_view op = rpc::nfs_op_name(call->main_op);
-            if (!op.empty()) {
-                add_srt(c, label + " " + std::string(op), srt);
-            }
+            add_srt(c, *call, call->main_op, srt);
         }
         const rpc::ReplyHeader& h = m.reply;
         if (h.stat == rpc::ReplyStat::Denied) {
@@ -445,8 +445,16 @@ struct RpcAnalyzer::Impl {
         decode_results(c, record, m, *call);
     }
 
-    void add_srt(Conn& c, const std::string& key, double s) {
-        SrtAcc& a = c.srt[key];
+    static void add_srt(Conn& c, const CallRec& call, std::uint32_t op, double s) {
+        auto it = std::find_if(c.srt.begin(), c.srt.end(), [&](const SrtAcc& a) {
+            return a.prog == call.prog && a.vers == call.vers && a.proc == call.proc && a.op == op;
+        });
+        if (it == c.srt.end()) {
+            c.srt.push_back(
+                {.prog = call.prog, .vers = call.vers, .proc = call.proc, .op = op, .samples = {}});
+            it = c.srt.end() - 1;
+        }
+        SrtAcc& a = *it;
         a.min = a.count == 0 ? s : std::min(a.min, s);
         a.max = a.count == 0 ? s : std::max(a.max, s);
         ++a.count;
@@ -590,7 +598,12 @@ void RpcAnalyzer::Impl::facts(Conn& c, RpcFacts& f) const {
             f.nfs_versions.emplace_back(kVersions[i]);
         }
     }
-    for (const auto& [key, a] : c.srt) {
+    for (const SrtAcc& a : c.srt) {
+        std::string key = procedure_label(a.prog, a.vers, a.proc);
+        if (a.op != 0) {
+            const std::string_view op = rpc::nfs_op_name(a.op);
+            key += " " + (op.empty() ? "OP" + std::to_string(a.op) : std::string(op));
+        }
         std::vector<double> s = a.samples;
         std::sort(s.begin(), s.end());
         RpcLatency l{.count = a.count, .min = a.min, .max = a.max};
@@ -601,6 +614,8 @@ void RpcAnalyzer::Impl::facts(Conn& c, RpcFacts& f) const {
         }
         f.srt.emplace_back(key, l);
     }
+    std::sort(f.srt.begin(), f.srt.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
     f.findings = c.findings;
     for (RpcFinding& x : f.findings) {
         if (x.verdict == Verdict::RpcRetransmitted) {

@@ -49,27 +49,46 @@ std::string hex(const rpc::Verifier4& v) {
 }
 
 // Rule (b): after one IP's establishment, another IP that presented the owner earlier gets a
-// session error.
+// session error. One pass over the events (time order): for an error to Y, the latest
+// establishment by another presenting IP must come after Y's first presentation.
 bool error_after_other_establishment(std::span<const OwnerEvent> presentations,
                                      std::span<const SessionEvent> events) {
-    for (const SessionEvent& est : events) {
-        if (!est.establishment) {
+    struct First {
+        track::Endpoint client;
+        Timestamp ts;
+    };
+    std::vector<First> first;  // each presenting IP's first presentation
+    for (const OwnerEvent& p : presentations) {
+        const auto it = std::find_if(first.begin(), first.end(),
+                                     [&](const First& f) { return f.client == p.client; });
+        if (it == first.end()) {
+            first.push_back({p.client, p.ts});
+        } else if (before(p.ts, it->ts)) {
+            it->ts = p.ts;
+        }
+    }
+    const auto first_of = [&](const track::Endpoint& c) -> const First* {
+        const auto it =
+            std::find_if(first.begin(), first.end(), [&](const First& f) { return f.client == c; });
+        return it == first.end() ? nullptr : &*it;
+    };
+    std::optional<SessionEvent> last;        // the latest establishment by a presenting IP
+    std::optional<SessionEvent> last_other;  // the latest by an IP other than last's
+    for (const SessionEvent& e : events) {
+        if (first_of(e.client) == nullptr) {
             continue;
         }
-        for (const SessionEvent& err : events) {
-            if (err.establishment || err.client == est.client || before(err.ts, est.ts)) {
-                continue;
+        if (e.establishment) {
+            if (last && !(last->client == e.client)) {
+                last_other = last;
             }
-            const bool presented_before =
-                std::any_of(presentations.begin(), presentations.end(), [&](const OwnerEvent& p) {
-                    return p.client == err.client && before(p.ts, est.ts);
-                });
-            const bool est_presented =
-                std::any_of(presentations.begin(), presentations.end(),
-                            [&](const OwnerEvent& p) { return p.client == est.client; });
-            if (presented_before && est_presented) {
-                return true;
-            }
+            last = e;
+            continue;
+        }
+        const std::optional<SessionEvent>& est =
+            last && !(last->client == e.client) ? last : last_other;
+        if (est && before(first_of(e.client)->ts, est->ts)) {
+            return true;
         }
     }
     return false;
@@ -113,6 +132,8 @@ std::optional<RpcCollision> clientid_collision(std::string_view owner,
 RpcChurn session_churn(std::span<const SessionEvent> events, const RpcOptions& options) noexcept {
     RpcChurn c;
     bool error_pending = false;
+    std::size_t window_start = 0;  // first event of the establishment window ending at i
+    unsigned in_window = 0;        // establishments in events[window_start, i]
     for (std::size_t i = 0; i < events.size(); ++i) {
         const SessionEvent& e = events[i];
         if (!e.establishment) {
@@ -125,12 +146,10 @@ RpcChurn session_churn(std::span<const SessionEvent> events, const RpcOptions& o
             ++c.cycles;
             error_pending = false;
         }
-        unsigned in_window = 0;
-        for (std::size_t j = i; j < events.size(); ++j) {
-            if (seconds_between(e.ts, events[j].ts) >= options.churn_window_s) {
-                break;
-            }
-            in_window += events[j].establishment ? 1U : 0U;
+        ++in_window;
+        while (seconds_between(events[window_start].ts, e.ts) >= options.churn_window_s) {
+            in_window -= events[window_start].establishment ? 1U : 0U;
+            ++window_start;
         }
         c.max_in_window = std::max(c.max_in_window, in_window);
     }
