@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "flow.h"
-#include "rpc_rules.h"
+#include "vxcheck/analyze/rpc_rules.h"
 #include "vxcheck/decode/packet.h"
 #include "vxcheck/rpc/message.h"
 #include "vxcheck/rpc/mount.h"

@@ -1,4 +1,4 @@
-#include "rpc_rules.h"
+#include "vxcheck/analyze/rpc_rules.h"
 
 #include <algorithm>
 #include <cstdio>
