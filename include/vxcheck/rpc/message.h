@@ -18,7 +18,7 @@ inline constexpr std::uint32_t kProgNlm = 100021;
 inline constexpr std::uint32_t kProgNsm = 100024;
 inline constexpr std::uint32_t kProgNfsAcl = 100227;
 // The NFSv4 callback program is chosen by the client (SETCLIENTID cb_program, CREATE_SESSION
-// csa_cb_program); Linux uses this number, and Wireshark labels it NFS_CB.
+// csa_cb_program); Linux uses this number.
 inline constexpr std::uint32_t kProgNfsCallbackLinux = 0x40000000;
 
 inline constexpr std::uint32_t kRpcVersion = 2;
@@ -152,8 +152,10 @@ struct AuthSys {
 /// Flavor name ("AUTH_NONE", "AUTH_SYS", "RPCSEC_GSS" ...) or "" when unknown.
 [[nodiscard]] std::string_view auth_flavor_name(std::uint32_t flavor) noexcept;
 
-/// Program name as Wireshark labels it ("NFS", "MOUNT", "Portmap", "NLM", "STAT", "NFSACL",
-/// "NFS_CB"), or "" when unknown (the caller prints the number).
+/// Program name as Wireshark's short protocol names give it ("NFS", "MOUNT", "Portmap", "NLM",
+/// "STAT", "NFSACL"), or "" when unknown (the caller prints the number). The callback program
+/// is "NFS_CB", the spelling of vxcheck's JSON keys; Wireshark's short name is "NFS CB", so a
+/// comparison with tshark maps one to the other.
 [[nodiscard]] std::string_view program_name(std::uint32_t prog) noexcept;
 /// Procedure name: NFSv3 (RFC 1813), NFSv4 (NULL, COMPOUND), MOUNT v1-v3, portmap v2 and
 /// rpcbind v3/v4, the NFSv4 callback program (CB_NULL, CB_COMPOUND); "" when unknown (the

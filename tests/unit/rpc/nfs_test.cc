@@ -241,6 +241,48 @@ TEST(NfsCompoundReply, ReplyCutInsideAResultIsTruncated) {
     EXPECT_FALSE(parse_compound_reply(Bytes{b}.first(6), r));
 }
 
+TEST(NfsCompoundCall, OpenWriteAndLockArgumentsAreSkippedByLayout) {
+    Xdr x = compound_head(1, 6);
+    sequence_args(x, false);
+    x.u32(op::kPutfh).opaque(ByteVec(28, 9));
+    // OPEN: seqid, share_access, share_deny, open_owner4, OPEN4_CREATE UNCHECKED4 fattr4,
+    // CLAIM_NULL name.
+    x.u32(op::kOpen).u32(0).u32(2).u32(0).u64(5).str("open id:1").u32(1).u32(0);
+    x.u32(2).u32(0x10).u32(0).opaque(ByteVec(8, 0)).u32(0).str("file.txt");
+    x.u32(op::kWrite).fixed(16, 1).u64(0).u32(2).opaque(ByteVec(5, 'w'));
+    x.u32(12).u32(2).boolean(false).u64(0).u64(10).boolean(true);  // LOCK, new lock owner
+    x.u32(1).fixed(16, 2).u32(0).u64(5).str("lock owner");
+    x.u32(op::kGetfh);
+    CompoundCall c;
+    ASSERT_TRUE(parse_compound_call(Bytes{x.bytes()}, c));
+    EXPECT_EQ(c.walk, WalkStatus::Complete);
+    EXPECT_EQ(c.op_count, 6U);
+    EXPECT_EQ(c.ops[5], op::kGetfh);
+}
+
+TEST(NfsCompoundReply, OpenReadReaddirResultsAreSkippedByLayout) {
+    Xdr x;
+    x.u32(0).str("").u32(5);
+    x.u32(op::kSequence).u32(0).fixed(kSession).u32(1).u32(0).u32(0).u32(0).u32(0);
+    // OPEN resok: stateid, change_info4, rflags, attrset, READ delegation with an nfsace4.
+    x.u32(op::kOpen).u32(0).fixed(16, 3).boolean(true).u64(1).u64(2).u32(4).u32(0);
+    x.u32(1).fixed(16, 4).boolean(false).u32(0).u32(0).u32(1).str("OWNER@");
+    x.u32(op::kRead).u32(0).boolean(true).opaque(ByteVec(7, 'r'));
+    // READDIR resok: cookieverf, two entries, eof.
+    x.u32(op::kReaddir).u32(0).fixed(8, 0);
+    for (int i = 0; i < 2; ++i) {
+        x.boolean(true).u64(static_cast<std::uint64_t>(i + 1)).str("name").u32(1).u32(1);
+        x.opaque(ByteVec(4, 0));
+    }
+    x.boolean(false).boolean(true);
+    x.u32(op::kGetfh).u32(0).opaque(ByteVec(28, 9));
+    CompoundReply r;
+    ASSERT_TRUE(parse_compound_reply(Bytes{x.bytes()}, r));
+    EXPECT_EQ(r.walk, WalkStatus::Complete);
+    EXPECT_EQ(r.result_count, 5U);
+    EXPECT_EQ(r.results[4].op, op::kGetfh);
+}
+
 TEST(NfsCbCompound, CbSequenceAndCbRecallAreWalked) {
     Xdr x;
     x.str("").u32(1).u32(0).u32(2);
