@@ -402,6 +402,10 @@ void ConnectionAnalyzer::add_plugin(ConnectionPlugin& plugin) {
     impl_->plugins.push_back(&plugin);
 }
 
+void ConnectionAnalyzer::note_rpc_program(const track::Endpoint& server, std::uint32_t program) {
+    (void)server, (void)program;  // placeholder until reconn's branch (nfs_endpoint_refused)
+}
+
 void ConnectionAnalyzer::on_packet(const PacketContext& ctx) noexcept {
     try {
         impl_->current = nullptr;

@@ -34,6 +34,9 @@ class ConnectionAnalyzer {
     /// this analyzer.
     void add_plugin(ConnectionPlugin& plugin);
 
+    /// Records that `server` carried ONC RPC `program` (an RPC call to it was seen).
+    void note_rpc_program(const track::Endpoint& server, std::uint32_t program);
+
     /// Analyses one packet. Never throws: an allocation failure is counted in
     /// stats().alloc_failures, and the analysis degrades by this rule: the packet's connection
     /// keeps what the packet had already updated (its counters first) and is marked incomplete
