@@ -4,6 +4,9 @@
 
 #include <algorithm>
 
+#include "vxcheck/rpc/message.h"
+#include "vxcheck/rpc/nfs.h"
+
 namespace vxcheck::analyze {
 
 bool ConnectionReport::has(Verdict v) const noexcept {
@@ -50,6 +53,25 @@ std::string_view to_string(Verdict v) noexcept {
             return "clean";
     }
     return "unknown";
+}
+
+std::string status_name(const RpcFinding& f) {
+    if (f.verdict == Verdict::RpcAcceptError) {
+        return std::string(rpc::to_string(static_cast<rpc::AcceptStat>(f.status)));
+    }
+    if (f.verdict == Verdict::RpcDenied) {
+        const auto reject = static_cast<rpc::RejectStat>(f.status / 100);
+        std::string out = "MSG_DENIED:" + std::string(rpc::to_string(reject));
+        if (reject == rpc::RejectStat::AuthError) {
+            out += ":" + std::string(rpc::to_string(static_cast<rpc::AuthStat>(f.status % 100)));
+        }
+        return out;
+    }
+    if (f.status == 0) {
+        return {};
+    }
+    const std::string_view n = rpc::nfsstat4_name(f.status);
+    return n.empty() ? "NFS4ERR_" + std::to_string(f.status) : std::string(n);
 }
 
 std::string_view to_string(Outcome o) noexcept {

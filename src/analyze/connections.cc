@@ -253,6 +253,9 @@ struct ConnectionAnalyzer::Impl {
 
     void notify_plugins(const Flow& f, const Segment& s, const Observation& o, bool from_client) {
         const SegmentView view{.flow = f.id,
+                               .client = f.client(),
+                               .server = f.server(),
+                               .frame = o.ctx.packet.frame().number,
                                .from_client = from_client,
                                .seq = s.t.seq,
                                .ack = s.t.ack,

@@ -75,10 +75,22 @@ report::ConnectionTotals ConnectionOutput::finish(bool& error) {
 FrameConsumer::FrameConsumer(const analyze::ConnectionOptions& options, report::Reporter& reporter,
                              PacketSelection packets, std::string evidence_path,
                              ConnectionOutput::Each each)
-    : connections_(options),
+    : rpc_(options.rpc
+               ? std::make_unique<analyze::RpcAnalyzer>(
+                     analyze::RpcOptions{.unanswered_after_s = options.rpc_unanswered_after_s},
+                     // The refused-connect rule needs the ports that carried NFS (verdicts19).
+                     [this](const track::Endpoint& server, std::uint32_t program) {
+                         connections_.note_rpc_program(server, program);
+                     })
+               : nullptr),
+      connections_(options),
       reporter_(reporter),
       packets_(packets),
-      output_(connections_, options, reporter, std::move(evidence_path), std::move(each)) {}
+      output_(connections_, options, reporter, std::move(evidence_path), std::move(each)) {
+    if (rpc_) {
+        connections_.add_plugin(*rpc_);
+    }
+}
 
 report::ConnectionTotals FrameConsumer::finish(bool& error) {
     const report::ConnectionTotals totals = output_.finish(error);

@@ -14,12 +14,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "parallel.h"
 #include "run_common.h"
 #include "vxcheck/analyze/connections.h"
+#include "vxcheck/analyze/rpc_analyzer.h"
 #include "vxcheck/app/config.h"
 #include "vxcheck/app/pipeline.h"
 #include "vxcheck/report/reporter.h"
@@ -130,6 +132,8 @@ class FrameConsumer {
     [[nodiscard]] const report::Summary& total() const noexcept { return total_; }
 
   private:
+    // Declared before connections_: a plug-in outlives the analyzer it is registered with.
+    std::unique_ptr<analyze::RpcAnalyzer> rpc_;  // null with --no-rpc
     analyze::ConnectionAnalyzer connections_;
     report::Reporter& reporter_;
     PacketSelection packets_;

@@ -107,7 +107,12 @@ class AnalysisOptions {
                 "clients' ip_local_port_range (default 32768-60999)")
             ("flannel-prefix", po::value(&flannel_prefix_)->value_name("BITS"),
                 "prefix length of a node's flannel lease (default 24): x.y.z.0 is flannel.1's "
-                "address");
+                "address")
+            ("no-rpc", po::bool_switch(&no_rpc_),
+                "no ONC RPC / NFS analysis (no rpc facts, no rpc_* and nfs_* verdicts)")
+            ("rpc-unanswered-after", po::value(&rpc_unanswered_after_)->value_name("SECONDS"),
+                "a call with no reply is rpc_unanswered when the capture runs this long after it "
+                "(default 5)");
         // clang-format on
     }
 
@@ -149,6 +154,11 @@ class AnalysisOptions {
                              ": expected 8 to 30");
         }
         conn.flannel_prefix_len = static_cast<std::uint8_t>(flannel_prefix_);
+        conn.rpc = !no_rpc_;
+        if (!(rpc_unanswered_after_ > 0)) {
+            throw UsageError("--rpc-unanswered-after: must be more than 0");
+        }
+        conn.rpc_unanswered_after_s = rpc_unanswered_after_;
     }
 
   private:
@@ -156,6 +166,8 @@ class AnalysisOptions {
     std::vector<unsigned> geneve_ports_;
     unsigned depth_ = 4;
     bool no_fast_path_ = false;
+    bool no_rpc_ = false;
+    double rpc_unanswered_after_ = 5.0;
     std::vector<unsigned> ports_;
     bool all_ports_ = false;
     std::size_t max_flows_ = 200000;

@@ -304,6 +304,8 @@ Explanation explain(const ConnectionReport& r, const std::vector<std::string>& p
     for (const analyze::Hop& h : r.hops) {
         e += hop_words(h, point_names) + ". ";
     }
+    std::vector<std::string> rpc_remedies;
+    explain_rpc(r, e, rpc_remedies);
     if (r.has(Verdict::Clean)) {
         e = "Nothing wrong found for " + track::to_string(r.client) + " -> " +
             track::to_string(r.server) + ".";
@@ -314,6 +316,7 @@ Explanation explain(const ConnectionReport& r, const std::vector<std::string>& p
     }
     out.remedies = remedies(r, nat);
     refused_remedies(r, out.remedies);
+    out.remedies.insert(out.remedies.end(), rpc_remedies.begin(), rpc_remedies.end());
     return out;
 }
 

@@ -30,6 +30,12 @@ std::string hex16(std::uint16_t v) {
     return buf;
 }
 
+std::string hex32(std::uint32_t v) {
+    char buf[12];
+    std::snprintf(buf, sizeof buf, "0x%08x", v);
+    return buf;
+}
+
 std::string timestamp_to_string(Timestamp ts) {
     char buf[40];
     std::snprintf(buf, sizeof buf, "%lld.%09u", static_cast<long long>(ts.sec), ts.nsec);

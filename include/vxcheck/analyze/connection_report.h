@@ -190,6 +190,83 @@ struct RefusedEndpoint {
 /// "nfs_port", "loopback_proxy_port", "nfs_program_seen".
 [[nodiscard]] std::string_view to_string(RefusedEndpoint::Why w) noexcept;
 
+/// Service response times of one procedure or op (seconds), as `tshark -z rpc,srt` gives them;
+/// median and p99 come from the first kSrtSamples samples.
+struct RpcLatency {
+    std::uint64_t count = 0;
+    double min = 0;
+    double median = 0;
+    double p99 = 0;
+    double max = 0;
+};
+
+/// One piece of RPC evidence behind a verdict, as facts (report::explain words it).
+struct RpcFinding {
+    Verdict verdict = Verdict::Clean;
+    std::uint32_t xid = 0;
+    Timestamp ts;         // of the call (or reply) the finding is about
+    double seconds = 0;   // unanswered: capture after the last copy; retransmitted: interval
+    bool closed = false;  // unanswered: the connection closed after the call
+    bool same_connection = true;  // retransmitted: the earlier copy is on this connection
+    bool answered = false;        // retransmitted: a reply came
+    // accept_error: accept_stat; denied: reject_stat * 100 + auth_stat; nfs_*: nfsstat4 (0: none)
+    std::uint32_t status = 0;
+    std::uint32_t length = 0;   // request/reply too big, exceeds: the RPC message length
+    std::uint32_t limit = 0;    // the session's granted limit (0: not compared)
+    bool cached_limit = false;  // the limit is ca_maxresponsesize_cached (sa_cachethis)
+};
+
+/// The RFC name of a finding's status: accept_stat ("PROG_UNAVAIL"), a denial
+/// ("MSG_DENIED:AUTH_ERROR:AUTH_TOOWEAK"), or nfsstat4 ("NFS4ERR_REP_TOO_BIG"); "" without one.
+[[nodiscard]] std::string status_name(const RpcFinding& f);
+
+/// One NFSv4 client owner presented from several client IPs (nfs_clientid_collision).
+struct RpcCollision {
+    std::string owner;                     // printable (non-printable bytes as \xNN)
+    std::vector<track::Endpoint> clients;  // distinct client addresses (port 0)
+    std::vector<std::string> verifiers;    // distinct verifiers, hex
+    unsigned switches = 0;                 // times the presenting client IP changed
+    bool error_evidence = false;           // another IP got a session error after an establishment
+};
+
+/// Session establishments of one client at one server (nfs_session_churn).
+struct RpcChurn {
+    unsigned establishments = 0;
+    unsigned max_in_window = 0;  // most establishments within the churn window
+    unsigned cycles = 0;         // error, then establishment
+    unsigned errors = 0;         // replies with BADSESSION, DEADSESSION, STALE_CLIENTID, EXPIRED
+};
+
+/// What the ONC RPC analysis saw on a connection (issue 19 item 4): on every connection (zeros
+/// when it carried no RPC) unless the analysis is off. XID lists hold at most kMaxRpcXidList
+/// entries; the counts are complete.
+struct RpcFacts {
+    static constexpr std::size_t kMaxRpcXidList = 64;
+    std::uint64_t calls = 0;
+    std::uint64_t replies = 0;
+    std::uint64_t calls_c2s = 0;
+    std::uint64_t calls_s2c = 0;
+    std::uint64_t unique_call_xids = 0;
+    std::uint64_t matched_call_xids = 0;
+    std::uint64_t unmatched_call_xids = 0;
+    std::vector<std::uint32_t> unmatched_xids;
+    std::vector<std::uint32_t> retransmitted_xids;
+    std::vector<std::uint32_t> resent_from_earlier_connection;
+    std::vector<std::pair<std::string, std::uint64_t>> procedures;
+    std::vector<std::pair<std::string, std::uint64_t>> nfs_ops;
+    std::vector<std::pair<std::string, std::uint64_t>> cb_ops;
+    std::vector<std::pair<std::string, std::uint64_t>> errors;
+    std::vector<std::string> nfs_versions;
+    std::vector<std::pair<std::string, RpcLatency>> srt;
+    // Evidence of the RPC verdicts.
+    std::vector<RpcFinding> findings;
+    std::optional<RpcCollision> collision;
+    std::optional<RpcChurn> churn;
+    // Bounds hit (outstanding calls, cross-connection tables) and records that did not parse.
+    std::uint64_t bounds_hit = 0;
+    std::uint64_t garbled = 0;
+};
+
 struct ConnectionReport {
     track::Endpoint client;
     track::Endpoint server;
@@ -233,6 +310,8 @@ struct ConnectionReport {
     bool incomplete = false;
 
     std::vector<EvidenceFrame> evidence;
+
+    std::optional<RpcFacts> rpc;  // the ONC RPC / NFS analysis (rpc_analyzer.h), unless off
 
     [[nodiscard]] bool has(Verdict v) const noexcept;
 };

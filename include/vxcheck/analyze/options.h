@@ -23,6 +23,9 @@ struct ConnectionOptions {
     std::uint16_t ephemeral_min = 32768;
     std::uint16_t ephemeral_max = 60999;
     std::uint8_t flannel_prefix_len = 24;  // per-node lease; x.y.z.0 is flannel.1's address
+    // The ONC RPC / NFS analysis (rpc_analyzer.h); off with --no-rpc.
+    bool rpc = true;
+    double rpc_unanswered_after_s = 5.0;  // rpc_unanswered: the capture runs this long after
 };
 
 }  // namespace vxcheck::analyze

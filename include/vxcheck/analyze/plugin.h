@@ -15,6 +15,7 @@
 #include "vxcheck/analyze/connection_report.h"
 #include "vxcheck/bytes.h"
 #include "vxcheck/frame.h"
+#include "vxcheck/track/flow_key.h"
 
 namespace vxcheck::analyze {
 
@@ -24,6 +25,9 @@ using FlowId = std::uint32_t;
 /// than the headers claim when the capture cut them); valid only during the call.
 struct SegmentView {
     FlowId flow = 0;
+    track::Endpoint client;  // the connection's client and server
+    track::Endpoint server;
+    std::uint64_t frame = 0;  // frame number in its file (1-based)
     bool from_client = false;
     std::uint32_t seq = 0;
     std::uint32_t ack = 0;

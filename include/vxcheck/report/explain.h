@@ -19,6 +19,10 @@ struct Explanation {
 [[nodiscard]] Explanation explain(const analyze::ConnectionReport& r,
                                   const std::vector<std::string>& points);
 
+/// Adds the words and remedies of r's RPC / NFS verdicts (rpc_explain.cc).
+void explain_rpc(const analyze::ConnectionReport& r, std::string& text,
+                 std::vector<std::string>& remedies);
+
 /// Why the inner packet was masqueraded, in words ("" when it was not).
 [[nodiscard]] std::string inner_snat_words(const analyze::ConnectionReport& r);
 /// Why the outer packet was masqueraded, in words ("" when it was not).

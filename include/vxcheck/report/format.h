@@ -13,6 +13,7 @@ namespace vxcheck::report {
 std::string ipv4_to_string(std::uint32_t addr);
 std::string ipv6_to_string(Bytes addr16);
 std::string hex16(std::uint16_t v);                   // "0x1c2f"
+std::string hex32(std::uint32_t v);                   // "0x5a160004" (RPC XIDs)
 std::string timestamp_to_string(Timestamp ts);        // "1700000000.123456789"
 std::string tcp_flags_to_string(std::uint8_t flags);  // tcpdump style: "S", "S.", "P.", "R."
 

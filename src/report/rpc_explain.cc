@@ -1,0 +1,151 @@
+// Plain words for the RPC / NFS verdicts (issue 19 item 3): what happened on the wire, why it
+// matters, and what to change. Built at report time from RpcFacts.
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "vxcheck/report/explain.h"
+#include "vxcheck/report/format.h"
+#include "vxcheck/track/flow_key.h"
+
+namespace vxcheck::report {
+
+namespace {
+
+using analyze::RpcFinding;
+using analyze::Verdict;
+
+std::string seconds(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f s", s);
+    return buf;
+}
+
+// The XIDs of the findings of one verdict (each once), each with its detail.
+std::string listed(const analyze::RpcFacts& f, Verdict v) {
+    std::string out;
+    std::vector<std::uint32_t> seen;
+    for (const RpcFinding& x : f.findings) {
+        if (x.verdict != v || std::find(seen.begin(), seen.end(), x.xid) != seen.end()) {
+            continue;
+        }
+        seen.push_back(x.xid);
+        if (seen.size() > 6) {
+            out += ", ...";
+            break;
+        }
+        out += (seen.size() > 1 ? ", " : "") + hex32(x.xid);
+        const std::string status = analyze::status_name(x);
+        if (!status.empty()) {
+            out += " " + status;
+        }
+        if (x.limit != 0) {
+            out +=
+                " (" + std::to_string(x.length) + " bytes, limit " + std::to_string(x.limit) + ")";
+        }
+        if (v == Verdict::RpcUnanswered) {
+            out += x.closed ? " (then the connection closed)"
+                            : " (the capture runs " + seconds(x.seconds) + " after it)";
+        }
+    }
+    return out;
+}
+
+std::string clients_of(const analyze::RpcCollision& c) {
+    std::string out;
+    for (const auto& e : c.clients) {
+        out += (out.empty() ? "" : ", ") + track::ip_to_string(e);
+    }
+    return out;
+}
+
+void explain_calls(const analyze::RpcFacts& f, std::string& e) {
+    if (!listed(f, Verdict::RpcUnanswered).empty()) {
+        e += "RPC calls never got a reply: " + listed(f, Verdict::RpcUnanswered) +
+             ". The server (or a proxy in front of it) took them and went silent; an NFSv4.1+ "
+             "client never resends on a live connection, so its mount hangs. ";
+    }
+    if (!listed(f, Verdict::RpcRetransmitted).empty()) {
+        e += "The client sent calls again with the same XID (" +
+             listed(f, Verdict::RpcRetransmitted) +
+             "): it timed out waiting for the server's reply. ";
+    }
+    if (!listed(f, Verdict::RpcAcceptError).empty()) {
+        e += "The server accepted calls but could not run them (" +
+             listed(f, Verdict::RpcAcceptError) + "). ";
+    }
+    if (!listed(f, Verdict::RpcDenied).empty()) {
+        e += "The server refused calls (" + listed(f, Verdict::RpcDenied) + "). ";
+    }
+}
+
+void explain_nfs(const analyze::RpcFacts& f, std::string& e) {
+    if (f.collision) {
+        const analyze::RpcCollision& c = *f.collision;
+        e += "Several NFS clients share one NFSv4 client identity: the owner \"" + c.owner +
+             "\" comes from " + clients_of(c) + " with " + std::to_string(c.verifiers.size()) +
+             " different boot verifiers, alternating " + std::to_string(c.switches) +
+             " times. The server takes each as the same client rebooted, so each node's new "
+             "session expires the other's and they evict each other forever (server CPU at "
+             "100%, hanging ls on the clients). ";
+    }
+    if (f.churn) {
+        e += "This client set up its NFS session " + std::to_string(f.churn->establishments) +
+             " times (" + std::to_string(f.churn->max_in_window) + " within a minute, " +
+             std::to_string(f.churn->cycles) +
+             " times after the server said its session or clientid was gone). ";
+    }
+    if (!listed(f, Verdict::NfsReplyTooBig).empty()) {
+        e += "The server answered with reply-too-big errors (" +
+             listed(f, Verdict::NfsReplyTooBig) +
+             "): the reply does not fit the session's negotiated size. ";
+    }
+    if (!listed(f, Verdict::NfsRequestTooBig).empty()) {
+        e += "Requests exceed the session's request size limit (" +
+             listed(f, Verdict::NfsRequestTooBig) + "). ";
+    }
+    if (!listed(f, Verdict::NfsReplyExceedsSessionLimit).empty()) {
+        e += "The server sent replies longer than the limit it granted in CREATE_SESSION (" +
+             listed(f, Verdict::NfsReplyExceedsSessionLimit) +
+             "): the on-wire form of knfsd's \"RPC request reserved N but used M\". ";
+    }
+}
+
+}  // namespace
+
+void explain_rpc(const analyze::ConnectionReport& r, std::string& text,
+                 std::vector<std::string>& remedies) {
+    if (!r.rpc) {
+        return;
+    }
+    const analyze::RpcFacts& f = *r.rpc;
+    explain_calls(f, text);
+    explain_nfs(f, text);
+    if (f.collision) {
+        remedies.emplace_back(
+            "Give every node its own NFS client identity: unique hostnames, or a per-node "
+            "uniquifier in /sys/fs/nfs/net/nfs_client/identifier (or the nfs.nfs4_unique_id "
+            "module parameter) set before mounting, e.g. from /etc/machine-id.");
+    }
+    if (f.churn && !f.collision) {
+        remedies.emplace_back(
+            "Find out why the server keeps dropping this client's session: another client "
+            "presenting the same identity (check the other clients' hostnames and "
+            "/sys/fs/nfs/net/nfs_client/identifier), or a server restarting or expiring leases.");
+    }
+    if (r.has(Verdict::NfsReplyTooBig) || r.has(Verdict::NfsRequestTooBig) ||
+        r.has(Verdict::NfsReplyExceedsSessionLimit)) {
+        remedies.emplace_back(
+            "Upgrade the NFS server (its session size accounting is broken); until then mount "
+            "with vers=4.0, which has no sessions and no negotiated size limits.");
+    }
+    if (r.has(Verdict::RpcUnanswered) && !f.collision) {
+        remedies.emplace_back(
+            "Check the server (or the local TLS proxy, e.g. efs-utils' stunnel) for a hung "
+            "process; if a v4.1/4.2 mount hangs where vers=4.0 works, treat it as a session "
+            "size-limit bug (upgrade the server, or mount with vers=4.0).");
+    }
+}
+
+}  // namespace vxcheck::report
