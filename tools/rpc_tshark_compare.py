@@ -385,7 +385,9 @@ def rpc_counts(conn: Conn, earlier_calls: set) -> dict:
         "calls_s2c": sum(1 for m in calls if m.src != conn.client),
         "unique_call_xids": len(call_keys), "matched_call_xids": len(matched),
         "unmatched_call_xids": len(call_keys) - len(matched),
-        "unmatched_xids": hexes(unmatched), "retransmitted_xids": hexes(retrans),
+        # An RPC retransmission is a call sent again as a new record, on this connection or
+        # (resent after a reconnect) on an earlier one: both are in retransmitted_xids.
+        "unmatched_xids": hexes(unmatched), "retransmitted_xids": hexes(sorted(set(retrans) | resent)),
         "resent_from_earlier_connection": hexes(sorted(resent)),
         "procedures": dict(sorted(procedures.items())), "nfs_ops": dict(sorted(nfs_ops.items())),
         "cb_ops": dict(sorted(cb_ops.items())), "errors": dict(sorted(errors.items())),

@@ -31,7 +31,8 @@ using track::FlowKey;
 using FlowTable = track::FlowTable<Flow>;
 
 // Which side of the key is the client: the SYN's sender, the SYN-ACK's receiver, mid-stream the
-// side talking to the watched server endpoint, or else the first packet's sender.
+// side talking to the watched server endpoint (port 2049 ...: issue 19's rule for connections
+// without a SYN), or else the first packet's sender.
 template <typename Watched>
 void learn_client(Flow& f, const Segment& s, bool syn, bool ack, Watched&& watched) noexcept {
     if (f.client_known) {
@@ -45,6 +46,8 @@ void learn_client(Flow& f, const Segment& s, bool syn, bool ack, Watched&& watch
         f.client_known = true;
     } else if (watched(s.dst) && !watched(s.src)) {
         f.client_is_lo = s.src_is_lo;
+    } else if (watched(s.src) && !watched(s.dst)) {
+        f.client_is_lo = !s.src_is_lo;  // a packet from the server
     } else if (f.packets == 1) {
         f.client_is_lo = s.src_is_lo;
     }
