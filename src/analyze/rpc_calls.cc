@@ -1,0 +1,165 @@
+// Per-connection call/reply matching: counts, retransmissions on the connection, SRT samples,
+// RPC-level errors. A reply matches the latest call with its XID sent the other way.
+
+#include <algorithm>
+
+#include "rpc_state.h"
+
+namespace vxcheck::analyze {
+
+using rpc_state::ErrorKind;
+
+void RpcAnalyzer::Impl::on_record(Conn& c, bool from_client, const rpc::Record& record) {
+    rpc::Message m;
+    if (rpc::parse_message(record.bytes, m) != rpc::ParseResult::Ok) {
+        ++c.garbled;
+        return;
+    }
+    if (m.type == rpc::MsgType::Call) {
+        on_call(c, from_client, record, m);
+    } else {
+        on_reply(c, from_client, record, m);
+    }
+}
+
+void RpcAnalyzer::Impl::count_procedure(Conn& c, const rpc::CallHeader& h) {
+    for (rpc_state::ProcCount& p : c.procs) {
+        if (p.prog == h.prog && p.vers == h.vers && p.proc == h.proc) {
+            ++p.n;
+            return;
+        }
+    }
+    c.procs.push_back({h.prog, h.vers, h.proc, 1});
+}
+
+void RpcAnalyzer::Impl::count_error(Conn& c, ErrorKind kind, std::uint32_t code,
+                                    std::uint32_t detail) {
+    for (rpc_state::ErrorCount& e : c.errors) {
+        if (e.kind == kind && e.code == code && e.detail == detail) {
+            ++e.n;
+            return;
+        }
+    }
+    c.errors.push_back({kind, code, detail, 1});
+}
+
+// The copy of a call already seen on this connection, or a new record for it (nullptr when
+// the table is full).
+rpc_state::CallRec* RpcAnalyzer::Impl::call_record(Conn& c, bool from_client,
+                                                   const rpc::Record& record, const rpc::Message& m,
+                                                   bool& again) {
+    const rpc::CallHeader& h = m.call;
+    if (CallRec* seen = c.by_xid.latest(c.calls_seen, m.xid, [&](const CallRec& r) {
+            return r.from_client == from_client && r.prog == h.prog && r.vers == h.vers &&
+                   r.proc == h.proc;
+        })) {
+        again = true;
+        return seen;
+    }
+    if (c.calls_seen.size() >= kMaxCallsPerConnection) {
+        ++c.bounds_hit;
+        return nullptr;
+    }
+    CallRec& r = c.calls_seen.emplace_back();
+    r.xid = m.xid;
+    r.from_client = from_client;
+    r.prog = h.prog;
+    r.vers = h.vers;
+    r.proc = h.proc;
+    r.seq = record.seq;
+    r.first = record.ts;
+    r.last = record.ts;
+    c.by_xid.add(c.calls_seen);
+    return &r;
+}
+
+void RpcAnalyzer::Impl::on_call(Conn& c, bool from_client, const rpc::Record& record,
+                                const rpc::Message& m) {
+    const rpc::CallHeader& h = m.call;
+    ++c.calls;
+    ++(from_client ? c.calls_c2s : c.calls_s2c);
+    count_procedure(c, h);
+    if (observer && from_client && !c.program_noted && h.prog == rpc::kProgNfs) {
+        c.program_noted = true;
+        observer(c.server, h.prog);
+    }
+    bool again = false;
+    CallRec* rec = call_record(c, from_client, record, m, again);
+    if (rec != nullptr && again) {
+        if (rec->seq != record.seq) {
+            RpcFinding f{.verdict = Verdict::RpcRetransmitted, .xid = m.xid, .ts = record.ts};
+            f.seconds = seconds_between(rec->last, record.ts);
+            c.findings.push_back(f);
+            rpc_state::add_once(c.retransmitted, m.xid);
+        }
+        rec->seq = record.seq;
+        rec->last = record.ts;
+    }
+    if (rec != nullptr && !again) {
+        cross_connection_copy(c, from_client, m, record);
+    }
+    if (rec != nullptr) {
+        ++rec->copies;
+    }
+    decode_call_args(c, from_client, record, m, rec);
+}
+
+void RpcAnalyzer::Impl::on_reply(Conn& c, bool from_client, const rpc::Record& record,
+                                 const rpc::Message& m) {
+    ++c.replies;
+    CallRec* call = c.by_xid.latest(c.calls_seen, m.xid,
+                                    [&](const CallRec& r) { return r.from_client != from_client; });
+    if (call == nullptr) {
+        return;  // its call is not in the capture (or the table was full)
+    }
+    if (!call->answered) {
+        call->answered = true;
+        note_answered(c, m.xid);
+    }
+    const double srt = seconds_between(call->last, record.ts);
+    add_srt(c, *call, 0, srt);
+    if (call->compound && call->main_op != 0) {
+        add_srt(c, *call, call->main_op, srt);
+    }
+    const rpc::ReplyHeader& h = m.reply;
+    if (h.stat == rpc::ReplyStat::Denied) {
+        const bool auth = h.reject == rpc::RejectStat::AuthError;
+        count_error(c, ErrorKind::Denied, static_cast<std::uint32_t>(h.reject),
+                    auth ? static_cast<std::uint32_t>(h.auth) : 0);
+        c.findings.push_back({.verdict = Verdict::RpcDenied,
+                              .xid = m.xid,
+                              .ts = record.ts,
+                              .status = static_cast<std::uint32_t>(h.reject) * 100 +
+                                        static_cast<std::uint32_t>(h.auth)});
+        return;
+    }
+    if (h.accept != rpc::AcceptStat::Success) {
+        count_error(c, ErrorKind::Accept, static_cast<std::uint32_t>(h.accept));
+        c.findings.push_back({.verdict = Verdict::RpcAcceptError,
+                              .xid = m.xid,
+                              .ts = record.ts,
+                              .status = static_cast<std::uint32_t>(h.accept)});
+        return;
+    }
+    decode_results(c, record, m, *call);
+}
+
+void RpcAnalyzer::Impl::add_srt(Conn& c, const CallRec& call, std::uint32_t op, double s) {
+    auto it = std::find_if(c.srt.begin(), c.srt.end(), [&](const rpc_state::SrtAcc& a) {
+        return a.prog == call.prog && a.vers == call.vers && a.proc == call.proc && a.op == op;
+    });
+    if (it == c.srt.end()) {
+        c.srt.push_back(
+            {.prog = call.prog, .vers = call.vers, .proc = call.proc, .op = op, .samples = {}});
+        it = c.srt.end() - 1;
+    }
+    rpc_state::SrtAcc& a = *it;
+    a.min = a.count == 0 ? s : std::min(a.min, s);
+    a.max = a.count == 0 ? s : std::max(a.max, s);
+    ++a.count;
+    if (a.samples.size() < kSrtSamples) {
+        a.samples.push_back(s);
+    }
+}
+
+}  // namespace vxcheck::analyze

@@ -1,0 +1,161 @@
+// NFS facts from call arguments and replies: versions, COMPOUND ops, NFS/MOUNT status errors,
+// and the session-limit rules that compare a message with the session it names.
+
+#include "rpc_state.h"
+#include "vxcheck/rpc/mount.h"
+
+namespace vxcheck::analyze {
+
+using rpc_state::ErrorKind;
+
+void RpcAnalyzer::Impl::decode_call_args(Conn& c, bool from_client, const rpc::Record& record,
+                                         const rpc::Message& m, CallRec* rec) {
+    const rpc::CallHeader& h = m.call;
+    if (h.prog == rpc::kProgNfs && h.vers == 3) {
+        c.versions |= 1U;
+    }
+    if (h.proc != rpc::kNfs4ProcCompound) {
+        return;
+    }
+    if (h.prog == rpc::kProgNfs && h.vers == 4) {
+        rpc::CompoundCall cc;
+        if (!rpc::parse_compound_call(h.args, cc)) {
+            return;
+        }
+        if (cc.minorversion <= 2) {
+            c.versions |= static_cast<std::uint8_t>(2U << cc.minorversion);
+        }
+        for (std::size_t i = 0; i < cc.op_count; ++i) {
+            rpc_state::bump(c.ops, cc.ops[i]);
+        }
+        if (rec != nullptr) {
+            rec->compound = true;
+            rec->main_op = cc.op_count > 0 ? cc.ops[cc.op_count - 1] : 0;
+            if (cc.sequence) {
+                rec->has_sequence = true;
+                rec->cachethis = cc.sequence->cachethis;
+                rec->session = cc.sequence->sessionid;
+            }
+        }
+        if (cc.sequence) {
+            check_request_size(c, record, m.xid, cc.sequence->sessionid);
+        }
+        if (from_client && cc.exchange_id) {
+            present_owner(c, cc.exchange_id->owner, cc.exchange_id->verifier, record.ts);
+        }
+        if (from_client && cc.setclientid) {
+            present_owner(c, cc.setclientid->id, cc.setclientid->verifier, record.ts);
+        }
+    } else if (h.vers == 1 && rpc::program_name(h.prog) == "NFS_CB") {
+        rpc::CbCompoundCall cb;
+        if (rpc::parse_cb_compound_call(h.args, cb)) {
+            for (std::size_t i = 0; i < cb.op_count; ++i) {
+                rpc_state::bump(c.cb_ops, cb.ops[i]);
+            }
+        }
+    }
+}
+
+void RpcAnalyzer::Impl::check_request_size(Conn& c, const rpc::Record& record, std::uint32_t xid,
+                                           const rpc::SessionId& id) {
+    const auto s = sessions.find(id);
+    if (s == sessions.end() || record.length <= s->second.fore.maxrequestsize) {
+        return;
+    }
+    c.findings.push_back({.verdict = Verdict::NfsRequestTooBig,
+                          .xid = xid,
+                          .ts = record.ts,
+                          .length = record.length,
+                          .limit = s->second.fore.maxrequestsize});
+}
+
+void RpcAnalyzer::Impl::decode_results(Conn& c, const rpc::Record& record, const rpc::Message& m,
+                                       const CallRec& call) {
+    const Bytes results = m.reply.results;
+    if (call.prog == rpc::kProgNfs && call.vers == 3) {
+        if (const auto s = rpc::nfs3_reply_status(call.proc, results); s && *s != 0) {
+            count_error(c, ErrorKind::Nfs3, *s);
+        }
+        return;
+    }
+    if (call.prog == rpc::kProgMount && call.proc == rpc::kMountProcMnt && call.vers == 3) {
+        rpc::MntReply mnt;
+        if (rpc::parse_mnt_reply(results, mnt) && mnt.status != 0) {
+            count_error(c, ErrorKind::Mount, mnt.status);
+        }
+        return;
+    }
+    if (call.proc != rpc::kNfs4ProcCompound) {
+        return;
+    }
+    rpc::CompoundReply r;
+    const bool nfs4 = call.prog == rpc::kProgNfs && call.vers == 4;
+    if (!(nfs4 ? rpc::parse_compound_reply(results, r)
+               : rpc::parse_cb_compound_reply(results, r))) {
+        return;
+    }
+    if (r.status != rpc::nfs4err::kOk) {
+        const std::uint32_t s =
+            r.result_count > 0 ? r.results[r.result_count - 1].status : r.status;
+        count_error(c, ErrorKind::Nfs4, s);
+    }
+    if (nfs4) {
+        compound_rules(c, record, m.xid, call, r);
+    }
+}
+
+void RpcAnalyzer::Impl::compound_rules(Conn& c, const rpc::Record& record, std::uint32_t xid,
+                                       const CallRec& call, const rpc::CompoundReply& r) {
+    bool session_err = r.result_count == 0 && rpc_rules::session_error(r.status);
+    for (std::size_t i = 0; i < r.result_count; ++i) {
+        const rpc::OpResult& o = r.results[i];
+        if (rpc_rules::reply_too_big(o.status)) {
+            c.findings.push_back({.verdict = Verdict::NfsReplyTooBig,
+                                  .xid = xid,
+                                  .ts = record.ts,
+                                  .status = o.status,
+                                  .length = record.length});
+        }
+        if (rpc_rules::request_too_big(o.status)) {
+            c.findings.push_back({.verdict = Verdict::NfsRequestTooBig,
+                                  .xid = xid,
+                                  .ts = record.ts,
+                                  .status = o.status});
+        }
+        session_err = session_err || rpc_rules::session_error(o.status);
+        if (o.status == rpc::nfs4err::kOk && o.op == rpc::op::kSetclientidConfirm) {
+            session_event(c, record.ts, true);
+        }
+    }
+    if (r.create_session) {
+        if (sessions.size() < kMaxSessions) {
+            sessions[r.create_session->sessionid] = {r.create_session->fore};
+        } else {
+            ++bounds_hit;
+        }
+        session_event(c, record.ts, true);
+    }
+    if (session_err) {
+        session_event(c, record.ts, false);
+    }
+    const bool sequence_ok = r.result_count > 0 && r.results[0].op == rpc::op::kSequence &&
+                             r.results[0].status == rpc::nfs4err::kOk;
+    if (!call.has_sequence || !sequence_ok) {
+        return;
+    }
+    const auto s = sessions.find(call.session);
+    if (s == sessions.end()) {
+        return;
+    }
+    const std::uint32_t limit = rpc_rules::reply_limit(s->second.fore, call.cachethis);
+    if (record.length > limit) {
+        c.findings.push_back({.verdict = Verdict::NfsReplyExceedsSessionLimit,
+                              .xid = xid,
+                              .ts = record.ts,
+                              .length = record.length,
+                              .limit = limit,
+                              .cached_limit = call.cachethis});
+    }
+}
+
+}  // namespace vxcheck::analyze

@@ -1,0 +1,146 @@
+// The cross-connection tables the rules need, each bounded (a full table counts a bound hit):
+// earlier copies of a call, later answers, client owners per server, session events per
+// (client, server); and the decisions that read them (unanswered, collision, churn).
+
+#include <algorithm>
+
+#include "rpc_state.h"
+
+namespace vxcheck::analyze {
+
+using rpc_state::before;
+using rpc_state::kEndpointBytes;
+
+rpc_state::CallKey RpcAnalyzer::Impl::call_key(const Conn& c, bool from_client, std::uint32_t xid,
+                                               std::uint32_t prog, std::uint32_t vers,
+                                               std::uint32_t proc) noexcept {
+    CallKey k{};
+    rpc_state::put(k.data(), c.client, false);
+    rpc_state::put(k.data() + kEndpointBytes, c.server, true);
+    k[2 * kEndpointBytes] = from_client ? 1 : 0;
+    const std::uint32_t words[4] = {xid, prog, vers, proc};
+    std::memcpy(k.data() + 2 * kEndpointBytes + 1, words, sizeof words);
+    return k;
+}
+
+void RpcAnalyzer::Impl::cross_connection_copy(Conn& c, bool from_client, const rpc::Message& m,
+                                              const rpc::Record& record) {
+    const rpc::CallHeader& h = m.call;
+    const CallKey k = call_key(c, from_client, m.xid, h.prog, h.vers, h.proc);
+    auto it = cross_calls.find(k);
+    if (it != cross_calls.end()) {
+        if (it->second.serial < c.serial) {
+            RpcFinding f{.verdict = Verdict::RpcRetransmitted, .xid = m.xid, .ts = record.ts};
+            f.seconds = seconds_between(it->second.last, record.ts);
+            f.same_connection = false;
+            c.findings.push_back(f);
+            c.resent_earlier.push_back(m.xid);
+            rpc_state::add_once(c.retransmitted, m.xid);
+        }
+        it->second = {c.serial, record.ts};
+    } else if (cross_calls.size() < kMaxCrossCalls) {
+        cross_calls.emplace(k, CrossCall{c.serial, record.ts});
+    } else {
+        ++bounds_hit;
+    }
+}
+
+void RpcAnalyzer::Impl::note_answered(const Conn& c, std::uint32_t xid) {
+    const CallKey k = call_key(c, true, xid, 0, 0, 0);
+    if (answered.size() < kMaxCrossCalls || answered.contains(k)) {
+        std::uint64_t& s = answered[k];
+        s = std::max(s, c.serial);
+    } else {
+        ++bounds_hit;
+    }
+}
+
+void RpcAnalyzer::Impl::present_owner(Conn& c, Bytes owner, const rpc::Verifier4& verifier,
+                                      Timestamp ts) {
+    const std::string_view o(reinterpret_cast<const char*>(owner.data()), owner.size());
+    std::size_t g = 0;
+    while (g < owners.size() && !(owners[g].server == c.server && owners[g].owner == o)) {
+        ++g;
+    }
+    if (owner_events >= kMaxOwnerEvents) {
+        ++bounds_hit;
+        return;
+    }
+    if (g == owners.size()) {
+        owners.push_back({c.server, std::string(o), {}});
+    }
+    owners[g].events.push_back({rpc_state::address_of(c.client), verifier, ts});
+    ++owner_events;
+    if (std::find(c.owner_groups.begin(), c.owner_groups.end(), g) == c.owner_groups.end()) {
+        c.owner_groups.push_back(g);
+    }
+}
+
+void RpcAnalyzer::Impl::session_event(Conn& c, Timestamp ts, bool establishment) {
+    c.session_reply = true;
+    if (session_event_count >= kMaxSessionEvents) {
+        ++bounds_hit;
+        return;
+    }
+    session_events[rpc_state::pair_key(c.client, c.server)].push_back(
+        {rpc_state::address_of(c.client), ts, establishment});
+    ++session_event_count;
+}
+
+void RpcAnalyzer::Impl::unanswered(Conn& c, RpcFacts& f) {
+    for (const CallRec& k : c.calls_seen) {
+        if (k.answered) {
+            continue;
+        }
+        const auto later = answered.find(call_key(c, true, k.xid, 0, 0, 0));
+        const bool answered_later = later != answered.end() && later->second > c.serial;
+        const double after = seconds_between(k.last, capture_end);
+        const bool closed_after = c.closed && !before(c.closed_ts, k.last);
+        if (rpc_rules::unanswered(false, answered_later, after, closed_after,
+                                  options.unanswered_after_s)) {
+            f.findings.push_back({.verdict = Verdict::RpcUnanswered,
+                                  .xid = k.xid,
+                                  .ts = k.last,
+                                  .seconds = after,
+                                  .closed = closed_after});
+        }
+    }
+}
+
+void RpcAnalyzer::Impl::collision_and_churn(Conn& c, RpcFacts& f) {
+    for (const std::size_t g : c.owner_groups) {
+        const OwnerGroup& group = owners[g];
+        std::vector<rpc_rules::SessionEvent> at_server;
+        for (const auto& [key, events] : session_events) {
+            PairKey want{};
+            rpc_state::put(want.data() + kEndpointBytes, group.server, true);
+            if (std::equal(key.begin() + kEndpointBytes, key.end(),
+                           want.begin() + kEndpointBytes)) {
+                at_server.insert(at_server.end(), events.begin(), events.end());
+            }
+        }
+        std::stable_sort(at_server.begin(), at_server.end(),
+                         [](const auto& a, const auto& b) { return before(a.ts, b.ts); });
+        if (auto col =
+                rpc_rules::clientid_collision(group.owner, group.events, at_server, options)) {
+            f.collision = std::move(col);
+            break;
+        }
+    }
+    if (!c.session_reply) {
+        return;
+    }
+    const auto it = session_events.find(rpc_state::pair_key(c.client, c.server));
+    if (it == session_events.end()) {
+        return;
+    }
+    std::vector<rpc_rules::SessionEvent> events = it->second;
+    std::stable_sort(events.begin(), events.end(),
+                     [](const auto& a, const auto& b) { return before(a.ts, b.ts); });
+    const RpcChurn churn = rpc_rules::session_churn(events, options);
+    if (rpc_rules::churn_fires(churn, options)) {
+        f.churn = churn;
+    }
+}
+
+}  // namespace vxcheck::analyze

@@ -1,0 +1,286 @@
+#pragma once
+// The state of the RPC analyzer, shared by its parts (private to src/analyze):
+//   rpc_calls.cc     per-connection call/reply matching, counts and SRT samples
+//   rpc_nfs.cc       NFS facts from call arguments and COMPOUND replies
+//   rpc_registry.cc  the cross-connection tables the rules need (copies, answers, owners,
+//                    session events) and the rules that read them
+//   rpc_facts.cc     a connection's RpcFacts: labels, errors, latency summaries
+//   rpc_analyzer.cc  the ConnectionPlugin entry points
+// Per-message work keys on numbers (XIDs, program/version/procedure, status codes); labels are
+// built only when a connection is decided.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "flow.h"
+#include "vxcheck/analyze/rpc_analyzer.h"
+#include "vxcheck/analyze/rpc_rules.h"
+#include "vxcheck/rpc/message.h"
+#include "vxcheck/rpc/nfs.h"
+#include "vxcheck/rpc/record_stream.h"
+
+namespace vxcheck::analyze {
+
+namespace rpc_state {
+
+inline constexpr std::size_t kEndpointBytes = 19;
+// (client address, server ip:port, direction, xid, prog, vers, proc)
+using CallKey = std::array<std::uint8_t, 2 * kEndpointBytes + 1 + 16>;
+// (client address, server ip:port)
+using PairKey = std::array<std::uint8_t, 2 * kEndpointBytes>;
+
+inline void put(std::uint8_t* at, const track::Endpoint& e, bool with_port) noexcept {
+    std::memcpy(at, e.addr.data(), e.addr.size());
+    const std::uint16_t port = with_port ? e.port : 0;
+    std::memcpy(at + 16, &port, 2);
+    at[18] = e.v6 ? 1 : 0;
+}
+
+inline track::Endpoint address_of(track::Endpoint e) noexcept {
+    e.port = 0;
+    return e;
+}
+
+inline PairKey pair_key(const track::Endpoint& client, const track::Endpoint& server) noexcept {
+    PairKey k{};
+    put(k.data(), client, false);
+    put(k.data() + kEndpointBytes, server, true);
+    return k;
+}
+
+inline bool before(Timestamp a, Timestamp b) noexcept {
+    return a.sec < b.sec || (a.sec == b.sec && a.nsec < b.nsec);
+}
+
+struct CallRec {
+    std::uint32_t xid = 0;
+    bool from_client = true;
+    std::uint32_t prog = 0;
+    std::uint32_t vers = 0;
+    std::uint32_t proc = 0;
+    std::uint32_t seq = 0;  // stream position of the last copy
+    Timestamp first;
+    Timestamp last;
+    std::uint32_t copies = 0;
+    bool answered = false;
+    bool compound = false;  // NFSv4 COMPOUND
+    bool has_sequence = false;
+    bool cachethis = false;
+    rpc::SessionId session{};
+    std::uint32_t main_op = 0;  // the compound's last op, for the latency table
+};
+
+/// Positions in a connection's call records by XID: an open-addressing table with linear
+/// probing, at most half full, grown by doubling (amortised like the records themselves) and
+/// never past 2 * kMaxCallsPerConnection slots. Records are only appended, so a lookup walks
+/// its probe chain to the first empty slot and keeps the latest matching record.
+class XidIndex {
+  public:
+    template <class Match>
+    CallRec* latest(std::vector<CallRec>& calls, std::uint32_t xid, Match match) noexcept {
+        if (slots_.empty()) {
+            return nullptr;
+        }
+        const std::size_t mask = slots_.size() - 1;
+        CallRec* best = nullptr;
+        for (std::size_t i = slot_of(xid, mask); slots_[i] != 0; i = (i + 1) & mask) {
+            CallRec& r = calls[slots_[i] - 1];
+            if (r.xid == xid && match(r) && (best == nullptr || &r > best)) {
+                best = &r;
+            }
+        }
+        return best;
+    }
+
+    /// Indexes calls.back(), just appended.
+    void add(const std::vector<CallRec>& calls) {
+        if ((calls.size()) * 2 > slots_.size()) {
+            slots_.assign(std::max<std::size_t>(16, slots_.size() * 2), 0);
+            for (std::size_t i = 0; i < calls.size(); ++i) {
+                place(calls[i].xid, i);
+            }
+            return;
+        }
+        place(calls.back().xid, calls.size() - 1);
+    }
+
+  private:
+    static std::size_t slot_of(std::uint32_t xid, std::size_t mask) noexcept {
+        const std::uint32_t h = xid * 0x9E3779B1U;
+        return static_cast<std::size_t>(h ^ (h >> 16)) & mask;
+    }
+    void place(std::uint32_t xid, std::size_t index) noexcept {
+        const std::size_t mask = slots_.size() - 1;
+        std::size_t i = slot_of(xid, mask);
+        while (slots_[i] != 0) {
+            i = (i + 1) & mask;
+        }
+        slots_[i] = static_cast<std::uint32_t>(index + 1);
+    }
+
+    std::vector<std::uint32_t> slots_;  // record index + 1; 0 is empty
+};
+
+struct SrtAcc {
+    std::uint32_t prog = 0;
+    std::uint32_t vers = 0;
+    std::uint32_t proc = 0;
+    std::uint32_t op = 0;  // a COMPOUND's last op; 0 for the procedure as a whole
+    std::uint64_t count = 0;
+    double min = 0;
+    double max = 0;
+    std::vector<double> samples;  // the first kSrtSamples
+};
+
+struct ProcCount {
+    std::uint32_t prog = 0;
+    std::uint32_t vers = 0;
+    std::uint32_t proc = 0;
+    std::uint64_t n = 0;
+};
+
+inline void bump(std::vector<std::pair<std::uint32_t, std::uint64_t>>& v, std::uint32_t key) {
+    for (auto& [k, n] : v) {
+        if (k == key) {
+            ++n;
+            return;
+        }
+    }
+    v.emplace_back(key, 1);
+}
+
+/// Adds `xid` to `xids` once.
+inline void add_once(std::vector<std::uint32_t>& xids, std::uint32_t xid) {
+    if (std::find(xids.begin(), xids.end(), xid) == xids.end()) {
+        xids.push_back(xid);
+    }
+}
+
+/// What an error reply counts under; labelled (RpcFacts::errors) only when decided.
+enum class ErrorKind : std::uint8_t { Denied, Accept, Nfs3, Mount, Nfs4 };
+
+struct ErrorCount {
+    ErrorKind kind = ErrorKind::Accept;
+    std::uint32_t code = 0;
+    std::uint32_t detail = 0;  // Denied: the auth_stat of an AUTH_ERROR
+    std::uint64_t n = 0;
+};
+
+}  // namespace rpc_state
+
+struct RpcAnalyzer::Impl {
+    using CallRec = rpc_state::CallRec;
+    using CallKey = rpc_state::CallKey;
+    using PairKey = rpc_state::PairKey;
+
+    struct Conn;
+    struct Sink final : rpc::RecordSink {
+        Impl* impl = nullptr;
+        Conn* conn = nullptr;
+        bool from_client = true;
+        void on_record(const rpc::Record& record) noexcept override {
+            try {
+                impl->on_record(*conn, from_client, record);
+            } catch (...) {
+                ++conn->bounds_hit;  // an allocation failed: the record's facts are lost
+            }
+        }
+    };
+
+    struct Conn {
+        std::array<rpc::RecordStream, 2> streams;  // [0] client->server, [1] server->client
+        track::Endpoint client;
+        track::Endpoint server;
+        std::uint64_t serial = 0;  // connections in order of first sight
+        bool closed = false;
+        Timestamp closed_ts;
+        bool program_noted = false;
+        bool session_reply = false;  // carried an establishment or a session error
+        std::uint64_t calls = 0, replies = 0, calls_c2s = 0, calls_s2c = 0;
+        std::uint64_t bounds_hit = 0, garbled = 0;
+        std::vector<CallRec> calls_seen;
+        rpc_state::XidIndex by_xid;  // into calls_seen
+        std::vector<std::uint32_t> retransmitted, resent_earlier;
+        std::vector<rpc_state::ProcCount> procs;
+        std::vector<std::pair<std::uint32_t, std::uint64_t>> ops, cb_ops;
+        std::vector<rpc_state::ErrorCount> errors;  // few keys: a linear search
+        std::uint8_t versions = 0;                  // bit 0: v3, bit 1 + minor: v4.minor
+        std::vector<rpc_state::SrtAcc> srt;         // few keys: a linear search
+        std::vector<RpcFinding> findings;
+        std::vector<std::size_t> owner_groups;  // indices into Impl::owners
+    };
+
+    struct OwnerGroup {
+        track::Endpoint server;
+        std::string owner;
+        std::vector<rpc_rules::OwnerEvent> events;
+    };
+    struct CrossCall {
+        std::uint64_t serial = 0;
+        Timestamp last;
+    };
+    struct Session {
+        rpc::ChannelAttrs fore;
+    };
+
+    RpcOptions options;
+    ProgramObserver observer;
+    FlowStorage<Conn> conns;
+    std::uint64_t next_serial = 0;
+    Timestamp capture_end;
+    std::uint64_t bounds_hit = 0;  // cross-connection tables full
+    std::map<CallKey, CrossCall> cross_calls;
+    std::map<CallKey, std::uint64_t> answered;  // (client, server, xid) -> latest serial answered
+    std::vector<OwnerGroup> owners;
+    std::size_t owner_events = 0;
+    std::map<PairKey, std::vector<rpc_rules::SessionEvent>> session_events;
+    std::size_t session_event_count = 0;
+    std::map<rpc::SessionId, Session> sessions;
+
+    // rpc_calls.cc
+    void on_record(Conn& c, bool from_client, const rpc::Record& record);
+    void on_call(Conn& c, bool from_client, const rpc::Record& record, const rpc::Message& m);
+    void on_reply(Conn& c, bool from_client, const rpc::Record& record, const rpc::Message& m);
+    static CallRec* call_record(Conn& c, bool from_client, const rpc::Record& record,
+                                const rpc::Message& m, bool& again);
+    static void count_procedure(Conn& c, const rpc::CallHeader& h);
+    static void count_error(Conn& c, rpc_state::ErrorKind kind, std::uint32_t code,
+                            std::uint32_t detail = 0);
+    static void add_srt(Conn& c, const CallRec& call, std::uint32_t op, double s);
+
+    // rpc_nfs.cc
+    void decode_call_args(Conn& c, bool from_client, const rpc::Record& record,
+                          const rpc::Message& m, CallRec* rec);
+    void check_request_size(Conn& c, const rpc::Record& record, std::uint32_t xid,
+                            const rpc::SessionId& id);
+    void decode_results(Conn& c, const rpc::Record& record, const rpc::Message& m,
+                        const CallRec& call);
+    void compound_rules(Conn& c, const rpc::Record& record, std::uint32_t xid, const CallRec& call,
+                        const rpc::CompoundReply& r);
+
+    // rpc_registry.cc
+    static CallKey call_key(const Conn& c, bool from_client, std::uint32_t xid, std::uint32_t prog,
+                            std::uint32_t vers, std::uint32_t proc) noexcept;
+    void cross_connection_copy(Conn& c, bool from_client, const rpc::Message& m,
+                               const rpc::Record& record);
+    void note_answered(const Conn& c, std::uint32_t xid);
+    void present_owner(Conn& c, Bytes owner, const rpc::Verifier4& verifier, Timestamp ts);
+    void session_event(Conn& c, Timestamp ts, bool establishment);
+    void unanswered(Conn& c, RpcFacts& f);
+    void collision_and_churn(Conn& c, RpcFacts& f);
+
+    // rpc_facts.cc
+    void facts(Conn& c, RpcFacts& f) const;
+
+    // rpc_analyzer.cc
+    void decide(Conn& c, ConnectionReport& r);
+};
+
+}  // namespace vxcheck::analyze
