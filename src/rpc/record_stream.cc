@@ -45,12 +45,30 @@ bool plausible_mark(Bytes data) noexcept {
            plausible_message_start(data.subspan(kRecordMarkLen));
 }
 
+// A plausible mark's first byte: the last-fragment bit, and length bits 24-30 clear because
+// kMaxRecordLen is 2^24. The hunt looks for this byte with memchr, not at every offset.
+constexpr std::uint8_t kMarkFirstByte = 0x80;
+static_assert(kMaxRecordLen == 1U << 24, "a plausible mark's first byte is exactly 0x80");
+
 /// The first offset at or after `from` where a plausible mark starts; data.size() if none.
 std::size_t hunt(Bytes data, std::size_t from) noexcept {
-    for (std::size_t p = from; p + kRecordMarkLen + kStartCheckLen <= data.size(); ++p) {
-        if ((data[p] & 0x80U) != 0 && plausible_mark(data.subspan(p))) {
-            return p;
+    constexpr std::size_t kNeed = kRecordMarkLen + kStartCheckLen;
+    if (data.size() < kNeed) {
+        return data.size();
+    }
+    const std::uint8_t* const base = data.data();
+    const std::uint8_t* const last = base + (data.size() - kNeed);  // last offset to try
+    const std::uint8_t* p = base + from;
+    while (p <= last) {
+        const void* hit = std::memchr(p, kMarkFirstByte, static_cast<std::size_t>(last - p) + 1);
+        if (hit == nullptr) {
+            break;
         }
+        p = static_cast<const std::uint8_t*>(hit);
+        if (plausible_mark(data.subspan(static_cast<std::size_t>(p - base)))) {
+            return static_cast<std::size_t>(p - base);
+        }
+        ++p;
     }
     return data.size();
 }
@@ -68,6 +86,7 @@ void RecordStream::start(std::uint32_t seq) noexcept {
     hold_used_ = 0;
     started_ = true;
     in_sync_ = true;
+    forget_hunt();
     next_seq_ = seq;
 }
 
@@ -113,6 +132,7 @@ void RecordStream::finish(RecordSink& sink) noexcept {
     hold_used_ = 0;
     started_ = false;
     in_sync_ = false;
+    forget_hunt();
 }
 
 void RecordStream::place(const Piece& piece, RecordSink& sink) noexcept {
@@ -246,13 +266,14 @@ void RecordStream::consume(const Piece& piece, RecordSink& sink) noexcept {
     std::size_t p = 0;
     while (p < data.size()) {
         if (!in_sync_) {
-            const std::size_t found = hunt(data, p);
+            const std::size_t found = resync_at(data, p);
             counters_.skipped_bytes += found - p;
             p = found;
             if (p == data.size()) {
                 break;
             }
             in_sync_ = true;
+            forget_hunt();
             ++counters_.resyncs;
         }
         if (frag_left_ == 0) {
@@ -292,6 +313,34 @@ void RecordStream::consume(const Piece& piece, RecordSink& sink) noexcept {
     if (piece.hole > 0) {
         consume_hole(piece.hole, piece, sink);
     }
+}
+
+// Out of sync, a hunting stream tries every offset of a piece; after kMaxHuntBytes or
+// kMaxHuntSegments without a plausible mark the direction is not RPC, and only each piece's
+// first byte is tried (senders start a record at a segment boundary), so a stream that carries
+// no RPC costs one check per segment instead of one per payload byte.
+std::size_t RecordStream::resync_at(Bytes data, std::size_t from) noexcept {
+    if (not_rpc_) {
+        ++counters_.not_rpc_segments;
+        return from == 0 && plausible_mark(data) ? 0 : data.size();
+    }
+    const std::size_t found = hunt(data, from);
+    if (found < data.size()) {
+        return found;
+    }
+    hunted_bytes_ += data.size() - from;
+    ++hunted_segments_;
+    if (hunted_bytes_ >= kMaxHuntBytes || hunted_segments_ >= kMaxHuntSegments) {
+        not_rpc_ = true;
+        ++counters_.hunts_given_up;
+    }
+    return found;
+}
+
+void RecordStream::forget_hunt() noexcept {
+    not_rpc_ = false;
+    hunted_bytes_ = 0;
+    hunted_segments_ = 0;
 }
 
 void RecordStream::consume_hole(std::uint32_t hole, const Piece& piece, RecordSink& sink) noexcept {

@@ -17,7 +17,11 @@
 // - Out of sync, the stream hunts for the next plausible record mark (at a segment start or
 //   inside a segment): last-fragment bit set, length in [kMinPlausibleRecord, kMaxRecordLen),
 //   followed by msg_type 0 or 1 (and rpcvers 2 for a call, reply_stat 0 or 1 for a reply).
-//   Bytes before it are skipped and counted.
+//   Bytes before it are skipped and counted. After kMaxHuntBytes or kMaxHuntSegments of
+//   hunting without a plausible mark, the direction is "not RPC": from then on only a mark at
+//   each segment's start is checked (Linux starts a record at a segment boundary, and a
+//   coalesced GRO super-segment starts where its first segment did), and a plausible mark there
+//   brings the stream back in sync. start() and finish() forget the verdict.
 // - A record inside one segment is delivered as a view into the segment (zero-copy). A record
 //   over several segments is copied, its first kKeptPrefix bytes only, into a buffer the stream
 //   allocates the first time it needs it; streams without RPC never allocate.
@@ -42,6 +46,10 @@ inline constexpr std::uint32_t kMinPlausibleRecord = 24;           // a resync m
 // unacknowledged data, within the window): the sequence space jumped, and the stream starts
 // over there (hunting for a mark) instead of ignoring everything that follows.
 inline constexpr std::uint32_t kMaxRetransmitDistance = 64U * 1024 * 1024;
+// Hunting budget: bytes or segments scanned out of sync, without a plausible mark, before the
+// stream checks only segment starts.
+inline constexpr std::size_t kMaxHuntBytes = 64 * 1024;
+inline constexpr std::uint32_t kMaxHuntSegments = 8;
 inline constexpr std::uint32_t kLastFragment = 0x80000000U;
 inline constexpr std::size_t kRecordMarkLen = 4;
 
@@ -98,6 +106,8 @@ struct StreamCounters {
     std::uint64_t records_lost = 0;            // begun, then sync lost (hole over a mark, gap ...)
     std::uint64_t seq_jumps = 0;               // segments far behind: the stream started over there
     std::uint64_t unfinished_at_end = 0;       // a record begun but not completed at finish()
+    std::uint64_t hunts_given_up = 0;          // hunting budget spent: the direction is not RPC
+    std::uint64_t not_rpc_segments = 0;  // out of sync and not RPC: only the start was checked
 };
 
 /// One direction of one TCP connection. Not copyable (owns the lazily allocated buffers).
@@ -154,6 +164,8 @@ class RecordStream {
     void on_mark(std::uint32_t mark_seq, const std::uint8_t* body, const Piece& piece) noexcept;
     void append(const std::uint8_t* bytes, std::size_t n) noexcept;
     void spill() noexcept;
+    [[nodiscard]] std::size_t resync_at(Bytes data, std::size_t from) noexcept;
+    void forget_hunt() noexcept;
     void check_start() noexcept;
     void complete(const Piece& piece, RecordSink& sink) noexcept;
     void lose_sync(bool garbled) noexcept;
@@ -166,6 +178,9 @@ class RecordStream {
     std::uint32_t next_seq_ = 0;  // next expected byte
     Timestamp last_ts_;
     std::uint64_t last_frame_ = 0;
+    bool not_rpc_ = false;  // hunting budget spent: only segment starts are checked
+    std::size_t hunted_bytes_ = 0;
+    std::uint32_t hunted_segments_ = 0;
 
     // The record being assembled.
     bool in_record_ = false;        // a first mark was read, the record is not delivered yet

@@ -320,6 +320,57 @@ TEST(RecordStream, SegmentFarBehindIsASequenceJumpNotARetransmission) {
     EXPECT_EQ(f.stream.counters().retransmitted_segments, 1U);
 }
 
+/// kMaxHuntSegments segments of bytes with no plausible mark, then `tail`.
+ByteVec junk_then(const ByteVec& tail, std::size_t seg) {
+    return concat({ByteVec(kMaxHuntSegments * seg, 0x17), tail});
+}
+
+TEST(RecordStream, MarkInsideASegmentIsFoundWhileTheHuntingBudgetLasts) {
+    const ByteVec stream = concat({ByteVec(100, 0x17), record(call(1))});
+    Feeder f{false};
+    f.push(stream, 0, stream.size());
+    ASSERT_EQ(f.sink.got.size(), 1U);
+    EXPECT_EQ(f.sink.got[0].bytes, call(1));
+    EXPECT_EQ(f.stream.counters().skipped_bytes, 100U);
+    EXPECT_EQ(f.stream.counters().hunts_given_up, 0U);
+}
+
+TEST(RecordStream, AfterTheHuntingBudgetOnlySegmentStartsAreChecked) {
+    constexpr std::size_t kSeg = 1000;
+    // After the budget: a mark 100 bytes into a segment is not looked for.
+    const ByteVec inside = concat({ByteVec(100, 0x17), record(call(1)), ByteVec(100, 0x17)});
+    const ByteVec stream = junk_then(inside, kSeg);
+    Feeder f{false};
+    f.push_all(stream, kSeg);
+    EXPECT_TRUE(f.sink.got.empty());
+    EXPECT_FALSE(f.stream.in_sync());
+    EXPECT_EQ(f.stream.counters().hunts_given_up, 1U);
+    EXPECT_EQ(f.stream.counters().not_rpc_segments, 1U);
+    EXPECT_EQ(f.stream.counters().skipped_bytes, stream.size());
+}
+
+TEST(RecordStream, NotRpcDirectionResyncsOnAPlausibleMarkAtASegmentStart) {
+    constexpr std::size_t kSeg = 1000;
+    const ByteVec tail = concat({record(call(1)), record(call(2))});
+    const ByteVec stream = junk_then(tail, kSeg);
+    Feeder f{false};
+    f.push_all(stream, kSeg);
+    ASSERT_EQ(f.sink.got.size(), 2U);
+    EXPECT_EQ(f.sink.got[0].bytes, call(1));
+    EXPECT_EQ(f.sink.got[1].bytes, call(2));
+    EXPECT_EQ(f.stream.counters().hunts_given_up, 1U);
+    EXPECT_EQ(f.stream.counters().resyncs, 1U);
+    EXPECT_TRUE(f.stream.in_sync());
+}
+
+TEST(RecordStream, HuntingBudgetIsAlsoSpentByBytes) {
+    const std::size_t seg = kMaxHuntBytes / 2;
+    const ByteVec stream = ByteVec(2 * seg, 0x17);
+    Feeder f{false};
+    f.push_all(stream, seg);
+    EXPECT_EQ(f.stream.counters().hunts_given_up, 1U);
+}
+
 TEST(RecordStream, UdpDatagramIsOneMessage) {
     const ByteVec a = call(3);
     const Record r = udp_record(Bytes{a}, static_cast<std::uint32_t>(a.size()), {}, 7);
