@@ -63,11 +63,11 @@ int main(int argc, char** argv) {
         return 2;
     }
     // The buffer must outlive the FILE; it is freed after pcap_close() below. Page-aligned: stdio
-    // refills it from file offsets that are multiples of its size, and the kernel's copy into
-    // it (rep movsb) runs at a quarter of its speed on this machine's AMD EPYC when the
-    // destination sits 1-31 bytes past the source's offset in a page, which is where malloc
-    // puts a 1 MiB block (16 bytes into an mmap'ed page): 2.5 s instead of 0.5 - 0.6 s of system
-    // time for the 4.7 GB capture. The ceiling should not be slowed down by its buffer.
+    // refills it from file offsets that are multiples of its size, and on some CPUs the kernel's
+    // copy into it (rep movsb) is several times slower when the destination sits 1-31 bytes past
+    // the source's offset in a page, which is where malloc puts a 1 MiB block (16 bytes into an
+    // mmap'ed page; measurements in tools/bench/README.md). The ceiling should not be slowed down
+    // by its buffer.
     const std::unique_ptr<char, PageFree> buffer(
         static_cast<char*>(::operator new (kReadBuffer, std::align_val_t{kPage})));
     if (std::setvbuf(file, buffer.get(), _IOFBF, kReadBuffer) != 0) {
