@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../../../src/analyze/rpc_state.h"
+#include "analyze/rpc_state.h"
 
 namespace vxcheck::analyze {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../../../src/app/bench.h"
+#include "app/bench.h"
 #include "capture_files.h"
 #include "vxcheck/app/options.h"
 #include "vxcheck/app/pipeline.h"
