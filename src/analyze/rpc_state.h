@@ -194,11 +194,12 @@ struct RpcAnalyzer::Impl {
         }
     };
 
+    // A segment reads the first line and two of its direction's stream (prefetch()).
     struct Conn {
-        std::array<rpc::RecordStream, 2> streams;  // [0] client->server, [1] server->client
+        std::uint64_t serial = 0;  // connections in order of first sight
         track::Endpoint client;
         track::Endpoint server;
-        std::uint64_t serial = 0;  // connections in order of first sight
+        std::array<rpc::RecordStream, 2> streams;  // [0] client->server, [1] server->client
         bool closed = false;
         Timestamp closed_ts;
         bool program_noted = false;
@@ -230,9 +231,18 @@ struct RpcAnalyzer::Impl {
         rpc::ChannelAttrs fore;
     };
 
+    // A connection seen opening (SYN) but without payload yet: its serial and where each
+    // direction's stream starts.
+    struct Opening {
+        std::uint64_t serial = 0;
+        std::array<std::uint32_t, 2> start{};
+        std::uint8_t known = 0;  // bit dir: start[dir] is known
+    };
+
     RpcOptions options;
     ProgramObserver observer;
     FlowStorage<Conn> conns;
+    std::vector<Opening> openings;  // by FlowId
     std::uint64_t next_serial = 0;
     Timestamp capture_end;
     std::uint64_t bounds_hit = 0;  // cross-connection tables full
@@ -280,6 +290,8 @@ struct RpcAnalyzer::Impl {
     void facts(Conn& c, RpcFacts& f) const;
 
     // rpc_analyzer.cc
+    void note_syn(FlowId flow, std::size_t dir, std::uint32_t start);
+    Conn& open(const SegmentView& s);
     void decide(Conn& c, ConnectionReport& r);
 };
 
