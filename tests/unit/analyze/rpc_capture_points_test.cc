@@ -8,66 +8,24 @@
 #include <cstdint>
 #include <vector>
 
-#include "vxcheck/analyze/connection_report.h"
-#include "vxcheck/analyze/rpc_analyzer.h"
-#include "vxcheck/decode/packet.h"
+#include "rpc_feed.h"
 #include "vxcheck/rpc/message.h"
-#include "xdr_builder.h"
 
 namespace vxcheck::analyze {
 namespace {
 
 using test::ByteVec;
-namespace tf = decode::tcp_flag;
+using test::RpcSeg;
 
 constexpr int kCalls = 3;
-constexpr std::uint32_t kIsn[2] = {1000, 5000};
-
-struct Seg {
-    bool from_client = true;
-    std::uint32_t seq = 0;
-    std::uint8_t flags = 0;
-    ByteVec payload;
-};
 
 /// The handshake and kCalls NFSv3 NULL calls, each answered.
-std::vector<Seg> conversation() {
-    std::vector<Seg> out{{true, kIsn[0], tf::kSyn, {}}, {false, kIsn[1], tf::kSyn | tf::kAck, {}}};
-    std::uint32_t next[2] = {kIsn[0] + 1, kIsn[1] + 1};
+std::vector<RpcSeg> conversation() {
+    std::vector<std::pair<ByteVec, ByteVec>> pairs;
     for (std::uint32_t xid = 1; xid <= kCalls; ++xid) {
-        for (const bool call : {true, false}) {
-            ByteVec rec = test::record(call ? test::rpc_call(xid, rpc::kProgNfs, 3, 0)
-                                            : test::rpc_reply(xid));
-            const std::size_t dir = call ? 0 : 1;
-            out.push_back({call, next[dir], tf::kAck | tf::kPsh, rec});
-            next[dir] += static_cast<std::uint32_t>(rec.size());
-        }
+        pairs.emplace_back(test::rpc_call(xid, rpc::kProgNfs, 3, 0), test::rpc_reply(xid));
     }
-    return out;
-}
-
-/// Feeds (point, segment) pairs as one connection and returns its facts.
-RpcFacts analyse(const std::vector<std::pair<std::uint16_t, const Seg*>>& order) {
-    RpcAnalyzer analyzer;
-    SegmentView v;
-    v.client.addr = {10, 244, 1, 0};
-    v.client.port = 800;
-    v.server.addr = {10, 244, 2, 5};
-    v.server.port = 2049;
-    for (const auto& [point, seg] : order) {
-        v.point = point;
-        v.from_client = seg->from_client;
-        v.seq = seg->seq;
-        v.flags = seg->flags;
-        v.payload = Bytes{seg->payload};
-        v.claimed_payload = static_cast<std::uint32_t>(seg->payload.size());
-        ++v.frame;
-        v.ts.nsec += 1000;
-        analyzer.on_segment(v);
-    }
-    ConnectionReport r;
-    analyzer.decide(v.flow, r);
-    return r.rpc.value_or(RpcFacts{});
+    return test::rpc_exchanges(pairs);
 }
 
 void expect_each_message_once(const RpcFacts& f) {
@@ -78,34 +36,34 @@ void expect_each_message_once(const RpcFacts& f) {
 }
 
 TEST(RpcCapturePoints, MessagesOfFourPointsReadOneAfterAnotherAreCountedOnce) {
-    const std::vector<Seg> conv = conversation();
-    std::vector<std::pair<std::uint16_t, const Seg*>> order;
+    const std::vector<RpcSeg> conv = conversation();
+    std::vector<std::pair<std::uint16_t, const RpcSeg*>> order;
     for (std::uint16_t point = 0; point < 4; ++point) {
-        for (const Seg& s : conv) {
+        for (const RpcSeg& s : conv) {
             order.emplace_back(point, &s);
         }
     }
-    expect_each_message_once(analyse(order));
+    expect_each_message_once(test::analyse_rpc(order));
 }
 
 TEST(RpcCapturePoints, InterleavedPointsAreCountedOnce) {
-    const std::vector<Seg> conv = conversation();
-    std::vector<std::pair<std::uint16_t, const Seg*>> order;
-    for (const Seg& s : conv) {
+    const std::vector<RpcSeg> conv = conversation();
+    std::vector<std::pair<std::uint16_t, const RpcSeg*>> order;
+    for (const RpcSeg& s : conv) {
         order.emplace_back(1, &s);
         order.emplace_back(0, &s);
     }
-    expect_each_message_once(analyse(order));
+    expect_each_message_once(test::analyse_rpc(order));
 }
 
 TEST(RpcCapturePoints, EachDirectionIsReadFromThePointThatShowsIt) {
     // Asymmetric capture: point 0 sees only the client's segments, point 1 only the server's.
-    const std::vector<Seg> conv = conversation();
-    std::vector<std::pair<std::uint16_t, const Seg*>> order;
-    for (const Seg& s : conv) {
+    const std::vector<RpcSeg> conv = conversation();
+    std::vector<std::pair<std::uint16_t, const RpcSeg*>> order;
+    for (const RpcSeg& s : conv) {
         order.emplace_back(s.from_client ? 0 : 1, &s);
     }
-    expect_each_message_once(analyse(order));
+    expect_each_message_once(test::analyse_rpc(order));
 }
 
 }  // namespace
