@@ -51,6 +51,14 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
         c.server = s.server;
     }
     const std::size_t dir = s.from_client ? 0 : 1;
+    // One capture point per direction feeds its stream: the same segment seen again at another
+    // point (node and pod, both ends of a tunnel) carries no new message, and its SYN must not
+    // restart the stream.
+    if (c.point[dir] == Impl::Conn::kNoPoint) {
+        c.point[dir] = s.point;
+    } else if (c.point[dir] != s.point) {
+        return;
+    }
     if (syn) {
         c.streams[dir].start(s.seq + 1);
         return;

@@ -195,7 +195,10 @@ struct RpcAnalyzer::Impl {
     };
 
     struct Conn {
+        static constexpr std::uint16_t kNoPoint = 0xFFFF;
         std::array<rpc::RecordStream, 2> streams;  // [0] client->server, [1] server->client
+        // The capture point that feeds each stream: the first to show that direction.
+        std::array<std::uint16_t, 2> point{kNoPoint, kNoPoint};
         track::Endpoint client;
         track::Endpoint server;
         std::uint64_t serial = 0;  // connections in order of first sight
