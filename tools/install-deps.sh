@@ -10,6 +10,7 @@ packages=(
     python3 tshark tcpdump   # fixture generator, test oracle, benchmark comparison
     clang-format clang libclang-rt-14-dev   # CI: the format check, the libFuzzer targets
     iproute2 iptables conntrack ethtool curl   # the network-namespace lab and its test
+    libnfs-utils   # the lab's real NFS clients (nfs-ls, nfs-cat; scenario nfs-clients)
 )
 
 missing=()

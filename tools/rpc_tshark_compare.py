@@ -638,26 +638,72 @@ def byte_view(path: str):
 
 def stream_facts(c: ByteConn) -> dict:
     """Per connection: a sequence gap in a direction, a last record that runs past the captured
-    bytes (record marks read over the reassembled stream from its first byte), no SYN seen."""
+    bytes (record marks read over the reassembled stream from its first byte), a garbled record,
+    no SYN seen, and, without a SYN, whether a direction's first captured byte does not start a
+    record (unaligned_start) and how many REPLY records answer a call the capture does not hold
+    (orphan_replies; None when a direction cannot be read record by record from its start)."""
+    mid = c.key[0] == "tcp" and c.syn_client is None
     facts = {"gap": False, "cut_at_end": False, "garbled_record": False,
-             "mid_stream_start": c.key[0] == "tcp" and c.syn_client is None,
+             "mid_stream_start": mid, "unaligned_start": False, "orphan_replies": None,
              "snaplen_cut": c.snaplen_cut}
-    for d in c.dirs.values():
-        if d.too_long or facts["mid_stream_start"]:
-            continue                  # without a SYN the first byte need not start a record
+    messages = {}                                     # side -> [(xid, msg_type)] or None
+    for side, d in c.dirs.items():
+        messages[side] = None
+        if d.too_long:
+            continue
         if not all(d.have):
             facts["gap"] = True
             continue
-        off, stream, first = 0, bytes(d.buf), True
+        stream = bytes(d.buf)
+        if mid and not plausible_message(first_fragment(stream, 0)):
+            facts["unaligned_start"] = True       # without a SYN the first byte is mid-record
+            continue
+        off, first, msgs = 0, True, []
         while off + 4 <= len(stream):
             mark = struct.unpack_from("!I", stream, off)[0]
-            if first and not plausible_message(stream[off + 4:off + 4 + (mark & 0x7FFFFFFF)]):
+            frag = first_fragment(stream, off)
+            if first and not plausible_message(frag):
                 facts["garbled_record"] = True
+            elif first:
+                msgs.append(struct.unpack_from("!II", frag, 0))
             first = bool(mark & 0x80000000)          # the next fragment starts a new message
             off += 4 + (mark & 0x7FFFFFFF)
         if off != len(stream):
             facts["cut_at_end"] = True
+        messages[side] = msgs
+    if mid and messages and all(m is not None for m in messages.values()):
+        facts["orphan_replies"] = orphan_replies(messages)
     return facts
+
+
+def first_fragment(stream: bytes, off: int) -> bytes:
+    """The fragment whose record mark is at off (cut at the end of the stream)."""
+    mark = struct.unpack_from("!I", stream, off)[0] if off + 4 <= len(stream) else 0
+    return stream[off + 4:off + 4 + (mark & 0x7FFFFFFF)]
+
+
+def orphan_replies(messages: dict) -> int:
+    """REPLY records whose xid no CALL record of the other direction carries: the call was sent
+    before the capture started."""
+    n = 0
+    for side, msgs in messages.items():
+        calls = {x for other, ms in messages.items() if other != side for x, t in ms if t == 0}
+        n += sum(1 for x, t in msgs if t == 1 and x not in calls)
+    return n
+
+
+def mid_stream_explains(facts: dict, theirs: dict, mine: dict, diff: list) -> bool:
+    """mid_stream_start holds when the connection has no SYN and either a direction's first
+    bytes are not a record start (the tools resynchronise differently), or the difference is
+    exactly the replies to calls sent before the capture: tshark dissects no REPLY whose call it
+    has not seen (it shows "Continuation"), vxcheck counts every REPLY record."""
+    if not facts["mid_stream_start"]:
+        return False
+    if facts["unaligned_start"]:
+        return True
+    orphans = facts["orphan_replies"]
+    return (orphans is not None and orphans > 0 and diff == ["replies"]
+            and mine.get("replies") == theirs.get("replies", 0) + orphans)
 
 
 def plausible_message(frag: bytes) -> bool:
@@ -694,7 +740,11 @@ CATEGORIES = {
     "snaplen_cut":
         "frames of the connection are cut by the snaplen (caplen < wirelen), so records lose bytes",
     "mid_stream_start":
-        "the capture has no SYN for the connection and its first bytes need not start a record",
+        "the capture has no SYN for the connection, and either a direction's first bytes do not "
+        "start like an RPC record (the tools resynchronise differently), or the difference is "
+        "exactly the REPLY records (read by record marks from the first byte) whose xid no "
+        "captured CALL carries: tshark dissects no reply whose call it has not seen, vxcheck "
+        "counts every reply",
     "garbled_record":
         "a record in the reassembled stream does not start like an RPC message (msg_type not 0/1, "
         "a CALL without rpcvers 2, or 16 MiB or more): vxcheck names it an anomaly and "
@@ -709,11 +759,10 @@ CATEGORIES = {
 }
 
 # Categories that explain a difference without recomputing: a byte fact of the connection.
-FACT_CATEGORIES = ("mid_stream_start", "snaplen_cut", "stream_gap", "garbled_record",
+FACT_CATEGORIES = ("snaplen_cut", "stream_gap", "garbled_record",
                    "record_cut_by_capture_end")
 FACT_KEY = {"record_cut_by_capture_end": "cut_at_end", "stream_gap": "gap",
-            "snaplen_cut": "snaplen_cut", "mid_stream_start": "mid_stream_start",
-            "garbled_record": "garbled_record"}
+            "snaplen_cut": "snaplen_cut", "garbled_record": "garbled_record"}
 
 
 def differing(a: dict, b: dict) -> list:
@@ -866,7 +915,8 @@ def merge(ts: list, tsh: list) -> tuple:
 def classify(res: Result, key: tuple, t, r, byte_ctx: tuple) -> None:
     label = "%s -> %s" % key
     if r is None:
-        cat = "rpc_over_udp" if t[0].proto == "udp" else UNEXPLAINED
+        udp = t[1] is not None and t[1].key[0] == "udp"      # IP protocol 17 in the bytes
+        cat = "rpc_over_udp" if udp else UNEXPLAINED
         note(res, label, "connection", cat, "tshark only: %d messages" % len(t[0].msgs))
         return
     if "rpc" not in r:
@@ -886,16 +936,20 @@ def classify(res: Result, key: tuple, t, r, byte_ctx: tuple) -> None:
         return
     res.passed += len(KEYS) - len(diff)
     res.classes[AGREE] += len(KEYS) - len(diff)
-    cat = explain(t, mine, diff) if t is not None else untouched_by_tshark(key, byte_ctx)
+    cat = (explain(t, mine, diff) if t is not None
+           else untouched_by_tshark(key, byte_ctx, theirs, mine, diff))
     for k in diff:
         note(res, label, k, cat, "tshark %s, vxcheck %s" % (json.dumps(theirs.get(k)),
                                                           json.dumps(mine.get(k))))
 
 
-def untouched_by_tshark(key: tuple, byte_ctx: tuple) -> str:
+def untouched_by_tshark(key: tuple, byte_ctx: tuple, theirs: Optional[dict] = None,
+                        mine: Optional[dict] = None, diff: tuple = ()) -> str:
     """vxcheck counts RPC on a connection where tshark dissected none: justified when neither
     port is one tshark is told to decode as RPC and the client's first record is a plausible RPC
-    message (vxcheck finds RPC by its content, tshark by port)."""
+    message (vxcheck finds RPC by its content, tshark by port), or when the connection starts
+    mid-stream and the counts differ by exactly its replies to calls before the capture
+    (mid_stream_explains)."""
     conns, rpc_ports = byte_ctx
     decoded = {NFS_PORT} | set(range(20049, 21050))
     for p in rpc_ports:
@@ -904,6 +958,8 @@ def untouched_by_tshark(key: tuple, byte_ctx: tuple) -> str:
     for c in conns:
         if c.key[0] != "tcp" or set(c.key[1:]) != set(key):
             continue
+        if mine is not None and mid_stream_explains(stream_facts(c), theirs, mine, list(diff)):
+            return "mid_stream_start"
         ports = {int(e.rsplit(":", 1)[1]) for e in key}
         d = c.dirs.get(key[0])
         if ports & decoded or d is None or not all(d.have[:4]) or len(d.buf) < 4:
@@ -925,6 +981,8 @@ def explain(t, mine: dict, diff: list) -> str:
                                                     t[2]["resent_from_earlier_connection"]}):
             return "tcp_retransmission"
     facts = stream_facts(bc)
+    if mid_stream_explains(facts, t[2], mine, diff):
+        return "mid_stream_start"
     for cat in FACT_CATEGORIES:
         if facts[FACT_KEY[cat]]:
             return cat
@@ -972,6 +1030,36 @@ def mount_call_on_port_5555(gen):
     cl.send_msg("c", s.open(0) + 100, gen.rpc_call(x, gen.PROG_MOUNT, 3, 1, gen.opaque("/export"),
                                                    cl.cred()), "CALL", x, "MNT")
     return cap
+
+
+def mid_stream_checks(gen, write) -> list:
+    """nfs41-healthy without its handshake and first CALL (EXCHANGE_ID): one REPLY answers a call
+    the capture does not hold; the same story from inside the reply of nfs-reply-exceeds-session
+    starts mid-record."""
+    healthy = gen.nfs41_healthy()
+    orphan = write("orphan.pcap", healthy, lambda r: r[4:])[0]
+    facts = stream_facts(orphan)
+    zero = rpc_counts(Conn("tcp", -1, "10.244.1.5:888", "10.244.2.5:2049", 0.0, []), set())
+    twelve, thirteen = {**zero, "replies": 12}, {**zero, "replies": 13}
+    alone = write("orphan-alone.pcap", healthy, lambda r: r[4:5])
+    key = ("10.244.1.5:888", "10.244.2.5:2049")
+    one = {**zero, "replies": 1}
+    unaligned = stream_facts(write("unaligned.pcap", gen.nfs_reply_exceeds_session(),
+                                   lambda r: r[11:])[0])
+    return [
+        ("mid_stream_start: one reply without its call", facts["orphan_replies"] == 1
+         and not facts["unaligned_start"]),
+        ("mid_stream_start: explains exactly the orphan replies",
+         mid_stream_explains(facts, twelve, thirteen, ["replies"])
+         and not mid_stream_explains(facts, twelve, {**zero, "replies": 14}, ["replies"])
+         and not mid_stream_explains(facts, twelve, {**thirteen, "calls": 1},
+                                     ["calls", "replies"])),
+        ("mid_stream_start: reached when tshark has no RPC on the connection",
+         untouched_by_tshark(key, (alone, []), zero, one, ["replies"]) == "mid_stream_start"),
+        ("mid_stream_start: a first byte inside a record", unaligned["unaligned_start"]),
+        ("mid_stream_start: not with a SYN", not mid_stream_explains(
+            stream_facts(write("whole.pcap", healthy)[0]), twelve, thirteen, ["replies"])),
+    ]
 
 
 def self_test(tmpdir: str) -> int:
@@ -1036,6 +1124,7 @@ def self_test(tmpdir: str) -> int:
                    untouched_by_tshark(key, odd) == "port_not_decoded_by_tshark"))
     checks.append(("port_not_decoded_by_tshark: not with --rpc-port 5555",
                    untouched_by_tshark(key, (odd[0], ["5555"])) == UNEXPLAINED))
+    checks += mid_stream_checks(gen, write)
     failed = 0
     for name, ok in checks:
         print("%s %s" % ("ok  " if ok else "FAIL", name))

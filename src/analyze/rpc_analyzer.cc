@@ -13,6 +13,19 @@ namespace vxcheck::analyze {
 
 using rpc_state::before;
 
+namespace {
+
+/// Whether capture point `point` feeds a direction whose feeding point is `fed_by` (taken by the
+/// first point that shows the direction).
+bool feeds(std::uint16_t& fed_by, std::uint16_t point) noexcept {
+    if (fed_by == RpcAnalyzer::Impl::Conn::kNoPoint) {
+        fed_by = point;
+    }
+    return fed_by == point;
+}
+
+}  // namespace
+
 void RpcAnalyzer::Impl::decide(Conn& c, ConnectionReport& r) {
     RpcFacts f;
     facts(c, f);
@@ -41,6 +54,10 @@ RpcAnalyzer::~RpcAnalyzer() = default;
 // A connection's RPC state is made at its first payload: a SYN only notes where each direction's
 // stream starts (Impl::Opening), so connections that never carry data (a SYN flood, refused
 // attempts) cost a few bytes here, not a Conn.
+//
+// One capture point per direction feeds its stream: the same segment seen again at another point
+// (node and pod, both ends of a tunnel) carries no new message, and its SYN must not restart the
+// stream.
 void RpcAnalyzer::on_segment(const SegmentView& s) {
     Impl& im = *impl_;
     if (before(im.capture_end, s.ts)) {
@@ -49,10 +66,10 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     const std::size_t dir = s.from_client ? 0 : 1;
     Impl::Conn* c = im.conns.find(s.flow);
     if ((s.flags & decode::tcp_flag::kSyn) != 0) {
-        if (c != nullptr) {
+        if (c == nullptr) {
+            im.note_syn(s, dir);
+        } else if (feeds(c->point[dir], s.point)) {
             c->streams[dir].start(s.seq + 1);
-        } else {
-            im.note_syn(s.flow, dir, s.seq + 1);
         }
         return;
     }
@@ -61,6 +78,9 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     }
     if (c == nullptr) {
         c = &im.open(s);
+    }
+    if (!feeds(c->point[dir], s.point)) {
+        return;
     }
     Impl::Sink sink;
     sink.impl = &im;
@@ -74,16 +94,17 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
                          sink);
 }
 
-void RpcAnalyzer::Impl::note_syn(FlowId flow, std::size_t dir, std::uint32_t start) {
-    if (flow >= openings.size()) {
-        openings.resize(std::size_t{flow} + 1);
+void RpcAnalyzer::Impl::note_syn(const SegmentView& s, std::size_t dir) {
+    if (s.flow >= openings.size()) {
+        openings.resize(std::size_t{s.flow} + 1);
     }
-    Opening& o = openings[flow];
+    Opening& o = openings[s.flow];
     if (o.serial == 0) {
         o.serial = ++next_serial;
     }
-    o.start[dir] = start;
-    o.known |= static_cast<std::uint8_t>(1U << dir);
+    if (feeds(o.point[dir], s.point)) {
+        o.start[dir] = s.seq + 1;
+    }
 }
 
 RpcAnalyzer::Impl::Conn& RpcAnalyzer::Impl::open(const SegmentView& s) {
@@ -93,8 +114,9 @@ RpcAnalyzer::Impl::Conn& RpcAnalyzer::Impl::open(const SegmentView& s) {
     if (s.flow < openings.size() && openings[s.flow].serial != 0) {
         const Opening o = std::exchange(openings[s.flow], {});
         c.serial = o.serial;
+        c.point = o.point;
         for (std::size_t dir = 0; dir < 2; ++dir) {
-            if ((o.known & (1U << dir)) != 0) {
+            if (o.point[dir] != Conn::kNoPoint) {
                 c.streams[dir].start(o.start[dir]);
             }
         }

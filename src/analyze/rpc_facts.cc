@@ -14,8 +14,14 @@ namespace {
 using rpc_state::ErrorKind;
 
 std::string procedure_label(std::uint32_t prog, std::uint32_t vers, std::uint32_t proc) {
-    // Wireshark's label of NFS_ACL (the tshark comparison keys on it).
-    const std::string_view p = prog == rpc::kProgNfsAcl ? "NFS_ACL" : rpc::program_name(prog);
+    // The documented labels of the portmapper and NFS_ACL (pcaps/README.md; the tshark
+    // comparison keys on them); program_name() keeps Wireshark's spelling for the text.
+    std::string_view p = rpc::program_name(prog);
+    if (prog == rpc::kProgNfsAcl) {
+        p = "NFS_ACL";
+    } else if (prog == rpc::kProgPortmap) {
+        p = "PORTMAP";
+    }
     std::string out = p.empty() ? std::to_string(prog) : std::string(p);
     out += " v" + std::to_string(vers) + " ";
     std::string_view name = rpc::procedure_name(prog, vers, proc);

@@ -196,9 +196,12 @@ struct RpcAnalyzer::Impl {
 
     // A segment reads the first line and two of its direction's stream (prefetch()).
     struct Conn {
+        static constexpr std::uint16_t kNoPoint = 0xFFFF;
         std::uint64_t serial = 0;  // connections in order of first sight
         track::Endpoint client;
         track::Endpoint server;
+        // The capture point that feeds each stream: the first to show that direction.
+        std::array<std::uint16_t, 2> point{kNoPoint, kNoPoint};
         std::array<rpc::RecordStream, 2> streams;  // [0] client->server, [1] server->client
         bool closed = false;
         Timestamp closed_ts;
@@ -236,7 +239,7 @@ struct RpcAnalyzer::Impl {
     struct Opening {
         std::uint64_t serial = 0;
         std::array<std::uint32_t, 2> start{};
-        std::uint8_t known = 0;  // bit dir: start[dir] is known
+        std::array<std::uint16_t, 2> point{Conn::kNoPoint, Conn::kNoPoint};  // as Conn::point
     };
 
     RpcOptions options;
@@ -290,7 +293,7 @@ struct RpcAnalyzer::Impl {
     void facts(Conn& c, RpcFacts& f) const;
 
     // rpc_analyzer.cc
-    void note_syn(FlowId flow, std::size_t dir, std::uint32_t start);
+    void note_syn(const SegmentView& s, std::size_t dir);
     Conn& open(const SegmentView& s);
     void decide(Conn& c, ConnectionReport& r);
 };

@@ -8,6 +8,10 @@ OUT_DIR/frame/ gets every frame of every classic pcap and pcapng file, one seed 
 input layout of tests/fuzz/fuzz_frame.cc: one flags byte (the link type, and whether the
 snaplen cut the frame), then the frame's bytes. Identical seeds are written once. Reads the
 files itself (no libpcap, no scapy); a file it cannot parse contributes no frame seeds.
+OUT_DIR/rpc/ gets, for every TCP connection with payload in the captures of PCAP_DIR/nfs, its
+payload segments in capture order in the input layout of tests/fuzz/fuzz_rpc.cc: one flags
+byte (whether the client's SYN was seen), then per segment its direction, its length and its
+bytes. Ethernet frames only, VXLAN (UDP 8472, 4789) looked through.
 """
 
 import hashlib
@@ -76,6 +80,76 @@ def frames(data):
     return iter(())
 
 
+SEED_SYN = 0x01          # fuzz_rpc.cc conn_flags::kSyn
+SEED_FROM_SERVER = 0x01  # fuzz_rpc.cc seg_flags::kFromServer
+VXLAN_PORTS = (8472, 4789)
+
+
+def tcp_segment(frame, depth=0):
+    """(src, dst, flags, payload) of the innermost TCP segment of an Ethernet frame, or None."""
+    if len(frame) < 14:
+        return None
+    ethertype, off = struct.unpack("!H", frame[12:14])[0], 14
+    while ethertype in (0x8100, 0x88A8) and len(frame) >= off + 4:
+        ethertype, off = struct.unpack("!H", frame[off + 2:off + 4])[0], off + 4
+    if ethertype == 0x0800 and len(frame) >= off + 20:
+        ihl, total = (frame[off] & 0x0F) * 4, struct.unpack("!H", frame[off + 2:off + 4])[0]
+        proto, src, dst = frame[off + 9], frame[off + 12:off + 16], frame[off + 16:off + 20]
+        l4 = frame[off + ihl:off + total]
+    elif ethertype == 0x86DD and len(frame) >= off + 40:
+        plen = struct.unpack("!H", frame[off + 4:off + 6])[0]
+        proto, src, dst = frame[off + 6], frame[off + 8:off + 24], frame[off + 24:off + 40]
+        l4 = frame[off + 40:off + 40 + plen]
+    else:
+        return None
+    if proto == 17 and len(l4) >= 16 and depth < 2:
+        if struct.unpack("!H", l4[2:4])[0] in VXLAN_PORTS:
+            return tcp_segment(l4[16:], depth + 1)
+        return None
+    if proto != 6 or len(l4) < 20:
+        return None
+    sport, dport = struct.unpack("!HH", l4[:4])
+    return (src, sport), (dst, dport), l4[13], l4[(l4[12] >> 4) * 4:]
+
+
+def rpc_seeds(data):
+    """The fuzz_rpc seeds of one Ethernet capture: one per connection (a new SYN on a 4-tuple
+    starts the next) that carried payload."""
+    conns, done = {}, []
+    for linktype, _, _, packet in frames(data):
+        seg = tcp_segment(packet) if linktype == 1 else None
+        if seg is None:
+            continue
+        src, dst, flags, payload = seg
+        key = tuple(sorted((src, dst)))
+        syn_only = flags & 0x12 == 0x02
+        c = conns.get(key)
+        if c is None or (syn_only and c["segs"]):
+            if c is not None:
+                done.append(c)
+            c = conns[key] = {"client": src if syn_only else None, "syn": syn_only, "segs": []}
+        if c["client"] is None:
+            c["client"] = dst if src[1] == 2049 else src
+        if payload:
+            c["segs"].append((src != c["client"], payload))
+    out = []
+    for c in done + list(conns.values()):
+        if c["segs"]:
+            seed = bytes([SEED_SYN if c["syn"] else 0])
+            for from_server, payload in c["segs"]:
+                head = SEED_FROM_SERVER if from_server else 0
+                seed += struct.pack("!BH", head, len(payload)) + payload
+            out.append(seed)
+    return out
+
+
+def write_seed(directory, seed, seen):
+    digest = hashlib.sha1(seed).hexdigest()
+    if digest not in seen:
+        seen.add(digest)
+        (directory / digest).write_bytes(seed)
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -83,7 +157,8 @@ def main():
     out = pathlib.Path(sys.argv[2])
     reader = out / "reader"
     frame = out / "frame"
-    for d in (reader, frame):
+    rpc = out / "rpc"
+    for d in (reader, frame, rpc):
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
     files = sorted(p for d in (pcaps, pcaps / "bad") if d.is_dir() for p in d.iterdir()
@@ -97,14 +172,16 @@ def main():
                 flags = LINK_INDEX.get(linktype, UNSUPPORTED)
                 if wirelen > caplen:
                     flags |= SNAPLEN_CUT
-                seed = bytes([flags]) + packet
-                digest = hashlib.sha1(seed).hexdigest()
-                if digest not in seeds:
-                    seeds.add(digest)
-                    (frame / digest).write_bytes(seed)
+                write_seed(frame, bytes([flags]) + packet, seeds)
         except struct.error:
             pass  # a damaged file: its whole records so far are in
-    print(f"fuzz_corpus: {len(files)} files, {len(seeds)} frame seeds in {out}")
+    nfs = sorted(p for p in (pcaps / "nfs").glob("*.pcap*") if p.is_file())
+    rpc_seen = set()
+    for path in nfs:
+        for seed in rpc_seeds(path.read_bytes()):
+            write_seed(rpc, seed, rpc_seen)
+    print(f"fuzz_corpus: {len(files)} files, {len(seeds)} frame seeds, "
+          f"{len(rpc_seen)} rpc seeds from {len(nfs)} NFS captures in {out}")
 
 
 if __name__ == "__main__":

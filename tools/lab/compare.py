@@ -32,6 +32,7 @@ EXPECT = {
     "node-to-pod-prefix-nicsim": "delayed_connect + double_snat + outer_checksum_corrupted (variant B)",
     "node-to-pod-prefix-workaround": "no outer_checksum_corrupted; outer_snat only when the NATed port is out of range",
     "node-to-pod-postfix-oldflannel": "delayed_connect + double_snat + outer_checksum_corrupted (flannel#1679 residual path)",
+    "nfs-clients": "double_snat on the ClusterIP connections; no rpc_*/nfs_* verdict (real libnfs clients)",
 }
 
 

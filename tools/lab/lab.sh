@@ -26,11 +26,13 @@
 # Packages the lab needs (installed by ensure_packages when missing, Debian 12 names):
 #   iproute2 (ip, bridge, ss)  iptables  conntrack  ethtool  tcpdump  python3  procps (sysctl)
 #   nfs-ganesha nfs-ganesha-vfs (the NFS server in the server pod; optional, see start_server)
+#   libnfs-utils (nfs-ls, nfs-cat: the real NFS clients of the nfs-clients scenario; optional)
 #   cmake g++ make + vxcheck's build deps (only for `analyze`: tools/install-deps.sh)
 set -euo pipefail
 
 LAB_PACKAGES=(iproute2 iptables conntrack ethtool tcpdump python3 procps)
 SERVER_PACKAGES=(nfs-ganesha nfs-ganesha-vfs)
+CLIENT_PACKAGES=(libnfs-utils)
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -70,7 +72,8 @@ MAC_POD_A=02:00:0a:f4:01:05
 MAC_POD_B=02:00:0a:f4:02:05
 
 SCENARIOS=(node-to-pod-prefix node-to-pod-postfix pod-to-pod silent-drop
-           node-to-pod-prefix-nicsim node-to-pod-prefix-workaround node-to-pod-postfix-oldflannel)
+           node-to-pod-prefix-nicsim node-to-pod-prefix-workaround node-to-pod-postfix-oldflannel
+           nfs-clients)
 
 log()  { printf '[lab] %s\n' "$*" >&2; }
 warn() { printf '[lab] WARNING: %s\n' "$*" >&2; }
@@ -107,6 +110,7 @@ ensure_packages() {
     # rpcbind.service/.socket on the HOST. The lab does not use that one (it runs a private
     # rpcbind inside the server pod); the lab does not touch host services, so it only warns.
     install_packages "${SERVER_PACKAGES[@]}" || warn "could not install nfs-ganesha; the fallback server will be used"
+    install_packages "${CLIENT_PACKAGES[@]}" || warn "could not install libnfs-utils; the nfs-clients scenario has no clients"
     if command -v systemctl >/dev/null && systemctl is-active --quiet rpcbind.socket rpcbind.service 2>/dev/null; then
         warn "rpcbind is active on the host (installed with nfs-ganesha); the lab does not need it:" \
              "'systemctl disable --now rpcbind.service rpcbind.socket' if you do not want it"
@@ -574,6 +578,32 @@ counters() {   # ns -> a few kernel counters (per namespace)
 
 scenario_names() { printf '%s\n' "${SCENARIOS[@]}"; }
 
+# The nfs-clients traffic: libnfs's nfs-ls and nfs-cat (libnfs-utils 4.0 has no nfs-stat), each
+# bounded by timeout(1), in sequence: NFSv3 (portmapper on 111 and MOUNT on 20048 first, then
+# NFS) and NFSv4 from pod-a straight to pod-b, and NFSv4 from node-a's host network through the
+# ClusterIP, whose rules forward 2049 only (NFSv3 needs MOUNT, which is not behind it). Prints
+# each command and its output; a failing client is reported, never fatal.
+nfs_clients() {
+    if ! command -v nfs-ls >/dev/null || ! command -v nfs-cat >/dev/null; then
+        warn "nfs-ls/nfs-cat not installed (libnfs-utils): no clients run"
+        return 0
+    fi
+    local spec ns host vers tool path rc
+    for spec in "$NS_POD_A $POD_B_IP 3" "$NS_POD_A $POD_B_IP 4" "$NS_NODE_A $SVC_IP 4"; do
+        read -r ns host vers <<<"$spec"
+        for tool in nfs-ls nfs-cat; do
+            # NFSv3 mounts the export's real path (MOUNT), NFSv4 walks ganesha's pseudo fs.
+            path=/export
+            [ "$vers" = 3 ] && path=$STATE/export
+            [ "$tool" = nfs-cat ] && path=$path/README
+            echo "\$ ${ns#vxl-}: $tool nfs://$host$path?version=$vers"
+            rc=0
+            ip netns exec "$ns" timeout -k 2 20 "$tool" "nfs://$host$path?version=$vers" 2>&1 || rc=$?
+            echo "(exit $rc)"
+        done
+    done
+}
+
 describe_scenario() {
     case $1 in
         node-to-pod-prefix) echo "host-network client on node-a -> ClusterIP $SVC_IP:$SVC_PORT (3 conns), kube-proxy pre-PR-92035 rules; expect double_snat + outer_checksum_corrupted (variant B)" ;;
@@ -583,6 +613,7 @@ describe_scenario() {
         node-to-pod-prefix-nicsim) echo "as node-to-pod-prefix, underlay veths behave like NICs (sw checksum, rx verify): corrupted packets are dropped at node-b" ;;
         node-to-pod-prefix-workaround) echo "as -nicsim plus flannel's workaround 'ethtool -K flannel.1 tx-checksum-ip-generic off': outer still NATed, checksum right" ;;
         node-to-pod-postfix-oldflannel) echo "post-PR-92035 kube-proxy, but the older FLANNEL-POSTRTG (no mark RETURN) evaluated first (flannel#1679), with nicsim" ;;
+        nfs-clients) echo "real NFS clients (libnfs nfs-ls, nfs-cat; NFSv3 and v4) from pod-a to pod-b and from node-a's host network through the ClusterIP (v4 only), pre-PR-92035 rules; expect double_snat on the ClusterIP connections and no rpc_*/nfs_* verdict" ;;
         *) return 1 ;;
     esac
 }
@@ -605,6 +636,7 @@ run_scenario() {
         node-to-pod-prefix-nicsim) nicsim=1 ;;
         node-to-pod-prefix-workaround) nicsim=1 ;;
         node-to-pod-postfix-oldflannel) rules=postfix flannel=old nicsim=1 ;;
+        nfs-clients) ;;
     esac
     log "scenario $name: $(describe_scenario "$name")"
     local prev_rules
@@ -646,10 +678,14 @@ run_scenario() {
     start_capture "$NS_NODE_B" eth0 "$out/$name-node-b-eth0.pcap" "$out/logs/$name-node-b-eth0.tcpdump.log"
     start_capture "$NS_NODE_B" flannel.1 "$out/$name-node-b-flannel1.pcap" "$out/logs/$name-node-b-flannel1.tcpdump.log"
 
-    log "traffic: from $client_ns to $target:$SVC_PORT, $count connection(s), connect timeout ${ctimeout}s"
-    ip netns exec "$client_ns" timeout -k 5 $((count * (ctimeout + 5) + 10)) "$PY" "$HERE/rpc_client.py" \
-        "$target" "$SVC_PORT" --count "$count" --connect-timeout "$ctimeout" --reply-timeout 3 \
-        | tee "$out/$name-client.txt" >&2 || true
+    if [ "$name" = nfs-clients ]; then
+        nfs_clients | tee "$out/$name-client.txt" >&2 || true
+    else
+        log "traffic: from $client_ns to $target:$SVC_PORT, $count connection(s), connect timeout ${ctimeout}s"
+        ip netns exec "$client_ns" timeout -k 5 $((count * (ctimeout + 5) + 10)) "$PY" "$HERE/rpc_client.py" \
+            "$target" "$SVC_PORT" --count "$count" --connect-timeout "$ctimeout" --reply-timeout 3 \
+            | tee "$out/$name-client.txt" >&2 || true
+    fi
 
     # conntrack of node-a right after the traffic (UDP entries expire after 30 s unreplied).
     nsx "$NS_NODE_A" conntrack -L >"$out/$name-conntrack.txt" 2>/dev/null || true

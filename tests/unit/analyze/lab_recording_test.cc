@@ -14,7 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "vxcheck/app/pipeline.h"
+#include "lab_captures.h"
 
 namespace {
 
@@ -22,23 +22,9 @@ using nlohmann::json;
 const std::string kDir = "tools/lab/recorded/node-to-pod-prefix-";
 
 std::vector<json> connections() {
-    std::filesystem::current_path(VXCHECK_SOURCE_DIR);
-    vxcheck::app::AnalyzeConfig cfg;
-    cfg.files = {kDir + "node-a-flannel1.pcap", kDir + "node-a-eth0.pcap",
-                 kDir + "node-b-eth0.pcap", kDir + "node-b-flannel1.pcap"};
-    cfg.json = true;
-    cfg.packets = vxcheck::app::PacketSelection::None;
-    std::ostringstream out;
-    vxcheck::app::run_analyze(cfg, out);
-    std::vector<json> result;
-    std::istringstream in(out.str());
-    for (std::string line; std::getline(in, line);) {
-        const json j = json::parse(line);
-        if (j["type"] == "connection") {
-            result.push_back(j);
-        }
-    }
-    return result;
+    return vxcheck::test::lab_connections({kDir + "node-a-flannel1.pcap", kDir + "node-a-eth0.pcap",
+                                           kDir + "node-b-eth0.pcap",
+                                           kDir + "node-b-flannel1.pcap"});
 }
 
 struct Conntrack {

@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "rpc_mutate.h"
 #include "vxcheck/rpc/message.h"
 #include "vxcheck/rpc/mount.h"
 #include "vxcheck/rpc/nfs.h"
@@ -86,31 +87,6 @@ std::vector<ByteVec> seeds() {
     return out;
 }
 
-void mutate(ByteVec& b, std::mt19937& rng) {
-    std::uniform_int_distribution<int> kind(0, 4);
-    const int n = 1 + static_cast<int>(rng() % 4);
-    for (int i = 0; i < n && !b.empty(); ++i) {
-        const std::size_t at = rng() % b.size();
-        switch (kind(rng)) {
-            case 0:
-                b[at] ^= static_cast<std::uint8_t>(1U << (rng() % 8));
-                break;
-            case 1:
-                b[at] = static_cast<std::uint8_t>(rng());
-                break;
-            case 2:  // a big length or count word
-                b[at & ~std::size_t{3}] = 0xff;
-                break;
-            case 3:
-                b.resize(at);
-                break;
-            default:
-                b.insert(b.begin() + static_cast<std::ptrdiff_t>(at), 4, 0);
-                break;
-        }
-    }
-}
-
 TEST(RpcMutation, MutatedRecordsNeverReadOutsideTheirInputOrGrowWithoutBound) {
     std::mt19937 rng(kSeed);
     const std::vector<ByteVec> base = seeds();
@@ -123,7 +99,7 @@ TEST(RpcMutation, MutatedRecordsNeverReadOutsideTheirInputOrGrowWithoutBound) {
         for (int k = 0; k < 3; ++k) {
             ByteVec rec = test::record(base[rng() % base.size()]);
             if (rng() % 2 == 0) {
-                mutate(rec, rng);
+                test::mutate_record(rec, rng, false);
             }
             bytes.insert(bytes.end(), rec.begin(), rec.end());
         }

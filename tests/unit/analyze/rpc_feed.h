@@ -1,0 +1,79 @@
+#pragma once
+// Feeds ONC RPC conversations straight into an RpcAnalyzer as TCP segments of one connection,
+// through its plug-in entry points (shared by the RPC tests of tests/unit/analyze).
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "vxcheck/analyze/connection_report.h"
+#include "vxcheck/analyze/rpc_analyzer.h"
+#include "vxcheck/decode/packet.h"
+#include "xdr_builder.h"
+
+namespace vxcheck::test {
+
+struct RpcSeg {
+    bool from_client = true;
+    std::uint32_t seq = 0;
+    std::uint8_t flags = 0;
+    ByteVec payload;
+};
+
+inline constexpr std::uint32_t kRpcIsn[2] = {1000, 5000};  // client, server
+
+/// The handshake, then each (CALL, REPLY) message pair as one record per segment.
+inline std::vector<RpcSeg> rpc_exchanges(const std::vector<std::pair<ByteVec, ByteVec>>& pairs) {
+    namespace tf = decode::tcp_flag;
+    std::vector<RpcSeg> out{{true, kRpcIsn[0], tf::kSyn, {}},
+                            {false, kRpcIsn[1], tf::kSyn | tf::kAck, {}}};
+    std::uint32_t next[2] = {kRpcIsn[0] + 1, kRpcIsn[1] + 1};
+    for (const auto& [call, reply] : pairs) {
+        for (const bool from_client : {true, false}) {
+            ByteVec rec = record(from_client ? call : reply);
+            const std::size_t dir = from_client ? 0 : 1;
+            out.push_back({from_client, next[dir], tf::kAck | tf::kPsh, rec});
+            next[dir] += static_cast<std::uint32_t>(rec.size());
+        }
+    }
+    return out;
+}
+
+/// Feeds (capture point, segment) pairs as one connection from 10.244.1.0:800 to
+/// 10.244.2.5:`server_port` and returns its facts.
+inline analyze::RpcFacts analyse_rpc(
+    const std::vector<std::pair<std::uint16_t, const RpcSeg*>>& order,
+    std::uint16_t server_port = 2049) {
+    analyze::RpcAnalyzer analyzer;
+    analyze::SegmentView v;
+    v.client.addr = {10, 244, 1, 0};
+    v.client.port = 800;
+    v.server.addr = {10, 244, 2, 5};
+    v.server.port = server_port;
+    for (const auto& [point, seg] : order) {
+        v.point = point;
+        v.from_client = seg->from_client;
+        v.seq = seg->seq;
+        v.flags = seg->flags;
+        v.payload = Bytes{seg->payload};
+        v.claimed_payload = static_cast<std::uint32_t>(seg->payload.size());
+        ++v.frame;
+        v.ts.nsec += 1000;
+        analyzer.on_segment(v);
+    }
+    analyze::ConnectionReport r;
+    analyzer.decide(v.flow, r);
+    return r.rpc.value_or(analyze::RpcFacts{});
+}
+
+/// Every segment once, at capture point 0.
+inline analyze::RpcFacts analyse_rpc(const std::vector<RpcSeg>& segs,
+                                     std::uint16_t server_port = 2049) {
+    std::vector<std::pair<std::uint16_t, const RpcSeg*>> order;
+    for (const RpcSeg& s : segs) {
+        order.emplace_back(0, &s);
+    }
+    return analyse_rpc(order, server_port);
+}
+
+}  // namespace vxcheck::test
