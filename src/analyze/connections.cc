@@ -454,7 +454,20 @@ void ConnectionAnalyzer::on_packet(const PacketContext& ctx) noexcept {
 }
 
 void ConnectionAnalyzer::prefetch(std::uint64_t flow_hash) const noexcept {
-    impl_->flows.prefetch(flow_hash);
+    // With plug-ins a segment also reads the flow's third line (Flow::id).
+    impl_->flows.prefetch(flow_hash, impl_->plugins.empty() ? 2 : 3);
+}
+
+void ConnectionAnalyzer::prefetch_plugins(const Segment& s) const noexcept {
+    if (impl_->plugins.empty() || s.payload == 0) {
+        return;
+    }
+    if (const Flow* f = std::as_const(impl_->flows).find(s.key, s.hash)) {
+        const bool from_client = s.src_is_lo == f->client_is_lo || s.src == s.dst;
+        for (const ConnectionPlugin* p : impl_->plugins) {
+            p->prefetch(f->id, from_client);
+        }
+    }
 }
 
 void ConnectionAnalyzer::prefetch_slot(std::uint64_t flow_hash) const noexcept {

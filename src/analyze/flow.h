@@ -95,8 +95,10 @@ enum class Event : std::uint8_t { Syn, SynAck, Rst, Fin, Data, Ack };
 // nothing else is touched unless something happens (a SYN, an answer, a new outer port or VTEP
 // pair, a bad checksum). With thousands of connections their state does not stay in the cache
 // while the capture streams through it: two lines, which the adjacent-line prefetcher fetches
-// together, instead of four or five per packet. The rest lives behind vectors at the end,
-// allocated only when a flow has it (the memory a SYN flood costs: tools/bench/README.md).
+// together, instead of four or five per packet. With plug-ins registered a segment also reads
+// `id`, the first field of line 3, which is prefetched with the others then. The rest lives
+// behind vectors at the end, allocated only when a flow has it (the memory a SYN flood costs:
+// tools/bench/README.md).
 struct alignas(64) Flow {
     // --- line 1 ---
     track::FlowKey key;
@@ -121,7 +123,8 @@ struct alignas(64) Flow {
     bool client_known = false;
     bool client_is_lo = false;  // the client is key.lo (else key.hi)
     bool tunnelled = false;
-    // --- the rest: once per flow, or on events ---
+    // --- line 3: the plug-ins' per-flow state index, then the rest: once per flow, or on events
+    std::uint32_t id = 0;     // the table's index_of(): plug-ins' per-flow state (plugin.h)
     bool live = false;        // in use (the table reuses dead entries)
     bool incomplete = false;  // an allocation failure cost it detail (ConnectionReport)
     std::uint8_t history_len = 0;
@@ -134,7 +137,6 @@ struct alignas(64) Flow {
     track::Endpoint outer_server;
     Timestamp first;
     std::uint64_t order = 0;
-    std::uint32_t id = 0;  // the table's index_of(): plug-ins' per-flow state
     // Live decisions: a decisive event happened (dirty) at dirty_since; `waiting` when the event
     // is an unanswered SYN retransmission whose answer may still come. emitted: verdict bits
     // already returned by poll().
@@ -155,7 +157,9 @@ struct alignas(64) Flow {
         return client_is_lo ? key.hi : key.lo;
     }
 };
-static_assert(offsetof(Flow, live) <= 128, "the per-segment state fits in two cache lines");
+static_assert(offsetof(Flow, id) == 128,
+              "the per-segment state fits in two cache lines, the "
+              "plug-ins' index starts the third");
 
 /// What the parts need of the packet being analysed, beside its segment: where it was seen, its
 /// frame (for evidence), and the list of flows with a decisive event since the last poll().

@@ -3,12 +3,28 @@
 
 #include "vxcheck/analyze/rpc_analyzer.h"
 
+#include <utility>
+
 #include "rpc_state.h"
 #include "vxcheck/decode/packet.h"
+#include "vxcheck/prefetch.h"
 
 namespace vxcheck::analyze {
 
 using rpc_state::before;
+
+namespace {
+
+/// Whether capture point `point` feeds a direction whose feeding point is `fed_by` (taken by the
+/// first point that shows the direction).
+bool feeds(std::uint16_t& fed_by, std::uint16_t point) noexcept {
+    if (fed_by == RpcAnalyzer::Impl::Conn::kNoPoint) {
+        fed_by = point;
+    }
+    return fed_by == point;
+}
+
+}  // namespace
 
 void RpcAnalyzer::Impl::decide(Conn& c, ConnectionReport& r) {
     RpcFacts f;
@@ -35,44 +51,79 @@ RpcAnalyzer::RpcAnalyzer(RpcOptions options, ProgramObserver observer)
 
 RpcAnalyzer::~RpcAnalyzer() = default;
 
+// A connection's RPC state is made at its first payload: a SYN only notes where each direction's
+// stream starts (Impl::Opening), so connections that never carry data (a SYN flood, refused
+// attempts) cost a few bytes here, not a Conn.
+//
+// One capture point per direction feeds its stream: the same segment seen again at another point
+// (node and pod, both ends of a tunnel) carries no new message, and its SYN must not restart the
+// stream.
 void RpcAnalyzer::on_segment(const SegmentView& s) {
     Impl& im = *impl_;
     if (before(im.capture_end, s.ts)) {
         im.capture_end = s.ts;
     }
-    const bool syn = (s.flags & decode::tcp_flag::kSyn) != 0;
-    if (s.payload.empty() && !syn) {
-        return;
-    }
-    Impl::Conn& c = im.conns.get(s.flow);
-    if (c.serial == 0) {
-        c.serial = ++im.next_serial;
-        c.client = s.client;
-        c.server = s.server;
-    }
     const std::size_t dir = s.from_client ? 0 : 1;
-    // One capture point per direction feeds its stream: the same segment seen again at another
-    // point (node and pod, both ends of a tunnel) carries no new message, and its SYN must not
-    // restart the stream.
-    if (c.point[dir] == Impl::Conn::kNoPoint) {
-        c.point[dir] = s.point;
-    } else if (c.point[dir] != s.point) {
+    Impl::Conn* c = im.conns.find(s.flow);
+    if ((s.flags & decode::tcp_flag::kSyn) != 0) {
+        if (c == nullptr) {
+            im.note_syn(s, dir);
+        } else if (feeds(c->point[dir], s.point)) {
+            c->streams[dir].start(s.seq + 1);
+        }
         return;
     }
-    if (syn) {
-        c.streams[dir].start(s.seq + 1);
+    if (s.payload.empty()) {
+        return;
+    }
+    if (c == nullptr) {
+        c = &im.open(s);
+    }
+    if (!feeds(c->point[dir], s.point)) {
         return;
     }
     Impl::Sink sink;
     sink.impl = &im;
-    sink.conn = &c;
+    sink.conn = c;
     sink.from_client = s.from_client;
-    c.streams[dir].push({.seq = s.seq,
-                         .payload = s.payload,
-                         .claimed_len = s.claimed_payload,
-                         .ts = s.ts,
-                         .frame = s.frame},
-                        sink);
+    c->streams[dir].push({.seq = s.seq,
+                          .payload = s.payload,
+                          .claimed_len = s.claimed_payload,
+                          .ts = s.ts,
+                          .frame = s.frame},
+                         sink);
+}
+
+void RpcAnalyzer::Impl::note_syn(const SegmentView& s, std::size_t dir) {
+    if (s.flow >= openings.size()) {
+        openings.resize(std::size_t{s.flow} + 1);
+    }
+    Opening& o = openings[s.flow];
+    if (o.serial == 0) {
+        o.serial = ++next_serial;
+    }
+    if (feeds(o.point[dir], s.point)) {
+        o.start[dir] = s.seq + 1;
+    }
+}
+
+RpcAnalyzer::Impl::Conn& RpcAnalyzer::Impl::open(const SegmentView& s) {
+    Conn& c = conns.get(s.flow);
+    c.client = s.client;
+    c.server = s.server;
+    if (s.flow < openings.size() && openings[s.flow].serial != 0) {
+        const Opening o = std::exchange(openings[s.flow], {});
+        c.serial = o.serial;
+        c.point = o.point;
+        for (std::size_t dir = 0; dir < 2; ++dir) {
+            if (o.point[dir] != Conn::kNoPoint) {
+                c.streams[dir].start(o.start[dir]);
+            }
+        }
+    } else {
+        c.serial = ++next_serial;
+    }
+    return c;
 }
 
 void RpcAnalyzer::on_close(FlowId flow, CloseEvent e, bool from_client) {
@@ -94,6 +145,16 @@ void RpcAnalyzer::decide(FlowId flow, ConnectionReport& r) {
 
 void RpcAnalyzer::forget(FlowId flow) noexcept {
     impl_->conns.erase(flow);
+    if (flow < impl_->openings.size()) {
+        impl_->openings[flow] = {};
+    }
+}
+
+void RpcAnalyzer::prefetch(FlowId flow, bool from_client) const noexcept {
+    if (const Impl::Conn* c = impl_->conns.find(flow)) {
+        prefetch_line(c);
+        c->streams[from_client ? 0 : 1].prefetch();
+    }
 }
 
 }  // namespace vxcheck::analyze

@@ -194,14 +194,15 @@ struct RpcAnalyzer::Impl {
         }
     };
 
+    // A segment reads the first line and two of its direction's stream (prefetch()).
     struct Conn {
         static constexpr std::uint16_t kNoPoint = 0xFFFF;
-        std::array<rpc::RecordStream, 2> streams;  // [0] client->server, [1] server->client
-        // The capture point that feeds each stream: the first to show that direction.
-        std::array<std::uint16_t, 2> point{kNoPoint, kNoPoint};
+        std::uint64_t serial = 0;  // connections in order of first sight
         track::Endpoint client;
         track::Endpoint server;
-        std::uint64_t serial = 0;  // connections in order of first sight
+        // The capture point that feeds each stream: the first to show that direction.
+        std::array<std::uint16_t, 2> point{kNoPoint, kNoPoint};
+        std::array<rpc::RecordStream, 2> streams;  // [0] client->server, [1] server->client
         bool closed = false;
         Timestamp closed_ts;
         bool program_noted = false;
@@ -233,9 +234,18 @@ struct RpcAnalyzer::Impl {
         rpc::ChannelAttrs fore;
     };
 
+    // A connection seen opening (SYN) but without payload yet: its serial and where each
+    // direction's stream starts.
+    struct Opening {
+        std::uint64_t serial = 0;
+        std::array<std::uint32_t, 2> start{};
+        std::array<std::uint16_t, 2> point{Conn::kNoPoint, Conn::kNoPoint};  // as Conn::point
+    };
+
     RpcOptions options;
     ProgramObserver observer;
     FlowStorage<Conn> conns;
+    std::vector<Opening> openings;  // by FlowId
     std::uint64_t next_serial = 0;
     Timestamp capture_end;
     std::uint64_t bounds_hit = 0;  // cross-connection tables full
@@ -283,6 +293,8 @@ struct RpcAnalyzer::Impl {
     void facts(Conn& c, RpcFacts& f) const;
 
     // rpc_analyzer.cc
+    void note_syn(const SegmentView& s, std::size_t dir);
+    Conn& open(const SegmentView& s);
     void decide(Conn& c, ConnectionReport& r);
 };
 

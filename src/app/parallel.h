@@ -165,11 +165,18 @@ template <typename Analyse>
 void analyse_in_order(const FrameBatch& batch, const analyze::ConnectionAnalyzer& connections,
                       Analyse&& analyse) {
     constexpr std::size_t kAhead = 8;
+    constexpr std::size_t kPluginsAhead = 4;  // the plug-ins' state: once the flow's lines are in
     const std::size_t n = batch.size();
     const auto ahead = [&](std::size_t i) {
         const analyze::PacketDigest& d = batch.result(i).digest();
         if (d.has_segment) {
             connections.prefetch(d.segment.hash);
+        }
+    };
+    const auto plugins_ahead = [&](std::size_t i) {
+        const analyze::PacketDigest& d = batch.result(i).digest();
+        if (d.has_segment) {
+            connections.prefetch_plugins(d.segment);
         }
     };
     for (std::size_t i = 0; i < std::min(kAhead, n); ++i) {
@@ -178,6 +185,9 @@ void analyse_in_order(const FrameBatch& batch, const analyze::ConnectionAnalyzer
     for (std::size_t i = 0; i < n; ++i) {
         if (i + kAhead < n) {
             ahead(i + kAhead);
+        }
+        if (i + kPluginsAhead < n) {
+            plugins_ahead(i + kPluginsAhead);
         }
         analyse(batch.result(i));
     }

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <new>
 
+#include "vxcheck/prefetch.h"
 #include "vxcheck/rpc/message.h"
 
 namespace vxcheck::rpc {
@@ -88,6 +89,12 @@ void RecordStream::start(std::uint32_t seq) noexcept {
     in_sync_ = true;
     forget_hunt();
     next_seq_ = seq;
+}
+
+void RecordStream::prefetch() const noexcept {
+    const auto* p = reinterpret_cast<const char*>(this);
+    prefetch_line(p);
+    prefetch_line(p + 64);
 }
 
 std::size_t RecordStream::memory_bytes() const noexcept {
@@ -290,7 +297,7 @@ void RecordStream::consume(const Piece& piece, RecordSink& sink) noexcept {
         } else {
             const std::size_t take = std::min<std::size_t>(frag_left_, data.size() - p);
             if (view_ != nullptr) {
-                view_len_ += take;
+                view_len_ += u32_size(take);
             } else {
                 append(data.data() + p, take);
             }
@@ -399,7 +406,7 @@ void RecordStream::append(const std::uint8_t* bytes, std::size_t n) noexcept {
     }
     const std::size_t take = std::min(n, kKeptPrefix - kept_);
     std::memcpy(buf_.get() + kept_, bytes, take);
-    kept_ += take;
+    kept_ += u32_size(take);
 }
 
 void RecordStream::spill() noexcept {

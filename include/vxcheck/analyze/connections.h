@@ -50,6 +50,10 @@ class ConnectionAnalyzer {
     /// lines of the connection whose key hashes to `flow_hash` (Segment::hash), for an
     /// on_packet soon after. Changes nothing.
     void prefetch(std::uint64_t flow_hash) const noexcept;
+    /// The last step, a few packets after prefetch(): the plug-ins' state of the connection of
+    /// segment `s` (ConnectionPlugin::prefetch), if it carries payload. Reads only the lines
+    /// prefetch() loaded.
+    void prefetch_plugins(const Segment& s) const noexcept;
     /// The first step of prefetch() only: starts loading the table slot, reads nothing (never
     /// waits). For a prefetch() a few packets later, when the slot is in the cache.
     void prefetch_slot(std::uint64_t flow_hash) const noexcept;

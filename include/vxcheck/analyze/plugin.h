@@ -9,13 +9,16 @@
 // indexed by it (FlowStorage below), allocated on first use, like Suricata's flow-storage.c.
 
 #include <cstdint>
-#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "vxcheck/analyze/connection_report.h"
 #include "vxcheck/bytes.h"
 #include "vxcheck/frame.h"
 #include "vxcheck/track/flow_key.h"
+#include "vxcheck/track/flow_table.h"
 
 namespace vxcheck::analyze {
 
@@ -63,34 +66,62 @@ class ConnectionPlugin {
     /// The connection left the table (after its last decide()): drop its state; the id is
     /// reused.
     virtual void forget(FlowId flow) noexcept = 0;
+    /// A hint: a segment of `flow` with payload, in that direction, comes soon; starts loading
+    /// the state on_segment reads first. Changes nothing.
+    virtual void prefetch(FlowId flow, bool from_client) const noexcept {
+        (void)flow, (void)from_client;
+    }
 };
 
 /// Per-connection state of type T for a plug-in, indexed by FlowId and allocated on first use.
+/// The states live in huge-page blocks (track::FlowStore), as the flows do: a plug-in reads its
+/// state on every segment of thousands of connections, and with 4 KiB pages each read would
+/// also wait for a page walk. A forgotten state is reset and kept for the next connection.
 template <typename T>
 class FlowStorage {
   public:
+    FlowStorage() = default;
+    FlowStorage(const FlowStorage&) = delete;
+    FlowStorage& operator=(const FlowStorage&) = delete;
+
     /// The state of `flow`, created (T{}) if it has none; throws std::bad_alloc.
     T& get(FlowId flow) {
         if (flow >= slots_.size()) {
-            slots_.resize(std::size_t{flow} + 1);
+            slots_.resize(std::size_t{flow} + 1, nullptr);
         }
-        if (!slots_[flow]) {
-            slots_[flow] = std::make_unique<T>();
+        if (slots_[flow] == nullptr) {
+            if (free_.empty()) {
+                free_.reserve(pool_.size() + 1);  // erase() then never allocates
+                T& fresh = pool_.emplace_back();
+                slots_[flow] = &fresh;
+            } else {
+                slots_[flow] = free_.back();
+                free_.pop_back();
+            }
         }
         return *slots_[flow];
     }
     /// The state of `flow`, or nullptr if it has none.
     [[nodiscard]] T* find(FlowId flow) noexcept {
-        return flow < slots_.size() ? slots_[flow].get() : nullptr;
+        return flow < slots_.size() ? slots_[flow] : nullptr;
+    }
+    [[nodiscard]] const T* find(FlowId flow) const noexcept {
+        return flow < slots_.size() ? slots_[flow] : nullptr;
     }
     void erase(FlowId flow) noexcept {
-        if (flow < slots_.size()) {
-            slots_[flow].reset();
+        static_assert(std::is_nothrow_default_constructible_v<T>, "erase() resets in place");
+        if (flow < slots_.size() && slots_[flow] != nullptr) {
+            T* t = std::exchange(slots_[flow], nullptr);
+            t->~T();
+            new (t) T();
+            free_.push_back(t);  // within the capacity get() reserved
         }
     }
 
   private:
-    std::vector<std::unique_ptr<T>> slots_;
+    track::FlowStore<T> pool_;
+    std::vector<T*> slots_;
+    std::vector<T*> free_;
 };
 
 }  // namespace vxcheck::analyze

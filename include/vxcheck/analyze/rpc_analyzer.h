@@ -9,7 +9,7 @@
 // server, establishments per client, session limits) live in the analyzer, in tables bounded by
 // the named constants below; a bound hit is counted (RpcFacts::bounds_hit), never grown past.
 // A connection without RPC costs a parse attempt per payload segment and no allocation beyond
-// its per-connection state (allocated on its SYN or first payload).
+// its per-connection state (made at its first payload; a SYN notes only where the streams start).
 
 #include <cstddef>
 #include <cstdint>
@@ -54,6 +54,7 @@ class RpcAnalyzer final : public ConnectionPlugin {
     void on_close(FlowId flow, CloseEvent e, bool from_client) override;
     void decide(FlowId flow, ConnectionReport& r) override;
     void forget(FlowId flow) noexcept override;
+    void prefetch(FlowId flow, bool from_client) const noexcept override;
 
     struct Impl;
 

@@ -88,30 +88,31 @@ class RecordSink {
 
 /// What the stream saw and where it hit a bound.
 struct StreamCounters {
-    std::uint64_t segments = 0;                // segments with payload pushed
-    std::uint64_t records = 0;                 // records delivered
-    std::uint64_t fragments = 0;               // fragments of delivered records
+    // The first eight are counted per segment (or per record): one cache line.
+    std::uint64_t segments = 0;          // segments with payload pushed
+    std::uint64_t records = 0;           // records delivered
+    std::uint64_t fragments = 0;         // fragments of delivered records
+    std::uint64_t not_rpc_segments = 0;  // out of sync and not RPC: only the start was checked
+    std::uint64_t skipped_bytes = 0;     // bytes skipped while out of sync
+    std::uint64_t holes = 0;             // segments shorter than claimed (snaplen)
     std::uint64_t retransmitted_segments = 0;  // wholly before the next expected byte
     std::uint64_t retransmitted_bytes = 0;     // bytes before the next expected byte
     std::uint64_t held_segments = 0;           // out-of-order segments held in the window
     std::uint64_t window_full = 0;             // a segment did not fit the window (gap declared)
     std::uint64_t gaps = 0;                    // gaps declared (bytes never seen)
     std::uint64_t gap_bytes = 0;               // sequence space skipped over those gaps
-    std::uint64_t holes = 0;                   // segments shorter than claimed (snaplen)
     std::uint64_t records_cut = 0;             // delivered with whole == false (hole in the body)
     std::uint64_t records_over_prefix = 0;     // longer than kKeptPrefix: only the prefix kept
     std::uint64_t garbled_marks = 0;           // implausible record marks (length, msg_type ...)
     std::uint64_t resyncs = 0;                 // times the stream found sync again
-    std::uint64_t skipped_bytes = 0;           // bytes skipped while out of sync
     std::uint64_t records_lost = 0;            // begun, then sync lost (hole over a mark, gap ...)
     std::uint64_t seq_jumps = 0;               // segments far behind: the stream started over there
     std::uint64_t unfinished_at_end = 0;       // a record begun but not completed at finish()
     std::uint64_t hunts_given_up = 0;          // hunting budget spent: the direction is not RPC
-    std::uint64_t not_rpc_segments = 0;  // out of sync and not RPC: only the start was checked
 };
 
 /// One direction of one TCP connection. Not copyable (owns the lazily allocated buffers).
-class RecordStream {
+class alignas(64) RecordStream {
   public:
     RecordStream() noexcept;
     ~RecordStream();
@@ -134,6 +135,8 @@ class RecordStream {
     [[nodiscard]] bool in_sync() const noexcept { return in_sync_; }
     /// Heap bytes this stream holds (0 until a record spans segments or one is held).
     [[nodiscard]] std::size_t memory_bytes() const noexcept;
+    /// A hint: starts loading the lines push() reads first for a segment in sync.
+    void prefetch() const noexcept;
 
   private:
     // A piece of the byte stream: captured bytes, then `hole` bytes the capture did not keep.
@@ -172,37 +175,37 @@ class RecordStream {
     void restart_at(std::uint32_t seq) noexcept;
     void reset_record() noexcept;
 
-    StreamCounters counters_;
+    // Laid out for the per-segment path: the state a segment in sync reads and writes is the
+    // first cache line, the counters it bumps the second; the window and its bookkeeping last.
     bool started_ = false;
     bool in_sync_ = false;
-    std::uint32_t next_seq_ = 0;  // next expected byte
-    Timestamp last_ts_;
-    std::uint64_t last_frame_ = 0;
-    bool not_rpc_ = false;  // hunting budget spent: only segment starts are checked
-    std::size_t hunted_bytes_ = 0;
-    std::uint32_t hunted_segments_ = 0;
-
-    // The record being assembled.
+    bool not_rpc_ = false;          // hunting budget spent: only segment starts are checked
     bool in_record_ = false;        // a first mark was read, the record is not delivered yet
-    std::uint32_t record_seq_ = 0;  // stream position of its first mark
-    std::uint64_t record_first_frame_ = 0;
+    bool frag_last_ = false;        // the current fragment is the last
+    bool record_cut_ = false;       // bytes of the body are missing (hole or gap)
+    bool start_checked_ = false;    // the message start was found plausible
+    std::uint8_t mark_have_ = 0;    // bytes of a mark split over pieces
+    std::uint32_t next_seq_ = 0;    // next expected byte
+    std::uint32_t record_seq_ = 0;  // the record being assembled: stream position of its first mark
     std::uint32_t record_len_ = 0;  // sum of the fragment lengths read so far
     std::uint32_t frag_left_ = 0;   // body bytes left in the current fragment
-    bool frag_last_ = false;        // the current fragment is the last
     std::uint32_t fragments_ = 0;
     std::uint8_t mark_[kRecordMarkLen] = {};
-    std::uint8_t mark_have_ = 0;          // bytes of a mark split over pieces
-    bool record_cut_ = false;             // bytes of the body are missing (hole or gap)
-    bool start_checked_ = false;          // the message start was found plausible
+    std::uint32_t hunted_segments_ = 0;
+    std::uint32_t held_count_ = 0;
+    std::uint32_t view_len_ = 0;  // at most one segment's payload
+    std::uint32_t kept_ = 0;      // bytes of the body in buf_ (copy mode), at most kKeptPrefix
     const std::uint8_t* view_ = nullptr;  // zero-copy: the body inside the current piece
-    std::size_t view_len_ = 0;
-    std::size_t kept_ = 0;  // bytes of the body in buf_ (copy mode)
+    std::uint64_t record_first_frame_ = 0;
+    StreamCounters counters_;
+    Timestamp last_ts_;
+    std::uint64_t last_frame_ = 0;
+    std::size_t hunted_bytes_ = 0;
 
     std::unique_ptr<std::uint8_t[]> buf_;   // kKeptPrefix bytes, allocated on first need
     std::unique_ptr<std::uint8_t[]> hold_;  // kMaxHeldBytes bytes, allocated on first need
-    Held held_[kMaxHeldSegments];           // sorted by seq
-    std::size_t held_count_ = 0;
     std::size_t hold_used_ = 0;
+    Held held_[kMaxHeldSegments];  // sorted by seq
 };
 
 /// UDP: one datagram is one message (no record mark). `claimed_len` is the UDP payload length

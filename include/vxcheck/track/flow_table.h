@@ -16,21 +16,15 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <utility>
 #include <vector>
 
+#include "vxcheck/prefetch.h"
 #include "vxcheck/track/flow_key.h"
 
 namespace vxcheck::track {
 
-/// A hint to load the cache line at p. On x86-64 an instruction of its own: GCC 12 emits nothing
-/// for __builtin_prefetch in a function that only prefetches (it compiles to `ret`).
-inline void prefetch_line(const void* p) noexcept {
-#if defined(__x86_64__)
-    asm volatile("prefetcht0 (%0)" : : "r"(p));
-#else
-    __builtin_prefetch(p);
-#endif
-}
+using vxcheck::prefetch_line;
 
 /// Values in 2 MiB blocks, each advised to be one huge page (MADV_HUGEPAGE): the per-packet path
 /// jumps between thousands of flows while the capture streams through the TLB, so with 4 KiB
@@ -108,6 +102,9 @@ class FlowTable {
     [[nodiscard]] V* find(const FlowKey& k) noexcept { return find(k, hash(k)); }
     /// The same with k's hash already computed (the caller inserts with it when k is absent).
     [[nodiscard]] V* find(const FlowKey& k, std::uint64_t h) noexcept {
+        return const_cast<V*>(std::as_const(*this).find(k, h));
+    }
+    [[nodiscard]] const V* find(const FlowKey& k, std::uint64_t h) const noexcept {
         const std::uint32_t tag = tag_of(h);
         for (std::size_t i = tag & mask(); slots_[i].value != nullptr; i = (i + 1) & mask()) {
             if (slots_[i].tag == tag && slots_[i].value->key == k) {
@@ -117,14 +114,15 @@ class FlowTable {
         return nullptr;
     }
 
-    /// Starts loading what find(k, h) reads first: k's home slot and the first two lines of the
-    /// value there (k's, unless another one took its slot).
-    void prefetch(std::uint64_t h) const noexcept {
+    /// Starts loading what find(k, h) reads first: k's home slot and the first `lines` cache
+    /// lines of the value there (k's, unless another one took its slot).
+    void prefetch(std::uint64_t h, std::size_t lines = 2) const noexcept {
         const Slot& s = slots_[tag_of(h) & mask()];
         if (s.value != nullptr) {
             const auto* f = reinterpret_cast<const char*>(s.value);
-            prefetch_line(f);
-            prefetch_line(f + 64);
+            for (std::size_t i = 0; i < lines; ++i) {
+                prefetch_line(f + 64 * i);
+            }
         }
     }
 

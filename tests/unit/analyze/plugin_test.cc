@@ -157,5 +157,16 @@ TEST(FlowStorage, StateIsCreatedOnFirstUseAndErased) {
     s.erase(1000);  // never had state: nothing happens
 }
 
+TEST(FlowStorage, AForgottenStateIsResetAndServesTheNextConnection) {
+    analyze::FlowStorage<std::vector<int>> s;
+    s.get(3).assign(5, 1);
+    const std::vector<int>* first = s.find(3);
+    s.erase(3);
+    std::vector<int>& next = s.get(9);
+    EXPECT_EQ(&next, first) << "the freed state is reused";
+    EXPECT_TRUE(next.empty()) << "and starts from T{}";
+    EXPECT_EQ(s.find(3), nullptr);
+}
+
 }  // namespace
 }  // namespace vxcheck::test
