@@ -74,6 +74,19 @@ std::string status_name(const RpcFinding& f) {
     return n.empty() ? "NFS4ERR_" + std::to_string(f.status) : std::string(n);
 }
 
+std::string procedure_label(std::uint32_t prog, std::uint32_t vers, std::uint32_t proc) {
+    // Wireshark's label of NFS_ACL (the tshark comparison keys on it).
+    const std::string_view p = prog == rpc::kProgNfsAcl ? "NFS_ACL" : rpc::program_name(prog);
+    std::string out = p.empty() ? std::to_string(prog) : std::string(p);
+    out += " v" + std::to_string(vers) + " ";
+    std::string_view name = rpc::procedure_name(prog, vers, proc);
+    if (name.empty() && proc == 0) {
+        name = "NULL";  // procedure 0 of every program (RFC 5531 section 12.1)
+    }
+    out += name.empty() ? "proc" + std::to_string(proc) : std::string(name);
+    return out;
+}
+
 std::string_view to_string(Outcome o) noexcept {
     switch (o) {
         case Outcome::NoSyn:

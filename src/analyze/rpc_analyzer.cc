@@ -24,6 +24,7 @@ void RpcAnalyzer::Impl::decide(Conn& c, ConnectionReport& r) {
     if (f.churn) {
         r.verdicts.push_back(Verdict::NfsSessionChurn);
     }
+    add_evidence(c, f, r);
     r.rpc = std::move(f);
 }
 
@@ -47,6 +48,7 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     Impl::Conn& c = im.conns.get(s.flow);
     if (c.serial == 0) {
         c.serial = ++im.next_serial;
+        c.id = s.flow;
         c.client = s.client;
         c.server = s.server;
     }
@@ -59,12 +61,14 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     sink.impl = &im;
     sink.conn = &c;
     sink.from_client = s.from_client;
+    im.segment = &s;
     c.streams[dir].push({.seq = s.seq,
                          .payload = s.payload,
                          .claimed_len = s.claimed_payload,
                          .ts = s.ts,
                          .frame = s.frame},
                         sink);
+    im.segment = nullptr;
 }
 
 void RpcAnalyzer::on_close(FlowId flow, CloseEvent e, bool from_client) {
@@ -85,6 +89,16 @@ void RpcAnalyzer::decide(FlowId flow, ConnectionReport& r) {
 }
 
 void RpcAnalyzer::forget(FlowId flow) noexcept {
+    if (Impl::Conn* c = impl_->conns.find(flow)) {
+        impl_->unlist_live(*c);
+        if (impl_->keep_activity && c->active) {
+            try {
+                Impl::collect(*c, impl_->left);
+            } catch (...) {
+                ++impl_->bounds_hit;  // its last activity is not in the metrics
+            }
+        }
+    }
     impl_->conns.erase(flow);
 }
 

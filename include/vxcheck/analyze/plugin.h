@@ -35,7 +35,8 @@ struct SegmentView {
     std::uint32_t claimed_payload = 0;  // payload bytes as the headers claim them
     Bytes payload;
     Timestamp ts;
-    std::uint16_t point = 0;  // capture point
+    std::uint16_t point = 0;        // capture point
+    const RawFrame* raw = nullptr;  // the whole frame, for a plug-in that keeps evidence
 };
 
 /// Why a plug-in is told a connection ends.
@@ -63,6 +64,12 @@ class ConnectionPlugin {
     /// The connection left the table (after its last decide()): drop its state; the id is
     /// reused.
     virtual void forget(FlowId flow) noexcept = 0;
+    /// Live use (ConnectionAnalyzer::poll, every 100 ms or so): appends the flows that may have
+    /// gained a verdict since the last call; a rule that waits (rpc_unanswered) counts time up
+    /// to `now`, wall clock. The analyzer decides them and reports those whose verdicts are new.
+    /// Cheap: a plug-in looks only at the flows it marked, not at every open one. May throw
+    /// std::bad_alloc (the flows not listed are reported when decided).
+    virtual void poll(Timestamp now, std::vector<FlowId>& gained) { (void)now, (void)gained; }
 };
 
 /// Per-connection state of type T for a plug-in, indexed by FlowId and allocated on first use.
