@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -134,6 +135,26 @@ TEST(RpcLive, ReplyTooBigIsListedAtTheReply) {
     ASSERT_NE(s, nullptr);
     EXPECT_EQ(s->after_frame, 11U);
     EXPECT_FALSE(live.seen(Verdict::RpcUnanswered));
+}
+
+TEST(RpcLive, CollisionAndChurnAreListedWhenTheirRulesHoldNotAtTheEnd) {
+    // Two pods present one owner; each CREATE_SESSION expires the other's clientid, A, B, A, B
+    // over 9.5 s (frames 21-98 the recovery cycles).
+    LiveReplay live("pcaps/nfs/nfs41-collision.pcap");
+    const Sighting* collision = live.first(Verdict::NfsClientidCollision);
+    const Sighting* churn = live.first(Verdict::NfsSessionChurn);
+    ASSERT_NE(collision, nullptr);
+    ASSERT_NE(churn, nullptr);
+    EXPECT_LT(collision->after_frame, 98U) << "listed during the storm, not after the last frame";
+    EXPECT_LT(churn->after_frame, 98U);
+    std::set<std::uint16_t> ports;  // the pods' connections: :876 and :912
+    for (const analyze::ConnectionReport& r : live.listed) {
+        if (r.has(Verdict::NfsClientidCollision)) {
+            ports.insert(r.client.port);
+        }
+    }
+    EXPECT_EQ(ports, (std::set<std::uint16_t>{876, 912}));
+    EXPECT_LE(live.listed.size(), 4U) << "each connection once per new verdict";
 }
 
 TEST(RpcLive, AnsweredCallsAreNeverUnanswered) {
