@@ -84,6 +84,39 @@ if command -v tshark >/dev/null; then
     rm -f "$ev"
 fi
 
+# --evidence with RPC verdicts: the call and reply frames behind each finding, commented with the
+# verdict, the XID and the procedure; tshark dissects the kept frame as that very message.
+# evidence_has NAME FILTER PATTERN ARGS...: a frame of `analyze --evidence ARGS` that the display
+# FILTER selects has a comment with PATTERN.
+evidence_has() {
+    local name=$1 filter=$2 pattern=$3
+    shift 3
+    "$bin" analyze --evidence "$ev" "$@" >/dev/null 2>&1
+    rows=$(tshark -r "$ev" -Y "$filter" -T fields -e frame.comment 2>/dev/null)
+    if grep -qF -- "$pattern" <<<"$rows"; then
+        passed=$((passed + 1))
+    else
+        echo "FAIL $name: tshark shows: $rows"
+        failed=$((failed + 1))
+    fi
+}
+if command -v tshark >/dev/null; then
+    ev=$(mktemp --suffix=.pcapng)
+    evidence_has evidence-rpc-unanswered 'rpc.xid == 0x5a140004 && rpc.msgtyp == 0' \
+        'rpc_unanswered: CALL xid 0x5a140004 NFS v4 COMPOUND (SEQUENCE PUTROOTFH GETFH GETATTR), no reply' \
+        pcaps/nfs/nfs41-hang-vs-40.pcap
+    evidence_has evidence-rpc-accept-error 'rpc.xid == 0x5a170001 && rpc.msgtyp == 1' \
+        'rpc_accept_error: REPLY xid 0x5a170001 to NFS_ACL v3 NULL: PROG_UNAVAIL' \
+        --all-ports pcaps/nfs/rpc-mechanics.pcap
+    evidence_has evidence-rpc-session-limit 'frame.number == 4' \
+        'REPLY xid 0x5a130004 to NFS v4 COMPOUND (SEQUENCE PUTFH READ), 6104 bytes > ca_maxresponsesize 4096 (frame 15 of' \
+        pcaps/nfs/nfs-reply-exceeds-session.pcap
+    evidence_has evidence-rpc-session-limit-call 'rpc.xid == 0x5a130005 && rpc.msgtyp == 0' \
+        'CALL xid 0x5a130005 NFS v4 COMPOUND (SEQUENCE PUTFH READ), answered in frame 18' \
+        pcaps/nfs/nfs-reply-exceeds-session.pcap
+    rm -f "$ev"
+fi
+
 # --no-fast-path: every frame through the general decoder gives the same report, packet lines
 # included (--packets all), for every shipped capture.
 for f in pcaps/*.pcap pcaps/*.pcapng; do

@@ -74,6 +74,29 @@ std::string status_name(const RpcFinding& f) {
     return n.empty() ? "NFS4ERR_" + std::to_string(f.status) : std::string(n);
 }
 
+std::string_view program_label(std::uint32_t prog) noexcept {
+    // program_name() keeps Wireshark's spelling for the prose; these two differ.
+    if (prog == rpc::kProgNfsAcl) {
+        return "NFS_ACL";
+    }
+    if (prog == rpc::kProgPortmap) {
+        return "PORTMAP";
+    }
+    return rpc::program_name(prog);
+}
+
+std::string procedure_label(std::uint32_t prog, std::uint32_t vers, std::uint32_t proc) {
+    const std::string_view p = program_label(prog);
+    std::string out = p.empty() ? std::to_string(prog) : std::string(p);
+    out += " v" + std::to_string(vers) + " ";
+    std::string_view name = rpc::procedure_name(prog, vers, proc);
+    if (name.empty() && proc == 0) {
+        name = "NULL";  // procedure 0 of every program (RFC 5531 section 12.1)
+    }
+    out += name.empty() ? "proc" + std::to_string(proc) : std::string(name);
+    return out;
+}
+
 std::string_view to_string(Outcome o) noexcept {
     switch (o) {
         case Outcome::NoSyn:

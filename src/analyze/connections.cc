@@ -89,6 +89,7 @@ struct ConnectionAnalyzer::Impl {
     // empty std::optional of one) is cleared whole, a few hundred bytes, for every packet.
     PacketDigest scratch;
     std::vector<ConnectionPlugin*> plugins;
+    std::vector<FlowId> polled;  // poll_plugins()' list, kept for its capacity
     RefusedRegistry refused;
     HeldReports held;
     Flow* current = nullptr;  // the flow of the packet being analysed, once it has one
@@ -266,7 +267,8 @@ struct ConnectionAnalyzer::Impl {
                                .claimed_payload = s.payload,
                                .payload = payload_of(s, o.ctx.packet.frame().data),
                                .ts = o.ts,
-                               .point = o.ctx.point};
+                               .point = o.ctx.point,
+                               .raw = &o.ctx.packet.frame()};
         const bool rst = (s.t.flags & decode::tcp_flag::kRst) != 0;
         const bool fin = (s.t.flags & decode::tcp_flag::kFin) != 0;
         for (ConnectionPlugin* p : plugins) {
@@ -327,7 +329,29 @@ struct ConnectionAnalyzer::Impl {
         }
     }
 
+    // Lists for poll() the flows the plug-ins say may have gained a verdict.
+    void poll_plugins(Timestamp when) {
+        polled.clear();
+        for (ConnectionPlugin* p : plugins) {
+            p->poll(when, polled);
+        }
+        for (const FlowId id : polled) {
+            if (id >= flows.capacity()) {
+                continue;
+            }
+            Flow& f = flows.at(id);
+            if (f.live && !f.dirty) {
+                dirty.push_back(f.key);
+                f.dirty = true;
+                f.waiting = false;
+            }
+        }
+    }
+
     std::vector<ConnectionReport> poll(Timestamp when, double settle_s) {
+        if (!plugins.empty()) {
+            poll_plugins(when);
+        }
         std::vector<ConnectionReport> out;
         std::vector<FlowKey> keep;
         for (const FlowKey& k : dirty) {
@@ -389,13 +413,13 @@ struct ConnectionAnalyzer::Impl {
                                   .outer_snat = static_cast<bool>(r.outer_snat),
                                   .corrupted = !r.corrupted.empty(),
                                   .endpoint_refused = r.refused.has_value()});
-        if (!plugins.empty()) {
-            decide_plugins(f, r);
-        }
         if (take_evidence) {
             r.evidence = std::move(f.evidence);
         } else {
             r.evidence = f.evidence;
+        }
+        if (!plugins.empty()) {
+            decide_plugins(f, r);  // may add evidence
         }
         return r;
     }

@@ -40,6 +40,7 @@ void RpcAnalyzer::Impl::decide(Conn& c, ConnectionReport& r) {
     if (f.churn) {
         r.verdicts.push_back(Verdict::NfsSessionChurn);
     }
+    add_evidence(c, f, r);
     r.rpc = std::move(f);
 }
 
@@ -86,12 +87,14 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     sink.impl = &im;
     sink.conn = c;
     sink.from_client = s.from_client;
+    im.segment = &s;
     c->streams[dir].push({.seq = s.seq,
                           .payload = s.payload,
                           .claimed_len = s.claimed_payload,
                           .ts = s.ts,
                           .frame = s.frame},
                          sink);
+    im.segment = nullptr;
 }
 
 void RpcAnalyzer::Impl::note_syn(const SegmentView& s, std::size_t dir) {
@@ -109,6 +112,7 @@ void RpcAnalyzer::Impl::note_syn(const SegmentView& s, std::size_t dir) {
 
 RpcAnalyzer::Impl::Conn& RpcAnalyzer::Impl::open(const SegmentView& s) {
     Conn& c = conns.get(s.flow);
+    c.id = s.flow;
     c.client = s.client;
     c.server = s.server;
     if (s.flow < openings.size() && openings[s.flow].serial != 0) {
@@ -144,6 +148,16 @@ void RpcAnalyzer::decide(FlowId flow, ConnectionReport& r) {
 }
 
 void RpcAnalyzer::forget(FlowId flow) noexcept {
+    if (Impl::Conn* c = impl_->conns.find(flow)) {
+        impl_->unlist_live(*c);
+        if (impl_->keep_activity && c->active) {
+            try {
+                Impl::collect(*c, impl_->left);
+            } catch (...) {
+                ++impl_->bounds_hit;  // its last activity is not in the metrics
+            }
+        }
+    }
     impl_->conns.erase(flow);
     if (flow < impl_->openings.size()) {
         impl_->openings[flow] = {};

@@ -15,10 +15,19 @@ void RpcAnalyzer::Impl::on_record(Conn& c, bool from_client, const rpc::Record& 
         ++c.garbled;
         return;
     }
+    const std::size_t findings = c.findings.size();
     if (m.type == rpc::MsgType::Call) {
+        c.call_op_count = 0;
         on_call(c, from_client, record, m);
+        snapshot_call(c, from_client, record, m);
     } else {
         on_reply(c, from_client, record, m);
+    }
+    if (c.findings.size() != findings) {
+        keep_findings(c, findings, from_client, record, m);
+    }
+    if (m.type == rpc::MsgType::Reply) {
+        release_snapshot(c, from_client, m.xid);
     }
 }
 
@@ -32,15 +41,15 @@ void RpcAnalyzer::Impl::count_procedure(Conn& c, const rpc::CallHeader& h) {
     c.procs.push_back({h.prog, h.vers, h.proc, 1});
 }
 
-void RpcAnalyzer::Impl::count_error(Conn& c, ErrorKind kind, std::uint32_t code,
+void RpcAnalyzer::Impl::count_error(Conn& c, std::uint32_t prog, ErrorKind kind, std::uint32_t code,
                                     std::uint32_t detail) {
     for (rpc_state::ErrorCount& e : c.errors) {
-        if (e.kind == kind && e.code == code && e.detail == detail) {
+        if (e.kind == kind && e.code == code && e.detail == detail && e.prog == prog) {
             ++e.n;
             return;
         }
     }
-    c.errors.push_back({kind, code, detail, 1});
+    c.errors.push_back({.kind = kind, .code = code, .detail = detail, .n = 1, .prog = prog});
 }
 
 // The copy of a call already seen on this connection, or a new record for it (nullptr when
@@ -69,6 +78,7 @@ rpc_state::CallRec* RpcAnalyzer::Impl::call_record(Conn& c, bool from_client,
     r.seq = record.seq;
     r.first = record.ts;
     r.last = record.ts;
+    r.frame = record.frame;
     c.by_xid.add(c.calls_seen);
     return &r;
 }
@@ -78,6 +88,10 @@ void RpcAnalyzer::Impl::on_call(Conn& c, bool from_client, const rpc::Record& re
     const rpc::CallHeader& h = m.call;
     ++c.calls;
     ++(from_client ? c.calls_c2s : c.calls_s2c);
+    c.active = true;
+    if (!c.listed) {
+        list_live(c);
+    }
     count_procedure(c, h);
     if (observer && from_client && !c.program_noted && h.prog == rpc::kProgNfs) {
         c.program_noted = true;
@@ -94,6 +108,7 @@ void RpcAnalyzer::Impl::on_call(Conn& c, bool from_client, const rpc::Record& re
         }
         rec->seq = record.seq;
         rec->last = record.ts;
+        rec->frame = record.frame;
     }
     if (rec != nullptr && !again) {
         cross_connection_copy(c, from_client, m, record);
@@ -124,7 +139,7 @@ void RpcAnalyzer::Impl::on_reply(Conn& c, bool from_client, const rpc::Record& r
     const rpc::ReplyHeader& h = m.reply;
     if (h.stat == rpc::ReplyStat::Denied) {
         const bool auth = h.reject == rpc::RejectStat::AuthError;
-        count_error(c, ErrorKind::Denied, static_cast<std::uint32_t>(h.reject),
+        count_error(c, call->prog, ErrorKind::Denied, static_cast<std::uint32_t>(h.reject),
                     auth ? static_cast<std::uint32_t>(h.auth) : 0);
         c.findings.push_back({.verdict = Verdict::RpcDenied,
                               .xid = m.xid,
@@ -134,7 +149,7 @@ void RpcAnalyzer::Impl::on_reply(Conn& c, bool from_client, const rpc::Record& r
         return;
     }
     if (h.accept != rpc::AcceptStat::Success) {
-        count_error(c, ErrorKind::Accept, static_cast<std::uint32_t>(h.accept));
+        count_error(c, call->prog, ErrorKind::Accept, static_cast<std::uint32_t>(h.accept));
         c.findings.push_back({.verdict = Verdict::RpcAcceptError,
                               .xid = m.xid,
                               .ts = record.ts,
@@ -159,6 +174,11 @@ void RpcAnalyzer::Impl::add_srt(Conn& c, const CallRec& call, std::uint32_t op, 
     ++a.count;
     if (a.samples.size() < kSrtSamples) {
         a.samples.push_back(s);
+    }
+    if (op == 0) {
+        ++a.fresh[srt_bucket(s)];
+        a.fresh_sum += s;
+        c.active = true;
     }
 }
 

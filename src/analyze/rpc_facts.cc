@@ -13,49 +13,8 @@ namespace {
 
 using rpc_state::ErrorKind;
 
-std::string procedure_label(std::uint32_t prog, std::uint32_t vers, std::uint32_t proc) {
-    // The documented labels of the portmapper and NFS_ACL (pcaps/README.md; the tshark
-    // comparison keys on them); program_name() keeps Wireshark's spelling for the text.
-    std::string_view p = rpc::program_name(prog);
-    if (prog == rpc::kProgNfsAcl) {
-        p = "NFS_ACL";
-    } else if (prog == rpc::kProgPortmap) {
-        p = "PORTMAP";
-    }
-    std::string out = p.empty() ? std::to_string(prog) : std::string(p);
-    out += " v" + std::to_string(vers) + " ";
-    std::string_view name = rpc::procedure_name(prog, vers, proc);
-    if (name.empty() && proc == 0) {
-        name = "NULL";  // procedure 0 of every program (RFC 5531 section 12.1)
-    }
-    out += name.empty() ? "proc" + std::to_string(proc) : std::string(name);
-    return out;
-}
-
 std::string named_or(std::string_view name, std::string_view prefix, std::uint32_t code) {
     return name.empty() ? std::string(prefix) + std::to_string(code) : std::string(name);
-}
-
-std::string error_label(const rpc_state::ErrorCount& e) {
-    switch (e.kind) {
-        case ErrorKind::Denied: {
-            const auto reject = static_cast<rpc::RejectStat>(e.code);
-            std::string name = "MSG_DENIED:" + std::string(rpc::to_string(reject));
-            if (reject == rpc::RejectStat::AuthError) {
-                name += ":" + std::string(rpc::to_string(static_cast<rpc::AuthStat>(e.detail)));
-            }
-            return name;
-        }
-        case ErrorKind::Accept:
-            return std::string(rpc::to_string(static_cast<rpc::AcceptStat>(e.code)));
-        case ErrorKind::Nfs3:
-            return named_or(rpc::nfsstat3_name(e.code), "NFS3ERR_", e.code);
-        case ErrorKind::Mount:
-            return std::string(rpc::mountstat3_name(e.code));
-        case ErrorKind::Nfs4:
-            return named_or(rpc::nfsstat4_name(e.code), "NFS4ERR_", e.code);
-    }
-    return {};
 }
 
 RpcLatency latency(const rpc_state::SrtAcc& a) {
@@ -82,7 +41,7 @@ void labelled_counts(const RpcAnalyzer::Impl::Conn& c, RpcFacts& f) {
     }
     std::map<std::string, std::uint64_t> errors;  // by label, as reported
     for (const rpc_state::ErrorCount& e : c.errors) {
-        errors[error_label(e)] += e.n;
+        errors[rpc_error_label(e.kind, e.code, e.detail)] += e.n;
     }
     f.errors.assign(errors.begin(), errors.end());
     static constexpr std::array<const char*, 4> kVersions = {"3", "4.0", "4.1", "4.2"};
@@ -103,6 +62,28 @@ void labelled_counts(const RpcAnalyzer::Impl::Conn& c, RpcFacts& f) {
 }
 
 }  // namespace
+
+std::string rpc_error_label(RpcErrorKind kind, std::uint32_t code, std::uint32_t detail) {
+    switch (kind) {
+        case ErrorKind::Denied: {
+            const auto reject = static_cast<rpc::RejectStat>(code);
+            std::string name = "MSG_DENIED:" + std::string(rpc::to_string(reject));
+            if (reject == rpc::RejectStat::AuthError) {
+                name += ":" + std::string(rpc::to_string(static_cast<rpc::AuthStat>(detail)));
+            }
+            return name;
+        }
+        case ErrorKind::Accept:
+            return std::string(rpc::to_string(static_cast<rpc::AcceptStat>(code)));
+        case ErrorKind::Nfs3:
+            return named_or(rpc::nfsstat3_name(code), "NFS3ERR_", code);
+        case ErrorKind::Mount:
+            return std::string(rpc::mountstat3_name(code));
+        case ErrorKind::Nfs4:
+            return named_or(rpc::nfsstat4_name(code), "NFS4ERR_", code);
+    }
+    return {};
+}
 
 void RpcAnalyzer::Impl::facts(Conn& c, RpcFacts& f) const {
     f.calls = c.calls;

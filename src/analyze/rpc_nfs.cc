@@ -28,6 +28,9 @@ void RpcAnalyzer::Impl::decode_call_args(Conn& c, bool from_client, const rpc::R
         for (std::size_t i = 0; i < cc.op_count; ++i) {
             rpc_state::bump(c.ops, cc.ops[i]);
         }
+        c.call_op_count = static_cast<std::uint32_t>(cc.op_count);
+        std::copy_n(cc.ops.begin(), std::min<std::size_t>(cc.op_count, c.call_ops.size()),
+                    c.call_ops.begin());
         if (rec != nullptr) {
             rec->compound = true;
             rec->main_op = cc.op_count > 0 ? cc.ops[cc.op_count - 1] : 0;
@@ -74,14 +77,14 @@ void RpcAnalyzer::Impl::decode_results(Conn& c, const rpc::Record& record, const
     const Bytes results = m.reply.results;
     if (call.prog == rpc::kProgNfs && call.vers == 3) {
         if (const auto s = rpc::nfs3_reply_status(call.proc, results); s && *s != 0) {
-            count_error(c, ErrorKind::Nfs3, *s);
+            count_error(c, call.prog, ErrorKind::Nfs3, *s);
         }
         return;
     }
     if (call.prog == rpc::kProgMount && call.proc == rpc::kMountProcMnt && call.vers == 3) {
         rpc::MntReply mnt;
         if (rpc::parse_mnt_reply(results, mnt) && mnt.status != 0) {
-            count_error(c, ErrorKind::Mount, mnt.status);
+            count_error(c, call.prog, ErrorKind::Mount, mnt.status);
         }
         return;
     }
@@ -97,7 +100,7 @@ void RpcAnalyzer::Impl::decode_results(Conn& c, const rpc::Record& record, const
     if (r.status != rpc::nfs4err::kOk) {
         const std::uint32_t s =
             r.result_count > 0 ? r.results[r.result_count - 1].status : r.status;
-        count_error(c, ErrorKind::Nfs4, s);
+        count_error(c, call.prog, ErrorKind::Nfs4, s);
     }
     if (nfs4) {
         compound_rules(c, record, m.xid, call, r);

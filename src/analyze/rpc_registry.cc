@@ -71,6 +71,7 @@ void RpcAnalyzer::Impl::present_owner(Conn& c, Bytes owner, const rpc::Verifier4
     }
     owners[g].events.push_back({rpc_state::address_of(c.client), verifier, ts});
     ++owner_events;
+    ++rule_events;
     if (std::find(c.owner_groups.begin(), c.owner_groups.end(), g) == c.owner_groups.end()) {
         c.owner_groups.push_back(g);
     }
@@ -85,24 +86,29 @@ void RpcAnalyzer::Impl::session_event(Conn& c, Timestamp ts, bool establishment)
     session_events[rpc_state::pair_key(c.client, c.server)].push_back(
         {rpc_state::address_of(c.client), ts, establishment});
     ++session_event_count;
+    ++rule_events;
+}
+
+bool RpcAnalyzer::Impl::is_unanswered(const Conn& c, const CallRec& k, Timestamp end) const {
+    if (k.answered) {
+        return false;
+    }
+    const auto later = answered.find(call_key(c, true, k.xid, 0, 0, 0));
+    const bool answered_later = later != answered.end() && later->second > c.serial;
+    const bool closed_after = c.closed && !before(c.closed_ts, k.last);
+    return rpc_rules::unanswered(false, answered_later, seconds_between(k.last, end), closed_after,
+                                 options.unanswered_after_s);
 }
 
 void RpcAnalyzer::Impl::unanswered(Conn& c, RpcFacts& f) {
     for (const CallRec& k : c.calls_seen) {
-        if (k.answered) {
-            continue;
-        }
-        const auto later = answered.find(call_key(c, true, k.xid, 0, 0, 0));
-        const bool answered_later = later != answered.end() && later->second > c.serial;
-        const double after = seconds_between(k.last, capture_end);
-        const bool closed_after = c.closed && !before(c.closed_ts, k.last);
-        if (rpc_rules::unanswered(false, answered_later, after, closed_after,
-                                  options.unanswered_after_s)) {
+        if (is_unanswered(c, k, capture_end)) {
             f.findings.push_back({.verdict = Verdict::RpcUnanswered,
                                   .xid = k.xid,
                                   .ts = k.last,
-                                  .seconds = after,
-                                  .closed = closed_after});
+                                  .seconds = seconds_between(k.last, capture_end),
+                                  .closed = c.closed && !before(c.closed_ts, k.last),
+                                  .call_frame = k.frame});
         }
     }
 }

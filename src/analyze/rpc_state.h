@@ -6,6 +6,9 @@
 //                    session events) and the rules that read them
 //   rpc_facts.cc     a connection's RpcFacts: labels, errors, latency summaries
 //   rpc_analyzer.cc  the ConnectionPlugin entry points
+//   rpc_live.cc      live verdicts: the connections poll() lists
+//   rpc_evidence.cc  the frames behind the findings (--evidence)
+//   rpc_activity.cc  calls, errors and response times for live metrics
 // Per-message work keys on numbers (XIDs, program/version/procedure, status codes); labels are
 // built only when a connection is decided.
 
@@ -75,6 +78,7 @@ struct CallRec {
     bool cachethis = false;
     rpc::SessionId session{};
     std::uint32_t main_op = 0;  // the compound's last op, for the latency table
+    std::uint64_t frame = 0;    // frame of the last copy
 };
 
 /// Positions in a connection's call records by XID: an open-addressing table with linear
@@ -137,6 +141,9 @@ struct SrtAcc {
     double min = 0;
     double max = 0;
     std::vector<double> samples;  // the first kSrtSamples
+    // Samples not yet given to take_activity(), by histogram bucket (op 0 entries only).
+    std::array<std::uint32_t, kSrtBuckets> fresh{};
+    double fresh_sum = 0;
 };
 
 struct ProcCount {
@@ -144,6 +151,7 @@ struct ProcCount {
     std::uint32_t vers = 0;
     std::uint32_t proc = 0;
     std::uint64_t n = 0;
+    std::uint64_t exported = 0;  // of n, given to take_activity()
 };
 
 inline void bump(std::vector<std::pair<std::uint32_t, std::uint64_t>>& v, std::uint32_t key) {
@@ -164,13 +172,29 @@ inline void add_once(std::vector<std::uint32_t>& xids, std::uint32_t xid) {
 }
 
 /// What an error reply counts under; labelled (RpcFacts::errors) only when decided.
-enum class ErrorKind : std::uint8_t { Denied, Accept, Nfs3, Mount, Nfs4 };
+using ErrorKind = RpcErrorKind;
 
 struct ErrorCount {
     ErrorKind kind = ErrorKind::Accept;
     std::uint32_t code = 0;
     std::uint32_t detail = 0;  // Denied: the auth_stat of an AUTH_ERROR
     std::uint64_t n = 0;
+    std::uint32_t prog = 0;      // the call's program
+    std::uint64_t exported = 0;  // of n, given to take_activity()
+};
+
+// Evidence (rpc_evidence.cc).
+inline constexpr std::size_t kCallSnapshots = 4;     // frames of unanswered calls kept
+inline constexpr std::size_t kSnapshotBytes = 1024;  // bytes of such a frame kept
+inline constexpr std::size_t kMaxRpcEvidence = 16;   // frames behind findings per connection
+inline constexpr std::size_t kEvidencePerVerdict = 4;
+
+/// The frame of a call not yet answered, kept in case it stays so (its bytes reused).
+struct CallSnapshot {
+    bool used = false;
+    bool from_client = true;
+    std::uint32_t xid = 0;
+    EvidenceFrame frame;
 };
 
 }  // namespace rpc_state
@@ -219,6 +243,22 @@ struct RpcAnalyzer::Impl {
         std::vector<rpc_state::SrtAcc> srt;         // few keys: a linear search
         std::vector<RpcFinding> findings;
         std::vector<std::size_t> owner_groups;  // indices into Impl::owners
+        // Live verdicts (rpc_live.cc): the connection's place in Impl::live (listed on its first
+        // call), findings already looked at, verdict bits already flagged, and the first call
+        // not known to be answered.
+        FlowId id = 0;
+        bool listed = false;
+        std::size_t live_index = 0;
+        std::size_t findings_polled = 0;
+        std::uint32_t flagged = 0;
+        std::size_t pending_from = 0;
+        // Evidence (rpc_evidence.cc): frames behind findings; frames of calls not yet answered;
+        // the ops of the COMPOUND call being looked at.
+        std::vector<EvidenceFrame> evidence;
+        std::array<rpc_state::CallSnapshot, rpc_state::kCallSnapshots> snapshots;
+        std::uint32_t call_op_count = 0;
+        std::array<std::uint32_t, EvidenceNote::kMaxOps> call_ops{};
+        bool active = false;  // a call or reply since the last take_activity()
     };
 
     struct OwnerGroup {
@@ -256,6 +296,16 @@ struct RpcAnalyzer::Impl {
     std::map<PairKey, std::vector<rpc_rules::SessionEvent>> session_events;
     std::size_t session_event_count = 0;
     std::map<rpc::SessionId, Session> sessions;
+    // Live verdicts (rpc_live.cc): connections that carried a call; owner presentations and
+    // session events so far, and as of the last poll.
+    std::vector<FlowId> live;
+    std::uint64_t rule_events = 0;
+    std::uint64_t rule_events_polled = 0;
+    const SegmentView* segment = nullptr;  // the segment being pushed (rpc_evidence.cc)
+    // Live metrics (rpc_activity.cc): whether to keep the activity of connections that leave,
+    // and what they left since the last take_activity().
+    bool keep_activity = false;
+    RpcActivity left;
 
     // rpc_calls.cc
     void on_record(Conn& c, bool from_client, const rpc::Record& record);
@@ -264,8 +314,8 @@ struct RpcAnalyzer::Impl {
     static CallRec* call_record(Conn& c, bool from_client, const rpc::Record& record,
                                 const rpc::Message& m, bool& again);
     static void count_procedure(Conn& c, const rpc::CallHeader& h);
-    static void count_error(Conn& c, rpc_state::ErrorKind kind, std::uint32_t code,
-                            std::uint32_t detail = 0);
+    static void count_error(Conn& c, std::uint32_t prog, rpc_state::ErrorKind kind,
+                            std::uint32_t code, std::uint32_t detail = 0);
     static void add_srt(Conn& c, const CallRec& call, std::uint32_t op, double s);
 
     // rpc_nfs.cc
@@ -287,6 +337,8 @@ struct RpcAnalyzer::Impl {
     void present_owner(Conn& c, Bytes owner, const rpc::Verifier4& verifier, Timestamp ts);
     void session_event(Conn& c, Timestamp ts, bool establishment);
     void unanswered(Conn& c, RpcFacts& f);
+    // Whether call k of c is unanswered when the capture runs until `end` (rpc_unanswered).
+    [[nodiscard]] bool is_unanswered(const Conn& c, const CallRec& k, Timestamp end) const;
     void collision_and_churn(Conn& c, RpcFacts& f);
 
     // rpc_facts.cc
@@ -296,6 +348,21 @@ struct RpcAnalyzer::Impl {
     void note_syn(const SegmentView& s, std::size_t dir);
     Conn& open(const SegmentView& s);
     void decide(Conn& c, ConnectionReport& r);
+
+    // rpc_evidence.cc
+    void snapshot_call(Conn& c, bool from_client, const rpc::Record& record, const rpc::Message& m);
+    void release_snapshot(Conn& c, bool from_client, std::uint32_t xid) noexcept;
+    void keep_findings(Conn& c, std::size_t first, bool from_client, const rpc::Record& record,
+                       const rpc::Message& m);
+    void add_evidence(const Conn& c, const RpcFacts& f, ConnectionReport& r) const;
+
+    // rpc_activity.cc
+    static void collect(Conn& c, RpcActivity& out);
+
+    // rpc_live.cc
+    void list_live(Conn& c);
+    void unlist_live(Conn& c) noexcept;
+    [[nodiscard]] std::uint32_t gained_bits(Conn& c, Timestamp now, bool rules_changed);
 };
 
 }  // namespace vxcheck::analyze

@@ -195,6 +195,11 @@ class LiveRun {
         for (const Point& p : points_) {
             consumer_.add_point(p.name);
         }
+#ifdef VXCHECK_HAVE_PROMETHEUS
+        if (outputs_.metrics && consumer_.rpc() != nullptr) {
+            consumer_.rpc()->keep_activity();
+        }
+#endif
     }
 
     // Until SIGINT/SIGTERM, --count frames or --duration.
@@ -331,6 +336,11 @@ void LiveRun::poll_decided(Timestamp now) {
     if (outputs_.metrics) {
         outputs_.metrics->set_open_connections(consumer_.connections().open_connections());
         outputs_.metrics->set_connection_stats(consumer_.connections().stats());
+        if (analyze::RpcAnalyzer* rpc = consumer_.rpc()) {
+            analyze::RpcActivity activity;
+            rpc->take_activity(activity);
+            outputs_.metrics->on_rpc(activity);
+        }
         for (std::size_t i = 0; i < points_.size(); ++i) {
             if (points_[i].source) {
                 const capture::LiveStats s = points_[i].stats();

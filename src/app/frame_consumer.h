@@ -82,6 +82,8 @@ class FrameConsumer {
     [[nodiscard]] const analyze::ConnectionAnalyzer& connections() const noexcept {
         return connections_;
     }
+    /// The RPC analysis, or nullptr with --no-rpc.
+    [[nodiscard]] analyze::RpcAnalyzer* rpc() noexcept { return rpc_.get(); }
 
     /// A capture point for the file `file` ("pcaps/a.pcap" -> "a"; unique among the points).
     std::uint16_t add_file_point(const std::string& file) {

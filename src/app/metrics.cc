@@ -1,16 +1,20 @@
 // Metric names follow Prometheus conventions: counters end in _total, labels are low-cardinality
 // (interface, check, depth, status, verdict). Counters are created up front: the per-frame path
-// only increments atomics.
+// only increments atomics. The RPC series are created when first seen, with label values from
+// the fixed tables of rpc_labels.h (bounded there), from the activity the RPC analyzer hands
+// over every poll, never per packet.
 
 #include "metrics.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <stdexcept>
 
+#include "rpc_labels.h"
 #include "vxcheck/report/summary.h"
 
 namespace vxcheck::app {
@@ -36,6 +40,9 @@ struct Metrics::Impl {
     prometheus::Gauge* open = nullptr;
     prometheus::Counter* alloc_failures = nullptr;
     std::uint64_t last_alloc_failures = 0;
+    prometheus::Family<prometheus::Counter>* rpc_calls = nullptr;
+    prometheus::Family<prometheus::Counter>* rpc_errors = nullptr;
+    prometheus::Family<prometheus::Histogram>* rpc_srt = nullptr;
 };
 
 Metrics::Metrics(const std::string& listen, const std::vector<std::string>& interfaces)
@@ -98,6 +105,18 @@ Metrics::Metrics(const std::string& listen, const std::vector<std::string>& inte
              .Help("Packets whose connection analysis an allocation failure cut short")
              .Register(r)
              .Add({});
+    impl_->rpc_calls = &prometheus::BuildCounter()
+                            .Name("vxcheck_rpc_calls_total")
+                            .Help("ONC RPC calls by program, version and procedure")
+                            .Register(r);
+    impl_->rpc_errors = &prometheus::BuildCounter()
+                             .Name("vxcheck_rpc_errors_total")
+                             .Help("ONC RPC error replies by program and status")
+                             .Register(r);
+    impl_->rpc_srt = &prometheus::BuildHistogram()
+                          .Name("vxcheck_rpc_srt_seconds")
+                          .Help("ONC RPC service response time (call to reply) by procedure")
+                          .Register(r);
     try {
         impl_->exposer = std::make_unique<prometheus::Exposer>(listen);
     } catch (const std::exception& e) {
@@ -155,6 +174,37 @@ void Metrics::set_connection_stats(const analyze::ConnectionStats& stats) noexce
         impl_->alloc_failures->Increment(
             static_cast<double>(stats.alloc_failures - impl_->last_alloc_failures));
         impl_->last_alloc_failures = stats.alloc_failures;
+    }
+}
+
+int Metrics::port() const {
+    const std::vector<int> ports = impl_->exposer->GetListeningPorts();
+    return ports.empty() ? 0 : ports.front();
+}
+
+void Metrics::on_rpc(const analyze::RpcActivity& activity) {
+    const auto procedure = [](std::uint32_t prog, std::uint32_t vers, std::uint32_t proc) {
+        const ProcedureLabels l = procedure_labels(prog, vers, proc);
+        return prometheus::Labels{
+            {"program", l.program}, {"version", l.version}, {"procedure", l.procedure}};
+    };
+    for (const analyze::RpcActivity::Calls& c : activity.calls) {
+        impl_->rpc_calls->Add(procedure(c.prog, c.vers, c.proc))
+            .Increment(static_cast<double>(c.n));
+    }
+    for (const analyze::RpcActivity::Errors& e : activity.errors) {
+        impl_->rpc_errors
+            ->Add({{"program", program_label(e.prog)},
+                   {"status", status_label(e.kind, e.code, e.detail)}})
+            .Increment(static_cast<double>(e.n));
+    }
+    static const prometheus::Histogram::BucketBoundaries kBounds(analyze::kSrtBucketBounds.begin(),
+                                                                 analyze::kSrtBucketBounds.end());
+    std::vector<double> increments(analyze::kSrtBuckets);
+    for (const analyze::RpcActivity::Srt& s : activity.srt) {
+        std::copy(s.buckets.begin(), s.buckets.end(), increments.begin());
+        impl_->rpc_srt->Add(procedure(s.prog, s.vers, s.proc), kBounds)
+            .ObserveMultiple(increments, s.sum);
     }
 }
 

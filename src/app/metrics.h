@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "vxcheck/analyze/connections.h"
+#include "vxcheck/analyze/rpc_analyzer.h"
 #include "vxcheck/verify/verify.h"
 
 namespace vxcheck::app {
@@ -28,6 +29,11 @@ class Metrics {
     void set_open_connections(std::size_t n) noexcept;
     /// The analyzer's cumulative counters (allocation failures).
     void set_connection_stats(const analyze::ConnectionStats& stats) noexcept;
+    /// RPC calls, error replies and service response times since the last call
+    /// (RpcAnalyzer::take_activity), under the bounded labels of rpc_labels.h.
+    void on_rpc(const analyze::RpcActivity& activity);
+    /// The port it listens on (useful with port 0 in `listen`).
+    [[nodiscard]] int port() const;
 
   private:
     struct Impl;

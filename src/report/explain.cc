@@ -386,6 +386,9 @@ std::string evidence_note(const analyze::EvidenceNote& n) {
         case Kind::IcmpUnreachable:
             return "ICMP destination unreachable (type " + std::to_string(n.icmp_type) + " code " +
                    std::to_string(n.icmp_code) + ") quoting the SYN";
+        case Kind::RpcCall:
+        case Kind::RpcReply:
+            return rpc_evidence_note(n);
     }
     return "";
 }

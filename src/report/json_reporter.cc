@@ -248,6 +248,12 @@ ordered_json rpc_evidence_json(const analyze::RpcFacts& f) {
         o["verdict"] = to_string(x.verdict);
         o["xid"] = hex32(x.xid);
         o["ts"] = timestamp_to_string(x.ts);
+        if (x.call_frame != 0) {
+            o["call_frame"] = x.call_frame;
+        }
+        if (x.reply_frame != 0) {
+            o["reply_frame"] = x.reply_frame;
+        }
         rpc_finding_details(x, o);
         list.push_back(std::move(o));
     }

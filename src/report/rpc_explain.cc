@@ -7,6 +7,7 @@
 
 #include "vxcheck/report/explain.h"
 #include "vxcheck/report/format.h"
+#include "vxcheck/rpc/nfs.h"
 #include "vxcheck/track/flow_key.h"
 
 namespace vxcheck::report {
@@ -146,6 +147,65 @@ void explain_rpc(const analyze::ConnectionReport& r, std::string& text,
             "process; if a v4.1/4.2 mount hangs where vers=4.0 works, treat it as a session "
             "size-limit bug (upgrade the server, or mount with vers=4.0).");
     }
+}
+
+namespace {
+
+// "NFS v4 COMPOUND (SEQUENCE PUTFH GETATTR)": the call's procedure and its ops.
+std::string call_words(const analyze::EvidenceNote& n) {
+    std::string out = analyze::procedure_label(n.prog, n.vers, n.proc);
+    if (n.op_count == 0) {
+        return out;
+    }
+    out += " (";
+    const std::size_t kept = std::min<std::size_t>(n.op_count, n.ops.size());
+    for (std::size_t i = 0; i < kept; ++i) {
+        const std::string_view name = rpc::nfs_op_name(n.ops[i]);
+        out += (i == 0 ? "" : " ") +
+               (name.empty() ? "OP" + std::to_string(n.ops[i]) : std::string(name));
+    }
+    return out + (kept < n.op_count ? " ...)" : ")");
+}
+
+std::string bytes_over(const RpcFinding& x, std::string_view limit_name) {
+    return ", " + std::to_string(x.length) + " bytes > " + std::string(limit_name) + " " +
+           std::to_string(x.limit);
+}
+
+// What the finding says of this frame.
+std::string finding_words(const analyze::EvidenceNote& n) {
+    const RpcFinding& x = n.rpc;
+    const bool call = n.kind == analyze::EvidenceNote::Kind::RpcCall;
+    const std::string status = analyze::status_name(x);
+    switch (x.verdict) {
+        case Verdict::RpcUnanswered:
+            return x.closed ? ", no reply before the connection closed"
+                            : ", no reply (the capture runs " + seconds(x.seconds) + " after it)";
+        case Verdict::RpcRetransmitted:
+            return ", sent again after " + seconds(x.seconds) +
+                   (x.same_connection ? "" : " (the earlier copy on an earlier connection)");
+        default:
+            break;
+    }
+    if (x.verdict == Verdict::NfsRequestTooBig && x.limit != 0) {
+        return bytes_over(x, "ca_maxrequestsize");  // the call itself is over the limit
+    }
+    if (call) {
+        return x.reply_frame != 0 ? ", answered in frame " + std::to_string(x.reply_frame) : "";
+    }
+    if (x.verdict == Verdict::NfsReplyExceedsSessionLimit) {
+        return bytes_over(x, x.cached_limit ? "ca_maxresponsesize_cached" : "ca_maxresponsesize");
+    }
+    return ": " + status + (x.length != 0 ? " (" + std::to_string(x.length) + " bytes)" : "");
+}
+
+}  // namespace
+
+std::string rpc_evidence_note(const analyze::EvidenceNote& n) {
+    const bool call = n.kind == analyze::EvidenceNote::Kind::RpcCall;
+    return std::string(analyze::to_string(n.rpc.verdict)) +
+           (call ? ": CALL xid " : ": REPLY xid ") + hex32(n.rpc.xid) + (call ? " " : " to ") +
+           call_words(n) + finding_words(n);
 }
 
 }  // namespace vxcheck::report

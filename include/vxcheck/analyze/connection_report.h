@@ -105,6 +105,35 @@ struct OuterSnatReason {
     bool operator==(const OuterSnatReason&) const = default;
 };
 
+/// One piece of RPC evidence behind a verdict, as facts (report::explain words it).
+struct RpcFinding {
+    Verdict verdict = Verdict::Clean;
+    std::uint32_t xid = 0;
+    Timestamp ts;         // of the call (or reply) the finding is about
+    double seconds = 0;   // unanswered: capture after the last copy; retransmitted: interval
+    bool closed = false;  // unanswered: the connection closed after the call
+    bool same_connection = true;  // retransmitted: the earlier copy is on this connection
+    bool answered = false;        // retransmitted: a reply came
+    // accept_error: accept_stat; denied: reject_stat * 100 + auth_stat; nfs_*: nfsstat4 (0: none)
+    std::uint32_t status = 0;
+    std::uint32_t length = 0;       // request/reply too big, exceeds: the RPC message length
+    std::uint32_t limit = 0;        // the session's granted limit (0: not compared)
+    bool cached_limit = false;      // the limit is ca_maxresponsesize_cached (sa_cachethis)
+    std::uint64_t call_frame = 0;   // the call's frame (its latest copy); 0: not known
+    std::uint64_t reply_frame = 0;  // the reply's frame; 0: none (or not about a reply)
+};
+
+/// The RFC name of a finding's status: accept_stat ("PROG_UNAVAIL"), a denial
+/// ("MSG_DENIED:AUTH_ERROR:AUTH_TOOWEAK"), or nfsstat4 ("NFS4ERR_REP_TOO_BIG"); "" without one.
+[[nodiscard]] std::string status_name(const RpcFinding& f);
+
+/// The label of an RPC program in reports and metrics: "NFS", "MOUNT", "PORTMAP", "NFS_ACL"
+/// (pcaps/README.md; the tshark comparison keys on them); empty for a program without a name.
+[[nodiscard]] std::string_view program_label(std::uint32_t prog) noexcept;
+/// "NFS v4 COMPOUND", "MOUNT v3 MNT", "NFS v3 proc99", "400100 v1 NULL".
+[[nodiscard]] std::string procedure_label(std::uint32_t prog, std::uint32_t vers,
+                                          std::uint32_t proc);
+
 /// Why an evidence frame matters, as facts; report::evidence_note() words it.
 struct EvidenceNote {
     enum class Kind : std::uint8_t {
@@ -114,7 +143,10 @@ struct EvidenceNote {
         Rst,               // RST with ack = ISN+1
         BadOuterChecksum,  // a non-SYN segment with a bad outer UDP checksum
         IcmpUnreachable,   // ICMP destination unreachable quoting the SYN
+        RpcCall,           // the call behind an RPC finding (`rpc`)
+        RpcReply,          // the reply behind an RPC finding (`rpc`)
     };
+    static constexpr std::size_t kMaxOps = 8;  // COMPOUND ops kept for the note
     Kind kind = Kind::Syn;
     std::uint32_t syn_number = 0;
     std::uint32_t isn = 0;
@@ -128,6 +160,14 @@ struct EvidenceNote {
     std::uint16_t outer_sport = 0;
     std::uint16_t stored = 0;
     std::uint16_t expected = 0;
+    // RpcCall, RpcReply: the finding, the call's program, version and procedure, and its
+    // COMPOUND ops (the first kMaxOps of op_count).
+    RpcFinding rpc{};
+    std::uint32_t prog = 0;
+    std::uint32_t vers = 0;
+    std::uint32_t proc = 0;
+    std::uint32_t op_count = 0;
+    std::array<std::uint32_t, kMaxOps> ops{};
 };
 
 /// A frame kept as evidence (copied: frames die at the next read), with why it matters.
@@ -199,26 +239,6 @@ struct RpcLatency {
     double p99 = 0;
     double max = 0;
 };
-
-/// One piece of RPC evidence behind a verdict, as facts (report::explain words it).
-struct RpcFinding {
-    Verdict verdict = Verdict::Clean;
-    std::uint32_t xid = 0;
-    Timestamp ts;         // of the call (or reply) the finding is about
-    double seconds = 0;   // unanswered: capture after the last copy; retransmitted: interval
-    bool closed = false;  // unanswered: the connection closed after the call
-    bool same_connection = true;  // retransmitted: the earlier copy is on this connection
-    bool answered = false;        // retransmitted: a reply came
-    // accept_error: accept_stat; denied: reject_stat * 100 + auth_stat; nfs_*: nfsstat4 (0: none)
-    std::uint32_t status = 0;
-    std::uint32_t length = 0;   // request/reply too big, exceeds: the RPC message length
-    std::uint32_t limit = 0;    // the session's granted limit (0: not compared)
-    bool cached_limit = false;  // the limit is ca_maxresponsesize_cached (sa_cachethis)
-};
-
-/// The RFC name of a finding's status: accept_stat ("PROG_UNAVAIL"), a denial
-/// ("MSG_DENIED:AUTH_ERROR:AUTH_TOOWEAK"), or nfsstat4 ("NFS4ERR_REP_TOO_BIG"); "" without one.
-[[nodiscard]] std::string status_name(const RpcFinding& f);
 
 /// One NFSv4 client owner presented from several client IPs (nfs_clientid_collision).
 struct RpcCollision {

@@ -38,7 +38,8 @@ struct SegmentView {
     std::uint32_t claimed_payload = 0;  // payload bytes as the headers claim them
     Bytes payload;
     Timestamp ts;
-    std::uint16_t point = 0;  // capture point
+    std::uint16_t point = 0;        // capture point
+    const RawFrame* raw = nullptr;  // the whole frame, for a plug-in that keeps evidence
 };
 
 /// Why a plug-in is told a connection ends.
@@ -71,6 +72,12 @@ class ConnectionPlugin {
     virtual void prefetch(FlowId flow, bool from_client) const noexcept {
         (void)flow, (void)from_client;
     }
+    /// Live use (ConnectionAnalyzer::poll, every 100 ms or so): appends the flows that may have
+    /// gained a verdict since the last call; a rule that waits (rpc_unanswered) counts time up
+    /// to `now`, wall clock. The analyzer decides them and reports those whose verdicts are new.
+    /// Cheap: a plug-in looks only at the flows it marked, not at every open one. May throw
+    /// std::bad_alloc (the flows not listed are reported when decided).
+    virtual void poll(Timestamp now, std::vector<FlowId>& gained) { (void)now, (void)gained; }
 };
 
 /// Per-connection state of type T for a plug-in, indexed by FlowId and allocated on first use.

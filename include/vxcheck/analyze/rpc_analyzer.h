@@ -11,10 +11,13 @@
 // A connection without RPC costs a parse attempt per payload segment and no allocation beyond
 // its per-connection state (made at its first payload; a SYN notes only where the streams start).
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "vxcheck/analyze/plugin.h"
 #include "vxcheck/track/flow_key.h"
@@ -28,6 +31,47 @@ inline constexpr std::size_t kMaxOwnerEvents = 4096;     // EXCHANGE_ID/SETCLIEN
 inline constexpr std::size_t kMaxSessionEvents = 16384;  // establishments and session errors
 inline constexpr std::size_t kMaxSessions = 4096;        // CREATE_SESSION replies kept
 inline constexpr std::size_t kSrtSamples = 256;          // samples kept per key for median/p99
+
+/// What an RPC error reply counts under (RpcFacts::errors labels it; so do the metrics).
+enum class RpcErrorKind : std::uint8_t { Denied, Accept, Nfs3, Mount, Nfs4 };
+/// The label of an error, as RpcFacts::errors (the JSON `errors` keys) spells it:
+/// "MSG_DENIED:AUTH_ERROR:AUTH_TOOWEAK", "PROG_UNAVAIL", "NFS3ERR_NOENT", "MNT3ERR_ACCES",
+/// "NFS4ERR_DELAY"; unnamed codes as "NFS3ERR_<n>" / "NFS4ERR_<n>". `detail`: the auth_stat of
+/// an AUTH_ERROR denial.
+[[nodiscard]] std::string rpc_error_label(RpcErrorKind kind, std::uint32_t code,
+                                          std::uint32_t detail);
+
+/// The upper bounds (seconds) of the service-response-time histogram of RpcActivity; a last
+/// bucket (+Inf) takes the rest.
+inline constexpr std::array<double, 16> kSrtBucketBounds = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
+inline constexpr std::size_t kSrtBuckets = kSrtBucketBounds.size() + 1;
+/// The histogram bucket of `seconds` (the first bound >= it; the last for +Inf).
+[[nodiscard]] std::size_t srt_bucket(double seconds) noexcept;
+
+/// RPC activity since the last RpcAnalyzer::take_activity(), for live metrics: typed keys and
+/// counts, summed per connection (the same key may come once per connection).
+struct RpcActivity {
+    struct Calls {
+        std::uint32_t prog = 0, vers = 0, proc = 0;
+        std::uint64_t n = 0;
+    };
+    struct Errors {
+        std::uint32_t prog = 0;
+        RpcErrorKind kind = RpcErrorKind::Accept;
+        std::uint32_t code = 0, detail = 0;
+        std::uint64_t n = 0;
+    };
+    struct Srt {  // replies matched to calls of a procedure, by response time
+        std::uint32_t prog = 0, vers = 0, proc = 0;
+        std::array<std::uint64_t, kSrtBuckets> buckets{};
+        double sum = 0;
+    };
+    std::vector<Calls> calls;
+    std::vector<Errors> errors;
+    std::vector<Srt> srt;
+};
 
 struct RpcOptions {
     // A call with no reply is unanswered when the capture runs this long after its last copy.
@@ -55,6 +99,16 @@ class RpcAnalyzer final : public ConnectionPlugin {
     void decide(FlowId flow, ConnectionReport& r) override;
     void forget(FlowId flow) noexcept override;
     void prefetch(FlowId flow, bool from_client) const noexcept override;
+    /// Live: the connections whose RPC verdicts became certain since the last call (rpc_live.cc).
+    void poll(Timestamp now, std::vector<FlowId>& gained) override;
+
+    /// Live metrics: from now on, keeps the activity of connections that leave the table for
+    /// take_activity() (off by default: nobody would take it).
+    void keep_activity() noexcept;
+    /// The RPC activity since the last call, added to `out` (rpc_activity.cc). Cost: a walk over
+    /// the connections that carried calls; per active one, its few procedure, error and SRT
+    /// entries.
+    void take_activity(RpcActivity& out);
 
     struct Impl;
 

@@ -29,6 +29,9 @@ void explain_rpc(const analyze::ConnectionReport& r, std::string& text,
 [[nodiscard]] std::string outer_snat_words(const analyze::OuterSnatReason& o);
 /// One line on why an evidence frame matters.
 [[nodiscard]] std::string evidence_note(const analyze::EvidenceNote& n);
+/// The note of an RPC evidence frame (RpcCall, RpcReply): "rpc_unanswered: CALL xid 0x1234abcd
+/// NFS v4 COMPOUND (SEQUENCE PUTFH GETATTR), no reply ..." (rpc_explain.cc).
+[[nodiscard]] std::string rpc_evidence_note(const analyze::EvidenceNote& n);
 /// One cross-point observation ("SYN #2 (+1.000 s): last seen at a, never reached b").
 [[nodiscard]] std::string hop_words(const analyze::Hop& h, const std::vector<std::string>& points);
 

@@ -181,6 +181,8 @@ class FlowTable {
     [[nodiscard]] std::size_t index_of(const V& v) const noexcept { return values_.index_of(v); }
     /// One more than the largest index_of() so far.
     [[nodiscard]] std::size_t capacity() const noexcept { return values_.size(); }
+    /// The value with index_of() == i (i < capacity()); live tells whether it is in use.
+    [[nodiscard]] V& at(std::size_t i) noexcept { return values_[i]; }
 
     /// Calls fn(V&) for every live value (fn must not insert or erase).
     template <typename Fn>
