@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "capture_join.h"
+#include "datagram.h"
 #include "flow.h"
 #include "nat_tracking.h"
 #include "refused.h"
@@ -89,6 +90,8 @@ struct ConnectionAnalyzer::Impl {
     // empty std::optional of one) is cleared whole, a few hundred bytes, for every packet.
     PacketDigest scratch;
     std::vector<ConnectionPlugin*> plugins;
+    std::vector<DatagramPlugin*> datagram_plugins;
+    ConnectionStats reported;  // stats with the datagram plug-ins' counters, for stats()
     RefusedRegistry refused;
     HeldReports held;
     Flow* current = nullptr;  // the flow of the packet being analysed, once it has one
@@ -186,6 +189,27 @@ struct ConnectionAnalyzer::Impl {
             decide_and_drop(*f);
             ++stats.expired;
         }
+        for (DatagramPlugin* p : datagram_plugins) {
+            p->expire(now, options.idle_timeout_s);
+        }
+    }
+
+    // A UDP datagram of a packet without a TCP segment, for the datagram plug-ins.
+    void on_datagram(const PacketContext& ctx, Timestamp ts) noexcept {
+        DatagramView v;
+        if (!datagram_of(ctx.packet, v)) {
+            return;
+        }
+        v.ts = ts;
+        v.point = ctx.point;
+        v.watched =
+            options.all_ports || watched_server_port(v.src.port) || watched_server_port(v.dst.port);
+        v.order = next_order;
+        bool took = false;
+        for (DatagramPlugin* p : datagram_plugins) {
+            took = p->on_datagram(v) || took;
+        }
+        next_order += took ? 1 : 0;
     }
 
     void on_tcp(const PacketDigest& d, const PacketContext& ctx) {
@@ -319,6 +343,8 @@ struct ConnectionAnalyzer::Impl {
             }
         } else if (d.icmp >= 0) {
             on_icmp(pkt, static_cast<std::size_t>(d.icmp), ctx, d.ts);
+        } else if (!datagram_plugins.empty()) {
+            on_datagram(ctx, d.ts);
         }
         current = nullptr;  // a failure in the sweep costs no connection its detail
         if (++packets_since_sweep >= 65536) {
@@ -355,6 +381,9 @@ struct ConnectionAnalyzer::Impl {
             }
         }
         dirty = std::move(keep);
+        for (DatagramPlugin* p : datagram_plugins) {
+            p->poll(when, points, out);
+        }
         return out;
     }
 
@@ -405,11 +434,7 @@ struct ConnectionAnalyzer::Impl {
         for (ConnectionPlugin* p : plugins) {
             p->decide(f.id, r);
         }
-        std::sort(r.verdicts.begin(), r.verdicts.end());
-        r.verdicts.erase(std::unique(r.verdicts.begin(), r.verdicts.end()), r.verdicts.end());
-        if (r.verdicts.size() > 1 && r.verdicts.back() == Verdict::Clean) {
-            r.verdicts.pop_back();
-        }
+        settle_verdicts(r.verdicts);
     }
 };
 
@@ -429,6 +454,10 @@ const std::vector<std::string>& ConnectionAnalyzer::points() const noexcept {
 
 void ConnectionAnalyzer::add_plugin(ConnectionPlugin& plugin) {
     impl_->plugins.push_back(&plugin);
+}
+
+void ConnectionAnalyzer::add_datagram_plugin(DatagramPlugin& plugin) {
+    impl_->datagram_plugins.push_back(&plugin);
 }
 
 void ConnectionAnalyzer::note_rpc_program(const track::Endpoint& server, std::uint32_t program) {
@@ -462,7 +491,11 @@ void ConnectionAnalyzer::prefetch_slot(std::uint64_t flow_hash) const noexcept {
 }
 
 std::vector<ConnectionReport> ConnectionAnalyzer::take_decided() {
-    return std::exchange(impl_->decided, {});
+    std::vector<ConnectionReport> out = std::exchange(impl_->decided, {});
+    for (DatagramPlugin* p : impl_->datagram_plugins) {
+        p->take_decided(impl_->points, out);
+    }
+    return out;
 }
 
 std::vector<ConnectionReport> ConnectionAnalyzer::poll(Timestamp now, double settle_s) {
@@ -487,9 +520,12 @@ std::vector<ConnectionReport> ConnectionAnalyzer::finish() {
         rest.emplace_back(f->order, impl_->decide(*f, Impl::kTakeEvidence));
         impl_->forget(*f);
     }
+    for (DatagramPlugin* p : impl_->datagram_plugins) {
+        p->finish(impl_->points, rest);
+    }
     std::stable_sort(rest.begin(), rest.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<ConnectionReport> out = std::exchange(impl_->decided, {});
+    std::vector<ConnectionReport> out = take_decided();
     out.reserve(out.size() + rest.size());
     for (auto& [order_, r] : rest) {
         out.push_back(std::move(r));
@@ -499,7 +535,11 @@ std::vector<ConnectionReport> ConnectionAnalyzer::finish() {
 }
 
 const ConnectionStats& ConnectionAnalyzer::stats() const noexcept {
-    return impl_->stats;
+    impl_->reported = impl_->stats;
+    for (const DatagramPlugin* p : impl_->datagram_plugins) {
+        p->add_stats(impl_->reported);
+    }
+    return impl_->reported;
 }
 
 }  // namespace vxcheck::analyze

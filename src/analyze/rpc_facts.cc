@@ -13,9 +13,23 @@ namespace {
 
 using rpc_state::ErrorKind;
 
+// The program names the tshark comparison keys on (tools/rpc_tshark_compare.py PROGRAMS):
+// rpc::program_name() but for NFS_ACL, PORTMAP and NSM.
+std::string_view program_label(std::uint32_t prog) noexcept {
+    switch (prog) {
+        case rpc::kProgNfsAcl:
+            return "NFS_ACL";
+        case rpc::kProgPortmap:
+            return "PORTMAP";
+        case rpc::kProgNsm:
+            return "NSM";
+        default:
+            return rpc::program_name(prog);
+    }
+}
+
 std::string procedure_label(std::uint32_t prog, std::uint32_t vers, std::uint32_t proc) {
-    // Wireshark's label of NFS_ACL (the tshark comparison keys on it).
-    const std::string_view p = prog == rpc::kProgNfsAcl ? "NFS_ACL" : rpc::program_name(prog);
+    const std::string_view p = program_label(prog);
     std::string out = p.empty() ? std::to_string(prog) : std::string(p);
     out += " v" + std::to_string(vers) + " ";
     std::string_view name = rpc::procedure_name(prog, vers, proc);

@@ -10,6 +10,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "vxcheck/analyze/connection_report.h"
@@ -63,6 +65,53 @@ class ConnectionPlugin {
     /// The connection left the table (after its last decide()): drop its state; the id is
     /// reused.
     virtual void forget(FlowId flow) noexcept = 0;
+};
+
+/// One UDP datagram (the innermost transport of a packet that carries no TCP segment, inside
+/// VXLAN/Geneve too). `payload` holds the captured payload bytes; valid only during the call.
+struct DatagramView {
+    track::Endpoint src;
+    track::Endpoint dst;
+    std::uint64_t frame = 0;            // frame number in its file (1-based)
+    std::uint32_t claimed_payload = 0;  // payload bytes as the UDP header claims them
+    Bytes payload;
+    Timestamp ts;
+    std::uint16_t point = 0;  // capture point
+    bool watched = false;     // a port the connection options watch (or all ports)
+    // The place among the connections (ConnectionAnalyzer::finish orders by it) that a flow
+    // starting with this datagram takes.
+    std::uint64_t order = 0;
+};
+
+/// A plug-in that keeps flows of its own over UDP (the ONC RPC analysis: one datagram, one
+/// message) and hands its decided flows to the connection analysis as ConnectionReports, in the
+/// same stream as the TCP connections. It owns its flow table and its bounds; the connection
+/// analysis calls it only for packets without a TCP segment, so the TCP path does no new work.
+class DatagramPlugin {
+  public:
+    virtual ~DatagramPlugin() = default;
+
+    /// Every UDP datagram of a packet without a TCP segment, in capture order. Returns true
+    /// when the datagram started a flow (which took `d.order`). Never throws: an allocation
+    /// failure is counted by the plug-in (stats()).
+    virtual bool on_datagram(const DatagramView& d) noexcept = 0;
+    /// Decides the flows idle for longer than `idle_s` at `now`, as the connection analysis
+    /// decides idle connections; their reports wait for take_decided(). May throw
+    /// std::bad_alloc only.
+    virtual void expire(Timestamp now, double idle_s) = 0;
+    /// Appends the flows decided early (idle, or evicted because the table was full) since the
+    /// last call, with capture points named from `points`.
+    virtual void take_decided(const std::vector<std::string>& points,
+                              std::vector<ConnectionReport>& out) = 0;
+    /// Live use: appends the flows that gained a verdict since they were last returned, decided
+    /// at wall-clock `now`.
+    virtual void poll(Timestamp now, const std::vector<std::string>& points,
+                      std::vector<ConnectionReport>& out) = 0;
+    /// Decides every remaining flow and appends (order, report) pairs; the table is emptied.
+    virtual void finish(const std::vector<std::string>& points,
+                        std::vector<std::pair<std::uint64_t, ConnectionReport>>& out) = 0;
+    /// Adds the plug-in's counters (datagrams, flows, bounds hit, anomalies) to `stats`.
+    virtual void add_stats(ConnectionStats& stats) const noexcept = 0;
 };
 
 /// Per-connection state of type T for a plug-in, indexed by FlowId and allocated on first use.
