@@ -956,12 +956,15 @@ def udp_v3_mount():
 
 
 def udp_v3_server_gone():
-    """node-a flannel.1: NFSv3 over UDP from port 802 to 2049.  A GETATTR is answered; then the
+    """node-a eth0 (VXLAN A<->B on UDP 8472, outer source ports 41002 / 52049): NFSv3 over UDP
+    from pod port 802 to 2049.  A GETATTR is answered; then the
     server goes silent: GETATTR and ACCESS are resent with the same XIDs at timeo 1.1 s,
     doubling (1.1, 3.3, 7.7 s after the first send), and never answered; the capture ends 15 s
     after the first."""
     cap = Pcap()
-    u = Udp(cap, Link("flannel", "a", "b"), mp.POD_IP["a"], mp.POD_IP["b"], 0x5200, 0x6200)
+    oids = {"a": mp.OuterIds(0x7E40), "b": mp.OuterIds(0x2C50)}
+    link = Link("vxlan", "a", "b", oids, {"c": 41002, "s": 52049})
+    u = Udp(cap, link, mp.POD_IP["a"], mp.POD_IP["b"], 0x5200, 0x6200)
     cred = auth_sys("node-a", 0x65A20100)
     fh = opaque(NFS3_ROOT_FH)
     u.send("c", 0, 802, 2049, nfs3_call(0x7A4C0001, NFS3_GETATTR, fh, cred), "NFS3 GETATTR")

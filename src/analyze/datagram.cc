@@ -32,6 +32,29 @@ bool datagram_of(const decode::DecodedPacket& pkt, DatagramView& out) noexcept {
             ? static_cast<std::uint32_t>(info->length - wire::kUdpHeaderLen)
             : 0;
     out.claimed_payload = std::max(in_layer, in_header);
+    out.tunnelled = false;
+    // The tunnel whose payload holds the datagram: the nearest VXLAN/Geneve before its IP layer.
+    for (std::size_t i = static_cast<std::size_t>(ip); i-- > 1;) {
+        if (layers[i].proto != decode::Proto::Vxlan && layers[i].proto != decode::Proto::Geneve) {
+            continue;
+        }
+        const auto* outer_udp = layers[i - 1].as<decode::UdpInfo>();
+        const int oip = pkt.enclosing_ip(i - 1);
+        if (outer_udp == nullptr || oip < 0) {
+            break;
+        }
+        const decode::Layer& outer_ip = layers[static_cast<std::size_t>(oip)];
+        out.tunnelled = true;
+        out.outer_src = track::source_of(outer_ip, 0);
+        out.outer_dst = track::destination_of(outer_ip, 0);
+        out.outer_sport = outer_udp->sport;
+        if (const auto* x = layers[i].as<decode::VxlanInfo>()) {
+            out.vni = x->vni;
+        } else if (const auto* g = layers[i].as<decode::GeneveInfo>()) {
+            out.vni = g->vni;
+        }
+        break;
+    }
     return true;
 }
 

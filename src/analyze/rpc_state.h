@@ -294,6 +294,13 @@ struct RpcAnalyzer::Impl {
         std::array<std::uint32_t, 2> copies{};  // datagrams per direction: a copy's position
         std::size_t findings_polled = 0;        // findings when poll() last looked
         std::uint32_t emitted = 0;              // verdict bits poll() reported
+        // The tunnel of the first tunnelled datagram, and the outer source ports per direction
+        // (each change, at most kMaxSports).
+        bool tunnelled = false;
+        track::Endpoint outer_client;
+        track::Endpoint outer_server;
+        std::uint32_t vni = 0;
+        std::array<std::vector<std::uint16_t>, 2> outer_sports;
     };
     struct PortQuery {  // a GETPORT/GETADDR call for a UDP service, awaiting its reply
         std::uint64_t serial = 0;
@@ -313,6 +320,7 @@ struct RpcAnalyzer::Impl {
     bool on_datagram(const DatagramView& d);
     [[nodiscard]] bool udp_rpc_port(std::uint16_t port) const noexcept;
     void evict_udp();
+    static void note_tunnel(UdpFlow& f, const DatagramView& d, bool from_client);
     ConnectionReport decide_udp(UdpFlow& f);
     void note_port_query(const Conn& c, const rpc::Message& m);
     void learn_port(const Conn& c, const CallRec& call, const rpc::Message& m);

@@ -96,6 +96,9 @@ bool RpcAnalyzer::Impl::on_datagram(const DatagramView& d) {
     f.last = d.ts;
     f.points |= point_bit(d.point);
     const bool from_client = d.src == f.conn.client;
+    if (d.tunnelled) {
+        note_tunnel(f, d, from_client);
+    }
     rpc::Record r = rpc::udp_record(d.payload, d.claimed_payload, d.ts, d.frame);
     r.seq = ++f.copies[from_client ? 0 : 1];
     on_record(f.conn, from_client, r);
@@ -121,6 +124,19 @@ void RpcAnalyzer::Impl::evict_udp() {
     }
 }
 
+void RpcAnalyzer::Impl::note_tunnel(UdpFlow& f, const DatagramView& d, bool from_client) {
+    if (!f.tunnelled) {
+        f.tunnelled = true;
+        f.outer_client = from_client ? d.outer_src : d.outer_dst;
+        f.outer_server = from_client ? d.outer_dst : d.outer_src;
+        f.vni = d.vni;
+    }
+    std::vector<std::uint16_t>& sports = f.outer_sports[from_client ? 0 : 1];
+    if (sports.size() < kMaxSports && (sports.empty() || sports.back() != d.outer_sport)) {
+        sports.push_back(d.outer_sport);
+    }
+}
+
 ConnectionReport RpcAnalyzer::Impl::decide_udp(UdpFlow& f) {
     ConnectionReport r;
     r.transport = Transport::Udp;
@@ -129,6 +145,12 @@ ConnectionReport RpcAnalyzer::Impl::decide_udp(UdpFlow& f) {
     r.packets = f.packets;
     r.first_ts = f.first;
     r.last_ts = f.last;
+    r.tunnelled = f.tunnelled;
+    r.outer_client = f.outer_client;
+    r.outer_server = f.outer_server;
+    r.vni = f.vni;
+    r.outer_sports = f.outer_sports[0];
+    r.outer_sports_reply = f.outer_sports[1];
     decide(f.conn, r);
     settle_verdicts(r.verdicts);
     return r;

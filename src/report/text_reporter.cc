@@ -206,6 +206,10 @@ class TextReporter final : public Reporter {
             out_ << " (" << ct.stats.alloc_failures
                  << " packets not fully analysed: out of memory)";
         }
+        if (ct.stats.udp_not_rpc != 0) {
+            out_ << " (" << ct.stats.udp_not_rpc
+                 << " UDP datagrams on an RPC port were not RPC: rpc.udp_not_rpc)";
+        }
         out_ << "\n";
         if (conn_rows_.empty()) {
             out_ << "\n";

@@ -78,6 +78,13 @@ struct DatagramView {
     Timestamp ts;
     std::uint16_t point = 0;  // capture point
     bool watched = false;     // a port the connection options watch (or all ports)
+    // The nearest VXLAN/Geneve tunnel around the datagram, if any: the outer IP addresses
+    // (port 0), the outer UDP source port and the VNI.
+    bool tunnelled = false;
+    track::Endpoint outer_src;
+    track::Endpoint outer_dst;
+    std::uint16_t outer_sport = 0;
+    std::uint32_t vni = 0;
     // The place among the connections (ConnectionAnalyzer::finish orders by it) that a flow
     // starting with this datagram takes.
     std::uint64_t order = 0;

@@ -188,10 +188,12 @@ TEST(RpcOverUdp, TheDatagramInsideVxlanIsTheOneAnalysed) {
     UdpRun run;
     const auto wrapped = [](bool to_server, ByteVec msg) {
         PacketBuilder b;
-        b.ethernet().ipv4("192.168.0.1", "192.168.0.2").udp(40001, 8472).vxlan(1).ethernet();
+        b.ethernet();
         if (to_server) {
+            b.ipv4("192.168.0.1", "192.168.0.2").udp(40001, 8472).vxlan(1).ethernet();
             b.ipv4(kClient, kServer).udp(801, 2049);
         } else {
+            b.ipv4("192.168.0.2", "192.168.0.1").udp(50002, 8472).vxlan(1).ethernet();
             b.ipv4(kServer, kClient).udp(2049, 801);
         }
         return b.payload(std::move(msg));
@@ -203,6 +205,12 @@ TEST(RpcOverUdp, TheDatagramInsideVxlanIsTheOneAnalysed) {
     EXPECT_EQ(track::to_string(r[0].server), "10.244.2.5:2049");
     ASSERT_TRUE(r[0].rpc);
     EXPECT_EQ(r[0].rpc->matched_call_xids, 1U);
+    ASSERT_TRUE(r[0].tunnelled);
+    EXPECT_EQ(track::ip_to_string(r[0].outer_client), "192.168.0.1");
+    EXPECT_EQ(track::ip_to_string(r[0].outer_server), "192.168.0.2");
+    EXPECT_EQ(r[0].vni, 1U);
+    EXPECT_EQ(r[0].outer_sports, std::vector<std::uint16_t>{40001});
+    EXPECT_EQ(r[0].outer_sports_reply, std::vector<std::uint16_t>{50002});
 }
 
 TEST(RpcOverUdp, FlowsAndConnectionsComeOutInFirstPacketOrder) {
