@@ -90,7 +90,7 @@ struct ConnectionAnalyzer::Impl {
     // empty std::optional of one) is cleared whole, a few hundred bytes, for every packet.
     PacketDigest scratch;
     std::vector<ConnectionPlugin*> plugins;
-    std::vector<DatagramPlugin*> datagram_plugins;
+    DatagramPlugins datagram_plugins;
     ConnectionStats reported;  // stats with the datagram plug-ins' counters, for stats()
     RefusedRegistry refused;
     HeldReports held;
@@ -189,27 +189,7 @@ struct ConnectionAnalyzer::Impl {
             decide_and_drop(*f);
             ++stats.expired;
         }
-        for (DatagramPlugin* p : datagram_plugins) {
-            p->expire(now, options.idle_timeout_s);
-        }
-    }
-
-    // A UDP datagram of a packet without a TCP segment, for the datagram plug-ins.
-    void on_datagram(const PacketContext& ctx, Timestamp ts) noexcept {
-        DatagramView v;
-        if (!datagram_of(ctx.packet, v)) {
-            return;
-        }
-        v.ts = ts;
-        v.point = ctx.point;
-        v.watched =
-            options.all_ports || watched_server_port(v.src.port) || watched_server_port(v.dst.port);
-        v.order = next_order;
-        bool took = false;
-        for (DatagramPlugin* p : datagram_plugins) {
-            took = p->on_datagram(v) || took;
-        }
-        next_order += took ? 1 : 0;
+        datagram_plugins.expire(now, options.idle_timeout_s);
     }
 
     void on_tcp(const PacketDigest& d, const PacketContext& ctx) {
@@ -343,8 +323,8 @@ struct ConnectionAnalyzer::Impl {
             }
         } else if (d.icmp >= 0) {
             on_icmp(pkt, static_cast<std::size_t>(d.icmp), ctx, d.ts);
-        } else if (!datagram_plugins.empty()) {
-            on_datagram(ctx, d.ts);
+        } else if (!datagram_plugins.empty()) {  // a UDP datagram, maybe
+            datagram_plugins.on_packet(ctx, d.ts, options.all_ports, watched_ports, next_order);
         }
         current = nullptr;  // a failure in the sweep costs no connection its detail
         if (++packets_since_sweep >= 65536) {
@@ -381,9 +361,7 @@ struct ConnectionAnalyzer::Impl {
             }
         }
         dirty = std::move(keep);
-        for (DatagramPlugin* p : datagram_plugins) {
-            p->poll(when, points, out);
-        }
+        datagram_plugins.poll(when, points, out);
         return out;
     }
 
@@ -457,7 +435,7 @@ void ConnectionAnalyzer::add_plugin(ConnectionPlugin& plugin) {
 }
 
 void ConnectionAnalyzer::add_datagram_plugin(DatagramPlugin& plugin) {
-    impl_->datagram_plugins.push_back(&plugin);
+    impl_->datagram_plugins.add(plugin);
 }
 
 void ConnectionAnalyzer::note_rpc_program(const track::Endpoint& server, std::uint32_t program) {
@@ -492,9 +470,7 @@ void ConnectionAnalyzer::prefetch_slot(std::uint64_t flow_hash) const noexcept {
 
 std::vector<ConnectionReport> ConnectionAnalyzer::take_decided() {
     std::vector<ConnectionReport> out = std::exchange(impl_->decided, {});
-    for (DatagramPlugin* p : impl_->datagram_plugins) {
-        p->take_decided(impl_->points, out);
-    }
+    impl_->datagram_plugins.take_decided(impl_->points, out);
     return out;
 }
 
@@ -520,9 +496,7 @@ std::vector<ConnectionReport> ConnectionAnalyzer::finish() {
         rest.emplace_back(f->order, impl_->decide(*f, Impl::kTakeEvidence));
         impl_->forget(*f);
     }
-    for (DatagramPlugin* p : impl_->datagram_plugins) {
-        p->finish(impl_->points, rest);
-    }
+    impl_->datagram_plugins.finish(impl_->points, rest);
     std::stable_sort(rest.begin(), rest.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<ConnectionReport> out = take_decided();
@@ -535,10 +509,7 @@ std::vector<ConnectionReport> ConnectionAnalyzer::finish() {
 }
 
 const ConnectionStats& ConnectionAnalyzer::stats() const noexcept {
-    impl_->reported = impl_->stats;
-    for (const DatagramPlugin* p : impl_->datagram_plugins) {
-        p->add_stats(impl_->reported);
-    }
+    impl_->reported = impl_->datagram_plugins.with_stats(impl_->stats);
     return impl_->reported;
 }
 

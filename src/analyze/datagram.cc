@@ -1,4 +1,4 @@
-// The UDP datagram of a packet, for the datagram plug-ins.
+// The UDP side of the connection analysis: the datagram of a packet, and the plug-in calls.
 
 #include "datagram.h"
 
@@ -56,6 +56,58 @@ bool datagram_of(const decode::DecodedPacket& pkt, DatagramView& out) noexcept {
         break;
     }
     return true;
+}
+
+void DatagramPlugins::on_packet(const PacketContext& ctx, Timestamp ts, bool all_ports,
+                                const PortBits& ports, std::uint64_t& next_order) noexcept {
+    DatagramView v;
+    if (!datagram_of(ctx.packet, v)) {
+        return;
+    }
+    const auto bit = [&ports](std::uint16_t p) { return ((ports[p / 64] >> (p % 64)) & 1U) != 0; };
+    v.ts = ts;
+    v.point = ctx.point;
+    v.watched = all_ports || bit(v.src.port) || bit(v.dst.port);
+    v.order = next_order;
+    bool took = false;
+    for (DatagramPlugin* p : plugins_) {
+        took = p->on_datagram(v) || took;
+    }
+    next_order += took ? 1 : 0;
+}
+
+void DatagramPlugins::expire(Timestamp now, double idle_s) {
+    for (DatagramPlugin* p : plugins_) {
+        p->expire(now, idle_s);
+    }
+}
+
+void DatagramPlugins::take_decided(const std::vector<std::string>& points,
+                                   std::vector<ConnectionReport>& out) {
+    for (DatagramPlugin* p : plugins_) {
+        p->take_decided(points, out);
+    }
+}
+
+void DatagramPlugins::poll(Timestamp now, const std::vector<std::string>& points,
+                           std::vector<ConnectionReport>& out) {
+    for (DatagramPlugin* p : plugins_) {
+        p->poll(now, points, out);
+    }
+}
+
+void DatagramPlugins::finish(const std::vector<std::string>& points,
+                             std::vector<std::pair<std::uint64_t, ConnectionReport>>& out) {
+    for (DatagramPlugin* p : plugins_) {
+        p->finish(points, out);
+    }
+}
+
+ConnectionStats DatagramPlugins::with_stats(ConnectionStats stats) const noexcept {
+    for (const DatagramPlugin* p : plugins_) {
+        p->add_stats(stats);
+    }
+    return stats;
 }
 
 }  // namespace vxcheck::analyze
