@@ -21,10 +21,12 @@
 // that carried RPC. Rules:
 // - A datagram is looked at when a port is 111 (portmap), 2049 (NFS), one the options watch, or
 //   one a portmap GETPORT / rpcbind GETADDR reply handed out for a UDP service (learned while
-//   reading, at most kMaxLearnedUdpPorts). One that is not in a flow starts one only when it is
-//   an RPC CALL (rpcvers 2) of a known program; its sender is the client. Anything else costs a
-//   header parse and no allocation; one on port 111, 2049 or a learned port that is not an RPC
-//   message at all is counted (ConnectionStats::udp_not_rpc, "rpc.udp_not_rpc").
+//   reading, at most kMaxLearnedUdpPorts, more counted in udp_ports_not_learned; at most
+//   kMaxPortQueries queries await their reply, the oldest dropped as a bound hit). One that is not
+//   in a flow starts one only when it is an RPC CALL (rpcvers 2) of a known program; its sender is
+//   the client. Anything else costs a header parse and no allocation; one on port 111, 2049 or a
+//   learned port that is not an RPC message at all is counted (ConnectionStats::udp_not_rpc,
+//   "rpc.udp_not_rpc").
 // - A flow is (client ip:port, server ip:port): a REPLY on it matches the call with its XID sent
 //   the other way. The payload is the message (no record marking).
 // - rpc_retransmitted: a call seen again on the flow with the same XID (and program, version,
