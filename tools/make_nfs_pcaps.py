@@ -894,6 +894,91 @@ def nfs3_server_stops():
     return cap
 
 
+NFS3_READ = 6
+
+
+class Udp:
+    """RPC over UDP between one client and one server (one datagram per message, no record
+    marking): IP IDs count up per side."""
+
+    def __init__(self, cap, link, cli, srv, id_c, id_s):
+        self.cap, self.link = cap, link
+        self.ip = {"c": cli, "s": srv}
+        self.ids = {"c": iter(range(id_c, id_c + 0x1000)), "s": iter(range(id_s, id_s + 0x1000))}
+
+    def send(self, side, t_us, sport, dport, msg, note):
+        other = "s" if side == "c" else "c"
+        src, dst = self.ip[side], self.ip[other]
+        ip = ipv4(src, dst, PROTO_UDP, udp(src, dst, sport, dport, msg), next(self.ids[side]),
+                  df=True)
+        mp.at(self.cap, t_us, self.link.frame(side, ip, t_us), "UDP %s:%d %s %s:%d %s" % (
+            src, sport, ">" if side == "c" else "<", dst, dport, note))
+
+
+def nfs3_read_reply(xid, data):
+    """READ3resok: status, post_op_attr, count, eof, data."""
+    return rpc_reply(xid, u32(0) + u32(1) + fattr3() + u32(len(data)) + xbool(True) +
+                     opaque(data))
+
+
+def udp_v3_mount():
+    """node-a flannel.1: an NFSv3 mount over UDP (mount -o vers=3,proto=udp).  portmap GETPORT
+    asks for MOUNT v3 over UDP and learns port 20048; MOUNT MNT /export over UDP to 20048; then
+    NFSv3 over UDP from port 801 to 2049: FSINFO, GETATTR and READ answered, and an ACCESS
+    resent with the same XID after 1.1 s (timeo=11) and answered then."""
+    cap = Pcap()
+    u = Udp(cap, Link("flannel", "a", "b"), mp.POD_IP["a"], mp.POD_IP["b"], 0x5100, 0x6100)
+    cred = auth_sys("node-a", 0x65A20000)
+    u.send("c", 0, 811, 111, rpc_call(0x51C00001, PROG_PORTMAP, 2, PMAP_GETPORT,
+                                      u32(PROG_MOUNT) + u32(3) + u32(17) + u32(0)),
+           "portmap GETPORT MOUNT v3 udp")
+    u.send("s", 250, 111, 811, rpc_reply(0x51C00001, u32(20048)), "GETPORT reply 20048")
+    u.send("c", 500, 812, 20048, rpc_call(0x51C00002, PROG_MOUNT, 3, MNT3_MNT, opaque("/export"),
+                                          cred), "MOUNT MNT /export")
+    u.send("s", 1100, 20048, 812,
+           rpc_reply(0x51C00002, u32(0) + opaque(NFS3_ROOT_FH) + u32(1) + u32(AUTH_SYS)),
+           "MNT reply")
+    fh = opaque(NFS3_ROOT_FH)
+    xid, t = 0x7A3B0001, 2000
+    for proc, args, rep, name in (
+            (NFS3_FSINFO, fh, nfs3_fsinfo_reply, "FSINFO"),
+            (NFS3_GETATTR, fh, nfs3_getattr_reply, "GETATTR"),
+            (NFS3_READ, fh + u64(0) + u32(64),
+             lambda x: nfs3_read_reply(x, b"hello from the NFSv3 server over UDP\n"), "READ")):
+        u.send("c", t, 801, 2049, nfs3_call(xid, proc, args, cred), "NFS3 %s 0x%08x" % (name, xid))
+        u.send("s", t + 350, 2049, 801, rep(xid), "NFS3 %s reply" % name)
+        xid, t = xid + 1, t + 1000
+    access = nfs3_call(xid, NFS3_ACCESS, fh + u32(0x1F), cred)
+    u.send("c", t, 801, 2049, access, "NFS3 ACCESS 0x%08x (no reply)" % xid)
+    u.send("c", t + 1100000, 801, 2049, access, "NFS3 ACCESS 0x%08x resent at timeo" % xid)
+    u.send("s", t + 1100400, 2049, 801, nfs3_access_reply(xid), "NFS3 ACCESS reply")
+    return cap
+
+
+def udp_v3_server_gone():
+    """node-a eth0 (VXLAN A<->B on UDP 8472, outer source ports 41002 / 52049): NFSv3 over UDP
+    from pod port 802 to 2049.  A GETATTR is answered; then the
+    server goes silent: GETATTR and ACCESS are resent with the same XIDs at timeo 1.1 s,
+    doubling (1.1, 3.3, 7.7 s after the first send), and never answered; the capture ends 15 s
+    after the first."""
+    cap = Pcap()
+    oids = {"a": mp.OuterIds(0x7E40), "b": mp.OuterIds(0x2C50)}
+    link = Link("vxlan", "a", "b", oids, {"c": 41002, "s": 52049})
+    u = Udp(cap, link, mp.POD_IP["a"], mp.POD_IP["b"], 0x5200, 0x6200)
+    cred = auth_sys("node-a", 0x65A20100)
+    fh = opaque(NFS3_ROOT_FH)
+    u.send("c", 0, 802, 2049, nfs3_call(0x7A4C0001, NFS3_GETATTR, fh, cred), "NFS3 GETATTR")
+    u.send("s", 300, 2049, 802, nfs3_getattr_reply(0x7A4C0001), "NFS3 GETATTR reply")
+    m1 = nfs3_call(0x7A4C0002, NFS3_GETATTR, fh, cred)
+    m2 = nfs3_call(0x7A4C0003, NFS3_ACCESS, fh + u32(0x1F), cred)
+    for i, t in enumerate((1.0, 2.1, 4.3, 8.7)):
+        what = "" if i == 0 else " (resend %d, same XID)" % i
+        u.send("c", us(t), 802, 2049, m1, "NFS3 GETATTR 0x7a4c0002" + what)
+        u.send("c", us(t) + 20000, 802, 2049, m2, "NFS3 ACCESS 0x7a4c0003" + what)
+    u.send("c", us(16.0), 802, 2049, nfs3_call(0x7A4C0004, 0, b"", auth_none()), "NFS3 NULL ping")
+    return cap
+
+
 def out_of_order_pair(ses, t):
     """Two calls on slots 0 and 1 in one TCP segment; the slot-1 reply comes first, the slot-0
     reply is split over two segments."""
@@ -1129,6 +1214,8 @@ FIXTURES = [
     ("nfs41-trunking-control.pcap", nfs41_trunking_control),
     ("refused-once-control.pcap", refused_once_control),
     ("double-snat-and-collision.pcap", double_snat_and_collision),
+    ("udp-v3-mount.pcap", udp_v3_mount),
+    ("udp-v3-server-gone.pcap", udp_v3_server_gone),
 ]
 
 

@@ -63,6 +63,9 @@ from tshark_compare import expand  # noqa: E402  (a directory stands for its cap
 PROGRAMS = {100000: "PORTMAP", 100003: "NFS", 100005: "MOUNT", 100021: "NLM", 100024: "NSM",
             100227: "NFS_ACL", 0x40000000: "NFS_CB"}
 
+# The programs whose CALL starts a UDP flow in vxcheck (src/analyze/rpc_udp.cc).
+UDP_FLOW_PROGRAMS = (100000, 100003, 100005, 100021, 100024, 100227)
+
 PROCEDURES = {
     ("NFS", 3): ["NULL", "GETATTR", "SETATTR", "LOOKUP", "ACCESS", "READLINK", "READ", "WRITE",
                  "CREATE", "MKDIR", "SYMLINK", "MKNOD", "REMOVE", "RMDIR", "RENAME", "LINK",
@@ -755,7 +758,9 @@ CATEGORIES = {
         "range nor a --rpc-port, while the client's first record is a plausible RPC message "
         "(vxcheck finds RPC by content, tshark by port); add --rpc-port to compare it",
     "rpc_over_udp":
-        "a UDP flow (checked: IP protocol 17) carrying RPC: vxcheck reports TCP connections only",
+        "a UDP flow (checked: IP protocol 17) whose first RPC message is not a CALL of a program "
+        "vxcheck knows (portmap, NFS, MOUNT, NLM, NSM, NFS_ACL): vxcheck starts a UDP flow only "
+        "at such a call, so it reports none",
 }
 
 # Categories that explain a difference without recomputing: a byte fact of the connection.
@@ -916,7 +921,9 @@ def classify(res: Result, key: tuple, t, r, byte_ctx: tuple) -> None:
     label = "%s -> %s" % key
     if r is None:
         udp = t[1] is not None and t[1].key[0] == "udp"      # IP protocol 17 in the bytes
-        cat = "rpc_over_udp" if udp else UNEXPLAINED
+        first = t[0].msgs[0] if t[0].msgs else None
+        known = first is not None and first.msgtyp == 0 and first.prog in UDP_FLOW_PROGRAMS
+        cat = "rpc_over_udp" if udp and not known else UNEXPLAINED
         note(res, label, "connection", cat, "tshark only: %d messages" % len(t[0].msgs))
         return
     if "rpc" not in r:

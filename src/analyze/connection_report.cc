@@ -13,6 +13,21 @@ bool ConnectionReport::has(Verdict v) const noexcept {
     return std::find(verdicts.begin(), verdicts.end(), v) != verdicts.end();
 }
 
+void settle_verdicts(std::vector<Verdict>& v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    if (v.size() > 1 && v.back() == Verdict::Clean) {
+        v.pop_back();
+    }
+    if (v.empty()) {
+        v.push_back(Verdict::Clean);
+    }
+}
+
+std::string_view to_string(Transport t) noexcept {
+    return t == Transport::Udp ? "udp" : "tcp";
+}
+
 std::string_view to_string(Verdict v) noexcept {
     switch (v) {
         case Verdict::SynDropped:
@@ -81,6 +96,9 @@ std::string_view program_label(std::uint32_t prog) noexcept {
     }
     if (prog == rpc::kProgPortmap) {
         return "PORTMAP";
+    }
+    if (prog == rpc::kProgNsm) {
+        return "NSM";
     }
     return rpc::program_name(prog);
 }

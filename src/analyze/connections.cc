@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "capture_join.h"
+#include "datagram.h"
 #include "flow.h"
 #include "nat_tracking.h"
 #include "refused.h"
@@ -90,6 +91,8 @@ struct ConnectionAnalyzer::Impl {
     PacketDigest scratch;
     std::vector<ConnectionPlugin*> plugins;
     std::vector<FlowId> polled;  // poll_plugins()' list, kept for its capacity
+    DatagramPlugins datagram_plugins;
+    ConnectionStats reported;  // stats with the datagram plug-ins' counters, for stats()
     RefusedRegistry refused;
     HeldReports held;
     Flow* current = nullptr;  // the flow of the packet being analysed, once it has one
@@ -187,6 +190,7 @@ struct ConnectionAnalyzer::Impl {
             decide_and_drop(*f);
             ++stats.expired;
         }
+        datagram_plugins.expire(now, options.idle_timeout_s);
     }
 
     void on_tcp(const PacketDigest& d, const PacketContext& ctx) {
@@ -321,6 +325,8 @@ struct ConnectionAnalyzer::Impl {
             }
         } else if (d.icmp >= 0) {
             on_icmp(pkt, static_cast<std::size_t>(d.icmp), ctx, d.ts);
+        } else if (!datagram_plugins.empty()) {  // a UDP datagram, maybe
+            datagram_plugins.on_packet(ctx, d.ts, options.all_ports, watched_ports, next_order);
         }
         current = nullptr;  // a failure in the sweep costs no connection its detail
         if (++packets_since_sweep >= 65536) {
@@ -379,6 +385,7 @@ struct ConnectionAnalyzer::Impl {
             }
         }
         dirty = std::move(keep);
+        datagram_plugins.poll(when, points, out);
         return out;
     }
 
@@ -429,11 +436,7 @@ struct ConnectionAnalyzer::Impl {
         for (ConnectionPlugin* p : plugins) {
             p->decide(f.id, r);
         }
-        std::sort(r.verdicts.begin(), r.verdicts.end());
-        r.verdicts.erase(std::unique(r.verdicts.begin(), r.verdicts.end()), r.verdicts.end());
-        if (r.verdicts.size() > 1 && r.verdicts.back() == Verdict::Clean) {
-            r.verdicts.pop_back();
-        }
+        settle_verdicts(r.verdicts);
     }
 };
 
@@ -453,6 +456,10 @@ const std::vector<std::string>& ConnectionAnalyzer::points() const noexcept {
 
 void ConnectionAnalyzer::add_plugin(ConnectionPlugin& plugin) {
     impl_->plugins.push_back(&plugin);
+}
+
+void ConnectionAnalyzer::add_datagram_plugin(DatagramPlugin& plugin) {
+    impl_->datagram_plugins.add(plugin);
 }
 
 void ConnectionAnalyzer::note_rpc_program(const track::Endpoint& server, std::uint32_t program) {
@@ -499,7 +506,9 @@ void ConnectionAnalyzer::prefetch_slot(std::uint64_t flow_hash) const noexcept {
 }
 
 std::vector<ConnectionReport> ConnectionAnalyzer::take_decided() {
-    return std::exchange(impl_->decided, {});
+    std::vector<ConnectionReport> out = std::exchange(impl_->decided, {});
+    impl_->datagram_plugins.take_decided(impl_->points, out);
+    return out;
 }
 
 std::vector<ConnectionReport> ConnectionAnalyzer::poll(Timestamp now, double settle_s) {
@@ -524,9 +533,10 @@ std::vector<ConnectionReport> ConnectionAnalyzer::finish() {
         rest.emplace_back(f->order, impl_->decide(*f, Impl::kTakeEvidence));
         impl_->forget(*f);
     }
+    impl_->datagram_plugins.finish(impl_->points, rest);
     std::stable_sort(rest.begin(), rest.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<ConnectionReport> out = std::exchange(impl_->decided, {});
+    std::vector<ConnectionReport> out = take_decided();
     out.reserve(out.size() + rest.size());
     for (auto& [order_, r] : rest) {
         out.push_back(std::move(r));
@@ -536,7 +546,8 @@ std::vector<ConnectionReport> ConnectionAnalyzer::finish() {
 }
 
 const ConnectionStats& ConnectionAnalyzer::stats() const noexcept {
-    return impl_->stats;
+    impl_->reported = impl_->datagram_plugins.with_stats(impl_->stats);
+    return impl_->reported;
 }
 
 }  // namespace vxcheck::analyze

@@ -14,6 +14,9 @@ void RpcAnalyzer::Impl::decode_call_args(Conn& c, bool from_client, const rpc::R
     if (h.prog == rpc::kProgNfs && h.vers == 3) {
         c.versions |= 1U;
     }
+    if (h.prog == rpc::kProgPortmap) {
+        note_port_query(c, m);
+    }
     if (h.proc != rpc::kNfs4ProcCompound) {
         return;
     }
@@ -75,6 +78,10 @@ void RpcAnalyzer::Impl::check_request_size(Conn& c, const rpc::Record& record, s
 void RpcAnalyzer::Impl::decode_results(Conn& c, const rpc::Record& record, const rpc::Message& m,
                                        const CallRec& call) {
     const Bytes results = m.reply.results;
+    if (call.prog == rpc::kProgPortmap) {
+        learn_port(c, call, m);
+        return;
+    }
     if (call.prog == rpc::kProgNfs && call.vers == 3) {
         if (const auto s = rpc::nfs3_reply_status(call.proc, results); s && *s != 0) {
             count_error(c, call.prog, ErrorKind::Nfs3, *s);

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -363,6 +364,48 @@ struct RpcAnalyzer::Impl {
     void list_live(Conn& c);
     void unlist_live(Conn& c) noexcept;
     [[nodiscard]] std::uint32_t gained_bits(Conn& c, Timestamp now, bool rules_changed);
+
+    // rpc_udp.cc: ONC RPC over UDP (the rules are in rpc_analyzer.h).
+    struct UdpFlow {
+        Conn conn;  // client, server, serial and the RPC facts; its streams stay unused
+        std::uint64_t order = 0;
+        Timestamp first;
+        Timestamp last;
+        std::uint64_t packets = 0;
+        std::uint32_t points = 0;               // capture points (bit per point)
+        std::array<std::uint32_t, 2> copies{};  // datagrams per direction: a copy's position
+        std::size_t findings_polled = 0;        // findings when poll() last looked
+        std::uint32_t emitted = 0;              // verdict bits poll() reported
+        // The tunnel of the first tunnelled datagram, and the outer source ports per direction
+        // (each change, at most kMaxSports).
+        bool tunnelled = false;
+        track::Endpoint outer_client;
+        track::Endpoint outer_server;
+        std::uint32_t vni = 0;
+        std::array<std::vector<std::uint16_t>, 2> outer_sports;
+    };
+    struct PortQuery {  // a GETPORT/GETADDR call for a UDP service, awaiting its reply
+        std::uint64_t serial = 0;
+        std::uint32_t xid = 0;
+    };
+    struct UdpCounters {
+        std::uint64_t datagrams = 0, flows = 0, evicted = 0, not_rpc = 0, ports_not_learned = 0;
+        std::uint64_t alloc_failures = 0;
+    };
+    std::unordered_map<track::FlowKey, UdpFlow, track::FlowKeyHash> udp_flows;
+    std::vector<std::pair<std::uint32_t, ConnectionReport>> udp_decided;  // (points, report)
+    std::array<std::uint64_t, 65536 / 64> learned_ports{};                // a bit per port
+    std::size_t learned_count = 0;
+    std::vector<PortQuery> port_queries;  // oldest first, at most kMaxPortQueries
+    UdpCounters udp;
+
+    bool on_datagram(const DatagramView& d);
+    [[nodiscard]] bool udp_rpc_port(std::uint16_t port) const noexcept;
+    void evict_udp();
+    static void note_tunnel(UdpFlow& f, const DatagramView& d, bool from_client);
+    ConnectionReport decide_udp(UdpFlow& f);
+    void note_port_query(const Conn& c, const rpc::Message& m);
+    void learn_port(const Conn& c, const CallRec& call, const rpc::Message& m);
 };
 
 }  // namespace vxcheck::analyze

@@ -89,6 +89,7 @@ FrameConsumer::FrameConsumer(const analyze::ConnectionOptions& options, report::
       output_(connections_, options, reporter, std::move(evidence_path), std::move(each)) {
     if (rpc_) {
         connections_.add_plugin(*rpc_);
+        connections_.add_datagram_plugin(*rpc_);  // ONC RPC over UDP
     }
 }
 

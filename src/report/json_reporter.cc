@@ -287,19 +287,23 @@ ordered_json connection_json(const analyze::ConnectionReport& c,
     j["type"] = "connection";
     j["client"] = track::to_string(c.client);
     j["server"] = track::to_string(c.server);
+    j["transport"] = to_string(c.transport);
+    const bool tcp = c.transport == analyze::Transport::Tcp;
     ordered_json verdicts = ordered_json::array();
     for (const auto v : c.verdicts) {
         verdicts.push_back(to_string(v));
     }
     j["verdicts"] = verdicts;
-    j["outcome"] = to_string(c.outcome);
-    j["syn_attempts"] = c.attempts;
-    j["syns"] = c.syns;
-    ordered_json offsets = ordered_json::array();
-    for (const double o : c.syn_offsets_s) {
-        offsets.push_back(std::round(o * 1e6) / 1e6);
+    if (tcp) {  // the SYN story; a UDP flow has none
+        j["outcome"] = to_string(c.outcome);
+        j["syn_attempts"] = c.attempts;
+        j["syns"] = c.syns;
+        ordered_json offsets = ordered_json::array();
+        for (const double o : c.syn_offsets_s) {
+            offsets.push_back(std::round(o * 1e6) / 1e6);
+        }
+        j["syn_offsets_s"] = offsets;
     }
-    j["syn_offsets_s"] = offsets;
     if (c.delay_s) {
         j["delay_s"] = std::round(*c.delay_s * 1e6) / 1e6;
     }
@@ -370,9 +374,11 @@ ordered_json connection_json(const analyze::ConnectionReport& c,
         }
         j["hops"] = hops;
     }
-    j["history"] = c.history;
-    j["retransmissions"] =
-        ordered_json{{"client", c.retransmissions}, {"server", c.retransmissions_reply}};
+    if (tcp) {
+        j["history"] = c.history;
+        j["retransmissions"] =
+            ordered_json{{"client", c.retransmissions}, {"server", c.retransmissions_reply}};
+    }
     j["packets"] = c.packets;
     j["first_ts"] = timestamp_to_string(c.first_ts);
     j["last_ts"] = timestamp_to_string(c.last_ts);
@@ -470,6 +476,14 @@ class JsonReporter final : public Reporter {
         j["evicted"] = ct.stats.evicted;
         j["expired"] = ct.stats.expired;
         j["alloc_failures"] = ct.stats.alloc_failures;
+        const analyze::ConnectionStats& s = ct.stats;
+        if (s.udp_datagrams + s.udp_not_rpc + s.udp_ports_not_learned != 0) {
+            j["udp_rpc"] = ordered_json{{"datagrams", s.udp_datagrams},
+                                        {"flows", s.udp_flows},
+                                        {"evicted", s.udp_evicted},
+                                        {"not_rpc", s.udp_not_rpc},
+                                        {"ports_not_learned", s.udp_ports_not_learned}};
+        }
         out_ << j.dump() << '\n';
         out_.flush();
     }

@@ -61,16 +61,22 @@ std::string clients_of(const analyze::RpcCollision& c) {
     return out;
 }
 
-void explain_calls(const analyze::RpcFacts& f, std::string& e) {
-    if (!listed(f, Verdict::RpcUnanswered).empty()) {
-        e += "RPC calls never got a reply: " + listed(f, Verdict::RpcUnanswered) +
-             ". The server (or a proxy in front of it) took them and went silent; an NFSv4.1+ "
-             "client never resends on a live connection, so its mount hangs. ";
+// Over TCP an unanswered call is a hang: an NFSv4.1+ client never resends on a live
+// connection. Over UDP (one datagram per message) the client's only recovery is to resend the
+// same XID at each timeo, and a silent server or a lossy path look the same.
+void explain_calls(const analyze::RpcFacts& f, bool udp, std::string& e) {
+    if (const std::string x = listed(f, Verdict::RpcUnanswered); !x.empty()) {
+        e += udp ? "RPC calls over UDP never got a reply: " + x +
+                       ". The server, or the path to it, drops them or their replies (a UDP "
+                       "flow has no connection to fail). "
+                 : "RPC calls never got a reply: " + x +
+                       ". The server (or a proxy in front of it) took them and went silent; an "
+                       "NFSv4.1+ client never resends on a live connection, so its mount hangs. ";
     }
-    if (!listed(f, Verdict::RpcRetransmitted).empty()) {
-        e += "The client sent calls again with the same XID (" +
-             listed(f, Verdict::RpcRetransmitted) +
-             "): it timed out waiting for the server's reply. ";
+    if (const std::string x = listed(f, Verdict::RpcRetransmitted); !x.empty()) {
+        e += "The client sent calls again with the same XID (" + x +
+             (udp ? "): over UDP this is its timeout resend (mount options timeo, retrans). "
+                  : "): it timed out waiting for the server's reply. ");
     }
     if (!listed(f, Verdict::RpcAcceptError).empty()) {
         e += "The server accepted calls but could not run them (" +
@@ -121,7 +127,8 @@ void explain_rpc(const analyze::ConnectionReport& r, std::string& text,
         return;
     }
     const analyze::RpcFacts& f = *r.rpc;
-    explain_calls(f, text);
+    const bool udp = r.transport == analyze::Transport::Udp;
+    explain_calls(f, udp, text);
     explain_nfs(f, text);
     if (f.collision) {
         remedies.emplace_back(
@@ -141,7 +148,12 @@ void explain_rpc(const analyze::ConnectionReport& r, std::string& text,
             "Upgrade the NFS server (its session size accounting is broken); until then mount "
             "with vers=4.0, which has no sessions and no negotiated size limits.");
     }
-    if (r.has(Verdict::RpcUnanswered) && !f.collision) {
+    if (udp && r.has(Verdict::RpcUnanswered)) {
+        remedies.emplace_back(
+            "Check that the server still answers over UDP (rpcinfo -u SERVER nfs 3, and mountd) "
+            "and that firewalls and NetworkPolicies let UDP through both ways (IP fragments of "
+            "large READ/WRITE datagrams too); or mount with proto=tcp.");
+    } else if (r.has(Verdict::RpcUnanswered) && !f.collision) {
         remedies.emplace_back(
             "Check the server (or the local TLS proxy, e.g. efs-utils' stunnel) for a hung "
             "process; if a v4.1/4.2 mount hangs where vers=4.0 works, treat it as a session "

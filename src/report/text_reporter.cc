@@ -114,7 +114,7 @@ class TextReporter final : public Reporter {
         }
         ConnRow row{.finding = finding,
                     .client = track::to_string(c.client),
-                    .server = track::to_string(c.server),
+                    .server = track::to_string(c.server) + udp_suffix(c),
                     .outer = "-",
                     .syns = c.syns,
                     .delay = c.delay_s ? fmt("%.1f s", *c.delay_s) : "-",
@@ -206,6 +206,10 @@ class TextReporter final : public Reporter {
             out_ << " (" << ct.stats.alloc_failures
                  << " packets not fully analysed: out of memory)";
         }
+        if (ct.stats.udp_not_rpc != 0) {
+            out_ << " (" << ct.stats.udp_not_rpc
+                 << " UDP datagrams on an RPC port were not RPC: rpc.udp_not_rpc)";
+        }
         out_ << "\n";
         if (conn_rows_.empty()) {
             out_ << "\n";
@@ -261,8 +265,8 @@ class TextReporter final : public Reporter {
                    c.outcome == analyze::Outcome::RejectedIcmp) {
             outcome = " (refused)";
         }
-        out_ << track::to_string(c.client) << " -> " << track::to_string(c.server) << outcome
-             << ": " << verdicts << "\n";
+        out_ << track::to_string(c.client) << " -> " << track::to_string(c.server) << udp_suffix(c)
+             << outcome << ": " << verdicts << "\n";
         const Explanation words = explain(c, points_);
         out_ << wrap("What happened: " + words.text, "  ", "    ");
         std::size_t n = 0;
@@ -285,6 +289,11 @@ class TextReporter final : public Reporter {
             }
         }
         out_ << "\n";
+    }
+
+    // A UDP flow's server is written "ip:port/udp"; a TCP connection's as it is.
+    static const char* udp_suffix(const analyze::ConnectionReport& c) {
+        return c.transport == analyze::Transport::Udp ? "/udp" : "";
     }
 
     static std::string verdict_list(const analyze::ConnectionReport& c) {

@@ -127,7 +127,7 @@ struct RpcFinding {
 /// ("MSG_DENIED:AUTH_ERROR:AUTH_TOOWEAK"), or nfsstat4 ("NFS4ERR_REP_TOO_BIG"); "" without one.
 [[nodiscard]] std::string status_name(const RpcFinding& f);
 
-/// The label of an RPC program in reports and metrics: "NFS", "MOUNT", "PORTMAP", "NFS_ACL"
+/// The label of an RPC program in reports and metrics: "NFS", "MOUNT", "PORTMAP", "NFS_ACL", "NSM"
 /// (pcaps/README.md; the tshark comparison keys on them); empty for a program without a name.
 [[nodiscard]] std::string_view program_label(std::uint32_t prog) noexcept;
 /// "NFS v4 COMPOUND", "MOUNT v3 MNT", "NFS v3 proc99", "400100 v1 NULL".
@@ -287,7 +287,14 @@ struct RpcFacts {
     std::uint64_t garbled = 0;
 };
 
+/// The transport of a connection record: a TCP connection, or a UDP flow (client ip:port,
+/// server ip:port) carrying ONC RPC, one datagram per message.
+enum class Transport : std::uint8_t { Tcp, Udp };
+/// "tcp", "udp".
+[[nodiscard]] std::string_view to_string(Transport t) noexcept;
+
 struct ConnectionReport {
+    Transport transport = Transport::Tcp;
     track::Endpoint client;
     track::Endpoint server;
     std::vector<Verdict> verdicts;  // in enum order; {Clean} when nothing applies
@@ -336,6 +343,10 @@ struct ConnectionReport {
     [[nodiscard]] bool has(Verdict v) const noexcept;
 };
 
+/// Puts a verdict list in enum order without duplicates, and without Clean when another verdict
+/// applies ({Clean} when the list is empty).
+void settle_verdicts(std::vector<Verdict>& verdicts);
+
 struct ConnectionStats {
     std::uint64_t flows_created = 0;
     std::uint64_t evicted = 0;  // decided early because the table was full
@@ -352,6 +363,15 @@ struct ConnectionStats {
     // rest of their run because the holding area was full.
     std::uint64_t refused_not_recorded = 0;
     std::uint64_t refused_not_held = 0;
+    // ONC RPC over UDP (rpc_analyzer.h): datagrams of UDP RPC flows, flows tracked, flows decided
+    // early because the UDP flow table was full, datagrams on an RPC port (111, 2049, a learned
+    // one) that are neither a call nor a reply to one (the anomaly "rpc.udp_not_rpc"), and ports
+    // handed out by portmap not learned because the set was full.
+    std::uint64_t udp_datagrams = 0;
+    std::uint64_t udp_flows = 0;
+    std::uint64_t udp_evicted = 0;
+    std::uint64_t udp_not_rpc = 0;
+    std::uint64_t udp_ports_not_learned = 0;
 };
 
 }  // namespace vxcheck::analyze

@@ -33,6 +33,10 @@ class ConnectionAnalyzer {
     /// Registers a per-connection analyzer (plugin.h), before the first packet; it must outlive
     /// this analyzer.
     void add_plugin(ConnectionPlugin& plugin);
+    /// Registers a plug-in with flows of its own over UDP (plugin.h: DatagramPlugin), before the
+    /// first packet; it must outlive this analyzer. Its decided flows come out of take_decided(),
+    /// poll() and finish() with the connections.
+    void add_datagram_plugin(DatagramPlugin& plugin);
 
     /// Records that `server` carried ONC RPC `program` (an RPC call to it was seen). The refused
     /// rule (nfs_endpoint_refused) counts a server that carried NFS (100003) as an NFS endpoint

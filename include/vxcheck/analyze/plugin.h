@@ -9,7 +9,9 @@
 // indexed by it (FlowStorage below), allocated on first use, like Suricata's flow-storage.c.
 
 #include <cstdint>
+#include <memory>
 #include <new>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -78,6 +80,60 @@ class ConnectionPlugin {
     /// Cheap: a plug-in looks only at the flows it marked, not at every open one. May throw
     /// std::bad_alloc (the flows not listed are reported when decided).
     virtual void poll(Timestamp now, std::vector<FlowId>& gained) { (void)now, (void)gained; }
+};
+
+/// One UDP datagram (the innermost transport of a packet that carries no TCP segment, inside
+/// VXLAN/Geneve too). `payload` holds the captured payload bytes; valid only during the call.
+struct DatagramView {
+    track::Endpoint src;
+    track::Endpoint dst;
+    std::uint64_t frame = 0;            // frame number in its file (1-based)
+    std::uint32_t claimed_payload = 0;  // payload bytes as the UDP header claims them
+    Bytes payload;
+    Timestamp ts;
+    std::uint16_t point = 0;  // capture point
+    bool watched = false;     // a port the connection options watch (or all ports)
+    // The nearest VXLAN/Geneve tunnel around the datagram, if any: the outer IP addresses
+    // (port 0), the outer UDP source port and the VNI.
+    bool tunnelled = false;
+    track::Endpoint outer_src;
+    track::Endpoint outer_dst;
+    std::uint16_t outer_sport = 0;
+    std::uint32_t vni = 0;
+    // The place among the connections (ConnectionAnalyzer::finish orders by it) that a flow
+    // starting with this datagram takes.
+    std::uint64_t order = 0;
+};
+
+/// A plug-in that keeps flows of its own over UDP (the ONC RPC analysis: one datagram, one
+/// message) and hands its decided flows to the connection analysis as ConnectionReports, in the
+/// same stream as the TCP connections. It owns its flow table and its bounds; the connection
+/// analysis calls it only for packets without a TCP segment, so the TCP path does no new work.
+class DatagramPlugin {
+  public:
+    virtual ~DatagramPlugin() = default;
+
+    /// Every UDP datagram of a packet without a TCP segment, in capture order. Returns true
+    /// when the datagram started a flow (which took `d.order`). Never throws: an allocation
+    /// failure is counted by the plug-in (stats()).
+    virtual bool on_datagram(const DatagramView& d) noexcept = 0;
+    /// Decides the flows idle for longer than `idle_s` at `now`, as the connection analysis
+    /// decides idle connections; their reports wait for take_decided(). May throw
+    /// std::bad_alloc only.
+    virtual void expire(Timestamp now, double idle_s) = 0;
+    /// Appends the flows decided early (idle, or evicted because the table was full) since the
+    /// last call, with capture points named from `points`.
+    virtual void take_decided(const std::vector<std::string>& points,
+                              std::vector<ConnectionReport>& out) = 0;
+    /// Live use: appends the flows that gained a verdict since they were last returned, decided
+    /// at wall-clock `now`.
+    virtual void poll(Timestamp now, const std::vector<std::string>& points,
+                      std::vector<ConnectionReport>& out) = 0;
+    /// Decides every remaining flow and appends (order, report) pairs; the table is emptied.
+    virtual void finish(const std::vector<std::string>& points,
+                        std::vector<std::pair<std::uint64_t, ConnectionReport>>& out) = 0;
+    /// Adds the plug-in's counters (datagrams, flows, bounds hit, anomalies) to `stats`.
+    virtual void add_stats(ConnectionStats& stats) const noexcept = 0;
 };
 
 /// Per-connection state of type T for a plug-in, indexed by FlowId and allocated on first use.

@@ -10,6 +10,32 @@
 // the named constants below; a bound hit is counted (RpcFacts::bounds_hit), never grown past.
 // A connection without RPC costs a parse attempt per payload segment and no allocation beyond
 // its per-connection state (made at its first payload; a SYN notes only where the streams start).
+//
+// ONC RPC over UDP (rpc_udp.cc; issue 19: NFSv3, MOUNT, portmap, one datagram per message) is a
+// DatagramPlugin with a flow table of its own, and the analyzer hands its decided flows to the
+// connection analysis as ConnectionReports (transport udp). The choice, and why: the connection
+// analysis's flows are TCP connections (SYN attempts, history, NAT evidence, TCP
+// retransmissions), and a transport bit there would put a UDP test on every TCP segment and
+// a TCP-sized record behind every UDP flow; here the TCP per-segment path is unchanged, UDP
+// datagrams are seen only for packets without a TCP segment, and the table holds only flows
+// that carried RPC. Rules:
+// - A datagram is looked at when a port is 111 (portmap), 2049 (NFS), one the options watch, or
+//   one a portmap GETPORT / rpcbind GETADDR reply handed out for a UDP service (learned while
+//   reading, at most kMaxLearnedUdpPorts, more counted in udp_ports_not_learned; at most
+//   kMaxPortQueries queries await their reply, the oldest dropped as a bound hit). One that is not
+//   in a flow starts one only when it is an RPC CALL (rpcvers 2) of a known program; its sender is
+//   the client. Anything else costs a header parse and no allocation; one on port 111, 2049 or a
+//   learned port that is not an RPC message at all is counted (ConnectionStats::udp_not_rpc,
+//   "rpc.udp_not_rpc").
+// - A flow is (client ip:port, server ip:port): a REPLY on it matches the call with its XID sent
+//   the other way. The payload is the message (no record marking).
+// - rpc_retransmitted: a call seen again on the flow with the same XID (and program, version,
+//   procedure): UDP has no transport retransmission, and NFS/UDP clients resend with the same
+//   XID at timeo. The same datagram seen at two capture points counts as a resend too.
+// - rpc_unanswered: the >= unanswered_after_s rule only (UDP never closes).
+// - A flow idle for the connection analysis's idle timeout is decided and dropped, as an idle
+//   TCP connection is; when kMaxUdpFlows are tracked the least recently active eighth is
+//   decided early (ConnectionStats::udp_evicted).
 
 #include <array>
 #include <cstddef>
@@ -31,6 +57,10 @@ inline constexpr std::size_t kMaxOwnerEvents = 4096;     // EXCHANGE_ID/SETCLIEN
 inline constexpr std::size_t kMaxSessionEvents = 16384;  // establishments and session errors
 inline constexpr std::size_t kMaxSessions = 4096;        // CREATE_SESSION replies kept
 inline constexpr std::size_t kSrtSamples = 256;          // samples kept per key for median/p99
+inline constexpr std::size_t kMaxUdpFlows = 4096;        // UDP RPC flows tracked at once
+inline constexpr std::size_t kMaxLearnedUdpPorts = 64;   // UDP ports learned from portmap
+inline constexpr std::size_t kMaxPortQueries = 64;  // GETPORT/GETADDR calls awaiting their reply
+inline constexpr std::uint16_t kPortmapPort = 111;
 
 /// What an RPC error reply counts under (RpcFacts::errors labels it; so do the metrics).
 enum class RpcErrorKind : std::uint8_t { Denied, Accept, Nfs3, Mount, Nfs4 };
@@ -84,7 +114,7 @@ struct RpcOptions {
     unsigned collision_switches = 2;
 };
 
-class RpcAnalyzer final : public ConnectionPlugin {
+class RpcAnalyzer final : public ConnectionPlugin, public DatagramPlugin {
   public:
     /// Told that `server` carried ONC RPC `program` (a call to it was seen).
     using ProgramObserver = std::function<void(const track::Endpoint&, std::uint32_t)>;
@@ -109,6 +139,16 @@ class RpcAnalyzer final : public ConnectionPlugin {
     /// the connections that carried calls; per active one, its few procedure, error and SRT
     /// entries.
     void take_activity(RpcActivity& out);
+
+    bool on_datagram(const DatagramView& d) noexcept override;
+    void expire(Timestamp now, double idle_s) override;
+    void take_decided(const std::vector<std::string>& points,
+                      std::vector<ConnectionReport>& out) override;
+    void poll(Timestamp now, const std::vector<std::string>& points,
+              std::vector<ConnectionReport>& out) override;
+    void finish(const std::vector<std::string>& points,
+                std::vector<std::pair<std::uint64_t, ConnectionReport>>& out) override;
+    void add_stats(ConnectionStats& stats) const noexcept override;
 
     struct Impl;
 

@@ -28,6 +28,25 @@ struct PmapMapping {
 /// GETPORT reply: the port (0: the program is not registered); nullopt when missing.
 [[nodiscard]] std::optional<std::uint32_t> parse_pmap_getport_reply(Bytes results) noexcept;
 
+/// rpcbind v3/v4 GETADDR (RFC 1833 section 2.2): which universal address a program listens on.
+inline constexpr std::uint32_t kRpcbProcGetaddr = 3;
+inline constexpr std::size_t kMaxRpcbString = 256;  // netid, uaddr and owner strings read
+
+/// rpcbind `rpcb` (the GETADDR argument; r_addr and r_owner are not needed).
+struct RpcbArgs {
+    std::uint32_t prog = 0;
+    std::uint32_t vers = 0;
+    std::string_view netid;  // "udp", "tcp", "udp6" ...
+};
+/// GETADDR call arguments; false when malformed or truncated.
+[[nodiscard]] bool parse_rpcb_getaddr_call(Bytes args, RpcbArgs& out) noexcept;
+/// GETADDR reply: the universal address ("" when the program is not registered); nullopt when
+/// malformed.
+[[nodiscard]] std::optional<std::string_view> parse_rpcb_getaddr_reply(Bytes results) noexcept;
+/// The port of a universal address (RFC 5665 section 5.2.3: the address, then ".p1.p2" with
+/// port = p1 * 256 + p2); nullopt when it does not end so.
+[[nodiscard]] std::optional<std::uint16_t> uaddr_port(std::string_view uaddr) noexcept;
+
 inline constexpr std::size_t kMaxMountPath = 1024;  // MNTPATHLEN
 inline constexpr std::size_t kMaxFh3 = 64;          // NFS3_FHSIZE
 

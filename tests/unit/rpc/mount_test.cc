@@ -26,6 +26,29 @@ TEST(Portmap, GetportCallNamesTheProgramAndTheReplyItsPort) {
     EXPECT_FALSE(parse_pmap_getport_reply(Bytes{res}.first(2)));
 }
 
+TEST(Rpcbind, GetaddrCallNamesTheProgramAndNetidAndTheReplyItsUniversalAddress) {
+    const ByteVec args = Xdr().u32(kProgMount).u32(3).str("udp").str("").str("superuser").bytes();
+    RpcbArgs a;
+    ASSERT_TRUE(parse_rpcb_getaddr_call(Bytes{args}, a));
+    EXPECT_EQ(a.prog, kProgMount);
+    EXPECT_EQ(a.vers, 3U);
+    EXPECT_EQ(a.netid, "udp");
+    EXPECT_FALSE(parse_rpcb_getaddr_call(Bytes{args}.first(10), a));
+    const ByteVec res = Xdr().str("10.244.2.5.78.80").bytes();
+    EXPECT_EQ(parse_rpcb_getaddr_reply(Bytes{res}), "10.244.2.5.78.80");
+    EXPECT_FALSE(parse_rpcb_getaddr_reply(Bytes{res}.first(6)));
+}
+
+TEST(Rpcbind, UniversalAddressPortIsTheLastTwoOctetsHighFirst) {
+    EXPECT_EQ(uaddr_port("10.244.2.5.78.80"), 20048U);  // 78 * 256 + 80
+    EXPECT_EQ(uaddr_port("10.244.2.5.0.111"), 111U);
+    EXPECT_EQ(uaddr_port("fd00::5.8.1"), 2049U);   // IPv6: the same ".p1.p2" suffix
+    EXPECT_FALSE(uaddr_port(""));                  // not registered
+    EXPECT_FALSE(uaddr_port("10.244.2.5.256.1"));  // an octet above 255
+    EXPECT_FALSE(uaddr_port("10.244.2.5.x.1"));
+    EXPECT_FALSE(uaddr_port("8.1"));  // no address before the port
+}
+
 TEST(Mount, MntCallGivesThePathAndTheReplyTheRootHandle) {
     const ByteVec args = Xdr().str("/export/data").bytes();
     EXPECT_EQ(parse_mnt_call(Bytes{args}), "/export/data");
