@@ -6,9 +6,21 @@ Classic pcap (microsecond timestamps, LINKTYPE_ETHERNET). Every frame is node-to
 and NFS servers on port 2049, in both directions:
 
   * every connection opens with SYN / SYN-ACK / ACK (Linux options: MSS, SACK_PERM, TS, WS);
-  * then NFS-like traffic: small RPCs (inner payload 100-200 B), READ/WRITE bursts of
-    1398-byte segments (inner MTU 1450, TCP timestamps on) with pure ACKs every four segments,
-    and some GSO super-packets (inner payload 2896 or 5792);
+  * then NFSv4.1 over ONC RPC (RFC 5531 record marking, one fragment per record; RFC 8881):
+    metadata RPCs (inner payload 116-200 B), READ and WRITE bursts of 1398-byte segments
+    (inner MTU 1450, TCP timestamps on) with pure ACKs every four segments, and some GSO
+    super-packets (inner payload 2896 or 5792). A metadata call is a COMPOUND SEQUENCE +
+    PUTFH + GETATTR (AUTH_NONE, or AUTH_SYS where the length leaves room), answered by
+    MSG_ACCEPTED / SUCCESS with NFS4_OK results and attributes filling the reply. A READ is a
+    one-segment call SEQUENCE + PUTFH + READ answered by one reply record over the whole burst
+    (its mark at the start of the first data segment, its data running to the end of the
+    burst's last, shorter segment); a WRITE is one call record SEQUENCE + PUTFH + WRITE over
+    the burst, answered by a 116-byte reply. (A burst of one 1398-byte segment makes a record
+    2 mod 4 bytes long, which XDR cannot fill: it ends in 2 bytes after the data.) XIDs count
+    up from a per-connection start (one sequence per transport, as Linux's). Every call is
+    answered, except calls the capture ends before their reply: a READ reply the capture ends
+    in ends with it (a short read), a WRITE call the capture ends in claims more bytes than the
+    capture holds;
   * outer UDP checksums are complete and non-zero, except from one node that sends zero outer
     checksums (flannel.1 on a pre-4.6-semantics kernel), and GSO super-packets, whose outer UDP
     and inner TCP checksums are in Linux CHECKSUM_PARTIAL form (domain.md section 3);
@@ -20,13 +32,21 @@ and NFS servers on port 2049, in both directions:
 
 All other checksums are correct. Deterministic for a given --seed. Standard library only.
 
-Speed: each direction of each connection gets per-(length, flags) templates built once; a
-packet is one struct.pack of the template pieces plus the fields that change (IP IDs, seq,
-ack, TCP timestamps), whose checksums are updated from precomputed sums (RFC 1624 style) in
-one modular expression: the one's-complement sum of 16-bit words is the integer value mod
-0xFFFF, so ~sum == (-sum) mod 0xFFFF. The outer UDP checksum of a packet whose inner IPv4 and
-TCP checksums are correct does not depend on the inner fields that change (the inner header
-sums to 0xFFFF and the TCP segment to ~pseudo-header), so it is a template constant.
+Speed: each direction of each connection gets per-(payload kind, length, flags) templates
+built once; a packet is one struct.pack of the template pieces plus the fields that change (IP
+IDs, seq, ack, TCP timestamps, the RPC XID), whose checksums are updated from precomputed sums
+(RFC 1624 style) in one modular expression: the one's-complement sum of 16-bit words is the
+integer value mod 0xFFFF, so ~sum == (-sum) mod 0xFFFF. The outer UDP checksum of a packet
+whose inner IPv4 and TCP checksums are correct does not depend on the inner fields that change
+(the inner header sums to 0xFFFF and the TCP segment to ~pseudo-header), so it is a template
+constant. The record mark and data length of a READ reply or WRITE call depend on segments
+drawn later, so the first segment is written with them zero and patched (with its TCP
+checksum, in the write buffer or with pwrite) when the record's last segment is drawn.
+
+The payload contents draw no random numbers: the frames, their lengths and timing, and the
+planted findings follow from the traffic model's draws alone, except that an RPC length too
+short for its message grows to it (GETATTR calls 116 -> 124, READ calls 116-136 -> 140,
+GETATTR replies 100 and 112 -> 120) and a WRITE reply is always 116 bytes.
 """
 
 import argparse
@@ -93,31 +113,194 @@ def partial(total):
 
 
 # ---------------------------------------------------------------------------------------------
-# Payloads, shared by all flows (the content does not matter to the checksums' correctness).
-_PAYLOADS = {}
+# Payloads, shared by all flows. What a segment carries is its template's kind (the key's top
+# byte): opaque bytes (handshakes, pure ACKs, a record's continuation segments) or a piece of
+# an ONC RPC record (RFC 5531; one fragment, Linux's record marking) holding an NFSv4.1
+# COMPOUND (RFC 8881). Fields that differ per packet are zero in the template: the XID (payload
+# offset 4, added by emit_x() like seq/ack) and, in the first segment of a READ reply or WRITE
+# call that spans several segments, the record mark and the data length (patched once the
+# record's last segment is known, Writer.patch()).
+K_DATA, K_META_CALL, K_META_REPLY, K_READ_CALL, K_READ_HEAD, K_WRITE_HEAD, K_WRITE_REPLY = range(7)
+XID_KINDS = (K_META_CALL, K_META_REPLY, K_READ_CALL, K_READ_HEAD, K_WRITE_HEAD, K_WRITE_REPLY)
+NFS_PROG, OP_GETATTR, OP_PUTFH, OP_READ, OP_WRITE, OP_SEQUENCE = 100003, 9, 22, 25, 38, 53
+SESSIONID = bytes.fromhex('6758f134000008e20000000100000000')
+STATEID = bytes.fromhex('000000016758f134000008e200000002')               # seqid, other
+FH = bytes.fromhex('010006018c1f0e7a5d2b4c3e9a6f1d0b7c2e4a5f8d3b6e1c0a9f2d4b')   # 28 bytes, as knfsd's
+WRITE_VERF = bytes.fromhex('6758f1340000a3c1')
+MACHINE = b'worker-07.nodes.cluster.internal'                      # up to 32 bytes used
+# GETATTR asks for type, change, size, fileid, mode, numlinks, owner and time_modify (fattr4
+# bits 1, 3, 4, 20, 33, 35, 36, 53); a reply returns a subset that fills its length exactly.
+ATTRS = ((1, struct.pack('>I', 1)), (3, struct.pack('>Q', 0x6758f1340001a2b3)), (4, struct.pack('>Q', 1048576)),
+         (20, struct.pack('>Q', 0x2d41f7)), (33, struct.pack('>I', 0o644)), (35, struct.pack('>I', 1)),
+         (53, struct.pack('>qI', EPOCH - 86400, 123456789)))
+ATTR_OWNER = 36
 
 
-def payload(n, rpc):
-    key = (n, rpc)
+def u32s(*values):
+    return struct.pack('>%dI' % len(values), *values)
+
+
+def opaque(data):
+    """XDR variable-length opaque or string: length, bytes, zero padding to 4."""
+    return u32s(len(data)) + data + bytes(-len(data) % 4)
+
+
+def bitmap(bits):
+    w = [0, 0]
+    for b in bits:
+        w[b >> 5] |= 1 << (b & 31)
+    return u32s(2, *w)
+
+
+GETATTR_ARGS = u32s(OP_GETATTR) + bitmap([b for b, _ in ATTRS] + [ATTR_OWNER])
+SEQ_ARGS = u32s(OP_SEQUENCE) + SESSIONID + u32s(1, 0, 0, 0)          # seqid, slot, highest slot, cachethis
+SEQ_RES = u32s(OP_SEQUENCE, 0) + SESSIONID + u32s(1, 0, 0, 63, 0)    # ... target highest slot, status flags
+PUTFH_ARGS, PUTFH_RES = u32s(OP_PUTFH) + opaque(FH), u32s(OP_PUTFH, 0)
+READ_ARGS = u32s(OP_READ) + STATEID + struct.pack('>QI', 0, 1048576)  # offset, count (rsize)
+WRITE_RES = u32s(OP_WRITE, 0, 0, 2) + WRITE_VERF                     # count, FILE_SYNC4, verifier
+REPLY_HDR = u32s(0, 1, 0, 0, 0, 0)       # xid, REPLY, MSG_ACCEPTED, verf AUTH_NONE (empty), SUCCESS
+
+
+def auth_sys(name):
+    body = u32s(0x6758f134) + opaque(name) + u32s(1000, 1000, 0)        # stamp, name, uid, gid, no gids
+    return u32s(1, len(body)) + body
+
+
+def call_hdr(cred, numops):
+    """Record mark (zero: set per template or patched), CALL header, COMPOUND4args head."""
+    return u32s(0, 0, 0, 2, NFS_PROG, 4, 1) + cred + u32s(0, 0) + opaque(b'') + u32s(1, numops)
+
+
+def small_call(plen, op):
+    """A one-segment COMPOUND call SEQUENCE + PUTFH + op of exactly plen bytes with its mark.
+
+    The room beyond the smallest form (AUTH_NONE, empty file handle) goes to the file handle
+    (up to its 28 bytes), then to AUTH_SYS with a machine name of the rest."""
+    spare = plen - (len(call_hdr(u32s(0, 0), 3)) + len(SEQ_ARGS) + 8 + len(op))
+    assert spare >= 8 and spare % 4 == 0, plen
+    if spare >= 20 + len(FH):
+        cred, fh = auth_sys(MACHINE[:spare - 20 - len(FH)]), FH
+    else:
+        cred, fh = u32s(0, 0), (FH * 4)[:spare]
+    p = call_hdr(cred, 3) + SEQ_ARGS + u32s(OP_PUTFH) + opaque(fh) + op
+    return u32s(0x80000000 | (plen - 4)) + p[4:]
+
+
+_FATTRS = {}
+
+
+def fattr(size):
+    """fattr4 (bitmap, attrlist) whose attribute values take exactly `size` bytes."""
+    got = _FATTRS.get(size)
+    if got is None:
+        best = None
+        for mask in range(1 << len(ATTRS)):
+            chosen = [ATTRS[i] for i in range(len(ATTRS)) if mask >> i & 1]
+            rest = size - sum(len(v) for _, v in chosen)
+            if rest == 0 or rest >= 8:            # the owner string takes any rest of 8 or more
+                if best is None or len(chosen) > len(best[0]):
+                    best = (chosen, rest)
+        chosen, rest = best
+        vals = dict(chosen)
+        if rest:
+            vals[ATTR_OWNER] = opaque((b'1000@cluster.local' * 16)[:rest - 4])
+        bits = sorted(vals)
+        got = _FATTRS[size] = bitmap(bits) + opaque(b''.join(vals[b] for b in bits))
+    return got
+
+
+META_REPLY_HDR = REPLY_HDR + u32s(0) + opaque(b'') + u32s(3) + SEQ_RES + PUTFH_RES + u32s(OP_GETATTR, 0)
+# A WRITE reply (SEQUENCE + PUTFH + WRITE results) has no room to vary: 116 bytes.
+WRITE_REPLY = u32s(0x80000000 | (len(REPLY_HDR) + 12 + len(SEQ_RES) + len(PUTFH_RES) + len(WRITE_RES)))
+WRITE_REPLY += REPLY_HDR + u32s(0) + opaque(b'') + u32s(3) + SEQ_RES + PUTFH_RES + WRITE_RES
+
+
+def small_reply(plen):
+    """A one-segment COMPOUND reply SEQUENCE + PUTFH + GETATTR of exactly plen bytes with its
+    mark; the attributes returned fill it."""
+    size = plen - 4 - len(META_REPLY_HDR) - 12 - 4    # bitmap of 2 words, attrlist length
+    assert size >= 4 and size % 4 == 0, plen
+    return u32s(0x80000000 | (plen - 4)) + META_REPLY_HDR + fattr(size)
+
+
+def min_len(kind):
+    """The smallest payload of a one-segment kind: a file handle of 8 bytes, one attribute."""
+    if kind == K_META_REPLY:
+        return 4 + len(META_REPLY_HDR) + 12 + 4 + 4
+    op = GETATTR_ARGS if kind == K_META_CALL else READ_ARGS
+    return len(call_hdr(u32s(0, 0), 3)) + len(SEQ_ARGS) + 8 + 8 + len(op)
+
+
+def payload(n, kind=K_DATA):
+    key = (n, kind)
     p = _PAYLOADS.get(key)
     if p is None:
-        r = random.Random(n * 2 + rpc)
-        body = bytes(r.getrandbits(8) for _ in range(min(n, 64)))
-        body = (body * (n // 64 + 1))[:n]
-        if rpc and n >= 16:
-            # ONC RPC record mark (last fragment) + xid + msg_type; enough to look like RPC.
-            body = struct.pack('>III', 0x80000000 | (n - 4), 0x1000 + n, 0 if rpc == 1 else 1) + body[12:]
-        p = _PAYLOADS[key] = body
+        p = _PAYLOADS[key] = build_payload(n, kind)
+        assert len(p) == n, (n, kind)
     return p
+
+
+_PAYLOADS = {}
+_SUMS = {}
+_PIECES = {}
+
+
+def payload_sum(n, kind):
+    key = (n, kind)
+    got = _SUMS.get(key)
+    if got is None:
+        got = _SUMS[key] = onesum(payload(n, kind))
+    return got
+
+
+def payload_pieces(n, kind, xid):
+    """The template's payload pieces, shared by all flows: around the XID, or whole."""
+    key = (n, kind, xid)
+    got = _PIECES.get(key)
+    if got is None:
+        p = payload(n, kind)
+        got = _PIECES[key] = (p[0:4], p[8:]) if xid else (p,)
+    return got
+
+
+def filler(n):
+    r = random.Random(n * 2)
+    body = bytes(r.getrandbits(8) for _ in range(min(n, 64)))
+    return (body * (n // 64 + 1))[:n]
+
+
+# The first segment of a READ reply or WRITE call record: its header up to the data, whose
+# length (at *_DLEN_OFF) and the record mark are patched; the rest of the segment is data.
+READ_HDR = u32s(0) + REPLY_HDR + u32s(0) + opaque(b'') + u32s(3) + SEQ_RES + PUTFH_RES + u32s(OP_READ, 0, 0, 0)
+READ_DLEN_OFF = len(READ_HDR) - 4                                           # after eof (false)
+WRITE_HDR = (call_hdr(auth_sys(MACHINE[:16]), 3) + SEQ_ARGS + PUTFH_ARGS + u32s(OP_WRITE) + STATEID
+             + struct.pack('>QI', 0, 2) + u32s(0))                          # offset, FILE_SYNC4, length
+WRITE_DLEN_OFF = len(WRITE_HDR) - 4
+
+
+def build_payload(n, kind):
+    if kind == K_META_CALL:
+        return small_call(n, GETATTR_ARGS)
+    if kind == K_READ_CALL:
+        return small_call(n, READ_ARGS)
+    if kind == K_META_REPLY:
+        return small_reply(n)
+    if kind == K_WRITE_REPLY:
+        return WRITE_REPLY
+    hdr = {K_DATA: b'', K_READ_HEAD: READ_HDR, K_WRITE_HEAD: WRITE_HDR}[kind]
+    return hdr + filler(n)[len(hdr):]
 
 
 _STRUCTS = {}
 
 
-def frame_struct(plen):
-    s = _STRUCTS.get(plen)
+def frame_struct(plen, xid):
+    """The frame as its constant pieces and varying fields; with xid, the payload is split
+    around the XID (payload bytes 4-7)."""
+    s = _STRUCTS.get((plen, xid))
     if s is None:
-        s = _STRUCTS[plen] = struct.Struct('>18sH4sH42sH4sH12sII4sH6sII%ds' % plen)
+        tail = '4sI%ds' % (plen - 8) if xid else '%ds' % plen
+        s = _STRUCTS[plen, xid] = struct.Struct('>18sH4sH42sH4sH12sII4sH6sII' + tail)
     return s
 
 
@@ -203,30 +386,32 @@ class Dir:
 
     # -- templates ------------------------------------------------------------------------------
     def make_tpl(self, key):
-        """Build and cache the template for key = payload length << 8 | TCP flags."""
-        plen, flags = key >> 8, key & 0xFF
+        """Build and cache the template for key = payload kind << 24 | payload length << 8 | TCP flags."""
+        kind, plen, flags = key >> 24, (key >> 8) & 0xFFFF, key & 0xFF
         gso = plen > DATA_SEG
-        rpc = 0 if (gso or plen == DATA_SEG or not flags & TCP_PSH) else (1 if self.tdport == NFS_PORT else 2)
-        body = payload(plen, rpc)
+        xid = kind in XID_KINDS
+        body = payload(plen, kind)
         opts = b'\x01\x01\x08\x0a' + bytes(8)
         f = self.frame(flags, 0, 0, opts, body, 0, 0, gso=gso)
         assert len(f) == OUTER_HDRS + INNER_HDRS + TCP_HDR + plen
         # Sums of everything that does not change per packet (the varying fields are zero in f).
         o_sum = onesum(f[14:24] + f[26:34])                  # outer IPv4 minus checksum
         i_sum = onesum(f[64:74] + f[76:84])                  # inner IPv4 minus checksum
-        t_sum = onesum(struct.pack('>IIHH', self.isrc, self.idst, 6, TCP_HDR + plen)) + onesum(f[84:100] + f[102:])
+        t_sum = (onesum(struct.pack('>IIHH', self.isrc, self.idst, 6, TCP_HDR + plen)) + onesum(f[84:100])
+                 + onesum(f[102:116]) + payload_sum(plen, kind))
+        pieces = payload_pieces(plen, kind, xid)
         t = self.tpls[key] = (
-            frame_struct(plen).pack, f[0:18], f[20:24], f[26:68], f[70:74], f[76:88], f[96:100], f[102:108],
-            f[116:], (-o_sum) % 0xFFFF, (-i_sum) % 0xFFFF, (-t_sum) % 0xFFFF,
+            frame_struct(plen, xid).pack, f[0:18], f[20:24], f[26:68], f[70:74], f[76:88], f[96:100], f[102:108],
+            (-o_sum) % 0xFFFF, (-i_sum) % 0xFFFF, (-t_sum) % 0xFFFF,
             struct.unpack('>H', f[100:102])[0] if gso else -1,
-            struct.pack('<II', len(f), len(f)), (plen + DATA_SEG - 1) // DATA_SEG)
+            struct.pack('<II', len(f), len(f)), (plen + DATA_SEG - 1) // DATA_SEG) + pieces
         return t
 
 
 def emit(d, key, seq, ack, now):
     """One packet of direction d from template key: returns (8-byte pcap caplen/len, frame)."""
     t = d.tpls.get(key) or d.make_tpl(key)
-    pack, A, B, C, D, E, F, G, P, oneg, ineg, tneg, tcs, lens, segs = t
+    pack, A, B, C, D, E, F, G, oneg, ineg, tneg, tcs, lens, segs, P = t
     oid = d.oid = (d.oid + segs) & 0xFFFF
     iid = d.iid
     d.iid = (iid + segs) & 0xFFFF
@@ -236,6 +421,23 @@ def emit(d, key, seq, ack, now):
         tcs = (tneg - seq - ack - tsval - tsecr) % 0xFFFF
     return lens, pack(A, oid, B, (oneg - oid) % 0xFFFF, C, iid, D, (ineg - iid) % 0xFFFF,
                       E, seq, ack, F, tcs, G, tsval, tsecr, P)
+
+
+def emit_x(d, key, seq, ack, now, xid):
+    """emit() for a template whose payload starts an RPC message: xid goes to payload bytes 4-7
+    (at an even offset of the TCP segment, so it enters the checksum like seq does). It repeats
+    emit()'s lines instead of sharing a helper: a call per packet costs more than they do."""
+    t = d.tpls.get(key) or d.make_tpl(key)
+    pack, A, B, C, D, E, F, G, oneg, ineg, tneg, tcs, lens, segs, M, P = t
+    oid = d.oid = (d.oid + segs) & 0xFFFF
+    iid = d.iid
+    d.iid = (iid + segs) & 0xFFFF
+    tsval = d.last_ts = (now // 1000 + d.tsoff) & MASK32
+    tsecr = d.peer.last_ts
+    if tcs < 0:
+        tcs = (tneg - seq - ack - tsval - tsecr - xid) % 0xFFFF
+    return lens, pack(A, oid, B, (oneg - oid) % 0xFFFF, C, iid, D, (ineg - iid) % 0xFFFF,
+                      E, seq, ack, F, tcs, G, tsval, tsecr, M, xid, P)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,71 +455,151 @@ class Flow:
         self.isn = rng.getrandbits(32)
         self.sisn = rng.getrandbits(32)
         self.info = {}
+        self.open_record = None     # [slot, gso, kind, bytes so far] of a READ reply / WRITE call in progress
 
     def name(self):
         return '%s:%d -> %s:%d' % (ip4s(self.cip), self.cport, ip4s(self.sip), NFS_PORT)
 
 
-def conversation(fl, rnd, stats):
-    """Packets of an established connection, forever: NFS-like RPCs and READ/WRITE bursts."""
+def record_fields(kind, length):
+    """The patched fields of a multi-segment record of `length` payload bytes (mark included),
+    as (payload offset, u32): the record mark and the READ / WRITE data length. The data runs to
+    the record's end; a record whose length is 2 mod 4 (a burst of one 1398-byte segment) ends
+    in 2 bytes after it, since XDR lengths are multiples of 4."""
+    at = READ_DLEN_OFF if kind == K_READ_HEAD else WRITE_DLEN_OFF
+    return (0, 0x80000000 | (length - 4)), (at, (length - at - 4) & ~3)
+
+
+def conversation(fl, rnd, stats, heads, patch):
+    """Packets of an established connection, forever: NFSv4.1 metadata RPCs and READ/WRITE
+    bursts. `heads` receives a slot for the main loop to fill when the first segment of a
+    multi-segment record is written (Writer.patch()); patch() completes the record."""
     c, s = fl.c2s, fl.s2c
     cseq = (fl.isn + 1) & MASK32
     sseq = (fl.sisn + 1) & MASK32
+    xid = (fl.isn * 0x9E3779B1 + fl.sisn) & MASK32         # one XID sequence per transport
     PA = TCP_PSH | TCP_ACK
     ACK = TCP_ACK                                          # key of a pure ACK (length 0)
-    calls = [n << 8 | PA for n in RPC_CALL_LENS]
-    replies = [n << 8 | PA for n in RPC_REPLY_LENS]
+
+    def keys(kind, lens, least=0):
+        # A length too short for the kind's smallest message grows to it (min_len()).
+        return [kind << 24 | max(n, least) << 8 | PA for n in lens]
+    calls = keys(K_META_CALL, RPC_CALL_LENS, min_len(K_META_CALL))
+    read_calls = keys(K_READ_CALL, RPC_CALL_LENS, min_len(K_READ_CALL))
+    replies = keys(K_META_REPLY, RPC_REPLY_LENS, min_len(K_META_REPLY))
+    write_reply = keys(K_WRITE_REPLY, [len(WRITE_REPLY)])[0]
+    tails = keys(K_DATA, RPC_REPLY_LENS)
     ncall, nrep = len(calls), len(replies)
-    seg_keys = {k: (n << 8 | TCP_ACK, n << 8 | PA, n) for k, n in ((1, DATA_SEG), (2, GSO_PAYLOADS[0]), (4, GSO_PAYLOADS[1]))}
+    units = ((1, DATA_SEG), (2, GSO_PAYLOADS[0]), (4, GSO_PAYLOADS[1]))
+    seg_keys = {k: (n << 8 | TCP_ACK, n << 8 | PA, n) for k, n in units}
+    head_keys = {kind: {k: (kind << 24 | n << 8 | TCP_ACK, kind << 24 | n << 8 | PA, n) for k, n in units}
+                 for kind in (K_READ_HEAD, K_WRITE_HEAD)}
     now = yield None
     while True:
         r = rnd()
         if r < 0.65:                                       # metadata RPC: call, reply, delayed ACK
             k = calls[int(rnd() * ncall)]
-            now = yield emit(c, k, cseq, sseq, now)
-            cseq = (cseq + (k >> 8)) & MASK32
+            now = yield emit_x(c, k, cseq, sseq, now, xid)
+            cseq = (cseq + (k >> 8 & 0xFFFF)) & MASK32
             k = replies[int(rnd() * nrep)]
-            now = yield emit(s, k, sseq, cseq, now)
-            sseq = (sseq + (k >> 8)) & MASK32
+            now = yield emit_x(s, k, sseq, cseq, now, xid)
+            sseq = (sseq + (k >> 8 & 0xFFFF)) & MASK32
+            xid = (xid + 1) & MASK32
             if rnd() < 0.3:
                 now = yield emit(c, ACK, cseq, sseq, now)
             stats[0] += 1
             continue
-        # READ (the server sends data) or WRITE (the client does)
+        # READ (the server sends data) or WRITE (the client does): one record over the burst's
+        # data segments and its tail, the mark at the start of the first segment.
         read = r < 0.86
         if read:
-            k = calls[int(rnd() * ncall)]
-            now = yield emit(c, k, cseq, sseq, now)
-            cseq = (cseq + (k >> 8)) & MASK32
-            snd, rcv, dseq, rseq = s, c, sseq, cseq
+            k = read_calls[int(rnd() * ncall)]
+            now = yield emit_x(c, k, cseq, sseq, now, xid)
+            cseq = (cseq + (k >> 8 & 0xFFFF)) & MASK32
+            snd, rcv, dseq, rseq, head = s, c, sseq, cseq, K_READ_HEAD
         else:
-            snd, rcv, dseq, rseq = c, s, cseq, sseq
+            snd, rcv, dseq, rseq, head = c, s, cseq, sseq, K_WRITE_HEAD
         total = (1, 2, 4, 8, 16, 32)[int(rnd() * 6)]      # in 1398-byte segments
         unacked = 0
+        first = head_keys[head]
         while total > 0:
             g = rnd()
             n = 4 if g < 0.03 and total >= 4 else (2 if g < 0.08 and total >= 2 else 1)
-            k_ack, k_psh, plen = seg_keys[n]
             total -= n
-            now = yield emit(snd, k_psh if total == 0 else k_ack, dseq, rseq, now)
+            if first:
+                k_ack, k_psh, plen = first[n]
+                slot = [0, None, None]                     # file offset, planted bad checksum, frame
+                heads.append(slot)
+                rec = fl.open_record = [slot, plen > DATA_SEG, head, plen]
+                first = None
+                now = yield emit_x(snd, k_psh if total == 0 else k_ack, dseq, rseq, now, xid)
+            else:
+                k_ack, k_psh, plen = seg_keys[n]
+                rec[3] += plen
+                now = yield emit(snd, k_psh if total == 0 else k_ack, dseq, rseq, now)
             dseq = (dseq + plen) & MASK32
             unacked += n
             if unacked >= 4:                               # one ACK per GRO batch at the receiver
                 now = yield emit(rcv, ACK, rseq, dseq, now)
                 unacked = 0
-        k = replies[int(rnd() * nrep)]                     # tail of the READ reply / the WRITE call
-        now = yield emit(snd, k, dseq, rseq, now)
-        dseq = (dseq + (k >> 8)) & MASK32
+        i = int(rnd() * nrep)                              # tail of the READ reply / the WRITE call
+        length = rec[3] + RPC_REPLY_LENS[i]
+        patch(rec[0], rec[1], record_fields(head, length))
+        fl.open_record = None
+        now = yield emit(snd, tails[i], dseq, rseq, now)
+        dseq = (dseq + RPC_REPLY_LENS[i]) & MASK32
         if read:
             sseq = dseq
             stats[1] += 1
         else:
             cseq = dseq
-            k = replies[int(rnd() * nrep)]                 # WRITE reply
-            now = yield emit(s, k, sseq, cseq, now)
-            sseq = (sseq + (k >> 8)) & MASK32
+            rnd()                                          # the model's draw of a reply length
+            now = yield emit_x(s, write_reply, sseq, cseq, now, xid)
+            sseq = (sseq + len(WRITE_REPLY)) & MASK32
             stats[2] += 1
+        xid = (xid + 1) & MASK32
         now = yield emit(c, ACK, cseq, sseq, now)
+
+
+class Writer:
+    """The output: frames gathered in `buf`, written in blocks; patch() changes a frame written
+    earlier, wherever it is now (the buffer or the file)."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buf = bytearray()
+        self.base = 24                                     # file offset of buf[0]
+
+    def place(self, slot, frame):
+        """The frame just appended to buf starts the open record of slot."""
+        slot[0], slot[2] = self.base + len(self.buf) - len(frame), frame
+
+    def put(self, off, data):
+        if off >= self.base:
+            self.buf[off - self.base:off - self.base + len(data)] = data
+        else:
+            os.pwrite(self.fd, data, off)
+
+    def patch(self, slot, gso, fields):
+        """Set u32 payload fields (zero in the template) of the frame slot[2], written at file
+        offset slot[0]: one write from its TCP checksum to the last field. The TCP checksum
+        follows (RFC 1624), the outer UDP checksum does not change (the TCP segment's sum does
+        not), and a planted bad checksum (slot[1]) stays bad by as much."""
+        pos, info, frame = slot
+        at = OUTER_HDRS + INNER_HDRS + 16                  # the TCP checksum
+        body = OUTER_HDRS + INNER_HDRS + TCP_HDR - at       # the payload, from there
+        b = bytearray(frame[at:at + body + max(off for off, _ in fields) + 4])
+        delta = 0
+        for off, value in fields:
+            struct.pack_into('>I', b, body + off, value)
+            delta += value
+        if not gso:                                        # CHECKSUM_PARTIAL does not cover the payload
+            new = (((b[0] << 8) | b[1]) - delta) % 0xFFFF
+            b[0], b[1] = new >> 8, new & 0xFF
+            if info:
+                info['stored'] = '0x%04x' % new
+                info['expected'] = '0x%04x' % ((int(info['expected'], 16) - delta) % 0xFFFF)
+        self.put(pos + at, b)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -398,8 +680,10 @@ def main():
         hseq[0] += 1
         heapq.heappush(heap, (int(t), hseq[0], fn))
 
+    heads = []                      # the open record's first segment, to place once written
+
     def activate(fl):
-        g = conversation(fl, rnd, stats)
+        g = conversation(fl, rnd, stats, heads, out.patch)
         next(g)
         active.append(g)
 
@@ -475,10 +759,10 @@ def main():
         pass                                               # not supported here (pipe, tmpfs, ...)
     f = os.fdopen(fd, 'wb', buffering=0)
     f.write(struct.pack('<IHHiIII', 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
-    buf = bytearray()
+    out = Writer(fd)
+    buf = out.buf
     ts_pack = struct.Struct('<II').pack
     written = [0]
-    nbytes = 24
     now = 0.0
     heappop = heapq.heappop
     FLUSH = 1 << 23
@@ -504,20 +788,32 @@ def main():
                 else:
                     info['frame'] = i + 1
                     manifest['bad_inner_tcp_checksums'].append(info)
+                    if heads:
+                        heads[-1][1] = info
                     bi += 1
                     next_bad = max(bad_at[bi], i + 1)
         s, us = divmod(tnow, 1000000)
         buf += ts_pack(EPOCH + s, us)
         buf += lens
         buf += frame
+        if heads:
+            out.place(heads.pop(), frame)
         if len(buf) >= FLUSH:
             f.write(buf)
-            nbytes += len(buf)
+            out.base += len(buf)
             buf.clear()
         now += rnd() * gap2
         i += 1
+    # Records the capture ends in. A READ reply ends with the capture (a short read, so that
+    # its call is answered: vxcheck reports calls unanswered 5 s before the end, and a burst of
+    # a slow connection can take longer); a WRITE call claims more than the capture holds (an
+    # incomplete record is not a call yet).
+    for fl in flows:
+        if fl.open_record:
+            slot, gso, kind, length = fl.open_record
+            out.patch(slot, gso, record_fields(kind, length if kind == K_READ_HEAD else length + 32 * 1448 + 200))
     f.write(buf)
-    nbytes += len(buf)
+    nbytes = out.base + len(buf)
     try:
         f.truncate(nbytes)
     except OSError:
