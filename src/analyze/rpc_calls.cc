@@ -65,8 +65,11 @@ rpc_state::CallRec* RpcAnalyzer::Impl::call_record(Conn& c, bool from_client,
         again = true;
         return seen;
     }
+    if (c.calls_seen.size() >= c.retire_at) {
+        retire_answered(c);
+    }
     if (c.calls_seen.size() >= kMaxCallsPerConnection) {
-        ++c.bounds_hit;
+        ++c.bounds_hit;  // that many calls wait for their reply at once
         return nullptr;
     }
     CallRec& r = c.calls_seen.emplace_back();
@@ -83,9 +86,29 @@ rpc_state::CallRec* RpcAnalyzer::Impl::call_record(Conn& c, bool from_client,
     return &r;
 }
 
+// A long-lived connection carries far more calls than the table holds: when it reaches
+// retire_at records (kRetireCallsAt, or twice what the last retirement left: amortised), the
+// answered calls are retired (counted in retired_calls, which the facts count as unique and
+// matched XIDs) and the ones waiting for a reply stay. A retired call is no longer matched
+// against: a later copy of it counts as a new call, not a retransmission, unless its XID is
+// already among the retransmitted ones (those records stay, for the finding's "answered").
+void RpcAnalyzer::Impl::retire_answered(Conn& c) {
+    const auto keep = [&](const CallRec& r) {
+        return !r.answered || std::find(c.retransmitted.begin(), c.retransmitted.end(), r.xid) !=
+                                  c.retransmitted.end();
+    };
+    const auto kept = std::stable_partition(c.calls_seen.begin(), c.calls_seen.end(), keep);
+    c.retired_calls += static_cast<std::uint64_t>(c.calls_seen.end() - kept);
+    c.calls_seen.erase(kept, c.calls_seen.end());
+    c.by_xid.rebuild(c.calls_seen);
+    c.pending_from = 0;
+    c.retire_at = std::max(kRetireCallsAt, 2 * c.calls_seen.size());
+}
+
 void RpcAnalyzer::Impl::on_call(Conn& c, bool from_client, const rpc::Record& record,
                                 const rpc::Message& m) {
     const rpc::CallHeader& h = m.call;
+    cross_calls.prefetch(call_key(c, from_client, m.xid, h.prog, h.vers, h.proc));
     ++c.calls;
     ++(from_client ? c.calls_c2s : c.calls_s2c);
     c.active = true;
@@ -111,7 +134,7 @@ void RpcAnalyzer::Impl::on_call(Conn& c, bool from_client, const rpc::Record& re
         rec->frame = record.frame;
     }
     if (rec != nullptr && !again) {
-        cross_connection_copy(c, from_client, m, record);
+        rec->from_earlier = cross_connection_copy(c, from_client, m, record);
     }
     if (rec != nullptr) {
         ++rec->copies;
@@ -129,7 +152,11 @@ void RpcAnalyzer::Impl::on_reply(Conn& c, bool from_client, const rpc::Record& r
     }
     if (!call->answered) {
         call->answered = true;
-        note_answered(c, m.xid);
+        // Only the answer to a resent call can clear a call on an earlier connection
+        // (rpc_unanswered (b)): the reply matches this connection's copy of it.
+        if (call->from_earlier) {
+            note_answered(c, m.xid, record.ts);
+        }
     }
     const double srt = seconds_between(call->last, record.ts);
     add_srt(c, *call, 0, srt);

@@ -90,7 +90,8 @@ void RpcAnalyzer::Impl::facts(Conn& c, RpcFacts& f) const {
     f.replies = c.replies;
     f.calls_c2s = c.calls_c2s;
     f.calls_s2c = c.calls_s2c;
-    f.unique_call_xids = c.calls_seen.size();
+    f.unique_call_xids = c.calls_seen.size() + c.retired_calls;
+    f.matched_call_xids = c.retired_calls;
     for (const CallRec& k : c.calls_seen) {
         if (k.answered) {
             ++f.matched_call_xids;
@@ -115,7 +116,7 @@ void RpcAnalyzer::Impl::facts(Conn& c, RpcFacts& f) const {
             x.answered = it != c.calls_seen.end() && it->answered;
         }
     }
-    f.bounds_hit = c.bounds_hit + bounds_hit;
+    f.bounds_hit = c.bounds_hit + bounds_hit + cross_calls.evicted() + answered.evicted();
     f.garbled = c.garbled;
 }
 

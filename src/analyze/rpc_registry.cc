@@ -23,36 +23,30 @@ rpc_state::CallKey RpcAnalyzer::Impl::call_key(const Conn& c, bool from_client, 
     return k;
 }
 
-void RpcAnalyzer::Impl::cross_connection_copy(Conn& c, bool from_client, const rpc::Message& m,
+// Returns true when the call is a copy of one on an earlier connection.
+bool RpcAnalyzer::Impl::cross_connection_copy(Conn& c, bool from_client, const rpc::Message& m,
                                               const rpc::Record& record) {
     const rpc::CallHeader& h = m.call;
     const CallKey k = call_key(c, from_client, m.xid, h.prog, h.vers, h.proc);
-    auto it = cross_calls.find(k);
-    if (it != cross_calls.end()) {
-        if (it->second.serial < c.serial) {
-            RpcFinding f{.verdict = Verdict::RpcRetransmitted, .xid = m.xid, .ts = record.ts};
-            f.seconds = seconds_between(it->second.last, record.ts);
-            f.same_connection = false;
-            c.findings.push_back(f);
-            c.resent_earlier.push_back(m.xid);
-            rpc_state::add_once(c.retransmitted, m.xid);
-        }
-        it->second = {c.serial, record.ts};
-    } else if (cross_calls.size() < kMaxCrossCalls) {
-        cross_calls.emplace(k, CrossCall{c.serial, record.ts});
-    } else {
-        ++bounds_hit;
+    bool inserted = false;
+    CrossCall& earlier = cross_calls.upsert(k, record.ts, inserted);
+    const bool copy = !inserted && earlier.serial < c.serial;
+    if (copy) {
+        RpcFinding f{.verdict = Verdict::RpcRetransmitted, .xid = m.xid, .ts = record.ts};
+        f.seconds = seconds_between(earlier.last, record.ts);
+        f.same_connection = false;
+        c.findings.push_back(f);
+        c.resent_earlier.push_back(m.xid);
+        rpc_state::add_once(c.retransmitted, m.xid);
     }
+    earlier = {c.serial, record.ts};
+    return copy;
 }
 
-void RpcAnalyzer::Impl::note_answered(const Conn& c, std::uint32_t xid) {
-    const CallKey k = call_key(c, true, xid, 0, 0, 0);
-    if (answered.size() < kMaxCrossCalls || answered.contains(k)) {
-        std::uint64_t& s = answered[k];
-        s = std::max(s, c.serial);
-    } else {
-        ++bounds_hit;
-    }
+void RpcAnalyzer::Impl::note_answered(const Conn& c, std::uint32_t xid, Timestamp ts) {
+    bool inserted = false;
+    std::uint64_t& s = answered.upsert(call_key(c, true, xid, 0, 0, 0), ts, inserted);
+    s = std::max(s, c.serial);
 }
 
 void RpcAnalyzer::Impl::present_owner(Conn& c, Bytes owner, const rpc::Verifier4& verifier,
@@ -93,8 +87,8 @@ bool RpcAnalyzer::Impl::is_unanswered(const Conn& c, const CallRec& k, Timestamp
     if (k.answered) {
         return false;
     }
-    const auto later = answered.find(call_key(c, true, k.xid, 0, 0, 0));
-    const bool answered_later = later != answered.end() && later->second > c.serial;
+    const std::uint64_t* later = answered.find(call_key(c, true, k.xid, 0, 0, 0));
+    const bool answered_later = later != nullptr && *later > c.serial;
     const bool closed_after = c.closed && !before(c.closed_ts, k.last);
     return rpc_rules::unanswered(false, answered_later, seconds_between(k.last, end), closed_after,
                                  options.unanswered_after_s);

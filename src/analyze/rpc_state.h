@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "flow.h"
+#include "rpc_recent.h"
 #include "vxcheck/analyze/rpc_analyzer.h"
 #include "vxcheck/analyze/rpc_rules.h"
 #include "vxcheck/rpc/message.h"
@@ -74,7 +75,8 @@ struct CallRec {
     Timestamp last;
     std::uint32_t copies = 0;
     bool answered = false;
-    bool compound = false;  // NFSv4 COMPOUND
+    bool from_earlier = false;  // a copy of a call on an earlier connection
+    bool compound = false;      // NFSv4 COMPOUND
     bool has_sequence = false;
     bool cachethis = false;
     rpc::SessionId session{};
@@ -84,8 +86,10 @@ struct CallRec {
 
 /// Positions in a connection's call records by XID: an open-addressing table with linear
 /// probing, at most half full, grown by doubling (amortised like the records themselves) and
-/// never past 2 * kMaxCallsPerConnection slots. Records are only appended, so a lookup walks
-/// its probe chain to the first empty slot and keeps the latest matching record.
+/// never past 2 * kMaxCallsPerConnection slots. A slot holds the XID beside the position, so a
+/// probe reads a record only when its XID matches. Records are only appended between
+/// rebuild()s, so a lookup walks its probe chain to the first empty slot and keeps the latest
+/// matching record.
 class XidIndex {
   public:
     template <class Match>
@@ -95,9 +99,12 @@ class XidIndex {
         }
         const std::size_t mask = slots_.size() - 1;
         CallRec* best = nullptr;
-        for (std::size_t i = slot_of(xid, mask); slots_[i] != 0; i = (i + 1) & mask) {
-            CallRec& r = calls[slots_[i] - 1];
-            if (r.xid == xid && match(r) && (best == nullptr || &r > best)) {
+        for (std::size_t i = slot_of(xid, mask); slots_[i].pos != 0; i = (i + 1) & mask) {
+            if (slots_[i].xid != xid) {
+                continue;
+            }
+            CallRec& r = calls[slots_[i].pos - 1];
+            if (match(r) && (best == nullptr || &r > best)) {
                 best = &r;
             }
         }
@@ -107,7 +114,7 @@ class XidIndex {
     /// Indexes calls.back(), just appended.
     void add(const std::vector<CallRec>& calls) {
         if ((calls.size()) * 2 > slots_.size()) {
-            slots_.assign(std::max<std::size_t>(16, slots_.size() * 2), 0);
+            slots_.assign(std::max<std::size_t>(16, slots_.size() * 2), Slot{});
             for (std::size_t i = 0; i < calls.size(); ++i) {
                 place(calls[i].xid, i);
             }
@@ -116,7 +123,19 @@ class XidIndex {
         place(calls.back().xid, calls.size() - 1);
     }
 
+    /// Indexes `calls` anew, after records were removed (the table keeps its size).
+    void rebuild(const std::vector<CallRec>& calls) noexcept {
+        std::fill(slots_.begin(), slots_.end(), Slot{});
+        for (std::size_t i = 0; i < calls.size(); ++i) {
+            place(calls[i].xid, i);
+        }
+    }
+
   private:
+    struct Slot {
+        std::uint32_t xid = 0;
+        std::uint32_t pos = 0;  // record index + 1; 0 is empty
+    };
     static std::size_t slot_of(std::uint32_t xid, std::size_t mask) noexcept {
         const std::uint32_t h = xid * 0x9E3779B1U;
         return static_cast<std::size_t>(h ^ (h >> 16)) & mask;
@@ -124,13 +143,13 @@ class XidIndex {
     void place(std::uint32_t xid, std::size_t index) noexcept {
         const std::size_t mask = slots_.size() - 1;
         std::size_t i = slot_of(xid, mask);
-        while (slots_[i] != 0) {
+        while (slots_[i].pos != 0) {
             i = (i + 1) & mask;
         }
-        slots_[i] = static_cast<std::uint32_t>(index + 1);
+        slots_[i] = Slot{.xid = xid, .pos = static_cast<std::uint32_t>(index + 1)};
     }
 
-    std::vector<std::uint32_t> slots_;  // record index + 1; 0 is empty
+    std::vector<Slot> slots_;
 };
 
 struct SrtAcc {
@@ -234,7 +253,11 @@ struct RpcAnalyzer::Impl {
         bool session_reply = false;  // carried an establishment or a session error
         std::uint64_t calls = 0, replies = 0, calls_c2s = 0, calls_s2c = 0;
         std::uint64_t bounds_hit = 0, garbled = 0;
+        // The calls of the connection, the oldest answered ones retired when it fills
+        // (retire_answered()): retired_calls of them, all answered.
         std::vector<CallRec> calls_seen;
+        std::uint64_t retired_calls = 0;
+        std::size_t retire_at = kRetireCallsAt;
         rpc_state::XidIndex by_xid;  // into calls_seen
         std::vector<std::uint32_t> retransmitted, resent_earlier;
         std::vector<rpc_state::ProcCount> procs;
@@ -290,8 +313,11 @@ struct RpcAnalyzer::Impl {
     std::uint64_t next_serial = 0;
     Timestamp capture_end;
     std::uint64_t bounds_hit = 0;  // cross-connection tables full
-    std::map<CallKey, CrossCall> cross_calls;
-    std::map<CallKey, std::uint64_t> answered;  // (client, server, xid) -> latest serial answered
+    // The most recent kMaxCrossCalls calls and answers (rpc_recent.h: a full group forgets its
+    // least recently used entry, counted as a bound hit).
+    rpc_state::RecentTable<CallKey, CrossCall> cross_calls{kMaxCrossCalls};
+    // (client, server, xid) -> latest serial answered
+    rpc_state::RecentTable<CallKey, std::uint64_t> answered{kMaxCrossCalls};
     std::vector<OwnerGroup> owners;
     std::size_t owner_events = 0;
     std::map<PairKey, std::vector<rpc_rules::SessionEvent>> session_events;
@@ -315,6 +341,7 @@ struct RpcAnalyzer::Impl {
     static CallRec* call_record(Conn& c, bool from_client, const rpc::Record& record,
                                 const rpc::Message& m, bool& again);
     static void count_procedure(Conn& c, const rpc::CallHeader& h);
+    static void retire_answered(Conn& c);
     static void count_error(Conn& c, std::uint32_t prog, rpc_state::ErrorKind kind,
                             std::uint32_t code, std::uint32_t detail = 0);
     static void add_srt(Conn& c, const CallRec& call, std::uint32_t op, double s);
@@ -332,9 +359,9 @@ struct RpcAnalyzer::Impl {
     // rpc_registry.cc
     static CallKey call_key(const Conn& c, bool from_client, std::uint32_t xid, std::uint32_t prog,
                             std::uint32_t vers, std::uint32_t proc) noexcept;
-    void cross_connection_copy(Conn& c, bool from_client, const rpc::Message& m,
-                               const rpc::Record& record);
-    void note_answered(const Conn& c, std::uint32_t xid);
+    [[nodiscard]] bool cross_connection_copy(Conn& c, bool from_client, const rpc::Message& m,
+                                             const rpc::Record& record);
+    void note_answered(const Conn& c, std::uint32_t xid, Timestamp ts);
     void present_owner(Conn& c, Bytes owner, const rpc::Verifier4& verifier, Timestamp ts);
     void session_event(Conn& c, Timestamp ts, bool establishment);
     void unanswered(Conn& c, RpcFacts& f);

@@ -52,7 +52,10 @@ namespace vxcheck::analyze {
 
 // Bounds.
 inline constexpr std::size_t kMaxCallsPerConnection = 1024;  // call records kept per connection
-inline constexpr std::size_t kMaxCrossCalls = 65536;         // calls remembered across connections
+// Answered calls are retired once a connection holds this many records (or twice the number left
+// after the last retirement): the records a reply looks for stay few and close together.
+inline constexpr std::size_t kRetireCallsAt = 64;
+inline constexpr std::size_t kMaxCrossCalls = 65536;     // calls remembered across connections
 inline constexpr std::size_t kMaxOwnerEvents = 4096;     // EXCHANGE_ID/SETCLIENTID presentations
 inline constexpr std::size_t kMaxSessionEvents = 16384;  // establishments and session errors
 inline constexpr std::size_t kMaxSessions = 4096;        // CREATE_SESSION replies kept

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "feeder.h"
@@ -69,6 +70,59 @@ TEST(RpcAnalyzer, AStreamStartsInSyncAtTheSynsSequenceNumberPlusOne) {
 
 TEST(RpcAnalyzer, WithoutASynTheStreamHuntsForALastFragmentMark) {
     EXPECT_EQ(calls_seen(false), 0U) << "a first fragment is not a plausible resync point";
+}
+
+// One record (a single last fragment) with these XDR words.
+ByteVec record(std::initializer_list<std::uint32_t> words) {
+    ByteVec wire;
+    put32(wire, 0x80000000U | static_cast<std::uint32_t>(4 * words.size()));
+    for (const std::uint32_t w : words) {
+        put32(wire, w);
+    }
+    return wire;
+}
+
+TEST(RpcAnalyzer, ALongConnectionRetiresAnsweredCallsAndKeepsCountingThem) {
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    analyze::RpcAnalyzer rpc;
+    a.add_plugin(rpc);
+    Feeder feed(a);
+    feed.send(client_segment(tf::kSyn, 1000));
+    PacketBuilder synack;
+    synack.ethernet()
+        .ipv4("10.244.2.7", "10.244.1.5")
+        .tcp(2049, 40000, tf::kSyn | tf::kAck, 5000, 1001);
+    feed.send(synack);
+    const std::size_t n = 3 * analyze::kMaxCallsPerConnection + 7;
+    std::uint32_t cseq = 1001;
+    std::uint32_t sseq = 5001;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto xid = static_cast<std::uint32_t>(0x10000 + i);
+        ByteVec call = record({xid, 0, 2, 100003, 4, 0, 0, 0, 0, 0});
+        ByteVec reply = record({xid, 1, 0, 0, 0, 0});
+        const auto clen = static_cast<std::uint32_t>(call.size());
+        const auto rlen = static_cast<std::uint32_t>(reply.size());
+        feed.send(client_segment(tf::kAck | tf::kPsh, cseq, std::move(call)));
+        PacketBuilder r;
+        r.ethernet()
+            .ipv4("10.244.2.7", "10.244.1.5")
+            .tcp(2049, 40000, tf::kAck | tf::kPsh, sseq, cseq + clen);
+        r.payload(std::move(reply));
+        feed.send(r);
+        cseq += clen;
+        sseq += rlen;
+    }
+    const auto reports = a.finish();
+    ASSERT_EQ(reports.size(), 1U);
+    ASSERT_TRUE(reports[0].rpc);
+    const analyze::RpcFacts& f = *reports[0].rpc;
+    EXPECT_EQ(f.calls, n);
+    EXPECT_EQ(f.replies, n);
+    EXPECT_EQ(f.unique_call_xids, n);
+    EXPECT_EQ(f.matched_call_xids, n) << "every reply found its call, also past the table's size";
+    EXPECT_EQ(f.unmatched_call_xids, 0U);
+    EXPECT_EQ(f.bounds_hit, 0U);
 }
 
 }  // namespace
