@@ -13,18 +13,7 @@ namespace vxcheck::analyze {
 
 using rpc_state::before;
 
-namespace {
-
-/// Whether capture point `point` feeds a direction whose feeding point is `fed_by` (taken by the
-/// first point that shows the direction).
-bool feeds(std::uint16_t& fed_by, std::uint16_t point) noexcept {
-    if (fed_by == RpcAnalyzer::Impl::Conn::kNoPoint) {
-        fed_by = point;
-    }
-    return fed_by == point;
-}
-
-}  // namespace
+using rpc_state::feeds;
 
 void RpcAnalyzer::Impl::decide(Conn& c, ConnectionReport& r) {
     RpcFacts f;

@@ -60,6 +60,19 @@ inline PairKey pair_key(const track::Endpoint& client, const track::Endpoint& se
     return k;
 }
 
+/// The point that feeds a direction of a connection or UDP flow: the first capture point to show
+/// it; the same message seen again at another point (node and pod, both ends of a tunnel) is not
+/// a new message. `kNoPoint` until a point is seen.
+inline constexpr std::uint16_t kNoPoint = 0xFFFF;
+/// Whether capture point `point` feeds the direction whose feeding point is `fed_by` (taken by
+/// the first point that shows it).
+inline bool feeds(std::uint16_t& fed_by, std::uint16_t point) noexcept {
+    if (fed_by == kNoPoint) {
+        fed_by = point;
+    }
+    return fed_by == point;
+}
+
 inline bool before(Timestamp a, Timestamp b) noexcept {
     return a.sec < b.sec || (a.sec == b.sec && a.nsec < b.nsec);
 }
@@ -240,7 +253,7 @@ struct RpcAnalyzer::Impl {
 
     // A segment reads the first line and two of its direction's stream (prefetch()).
     struct Conn {
-        static constexpr std::uint16_t kNoPoint = 0xFFFF;
+        static constexpr std::uint16_t kNoPoint = rpc_state::kNoPoint;
         std::uint64_t serial = 0;  // connections in order of first sight
         track::Endpoint client;
         track::Endpoint server;

@@ -99,6 +99,9 @@ bool RpcAnalyzer::Impl::on_datagram(const DatagramView& d) {
     if (d.tunnelled) {
         note_tunnel(f, d, from_client);
     }
+    if (!rpc_state::feeds(f.conn.point[from_client ? 0 : 1], d.point)) {
+        return created;  // a copy of a datagram read at the direction's first capture point
+    }
     rpc::Record r = rpc::udp_record(d.payload, d.claimed_payload, d.ts, d.frame);
     r.seq = ++f.copies[from_client ? 0 : 1];
     on_record(f.conn, from_client, r);

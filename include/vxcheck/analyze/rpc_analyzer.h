@@ -31,7 +31,8 @@
 //   the other way. The payload is the message (no record marking).
 // - rpc_retransmitted: a call seen again on the flow with the same XID (and program, version,
 //   procedure): UDP has no transport retransmission, and NFS/UDP clients resend with the same
-//   XID at timeo. The same datagram seen at two capture points counts as a resend too.
+//   XID at timeo. Each direction is read from the first capture point that shows it (as on
+//   TCP): the same datagram seen at another point is not a resend.
 // - rpc_unanswered: the >= unanswered_after_s rule only (UDP never closes).
 // - A flow idle for the connection analysis's idle timeout is decided and dropped, as an idle
 //   TCP connection is; when kMaxUdpFlows are tracked the least recently active eighth is

@@ -153,6 +153,22 @@ TEST(RpcOverUdp, ACallSeenAgainWithItsXidIsARetransmission) {
     EXPECT_EQ(r[0].rpc->unique_call_xids, 1U);
 }
 
+TEST(RpcOverUdp, TheSameDatagramAtASecondCapturePointIsNotAResend) {
+    UdpRun run;
+    const std::uint16_t second = run.a.add_point("q");
+    run.send(0.0, true, 801, 2049, nfs3_getattr(0x6101));
+    run.feed.at_point(second);
+    run.send(0.0001, true, 801, 2049, nfs3_getattr(0x6101));  // the node's copy of it
+    run.feed.at_point(0);
+    run.send(0.001, false, 801, 2049, rpc_reply(0x6101, Xdr().u32(0).bytes()));
+    const std::vector<ConnectionReport> r = run.udp_reports();
+    ASSERT_EQ(r.size(), 1U);
+    EXPECT_EQ(r[0].verdicts, std::vector<Verdict>{Verdict::Clean});
+    ASSERT_TRUE(r[0].rpc);
+    EXPECT_EQ(r[0].rpc->calls, 1U);
+    EXPECT_EQ(r[0].points.size(), 2U) << "both points saw the flow";
+}
+
 TEST(RpcOverUdp, ACallUnansweredForFiveSecondsOfCaptureIsUnanswered) {
     UdpRun run;
     run.send(0.0, true, 801, 2049, nfs3_getattr(0x7001));  // never answered
