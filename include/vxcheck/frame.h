@@ -2,6 +2,7 @@
 // One captured frame as the capture source hands it to the pipeline.
 // Lifetime: a RawFrame and every view into it are valid only until the next Source::next().
 
+#include <compare>
 #include <cstdint>
 #include <string_view>
 
@@ -28,6 +29,8 @@ struct Timestamp {
     std::uint32_t nsec = 0;
 
     bool operator==(const Timestamp&) const = default;
+    // In time order: seconds, then nanoseconds.
+    auto operator<=>(const Timestamp&) const = default;
 };
 
 struct RawFrame {

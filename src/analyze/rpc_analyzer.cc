@@ -11,8 +11,6 @@
 
 namespace vxcheck::analyze {
 
-using rpc_state::before;
-
 using rpc_state::feeds;
 
 void RpcAnalyzer::Impl::decide(Conn& c, ConnectionReport& r) {
@@ -50,7 +48,7 @@ RpcAnalyzer::~RpcAnalyzer() = default;
 // stream.
 void RpcAnalyzer::on_segment(const SegmentView& s) {
     Impl& im = *impl_;
-    if (before(im.capture_end, s.ts)) {
+    if (im.capture_end < s.ts) {
         im.capture_end = s.ts;
     }
     const std::size_t dir = s.from_client ? 0 : 1;

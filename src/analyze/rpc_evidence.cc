@@ -15,8 +15,6 @@
 
 namespace vxcheck::analyze {
 
-using rpc_state::before;
-
 namespace {
 
 using rpc_state::CallSnapshot;
@@ -156,7 +154,7 @@ void RpcAnalyzer::Impl::add_evidence(const Conn& c, const RpcFacts& f, Connectio
     if (r.evidence.size() != own) {
         std::stable_sort(
             r.evidence.begin(), r.evidence.end(),
-            [](const EvidenceFrame& a, const EvidenceFrame& b) { return before(a.ts, b.ts); });
+            [](const EvidenceFrame& a, const EvidenceFrame& b) { return a.ts < b.ts; });
     }
 }
 

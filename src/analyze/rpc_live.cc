@@ -13,8 +13,6 @@
 
 namespace vxcheck::analyze {
 
-using rpc_state::before;
-
 namespace {
 
 std::uint32_t bit(Verdict v) noexcept {
@@ -76,7 +74,7 @@ std::uint32_t RpcAnalyzer::Impl::gained_bits(Conn& c, Timestamp now, bool rules_
 
 void RpcAnalyzer::poll(Timestamp now, std::vector<FlowId>& gained) {
     Impl& im = *impl_;
-    if (before(im.capture_end, now)) {
+    if (im.capture_end < now) {
         im.capture_end = now;  // live: the capture has run until now
     }
     const bool rules_changed = im.rule_events != im.rule_events_polled;

@@ -75,7 +75,7 @@ class RecentTable {
                 inserted = false;
                 return s.value;
             }
-            if (victim == nullptr || (victim->live && (!s.live || older(s.used, victim->used)))) {
+            if (victim == nullptr || (victim->live && (!s.live || s.used < victim->used))) {
                 victim = &s;
             }
         }
@@ -110,9 +110,6 @@ class RecentTable {
         bool live = false;
     };
 
-    static bool older(Timestamp a, Timestamp b) noexcept {
-        return a.sec < b.sec || (a.sec == b.sec && a.nsec < b.nsec);
-    }
     [[nodiscard]] std::size_t group_index(const Key& k) const noexcept {
         return static_cast<std::size_t>(hash_bytes(k)) & (capacity_ / kWays - 1);
     }

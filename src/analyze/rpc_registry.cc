@@ -8,7 +8,6 @@
 
 namespace vxcheck::analyze {
 
-using rpc_state::before;
 using rpc_state::kEndpointBytes;
 
 rpc_state::CallKey RpcAnalyzer::Impl::call_key(const Conn& c, bool from_client, std::uint32_t xid,
@@ -89,7 +88,7 @@ bool RpcAnalyzer::Impl::is_unanswered(const Conn& c, const CallRec& k, Timestamp
     }
     const std::uint64_t* later = answered.find(call_key(c, true, k.xid, 0, 0, 0));
     const bool answered_later = later != nullptr && *later > c.serial;
-    const bool closed_after = c.closed && !before(c.closed_ts, k.last);
+    const bool closed_after = c.closed && c.closed_ts >= k.last;
     return rpc_rules::unanswered(false, answered_later, seconds_between(k.last, end), closed_after,
                                  options.unanswered_after_s);
 }
@@ -101,7 +100,7 @@ void RpcAnalyzer::Impl::unanswered(Conn& c, RpcFacts& f) {
                                   .xid = k.xid,
                                   .ts = k.last,
                                   .seconds = seconds_between(k.last, capture_end),
-                                  .closed = c.closed && !before(c.closed_ts, k.last),
+                                  .closed = c.closed && c.closed_ts >= k.last,
                                   .call_frame = k.frame});
         }
     }
@@ -120,7 +119,7 @@ void RpcAnalyzer::Impl::collision_and_churn(Conn& c, RpcFacts& f) {
             }
         }
         std::stable_sort(at_server.begin(), at_server.end(),
-                         [](const auto& a, const auto& b) { return before(a.ts, b.ts); });
+                         [](const auto& a, const auto& b) { return a.ts < b.ts; });
         if (auto col =
                 rpc_rules::clientid_collision(group.owner, group.events, at_server, options)) {
             f.collision = std::move(col);
@@ -136,7 +135,7 @@ void RpcAnalyzer::Impl::collision_and_churn(Conn& c, RpcFacts& f) {
     }
     std::vector<rpc_rules::SessionEvent> events = it->second;
     std::stable_sort(events.begin(), events.end(),
-                     [](const auto& a, const auto& b) { return before(a.ts, b.ts); });
+                     [](const auto& a, const auto& b) { return a.ts < b.ts; });
     const RpcChurn churn = rpc_rules::session_churn(events, options);
     if (rpc_rules::churn_fires(churn, options)) {
         f.churn = churn;

@@ -34,10 +34,6 @@ std::uint32_t reply_limit(const rpc::ChannelAttrs& fore, bool cachethis) noexcep
 
 namespace {
 
-bool before(Timestamp a, Timestamp b) noexcept {
-    return a.sec < b.sec || (a.sec == b.sec && a.nsec < b.nsec);
-}
-
 std::string hex(const rpc::Verifier4& v) {
     std::string out;
     char buf[3];
@@ -63,7 +59,7 @@ bool error_after_other_establishment(std::span<const OwnerEvent> presentations,
                                      [&](const First& f) { return f.client == p.client; });
         if (it == first.end()) {
             first.push_back({p.client, p.ts});
-        } else if (before(p.ts, it->ts)) {
+        } else if (p.ts < it->ts) {
             it->ts = p.ts;
         }
     }
@@ -87,7 +83,7 @@ bool error_after_other_establishment(std::span<const OwnerEvent> presentations,
         }
         const std::optional<SessionEvent>& est =
             last && !(last->client == e.client) ? last : last_other;
-        if (est && before(first_of(e.client)->ts, est->ts)) {
+        if (est && first_of(e.client)->ts < est->ts) {
             return true;
         }
     }

@@ -73,10 +73,6 @@ inline bool feeds(std::uint16_t& fed_by, std::uint16_t point) noexcept {
     return fed_by == point;
 }
 
-inline bool before(Timestamp a, Timestamp b) noexcept {
-    return a.sec < b.sec || (a.sec == b.sec && a.nsec < b.nsec);
-}
-
 struct CallRec {
     std::uint32_t xid = 0;
     bool from_client = true;

@@ -89,7 +89,7 @@ bool RpcAnalyzer::Impl::on_datagram(const DatagramView& d) {
     }
     UdpFlow& f = it->second;
     ++udp.datagrams;
-    if (rpc_state::before(capture_end, d.ts)) {
+    if (capture_end < d.ts) {
         capture_end = d.ts;
     }
     ++f.packets;
@@ -116,9 +116,8 @@ void RpcAnalyzer::Impl::evict_udp() {
         by_age.emplace_back(f.last, key);
     }
     const std::size_t n = std::max<std::size_t>(1, by_age.size() / 8);
-    std::nth_element(
-        by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(n - 1), by_age.end(),
-        [](const auto& a, const auto& b) { return rpc_state::before(a.first, b.first); });
+    std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(n - 1),
+                     by_age.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     for (std::size_t i = 0; i < n; ++i) {
         const auto it = udp_flows.find(by_age[i].second);
         udp_decided.emplace_back(it->second.points, decide_udp(it->second));
