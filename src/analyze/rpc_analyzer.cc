@@ -153,7 +153,10 @@ void RpcAnalyzer::forget(FlowId flow) noexcept {
 
 void RpcAnalyzer::prefetch(FlowId flow, bool from_client) const noexcept {
     if (const Impl::Conn* c = impl_->conns.find(flow)) {
-        prefetch_line(c);
+        const auto* p = reinterpret_cast<const char*>(c);
+        for (std::size_t off = 0; off < Impl::Conn::kHotBytes; off += 64) {
+            prefetch_line(p + off);
+        }
         c->streams[from_client ? 0 : 1].prefetch();
     }
 }

@@ -11,7 +11,7 @@ using rpc_state::ErrorKind;
 
 void RpcAnalyzer::Impl::on_record(Conn& c, bool from_client, const rpc::Record& record) {
     rpc::Message m;
-    if (rpc::parse_message(record.bytes, m) != rpc::ParseResult::Ok) {
+    if (rpc::parse_message(record.xdr(), m) != rpc::ParseResult::Ok) {
         ++c.garbled;
         return;
     }

@@ -71,7 +71,7 @@ void RpcAnalyzer::Impl::snapshot_call(Conn& c, bool from_client, const rpc::Reco
     if (slot == nullptr) {
         return;  // kCallSnapshots calls are waiting: this one's frame is not kept
     }
-    copy_frame(slot->frame, *segment, *raw, rpc_state::kSnapshotBytes);
+    copy_frame(slot->frame, *segment, *raw, options.frame_bytes ? rpc_state::kSnapshotBytes : 0);
     slot->used = true;
     slot->from_client = from_client;
     slot->xid = m.xid;
@@ -129,7 +129,7 @@ void RpcAnalyzer::Impl::keep_findings(Conn& c, std::size_t first, bool from_clie
                 n.ops = c.call_ops;
             }
             EvidenceFrame& e = c.evidence.emplace_back();
-            copy_frame(e, *segment, *raw, raw->data.size());
+            copy_frame(e, *segment, *raw, options.frame_bytes ? raw->data.size() : 0);
             e.note = n;
         }
     }

@@ -77,7 +77,7 @@ void RpcAnalyzer::Impl::check_request_size(Conn& c, const rpc::Record& record, s
 
 void RpcAnalyzer::Impl::decode_results(Conn& c, const rpc::Record& record, const rpc::Message& m,
                                        const CallRec& call) {
-    const Bytes results = m.reply.results;
+    const rpc::XdrBytes results = m.reply.results;
     if (call.prog == rpc::kProgPortmap) {
         learn_port(c, call, m);
         return;

@@ -247,15 +247,15 @@ struct RpcAnalyzer::Impl {
         }
     };
 
-    // A segment reads the first line and two of its direction's stream (prefetch()).
+    // A segment reads the first lines and two of its direction's stream (prefetch()).
     struct Conn {
         static constexpr std::uint16_t kNoPoint = rpc_state::kNoPoint;
-        std::uint64_t serial = 0;  // connections in order of first sight
+        static constexpr std::size_t kHotBytes = 576;  // covers the fields before `snapshots`
+        std::uint64_t serial = 0;                      // connections in order of first sight
         track::Endpoint client;
         track::Endpoint server;
         // The capture point that feeds each stream: the first to show that direction.
         std::array<std::uint16_t, 2> point{kNoPoint, kNoPoint};
-        std::array<rpc::RecordStream, 2> streams;  // [0] client->server, [1] server->client
         bool closed = false;
         Timestamp closed_ts;
         bool program_noted = false;
@@ -288,10 +288,13 @@ struct RpcAnalyzer::Impl {
         // Evidence (rpc_evidence.cc): frames behind findings; frames of calls not yet answered;
         // the ops of the COMPOUND call being looked at.
         std::vector<EvidenceFrame> evidence;
-        std::array<rpc_state::CallSnapshot, rpc_state::kCallSnapshots> snapshots;
         std::uint32_t call_op_count = 0;
         std::array<std::uint32_t, EvidenceNote::kMaxOps> call_ops{};
         bool active = false;  // a call or reply since the last take_activity()
+        // Last: the snapshots and each stream are a few hundred bytes; the fields above are what
+        // every message reads (prefetch() loads them, kHotBytes, and the stream's first lines).
+        std::array<rpc_state::CallSnapshot, rpc_state::kCallSnapshots> snapshots;
+        std::array<rpc::RecordStream, 2> streams;  // [0] client->server, [1] server->client
     };
 
     struct OwnerGroup {

@@ -166,7 +166,7 @@ std::string_view portmap_proc(std::uint32_t vers, std::uint32_t proc) noexcept {
 
 }  // namespace
 
-ParseResult parse_message(Bytes message, Message& out) noexcept {
+ParseResult parse_message(XdrBytes message, Message& out) noexcept {
     out = Message{};
     XdrReader in{message};
     out.xid = in.u32();

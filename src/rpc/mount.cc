@@ -12,7 +12,7 @@
 
 namespace vxcheck::rpc {
 
-bool parse_pmap_getport_call(Bytes args, PmapMapping& out) noexcept {
+bool parse_pmap_getport_call(XdrBytes args, PmapMapping& out) noexcept {
     XdrReader in{args};
     out.prog = in.u32();
     out.vers = in.u32();
@@ -21,13 +21,13 @@ bool parse_pmap_getport_call(Bytes args, PmapMapping& out) noexcept {
     return in.ok();
 }
 
-std::optional<std::uint32_t> parse_pmap_getport_reply(Bytes results) noexcept {
+std::optional<std::uint32_t> parse_pmap_getport_reply(XdrBytes results) noexcept {
     XdrReader in{results};
     const std::uint32_t port = in.u32();
     return in.ok() ? std::optional<std::uint32_t>{port} : std::nullopt;
 }
 
-bool parse_rpcb_getaddr_call(Bytes args, RpcbArgs& out) noexcept {
+bool parse_rpcb_getaddr_call(XdrBytes args, RpcbArgs& out) noexcept {
     XdrReader in{args};
     out.prog = in.u32();
     out.vers = in.u32();
@@ -35,7 +35,7 @@ bool parse_rpcb_getaddr_call(Bytes args, RpcbArgs& out) noexcept {
     return in.ok();
 }
 
-std::optional<std::string_view> parse_rpcb_getaddr_reply(Bytes results) noexcept {
+std::optional<std::string_view> parse_rpcb_getaddr_reply(XdrBytes results) noexcept {
     XdrReader in{results};
     const std::string_view uaddr = in.string(kMaxRpcbString);
     return in.ok() ? std::optional<std::string_view>{uaddr} : std::nullopt;
@@ -65,13 +65,13 @@ std::optional<std::uint16_t> uaddr_port(std::string_view uaddr) noexcept {
     return static_cast<std::uint16_t>(part[0] * 256 + part[1]);
 }
 
-std::optional<std::string_view> parse_mnt_call(Bytes args) noexcept {
+std::optional<std::string_view> parse_mnt_call(XdrBytes args) noexcept {
     XdrReader in{args};
     const std::string_view path = in.string(kMaxMountPath);
     return in.ok() ? std::optional<std::string_view>{path} : std::nullopt;
 }
 
-bool parse_mnt_reply(Bytes results, MntReply& out) noexcept {
+bool parse_mnt_reply(XdrBytes results, MntReply& out) noexcept {
     out = MntReply{};
     XdrReader in{results};
     out.status = in.u32();

@@ -400,11 +400,13 @@ Skip skip_op_args(XdrReader& in, std::uint32_t opnum, CompoundCall& out) noexcep
 
 }  // namespace
 
-std::optional<std::uint32_t> nfs3_reply_status(std::uint32_t proc, Bytes results) noexcept {
-    if (proc == kNfsProcNull || results.size() < 4) {
+std::optional<std::uint32_t> nfs3_reply_status(std::uint32_t proc, XdrBytes results) noexcept {
+    XdrReader in{results};
+    const std::uint32_t status = in.u32();
+    if (proc == kNfsProcNull || !in.ok()) {
         return std::nullopt;
     }
-    return be32(results, 0);
+    return status;
 }
 
 std::string_view to_string(WalkStatus s) noexcept {
@@ -423,7 +425,7 @@ std::string_view to_string(WalkStatus s) noexcept {
     return "unknown";
 }
 
-bool parse_compound_call(Bytes args, CompoundCall& out) noexcept {
+bool parse_compound_call(XdrBytes args, CompoundCall& out) noexcept {
     out = CompoundCall{};
     XdrReader in{args};
     out.tag = in.opaque(kMaxTag);

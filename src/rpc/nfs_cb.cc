@@ -129,7 +129,7 @@ bool skip_cb_ok_body(XdrReader& in, std::uint32_t opnum, CompoundReply&) noexcep
 
 }  // namespace detail
 
-bool parse_cb_compound_call(Bytes args, CbCompoundCall& out) noexcept {
+bool parse_cb_compound_call(XdrBytes args, CbCompoundCall& out) noexcept {
     out = CbCompoundCall{};
     XdrReader in{args};
     out.tag = in.opaque(kMaxTag);

@@ -266,7 +266,7 @@ namespace detail {
 /// Reads status, tag, numres and then the results while their bodies can be skipped.
 /// `skip_body` is the per-program body walker (NFS or callback).
 template <typename SkipBody>
-bool walk_reply(Bytes results, CompoundReply& out, SkipBody skip_body) noexcept {
+bool walk_reply(XdrBytes results, CompoundReply& out, SkipBody skip_body) noexcept {
     out = CompoundReply{};
     XdrReader in{results};
     out.status = in.u32();
@@ -293,13 +293,13 @@ bool walk_reply(Bytes results, CompoundReply& out, SkipBody skip_body) noexcept 
 
 }  // namespace detail
 
-bool parse_compound_reply(Bytes results, CompoundReply& out) noexcept {
+bool parse_compound_reply(XdrBytes results, CompoundReply& out) noexcept {
     return walk_reply(results, out, [](XdrReader& in, std::uint32_t opnum, CompoundReply& o) {
         return skip_ok_body(in, opnum, o) == Skip::Known;
     });
 }
 
-bool parse_cb_compound_reply(Bytes results, CompoundReply& out) noexcept {
+bool parse_cb_compound_reply(XdrBytes results, CompoundReply& out) noexcept {
     return walk_reply(results, out, skip_cb_ok_body);
 }
 

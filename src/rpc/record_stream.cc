@@ -98,7 +98,7 @@ void RecordStream::prefetch() const noexcept {
 }
 
 std::size_t RecordStream::memory_bytes() const noexcept {
-    return (buf_ ? kKeptPrefix : 0) + (hold_ ? kMaxHeldBytes : 0);
+    return (buf_ ? kKeptBytes : 0) + (hold_ ? kMaxHeldBytes : 0);
 }
 
 void RecordStream::push(const Segment& segment, RecordSink& sink) noexcept {
@@ -299,7 +299,7 @@ void RecordStream::consume(const Piece& piece, RecordSink& sink) noexcept {
             if (view_ != nullptr) {
                 view_len_ += u32_size(take);
             } else {
-                append(data.data() + p, take);
+                append(data.data() + p, take, record_len_ - frag_left_);
             }
             p += take;
             frag_left_ -= u32_size(take);
@@ -393,26 +393,49 @@ void RecordStream::on_mark(std::uint32_t mark_seq, const std::uint8_t* body,
     ++fragments_;
 }
 
-void RecordStream::append(const std::uint8_t* bytes, std::size_t n) noexcept {
-    if (record_cut_ || kept_ >= kKeptPrefix || n == 0) {
-        return;  // after a hole the prefix ends; past kKeptPrefix bytes are only counted
+// Keeps what the record's parse can need of n body bytes at message offset `at` (bytes arrive
+// in order): those below kKeptHead, and, once the last fragment's mark gave the message length,
+// those in its last kKeptTail bytes (never below kKeptHead, so a record of at most kKeptBytes is
+// kept whole and contiguous). Bytes between are only counted.
+void RecordStream::append(const std::uint8_t* bytes, std::size_t n, std::uint32_t at) noexcept {
+    if (record_cut_ || n == 0) {
+        return;  // after a hole nothing more is kept: the bytes would not be contiguous
+    }
+    const std::uint32_t end = at + u32_size(n);
+    const bool head = at < kKeptHead;
+    const std::uint32_t tail_start = std::max<std::uint32_t>(
+        record_len_ - std::min<std::uint32_t>(record_len_, kKeptTail), kKeptHead);
+    const bool tail = frag_last_ && end > tail_start;
+    if (!head && !tail) {
+        return;
     }
     if (!buf_) {
-        buf_.reset(new (std::nothrow) std::uint8_t[kKeptPrefix]);
+        buf_.reset(new (std::nothrow) std::uint8_t[kKeptBytes]);
         if (!buf_) {
             record_cut_ = true;
             return;
         }
     }
-    const std::size_t take = std::min(n, kKeptPrefix - kept_);
-    std::memcpy(buf_.get() + kept_, bytes, take);
-    kept_ += u32_size(take);
+    if (head) {
+        const std::uint32_t take = std::min<std::uint32_t>(end, kKeptHead) - at;
+        std::memcpy(buf_.get() + at, bytes, take);
+        kept_ = at + take;
+    }
+    if (tail) {
+        const std::uint32_t from = std::max(at, tail_start);
+        if (tail_kept_ == 0) {
+            tail_from_ = from;
+        }
+        // In order and without holes, `from` continues the tail: tail_from_ + tail_kept_.
+        std::memcpy(buf_.get() + kKeptHead + (from - tail_from_), bytes + (from - at), end - from);
+        tail_kept_ = end - tail_from_;
+    }
 }
 
 void RecordStream::spill() noexcept {
     const std::uint8_t* v = view_;
     view_ = nullptr;
-    append(v, view_len_);
+    append(v, view_len_, 0);  // a view holds the first fragment's body from its start
     view_len_ = 0;
 }
 
@@ -437,7 +460,17 @@ void RecordStream::complete(const Piece& piece, RecordSink& sink) noexcept {
         return;
     }
     Record r;
-    r.bytes = view_ != nullptr ? Bytes{view_, view_len_} : Bytes{buf_.get(), buf_ ? kept_ : 0};
+    if (view_ != nullptr) {
+        r.bytes = Bytes{view_, view_len_};
+    } else if (buf_ && tail_kept_ > 0 && tail_from_ == kept_) {
+        r.bytes = Bytes{buf_.get(), std::size_t{kept_} + tail_kept_};  // kept whole
+    } else if (buf_) {
+        r.bytes = Bytes{buf_.get(), kept_};
+        if (tail_kept_ > 0) {
+            r.tail = Bytes{buf_.get() + kKeptHead, tail_kept_};
+            r.tail_at = tail_from_;
+        }
+    }
     r.length = record_len_;
     r.whole = !record_cut_ && r.bytes.size() == record_len_;
     r.seq = record_seq_;
@@ -449,7 +482,7 @@ void RecordStream::complete(const Piece& piece, RecordSink& sink) noexcept {
     counters_.fragments += fragments_;
     if (record_cut_) {
         ++counters_.records_cut;
-    } else if (record_len_ > kKeptPrefix && view_ == nullptr) {
+    } else if (r.bytes.size() + r.tail.size() < record_len_) {
         ++counters_.records_over_prefix;
     }
     reset_record();
@@ -488,6 +521,8 @@ void RecordStream::reset_record() noexcept {
     view_ = nullptr;
     view_len_ = 0;
     kept_ = 0;
+    tail_from_ = 0;
+    tail_kept_ = 0;
 }
 
 Record udp_record(Bytes datagram, std::uint32_t claimed_len, Timestamp ts,

@@ -112,7 +112,7 @@ struct Connection {
                                .frame = view.frame},
                               sink);
         }
-        if (streams[dir].memory_bytes() > rpc::kKeptPrefix + rpc::kMaxHeldBytes) {
+        if (streams[dir].memory_bytes() > rpc::kKeptBytes + rpc::kMaxHeldBytes) {
             fail("a record stream holds more than its bounds");
         }
     }

@@ -116,6 +116,9 @@ struct RpcOptions {
     unsigned churn_cycles = 2;
     // nfs_clientid_collision: times the presenting client IP changes.
     unsigned collision_switches = 2;
+    // Whether evidence frames keep their bytes (only an evidence file writes them; the reports
+    // name the frames). Without, a held call costs no copy of its frame.
+    bool frame_bytes = true;
 };
 
 class RpcAnalyzer final : public ConnectionPlugin, public DatagramPlugin {

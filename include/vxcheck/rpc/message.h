@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "vxcheck/bytes.h"
+#include "vxcheck/rpc/xdr.h"
 
 namespace vxcheck::rpc {
 
@@ -98,7 +99,7 @@ struct CallHeader {
     std::uint32_t proc = 0;
     OpaqueAuth cred;
     OpaqueAuth verf;
-    Bytes args;  // the procedure's arguments: the rest of the message (maybe a prefix of them)
+    XdrBytes args;  // the procedure's arguments: the rest of the message, as far as it was kept
 };
 
 struct ReplyHeader {
@@ -106,7 +107,7 @@ struct ReplyHeader {
     // MSG_ACCEPTED
     OpaqueAuth verf;
     AcceptStat accept = AcceptStat::Success;
-    Bytes results;  // SUCCESS: the procedure's results (the rest of the message)
+    XdrBytes results;  // SUCCESS: the procedure's results (the rest of the message, as kept)
     // MSG_DENIED
     RejectStat reject = RejectStat::RpcMismatch;
     AuthStat auth = AuthStat::Ok;  // AUTH_ERROR
@@ -126,7 +127,7 @@ struct Message {
 /// prefix of the message: the header must be whole, the args/results view is what is there.
 /// On failure `out` holds what was read before the failure (at least xid when Ok or not
 /// TooShort).
-[[nodiscard]] ParseResult parse_message(Bytes message, Message& out) noexcept;
+[[nodiscard]] ParseResult parse_message(XdrBytes message, Message& out) noexcept;
 
 /// True when the first bytes look like the start of an RPC message: msg_type 0 or 1, and for a
 /// call rpcvers 2. Used to resynchronise a record stream. Needs at least 12 bytes.

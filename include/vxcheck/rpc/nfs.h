@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "vxcheck/bytes.h"
+#include "vxcheck/rpc/xdr.h"
 
 namespace vxcheck::rpc {
 
@@ -107,7 +108,7 @@ inline constexpr std::uint32_t kDeadsession = 10078;
 /// The nfsstat3 of an NFSv3 reply: the first word of the results of every procedure but NULL.
 /// nullopt for NULL or when the results are shorter than 4 bytes.
 [[nodiscard]] std::optional<std::uint32_t> nfs3_reply_status(std::uint32_t proc,
-                                                             Bytes results) noexcept;
+                                                             XdrBytes results) noexcept;
 
 // ---- NFSv4 COMPOUND ----------------------------------------------------------------------
 
@@ -192,7 +193,7 @@ struct CompoundCall {
 
 /// Parses COMPOUND4args from a call's args view. False only when even the header (tag,
 /// minorversion, numops) cannot be read; otherwise `walk` says how far the ops go.
-[[nodiscard]] bool parse_compound_call(Bytes args, CompoundCall& out) noexcept;
+[[nodiscard]] bool parse_compound_call(XdrBytes args, CompoundCall& out) noexcept;
 
 struct SequenceRes {
     SessionId sessionid{};
@@ -246,7 +247,7 @@ struct CompoundReply {
 
 /// Parses COMPOUND4res from a reply's results view. False only when status, tag and numres
 /// cannot be read.
-[[nodiscard]] bool parse_compound_reply(Bytes results, CompoundReply& out) noexcept;
+[[nodiscard]] bool parse_compound_reply(XdrBytes results, CompoundReply& out) noexcept;
 
 /// The op that failed a COMPOUND: its index in the call and its opcode. nullopt when the
 /// compound succeeded or failed before any op ran (numres 0). The opcode comes from the reply's
@@ -282,11 +283,11 @@ struct CbCompoundCall {
 };
 
 /// Parses CB_COMPOUND4args. False only when the header cannot be read.
-[[nodiscard]] bool parse_cb_compound_call(Bytes args, CbCompoundCall& out) noexcept;
+[[nodiscard]] bool parse_cb_compound_call(XdrBytes args, CbCompoundCall& out) noexcept;
 
 /// Parses CB_COMPOUND4res: results carry nfs_cb_opnum4 opcodes (CB_SEQUENCE's result body is
 /// skipped; the optional decoded members of `out` stay empty). False only when status, tag and
 /// numres cannot be read.
-[[nodiscard]] bool parse_cb_compound_reply(Bytes results, CompoundReply& out) noexcept;
+[[nodiscard]] bool parse_cb_compound_reply(XdrBytes results, CompoundReply& out) noexcept;
 
 }  // namespace vxcheck::rpc

@@ -23,8 +23,11 @@
 //   coalesced GRO super-segment starts where its first segment did), and a plausible mark there
 //   brings the stream back in sync. start() and finish() forget the verdict.
 // - A record inside one segment is delivered as a view into the segment (zero-copy). A record
-//   over several segments is copied, its first kKeptPrefix bytes only, into a buffer the stream
-//   allocates the first time it needs it; streams without RPC never allocate.
+//   over several segments is copied into a buffer the stream allocates the first time it needs
+//   it (streams without RPC never allocate), at most its first kKeptHead bytes and the last
+//   kKeptTail bytes of its last fragment: the headers and the ops before a READ's or WRITE's
+//   data, and the ops after it (a WRITE compound's GETATTR), without copying the data between.
+//   A record no longer than kKeptHead + kKeptTail is kept whole.
 // Every bound is a named constant below and counted when hit.
 
 #include <cstddef>
@@ -33,12 +36,15 @@
 
 #include "vxcheck/bytes.h"
 #include "vxcheck/frame.h"
+#include "vxcheck/rpc/xdr.h"
 
 namespace vxcheck::rpc {
 
 // Bounds.
-inline constexpr std::size_t kKeptPrefix = 8 * 1024;  // bytes of a multi-segment record kept
-inline constexpr std::size_t kMaxHeldSegments = 8;    // out-of-order segments waiting for a gap
+inline constexpr std::size_t kKeptHead = 2 * 1024;  // first bytes of a multi-segment record kept
+inline constexpr std::size_t kKeptTail = 1024;      // last bytes of its last fragment kept
+inline constexpr std::size_t kKeptBytes = kKeptHead + kKeptTail;  // the stream's record buffer
+inline constexpr std::size_t kMaxHeldSegments = 8;  // out-of-order segments waiting for a gap
 inline constexpr std::size_t kMaxHeldBytes = 64 * 1024;
 inline constexpr std::uint32_t kMaxRecordLen = 16U * 1024 * 1024;  // message (all fragments)
 inline constexpr std::uint32_t kMinPlausibleRecord = 24;           // a resync mark's first fragment
@@ -65,6 +71,8 @@ struct Segment {
 /// One RPC message out of the stream. Views are valid only during the sink call.
 struct Record {
     Bytes bytes;                    // the message without marks, or its first bytes
+    Bytes tail;                     // of a long message: its last bytes kept (else empty),
+    std::uint32_t tail_at = 0;      // from this offset of the message (>= bytes.size())
     std::uint32_t length = 0;       // the whole message length (sum of fragment lengths)
     bool whole = false;             // bytes.size() == length (nothing cut, no hole)
     std::uint32_t seq = 0;          // stream position of the record's first mark
@@ -72,6 +80,9 @@ struct Record {
     std::uint64_t first_frame = 0;  // frame of the first mark
     std::uint64_t frame = 0;        // frame that completed the record
     std::uint32_t fragments = 0;
+
+    /// The message as far as it was kept, for the XDR reader.
+    [[nodiscard]] XdrBytes xdr() const noexcept { return {bytes, tail, tail_at}; }
 };
 
 /// Receives records. on_record runs inside RecordStream::push()/finish().
@@ -102,7 +113,7 @@ struct StreamCounters {
     std::uint64_t gaps = 0;                    // gaps declared (bytes never seen)
     std::uint64_t gap_bytes = 0;               // sequence space skipped over those gaps
     std::uint64_t records_cut = 0;             // delivered with whole == false (hole in the body)
-    std::uint64_t records_over_prefix = 0;     // longer than kKeptPrefix: only the prefix kept
+    std::uint64_t records_over_prefix = 0;     // longer than kKeptBytes: only the ends kept
     std::uint64_t garbled_marks = 0;           // implausible record marks (length, msg_type ...)
     std::uint64_t resyncs = 0;                 // times the stream found sync again
     std::uint64_t records_lost = 0;            // begun, then sync lost (hole over a mark, gap ...)
@@ -165,7 +176,7 @@ class alignas(64) RecordStream {
     void consume(const Piece& piece, RecordSink& sink) noexcept;
     void consume_hole(std::uint32_t hole, const Piece& piece, RecordSink& sink) noexcept;
     void on_mark(std::uint32_t mark_seq, const std::uint8_t* body, const Piece& piece) noexcept;
-    void append(const std::uint8_t* bytes, std::size_t n) noexcept;
+    void append(const std::uint8_t* bytes, std::size_t n, std::uint32_t at) noexcept;
     void spill() noexcept;
     [[nodiscard]] std::size_t resync_at(Bytes data, std::size_t from) noexcept;
     void forget_hunt() noexcept;
@@ -193,8 +204,10 @@ class alignas(64) RecordStream {
     std::uint8_t mark_[kRecordMarkLen] = {};
     std::uint32_t hunted_segments_ = 0;
     std::uint32_t held_count_ = 0;
-    std::uint32_t view_len_ = 0;  // at most one segment's payload
-    std::uint32_t kept_ = 0;      // bytes of the body in buf_ (copy mode), at most kKeptPrefix
+    std::uint32_t view_len_ = 0;   // at most one segment's payload
+    std::uint32_t kept_ = 0;       // bytes of the message from its start in buf_ (copy mode)
+    std::uint32_t tail_from_ = 0;  // copy mode: message offset of buf_[kKeptHead], when tail_kept_
+    std::uint32_t tail_kept_ = 0;  // bytes kept from tail_from_ on, in buf_ after kKeptHead
     const std::uint8_t* view_ = nullptr;  // zero-copy: the body inside the current piece
     std::uint64_t record_first_frame_ = 0;
     StreamCounters counters_;
@@ -202,7 +215,7 @@ class alignas(64) RecordStream {
     std::uint64_t last_frame_ = 0;
     std::size_t hunted_bytes_ = 0;
 
-    std::unique_ptr<std::uint8_t[]> buf_;   // kKeptPrefix bytes, allocated on first need
+    std::unique_ptr<std::uint8_t[]> buf_;   // kKeptBytes bytes, allocated on first need
     std::unique_ptr<std::uint8_t[]> hold_;  // kMaxHeldBytes bytes, allocated on first need
     std::size_t hold_used_ = 0;
     Held held_[kMaxHeldSegments];  // sorted by seq

@@ -17,34 +17,78 @@ namespace vxcheck::rpc {
     return (4 - (n & 3U)) & 3U;
 }
 
+/// The bytes of an XDR item as far as they were kept: `head` from its start, and, when a long
+/// message was kept only at its ends, `tail` from offset `tail_at` (>= head.size()) to the end.
+/// The bytes between them were seen on the wire but not kept: a reader may skip over them, never
+/// read them.
+struct XdrBytes {
+    Bytes head;
+    Bytes tail;
+    std::size_t tail_at = 0;
+
+    constexpr XdrBytes() noexcept = default;
+    // NOLINTNEXTLINE(google-explicit-constructor): contiguous bytes are the common case
+    constexpr XdrBytes(Bytes b) noexcept : head(b), tail_at(b.size()) {}
+    constexpr XdrBytes(Bytes h, Bytes t, std::size_t at) noexcept
+        : head(h), tail(t.empty() ? Bytes{} : t), tail_at(t.empty() ? h.size() : at) {}
+
+    /// No byte kept.
+    [[nodiscard]] constexpr bool empty() const noexcept { return head.empty() && tail.empty(); }
+    /// Offset just past the last kept byte.
+    [[nodiscard]] constexpr std::size_t end() const noexcept { return tail_at + tail.size(); }
+    /// The n kept bytes at offset off, or nullptr when any of them was not kept.
+    [[nodiscard]] constexpr const std::uint8_t* at(std::size_t off, std::size_t n) const noexcept {
+        if (off <= head.size() && n <= head.size() - off) {
+            return head.data() + off;
+        }
+        if (off >= tail_at && off - tail_at <= tail.size() && n <= tail.size() - (off - tail_at)) {
+            return tail.data() + (off - tail_at);
+        }
+        return nullptr;
+    }
+    /// The same bytes from offset `off` (<= end()) on.
+    [[nodiscard]] constexpr XdrBytes from(std::size_t off) const noexcept {
+        if (off <= head.size()) {
+            return {head.subspan(off), tail, tail_at - off};
+        }
+        if (off >= tail_at) {
+            return XdrBytes{tail.subspan(off - tail_at)};
+        }
+        return {Bytes{}, tail, tail_at - off};
+    }
+};
+
 class XdrReader {
   public:
     constexpr XdrReader() noexcept = default;
-    constexpr explicit XdrReader(Bytes in) noexcept : in_(in) {}
+    constexpr explicit XdrReader(Bytes in) noexcept : XdrReader(XdrBytes{in}) {}
+    constexpr explicit XdrReader(XdrBytes in) noexcept
+        : in_(in), piece_(in.head.data()), lim_(in.head.size()) {}
 
     /// False once any read failed; sticky.
     [[nodiscard]] constexpr bool ok() const noexcept { return ok_; }
     /// Bytes consumed so far.
     [[nodiscard]] constexpr std::size_t position() const noexcept { return pos_; }
-    /// Bytes left to read (0 after a failure).
+    /// Bytes left to read or skip (0 after a failure).
     [[nodiscard]] constexpr std::size_t remaining() const noexcept {
-        return ok_ ? in_.size() - pos_ : 0;
+        return ok_ ? in_.end() - pos_ : 0;
     }
     /// The unread bytes (empty after a failure).
-    [[nodiscard]] constexpr Bytes rest() const noexcept {
-        return ok_ ? in_.subspan(pos_) : Bytes{};
+    [[nodiscard]] constexpr XdrBytes rest() const noexcept {
+        return ok_ ? in_.from(pos_) : XdrBytes{};
     }
-    /// True when a read failed because the bytes ran out (a cut message), not because a value
-    /// was out of range.
+    /// True when a read failed because the bytes ran out (a cut message, or bytes not kept), not
+    /// because a value was out of range.
     [[nodiscard]] constexpr bool exhausted() const noexcept { return exhausted_; }
     /// Marks the reader failed (e.g. a value outside its enum).
-    constexpr void fail() noexcept { ok_ = false; }
+    constexpr void fail() noexcept {
+        ok_ = false;
+        lim_ = 0;
+    }
 
     [[nodiscard]] constexpr std::uint32_t u32() noexcept {
-        if (!take(4)) {
-            return 0;
-        }
-        return be32(in_, pos_ - 4);
+        const std::uint8_t* p = read(4);
+        return p == nullptr ? 0 : be32(Bytes{p, 4}, 0);
     }
     [[nodiscard]] constexpr std::uint64_t u64() noexcept {
         const std::uint64_t hi = u32();
@@ -60,16 +104,19 @@ class XdrReader {
         }
         return v == 1;
     }
-    /// Fixed-length opaque[n]: n bytes plus padding; returns the n bytes.
+    /// Fixed-length opaque[n]: n bytes plus padding; returns the n bytes (which must have been
+    /// kept).
     [[nodiscard]] constexpr Bytes fixed(std::size_t n) noexcept {
         if (n > remaining() || xdr_pad(n) > remaining() - n) {
-            exhausted_ = exhausted_ || ok_;
-            fail();
+            run_out();
             return {};
         }
-        const Bytes out = in_.subspan(pos_, n);
-        pos_ += n + xdr_pad(n);
-        return out;
+        const std::uint8_t* p = read(n);
+        if (p == nullptr) {
+            return {};
+        }
+        pos_ += xdr_pad(n);
+        return Bytes{p, n};
     }
     /// Variable-length opaque<max>: a u32 length (<= max), the bytes, padding.
     [[nodiscard]] constexpr Bytes opaque(std::size_t max) noexcept {
@@ -85,10 +132,23 @@ class XdrReader {
         const Bytes b = opaque(max);
         return {reinterpret_cast<const char*>(b.data()), b.size()};
     }
-    /// Skips n raw bytes (no padding added).
-    constexpr void skip(std::size_t n) noexcept { (void)take(n); }
-    /// Skips a variable-length opaque<max>.
-    constexpr void skip_opaque(std::size_t max) noexcept { (void)opaque(max); }
+    /// Skips n raw bytes (no padding added); they need not have been kept.
+    constexpr void skip(std::size_t n) noexcept {
+        if (!ok_ || n > in_.end() - pos_) {
+            run_out();
+            return;
+        }
+        pos_ += n;
+    }
+    /// Skips a variable-length opaque<max> (its bytes need not have been kept).
+    constexpr void skip_opaque(std::size_t max) noexcept {
+        const std::uint32_t n = u32();
+        if (!ok_ || n > max) {
+            fail();
+            return;
+        }
+        skip(std::size_t{n} + xdr_pad(n));
+    }
     /// Skips an array of `count` u32 preceded by its u32 length (<= max), e.g. a bitmap4.
     constexpr void skip_u32_array(std::size_t max) noexcept {
         const std::uint32_t n = u32();
@@ -100,18 +160,42 @@ class XdrReader {
     }
 
   private:
-    constexpr bool take(std::size_t n) noexcept {
-        if (!ok_ || n > in_.size() - pos_) {
-            exhausted_ = exhausted_ || ok_;
-            ok_ = false;
+    constexpr void run_out() noexcept {
+        exhausted_ = exhausted_ || ok_;
+        fail();
+    }
+    // The next n bytes, consumed; nullptr (and the reader failed) when they were not all kept.
+    // The piece being read (head, then tail) holds message offsets [piece_at_, lim_).
+    constexpr const std::uint8_t* read(std::size_t n) noexcept {
+        if (!fits(n) && !(to_tail() && fits(n))) [[unlikely]] {
+            run_out();
+            return nullptr;
+        }
+        const std::uint8_t* p = piece_ + (pos_ - piece_at_);
+        pos_ += n;
+        return p;
+    }
+    [[nodiscard]] constexpr bool fits(std::size_t n) const noexcept {
+        return pos_ <= lim_ && n <= lim_ - pos_;
+    }
+    // Moves to the tail once the position reached it (after a skip over the bytes not kept).
+    constexpr bool to_tail() noexcept {
+        if (!ok_ || in_tail_ || pos_ < in_.tail_at || in_.tail.empty()) {
             return false;
         }
-        pos_ += n;
+        in_tail_ = true;
+        piece_ = in_.tail.data();
+        piece_at_ = in_.tail_at;
+        lim_ = in_.end();
         return true;
     }
 
-    Bytes in_;
+    XdrBytes in_;
+    const std::uint8_t* piece_ = nullptr;
+    std::size_t piece_at_ = 0;
+    std::size_t lim_ = 0;
     std::size_t pos_ = 0;
+    bool in_tail_ = false;
     bool ok_ = true;
     bool exhausted_ = false;
 };

@@ -17,6 +17,8 @@ namespace vxcheck::test {
 namespace {
 
 namespace tf = decode::tcp_flag;
+using analyze::EvidenceFrame;
+using analyze::EvidenceNote;
 
 void put32(ByteVec& v, std::uint32_t x) {
     for (int shift = 24; shift >= 0; shift -= 8) {
@@ -123,6 +125,43 @@ TEST(RpcAnalyzer, ALongConnectionRetiresAnsweredCallsAndKeepsCountingThem) {
     EXPECT_EQ(f.matched_call_xids, n) << "every reply found its call, also past the table's size";
     EXPECT_EQ(f.unmatched_call_xids, 0U);
     EXPECT_EQ(f.bounds_hit, 0U);
+}
+
+// A call that the connection's close leaves unanswered: its frame is evidence. Without an
+// evidence file the frame is named (number, note) but its bytes are not copied.
+std::vector<EvidenceFrame> unanswered_call_evidence(bool frame_bytes) {
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    analyze::RpcAnalyzer rpc(analyze::RpcOptions{.frame_bytes = frame_bytes});
+    a.add_plugin(rpc);
+    Feeder feed(a);
+    feed.send(client_segment(tf::kSyn, 1000));
+    ByteVec call = record({0x77, 0, 2, 100003, 4, 0, 0, 0, 0, 0});
+    const auto clen = static_cast<std::uint32_t>(call.size());
+    feed.send(client_segment(tf::kAck | tf::kPsh, 1001, std::move(call)));
+    feed.send(client_segment(tf::kAck | tf::kFin, 1001 + clen));
+    const auto reports = a.finish();
+    EXPECT_EQ(reports.size(), 1U);
+    std::vector<EvidenceFrame> rpc_frames;
+    for (const EvidenceFrame& e :
+         reports.empty() ? std::vector<EvidenceFrame>{} : reports[0].evidence) {
+        if (e.note.kind == EvidenceNote::Kind::RpcCall) {
+            rpc_frames.push_back(e);
+        }
+    }
+    return rpc_frames;
+}
+
+TEST(RpcAnalyzer, EvidenceFramesKeepTheirBytesOnlyWhenAskedTo) {
+    const std::vector<EvidenceFrame> with = unanswered_call_evidence(true);
+    const std::vector<EvidenceFrame> without = unanswered_call_evidence(false);
+    ASSERT_EQ(with.size(), 1U);
+    ASSERT_EQ(without.size(), 1U);
+    EXPECT_EQ(with[0].frame, 2U);
+    EXPECT_EQ(without[0].frame, with[0].frame);
+    EXPECT_EQ(without[0].wirelen, with[0].wirelen);
+    EXPECT_FALSE(with[0].bytes.empty());
+    EXPECT_TRUE(without[0].bytes.empty());
 }
 
 }  // namespace

@@ -27,8 +27,8 @@ TEST(RpcMessage, CallHeaderFieldsAndArgsView) {
     EXPECT_EQ(m.call.vers, 3U);
     EXPECT_EQ(m.call.proc, 1U);
     EXPECT_EQ(m.call.cred.flavor, kAuthNone);
-    ASSERT_EQ(m.call.args.size(), 4U);
-    EXPECT_EQ(be32(m.call.args, 0), 0xdeadbeefU);
+    ASSERT_EQ(m.call.args.head.size(), 4U);
+    EXPECT_EQ(be32(m.call.args.head, 0), 0xdeadbeefU);
 }
 
 TEST(RpcMessage, AuthSysCredentialGivesTheMachineName) {
@@ -106,7 +106,7 @@ TEST(RpcMessage, AcceptedReplySuccessGivesResults) {
     EXPECT_EQ(m.type, MsgType::Reply);
     EXPECT_EQ(m.reply.stat, ReplyStat::Accepted);
     EXPECT_EQ(m.reply.accept, AcceptStat::Success);
-    EXPECT_EQ(m.reply.results.size(), 8U);
+    EXPECT_EQ(m.reply.results.head.size(), 8U);
 }
 
 TEST(RpcMessage, AcceptedReplyVerifierIsSkippedByLength) {
@@ -115,8 +115,8 @@ TEST(RpcMessage, AcceptedReplyVerifierIsSkippedByLength) {
     Message m;
     ASSERT_EQ(parse(b, m), ParseResult::Ok);
     EXPECT_EQ(m.reply.verf.body.size(), 20U);
-    ASSERT_EQ(m.reply.results.size(), 4U);
-    EXPECT_EQ(be32(m.reply.results, 0), 5U);
+    ASSERT_EQ(m.reply.results.head.size(), 4U);
+    EXPECT_EQ(be32(m.reply.results.head, 0), 5U);
 }
 
 TEST(RpcMessage, ProgMismatchCarriesLowAndHigh) {

@@ -30,7 +30,7 @@ class ParseAll : public RecordSink {
         ++records;
         EXPECT_LE(r.bytes.size(), r.length);
         Message m;
-        if (parse_message(r.bytes, m) != ParseResult::Ok) {
+        if (parse_message(r.xdr(), m) != ParseResult::Ok) {
             return;
         }
         if (m.type == MsgType::Call) {
@@ -133,7 +133,7 @@ TEST(RpcMutation, MutatedRecordsNeverReadOutsideTheirInputOrGrowWithoutBound) {
             if (rng() % 16 == 0) {
                 stream.push(s, sink);
             }
-            ASSERT_LE(stream.memory_bytes(), kKeptPrefix + kMaxHeldBytes);
+            ASSERT_LE(stream.memory_bytes(), kKeptBytes + kMaxHeldBytes);
         }
         seq += static_cast<std::uint32_t>(bytes.size());
         // Parse each mutated record directly too (no record stream in between).

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "vxcheck/rpc/message.h"
+#include "vxcheck/rpc/nfs.h"
 #include "xdr_builder.h"
 
 namespace vxcheck::rpc {
@@ -27,13 +28,16 @@ struct Got {
     std::uint64_t first_frame = 0;
     std::uint64_t frame = 0;
     const std::uint8_t* data = nullptr;  // where the view pointed (zero-copy check)
+    ByteVec tail;
+    std::uint32_t tail_at = 0;
 };
 
 class Collect : public RecordSink {
   public:
     void on_record(const Record& r) noexcept override {
         got.push_back({ByteVec(r.bytes.begin(), r.bytes.end()), r.length, r.whole, r.seq,
-                       r.fragments, r.first_frame, r.frame, r.bytes.data()});
+                       r.fragments, r.first_frame, r.frame, r.bytes.data(),
+                       ByteVec(r.tail.begin(), r.tail.end()), r.tail_at});
     }
     std::vector<Got> got;
 };
@@ -257,18 +261,109 @@ TEST(RecordStream, RecordOverTheMaximumLengthIsGarbled) {
     EXPECT_FALSE(f.stream.in_sync());
 }
 
-TEST(RecordStream, RecordLongerThanThePrefixKeepsOnlyThePrefix) {
-    const ByteVec a = call(4, kKeptPrefix * 2);
-    const ByteVec stream = record(a);
+// A call whose arguments count through the byte values, so that any misplaced byte shows.
+ByteVec counting_call(std::uint32_t xid, std::size_t arg_bytes) {
+    ByteVec a = call(xid, arg_bytes);
+    for (std::size_t i = a.size() - arg_bytes; i < a.size(); ++i) {
+        a[i] = static_cast<std::uint8_t>(i % 251);
+    }
+    return a;
+}
+
+ByteVec slice(const ByteVec& v, std::size_t from, std::size_t to) {
+    return {v.begin() + static_cast<std::ptrdiff_t>(from),
+            v.begin() + static_cast<std::ptrdiff_t>(to)};
+}
+
+TEST(RecordStream, RecordLongerThanWhatIsKeptKeepsItsHeadAndTail) {
+    const ByteVec a = counting_call(4, kKeptBytes * 3);
+    const ByteVec stream = concat({record(a), record(call(5))});
+    Feeder f;
+    f.push_all(stream, 1448);
+    ASSERT_EQ(f.sink.got.size(), 2U);
+    const Got& g = f.sink.got[0];
+    EXPECT_FALSE(g.whole);
+    EXPECT_EQ(g.length, a.size());
+    EXPECT_EQ(g.bytes, slice(a, 0, kKeptHead));
+    EXPECT_EQ(g.tail, slice(a, a.size() - kKeptTail, a.size()));
+    EXPECT_EQ(g.tail_at, a.size() - kKeptTail);
+    EXPECT_EQ(f.sink.got[1].bytes, call(5));
+    EXPECT_EQ(f.stream.counters().records_over_prefix, 1U);
+    EXPECT_EQ(f.stream.memory_bytes(), kKeptBytes);
+}
+
+TEST(RecordStream, RecordOfAtMostTheKeptBytesIsKeptWhole) {
+    for (const std::size_t len : {kKeptHead + 1, kKeptBytes - 64, kKeptBytes}) {
+        const ByteVec a = counting_call(4, len - call(4).size());
+        ASSERT_EQ(a.size(), len);
+        Feeder f;
+        f.push_all(record(a), 1000);
+        ASSERT_EQ(f.sink.got.size(), 1U);
+        EXPECT_TRUE(f.sink.got[0].whole) << len;
+        EXPECT_EQ(f.sink.got[0].bytes, a) << len;
+        EXPECT_TRUE(f.sink.got[0].tail.empty()) << len;
+        EXPECT_EQ(f.stream.counters().records_over_prefix, 0U) << len;
+    }
+}
+
+// The message length is known only at the last fragment's mark: the tail is kept from where
+// the last fragment starts when that is later than the message's last kKeptTail bytes.
+TEST(RecordStream, TailComesFromTheLastFragmentOnly) {
+    const ByteVec a = counting_call(4, 6000);
+    const std::size_t first = 5800;  // the last fragment holds the message's last bytes
+    const ByteVec stream = concat(
+        {test::Xdr().u32(static_cast<std::uint32_t>(first)).bytes(), slice(a, 0, first),
+         test::Xdr().u32(kLastFragment | static_cast<std::uint32_t>(a.size() - first)).bytes(),
+         slice(a, first, a.size())});
     Feeder f;
     f.push_all(stream, 1448);
     ASSERT_EQ(f.sink.got.size(), 1U);
+    const Got& g = f.sink.got[0];
+    EXPECT_EQ(g.fragments, 2U);
+    EXPECT_EQ(g.bytes, slice(a, 0, kKeptHead));
+    EXPECT_EQ(g.tail, slice(a, first, a.size()));
+    EXPECT_EQ(g.tail_at, first);
+}
+
+// Linux's WRITE compound ends in a GETATTR after the data: the tail keeps it, so the walk over
+// the record as kept names all four ops, as a dissector of the whole message does.
+TEST(RecordStream, WriteCompoundOverManySegmentsIsWalkedToItsLastOp) {
+    test::Xdr x;
+    x.str("").u32(1).u32(4);
+    x.u32(op::kSequence).fixed(ByteVec(16, 0x5a)).u32(7).u32(3).u32(9).boolean(false);
+    x.u32(op::kPutfh).opaque(ByteVec(28, 9));
+    x.u32(op::kWrite).fixed(16, 1).u64(0).u32(2).opaque(ByteVec(32 * 1024, 'w'));
+    x.u32(op::kGetattr).u32(2).u32(0x10).u32(0x20);
+    const ByteVec a = test::rpc_call(4, kProgNfs, 4, kNfs4ProcCompound, x.bytes());
+    Feeder f;
+    f.push_all(record(a), 1448);
+    ASSERT_EQ(f.sink.got.size(), 1U);
+    Record r;
+    r.bytes = Bytes{f.sink.got[0].bytes};
+    r.tail = Bytes{f.sink.got[0].tail};
+    r.tail_at = f.sink.got[0].tail_at;
+    Message m;
+    ASSERT_EQ(parse_message(r.xdr(), m), ParseResult::Ok);
+    CompoundCall c;
+    ASSERT_TRUE(parse_compound_call(m.call.args, c));
+    EXPECT_EQ(c.walk, WalkStatus::Complete);
+    ASSERT_EQ(c.op_count, 4U);
+    EXPECT_EQ(c.ops[2], op::kWrite);
+    EXPECT_EQ(c.ops[3], op::kGetattr);
+}
+
+// A hole ends what is kept: the bytes after it would not be where the offsets say.
+TEST(RecordStream, HoleBeforeTheTailKeepsNoTail) {
+    const ByteVec a = counting_call(4, kKeptBytes * 3);
+    const ByteVec stream = record(a);
+    Feeder f;
+    f.push(stream, 0, 4000);
+    f.push(stream, 4000, 1000, 10);  // 990 bytes not captured
+    f.push(stream, 5000, stream.size() - 5000);
+    ASSERT_EQ(f.sink.got.size(), 1U);
     EXPECT_FALSE(f.sink.got[0].whole);
-    EXPECT_EQ(f.sink.got[0].length, a.size());
-    EXPECT_EQ(f.sink.got[0].bytes.size(), kKeptPrefix);
-    EXPECT_EQ(f.sink.got[0].bytes, ByteVec(a.begin(), a.begin() + kKeptPrefix));
-    EXPECT_EQ(f.stream.counters().records_over_prefix, 1U);
-    EXPECT_EQ(f.stream.memory_bytes(), kKeptPrefix);
+    EXPECT_EQ(f.sink.got[0].bytes, slice(a, 0, kKeptHead));
+    EXPECT_TRUE(f.sink.got[0].tail.empty());
 }
 
 TEST(RecordStream, WithoutStartTheFirstSegmentMustShowAPlausibleMark) {

@@ -37,6 +37,55 @@ TEST(XdrReader, ReadPastTheEndFailsStickyAndExhausted) {
     EXPECT_TRUE(in.rest().empty());
 }
 
+// A long message kept at its ends: bytes in the gap can be skipped, never read.
+TEST(XdrReader, GapBetweenHeadAndTailIsSkippedNeverRead) {
+    const ByteVec head = Xdr().u32(7).u32(100).bytes();  // a value, then a 100-byte opaque
+    const ByteVec tail = Xdr().u32(0xabcdU).u32(9).bytes();
+    // The opaque's bytes run from offset 8 to 108; the tail starts 4 bytes before its end.
+    const XdrBytes bytes{Bytes{head}, Bytes{tail}, 104};
+    {
+        XdrReader in{bytes};
+        EXPECT_EQ(in.u32(), 7U);
+        in.skip_opaque(1000);
+        ASSERT_TRUE(in.ok());
+        EXPECT_EQ(in.position(), 108U);
+        EXPECT_EQ(in.u32(), 9U);
+        EXPECT_EQ(in.remaining(), 0U);
+    }
+    {
+        XdrReader in{bytes};
+        EXPECT_EQ(in.u32(), 7U);
+        EXPECT_TRUE(in.opaque(1000).empty());  // a view of bytes not kept
+        EXPECT_FALSE(in.ok());
+        EXPECT_TRUE(in.exhausted());
+    }
+    {
+        XdrReader in{bytes};
+        in.skip(12);  // into the gap
+        EXPECT_TRUE(in.ok());
+        EXPECT_EQ(in.rest().tail_at, 104U - 12U);
+        EXPECT_EQ(in.u32(), 0U);
+        EXPECT_TRUE(in.exhausted());
+    }
+    {
+        XdrReader in{bytes};
+        in.skip(4);
+        XdrReader rest{in.rest()};  // a view from offset 4 keeps the tail at its place
+        rest.skip_opaque(1000);
+        EXPECT_EQ(rest.u32(), 9U);
+        EXPECT_TRUE(rest.ok());
+    }
+}
+
+TEST(XdrReader, TailRightAfterAnEmptyHeadIsRead) {
+    const ByteVec head = Xdr().u32(1).bytes();
+    const ByteVec tail = Xdr().u32(2).u32(3).bytes();
+    XdrReader in{XdrBytes{Bytes{head}, Bytes{tail}, 4}.from(4)};
+    EXPECT_EQ(in.u32(), 2U);
+    EXPECT_EQ(in.u32(), 3U);
+    EXPECT_TRUE(in.ok());
+}
+
 TEST(XdrReader, OpaqueOverItsMaximumFailsWithoutBeingExhausted) {
     const ByteVec b = Xdr().opaque(ByteVec(12, 1)).bytes();
     XdrReader in{Bytes{b}};
