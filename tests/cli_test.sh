@@ -152,6 +152,18 @@ else
     echo "FAIL inputs-kept: exit $rc ($err), or an input or a symlink's target changed"
     failed=$((failed + 1))
 fi
+err=$("$bin" analyze --evidence "$tmp/in.pcap" - 2>&1 >/dev/null <"$tmp/in.pcap")
+rc=$?
+err2=$("$bin" analyze --evidence "$tmp/out.pcapng" "$tmp/in.pcap" 2>&1 >"$tmp/out.pcapng")
+rc2=$?
+if [ $rc -eq 2 ] && grep -q 'is the input - (standard input)' <<<"$err" && [ $rc2 -eq 2 ] &&
+    grep -q 'is standard output, where the report goes' <<<"$err2" &&
+    [ "$(cksum <"$tmp/in.pcap")" = "$sum" ]; then
+    passed=$((passed + 1))
+else
+    echo "FAIL stdin-stdout-kept: exit $rc ($err), exit $rc2 ($err2)"
+    failed=$((failed + 1))
+fi
 out=$("$bin" analyze --evidence "$tmp/no/dir/e.pcapng" "$tmp/in.pcap" 2>"$tmp/err")
 rc=$?
 if [ $rc -eq 2 ] && [ -z "$out" ] && grep -q "directory $tmp/no/dir: No such file" "$tmp/err"; then
@@ -166,6 +178,14 @@ if [ "$(stat -c %a "$tmp/e.pcapng")" = 600 ] && [ "$(stat -c %a "$tmp/f.pcapng")
     passed=$((passed + 1))
 else
     echo "FAIL file-mode: $(stat -c %a "$tmp/e.pcapng" "$tmp/f.pcapng" | tr '\n' ' ')"
+    failed=$((failed + 1))
+fi
+err=$("$bin" analyze --evidence "$tmp/closed.pcapng" "$tmp/in.pcap" 2>&1 >&-)
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'standard output is closed' <<<"$err" && [ ! -e "$tmp/closed.pcapng" ]; then
+    passed=$((passed + 1))
+else
+    echo "FAIL stdout-closed: exit $rc, stderr: $err"
     failed=$((failed + 1))
 fi
 err=$("$bin" analyze "$tmp/in.pcap" 2>&1 >/dev/full)

@@ -57,7 +57,7 @@ Capture for it with a full snaplen, e.g.:
 
 Options)";
 
-// The most connections --max-flows tracks: more is a typo, not a plan (and no node's memory).
+// The most connections --max-flows tracks: more is a typo, not a plan (no node has the memory).
 constexpr std::uint64_t kMaxFlowsLimit = 100'000'000;
 
 // The most rows --max-rows shows: the text report keeps its rows until the end.
