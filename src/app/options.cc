@@ -186,7 +186,9 @@ unsigned to_threads(const std::string& threads) {
 }
 
 constexpr const char* kFileModeHelp =
-    "permission bits of the files written (default 0600: the owner only; umask not applied)";
+    "permission bits of the files written (default 0600: the owner only; umask not applied). "
+    "A file is always created new: one of the same name is replaced, never written into; a "
+    "symlink there, an input or standard output's file is refused";
 
 po::variables_map parse(const std::vector<std::string>& args, const po::options_description& opts,
                         const char* positional) {
