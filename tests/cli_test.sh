@@ -117,6 +117,87 @@ if command -v tshark >/dev/null; then
     rm -f "$ev"
 fi
 
+# Options validated: not a number, negative, out of range, given twice (before any interface is
+# opened: nosuch0 does not exist).
+expect duration-nan 2 '^vxcheck: error: --duration nan: expected a number of seconds' -- capture -i nosuch0 --duration nan
+expect duration-inf 2 '--duration inf: expected a number of seconds' -- capture -i nosuch0 --duration inf
+expect duration-negative 2 '--duration -1: expected a number of seconds' -- capture -i nosuch0 --duration=-1
+expect max-flows-negative 2 '--max-flows -1: expected a whole number from 1' -- analyze --max-flows -1 pcaps/vxlan-clean.pcap
+expect count-negative 2 '--count -5: expected a whole number' -- capture -i nosuch0 --count -5
+expect threads-zero 2 '--threads 0: expected a whole number from 1 to 64' -- analyze --threads 0 pcaps/vxlan-clean.pcap
+expect interface-twice 2 '^vxcheck: error: -i nosuch0: interface given twice$' -- capture -i nosuch0 -i nosuch0
+expect buffer-size-2g 2 '--buffer-size 2048: expected a whole number from 1 to 1023 MiB' -- capture -i nosuch0 --buffer-size 2048
+expect file-mode-bad 2 '--file-mode 0800: expected octal' -- analyze --file-mode 0800 pcaps/vxlan-clean.pcap
+
+# Outputs never destroy data: an output that is an input, another output, standard output or a
+# symlink is refused before anything is read or written; files are created 0600 (--file-mode);
+# a report that cannot be written is exit 2.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp pcaps/scenario-63s-variant-a.pcap "$tmp/in.pcap"
+sum=$(cksum <"$tmp/in.pcap")
+expect evidence-is-input 2 "--evidence $tmp/in.pcap: is the input $tmp/in.pcap" -- analyze --evidence "$tmp/in.pcap" "$tmp/in.pcap"
+expect evidence-is-input-by-link 2 'is the input' -- analyze --evidence "$tmp/./in.pcap" "$tmp/in.pcap"
+expect write-is-evidence 2 "--evidence $tmp/x.pcapng: is also the --write file" -- capture -i nosuch0 --write "$tmp/x.pcapng" --evidence "$tmp/x.pcapng"
+expect evidence-dash 2 '--evidence -: standard output carries the report' -- analyze --evidence - "$tmp/in.pcap"
+echo precious >"$tmp/target"
+ln -s "$tmp/target" "$tmp/link.pcapng"
+expect evidence-symlink 2 "link.pcapng: is a symbolic link" -- analyze --evidence "$tmp/link.pcapng" "$tmp/in.pcap"
+err=$("$bin" analyze "$tmp/in.pcap" 2>&1 >>"$tmp/in.pcap")
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'standard output is the input' <<<"$err" && [ "$(cksum <"$tmp/in.pcap")" = "$sum" ] &&
+    [ "$(cat "$tmp/target")" = precious ]; then
+    passed=$((passed + 1))
+else
+    echo "FAIL inputs-kept: exit $rc ($err), or an input or a symlink's target changed"
+    failed=$((failed + 1))
+fi
+err=$("$bin" analyze --evidence "$tmp/in.pcap" - 2>&1 >/dev/null <"$tmp/in.pcap")
+rc=$?
+err2=$("$bin" analyze --evidence "$tmp/out.pcapng" "$tmp/in.pcap" 2>&1 >"$tmp/out.pcapng")
+rc2=$?
+if [ $rc -eq 2 ] && grep -q 'is the input - (standard input)' <<<"$err" && [ $rc2 -eq 2 ] &&
+    grep -q 'is standard output, where the report goes' <<<"$err2" &&
+    [ "$(cksum <"$tmp/in.pcap")" = "$sum" ]; then
+    passed=$((passed + 1))
+else
+    echo "FAIL stdin-stdout-kept: exit $rc ($err), exit $rc2 ($err2)"
+    failed=$((failed + 1))
+fi
+out=$("$bin" analyze --evidence "$tmp/no/dir/e.pcapng" "$tmp/in.pcap" 2>"$tmp/err")
+rc=$?
+if [ $rc -eq 2 ] && [ -z "$out" ] && grep -q "directory $tmp/no/dir: No such file" "$tmp/err"; then
+    passed=$((passed + 1))
+else
+    echo "FAIL evidence-checked-at-start: exit $rc, stdout ${#out} bytes, $(cat "$tmp/err")"
+    failed=$((failed + 1))
+fi
+"$bin" analyze --evidence "$tmp/e.pcapng" "$tmp/in.pcap" >/dev/null 2>&1
+"$bin" analyze --file-mode 0640 --evidence "$tmp/f.pcapng" "$tmp/in.pcap" >/dev/null 2>&1
+if [ "$(stat -c %a "$tmp/e.pcapng")" = 600 ] && [ "$(stat -c %a "$tmp/f.pcapng")" = 640 ]; then
+    passed=$((passed + 1))
+else
+    echo "FAIL file-mode: $(stat -c %a "$tmp/e.pcapng" "$tmp/f.pcapng" | tr '\n' ' ')"
+    failed=$((failed + 1))
+fi
+err=$("$bin" analyze --evidence "$tmp/closed.pcapng" "$tmp/in.pcap" 2>&1 >&-)
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'standard output is closed' <<<"$err" && [ ! -e "$tmp/closed.pcapng" ]; then
+    passed=$((passed + 1))
+else
+    echo "FAIL stdout-closed: exit $rc, stderr: $err"
+    failed=$((failed + 1))
+fi
+err=$("$bin" analyze "$tmp/in.pcap" 2>&1 >/dev/full)
+rc=$?
+if [ $rc -eq 2 ] &&
+    [ "$err" = "vxcheck: error: the report could not be written to standard output: No space left on device" ]; then
+    passed=$((passed + 1))
+else
+    echo "FAIL report-to-full-disk: exit $rc, stderr: $err"
+    failed=$((failed + 1))
+fi
+
 # --no-fast-path: every frame through the general decoder gives the same report, packet lines
 # included (--packets all), for every shipped capture.
 for f in pcaps/*.pcap pcaps/*.pcapng; do

@@ -21,8 +21,10 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <utility>
 
 #include "frame_consumer.h"
+#include "output_files.h"
 #include "parallel.h"
 #include "run_common.h"
 #include "vxcheck/app/pipeline.h"
@@ -148,9 +150,12 @@ bool analyse_file(const std::string& file, capture::Source& source, FrameConsume
 }  // namespace
 
 ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
+    // The --evidence file is created before any input is read: a path that cannot be written
+    // (or that is an input) ends the run now, not after it.
+    auto evidence = open_output(files_of(config), "--evidence", config.file_mode);
     auto reporter = config.json ? report::make_json_reporter(out)
                                 : report::make_text_reporter(out, {.max_rows = config.max_rows});
-    FrameConsumer consumer(config.connections, *reporter, config.packets, config.evidence_path);
+    FrameConsumer consumer(config.connections, *reporter, config.packets, std::move(evidence));
     Progress progress(config.progress);
     Loops loops{config, consumer.connections(), {}, {}};
     bool input_error = false;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "frame_consumer.h"
+#include "output_files.h"
 #include "run_common.h"
 #include "vxcheck/analyze/rules.h"
 #include "vxcheck/app/pipeline.h"
@@ -99,24 +100,28 @@ bool open_points(const CaptureConfig& config, const capture::LiveOptions& live,
     return true;
 }
 
-// Where frames and figures go besides the report: --write and --metrics-listen.
+// Where frames and figures go besides the report: --write, --evidence and --metrics-listen.
 struct Outputs {
     std::unique_ptr<report::PcapngWriter> writer;
+    std::unique_ptr<report::OutputFile> evidence;  // handed to the FrameConsumer
     bool write_failed = false;
 #ifdef VXCHECK_HAVE_PROMETHEUS
     std::unique_ptr<Metrics> metrics;
 #endif
 
-    // Opens them (a failure is logged and ends the run: false).
+    // Opens them, the files created now (output_files.h; a failure is logged and ends the
+    // run: false).
     bool open(const CaptureConfig& config, std::vector<Point>& points) {
         try {
-            if (!config.write_path.empty()) {
+            const RunFiles files = files_of(config);
+            if (auto file = open_output(files, "--write", config.file_mode)) {
                 writer =
-                    std::make_unique<report::PcapngWriter>(config.write_path, "vxcheck capture");
+                    std::make_unique<report::PcapngWriter>(std::move(*file), "vxcheck capture");
                 for (Point& p : points) {
                     p.write_id = writer->add_interface(p.name, p.source->link());
                 }
             }
+            evidence = open_output(files, "--evidence", config.file_mode);
         } catch (const std::exception& e) {
             spdlog::error("{}", e.what());
             return false;
@@ -159,7 +164,7 @@ struct Outputs {
         }
         if (writer) {
             try {
-                writer->flush();
+                writer->close();
             } catch (const std::exception& e) {
                 spdlog::error("{}", e.what());
                 return false;
@@ -188,7 +193,8 @@ class LiveRun {
           outputs_(outputs),
           // Packets are listed in the JSON report only.
           consumer_(config.connections, reporter,
-                    config.json ? config.packets : PacketSelection::None, config.evidence_path,
+                    config.json ? config.packets : PacketSelection::None,
+                    std::move(outputs.evidence),
                     [this](const analyze::ConnectionReport& c) { count_verdicts(c); }),
           processor_(config.decode) {
         processor_.prefetch_for(&consumer_.connections());  // as analyze does

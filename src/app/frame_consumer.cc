@@ -11,11 +11,12 @@ namespace vxcheck::app {
 
 ConnectionOutput::ConnectionOutput(analyze::ConnectionAnalyzer& connections,
                                    const analyze::ConnectionOptions& options,
-                                   report::Reporter& reporter, std::string evidence_path, Each each)
+                                   report::Reporter& reporter,
+                                   std::unique_ptr<report::OutputFile> evidence, Each each)
     : connections_(connections),
       options_(options),
       reporter_(reporter),
-      evidence_path_(std::move(evidence_path)),
+      evidence_(std::move(evidence)),
       each_(std::move(each)) {}
 
 void ConnectionOutput::report(analyze::ConnectionReport& c) {
@@ -28,7 +29,7 @@ void ConnectionOutput::report(analyze::ConnectionReport& c) {
     for (const auto v : c.verdicts) {
         ++totals_.by_verdict[static_cast<std::size_t>(v)];
     }
-    if (!evidence_path_.empty() && !c.has(analyze::Verdict::Clean)) {
+    if (evidence_ && !c.has(analyze::Verdict::Clean)) {
         with_verdicts_.push_back(std::move(c));
     }
 }
@@ -59,11 +60,12 @@ report::ConnectionTotals ConnectionOutput::finish(bool& error) {
         }
     }
     totals_.stats = connections_.stats();
-    if (!evidence_path_.empty()) {
+    if (evidence_) {
+        const std::string path = evidence_->path();
         try {
-            const std::size_t n = report::write_evidence_pcapng(evidence_path_, with_verdicts_,
-                                                                connections_.points());
-            spdlog::info("wrote {} evidence frames to {}", n, evidence_path_);
+            const std::size_t n = report::write_evidence_pcapng(
+                std::move(*evidence_), with_verdicts_, connections_.points());
+            spdlog::info("wrote {} evidence frames to {}", n, path);
         } catch (const std::exception& e) {
             spdlog::error("{}", e.what());
             error = true;
@@ -73,7 +75,7 @@ report::ConnectionTotals ConnectionOutput::finish(bool& error) {
 }
 
 FrameConsumer::FrameConsumer(const analyze::ConnectionOptions& options, report::Reporter& reporter,
-                             PacketSelection packets, std::string evidence_path,
+                             PacketSelection packets, std::unique_ptr<report::OutputFile> evidence,
                              ConnectionOutput::Each each)
     : rpc_(options.rpc
                ? std::make_unique<analyze::RpcAnalyzer>(
@@ -87,7 +89,7 @@ FrameConsumer::FrameConsumer(const analyze::ConnectionOptions& options, report::
       connections_(options),
       reporter_(reporter),
       packets_(packets),
-      output_(connections_, options, reporter, std::move(evidence_path), std::move(each)) {
+      output_(connections_, options, reporter, std::move(evidence), std::move(each)) {
     if (rpc_) {
         connections_.add_plugin(*rpc_);
         connections_.add_datagram_plugin(*rpc_);  // ONC RPC over UDP

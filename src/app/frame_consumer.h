@@ -24,6 +24,7 @@
 #include "vxcheck/analyze/rpc_analyzer.h"
 #include "vxcheck/app/config.h"
 #include "vxcheck/app/pipeline.h"
+#include "vxcheck/report/output_file.h"
 #include "vxcheck/report/reporter.h"
 #include "vxcheck/report/summary.h"
 
@@ -37,7 +38,7 @@ class ConnectionOutput {
     using Each = std::function<void(const analyze::ConnectionReport&)>;
     ConnectionOutput(analyze::ConnectionAnalyzer& connections,
                      const analyze::ConnectionOptions& options, report::Reporter& reporter,
-                     std::string evidence_path, Each each = {});
+                     std::unique_ptr<report::OutputFile> evidence, Each each = {});
 
     /// Reports the connections decided early (evicted or idle) since the last call.
     void drain();
@@ -60,7 +61,7 @@ class ConnectionOutput {
     analyze::ConnectionAnalyzer& connections_;
     const analyze::ConnectionOptions& options_;
     report::Reporter& reporter_;
-    std::string evidence_path_;
+    std::unique_ptr<report::OutputFile> evidence_;  // --evidence, created at the start; or null
     Each each_;
     report::ConnectionTotals totals_;
     std::vector<analyze::ConnectionReport> with_verdicts_;  // for --evidence only
@@ -70,10 +71,10 @@ class ConnectionOutput {
 /// The one consumer of processed frames. Lifetimes: `options` and `reporter` outlive it.
 class FrameConsumer {
   public:
-    /// `packets`: which frames the reporter lists; `evidence_path`: --evidence, or ""; `each`
-    /// also sees every decided connection.
+    /// `packets`: which frames the reporter lists; `evidence`: the --evidence file (created at
+    /// the start, written by finish()), or null; `each` also sees every decided connection.
     FrameConsumer(const analyze::ConnectionOptions& options, report::Reporter& reporter,
-                  PacketSelection packets, std::string evidence_path = {},
+                  PacketSelection packets, std::unique_ptr<report::OutputFile> evidence = {},
                   ConnectionOutput::Each each = {});
     FrameConsumer(const FrameConsumer&) = delete;
     FrameConsumer& operator=(const FrameConsumer&) = delete;

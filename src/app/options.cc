@@ -1,8 +1,10 @@
 #include "vxcheck/app/options.h"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <sstream>
 
+#include "option_values.h"
 #include "vxcheck/app/pipeline.h"
 
 namespace vxcheck::app {
@@ -55,13 +57,11 @@ Capture for it with a full snaplen, e.g.:
 
 Options)";
 
-std::uint16_t to_port(unsigned value, const char* option) {
-    if (value == 0 || value > 65535) {
-        throw UsageError(std::string("--") + option + " " + std::to_string(value) +
-                         ": not a UDP port (1-65535)");
-    }
-    return static_cast<std::uint16_t>(value);
-}
+// The most connections --max-flows tracks: more is a typo, not a plan (no node has the memory).
+constexpr std::uint64_t kMaxFlowsLimit = 100'000'000;
+
+// The most rows --max-rows shows: the text report keeps its rows until the end.
+constexpr std::uint64_t kMaxRowsLimit = 1'000'000;
 
 std::pair<std::uint16_t, std::uint16_t> to_range(const std::string& text, const char* option) {
     unsigned lo = 0;
@@ -117,30 +117,26 @@ class AnalysisOptions {
     }
 
     void apply(decode::DecodeOptions& decode, analyze::ConnectionOptions& conn) const {
-        for (const unsigned p : vxlan_ports_) {
-            decode.vxlan_ports.push_back(to_port(p, "vxlan-port"));
+        for (const std::string& p : vxlan_ports_) {
+            decode.vxlan_ports.push_back(to_port(p, "vxlan-port", "UDP"));
         }
-        for (const unsigned p : geneve_ports_) {
-            decode.geneve_ports.push_back(to_port(p, "geneve-port"));
+        for (const std::string& p : geneve_ports_) {
+            decode.geneve_ports.push_back(to_port(p, "geneve-port", "UDP"));
         }
-        if (depth_ < 1 || depth_ > 6) {
-            throw UsageError("--max-tunnel-depth " + std::to_string(depth_) + ": expected 1 to 6");
-        }
-        decode.max_tunnel_depth = static_cast<std::uint8_t>(depth_);
+        decode.max_tunnel_depth =
+            static_cast<std::uint8_t>(to_count(depth_, "max-tunnel-depth", 1, 6));
         decode.fast_path = !no_fast_path_;
         if (!ports_.empty()) {
             conn.ports.clear();
             conn.loopback_proxy_ports = false;
-            for (const unsigned p : ports_) {
-                conn.ports.push_back(to_port(p, "port"));
+            for (const std::string& p : ports_) {
+                conn.ports.push_back(to_port(p, "port", "TCP"));
             }
         }
         conn.all_ports = all_ports_;
-        if (max_flows_ == 0) {
-            throw UsageError("--max-flows 0: must be at least 1");
-        }
-        conn.max_flows = max_flows_;
-        conn.idle_timeout_s = idle_timeout_;
+        conn.max_flows = to_count(max_flows_, "max-flows", 1, kMaxFlowsLimit);
+        conn.idle_timeout_s = static_cast<std::uint32_t>(
+            to_count(idle_timeout_, "idle-timeout", 1, static_cast<std::uint64_t>(kMaxSeconds)));
         if (!vxlan_range_.empty()) {
             std::tie(conn.vxlan_sport_min, conn.vxlan_sport_max) =
                 to_range(vxlan_range_, "vxlan-sport-range");
@@ -149,32 +145,27 @@ class AnalysisOptions {
             std::tie(conn.ephemeral_min, conn.ephemeral_max) =
                 to_range(ephemeral_range_, "ephemeral-range");
         }
-        if (flannel_prefix_ < 8 || flannel_prefix_ > 30) {
-            throw UsageError("--flannel-prefix " + std::to_string(flannel_prefix_) +
-                             ": expected 8 to 30");
-        }
-        conn.flannel_prefix_len = static_cast<std::uint8_t>(flannel_prefix_);
+        conn.flannel_prefix_len =
+            static_cast<std::uint8_t>(to_count(flannel_prefix_, "flannel-prefix", 8, 30));
         conn.rpc = !no_rpc_;
-        if (!(rpc_unanswered_after_ > 0)) {
-            throw UsageError("--rpc-unanswered-after: must be more than 0");
-        }
-        conn.rpc_unanswered_after_s = rpc_unanswered_after_;
+        conn.rpc_unanswered_after_s =
+            to_seconds(rpc_unanswered_after_, "rpc-unanswered-after", false);
     }
 
   private:
-    std::vector<unsigned> vxlan_ports_;
-    std::vector<unsigned> geneve_ports_;
-    unsigned depth_ = 4;
+    std::vector<std::string> vxlan_ports_;
+    std::vector<std::string> geneve_ports_;
+    std::string depth_ = "4";
     bool no_fast_path_ = false;
     bool no_rpc_ = false;
-    double rpc_unanswered_after_ = 5.0;
-    std::vector<unsigned> ports_;
+    std::string rpc_unanswered_after_ = "5";
+    std::vector<std::string> ports_;
     bool all_ports_ = false;
-    std::size_t max_flows_ = 200000;
-    unsigned idle_timeout_ = 900;
+    std::string max_flows_ = "200000";
+    std::string idle_timeout_ = "900";
     std::string vxlan_range_;
     std::string ephemeral_range_;
-    unsigned flannel_prefix_ = 24;
+    std::string flannel_prefix_ = "24";
 };
 
 PacketSelection to_selection(const std::string& packets) {
@@ -190,12 +181,14 @@ PacketSelection to_selection(const std::string& packets) {
     throw UsageError("--packets " + packets + ": expected bad, all or none");
 }
 
-unsigned to_threads(unsigned threads) {
-    if (threads < 1 || threads > 64) {
-        throw UsageError("--threads " + std::to_string(threads) + ": expected 1 to 64");
-    }
-    return threads;
+unsigned to_threads(const std::string& threads) {
+    return static_cast<unsigned>(to_count(threads, "threads", 1, 64));
 }
+
+constexpr const char* kFileModeHelp =
+    "permission bits of the files written (default 0600: the owner only; umask not applied). "
+    "A file is always created new: one of the same name is replaced, never written into; a "
+    "symlink there, an input or standard output's file is refused";
 
 po::variables_map parse(const std::vector<std::string>& args, const po::options_description& opts,
                         const char* positional) {
@@ -228,9 +221,10 @@ Command parse_analyze(const std::vector<std::string>& args, bool stderr_is_tty) 
     po::options_description opts(kAnalyzeUsage);
     AnalysisOptions analysis;
     std::string packets = "bad";
-    std::size_t max_rows = 25;
+    std::string max_rows = "25";
     std::string evidence;
-    unsigned threads = 1;
+    std::string file_mode = "0600";
+    std::string threads = "1";
     // clang-format off
     opts.add_options()
         ("help,h", "show this help")
@@ -241,6 +235,7 @@ Command parse_analyze(const std::vector<std::string>& args, bool stderr_is_tty) 
             "rows of the bad-checksum and connection tables in the text report (default 25)")
         ("evidence", po::value(&evidence)->value_name("FILE.pcapng"),
             "write the packets behind connection verdicts, each with a comment saying why")
+        ("file-mode", po::value(&file_mode)->value_name("OCTAL"), kFileModeHelp)
         ("threads", po::value(&threads)->value_name("N"),
             "threads: all decode and verify frames in batches, one analyses connections in "
             "capture order (default 1; the output is the same)")
@@ -260,8 +255,9 @@ Command parse_analyze(const std::vector<std::string>& args, bool stderr_is_tty) 
     cfg.json = vm.count("json") != 0;
     cfg.packets = to_selection(packets);
     analysis.apply(cfg.decode, cfg.connections);
-    cfg.max_rows = max_rows;
+    cfg.max_rows = to_count(max_rows, "max-rows", 0, kMaxRowsLimit);
     cfg.evidence_path = evidence;
+    cfg.file_mode = to_file_mode(file_mode);
     cfg.threads = to_threads(threads);
     cfg.progress = vm.count("no-progress") == 0 && (vm.count("progress") != 0 || stderr_is_tty);
     return cfg;
@@ -287,16 +283,17 @@ Command parse_capture(const std::vector<std::string>& args) {
     AnalysisOptions analysis;
     std::vector<std::string> interfaces;
     std::string filter;
-    double duration = 0;
-    std::uint64_t count = 0;
+    std::string duration = "0";
+    std::string count = "0";
     std::string write;
     std::string metrics;
     std::string evidence;
-    unsigned buffer_mb = 32;
-    unsigned snaplen = 262144;
-    double status = 5;
+    std::string file_mode = "0600";
+    std::string buffer_mb = "32";
+    std::string snaplen = "262144";
+    std::string status = "5";
     std::string packets = "none";
-    std::size_t max_rows = 25;
+    std::string max_rows = "25";
     // clang-format off
     opts.add_options()
         ("help,h", "show this help")
@@ -305,18 +302,21 @@ Command parse_capture(const std::vector<std::string>& args) {
         ("filter,f", po::value(&filter)->value_name("BPF"),
             "capture filter (tcpdump syntax; default: the watched TCP ports, the VXLAN/Geneve "
             "ports and ICMP)")
-        ("duration", po::value(&duration)->value_name("SECONDS"), "stop after this long")
-        ("count", po::value(&count)->value_name("N"), "stop after N frames")
+        ("duration", po::value(&duration)->value_name("SECONDS"),
+            "stop after this long (default 0: until SIGINT or SIGTERM)")
+        ("count", po::value(&count)->value_name("N"), "stop after N frames (default 0: no limit)")
         ("write,w", po::value(&write)->value_name("FILE.pcapng"),
             "also keep the raw capture (one pcapng interface per -i)")
         ("metrics-listen", po::value(&metrics)->value_name("ADDR:PORT"),
             "serve Prometheus metrics on http://ADDR:PORT/metrics")
         ("evidence", po::value(&evidence)->value_name("FILE.pcapng"),
             "at the end, write the packets behind connection verdicts with comments")
+        ("file-mode", po::value(&file_mode)->value_name("OCTAL"), kFileModeHelp)
         ("json", "JSON Lines: 'verdict' lines live, then the report as 'analyze --json'")
         ("packets", po::value(&packets)->value_name("bad|all|none"),
             "with --json, also list packets: 'bad', 'all' or 'none' (default)")
-        ("buffer-size", po::value(&buffer_mb)->value_name("MiB"), "kernel buffer (default 32)")
+        ("buffer-size", po::value(&buffer_mb)->value_name("MiB"),
+            "kernel buffer (default 32; at most 1023, the kernel's limit)")
         ("snaplen", po::value(&snaplen)->value_name("BYTES"), "bytes kept per frame (default 262144)")
         ("status-interval", po::value(&status)->value_name("SECONDS"),
             "status line on stderr every SECONDS (default 5; 0 = never)")
@@ -332,30 +332,27 @@ Command parse_capture(const std::vector<std::string>& args) {
     if (interfaces.empty()) {
         throw UsageError("capture: no interface given (-i IFACE; see 'vxcheck capture --help')");
     }
-    if (duration < 0 || status < 0) {
-        throw UsageError("--duration and --status-interval must not be negative");
-    }
-    if (buffer_mb < 1 || buffer_mb > 4096) {
-        throw UsageError("--buffer-size " + std::to_string(buffer_mb) + ": expected 1 to 4096 MiB");
-    }
-    if (snaplen < 64 || snaplen > 262144) {
-        throw UsageError("--snaplen " + std::to_string(snaplen) + ": expected 64 to 262144");
-    }
     CaptureConfig cfg;
-    cfg.interfaces = interfaces;
+    for (const std::string& name : interfaces) {
+        if (std::find(cfg.interfaces.begin(), cfg.interfaces.end(), name) != cfg.interfaces.end()) {
+            throw UsageError(option_text("i", name) + ": interface given twice");
+        }
+        cfg.interfaces.push_back(name);
+    }
     analysis.apply(cfg.decode, cfg.connections);
     cfg.filter = vm.count("filter") != 0 ? filter : default_capture_filter(cfg);
-    cfg.duration_s = duration;
-    cfg.count = count;
+    cfg.duration_s = to_seconds(duration, "duration", true);
+    cfg.count = to_count(count, "count", 0, UINT64_MAX);
     cfg.write_path = write;
     cfg.metrics_listen = metrics;
     cfg.evidence_path = evidence;
-    cfg.buffer_bytes = buffer_mb << 20;
-    cfg.snaplen = snaplen;
-    cfg.status_interval_s = status;
+    cfg.file_mode = to_file_mode(file_mode);
+    cfg.buffer_bytes = to_buffer_bytes(buffer_mb);
+    cfg.snaplen = static_cast<std::uint32_t>(to_count(snaplen, "snaplen", 64, 262144));
+    cfg.status_interval_s = to_seconds(status, "status-interval", true);
     cfg.json = vm.count("json") != 0;
     cfg.packets = to_selection(packets);
-    cfg.max_rows = max_rows;
+    cfg.max_rows = to_count(max_rows, "max-rows", 0, kMaxRowsLimit);
     return cfg;
 }
 
@@ -370,8 +367,8 @@ Options)";
 Command parse_bench(const std::vector<std::string>& args) {
     po::options_description opts(kBenchUsage);
     AnalysisOptions analysis;
-    unsigned repeat = 3;
-    unsigned threads = 1;
+    std::string repeat = "3";
+    std::string threads = "1";
     // clang-format off
     opts.add_options()
         ("help,h", "show this help")
@@ -390,12 +387,9 @@ Command parse_bench(const std::vector<std::string>& args) {
     if (files.size() != 1) {
         throw UsageError("bench: expected exactly one capture file (see 'vxcheck bench --help')");
     }
-    if (repeat < 1) {
-        throw UsageError("--repeat 0: must be at least 1");
-    }
     BenchConfig cfg;
     cfg.file = files.front();
-    cfg.repeat = repeat;
+    cfg.repeat = static_cast<unsigned>(to_count(repeat, "repeat", 1, 1000));
     cfg.threads = to_threads(threads);
     cfg.json = vm.count("json") != 0;
     analysis.apply(cfg.decode, cfg.connections);

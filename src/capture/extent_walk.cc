@@ -85,7 +85,8 @@ std::size_t PcapFileSource::walk(const Extent& extent, Bytes data, std::span<Raw
         // The end of the file as it was at opening, with every whole record before it taken
         // (with the frames full, empty extents follow for what is carried), or a short read
         // before it: libpcap reads what remains from the first record not taken, a record
-        // cut short, one written since, or the error.
+        // cut short, one written since, or the error; a file that ends before its size at
+        // opening is an error then (PcapFileSource::shrank).
         hand_over_to_libpcap();
     }
     return w.n;

@@ -82,6 +82,8 @@ class PcapFileSource final : public Source, public BlockReader {
     // pcap_source.cc: the libpcap side.
     void walk_classic_pcap() noexcept;
     void hand_over_to_libpcap() noexcept;
+    // At libpcap's end or error: whether the file ended before its size at opening (sets error_).
+    bool shrank() noexcept;
 
     // extent_walk.cc: the extents.
     void read_run(std::span<Read* const> reads, std::span<iovec> iov) noexcept;

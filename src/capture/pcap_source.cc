@@ -195,10 +195,31 @@ ReadStatus PcapFileSource::next(RawFrame& frame) noexcept {
         return ReadStatus::Frame;
     }
     if (rc == PCAP_ERROR_BREAK) {
-        return ReadStatus::End;
+        return shrank() ? ReadStatus::Error : ReadStatus::End;
     }
     error_ = pcap_geterr(pcap_.get());
+    shrank();  // what happened, rather than libpcap's "truncated dump file"
     return ReadStatus::Error;
+}
+
+// A file whose size at opening was known and that ends before it was cut while being read (by
+// a rotation, a copy over it, a full disk): what was read of it is a fraction that nothing else
+// tells. The extents' walk hands such a file over to libpcap at its first short read, so this
+// check at libpcap's end covers both ways of reading. A file read whole and cut afterwards is
+// no error.
+bool PcapFileSource::shrank() noexcept {
+    if (size_ == 0 || file_ == nullptr || file_ == stdin) {
+        return false;
+    }
+    struct stat st {};
+    const off_t pos = ::ftello(file_);
+    if (::fstat(::fileno(file_), &st) != 0 || pos < 0 || static_cast<std::uint64_t>(pos) >= size_ ||
+        static_cast<std::uint64_t>(st.st_size) >= size_) {
+        return false;
+    }
+    error_ = "file shrank from " + std::to_string(size_) + " to " + std::to_string(st.st_size) +
+             " bytes while being read";
+    return true;
 }
 
 std::uint64_t PcapFileSource::position() const noexcept {

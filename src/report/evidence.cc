@@ -4,16 +4,17 @@
 #include "vxcheck/report/evidence.h"
 
 #include <map>
+#include <utility>
 
 #include "vxcheck/report/explain.h"
 #include "vxcheck/report/pcapng_writer.h"
 
 namespace vxcheck::report {
 
-std::size_t write_evidence_pcapng(const std::string& path,
+std::size_t write_evidence_pcapng(OutputFile file,
                                   const std::vector<analyze::ConnectionReport>& connections,
                                   const std::vector<std::string>& points) {
-    PcapngWriter writer(path, "vxcheck evidence: packets behind connection verdicts");
+    PcapngWriter writer(std::move(file), "vxcheck evidence: packets behind connection verdicts");
     std::map<std::pair<std::uint16_t, LinkType>, std::uint32_t> interfaces;
     std::size_t written = 0;
     for (const auto& c : connections) {
@@ -39,7 +40,7 @@ std::size_t write_evidence_pcapng(const std::string& path,
             ++written;
         }
     }
-    writer.flush();
+    writer.close();
     return written;
 }
 

@@ -3,9 +3,8 @@
 
 #include "vxcheck/report/pcapng_writer.h"
 
-#include <cerrno>
-#include <cstring>
-#include <stdexcept>
+#include <algorithm>
+#include <utility>
 
 namespace vxcheck::report {
 namespace {
@@ -41,13 +40,15 @@ std::uint16_t linktype_of(LinkType l) {
     return 0;  // DLT_NULL
 }
 
+// A block's body built in a reused string, then written with its type and lengths.
 class Block {
   public:
+    explicit Block(std::string& body) : body_(body) { body_.clear(); }
     void u16(std::uint16_t v) { raw(&v, 2); }
     void u32(std::uint32_t v) { raw(&v, 4); }
     void raw(const void* p, std::size_t n) { body_.append(static_cast<const char*>(p), n); }
     void pad() { body_.append((4 - body_.size() % 4) % 4, '\0'); }
-    void option(std::uint16_t code, const std::string& value) {
+    void option(std::uint16_t code, std::string_view value) {
         if (value.empty()) {
             return;
         }
@@ -61,26 +62,22 @@ class Block {
         u16(kOptEnd);
         u16(0);
     }
-    void write(std::ostream& out, std::uint32_t type) const {
+    void write(OutputFile& out, std::uint32_t type) const {
         const auto len = static_cast<std::uint32_t>(body_.size() + 12);
-        out.write(reinterpret_cast<const char*>(&type), 4);
-        out.write(reinterpret_cast<const char*>(&len), 4);
-        out.write(body_.data(), static_cast<std::streamsize>(body_.size()));
-        out.write(reinterpret_cast<const char*>(&len), 4);
+        out.write(&type, 4);
+        out.write(&len, 4);
+        out.write(body_.data(), body_.size());
+        out.write(&len, 4);
     }
 
   private:
-    std::string body_;
+    std::string& body_;
 };
 
 }  // namespace
 
-PcapngWriter::PcapngWriter(const std::string& path, const std::string& comment)
-    : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
-    if (!out_) {
-        throw std::runtime_error(path + ": cannot create: " + std::strerror(errno));
-    }
-    Block shb;
+PcapngWriter::PcapngWriter(OutputFile file, const std::string& comment) : file_(std::move(file)) {
+    Block shb(block_);
     shb.u32(kByteOrderMagic);
     shb.u16(1);
     shb.u16(0);
@@ -88,11 +85,11 @@ PcapngWriter::PcapngWriter(const std::string& path, const std::string& comment)
     shb.u32(0xffffffff);
     shb.option(kOptComment, comment);
     shb.end_options();
-    shb.write(out_, kShb);
+    shb.write(file_, kShb);
 }
 
 std::uint32_t PcapngWriter::add_interface(const std::string& name, LinkType link) {
-    Block idb;
+    Block idb(block_);
     idb.u16(linktype_of(link));
     idb.u16(0);
     idb.u32(0);  // snaplen: no limit
@@ -102,13 +99,13 @@ std::uint32_t PcapngWriter::add_interface(const std::string& name, LinkType link
     idb.raw(&kNanoseconds, 1);
     idb.pad();
     idb.end_options();
-    idb.write(out_, kIdb);
+    idb.write(file_, kIdb);
     return interfaces_++;
 }
 
 void PcapngWriter::write(std::uint32_t interface, Timestamp ts, Bytes data, std::uint32_t wirelen,
-                         const std::string& comment) {
-    Block epb;
+                         std::string_view comment) {
+    Block epb(block_);
     const std::uint64_t ns = static_cast<std::uint64_t>(ts.sec) * 1000000000ULL + ts.nsec;
     epb.u32(interface);
     epb.u32(static_cast<std::uint32_t>(ns >> 32));
@@ -119,17 +116,15 @@ void PcapngWriter::write(std::uint32_t interface, Timestamp ts, Bytes data, std:
     epb.pad();
     epb.option(kOptComment, comment);
     epb.end_options();
-    epb.write(out_, kEpb);
-    if (!out_) {
-        throw std::runtime_error(path_ + ": write failed: " + std::strerror(errno));
-    }
+    epb.write(file_, kEpb);
 }
 
 void PcapngWriter::flush() {
-    out_.flush();
-    if (!out_) {
-        throw std::runtime_error(path_ + ": write failed: " + std::strerror(errno));
-    }
+    file_.flush();
+}
+
+void PcapngWriter::close() {
+    file_.close();
 }
 
 }  // namespace vxcheck::report

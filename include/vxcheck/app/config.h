@@ -20,6 +20,7 @@ struct AnalyzeConfig {
     decode::DecodeOptions decode;
     analyze::ConnectionOptions connections;
     std::string evidence_path;  // --evidence: pcapng of the frames behind connection verdicts
+    unsigned file_mode = 0600;  // --file-mode: permission bits of the files written
     bool json = false;
     PacketSelection packets = PacketSelection::Bad;
     std::size_t max_rows = 25;
@@ -40,7 +41,8 @@ struct CaptureConfig {
     std::string write_path;      // --write: keep the raw capture as pcapng
     std::string metrics_listen;  // --metrics-listen ADDR:PORT
     std::string evidence_path;
-    std::uint32_t buffer_bytes = 32U << 20;
+    unsigned file_mode = 0600;
+    std::uint32_t buffer_bytes = 32U << 20;  // at most 1023 MiB (options.cc: the kernel's limit)
     std::uint32_t snaplen = 262144;
     double status_interval_s = 5;
     bool json = false;

@@ -6,12 +6,13 @@
 #include <vector>
 
 #include "vxcheck/analyze/connections.h"
+#include "vxcheck/report/output_file.h"
 
 namespace vxcheck::report {
 
-/// Writes every evidence frame of `connections`; returns how many. Throws std::runtime_error
-/// naming the file when it cannot be written.
-std::size_t write_evidence_pcapng(const std::string& path,
+/// Writes every evidence frame of `connections` into `file` and closes it; returns how many.
+/// Throws std::runtime_error naming the file when it cannot be written.
+std::size_t write_evidence_pcapng(OutputFile file,
                                   const std::vector<analyze::ConnectionReport>& connections,
                                   const std::vector<std::string>& points);
 
