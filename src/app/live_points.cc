@@ -55,7 +55,7 @@ bool open_points(const CaptureConfig& config, const capture::LiveOptions& live,
 }
 
 void lose(Point& p, Timestamp now) {
-    spdlog::warn("{}; binding to it again every second", p.source->error());
+    spdlog::warn("{}; reopening it every second", p.source->error());
     p.up = false;
     p.down_since = now;
     p.last_try = now;

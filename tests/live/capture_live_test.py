@@ -9,7 +9,8 @@ Cases:
   privileges      after start: no capability in any set of any thread, no_new_privs; -Z nobody
                   runs as nobody; -Z of a user that does not exist is refused
   metrics-idle    50 idle TCP connections do not keep /metrics from answering within 1 s
-  metrics-errors  --metrics-listen names the problem: address in use, bad address, bad port
+  metrics-errors  --metrics-listen names the problem: address in use, bad address, bad port,
+                  address not available, permission
   signals         SIGHUP and SIGPIPE end the capture as SIGTERM does: the report, and a
                   --write pcapng whose every block is whole
   drain           frames queued at stop are read; those left (past --count) are counted
@@ -243,6 +244,11 @@ def case_metrics_errors():
               "for %s expected '%s' in:\n%s" % (listen, expected, err))
         check("null context" not in err, err)
     busy.close()
+    # A port below 1024 without CAP_NET_BIND_SERVICE.
+    cap = Capture(["-i", "lo", "--metrics-listen", "127.0.0.1:1"],
+                  prefix=["setpriv", "--bounding-set", "-net_bind_service", "--"])
+    check(cap.finish(None) == 2, "port 1 without CAP_NET_BIND_SERVICE accepted")
+    check("127.0.0.1:1: permission denied" in cap.stderr(), cap.stderr())
 
 
 def pcapng_blocks(path):
@@ -351,6 +357,10 @@ def case_reopen():
 
 
 def case_give_up():
+    for bad in ("nan", "-1"):
+        cap = Capture(["-i", "lo", "--give-up-after", bad])
+        check(cap.finish(None) == 2 and "--give-up-after: expected" in cap.stderr(),
+              "--give-up-after %s accepted:\n%s" % (bad, cap.stderr()))
     make_netns_with_link()
     cap = Capture(["-i", "d0", "--json", "--give-up-after", "1"], netns=True).started()
     in_netns("ip", "link", "del", "d0")
