@@ -293,10 +293,11 @@ void LiveRun::reopen_down(Timestamp now) {
     for (Point& p : points_) {
         if (!retry(p, now) && config_.give_up_after_s > 0 &&
             seconds(p.down_since, now) >= config_.give_up_after_s) {
-            spdlog::error("{}: down for {:.0f} s (--give-up-after): stopping the capture", p.name,
+            spdlog::error("{}: down for {:.1f} s (--give-up-after): stopping the capture", p.name,
                           seconds(p.down_since, now));
-            p.summary.read_error = "the interface went down and did not come back within " +
-                                   std::to_string(config_.give_up_after_s) + " s";
+            p.summary.read_error =
+                fmt::format("the interface went down and did not come back within {:g} s",
+                            config_.give_up_after_s);
             gave_up_ = true;
         }
     }
@@ -316,10 +317,8 @@ void LiveRun::poll_decided(Timestamp now) {
             outputs_.metrics->on_rpc(activity);
         }
         for (std::size_t i = 0; i < points_.size(); ++i) {
-            {
-                const capture::LiveStats s = points_[i].stats();
-                outputs_.metrics->set_kernel(i, s.received, s.kernel_drops);
-            }
+            const capture::LiveStats s = points_[i].stats();
+            outputs_.metrics->set_kernel(i, s.received, s.kernel_drops);
         }
     }
 #endif
