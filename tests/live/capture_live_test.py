@@ -160,7 +160,9 @@ def make_netns_with_link():
     """A namespace with veth d0 (peer d1) at 10.9.0.1/24 and a static neighbour 10.9.0.2:
     frames sent to 10.9.0.2 leave through d0."""
     global NETNS_MADE
-    subprocess.run(["ip", "netns", "add", NETNS], check=True)
+    if subprocess.run(["ip", "netns", "add", NETNS], check=False).returncode != 0:
+        print("skipped: cannot create a network namespace here", file=sys.stderr)
+        sys.exit(77)
     NETNS_MADE = True
     in_netns("ip", "link", "set", "lo", "up")
     add_link()
