@@ -2,8 +2,10 @@
 // drain what is queued through the same per-frame pipeline and frame consumer as `analyze`,
 // ask the connection analyzer every 100 ms which connections were just decided and print them,
 // a status line on stderr every few seconds, and the full report at the end (SIGINT, SIGTERM,
-// --duration, --count). An interface that goes down is reopened once a second until it is
-// back.
+// SIGHUP, SIGPIPE, --duration, --count). At the end what is still queued in the sockets is read
+// for a short bounded time, and what remains is counted. An interface that goes down is bound
+// again once a second until it is back, or until --give-up-after. Once the sockets and the
+// metrics listener are open, every privilege is dropped (privileges.h).
 
 #include <poll.h>
 #include <spdlog/spdlog.h>
@@ -15,13 +17,16 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "frame_consumer.h"
+#include "live_points.h"
 #include "output_files.h"
+#include "privileges.h"
 #include "run_common.h"
 #include "vxcheck/analyze/rules.h"
 #include "vxcheck/app/pipeline.h"
@@ -37,67 +42,27 @@ namespace vxcheck::app {
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};  // the signal that stopped the capture, 0 if none
 
-extern "C" void on_stop_signal(int) {
+// How long the sockets are read at the end for what is still queued in them.
+constexpr double kDrainSeconds = 0.25;
+
+extern "C" void on_stop_signal(int sig) {
+    g_signal.store(sig);
     g_stop.store(true);
 }
 
+// SIGHUP (the terminal went away) and SIGPIPE (a reader of stdout went away) end the capture as
+// SIGINT and SIGTERM do: --write flushed whole, the report written where it still can be.
 void stop_on_signals() {
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
     ::sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGINT, &sa, nullptr);
-    ::sigaction(SIGTERM, &sa, nullptr);
+    for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) {
+        ::sigaction(sig, &sa, nullptr);
+    }
     g_stop.store(false);
-}
-
-Timestamp wall_clock() noexcept {
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return Timestamp{.sec = ts.tv_sec, .nsec = static_cast<std::uint32_t>(ts.tv_nsec)};
-}
-
-double seconds(Timestamp a, Timestamp b) noexcept {
-    return static_cast<double>(b.sec - a.sec) +
-           (static_cast<double>(b.nsec) - static_cast<double>(a.nsec)) * 1e-9;
-}
-
-// An interface, its capture point (its index), and what was read from it.
-struct Point {
-    std::string name;
-    std::unique_ptr<capture::LiveSource> source;  // null while the interface is down
-    report::Summary summary;
-    std::uint32_t write_id = 0;
-    Timestamp last_reopen;
-    capture::LiveStats stats_before;  // of sources closed after an error
-
-    // The kernel's counters over every source this interface has had.
-    [[nodiscard]] capture::LiveStats stats() const {
-        if (!source) {
-            return stats_before;
-        }
-        const auto s = source->stats();
-        return {stats_before.received + s.received, stats_before.kernel_drops + s.kernel_drops};
-    }
-};
-
-// Opens every interface (the first that fails ends the run: false).
-bool open_points(const CaptureConfig& config, const capture::LiveOptions& live,
-                 std::vector<Point>& points) {
-    for (const std::string& name : config.interfaces) {
-        Point p;
-        p.name = name;
-        try {
-            p.source = capture::open_live(name, live);
-        } catch (const capture::OpenError& e) {
-            spdlog::error("{}", e.what());
-            return false;
-        }
-        p.summary.file = name;
-        p.summary.link_type = p.source->link_name();
-        points.push_back(std::move(p));
-    }
-    return true;
+    g_signal.store(0);
 }
 
 // Where frames and figures go besides the report: --write, --evidence and --metrics-listen.
@@ -208,15 +173,16 @@ class LiveRun {
 #endif
     }
 
-    // Until SIGINT/SIGTERM, --count frames or --duration.
+    // Until a stop signal, --count frames, --duration or --give-up-after.
     void loop();
+    // Reads what is still queued in the sockets, for at most kDrainSeconds.
+    void drain();
     // The report of every interface, then every connection; the exit code.
     ExitCode final_report();
 
   private:
     void read_ready();
-    void read_point(std::size_t index);
-    void lose(Point& p);
+    bool read_point(std::size_t index);
     void reopen_down(Timestamp now);
     void poll_decided(Timestamp now);
     void status_line(Timestamp now) const;
@@ -232,6 +198,7 @@ class LiveRun {
     std::array<std::uint64_t, analyze::kVerdictCount> verdict_counts_{};
     Timestamp start_;
     std::uint64_t frames_ = 0;
+    bool gave_up_ = false;  // an interface stayed down longer than --give-up-after
     RawFrame frame_;
     std::vector<pollfd> pfds_;
     std::vector<std::size_t> pfd_point_;
@@ -247,7 +214,7 @@ void LiveRun::loop() {
     start_ = wall_clock();
     Timestamp last_poll = start_;
     Timestamp last_status = start_;
-    while (!g_stop.load()) {
+    while (!g_stop.load() && !gave_up_) {
         read_ready();
         const Timestamp now = wall_clock();
         reopen_down(now);
@@ -271,7 +238,7 @@ void LiveRun::read_ready() {
     pfds_.clear();
     pfd_point_.clear();
     for (std::size_t i = 0; i < points_.size(); ++i) {
-        if (points_[i].source) {
+        if (points_[i].up) {
             pfds_.push_back(pollfd{.fd = points_[i].source->fd(), .events = POLLIN, .revents = 0});
             pfd_point_.push_back(i);
         }
@@ -282,18 +249,19 @@ void LiveRun::read_ready() {
     }
 }
 
-// A bounded batch per interface, so that one busy interface cannot starve the rest.
-void LiveRun::read_point(std::size_t index) {
+// A bounded batch per interface, so that one busy interface cannot starve the rest; whether
+// more may be queued (the batch ended full).
+bool LiveRun::read_point(std::size_t index) {
     Point& p = points_[index];
     const auto point = static_cast<std::uint16_t>(index);
-    for (int n = 0; n < 4096 && p.source; ++n) {
+    for (int n = 0; n < 4096 && p.up; ++n) {
         const capture::ReadStatus st = p.source->next(frame_);
         if (st == capture::ReadStatus::WouldBlock || st == capture::ReadStatus::End) {
-            break;
+            return false;
         }
         if (st == capture::ReadStatus::Error) {
-            lose(p);
-            break;
+            lose(p, wall_clock());
+            return false;
         }
         ++frames_;
         processor_.process(frame_, p.summary);
@@ -306,30 +274,37 @@ void LiveRun::read_point(std::size_t index) {
         outputs_.write(p, frame_);
         if (config_.count != 0 && frames_ >= config_.count) {
             g_stop.store(true);
-            break;
+            return false;
+        }
+    }
+    return p.up;
+}
+
+void LiveRun::drain() {
+    if (config_.count != 0 && frames_ >= config_.count) {
+        return;  // what is queued beyond --count stays unread, and is counted so
+    }
+    const Timestamp start = wall_clock();
+    bool more = true;
+    while (more && seconds(start, wall_clock()) < kDrainSeconds) {
+        more = false;
+        for (std::size_t i = 0; i < points_.size(); ++i) {
+            more = read_point(i) || more;
         }
     }
 }
 
-// The interface failed (went down, say): it is reopened later, and the failed source's kernel
-// counters are kept (those of the last source closed: they replace any kept before).
-void LiveRun::lose(Point& p) {
-    spdlog::warn("{}; reopening it every second", p.source->error());
-    p.stats_before = p.source->stats();
-    p.source.reset();
-    p.last_reopen = wall_clock();
-}
-
+// Binds the lost interfaces again; ends the capture when one stays down past --give-up-after.
 void LiveRun::reopen_down(Timestamp now) {
     for (Point& p : points_) {
-        if (!p.source && seconds(p.last_reopen, now) >= 1.0) {
-            p.last_reopen = now;
-            try {
-                p.source = capture::open_live(p.name, live_);
-                spdlog::info("{}: capturing again", p.name);
-            } catch (const capture::OpenError&) {
-                // still down; try again in a second
-            }
+        if (!retry(p, now) && config_.give_up_after_s > 0 &&
+            seconds(p.down_since, now) >= config_.give_up_after_s) {
+            spdlog::error("{}: down for {:.1f} s (--give-up-after): stopping the capture", p.name,
+                          seconds(p.down_since, now));
+            p.summary.read_error =
+                fmt::format("the interface went down and did not come back within {:g} s",
+                            config_.give_up_after_s);
+            gave_up_ = true;
         }
     }
 }
@@ -348,10 +323,8 @@ void LiveRun::poll_decided(Timestamp now) {
             outputs_.metrics->on_rpc(activity);
         }
         for (std::size_t i = 0; i < points_.size(); ++i) {
-            if (points_[i].source) {
-                const capture::LiveStats s = points_[i].stats();
-                outputs_.metrics->set_kernel(i, s.received, s.kernel_drops);
-            }
+            const capture::LiveStats s = points_[i].stats();
+            outputs_.metrics->set_kernel(i, s.received, s.kernel_drops);
         }
     }
 #endif
@@ -362,10 +335,8 @@ void LiveRun::status_line(Timestamp now) const {
     std::uint64_t drops = 0;
     for (const Point& p : points_) {
         per += (per.empty() ? "" : ", ") + p.name + " " + std::to_string(p.summary.frames_read) +
-               (p.source ? "" : " (down)");
-        if (p.source) {
-            drops += p.stats().kernel_drops;
-        }
+               (p.up ? "" : " (down)");
+        drops += p.stats().kernel_drops;
     }
     std::string verdicts;
     for (std::size_t v = 0; v < verdict_counts_.size(); ++v) {
@@ -404,16 +375,23 @@ void LiveRun::count_verdicts(const analyze::ConnectionReport& c) {
 
 // As `analyze` prints it: per interface, then every connection.
 ExitCode LiveRun::final_report() {
+    if (const int sig = g_signal.load(); sig != 0) {
+        spdlog::info("stopped by {}", sig == SIGINT    ? "SIGINT"
+                                      : sig == SIGTERM ? "SIGTERM"
+                                      : sig == SIGHUP  ? "SIGHUP"
+                                                       : "SIGPIPE");
+    }
     for (Point& p : points_) {
         const capture::LiveStats stats = p.stats();
-        if (stats.kernel_drops != 0) {
-            p.summary.read_error = std::to_string(stats.kernel_drops) +
-                                   " frames dropped by the kernel (buffer full; try --buffer-size)";
+        const std::string note = kernel_note(stats, p.source->buffer_bytes(), live_.buffer_bytes);
+        if (!note.empty()) {
+            spdlog::warn("{}: {}", p.name, note);
+            p.summary.read_error += (p.summary.read_error.empty() ? "" : "; ") + note;
         }
         consumer_.begin_file(p.summary);
         consumer_.end_file(p.summary);
     }
-    bool error = !outputs_.close();
+    bool error = !outputs_.close() || gave_up_;
     const report::ConnectionTotals totals = consumer_.finish(error);
     return error ? ExitCode::Error : outcome(consumer_.total(), totals);
 }
@@ -447,19 +425,32 @@ std::string default_capture_filter(const CaptureConfig& config) {
 ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
     const capture::LiveOptions live{
         .filter = config.filter, .snaplen = config.snaplen, .buffer_bytes = config.buffer_bytes};
+    std::optional<RunAs> user;
     std::vector<Point> points;
-    if (!open_points(config, live, points)) {
-        return ExitCode::Error;
-    }
     Outputs outputs;
-    if (!outputs.open(config, points)) {
+    try {
+        if (!config.run_as.empty()) {
+            user = lookup_user(config.run_as);  // before anything is opened
+        }
+        if (!open_points(config, live, points) || !outputs.open(config, points)) {
+            return ExitCode::Error;
+        }
+        drop_privileges(user);
+    } catch (const PrivilegeError& e) {
+        spdlog::error("{}", e.what());
         return ExitCode::Error;
     }
+#ifdef VXCHECK_HAVE_PROMETHEUS
+    if (outputs.metrics) {
+        outputs.metrics->serve();  // its thread holds no privilege either
+    }
+#endif
     stop_on_signals();
     auto reporter = config.json ? report::make_json_reporter(out)
                                 : report::make_text_reporter(out, {.max_rows = config.max_rows});
     LiveRun run(config, live, points, outputs, *reporter);
     run.loop();
+    run.drain();
     return run.final_report();
 }
 

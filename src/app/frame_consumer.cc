@@ -80,7 +80,7 @@ FrameConsumer::FrameConsumer(const analyze::ConnectionOptions& options, report::
     : rpc_(options.rpc
                ? std::make_unique<analyze::RpcAnalyzer>(
                      analyze::RpcOptions{.unanswered_after_s = options.rpc_unanswered_after_s,
-                                         .frame_bytes = !evidence_path.empty()},
+                                         .frame_bytes = evidence != nullptr},
                      // The refused-connect rule needs the ports that carried NFS (verdicts19).
                      [this](const track::Endpoint& server, std::uint32_t program) {
                          connections_.note_rpc_program(server, program);

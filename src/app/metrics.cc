@@ -7,13 +7,14 @@
 #include "metrics.h"
 
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
 #include <stdexcept>
 
+#include "metrics_http.h"
 #include "rpc_labels.h"
 #include "vxcheck/report/summary.h"
 
@@ -26,7 +27,7 @@ constexpr std::size_t kVerdicts = analyze::kVerdictCount;
 
 struct Metrics::Impl {
     std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
-    std::unique_ptr<prometheus::Exposer> exposer;
+    std::unique_ptr<MetricsListener> listener;
     std::vector<prometheus::Counter*> frames;           // per interface
     std::vector<prometheus::Counter*> kernel_received;  // per interface
     std::vector<prometheus::Counter*> kernel_drops;     // per interface
@@ -117,12 +118,14 @@ Metrics::Metrics(const std::string& listen, const std::vector<std::string>& inte
                           .Name("vxcheck_rpc_srt_seconds")
                           .Help("ONC RPC service response time (call to reply) by procedure")
                           .Register(r);
-    try {
-        impl_->exposer = std::make_unique<prometheus::Exposer>(listen);
-    } catch (const std::exception& e) {
-        throw std::runtime_error("--metrics-listen " + listen + ": cannot listen: " + e.what());
-    }
-    impl_->exposer->RegisterCollectable(impl_->registry);
+    // The registry outlives the listener (declared first in Impl, destroyed last).
+    impl_->listener = std::make_unique<MetricsListener>(listen, [registry = impl_->registry.get()] {
+        return prometheus::TextSerializer().Serialize(registry->Collect());
+    });
+}
+
+void Metrics::serve() {
+    impl_->listener->start();
 }
 
 Metrics::~Metrics() = default;
@@ -178,8 +181,7 @@ void Metrics::set_connection_stats(const analyze::ConnectionStats& stats) noexce
 }
 
 int Metrics::port() const {
-    const std::vector<int> ports = impl_->exposer->GetListeningPorts();
-    return ports.empty() ? 0 : ports.front();
+    return impl_->listener->port();
 }
 
 void Metrics::on_rpc(const analyze::RpcActivity& activity) {

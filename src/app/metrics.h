@@ -15,11 +15,15 @@ namespace vxcheck::app {
 
 class Metrics {
   public:
-    /// Serves http://listen/metrics. Throws std::runtime_error when it cannot listen.
+    /// Listens on `listen` for http://listen/metrics (metrics_http.h). Throws
+    /// std::runtime_error naming the problem when it cannot listen.
     Metrics(const std::string& listen, const std::vector<std::string>& interfaces);
     ~Metrics();
     Metrics(const Metrics&) = delete;
     Metrics& operator=(const Metrics&) = delete;
+
+    /// Starts answering (its thread; after privileges are dropped, see MetricsListener).
+    void serve();
 
     /// One frame on interface `point` with its checksum verdicts.
     void on_frame(std::size_t point, const verify::Verdicts& verdicts) noexcept;

@@ -271,6 +271,13 @@ outer checksum, or retransmitted SYNs left unanswered. A status line goes to std
 seconds. Ctrl-C (SIGINT) or SIGTERM stops it and prints the full report, as 'analyze' would.
 Needs root or CAP_NET_RAW. The kernel's own "checksum not filled in yet" flag
 (TP_STATUS_CSUMNOTREADY) is used where a heuristic would otherwise be needed.
+SIGHUP and SIGPIPE end it as SIGTERM does; frames still queued then are read for a moment, and
+those left are counted in the report.
+
+Privileges: once the packet sockets and the metrics listener are open, vxcheck drops every
+capability (CAP_NET_RAW included: an interface that goes down is bound again on the socket
+already open, which needs none) and sets no_new_privs; with -Z USER it also becomes USER.
+--evidence is written at the end, with what is left: a directory USER can write.
 
 Examples:
   vxcheck capture -i flannel.1 -i eth0
@@ -294,6 +301,8 @@ Command parse_capture(const std::vector<std::string>& args) {
     std::string status = "5";
     std::string packets = "none";
     std::string max_rows = "25";
+    std::string run_as;
+    std::string give_up = "0";
     // clang-format off
     opts.add_options()
         ("help,h", "show this help")
@@ -320,7 +329,13 @@ Command parse_capture(const std::vector<std::string>& args) {
         ("snaplen", po::value(&snaplen)->value_name("BYTES"), "bytes kept per frame (default 262144)")
         ("status-interval", po::value(&status)->value_name("SECONDS"),
             "status line on stderr every SECONDS (default 5; 0 = never)")
-        ("max-rows", po::value(&max_rows)->value_name("N"), "rows of the final text tables");
+        ("max-rows", po::value(&max_rows)->value_name("N"), "rows of the final text tables")
+        ("relinquish-privileges,Z", po::value(&run_as)->value_name("USER"),
+            "become USER once the sockets are open (as tcpdump -Z; e.g. nobody); refused if "
+            "there is no such user")
+        ("give-up-after", po::value(&give_up)->value_name("SECONDS"),
+            "end the capture (exit 2, with the report) when an interface stays down this long "
+            "(default 0: wait for it forever)");
     // clang-format on
     analysis.add_to(opts);
     const po::variables_map vm = parse(args, opts, nullptr);
@@ -353,6 +368,8 @@ Command parse_capture(const std::vector<std::string>& args) {
     cfg.json = vm.count("json") != 0;
     cfg.packets = to_selection(packets);
     cfg.max_rows = to_count(max_rows, "max-rows", 0, kMaxRowsLimit);
+    cfg.run_as = run_as;
+    cfg.give_up_after_s = to_seconds(give_up, "give-up-after", true);
     return cfg;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -89,8 +90,11 @@ class AfPacketSource final : public LiveSource {
         const int one = 1;
         setopt(SOL_PACKET, PACKET_AUXDATA, &one, sizeof one, "PACKET_AUXDATA");
         setopt(SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one, "SO_TIMESTAMPNS");
-        const int rcvbuf = static_cast<int>(options.buffer_bytes);
+        // Asked in 64 bits and capped where the kernel caps it, so no size wraps to a tiny one.
+        const int rcvbuf =
+            static_cast<int>(std::min<std::uint64_t>(options.buffer_bytes, kMaxSocketBuffer));
         if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
+            // Without CAP_NET_ADMIN the kernel caps it at net.core.rmem_max, silently.
             setopt(SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf, "SO_RCVBUF");
         }
         // Attach the filter before binding, so nothing unfiltered is queued in between.
@@ -100,14 +104,31 @@ class AfPacketSource final : public LiveSource {
                             .filter = filter_.data()};
             setopt(SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog, "SO_ATTACH_FILTER");
         }
-        sockaddr_ll addr{};
-        addr.sll_family = AF_PACKET;
-        addr.sll_protocol = htons(ETH_P_ALL);
-        addr.sll_ifindex = static_cast<int>(ifindex);
-        if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            throw OpenError(name + ": cannot bind: " + errno_text(errno));
+        bind_to(ifindex);
+        int granted = 0;
+        socklen_t len = sizeof granted;
+        if (::getsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &granted, &len) == 0 && granted > 0) {
+            buffer_bytes_ = static_cast<std::uint64_t>(granted);
         }
         buffer_.resize(options.snaplen + kVlanTagLen);
+    }
+
+    void rebind() override {
+        const unsigned ifindex = ::if_nametoindex(name_.c_str());
+        if (ifindex == 0) {
+            throw OpenError(name_ + ": no such interface");
+        }
+        ifreq ifr{};
+        std::strncpy(ifr.ifr_name, name_.c_str(), IFNAMSIZ - 1);
+        if (::ioctl(fd_.get(), SIOCGIFFLAGS, &ifr) != 0 || (ifr.ifr_flags & IFF_UP) == 0) {
+            throw OpenError(name_ + ": interface is down");
+        }
+        bool loopback = false;
+        if (link_of(fd_.get(), name_, loopback) != link_ || loopback != loopback_) {
+            throw OpenError(name_ + ": the link type changed; restart the capture");
+        }
+        bind_to(ifindex);
+        error_.clear();
     }
 
     ReadStatus next(RawFrame& frame) noexcept override {
@@ -127,6 +148,7 @@ class AfPacketSource final : public LiveSource {
             msg.msg_control = control;
             msg.msg_controllen = sizeof control;
             n = ::recvmsg(fd_.get(), &msg, MSG_TRUNC | MSG_DONTWAIT);
+            taken_ += n >= 0 ? 1 : 0;
             // Loopback shows every packet twice (sent and received); keep one, as libpcap does.
         } while (n >= 0 && loopback_ && from.sll_pkttype == PACKET_OUTGOING);
         if (n < 0) {
@@ -189,6 +211,7 @@ class AfPacketSource final : public LiveSource {
             stats_.received += st.tp_packets;  // the kernel resets them on every read
             stats_.kernel_drops += st.tp_drops;
         }
+        stats_.taken = taken_;
         return stats_;
     }
 
@@ -197,10 +220,21 @@ class AfPacketSource final : public LiveSource {
     [[nodiscard]] LinkType link() const noexcept override { return link_; }
     [[nodiscard]] const std::string& error() const noexcept override { return error_; }
     [[nodiscard]] const std::string& link_name() const noexcept override { return link_name_; }
+    [[nodiscard]] std::uint64_t buffer_bytes() const noexcept override { return buffer_bytes_; }
     [[nodiscard]] std::uint64_t position() const noexcept override { return 0; }
     [[nodiscard]] std::uint64_t size() const noexcept override { return 0; }
 
   private:
+    void bind_to(unsigned ifindex) {
+        sockaddr_ll addr{};
+        addr.sll_family = AF_PACKET;
+        addr.sll_protocol = htons(ETH_P_ALL);
+        addr.sll_ifindex = static_cast<int>(ifindex);
+        if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+            throw OpenError(name_ + ": cannot bind: " + errno_text(errno));
+        }
+    }
+
     void setopt(int level, int opt, const void* value, socklen_t len, const char* what) {
         if (::setsockopt(fd_.get(), level, opt, value, len) != 0) {
             throw OpenError(name_ + ": " + what + ": " + errno_text(errno));
@@ -216,6 +250,8 @@ class AfPacketSource final : public LiveSource {
     std::vector<std::uint8_t> buffer_;
     std::string error_;
     std::uint64_t count_ = 0;
+    std::uint64_t taken_ = 0;
+    std::uint64_t buffer_bytes_ = 0;
     LiveStats stats_;
 };
 

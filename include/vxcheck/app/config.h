@@ -42,12 +42,14 @@ struct CaptureConfig {
     std::string metrics_listen;  // --metrics-listen ADDR:PORT
     std::string evidence_path;
     unsigned file_mode = 0600;
-    std::uint32_t buffer_bytes = 32U << 20;  // at most 1023 MiB (options.cc: the kernel's limit)
+    std::uint64_t buffer_bytes = 32ULL << 20;  // at most 1023 MiB (options.cc: the kernel's limit)
     std::uint32_t snaplen = 262144;
     double status_interval_s = 5;
     bool json = false;
     PacketSelection packets = PacketSelection::None;
     std::size_t max_rows = 25;
+    std::string run_as;          // -Z USER: the user to become once the sockets are open
+    double give_up_after_s = 0;  // an interface down this long ends the capture; 0: never
 };
 
 struct BenchConfig {

@@ -45,14 +45,21 @@ class OpenError : public std::runtime_error {
 std::unique_ptr<Source> open_file(const std::string& path);
 
 struct LiveOptions {
-    std::string filter;                      // BPF (tcpdump syntax); "" = everything
-    std::uint32_t snaplen = 262144;          // full frames by default
-    std::uint32_t buffer_bytes = 32U << 20;  // socket receive buffer
+    std::string filter;                        // BPF (tcpdump syntax); "" = everything
+    std::uint32_t snaplen = 262144;            // full frames by default
+    std::uint64_t buffer_bytes = 32ULL << 20;  // socket receive buffer (capped at kMaxSocketBuffer)
 };
 
 struct LiveStats {
-    std::uint64_t received = 0;      // frames the kernel queued for us
+    std::uint64_t received = 0;      // frames that passed the filter: queued or dropped
     std::uint64_t kernel_drops = 0;  // frames the kernel dropped: our buffer was full
+    std::uint64_t taken = 0;  // frames taken from the socket (loopback's outgoing copies too)
+
+    /// Frames the kernel queued that were never taken from the socket (at stop: never read).
+    [[nodiscard]] std::uint64_t unread() const noexcept {
+        const std::uint64_t done = kernel_drops + taken;
+        return received > done ? received - done : 0;
+    }
 };
 
 /// A live interface. next() never blocks: it returns WouldBlock when nothing is queued; wait on
@@ -62,9 +69,22 @@ class LiveSource : public Source {
     [[nodiscard]] virtual int fd() const noexcept = 0;
     [[nodiscard]] virtual const std::string& interface() const noexcept = 0;
     [[nodiscard]] virtual LinkType link() const noexcept = 0;
-    /// Cumulative counters from the kernel (PACKET_STATISTICS).
+    /// Cumulative counters from the kernel (PACKET_STATISTICS) over the socket's whole life,
+    /// every rebind() included.
     virtual LiveStats stats() noexcept = 0;
+    /// Binds the same socket again to the interface of that name (it went down, or was deleted
+    /// and created again with a new index). Needs no privilege: only creating a packet socket
+    /// needs CAP_NET_RAW, so capture goes on after every capability is dropped. The filter,
+    /// the buffer and the counters stay. Throws OpenError: no such interface, interface down,
+    /// link type changed.
+    virtual void rebind() = 0;
+    /// The receive buffer the kernel granted, as getsockopt(SO_RCVBUF) reads it back (the
+    /// kernel doubles the size asked for, for its own bookkeeping).
+    [[nodiscard]] virtual std::uint64_t buffer_bytes() const noexcept = 0;
 };
+
+/// The largest receive buffer the kernel grants (it caps SO_RCVBUF(FORCE) at INT_MAX / 2).
+inline constexpr std::uint64_t kMaxSocketBuffer = 0x7fffffffULL / 2;
 
 /// Opens `interface` for capture (AF_PACKET with PACKET_AUXDATA, so the kernel's
 /// TP_STATUS_CSUMNOTREADY reaches RawFrame::csum_not_ready; libpcap does not pass it on).

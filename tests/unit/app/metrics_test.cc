@@ -2,7 +2,7 @@
 // Prometheus would: the RPC series carry the bounded labels of rpc_labels.h, count what the RPC
 // analyzer hands over (RpcActivity), and put response times in the histogram's buckets.
 
-#if __has_include(<prometheus/exposer.h>)
+#if __has_include(<prometheus/registry.h>)
 
 #include "app/metrics.h"
 
@@ -38,6 +38,7 @@ std::string scrape(int port) {
 
 TEST(Metrics, RpcSeriesCountTheActivityUnderBoundedLabels) {
     Metrics m("127.0.0.1:0", {"eth0"});
+    m.serve();
     analyze::RpcActivity a;
     a.calls.push_back({.prog = 100003, .vers = 4, .proc = 1, .n = 3});
     a.calls.push_back({.prog = 100003, .vers = 4, .proc = 1, .n = 2});  // another connection
