@@ -70,6 +70,26 @@ TEST(Metrics, RpcSeriesCountTheActivityUnderBoundedLabels) {
         has(R"(vxcheck_rpc_srt_seconds_count{procedure="COMPOUND",program="NFS",version="4"} 5)"));
 }
 
+TEST(Metrics, WhatTheMemoryBoundsDroppedIsCountedByStructure) {
+    Metrics m("127.0.0.1:0", {"eth0"});
+    analyze::ConnectionStats s;
+    s.evicted = 5;
+    s.vtep_pairs_evicted = 7;
+    s.evidence_frames_dropped = 11;
+    s.verdict_memory_evicted = 13;
+    m.set_connection_stats(s);
+    s.vtep_pairs_evicted = 9;  // cumulative: the counter adds the difference
+    m.set_connection_stats(s);
+    const std::string text = scrape(m.port());
+    const auto has = [&](const std::string& line) {
+        return text.find("\n" + line + "\n") != std::string::npos;
+    };
+    EXPECT_TRUE(has(R"(vxcheck_state_dropped_total{structure="flows"} 5)")) << text;
+    EXPECT_TRUE(has(R"(vxcheck_state_dropped_total{structure="vtep_pairs"} 9)"));
+    EXPECT_TRUE(has(R"(vxcheck_state_dropped_total{structure="evidence_frames"} 11)"));
+    EXPECT_TRUE(has(R"(vxcheck_state_dropped_total{structure="verdict_memory"} 13)"));
+}
+
 }  // namespace
 }  // namespace vxcheck::app
 
