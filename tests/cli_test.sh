@@ -46,6 +46,9 @@ expect bad-option 2 "unrecognised option '--frob'" -- analyze --frob pcaps/vxlan
 expect bad-port 2 'vxlan-port 70000: not a UDP port' -- analyze --vxlan-port 70000 pcaps/vxlan-clean.pcap
 expect bad-packets 2 'packets sometimes: expected bad, all or none' -- analyze --packets sometimes pcaps/vxlan-clean.pcap
 expect bad-range 2 'vxlan-sport-range 9-3' -- analyze --vxlan-sport-range 9-3 pcaps/vxlan-clean.pcap
+expect bad-evidence-budget 2 'evidence-budget 12x: expected a size in bytes' -- analyze --evidence-budget 12x pcaps/vxlan-clean.pcap
+expect bad-max-vtep-pairs 2 '--max-vtep-pairs 0: expected a whole number from 1 to' -- analyze --max-vtep-pairs 0 pcaps/vxlan-clean.pcap
+expect evidence-budget-suffix 0 '' -- analyze --evidence-budget 1M --max-vtep-pairs 4 pcaps/vxlan-clean.pcap
 expect help 0 '' -- analyze --help
 expect clean 0 '' -- analyze pcaps/vxlan-clean.pcap
 expect findings 1 '' -- analyze pcaps/vxlan-inner-bad-tcp.pcap
@@ -195,6 +198,19 @@ if [ $rc -eq 2 ] &&
     passed=$((passed + 1))
 else
     echo "FAIL report-to-full-disk: exit $rc, stderr: $err"
+    failed=$((failed + 1))
+fi
+
+# The memory bounds count what they drop: in the text report and in the JSON totals.
+bounded=(analyze --max-vtep-pairs 1 --evidence-budget 1K pcaps/scenario-63s-variant-a.pcap)
+text=$("$bin" "${bounded[@]}" 2>&1)
+json=$("$bin" "${bounded[0]}" --json "${bounded[@]:1}" 2>&1)
+if grep -q "(7 VTEP pairs' checksum modes forgotten for newer ones: --max-vtep-pairs)" <<<"$text" &&
+    grep -q "(8 evidence frames not kept: --evidence-budget spent)" <<<"$text" &&
+    grep -q '"dropped":{"vtep_pairs":7,"evidence_frames":8,"verdict_memory":0}' <<<"$json"; then
+    passed=$((passed + 1))
+else
+    echo "FAIL bounds-counted: the dropped counters are not in the reports"
     failed=$((failed + 1))
 fi
 

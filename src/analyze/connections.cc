@@ -10,6 +10,7 @@
 #include "vxcheck/analyze/connections.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 #include "capture_join.h"
@@ -66,13 +67,17 @@ Bytes payload_of(const Segment& s, Bytes frame) noexcept {
 }  // namespace
 
 struct ConnectionAnalyzer::Impl {
-    explicit Impl(ConnectionOptions o) : options(std::move(o)) {
+    explicit Impl(ConnectionOptions o)
+        : options(std::move(o)),
+          vteps(options.max_vtep_pairs),
+          evidence{.limit = options.evidence_budget_bytes} {
         for (const std::uint16_t p : options.ports) {
             watched_ports[p / 64] |= std::uint64_t{1} << (p % 64);
         }
     }
 
     static constexpr bool kTakeEvidence = true;
+    static constexpr std::size_t kMinDirtyLimit = 1024;
 
     ConnectionOptions options;
     // options.ports as a bit per port: two bit tests a packet instead of a search of the list.
@@ -81,7 +86,9 @@ struct ConnectionAnalyzer::Impl {
     FlowTable flows;
     VtepModes vteps;
     std::vector<ConnectionReport> decided;
-    std::vector<FlowKey> dirty;  // flows with a decisive event since the last poll()
+    std::vector<FlowKey> dirty;                // flows with a decisive event since the last poll()
+    std::size_t dirty_limit = kMinDirtyLimit;  // compact_dirty() when dirty reaches it
+    EvidenceBudget evidence;
     ConnectionStats stats;
     std::uint64_t next_order = 0;
     Timestamp now;
@@ -195,7 +202,7 @@ struct ConnectionAnalyzer::Impl {
 
     void on_tcp(const PacketDigest& d, const PacketContext& ctx) {
         const Segment& s = d.segment;
-        const Observation o{.ctx = ctx, .ts = d.ts, .dirty = dirty};
+        const Observation o{.ctx = ctx, .ts = d.ts, .dirty = dirty, .evidence = evidence};
         ++stats.segments;
         const bool syn = (s.t.flags & decode::tcp_flag::kSyn) != 0;
         const bool ack = (s.t.flags & decode::tcp_flag::kAck) != 0;
@@ -307,8 +314,9 @@ struct ConnectionAnalyzer::Impl {
             return;
         }
         current = f;
-        on_icmp_unreachable(*f, q->seq, icmp.type, icmp.code,
-                            Observation{.ctx = ctx, .ts = ts, .dirty = dirty});
+        on_icmp_unreachable(
+            *f, q->seq, icmp.type, icmp.code,
+            Observation{.ctx = ctx, .ts = ts, .dirty = dirty, .evidence = evidence});
     }
 
     void on_packet(const PacketContext& ctx) {
@@ -329,10 +337,33 @@ struct ConnectionAnalyzer::Impl {
             datagram_plugins.on_packet(ctx, d.ts, options.all_ports, watched_ports, next_order);
         }
         current = nullptr;  // a failure in the sweep costs no connection its detail
+        if (dirty.size() >= dirty_limit) [[unlikely]] {
+            compact_dirty();
+        }
         if (++packets_since_sweep >= 65536) {
             packets_since_sweep = 0;
             expire_idle();
         }
+    }
+
+    // The dirty list keeps, once each, only the keys of tracked flows still marked: without
+    // poll() (analyze) it would grow by a key for every connection ever marked. The next
+    // compaction waits until the list has doubled, so each costs O(1) per key listed, and the
+    // list stays below twice the flows tracked (ConnectionOptions::max_flows).
+    void compact_dirty() noexcept {
+        std::size_t kept = 0;
+        for (const FlowKey& k : dirty) {
+            Flow* f = flows.find(k);
+            if (f != nullptr && f->dirty) {
+                f->dirty = false;  // a second copy of the key is dropped
+                dirty[kept++] = k;
+            }
+        }
+        dirty.resize(kept);
+        for (const FlowKey& k : dirty) {
+            flows.find(k)->dirty = true;
+        }
+        dirty_limit = std::max(kMinDirtyLimit, 2 * kept);
     }
 
     // Lists for poll() the flows the plug-ins say may have gained a verdict.
@@ -421,6 +452,7 @@ struct ConnectionAnalyzer::Impl {
                                   .corrupted = !r.corrupted.empty(),
                                   .endpoint_refused = r.refused.has_value()});
         if (take_evidence) {
+            evidence.give_back(f.evidence);  // the table no longer holds them
             r.evidence = std::move(f.evidence);
         } else {
             r.evidence = f.evidence;
@@ -519,35 +551,67 @@ std::size_t ConnectionAnalyzer::open_connections() const noexcept {
     return impl_->flows.size();
 }
 
-// The connections decided early first, then the held ones and those still tracked, by first
-// packet (the held ones with what the whole capture shows of their runs).
-std::vector<ConnectionReport> ConnectionAnalyzer::finish() {
+// The connections decided early first, then the held ones, the UDP flows and those still
+// tracked, by first packet (the held ones with what the whole capture shows of their runs). The
+// tracked ones are decided one at a time as their turn comes, and handed over at once: a table
+// of --max-flows connections is never a list of as many reports. (The UDP flows are decided
+// first to know their turns; a TCP decision reads nothing they change.)
+void ConnectionAnalyzer::finish(const std::function<void(ConnectionReport&)>& each) {
+    for (ConnectionReport& r : take_decided()) {
+        each(r);
+    }
     std::vector<std::pair<std::uint64_t, ConnectionReport>> rest =
         impl_->held.take_all(impl_->refused);
+    impl_->datagram_plugins.finish(impl_->points, rest);
+    std::stable_sort(rest.begin(), rest.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<Flow*> order;
     order.reserve(impl_->flows.size());
     impl_->flows.for_each([&](Flow& f) { order.push_back(&f); });
     std::sort(order.begin(), order.end(),
               [](const Flow* a, const Flow* b) { return a->order < b->order; });
+    auto next = rest.begin();
     for (Flow* f : order) {
-        rest.emplace_back(f->order, impl_->decide(*f, Impl::kTakeEvidence));
+        for (; next != rest.end() && next->first <= f->order; ++next) {
+            each(next->second);
+        }
+        ConnectionReport r = impl_->decide(*f, Impl::kTakeEvidence);
         impl_->forget(*f);
+        each(r);
     }
-    impl_->datagram_plugins.finish(impl_->points, rest);
-    std::stable_sort(rest.begin(), rest.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<ConnectionReport> out = take_decided();
-    out.reserve(out.size() + rest.size());
-    for (auto& [order_, r] : rest) {
-        out.push_back(std::move(r));
+    for (; next != rest.end(); ++next) {
+        each(next->second);
     }
     impl_->flows.clear();
+}
+
+std::vector<ConnectionReport> ConnectionAnalyzer::finish() {
+    std::vector<ConnectionReport> out;
+    finish([&out](ConnectionReport& r) { out.push_back(std::move(r)); });
     return out;
 }
 
 const ConnectionStats& ConnectionAnalyzer::stats() const noexcept {
     impl_->reported = impl_->datagram_plugins.with_stats(impl_->stats);
+    impl_->reported.vtep_pairs_evicted = impl_->vteps.evicted();
+    impl_->reported.evidence_frames_dropped = impl_->evidence.dropped;
     return impl_->reported;
+}
+
+std::size_t ConnectionAnalyzer::pending_dirty() const noexcept {
+    return impl_->dirty.size();
+}
+
+std::size_t ConnectionAnalyzer::evidence_bytes() const noexcept {
+    return impl_->evidence.used;
+}
+
+std::size_t ConnectionAnalyzer::decided_waiting() const noexcept {
+    return impl_->decided.size();
+}
+
+ConnectionReport ConnectionAnalyzer::keep_for_evidence_file(ConnectionReport& c) noexcept {
+    return take_for_evidence_file(impl_->evidence, c);
 }
 
 }  // namespace vxcheck::analyze

@@ -34,13 +34,51 @@ void keep_evidence(Flow& f, const Observation& o, const EvidenceNote& note) {
         return;
     }
     const RawFrame& fr = o.ctx.packet.frame();
-    f.evidence.push_back(EvidenceFrame{.point = o.ctx.point,
-                                       .frame = fr.number,
-                                       .ts = fr.ts,
-                                       .link = fr.link,
-                                       .wirelen = fr.wirelen,
-                                       .bytes = {fr.data.begin(), fr.data.end()},
-                                       .note = note});
+    const std::size_t cost = sizeof(EvidenceFrame) + fr.data.size();
+    if (!o.evidence.take(cost)) {
+        ++o.evidence.dropped;
+        return;
+    }
+    try {
+        f.evidence.push_back(EvidenceFrame{.point = o.ctx.point,
+                                           .frame = fr.number,
+                                           .ts = fr.ts,
+                                           .link = fr.link,
+                                           .wirelen = fr.wirelen,
+                                           .bytes = {fr.data.begin(), fr.data.end()},
+                                           .note = note});
+    } catch (...) {
+        o.evidence.give_back(cost);
+        throw;
+    }
+}
+
+ConnectionReport take_for_evidence_file(EvidenceBudget& budget, ConnectionReport& c) noexcept {
+    // A kept report costs its place in the list twice over (the list's growth), and its frames.
+    constexpr std::size_t kReportCost = 2 * sizeof(ConnectionReport);
+    ConnectionReport kept;
+    if (!budget.take(kReportCost)) {
+        budget.dropped += c.evidence.size();
+        return kept;
+    }
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < c.evidence.size(); ++i) {
+        if (!budget.take(EvidenceBudget::cost(c.evidence[i]))) {
+            ++budget.dropped;
+        } else if (n++ != i) {  // never onto itself: a vector moved onto itself is emptied
+            c.evidence[n - 1] = std::move(c.evidence[i]);
+        }
+    }
+    c.evidence.resize(n);  // shrinks: no allocation
+    if (n == 0) {
+        budget.give_back(kReportCost);
+        return kept;
+    }
+    kept.client = c.client;
+    kept.server = c.server;
+    kept.verdicts = std::move(c.verdicts);
+    kept.evidence = std::move(c.evidence);
+    return kept;
 }
 
 void add_history(Flow& f, Event e, bool from_client) noexcept {

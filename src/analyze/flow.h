@@ -3,6 +3,7 @@
 // to src/analyze): flow management (connections.cc), SYN tracking (syn_tracking.cc), tunnel and
 // NAT evidence (nat_tracking.cc) and the capture-point join (capture_join.cc).
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -161,12 +162,42 @@ static_assert(offsetof(Flow, id) == 128,
               "the per-segment state fits in two cache lines, the "
               "plug-ins' index starts the third");
 
+/// The bytes of evidence frames held, against ConnectionOptions::evidence_budget_bytes: a frame
+/// costs its bytes and its EvidenceFrame. Charged when a frame is copied into a flow, released
+/// when the flow's frames leave the table in a report; charged again (ConnectionAnalyzer::
+/// keep_for_evidence_file) for the frames kept until the end for --evidence.
+struct EvidenceBudget {
+    std::size_t limit = 0;
+    std::size_t used = 0;
+    std::uint64_t dropped = 0;  // frames not kept because the budget was spent
+
+    [[nodiscard]] static std::size_t cost(const EvidenceFrame& e) noexcept {
+        return sizeof(EvidenceFrame) + e.bytes.size();
+    }
+    /// Takes `bytes` from the budget; false (and nothing taken) when they do not fit.
+    [[nodiscard]] bool take(std::size_t bytes) noexcept {
+        if (bytes > limit - used) {
+            return false;
+        }
+        used += bytes;
+        return true;
+    }
+    void give_back(std::size_t bytes) noexcept { used -= std::min(bytes, used); }
+    void give_back(const std::vector<EvidenceFrame>& frames) noexcept {
+        for (const EvidenceFrame& e : frames) {
+            give_back(cost(e));
+        }
+    }
+};
+
 /// What the parts need of the packet being analysed, beside its segment: where it was seen, its
-/// frame (for evidence), and the list of flows with a decisive event since the last poll().
+/// frame (for evidence) and the evidence budget, and the list of flows with a decisive event
+/// since the last poll().
 struct Observation {
     const PacketContext& ctx;
     Timestamp ts;
     std::vector<track::FlowKey>& dirty;
+    EvidenceBudget& evidence;
 };
 
 /// Marks f as having a decisive event at ts (poll() decides it); `waiting`: the event is an
@@ -176,8 +207,13 @@ void mark_dirty(Flow& f, const Observation& o, bool waiting);
 /// The evidence note of a segment: its kind, and the tunnel it came in (outer port, checksum).
 [[nodiscard]] EvidenceNote note_for(EvidenceNote::Kind kind, const Segment& s) noexcept;
 
-/// Copies the observed frame into f's evidence (at most kMaxEvidence frames).
+/// Copies the observed frame into f's evidence (at most kMaxEvidence frames, within the evidence
+/// budget: a frame beyond it is counted, not kept).
 void keep_evidence(Flow& f, const Observation& o, const EvidenceNote& note);
+
+/// ConnectionAnalyzer::keep_for_evidence_file, against `budget`.
+[[nodiscard]] ConnectionReport take_for_evidence_file(EvidenceBudget& budget,
+                                                      ConnectionReport& c) noexcept;
 
 /// Records a history letter, once per event and direction (as Zeek does).
 void add_history(Flow& f, Event e, bool from_client) noexcept;

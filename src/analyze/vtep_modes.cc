@@ -2,49 +2,161 @@
 
 #include "vtep_modes.h"
 
+#include <algorithm>
+
+#include "vxcheck/analyze/keyed_hash.h"
+
 namespace vxcheck::analyze {
+
+VtepModes::VtepModes(std::size_t max_pairs)
+    : max_pairs_(std::max<std::size_t>(1, std::min<std::size_t>(max_pairs, kNone / 4))),
+      key_(random_hash_key()) {}
 
 void VtepModes::learn(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
                       const PacketDigest& d) {
     if (d.vteps_complete) {
         for (std::size_t i = 0; i < d.vtep_count; ++i) {
-            PairCounts& counts = counts_of_v4(d.vteps[i].pair);
-            ++(d.vteps[i].zero ? counts.zero : counts.full);
+            Pair& p = pair_of_v4(d.vteps[i].pair);
+            ++(d.vteps[i].zero ? p.zero : p.full);
         }
         return;
     }
     for_each_vtep_sighting(pkt, verdicts, [this](const decode::Layer& ip, bool zero) {
-        PairCounts& counts = counts_of(ip);
-        ++(zero ? counts.zero : counts.full);
+        Pair& p = pair_of(ip);
+        ++(zero ? p.zero : p.full);
     });
 }
 
 VtepMode VtepModes::mode_of(const track::Endpoint& src, const track::Endpoint& dst) const {
-    const auto it = pairs_.find({src, dst});
-    if (it == pairs_.end()) {
+    const std::uint32_t i = find(src, dst, hash_of(src, dst));
+    if (i == kNone) {
         return VtepMode::Unknown;
     }
-    return vtep_mode(it->second.zero, it->second.full);
+    return vtep_mode(pairs_[i].zero, pairs_[i].full);
 }
 
-VtepModes::PairCounts& VtepModes::counts_of(const decode::Layer& ip) {
+VtepModes::Pair& VtepModes::pair_of(const decode::Layer& ip) {
     const auto* v4 = ip.as<decode::Ipv4Info>();
     if (v4 == nullptr) {
-        return pairs_[{track::source_of(ip, 0), track::destination_of(ip, 0)}];
+        return pair_of(track::source_of(ip, 0), track::destination_of(ip, 0));
     }
-    return counts_of_v4((std::uint64_t{v4->src} << 32) | v4->dst);
+    return pair_of_v4((std::uint64_t{v4->src} << 32) | v4->dst);
 }
 
 // An IPv4 pair as (src << 32 | dst).
-VtepModes::PairCounts& VtepModes::counts_of_v4(std::uint64_t pair) {
+VtepModes::Pair& VtepModes::pair_of_v4(std::uint64_t pair) {
     CacheSlot& slot = cache_[(pair * 0x9e3779b97f4a7c15ULL) >> (64 - kCacheBits)];
-    if (slot.counts == nullptr || slot.key != pair) {
-        // The slot changes only once the node exists (the map may fail to allocate it).
-        slot.counts = &pairs_[{track::ipv4_endpoint(static_cast<std::uint32_t>(pair >> 32), 0),
-                               track::ipv4_endpoint(static_cast<std::uint32_t>(pair), 0)}];
-        slot.key = pair;
+    if (slot.index != kNone && slot.key == pair) {
+        Pair& p = pairs_[slot.index];
+        if (p.is_v4 && p.v4 == pair) {
+            p.recent = true;
+            return p;
+        }
     }
-    return *slot.counts;
+    Pair& p = pair_of(track::ipv4_endpoint(static_cast<std::uint32_t>(pair >> 32), 0),
+                      track::ipv4_endpoint(static_cast<std::uint32_t>(pair), 0));
+    p.is_v4 = true;
+    p.v4 = pair;
+    // The slot changes only once the entry exists (the table may fail to grow).
+    slot.key = pair;
+    slot.index = static_cast<std::uint32_t>(&p - pairs_.data());
+    return p;
+}
+
+// The pair's entry, made (in place of the one the clock hand picks, when the table is full) if
+// there is none.
+VtepModes::Pair& VtepModes::pair_of(const track::Endpoint& src, const track::Endpoint& dst) {
+    const std::uint64_t h = hash_of(src, dst);
+    std::uint32_t i = find(src, dst, h);
+    if (i == kNone) {
+        i = take_slot();
+        pairs_[i] = Pair{.src = src, .dst = dst, .hash = h};
+        index_insert(i);
+    }
+    pairs_[i].recent = true;
+    return pairs_[i];
+}
+
+std::uint64_t VtepModes::hash_of(const track::Endpoint& src,
+                                 const track::Endpoint& dst) const noexcept {
+    return keyed_pair_hash(key_, src, dst);
+}
+
+std::uint32_t VtepModes::find(const track::Endpoint& src, const track::Endpoint& dst,
+                              std::uint64_t h) const noexcept {
+    if (index_.empty()) {
+        return kNone;
+    }
+    const std::size_t mask = index_.size() - 1;
+    for (std::size_t s = h & mask;; s = (s + 1) & mask) {
+        const std::uint32_t i = index_[s];
+        if (i == kNone) {
+            return kNone;
+        }
+        const Pair& p = pairs_[i];
+        if (p.hash == h && p.src == src && p.dst == dst) {
+            return i;
+        }
+    }
+}
+
+// An entry for a new pair: a new one while the table is below its bound, else the first one
+// the clock hand finds not used since it last passed (clearing the marks it passes).
+std::uint32_t VtepModes::take_slot() {
+    if (pairs_.size() < max_pairs_) {
+        if (2 * (pairs_.size() + 1) > index_.size()) {
+            grow_index();
+        }
+        if (pairs_.size() == pairs_.capacity()) {  // never beyond the bound
+            pairs_.reserve(std::min(max_pairs_, std::max<std::size_t>(64, 2 * pairs_.size())));
+        }
+        pairs_.emplace_back();
+        return static_cast<std::uint32_t>(pairs_.size() - 1);
+    }
+    while (pairs_[hand_].recent) {
+        pairs_[hand_].recent = false;
+        hand_ = (hand_ + 1) % pairs_.size();
+    }
+    const auto victim = static_cast<std::uint32_t>(hand_);
+    hand_ = (hand_ + 1) % pairs_.size();
+    index_erase(victim);
+    ++evicted_;
+    return victim;
+}
+
+void VtepModes::index_insert(std::uint32_t entry) noexcept {
+    const std::size_t mask = index_.size() - 1;
+    std::size_t s = pairs_[entry].hash & mask;
+    while (index_[s] != kNone) {
+        s = (s + 1) & mask;
+    }
+    index_[s] = entry;
+}
+
+// Removes an entry from the index by backward shift (linear probing keeps no tombstones).
+void VtepModes::index_erase(std::uint32_t entry) noexcept {
+    const std::size_t mask = index_.size() - 1;
+    std::size_t hole = pairs_[entry].hash & mask;
+    while (index_[hole] != entry) {
+        hole = (hole + 1) & mask;
+    }
+    for (std::size_t s = (hole + 1) & mask; index_[s] != kNone; s = (s + 1) & mask) {
+        const std::size_t home = pairs_[index_[s]].hash & mask;
+        // The entry at s may fill the hole if its home is not in (hole, s] (cyclically).
+        if (((s - home) & mask) >= ((s - hole) & mask)) {
+            index_[hole] = index_[s];
+            hole = s;
+        }
+    }
+    index_[hole] = kNone;
+}
+
+void VtepModes::grow_index() {
+    std::vector<std::uint32_t> bigger(index_.empty() ? 64 : 2 * index_.size(), kNone);
+    index_.swap(bigger);
+    for (std::uint32_t i = 0; i < pairs_.size(); ++i) {
+        index_insert(i);
+    }
 }
 
 }  // namespace vxcheck::analyze

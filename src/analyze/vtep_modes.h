@@ -3,9 +3,9 @@
 // full ones; which one decides whether a bad outer checksum is variant A or B.
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
-#include <map>
-#include <utility>
+#include <vector>
 
 #include "vxcheck/analyze/connections.h"
 #include "vxcheck/analyze/rules.h"
@@ -34,33 +34,67 @@ void for_each_vtep_sighting(const decode::DecodedPacket& pkt, const verify::Verd
     }
 }
 
+/// The modes of at most `max_pairs` VTEP pairs (ConnectionOptions::max_vtep_pairs), in a flat
+/// table: the outer addresses of a tunnel are chosen by whoever sends it, so the table is
+/// bounded, and a new pair beyond the bound replaces one not used since the clock hand last
+/// passed it (CLOCK, an approximation of least recently used; amortised O(1)). A replaced pair's
+/// counts are lost (counted: evicted()); its mode is Unknown until it is seen again. The index is
+/// hashed with a per-process random key, so that no one can aim pairs at one chain.
 class VtepModes {
   public:
+    explicit VtepModes(std::size_t max_pairs);
+
     /// Counts the modes a packet shows: from its digest, or its layers when the digest is
     /// incomplete (an IPv6 or nested VTEP).
     void learn(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
                const PacketDigest& d);
-    /// The pair's mode by majority; Unknown on a tie or when never seen.
+    /// The pair's mode by majority; Unknown on a tie or when never seen (or evicted).
     [[nodiscard]] VtepMode mode_of(const track::Endpoint& src, const track::Endpoint& dst) const;
 
+    /// Pairs remembered now (at most max_pairs) and pairs replaced by newer ones so far.
+    [[nodiscard]] std::size_t size() const noexcept { return pairs_.size(); }
+    [[nodiscard]] std::uint64_t evicted() const noexcept { return evicted_; }
+
   private:
-    struct PairCounts {
+    struct Pair {
+        track::Endpoint src;
+        track::Endpoint dst;
         std::uint64_t zero = 0;
         std::uint64_t full = 0;
+        std::uint64_t hash = 0;
+        std::uint64_t v4 = 0;  // (src << 32 | dst) when is_v4, for the cache
+        bool is_v4 = false;
+        bool recent = false;  // used since the clock hand last passed
     };
     struct CacheSlot {
         std::uint64_t key = 0;
-        PairCounts* counts = nullptr;  // a node of pairs_
+        std::uint32_t index = kNone;
     };
+    static constexpr std::uint32_t kNone = ~std::uint32_t{0};
     static constexpr unsigned kCacheBits = 8;
 
-    PairCounts& counts_of(const decode::Layer& ip);
-    PairCounts& counts_of_v4(std::uint64_t pair);
+    Pair& pair_of(const decode::Layer& ip);
+    Pair& pair_of_v4(std::uint64_t pair);
+    Pair& pair_of(const track::Endpoint& src, const track::Endpoint& dst);
+    [[nodiscard]] std::uint64_t hash_of(const track::Endpoint& src,
+                                        const track::Endpoint& dst) const noexcept;
+    [[nodiscard]] std::uint32_t find(const track::Endpoint& src, const track::Endpoint& dst,
+                                     std::uint64_t h) const noexcept;
+    std::uint32_t take_slot();
+    void index_insert(std::uint32_t entry) noexcept;
+    void index_erase(std::uint32_t entry) noexcept;
+    void grow_index();
 
-    std::map<std::pair<track::Endpoint, track::Endpoint>, PairCounts> pairs_;
+    std::size_t max_pairs_;
+    std::uint64_t key_;                 // the hash's per-process random key
+    std::vector<Pair> pairs_;           // at most max_pairs_
+    std::vector<std::uint32_t> index_;  // open addressing (linear probing) into pairs_
+    std::size_t hand_ = 0;              // the clock hand over pairs_
+    std::uint64_t evicted_ = 0;
     // Every tunnelled packet needs its pair's counters, and a node has few VTEP peers: IPv4
-    // pairs are remembered in a small direct-mapped cache in front of the map (whose nodes never
-    // move), which saves a tree walk of 16-byte address comparisons per packet.
+    // pairs are remembered in a small direct-mapped cache in front of the table, which saves a
+    // hash and a probe of 40-byte keys per packet. A slot is checked against the entry it names
+    // (a replaced entry no longer matches).
     std::array<CacheSlot, std::size_t{1} << kCacheBits> cache_{};
 };
 

@@ -15,7 +15,6 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
-#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -28,6 +27,7 @@
 #include "output_files.h"
 #include "privileges.h"
 #include "run_common.h"
+#include "verdict_memory.h"
 #include "vxcheck/analyze/rules.h"
 #include "vxcheck/app/pipeline.h"
 #include "vxcheck/capture/source.h"
@@ -139,14 +139,6 @@ struct Outputs {
     }
 };
 
-std::uint32_t verdict_bits(const analyze::ConnectionReport& c) {
-    std::uint32_t bits = 0;
-    for (const auto v : c.verdicts) {
-        bits |= 1U << static_cast<unsigned>(v);
-    }
-    return bits;
-}
-
 // The capture loop and its steps, from the opened interfaces to the final report.
 class LiveRun {
   public:
@@ -161,11 +153,13 @@ class LiveRun {
                     config.json ? config.packets : PacketSelection::None,
                     std::move(outputs.evidence),
                     [this](const analyze::ConnectionReport& c) { count_verdicts(c); }),
-          processor_(config.decode) {
+          processor_(config.decode),
+          counted_(config.connections.max_flows) {
         processor_.prefetch_for(&consumer_.connections());  // as analyze does
         for (const Point& p : points_) {
             consumer_.add_point(p.name);
         }
+        consumer_.count_verdict_memory(&counted_.evicted());
 #ifdef VXCHECK_HAVE_PROMETHEUS
         if (outputs_.metrics && consumer_.rpc() != nullptr) {
             consumer_.rpc()->keep_activity();
@@ -194,7 +188,8 @@ class LiveRun {
     Outputs& outputs_;
     FrameConsumer consumer_;
     FrameProcessor processor_;
-    std::map<std::pair<std::string, std::string>, std::uint32_t> counted_;  // verdict bits seen
+    // The verdicts counted per connection, for as many connections as may be tracked at once.
+    VerdictMemory counted_;
     std::array<std::uint64_t, analyze::kVerdictCount> verdict_counts_{};
     Timestamp start_;
     std::uint64_t frames_ = 0;
@@ -316,7 +311,9 @@ void LiveRun::poll_decided(Timestamp now) {
 #ifdef VXCHECK_HAVE_PROMETHEUS
     if (outputs_.metrics) {
         outputs_.metrics->set_open_connections(consumer_.connections().open_connections());
-        outputs_.metrics->set_connection_stats(consumer_.connections().stats());
+        analyze::ConnectionStats stats = consumer_.connections().stats();
+        stats.verdict_memory_evicted = counted_.evicted();
+        outputs_.metrics->set_connection_stats(stats);
         if (analyze::RpcAnalyzer* rpc = consumer_.rpc()) {
             analyze::RpcActivity activity;
             rpc->take_activity(activity);
@@ -357,15 +354,14 @@ void LiveRun::status_line(Timestamp now) const {
 // Counts the verdicts a connection gained since it was last reported (live, a connection is
 // reported when first decided and again at the end), for the status line and the metrics.
 void LiveRun::count_verdicts(const analyze::ConnectionReport& c) {
-    auto& seen = counted_[{track::to_string(c.client), track::to_string(c.server)}];
+    const std::uint32_t fresh = counted_.gained(c);
     std::vector<analyze::Verdict> gained;
     for (const auto v : c.verdicts) {
-        if ((seen & (1U << static_cast<unsigned>(v))) == 0) {
+        if ((fresh & (1U << static_cast<unsigned>(v))) != 0) {
             gained.push_back(v);
             ++verdict_counts_[static_cast<std::size_t>(v)];
         }
     }
-    seen |= verdict_bits(c);
 #ifdef VXCHECK_HAVE_PROMETHEUS
     if (outputs_.metrics) {
         outputs_.metrics->on_verdicts(gained);

@@ -30,7 +30,10 @@ void ConnectionOutput::report(analyze::ConnectionReport& c) {
         ++totals_.by_verdict[static_cast<std::size_t>(v)];
     }
     if (evidence_ && !c.has(analyze::Verdict::Clean)) {
-        with_verdicts_.push_back(std::move(c));
+        analyze::ConnectionReport kept = connections_.keep_for_evidence_file(c);
+        if (!kept.evidence.empty()) {
+            with_verdicts_.push_back(std::move(kept));
+        }
     }
 }
 
@@ -50,9 +53,7 @@ void ConnectionOutput::events(std::vector<analyze::ConnectionReport> decided) {
 }
 
 report::ConnectionTotals ConnectionOutput::finish(bool& error) {
-    for (analyze::ConnectionReport& c : connections_.finish()) {
-        report(c);
-    }
+    connections_.finish([this](analyze::ConnectionReport& c) { report(c); });
     totals_.ports = options_.all_ports ? "all" : "";
     for (const auto p : options_.ports) {
         if (!options_.all_ports) {
@@ -60,6 +61,9 @@ report::ConnectionTotals ConnectionOutput::finish(bool& error) {
         }
     }
     totals_.stats = connections_.stats();
+    if (verdict_memory_evicted_ != nullptr) {
+        totals_.stats.verdict_memory_evicted = *verdict_memory_evicted_;
+    }
     if (evidence_) {
         const std::string path = evidence_->path();
         try {

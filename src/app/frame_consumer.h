@@ -32,7 +32,9 @@ namespace vxcheck::app {
 
 /// Where decided connections go: each is handed to the reporter (and to `each`, if given) and
 /// counted as soon as it is decided, so that memory stays bounded however many connections the
-/// input has (a flood evicts); only those with verdicts are kept, for --evidence.
+/// input has (a flood evicts); only those with verdicts are kept, for --evidence, and of them
+/// only their endpoints, verdicts and the evidence frames the evidence budget allows
+/// (ConnectionAnalyzer::keep_for_evidence_file).
 class ConnectionOutput {
   public:
     using Each = std::function<void(const analyze::ConnectionReport&)>;
@@ -42,12 +44,23 @@ class ConnectionOutput {
 
     /// Reports the connections decided early (evicted or idle) since the last call.
     void drain();
-    /// Call after each frame's on_packet(): drains every 65,536 frames. Counting frames, not
-    /// batches, puts the connections at the same place in the report whatever --threads is.
+    /// Call after each frame's on_packet(): drains every 65,536 frames, and every 256 frames
+    /// once kDrainBatch reports wait, so that no more than a batch of decided reports (and what
+    /// 256 frames decide) waits in memory. Counting frames, not batches, puts the connections at
+    /// the same place in the report whatever --threads is.
     void frame_analysed() {
-        if ((++frames_ & 0xffffU) == 0) {
+        ++frames_;
+        if ((frames_ & 0xffffU) == 0 ||
+            ((frames_ & 0xffU) == 0 && connections_.decided_waiting() >= kDrainBatch)) {
             drain();
         }
+    }
+    static constexpr std::size_t kDrainBatch = 4096;
+    /// Live capture: the count of connections whose counted verdicts were forgotten (the
+    /// capture's bounded memory of them), read into ConnectionStats::verdict_memory_evicted of
+    /// the totals at finish(); it must outlive finish().
+    void count_verdict_memory(const std::uint64_t* evicted) noexcept {
+        verdict_memory_evicted_ = evicted;
     }
     /// Reports the connections that `poll` decided (live capture) as events, after `each`.
     void events(std::vector<analyze::ConnectionReport> decided);
@@ -66,6 +79,7 @@ class ConnectionOutput {
     report::ConnectionTotals totals_;
     std::vector<analyze::ConnectionReport> with_verdicts_;  // for --evidence only
     std::uint64_t frames_ = 0;
+    const std::uint64_t* verdict_memory_evicted_ = nullptr;
 };
 
 /// The one consumer of processed frames. Lifetimes: `options` and `reporter` outlive it.
@@ -124,6 +138,10 @@ class FrameConsumer {
 
     /// Reports the connections decided early (evicted or idle) since the last drain.
     void drain() { output_.drain(); }
+    /// See ConnectionOutput::count_verdict_memory.
+    void count_verdict_memory(const std::uint64_t* evicted) noexcept {
+        output_.count_verdict_memory(evicted);
+    }
     /// Live capture: decides the connections whose time has come at wall-clock `now` and
     /// reports them as events.
     void poll(Timestamp now) { output_.events(connections_.poll(now)); }

@@ -41,6 +41,12 @@ struct Metrics::Impl {
     prometheus::Gauge* open = nullptr;
     prometheus::Counter* alloc_failures = nullptr;
     std::uint64_t last_alloc_failures = 0;
+    // What the bounds on memory dropped, by structure (ConnectionStats), and the values last
+    // added: the flows decided early because the table was full, the VTEP pairs forgotten, the
+    // evidence frames not kept, the connections whose counted verdicts were forgotten.
+    static constexpr std::size_t kDropped = 4;
+    std::array<prometheus::Counter*, kDropped> dropped{};
+    std::array<std::uint64_t, kDropped> last_dropped{};
     prometheus::Family<prometheus::Counter>* rpc_calls = nullptr;
     prometheus::Family<prometheus::Counter>* rpc_errors = nullptr;
     prometheus::Family<prometheus::Histogram>* rpc_srt = nullptr;
@@ -106,6 +112,19 @@ Metrics::Metrics(const std::string& listen, const std::vector<std::string>& inte
              .Help("Packets whose connection analysis an allocation failure cut short")
              .Register(r)
              .Add({});
+    auto& dropped = prometheus::BuildCounter()
+                        .Name("vxcheck_state_dropped_total")
+                        .Help(
+                            "What the bounds on memory dropped, by structure: flows decided "
+                            "early (--max-flows), VTEP pairs forgotten (--max-vtep-pairs), "
+                            "evidence frames not kept (--evidence-budget), connections whose "
+                            "counted verdicts were forgotten")
+                        .Register(r);
+    const std::array<const char*, Impl::kDropped> structures{"flows", "vtep_pairs",
+                                                             "evidence_frames", "verdict_memory"};
+    for (std::size_t i = 0; i < structures.size(); ++i) {
+        impl_->dropped[i] = &dropped.Add({{"structure", structures[i]}});
+    }
     impl_->rpc_calls = &prometheus::BuildCounter()
                             .Name("vxcheck_rpc_calls_total")
                             .Help("ONC RPC calls by program, version and procedure")
@@ -177,6 +196,15 @@ void Metrics::set_connection_stats(const analyze::ConnectionStats& stats) noexce
         impl_->alloc_failures->Increment(
             static_cast<double>(stats.alloc_failures - impl_->last_alloc_failures));
         impl_->last_alloc_failures = stats.alloc_failures;
+    }
+    const std::array<std::uint64_t, Impl::kDropped> now{stats.evicted, stats.vtep_pairs_evicted,
+                                                        stats.evidence_frames_dropped,
+                                                        stats.verdict_memory_evicted};
+    for (std::size_t i = 0; i < now.size(); ++i) {
+        if (now[i] > impl_->last_dropped[i]) {
+            impl_->dropped[i]->Increment(static_cast<double>(now[i] - impl_->last_dropped[i]));
+            impl_->last_dropped[i] = now[i];
+        }
     }
 }
 

@@ -75,6 +75,33 @@ std::pair<std::uint16_t, std::uint16_t> to_range(const std::string& text, const 
     return {static_cast<std::uint16_t>(lo), static_cast<std::uint16_t>(hi)};
 }
 
+// A size in bytes: a whole number with an optional binary suffix K, M or G (KiB, MiB, GiB).
+std::size_t to_bytes(const std::string& text, const char* option) {
+    std::uint64_t n = 0;
+    std::size_t i = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && n <= (std::uint64_t{1} << 50);
+         ++i) {
+        n = n * 10 + static_cast<std::uint64_t>(text[i] - '0');
+    }
+    const std::string suffix = text.substr(i);
+    unsigned shift = 0;
+    if (suffix == "K" || suffix == "k") {
+        shift = 10;
+    } else if (suffix == "M" || suffix == "m") {
+        shift = 20;
+    } else if (suffix == "G" || suffix == "g") {
+        shift = 30;
+    } else if (!suffix.empty()) {
+        i = 0;  // not a number
+    }
+    if (i == 0 || n > (std::uint64_t{1} << 40) >> shift) {
+        throw UsageError(std::string("--") + option + " " + text +
+                         ": expected a size in bytes up to 1T (a number, optionally with K, M or "
+                         "G)");
+    }
+    return static_cast<std::size_t>(n << shift);
+}
+
 // What to look for, shared by analyze, capture and bench: decoding and connection options.
 class AnalysisOptions {
   public:
@@ -98,6 +125,13 @@ class AnalysisOptions {
             ("max-flows", po::value(&max_flows_)->value_name("N"),
                 "connections tracked at once; the least recently active are decided early beyond "
                 "that (default 200000)")
+            ("max-vtep-pairs", po::value(&max_vtep_pairs_)->value_name("N"),
+                "VTEP pairs whose checksum mode is remembered; the least recently used is "
+                "forgotten beyond that (default 65536)")
+            ("evidence-budget", po::value(&evidence_budget_)->value_name("BYTES"),
+                "memory for evidence frames, those of tracked connections and those kept for "
+                "--evidence together (K, M, G suffixes; default 64M); frames beyond it are "
+                "counted, not kept")
             ("idle-timeout", po::value(&idle_timeout_)->value_name("SECONDS"),
                 "a connection idle this long is decided and forgotten (default 900)")
             ("vxlan-sport-range", po::value(&vxlan_range_)->value_name("MIN-MAX"),
@@ -137,6 +171,8 @@ class AnalysisOptions {
         conn.max_flows = to_count(max_flows_, "max-flows", 1, kMaxFlowsLimit);
         conn.idle_timeout_s = static_cast<std::uint32_t>(
             to_count(idle_timeout_, "idle-timeout", 1, static_cast<std::uint64_t>(kMaxSeconds)));
+        conn.max_vtep_pairs = to_count(max_vtep_pairs_, "max-vtep-pairs", 1, kMaxFlowsLimit);
+        conn.evidence_budget_bytes = to_bytes(evidence_budget_, "evidence-budget");
         if (!vxlan_range_.empty()) {
             std::tie(conn.vxlan_sport_min, conn.vxlan_sport_max) =
                 to_range(vxlan_range_, "vxlan-sport-range");
@@ -163,6 +199,8 @@ class AnalysisOptions {
     bool all_ports_ = false;
     std::string max_flows_ = "200000";
     std::string idle_timeout_ = "900";
+    std::string max_vtep_pairs_ = "65536";
+    std::string evidence_budget_ = "64M";
     std::string vxlan_range_;
     std::string ephemeral_range_;
     std::string flannel_prefix_ = "24";

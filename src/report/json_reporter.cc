@@ -477,6 +477,10 @@ class JsonReporter final : public Reporter {
         j["expired"] = ct.stats.expired;
         j["alloc_failures"] = ct.stats.alloc_failures;
         const analyze::ConnectionStats& s = ct.stats;
+        // What the bounds on memory dropped (analyze/options.h): always present, 0 when nothing.
+        j["dropped"] = ordered_json{{"vtep_pairs", s.vtep_pairs_evicted},
+                                    {"evidence_frames", s.evidence_frames_dropped},
+                                    {"verdict_memory", s.verdict_memory_evicted}};
         if (s.udp_datagrams + s.udp_not_rpc + s.udp_ports_not_learned != 0) {
             j["udp_rpc"] = ordered_json{{"datagrams", s.udp_datagrams},
                                         {"flows", s.udp_flows},

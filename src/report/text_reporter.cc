@@ -105,13 +105,14 @@ class TextReporter final : public Reporter {
             points_ = points;
         }
         const bool finding = is_finding(c);
-        // Keep every finding's row and explanation (up to --max-rows), and clean rows only while
-        // they could still be shown: memory stays bounded on a busy node (and the rows not kept
-        // are not formatted).
-        if (!finding && conn_rows_.size() >= options_.max_rows) {
-            ++clean_not_kept_;
+        // Rows are kept only while they could still be shown (--max-rows findings, then clean
+        // rows while there is room): memory stays bounded on a busy node whatever the number of
+        // findings, and the rows not kept are counted, not formatted.
+        if (finding ? finding_rows_ >= options_.max_rows : conn_rows_.size() >= options_.max_rows) {
+            ++(finding ? findings_not_kept_ : clean_not_kept_);
             return;
         }
+        finding_rows_ += finding ? 1U : 0U;
         ConnRow row{.finding = finding,
                     .client = track::to_string(c.client),
                     .server = track::to_string(c.server) + udp_suffix(c),
@@ -206,6 +207,7 @@ class TextReporter final : public Reporter {
             out_ << " (" << ct.stats.alloc_failures
                  << " packets not fully analysed: out of memory)";
         }
+        print_dropped(ct.stats);
         if (ct.stats.udp_not_rpc != 0) {
             out_ << " (" << ct.stats.udp_not_rpc
                  << " UDP datagrams on an RPC port were not RPC: rpc.udp_not_rpc)";
@@ -235,7 +237,7 @@ class TextReporter final : public Reporter {
                  << pad(r.outer, wo) << fmt("  %4u  %-7s  ", r.syns, r.delay.c_str()) << r.verdicts
                  << "\n";
         }
-        const std::size_t total = conn_rows_.size() + clean_not_kept_;
+        const std::size_t total = conn_rows_.size() + clean_not_kept_ + findings_not_kept_;
         if (total > shown) {
             const std::size_t more_findings =
                 ct.with_findings > shown ? ct.with_findings - shown : 0;
@@ -249,6 +251,23 @@ class TextReporter final : public Reporter {
         if (ct.with_findings > findings_.size()) {
             out_ << "(" << ct.with_findings - findings_.size()
                  << " more connections need attention; see --json)\n\n";
+        }
+    }
+
+    // What the bounds on memory dropped (analyze/options.h), when they dropped anything.
+    void print_dropped(const analyze::ConnectionStats& s) {
+        if (s.vtep_pairs_evicted != 0) {
+            out_ << " (" << s.vtep_pairs_evicted
+                 << " VTEP pairs' checksum modes forgotten for newer ones: --max-vtep-pairs)";
+        }
+        if (s.evidence_frames_dropped != 0) {
+            out_ << " (" << s.evidence_frames_dropped
+                 << " evidence frames not kept: --evidence-budget spent)";
+        }
+        if (s.verdict_memory_evicted != 0) {
+            out_ << " (" << s.verdict_memory_evicted
+                 << " connections' counted verdicts forgotten: the status line may count some "
+                    "twice)";
         }
     }
 
@@ -421,6 +440,8 @@ class TextReporter final : public Reporter {
     std::vector<ConnRow> conn_rows_;
     std::vector<analyze::ConnectionReport> findings_;
     std::size_t clean_not_kept_ = 0;
+    std::size_t finding_rows_ = 0;
+    std::size_t findings_not_kept_ = 0;
     std::vector<std::string> points_;
     std::uint64_t bad_packets_ = 0;
 };

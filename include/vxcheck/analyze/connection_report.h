@@ -372,6 +372,13 @@ struct ConnectionStats {
     std::uint64_t udp_evicted = 0;
     std::uint64_t udp_not_rpc = 0;
     std::uint64_t udp_ports_not_learned = 0;
+    // What the bounds on memory dropped (ConnectionOptions): VTEP pairs whose mode was forgotten
+    // for newer ones, evidence frames not kept because the evidence budget was spent, and (live
+    // capture) connections whose verdicts already counted were forgotten, so that a later report
+    // of one counts its verdicts again.
+    std::uint64_t vtep_pairs_evicted = 0;
+    std::uint64_t evidence_frames_dropped = 0;
+    std::uint64_t verdict_memory_evicted = 0;
 };
 
 }  // namespace vxcheck::analyze

@@ -8,6 +8,7 @@
 // the rules (rules.h) that turn their facts into verdicts. Prose is the report's (report/).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,8 +73,24 @@ class ConnectionAnalyzer {
 
     /// Decides every remaining connection; ordered by first packet.
     std::vector<ConnectionReport> finish();
+    /// The same, each report handed to `each` as soon as it is decided (it may be moved from):
+    /// no list of every remaining connection is made.
+    void finish(const std::function<void(ConnectionReport&)>& each);
 
     [[nodiscard]] const ConnectionStats& stats() const noexcept;
+
+    /// For the --evidence file: a report with only what the file needs of `c` (its endpoints,
+    /// verdicts and the evidence frames that fit the evidence budget, moved out of `c`), empty
+    /// (no evidence) when nothing fits. The frames kept stay charged to the budget; those beyond
+    /// it are counted (ConnectionStats::evidence_frames_dropped). Never throws.
+    [[nodiscard]] ConnectionReport keep_for_evidence_file(ConnectionReport& c) noexcept;
+
+    /// The bounded state, for the tests and the output's drain: keys listed for poll(), bytes
+    /// of evidence held (ConnectionOptions::evidence_budget_bytes), reports decided early and
+    /// not yet taken (take_decided()).
+    [[nodiscard]] std::size_t pending_dirty() const noexcept;
+    [[nodiscard]] std::size_t evidence_bytes() const noexcept;
+    [[nodiscard]] std::size_t decided_waiting() const noexcept;
 
   private:
     struct Impl;

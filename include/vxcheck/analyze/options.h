@@ -15,6 +15,13 @@ struct ConnectionOptions {
     bool loopback_proxy_ports = true;
     std::size_t max_flows = 200000;      // bound on tracked connections; oldest evicted first
     std::uint32_t idle_timeout_s = 900;  // a connection idle this long is decided and dropped
+    // Bound on the VTEP pairs whose checksum mode is remembered (vtep_modes.h); the least
+    // recently used pair gives way to a new one (ConnectionStats::vtep_pairs_evicted).
+    std::size_t max_vtep_pairs = 65536;
+    // Bound on the bytes of evidence frames held: those copied into tracked connections, and
+    // those kept for the --evidence file. A frame beyond it is not kept
+    // (ConnectionStats::evidence_frames_dropped).
+    std::size_t evidence_budget_bytes = std::size_t{64} << 20;
     // The VXLAN driver picks outer source ports in [min, max] (ip_local_port_range 32768-60999,
     // max exclusive: domain spec 1.2); a port outside was rewritten by NAT.
     std::uint16_t vxlan_sport_min = 32768;

@@ -19,6 +19,9 @@ namespace {
 
 std::string scrape(int port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    // A listener that never answers fails the test in 5 s instead of hanging it.
+    const timeval timeout{.tv_sec = 5, .tv_usec = 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -69,6 +72,27 @@ TEST(Metrics, RpcSeriesCountTheActivityUnderBoundedLabels) {
     EXPECT_TRUE(has(srt + R"("+Inf"} 5)"));
     EXPECT_TRUE(
         has(R"(vxcheck_rpc_srt_seconds_count{procedure="COMPOUND",program="NFS",version="4"} 5)"));
+}
+
+TEST(Metrics, WhatTheMemoryBoundsDroppedIsCountedByStructure) {
+    Metrics m("127.0.0.1:0", {"eth0"});
+    m.serve();
+    analyze::ConnectionStats s;
+    s.evicted = 5;
+    s.vtep_pairs_evicted = 7;
+    s.evidence_frames_dropped = 11;
+    s.verdict_memory_evicted = 13;
+    m.set_connection_stats(s);
+    s.vtep_pairs_evicted = 9;  // cumulative: the counter adds the difference
+    m.set_connection_stats(s);
+    const std::string text = scrape(m.port());
+    const auto has = [&](const std::string& line) {
+        return text.find("\n" + line + "\n") != std::string::npos;
+    };
+    EXPECT_TRUE(has(R"(vxcheck_state_dropped_total{structure="flows"} 5)")) << text;
+    EXPECT_TRUE(has(R"(vxcheck_state_dropped_total{structure="vtep_pairs"} 9)"));
+    EXPECT_TRUE(has(R"(vxcheck_state_dropped_total{structure="evidence_frames"} 11)"));
+    EXPECT_TRUE(has(R"(vxcheck_state_dropped_total{structure="verdict_memory"} 13)"));
 }
 
 }  // namespace
