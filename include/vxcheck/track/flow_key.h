@@ -152,9 +152,9 @@ void set_flow_hash_key(SipKey k) noexcept;
 /// SipHash-1-3 of the key's content under flow_hash_key() (issue 22: with a hash anyone can
 /// compute, a pod that picks its own source ports fills one probe run of the connection table).
 /// Inline and short, as connection tracking hashes every packet's key: two IPv4 endpoints, the
-/// usual case, are one 16-byte message (both addresses, both ports), anything else one of 40
-/// bytes (both 16-byte addresses, the ports, the families); the lengths differ, so no key of one
-/// form hashes as a message of the other.
+/// usual case, are one 12-byte message (both addresses, both ports: two compression rounds),
+/// anything else one of 40 bytes (both 16-byte addresses, the ports, the families); the lengths
+/// differ, so no key of one form hashes as a message of the other.
 struct FlowKeyHash {
     std::size_t operator()(const FlowKey& k) const noexcept {
         const std::uint64_t lo0 = word(k.lo, 0);
@@ -163,9 +163,10 @@ struct FlowKeyHash {
         const std::uint64_t hi1 = word(k.hi, 1);
         const std::uint64_t ports = std::uint64_t{k.lo.port} | (std::uint64_t{k.hi.port} << 16) |
                                     (std::uint64_t{k.lo.v6} << 32) | (std::uint64_t{k.hi.v6} << 33);
-        if (!k.lo.v6 && !k.hi.v6 && ((lo0 | hi0) & kAfterIpv4) == 0 && (lo1 | hi1) == 0) {
+        if (!k.lo.v6 && !k.hi.v6 && ((lo0 | hi0) & kAfterIpv4) == 0 && (lo1 | hi1) == 0)
+            [[likely]] {
             return static_cast<std::size_t>(siphash_words<1, 3>(
-                flow_hash_key(), std::array{ipv4_bits(lo0) | (ipv4_bits(hi0) << 32), ports}));
+                flow_hash_key(), std::array{ipv4_bits(lo0) | (ipv4_bits(hi0) << 32)}, ports, 4));
         }
         return static_cast<std::size_t>(
             siphash_words<1, 3>(flow_hash_key(), std::array{lo0, lo1, hi0, hi1, ports}));

@@ -9,7 +9,7 @@
 //   the last block padded with zeros and the length's low byte at the top), checked against the
 //   published test vectors.
 // - siphash_words() is the same function of the message made of the words' little-endian bytes
-//   (8 bytes a word, so the last block holds the length only): no byte loads, no tail.
+//   followed by the low `tail_bytes` bytes of `tail` (at most 7): no byte loads, no loop.
 
 #include <array>
 #include <bit>
@@ -59,6 +59,7 @@ struct State {
     template <int C>
     constexpr void absorb(std::uint64_t m) noexcept {
         v3 ^= m;
+#pragma GCC unroll 4
         for (int i = 0; i < C; ++i) {
             round();
         }
@@ -68,6 +69,7 @@ struct State {
     template <int D>
     constexpr std::uint64_t finish() noexcept {
         v2 ^= 0xff;
+#pragma GCC unroll 4
         for (int i = 0; i < D; ++i) {
             round();
         }
@@ -97,15 +99,17 @@ constexpr std::uint64_t siphash(SipKey k, const std::uint8_t* p, std::size_t n) 
     return s.finish<D>();
 }
 
-/// SipHash-C-D under key k of the 8 * N bytes that are the words of w, each little-endian.
+/// SipHash-C-D under key k of the 8 * N bytes that are the words of w, each little-endian, and
+/// then the low tail_bytes bytes of tail (the rest of tail zero, tail_bytes < 8).
 template <int C, int D, std::size_t N>
-constexpr std::uint64_t siphash_words(SipKey k, const std::array<std::uint64_t, N>& w) noexcept {
-    static_assert(N < 32, "the length's low byte is 8 * N");
+constexpr std::uint64_t siphash_words(SipKey k, const std::array<std::uint64_t, N>& w,
+                                      std::uint64_t tail = 0, std::size_t tail_bytes = 0) noexcept {
+    static_assert(N < 31, "the length's low byte is 8 * N + tail_bytes");
     sip_detail::State s(k);
     for (const std::uint64_t m : w) {
         s.absorb<C>(m);
     }
-    s.absorb<C>(std::uint64_t{8 * N} << 56);
+    s.absorb<C>(tail | (std::uint64_t{8 * N + tail_bytes} << 56));
     return s.finish<D>();
 }
 

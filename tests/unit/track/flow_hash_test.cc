@@ -56,13 +56,17 @@ TEST(SipHash, MatchesTheReferenceSipHash13WithTheZeroKey) {
 TEST(SipHash, WordsAreTheSameFunctionAsTheirLittleEndianBytes) {
     const SipKey key{.k0 = 0x0123456789abcdefULL, .k1 = 0xfedcba9876543210ULL};
     const std::array<std::uint64_t, 5> w{0x1122334455667788ULL, 0, ~0ULL, 0x8000000000000001ULL,
-                                         42};
+                                         0xa1b2c3};
     std::array<std::uint8_t, 40> bytes{};
     for (std::size_t i = 0; i < 40; ++i) {
         bytes[i] = static_cast<std::uint8_t>(w[i / 8] >> (8 * (i % 8)));
     }
     EXPECT_EQ((siphash_words<1, 3>(key, w)), (siphash<1, 3>(key, bytes.data(), 40)));
     EXPECT_EQ((siphash_words<2, 4>(key, w)), (siphash<2, 4>(key, bytes.data(), 40)));
+    // Four words and a tail of 3 bytes: 35 bytes.
+    const std::array<std::uint64_t, 4> four{w[0], w[1], w[2], w[3]};
+    const std::uint64_t tail = w[4] & 0xffffffU;
+    EXPECT_EQ((siphash_words<1, 3>(key, four, tail, 3)), (siphash<1, 3>(key, bytes.data(), 35)));
 }
 
 // The message appended to `out` as the little-endian bytes of a number.
@@ -80,7 +84,6 @@ TEST(FlowKeyHash, IsSipHash13OfTheKeysContentUnderTheProcessKey) {
     m.insert(m.end(), v4.hi.addr.begin(), v4.hi.addr.begin() + 4);
     append(m, v4.lo.port, 2);
     append(m, v4.hi.port, 2);
-    append(m, 0, 4);
     EXPECT_EQ(FlowKeyHash{}(v4), (siphash<1, 3>(flow_hash_key(), m.data(), m.size())));
 
     FlowKey v6 = v4;
