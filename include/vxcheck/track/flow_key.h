@@ -165,14 +165,30 @@ struct FlowKeyHash {
                                     (std::uint64_t{k.lo.v6} << 32) | (std::uint64_t{k.hi.v6} << 33);
         if (!k.lo.v6 && !k.hi.v6 && ((lo0 | hi0) & kAfterIpv4) == 0 && (lo1 | hi1) == 0)
             [[likely]] {
-            return static_cast<std::size_t>(siphash_words<1, 3>(
-                flow_hash_key(), std::array{ipv4_bits(lo0) | (ipv4_bits(hi0) << 32)}, ports, 4));
+            return ipv4_message(ipv4_bits(lo0), ipv4_bits(hi0), ports);
         }
         return static_cast<std::size_t>(
             siphash_words<1, 3>(flow_hash_key(), std::array{lo0, lo1, hi0, hi1, ports}));
     }
 
+    /// The hash of the key of two IPv4 endpoints, lo's and hi's (lo < hi), from the addresses as
+    /// host-order numbers: operator() of that key without building and reading it back.
+    static std::size_t ipv4(std::uint32_t lo_addr, std::uint16_t lo_port, std::uint32_t hi_addr,
+                            std::uint16_t hi_port) noexcept {
+        return ipv4_message(wire_bits(lo_addr), wire_bits(hi_addr),
+                            std::uint64_t{lo_port} | (std::uint64_t{hi_port} << 16));
+    }
+
   private:
+    static std::size_t ipv4_message(std::uint64_t lo, std::uint64_t hi,
+                                    std::uint64_t ports) noexcept {
+        return static_cast<std::size_t>(
+            siphash_words<1, 3>(flow_hash_key(), std::array{lo | (hi << 32)}, ports, 4));
+    }
+    // What ipv4_bits() reads from an address stored by Endpoint::set_ipv4(a, ...).
+    static std::uint64_t wire_bits(std::uint32_t a) noexcept {
+        return kLittle ? std::uint64_t{__builtin_bswap32(a)} : std::uint64_t{a};
+    }
     // The first 8 address bytes of e as a native word, i = 0, or the last 8, i = 1.
     static std::uint64_t word(const Endpoint& e, std::size_t i) noexcept {
         std::uint64_t w;
