@@ -135,10 +135,11 @@ struct ConnectionAnalyzer::Impl {
             ++stats.reconnections;
         }
         if (flows.size() >= options.max_flows) {
-            evict_oldest();
+            evict_one();
         }
         Flow& f = flows.insert(key, h);
         f.order = next_order++;
+        f.queued_packets = 1;  // with the packet that creates it (on_tcp counts it)
         if (!plugins.empty()) {
             f.id = static_cast<FlowId>(flows.index_of(f));
         }
@@ -169,33 +170,37 @@ struct ConnectionAnalyzer::Impl {
         flows.erase(f);
     }
 
-    // Decides and drops the least recently active eighth of the table (amortised O(1)).
-    void evict_oldest() {
-        std::vector<std::pair<Timestamp, FlowKey>> by_age;
-        by_age.reserve(flows.size());
-        flows.for_each([&](const Flow& f) { by_age.emplace_back(f.last, f.key); });
-        const std::size_t n = std::max<std::size_t>(1, by_age.size() / 8);
-        std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(n - 1),
-                         by_age.end(), [](const auto& a, const auto& b) {
-                             return std::tie(a.first.sec, a.first.nsec) <
-                                    std::tie(b.first.sec, b.first.nsec);
-                         });
-        for (std::size_t i = 0; i < n; ++i) {
-            decide_and_drop(*flows.find(by_age[i].second));
-            ++stats.evicted;
+    // Decides and drops one flow: the oldest in the table's queue that had no packet since it
+    // joined it. One that had rejoins at the newest end instead (a second chance, as a clock
+    // hand gives): every such move is paid for by a packet, so an eviction costs O(1) amortised
+    // and the packet path does no bookkeeping for it, and the flows kept are the active ones.
+    void evict_one() {
+        Flow* f = flows.oldest();
+        while (f->packets != f->queued_packets) {
+            f->queued_packets = f->packets;
+            flows.requeue(*f);
+            f = flows.oldest();
         }
+        decide_and_drop(*f);
+        ++stats.evicted;
     }
 
+    // Decides and drops the flows idle longer than the timeout, from the oldest end of the
+    // queue: an idle flow is dropped, one active since it joined rejoins at the newest end, and
+    // the walk stops at the first that is neither (the flows behind it joined later). O(1)
+    // amortised per packet, never a walk of the table; a flow is never expired before its idle
+    // time is up, and at the latest once the flows queued before it have been idle as long.
     void expire_idle() {
-        std::vector<Flow*> idle;
-        flows.for_each([&](Flow& f) {
-            if (seconds_between(f.last, now) > options.idle_timeout_s) {
-                idle.push_back(&f);
+        while (Flow* f = flows.oldest()) {
+            if (seconds_between(f->last, now) > options.idle_timeout_s) {
+                decide_and_drop(*f);
+                ++stats.expired;
+            } else if (f->packets != f->queued_packets) {
+                f->queued_packets = f->packets;
+                flows.requeue(*f);
+            } else {
+                break;
             }
-        });
-        for (Flow* f : idle) {
-            decide_and_drop(*f);
-            ++stats.expired;
         }
         datagram_plugins.expire(now, options.idle_timeout_s);
     }

@@ -66,7 +66,8 @@ void Segment::set_ipv4_endpoints(std::uint32_t sa, std::uint32_t da) noexcept {
     key.lo.set_ipv4(src_first ? sa : da, src_first ? sp : dp);
     key.hi.set_ipv4(src_first ? da : sa, src_first ? dp : sp);
     src_is_lo = src_first;
-    hash = track::FlowKeyHash{}(key);
+    hash = src_first ? track::FlowKeyHash::ipv4(sa, sp, da, dp)
+                     : track::FlowKeyHash::ipv4(da, dp, sa, sp);
 }
 
 void Segment::set_tunnel(std::uint32_t tunnel_vni, std::uint16_t sport,

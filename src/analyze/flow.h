@@ -150,6 +150,11 @@ struct alignas(64) Flow {
     std::uint64_t candidates_total = 0;
     std::vector<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
     std::vector<EvidenceFrame> evidence;
+    // The table's queue (flow_table.h), in second-chance order: `packets` when the flow last
+    // joined the queue's newest end; a flow with more has been active since (connections.cc).
+    Flow* older = nullptr;
+    Flow* newer = nullptr;
+    std::uint64_t queued_packets = 0;
 
     [[nodiscard]] const track::Endpoint& client() const noexcept {
         return client_is_lo ? key.lo : key.hi;

@@ -3,6 +3,7 @@
 // call of a known program, and decided as a TCP connection is (idle, evicted, at the end).
 
 #include <algorithm>
+#include <tuple>
 
 #include "rpc_state.h"
 #include "vxcheck/analyze/rules.h"
@@ -108,18 +109,24 @@ bool RpcAnalyzer::Impl::on_datagram(const DatagramView& d) {
     return created;
 }
 
-// Decides and drops the least recently active eighth of the UDP flows.
+// Decides and drops the least recently active eighth of the UDP flows, the oldest first (ties
+// by first sight: nothing reported follows the map's order, which the flow hash's per-process
+// key changes from run to run).
 void RpcAnalyzer::Impl::evict_udp() {
-    std::vector<std::pair<Timestamp, track::FlowKey>> by_age;
+    std::vector<std::tuple<Timestamp, std::uint64_t, track::FlowKey>> by_age;
     by_age.reserve(udp_flows.size());
     for (const auto& [key, f] : udp_flows) {
-        by_age.emplace_back(f.last, key);
+        by_age.emplace_back(f.last, f.order, key);
     }
     const std::size_t n = std::max<std::size_t>(1, by_age.size() / 8);
-    std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(n - 1),
-                     by_age.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    const auto older = [](const auto& a, const auto& b) {
+        return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b));
+    };
+    const auto nth = by_age.begin() + static_cast<std::ptrdiff_t>(n - 1);
+    std::nth_element(by_age.begin(), nth, by_age.end(), older);
+    std::sort(by_age.begin(), nth + 1, older);
     for (std::size_t i = 0; i < n; ++i) {
-        const auto it = udp_flows.find(by_age[i].second);
+        const auto it = udp_flows.find(std::get<2>(by_age[i]));
         udp_decided.emplace_back(it->second.points, decide_udp(it->second));
         udp_flows.erase(it);
         ++udp.evicted;
@@ -219,13 +226,18 @@ bool RpcAnalyzer::on_datagram(const DatagramView& d) noexcept {
 
 void RpcAnalyzer::expire(Timestamp now, double idle_s) {
     Impl& im = *impl_;
-    for (auto it = im.udp_flows.begin(); it != im.udp_flows.end();) {
-        if (seconds_between(it->second.last, now) > idle_s) {
-            im.udp_decided.emplace_back(it->second.points, im.decide_udp(it->second));
-            it = im.udp_flows.erase(it);
-        } else {
-            ++it;
+    std::vector<std::pair<std::uint64_t, track::FlowKey>> idle;  // by first sight, not map order
+    for (const auto& [key, f] : im.udp_flows) {
+        if (seconds_between(f.last, now) > idle_s) {
+            idle.emplace_back(f.order, key);
         }
+    }
+    std::sort(idle.begin(), idle.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [order, key] : idle) {
+        const auto it = im.udp_flows.find(key);
+        im.udp_decided.emplace_back(it->second.points, im.decide_udp(it->second));
+        im.udp_flows.erase(it);
     }
 }
 
@@ -240,6 +252,7 @@ void RpcAnalyzer::take_decided(const std::vector<std::string>& points,
 
 void RpcAnalyzer::poll(Timestamp now, const std::vector<std::string>& points,
                        std::vector<ConnectionReport>& out) {
+    std::vector<std::pair<std::uint64_t, ConnectionReport>> found;  // by first sight
     for (auto& [key, f] : impl_->udp_flows) {
         if (f.conn.findings.size() == f.findings_polled) {
             continue;
@@ -251,8 +264,13 @@ void RpcAnalyzer::poll(Timestamp now, const std::vector<std::string>& points,
             f.emitted |= bits;
             r.decided_at = now;
             name_points(f.points, points, r);
-            out.push_back(std::move(r));
+            found.emplace_back(f.order, std::move(r));
         }
+    }
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [order, r] : found) {
+        out.push_back(std::move(r));
     }
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "vxcheck/decode/packet.h"
+#include "vxcheck/track/siphash.h"
 
 namespace vxcheck::track {
 
@@ -132,26 +133,74 @@ struct FlowKey {
     bool operator==(const FlowKey&) const = default;
 };
 
-/// Inline and cheap (connection tracking hashes every packet's key): the four address words
-/// times odd constants, the ports and families, one splitmix64 finaliser over the lot.
+namespace detail {
+extern SipKey flow_hash_key;  // flow_key.cc: random, drawn before main()
+}  // namespace detail
+
+/// The key of every flow hash in this process: 128 random bits from getrandom(), drawn once at
+/// start-up, so a hash (and a slot) differs from run to run and cannot be computed outside.
+/// Nothing may depend on it but where entries sit in hash tables: reports are ordered by
+/// arrival, never by hash.
+[[nodiscard]] inline const SipKey& flow_hash_key() noexcept {
+    return detail::flow_hash_key;
+}
+
+/// Replaces the key, for tests and tools that check that output does not depend on it. Only
+/// while no hash table holds a key hashed with the old one.
+void set_flow_hash_key(SipKey k) noexcept;
+
+/// SipHash-1-3 of the key's content under flow_hash_key() (issue 22: with a hash anyone can
+/// compute, a pod that picks its own source ports fills one probe run of the connection table).
+/// Inline and short, as connection tracking hashes every packet's key: two IPv4 endpoints, the
+/// usual case, are one 12-byte message (both addresses, both ports: two compression rounds),
+/// anything else one of 40 bytes (both 16-byte addresses, the ports, the families); the lengths
+/// differ, so no key of one form hashes as a message of the other.
 struct FlowKeyHash {
     std::size_t operator()(const FlowKey& k) const noexcept {
-        const auto word = [](const Endpoint& e, std::size_t i) {
-            std::uint64_t w;
-            std::memcpy(&w, e.addr.data() + 8 * i, sizeof w);
-            return w;
-        };
-        std::uint64_t x =
-            (word(k.lo, 0) * 0x9e3779b97f4a7c15ULL) ^ (word(k.lo, 1) * 0xc2b2ae3d27d4eb4fULL) ^
-            (word(k.hi, 0) * 0x165667b19e3779f9ULL) ^ (word(k.hi, 1) * 0xd6e8feb86659fd93ULL) ^
-            (std::uint64_t{k.lo.port} << 48) ^ (std::uint64_t{k.hi.port} << 32) ^
-            (k.lo.v6 ? 2U : 0U) ^ (k.hi.v6 ? 1U : 0U);
-        x ^= x >> 30;
-        x *= 0xbf58476d1ce4e5b9ULL;
-        x ^= x >> 27;
-        x *= 0x94d049bb133111ebULL;
-        x ^= x >> 31;
-        return static_cast<std::size_t>(x);
+        const std::uint64_t lo0 = word(k.lo, 0);
+        const std::uint64_t lo1 = word(k.lo, 1);
+        const std::uint64_t hi0 = word(k.hi, 0);
+        const std::uint64_t hi1 = word(k.hi, 1);
+        const std::uint64_t ports = std::uint64_t{k.lo.port} | (std::uint64_t{k.hi.port} << 16) |
+                                    (std::uint64_t{k.lo.v6} << 32) | (std::uint64_t{k.hi.v6} << 33);
+        if (!k.lo.v6 && !k.hi.v6 && ((lo0 | hi0) & kAfterIpv4) == 0 && (lo1 | hi1) == 0)
+            [[likely]] {
+            return ipv4_message(ipv4_bits(lo0), ipv4_bits(hi0), ports);
+        }
+        return static_cast<std::size_t>(
+            siphash_words<1, 3>(flow_hash_key(), std::array{lo0, lo1, hi0, hi1, ports}));
+    }
+
+    /// The hash of the key of two IPv4 endpoints, lo's and hi's (lo < hi), from the addresses as
+    /// host-order numbers: operator() of that key without building and reading it back.
+    static std::size_t ipv4(std::uint32_t lo_addr, std::uint16_t lo_port, std::uint32_t hi_addr,
+                            std::uint16_t hi_port) noexcept {
+        return ipv4_message(wire_bits(lo_addr), wire_bits(hi_addr),
+                            std::uint64_t{lo_port} | (std::uint64_t{hi_port} << 16));
+    }
+
+  private:
+    static std::size_t ipv4_message(std::uint64_t lo, std::uint64_t hi,
+                                    std::uint64_t ports) noexcept {
+        return static_cast<std::size_t>(
+            siphash_words<1, 3>(flow_hash_key(), std::array{lo | (hi << 32)}, ports, 4));
+    }
+    // What ipv4_bits() reads from an address stored by Endpoint::set_ipv4(a, ...).
+    static std::uint64_t wire_bits(std::uint32_t a) noexcept {
+        return kLittle ? std::uint64_t{__builtin_bswap32(a)} : std::uint64_t{a};
+    }
+    // The first 8 address bytes of e as a native word, i = 0, or the last 8, i = 1.
+    static std::uint64_t word(const Endpoint& e, std::size_t i) noexcept {
+        std::uint64_t w;
+        std::memcpy(&w, e.addr.data() + 8 * i, sizeof w);
+        return w;
+    }
+    static constexpr bool kLittle = std::endian::native == std::endian::little;
+    // Address bytes 4-7 in a word of bytes 0-7 (zero for an IPv4 endpoint).
+    static constexpr std::uint64_t kAfterIpv4 = kLittle ? 0xffffffff00000000ULL : 0xffffffffULL;
+    // Address bytes 0-3 of such a word, in the low half (bytes 0-3 of a little-endian message).
+    static std::uint64_t ipv4_bits(std::uint64_t w) noexcept {
+        return kLittle ? (w & 0xffffffffULL) : (w >> 32);
     }
 };
 

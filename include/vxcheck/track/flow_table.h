@@ -5,13 +5,21 @@
 // (stable addresses, reused through a free list). A chained map would cost two dependent cache
 // misses (bucket, node) per packet.
 //
-// The value type V is the caller's per-flow state. It needs a `track::FlowKey key` member and a
-// `bool live` member (the table sets both), and must be default-constructible; erase() resets a
-// value to V{} (releasing what it owns) before reusing it. Values keep their address for as long
-// as they are in the table; index_of() names one by a stable small number, for side stores.
+// The value type V is the caller's per-flow state. It needs a `track::FlowKey key` member, a
+// `bool live` member and `V* older`, `V* newer` members (the table sets them all), and must be
+// default-constructible; erase() resets a value to V{} (releasing what it owns) before reusing
+// it. Values keep their address for as long as they are in the table; index_of() names one by a
+// stable small number, for side stores.
+//
+// The values also form a queue through `older` and `newer` (intrusive: no allocation, O(1) for
+// every change): insert() puts a value at the newest end, requeue() moves one there, erase()
+// takes one out wherever it is, and oldest() is the other end. A caller that requeues a value
+// when it is used gets least-recently-used order; one that requeues lazily, at the oldest end,
+// a second-chance (clock) order, with nothing to do on the path that uses values.
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -149,8 +157,19 @@ class FlowTable {
         v->key = k;
         v->live = true;
         place(Slot{.tag = tag_of(h), .value = v});
+        link_newest(*v);
         ++live_;
         return *v;
+    }
+
+    /// The value queued longest ago (nullptr when the table is empty).
+    [[nodiscard]] V* oldest() const noexcept { return oldest_; }
+    /// Moves v (a value of this table) to the newest end of the queue.
+    void requeue(V& v) noexcept {
+        if (newest_ != &v) {
+            unlink(v);
+            link_newest(v);
+        }
     }
 
     /// Removes v (a value of this table): its slot is closed up by backward shifting.
@@ -170,12 +189,25 @@ class FlowTable {
             }
         }
         slots_[i] = Slot{};
+        unlink(v);
         v = V{};              // releases what it owns
         free_.push_back(&v);  // within the capacity insert() reserved
         --live_;
     }
 
     [[nodiscard]] std::size_t size() const noexcept { return live_; }
+
+    /// The longest distance from a value's home slot to its slot: the most slots a lookup of a
+    /// present key reads (a measure of how keys spread; walks the whole table).
+    [[nodiscard]] std::size_t longest_probe() const noexcept {
+        std::size_t longest = 0;
+        for (std::size_t i = 0; i < slots_.size(); ++i) {
+            if (slots_[i].value != nullptr) {
+                longest = std::max(longest, (i - (slots_[i].tag & mask())) & mask());
+            }
+        }
+        return longest;
+    }
 
     /// A stable number for v while it is in the table (below capacity()), for side stores.
     [[nodiscard]] std::size_t index_of(const V& v) const noexcept { return values_.index_of(v); }
@@ -198,6 +230,7 @@ class FlowTable {
         values_.clear();
         free_.clear();
         slots_.assign(kMinSlots, Slot{});
+        oldest_ = newest_ = nullptr;
         live_ = 0;
     }
 
@@ -221,6 +254,19 @@ class FlowTable {
         slots_[i] = s;
     }
 
+    void link_newest(V& v) noexcept {
+        v.older = newest_;
+        v.newer = nullptr;
+        (newest_ != nullptr ? newest_->newer : oldest_) = &v;
+        newest_ = &v;
+    }
+
+    void unlink(V& v) noexcept {
+        (v.older != nullptr ? v.older->newer : oldest_) = v.newer;
+        (v.newer != nullptr ? v.newer->older : newest_) = v.older;
+        v.older = v.newer = nullptr;
+    }
+
     void rehash(std::size_t n) {
         std::vector<Slot> old(n);
         old.swap(slots_);
@@ -234,6 +280,8 @@ class FlowTable {
     std::vector<Slot> slots_;
     FlowStore<V> values_;
     std::vector<V*> free_;  // erased values of values_, to reuse
+    V* oldest_ = nullptr;   // the queue's ends
+    V* newest_ = nullptr;
     std::size_t live_ = 0;
 };
 

@@ -14,6 +14,8 @@ namespace {
 struct Value {
     FlowKey key;
     bool live = false;
+    Value* older = nullptr;
+    Value* newer = nullptr;
     std::uint64_t n = 0;
     std::vector<int> owned;
 };
@@ -117,6 +119,44 @@ TEST(TrackFlowTable, PrefetchChangesNothing) {
     t.prefetch_slot(FlowTable<Value>::hash(k));
     EXPECT_EQ(t.size(), 1U);
     EXPECT_NE(t.find(k), nullptr);
+}
+
+// The queue through the values: insertion order, requeue() to the newest end, erase() from
+// anywhere, clear() empties it.
+std::vector<std::uint64_t> queue_of(const FlowTable<Value>& t) {
+    std::vector<std::uint64_t> out;
+    for (const Value* v = t.oldest(); v != nullptr; v = v->newer) {
+        out.push_back(v->n);
+    }
+    return out;
+}
+
+TEST(TrackFlowTable, QueueKeepsInsertionOrderThroughRequeueAndErase) {
+    FlowTable<Value> t;
+    for (std::uint32_t i = 0; i < 5; ++i) {
+        t.insert(key_of(i), FlowTable<Value>::hash(key_of(i))).n = i;
+    }
+    EXPECT_EQ(queue_of(t), (std::vector<std::uint64_t>{0, 1, 2, 3, 4}));
+    t.requeue(*t.find(key_of(1)));
+    t.requeue(*t.find(key_of(0)));
+    t.requeue(*t.find(key_of(0)));  // already the newest
+    EXPECT_EQ(queue_of(t), (std::vector<std::uint64_t>{2, 3, 4, 1, 0}));
+    t.erase(*t.find(key_of(4)));  // the middle
+    t.erase(*t.find(key_of(2)));  // the oldest
+    t.erase(*t.find(key_of(0)));  // the newest
+    EXPECT_EQ(queue_of(t), (std::vector<std::uint64_t>{3, 1}));
+    t.insert(key_of(7), FlowTable<Value>::hash(key_of(7))).n = 7;  // reuses an erased value
+    EXPECT_EQ(queue_of(t), (std::vector<std::uint64_t>{3, 1, 7}));
+    // Backwards too: older links mirror newer ones.
+    std::vector<std::uint64_t> back;
+    for (const Value* v = t.find(key_of(7)); v != nullptr; v = v->older) {
+        back.push_back(v->n);
+    }
+    EXPECT_EQ(back, (std::vector<std::uint64_t>{7, 1, 3}));
+    t.clear();
+    EXPECT_EQ(t.oldest(), nullptr);
+    t.insert(key_of(9), FlowTable<Value>::hash(key_of(9))).n = 9;
+    EXPECT_EQ(queue_of(t), (std::vector<std::uint64_t>{9}));
 }
 
 }  // namespace
