@@ -18,24 +18,17 @@
 
 #include "vxcheck/frame.h"
 #include "vxcheck/prefetch.h"
+#include "vxcheck/track/flow_key.h"
+#include "vxcheck/track/siphash.h"
 
 namespace vxcheck::analyze::rpc_state {
 
-/// 64-bit hash of a byte array key (word-wise multiply-xorshift; keys are a few dozen bytes).
+/// 64-bit hash of a byte array key under the process's random flow-hash key (SipHash-1-3):
+/// clients choose their XIDs and ports, so an unkeyed hash would let them aim keys at one group
+/// and push other connections' facts out of it.
 template <std::size_t N>
 std::uint64_t hash_bytes(const std::array<std::uint8_t, N>& k) noexcept {
-    std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ N;
-    std::size_t i = 0;
-    for (; i + 8 <= N; i += 8) {
-        std::uint64_t w = 0;
-        std::memcpy(&w, k.data() + i, 8);
-        h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
-        h ^= h >> 31;
-    }
-    std::uint64_t tail = 0;
-    std::memcpy(&tail, k.data() + i, N - i);
-    h = (h ^ tail) * 0x94D049BB133111EBULL;
-    return h ^ (h >> 29);
+    return track::siphash<1, 3>(track::flow_hash_key(), k.data(), N);
 }
 
 template <typename Key, typename Value>

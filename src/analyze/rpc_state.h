@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -145,9 +146,13 @@ class XidIndex {
         std::uint32_t xid = 0;
         std::uint32_t pos = 0;  // record index + 1; 0 is empty
     };
+    // Multiply-shift (Dietzfelbinger) with an odd multiplier from the process's random key: a
+    // client picks its own XIDs, and with a fixed multiplier it could make one probe chain of
+    // every call it keeps waiting. The slot is the product's top bits (mask + 1 is a power of
+    // two, at least 16).
     static std::size_t slot_of(std::uint32_t xid, std::size_t mask) noexcept {
-        const std::uint32_t h = xid * 0x9E3779B1U;
-        return static_cast<std::size_t>(h ^ (h >> 16)) & mask;
+        const std::uint64_t a = track::flow_hash_key().k0 | 1U;
+        return static_cast<std::size_t>((a * xid) >> (64 - std::bit_width(mask)));
     }
     void place(std::uint32_t xid, std::size_t index) noexcept {
         const std::size_t mask = slots_.size() - 1;

@@ -9,8 +9,7 @@
 namespace vxcheck::analyze {
 
 VtepModes::VtepModes(std::size_t max_pairs)
-    : max_pairs_(std::max<std::size_t>(1, std::min<std::size_t>(max_pairs, kNone / 4))),
-      key_(random_hash_key()) {}
+    : max_pairs_(std::max<std::size_t>(1, std::min<std::size_t>(max_pairs, kNone / 4))) {}
 
 void VtepModes::learn(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
                       const PacketDigest& d) {
@@ -79,7 +78,7 @@ VtepModes::Pair& VtepModes::pair_of(const track::Endpoint& src, const track::End
 
 std::uint64_t VtepModes::hash_of(const track::Endpoint& src,
                                  const track::Endpoint& dst) const noexcept {
-    return keyed_pair_hash(key_, src, dst);
+    return keyed_pair_hash(src, dst);
 }
 
 std::uint32_t VtepModes::find(const track::Endpoint& src, const track::Endpoint& dst,

@@ -86,7 +86,6 @@ class VtepModes {
     void grow_index();
 
     std::size_t max_pairs_;
-    std::uint64_t key_;                 // the hash's per-process random key
     std::vector<Pair> pairs_;           // at most max_pairs_
     std::vector<std::uint32_t> index_;  // open addressing (linear probing) into pairs_
     std::size_t hand_ = 0;              // the clock hand over pairs_

@@ -9,11 +9,10 @@
 namespace vxcheck::app {
 
 VerdictMemory::VerdictMemory(std::size_t capacity)
-    : capacity_(std::max<std::size_t>(1, capacity)), key_(analyze::random_hash_key()) {}
+    : capacity_(std::max<std::size_t>(1, capacity)) {}
 
 std::uint64_t VerdictMemory::key_of(const analyze::ConnectionReport& c) const noexcept {
-    return analyze::keyed_pair_hash(key_ ^ static_cast<std::uint64_t>(c.transport), c.client,
-                                    c.server);
+    return analyze::keyed_pair_hash(c.client, c.server, static_cast<std::uint64_t>(c.transport));
 }
 
 std::uint32_t VerdictMemory::gained(const analyze::ConnectionReport& c) {

@@ -31,7 +31,6 @@ class VerdictMemory {
     [[nodiscard]] std::uint64_t key_of(const analyze::ConnectionReport& c) const noexcept;
 
     std::size_t capacity_;
-    std::uint64_t key_;
     std::unordered_map<std::uint64_t, std::uint32_t> seen_;
     std::deque<std::uint64_t> order_;  // the keys of seen_, oldest first
     std::uint64_t evicted_ = 0;
