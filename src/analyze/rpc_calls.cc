@@ -38,6 +38,10 @@ void RpcAnalyzer::Impl::count_procedure(Conn& c, const rpc::CallHeader& h) {
             return;
         }
     }
+    if (c.procs.size() >= kMaxCountKeys) {
+        ++c.bounds_hit;
+        return;
+    }
     c.procs.push_back({h.prog, h.vers, h.proc, 1});
 }
 
@@ -48,6 +52,10 @@ void RpcAnalyzer::Impl::count_error(Conn& c, std::uint32_t prog, ErrorKind kind,
             ++e.n;
             return;
         }
+    }
+    if (c.errors.size() >= kMaxCountKeys) {
+        ++c.bounds_hit;
+        return;
     }
     c.errors.push_back({.kind = kind, .code = code, .detail = detail, .n = 1, .prog = prog});
 }
@@ -191,6 +199,10 @@ void RpcAnalyzer::Impl::add_srt(Conn& c, const CallRec& call, std::uint32_t op, 
         return a.prog == call.prog && a.vers == call.vers && a.proc == call.proc && a.op == op;
     });
     if (it == c.srt.end()) {
+        if (c.srt.size() >= kMaxSrtKeys) {
+            ++c.bounds_hit;
+            return;
+        }
         c.srt.push_back(
             {.prog = call.prog, .vers = call.vers, .proc = call.proc, .op = op, .samples = {}});
         it = c.srt.end() - 1;

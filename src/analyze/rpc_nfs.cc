@@ -29,7 +29,9 @@ void RpcAnalyzer::Impl::decode_call_args(Conn& c, bool from_client, const rpc::R
             c.versions |= static_cast<std::uint8_t>(2U << cc.minorversion);
         }
         for (std::size_t i = 0; i < cc.op_count; ++i) {
-            rpc_state::bump(c.ops, cc.ops[i]);
+            if (!rpc_state::bump(c.ops, cc.ops[i])) {
+                ++c.bounds_hit;
+            }
         }
         c.call_op_count = static_cast<std::uint32_t>(cc.op_count);
         std::copy_n(cc.ops.begin(), std::min<std::size_t>(cc.op_count, c.call_ops.size()),
@@ -56,7 +58,9 @@ void RpcAnalyzer::Impl::decode_call_args(Conn& c, bool from_client, const rpc::R
         rpc::CbCompoundCall cb;
         if (rpc::parse_cb_compound_call(h.args, cb)) {
             for (std::size_t i = 0; i < cb.op_count; ++i) {
-                rpc_state::bump(c.cb_ops, cb.ops[i]);
+                if (!rpc_state::bump(c.cb_ops, cb.ops[i])) {
+                    ++c.bounds_hit;
+                }
             }
         }
     }

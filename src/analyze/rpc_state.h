@@ -188,14 +188,20 @@ struct ProcCount {
     std::uint64_t exported = 0;  // of n, given to take_activity()
 };
 
-inline void bump(std::vector<std::pair<std::uint32_t, std::uint64_t>>& v, std::uint32_t key) {
+/// Counts `key` in v; false (nothing counted) when v holds kMaxCountKeys other keys already.
+[[nodiscard]] inline bool bump(std::vector<std::pair<std::uint32_t, std::uint64_t>>& v,
+                               std::uint32_t key) {
     for (auto& [k, n] : v) {
         if (k == key) {
             ++n;
-            return;
+            return true;
         }
     }
+    if (v.size() >= kMaxCountKeys) {
+        return false;
+    }
     v.emplace_back(key, 1);
+    return true;
 }
 
 /// Adds `xid` to `xids` once.

@@ -61,8 +61,14 @@ inline constexpr std::size_t kMaxOwnerEvents = 4096;     // EXCHANGE_ID/SETCLIEN
 inline constexpr std::size_t kMaxSessionEvents = 16384;  // establishments and session errors
 inline constexpr std::size_t kMaxSessions = 4096;        // CREATE_SESSION replies kept
 inline constexpr std::size_t kSrtSamples = 256;          // samples kept per key for median/p99
-inline constexpr std::size_t kMaxUdpFlows = 4096;        // UDP RPC flows tracked at once
-inline constexpr std::size_t kMaxLearnedUdpPorts = 64;   // UDP ports learned from portmap
+// Distinct keys a connection counts under: procedures, NFSv4 ops, callback ops and error kinds
+// each (a client chooses its procedure and op numbers, so without a bound one connection could
+// grow its tables, and the linear search through them, without end), and response-time keys
+// (each keeps kSrtSamples samples). A message whose key does not fit is counted as a bound hit.
+inline constexpr std::size_t kMaxCountKeys = 64;
+inline constexpr std::size_t kMaxSrtKeys = 16;
+inline constexpr std::size_t kMaxUdpFlows = 4096;       // UDP RPC flows tracked at once
+inline constexpr std::size_t kMaxLearnedUdpPorts = 64;  // UDP ports learned from portmap
 inline constexpr std::size_t kMaxPortQueries = 64;  // GETPORT/GETADDR calls awaiting their reply
 inline constexpr std::uint16_t kPortmapPort = 111;
 

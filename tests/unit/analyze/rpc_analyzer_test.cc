@@ -164,5 +164,32 @@ TEST(RpcAnalyzer, EvidenceFramesKeepTheirBytesOnlyWhenAskedTo) {
     EXPECT_TRUE(without[0].bytes.empty());
 }
 
+// A client chooses its procedure numbers: one connection counts at most kMaxCountKeys distinct
+// procedures, and the calls beyond are bound hits, not new table entries.
+TEST(RpcAnalyzer, DistinctProceduresPerConnectionAreBounded) {
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    analyze::RpcAnalyzer rpc;
+    a.add_plugin(rpc);
+    Feeder feed(a);
+    feed.send(client_segment(tf::kSyn, 1000));
+    const std::size_t n = analyze::kMaxCountKeys + 36;
+    std::uint32_t seq = 1001;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto proc = static_cast<std::uint32_t>(1000 + i);
+        ByteVec call =
+            record({static_cast<std::uint32_t>(0x100 + i), 0, 2, 100003, 3, proc, 0, 0, 0, 0});
+        const auto len = static_cast<std::uint32_t>(call.size());
+        feed.send(client_segment(tf::kAck | tf::kPsh, seq, std::move(call)));
+        seq += len;
+    }
+    const auto reports = a.finish();
+    ASSERT_EQ(reports.size(), 1U);
+    ASSERT_TRUE(reports[0].rpc);
+    EXPECT_EQ(reports[0].rpc->calls, n);
+    EXPECT_EQ(reports[0].rpc->procedures.size(), analyze::kMaxCountKeys);
+    EXPECT_EQ(reports[0].rpc->bounds_hit, 36U);
+}
+
 }  // namespace
 }  // namespace vxcheck::test
