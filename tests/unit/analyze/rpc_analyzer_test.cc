@@ -84,13 +84,22 @@ ByteVec record(std::initializer_list<std::uint32_t> words) {
     return wire;
 }
 
-TEST(RpcAnalyzer, ALongConnectionRetiresAnsweredCallsAndKeepsCountingThem) {
-    analyze::ConnectionAnalyzer a({});
-    a.add_point("p");
+// One capture point, the RPC analyzer plugged in, and a client's SYN (ISN 1000) sent.
+struct OneConnection {
+    explicit OneConnection(analyze::RpcOptions options = {}) : rpc(options) {
+        a.add_point("p");
+        a.add_plugin(rpc);
+        feed.send(client_segment(tf::kSyn, 1000));
+    }
+    analyze::ConnectionAnalyzer a{{}};
     analyze::RpcAnalyzer rpc;
-    a.add_plugin(rpc);
-    Feeder feed(a);
-    feed.send(client_segment(tf::kSyn, 1000));
+    Feeder feed{a};
+};
+
+TEST(RpcAnalyzer, ALongConnectionRetiresAnsweredCallsAndKeepsCountingThem) {
+    OneConnection c;
+    analyze::ConnectionAnalyzer& a = c.a;
+    Feeder& feed = c.feed;
     PacketBuilder synack;
     synack.ethernet()
         .ipv4("10.244.2.7", "10.244.1.5")
@@ -167,12 +176,9 @@ TEST(RpcAnalyzer, EvidenceFramesKeepTheirBytesOnlyWhenAskedTo) {
 // A client chooses its procedure numbers: one connection counts at most kMaxCountKeys distinct
 // procedures, and the calls beyond are bound hits, not new table entries.
 TEST(RpcAnalyzer, DistinctProceduresPerConnectionAreBounded) {
-    analyze::ConnectionAnalyzer a({});
-    a.add_point("p");
-    analyze::RpcAnalyzer rpc;
-    a.add_plugin(rpc);
-    Feeder feed(a);
-    feed.send(client_segment(tf::kSyn, 1000));
+    OneConnection c;
+    analyze::ConnectionAnalyzer& a = c.a;
+    Feeder& feed = c.feed;
     const std::size_t n = analyze::kMaxCountKeys + 36;
     std::uint32_t seq = 1001;
     for (std::size_t i = 0; i < n; ++i) {
