@@ -4,6 +4,7 @@
 // largest value (--max-flows -1 meant no bound), and "nan" or "inf" for a double. Every error is
 // a UsageError, one line naming the option, its value and what was expected.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -28,6 +29,10 @@ inline constexpr double kMaxSeconds = 366.0 * 24 * 3600;
 
 /// --file-mode: octal permission bits, 0 to 0777 (no set-id or sticky bit).
 [[nodiscard]] unsigned to_file_mode(const std::string& text);
+
+/// A size in bytes: a whole number with an optional binary suffix K, M or G (KiB, MiB, GiB), up
+/// to 1 TiB.
+[[nodiscard]] std::size_t to_bytes(const std::string& text, const char* option);
 
 /// --buffer-size MiB as bytes, computed in 64 bits, at most what the kernel gives a socket.
 [[nodiscard]] std::uint32_t to_buffer_bytes(const std::string& text);

@@ -75,33 +75,6 @@ std::pair<std::uint16_t, std::uint16_t> to_range(const std::string& text, const 
     return {static_cast<std::uint16_t>(lo), static_cast<std::uint16_t>(hi)};
 }
 
-// A size in bytes: a whole number with an optional binary suffix K, M or G (KiB, MiB, GiB).
-std::size_t to_bytes(const std::string& text, const char* option) {
-    std::uint64_t n = 0;
-    std::size_t i = 0;
-    for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && n <= (std::uint64_t{1} << 50);
-         ++i) {
-        n = n * 10 + static_cast<std::uint64_t>(text[i] - '0');
-    }
-    const std::string suffix = text.substr(i);
-    unsigned shift = 0;
-    if (suffix == "K" || suffix == "k") {
-        shift = 10;
-    } else if (suffix == "M" || suffix == "m") {
-        shift = 20;
-    } else if (suffix == "G" || suffix == "g") {
-        shift = 30;
-    } else if (!suffix.empty()) {
-        i = 0;  // not a number
-    }
-    if (i == 0 || n > (std::uint64_t{1} << 40) >> shift) {
-        throw UsageError(std::string("--") + option + " " + text +
-                         ": expected a size in bytes up to 1T (a number, optionally with K, M or "
-                         "G)");
-    }
-    return static_cast<std::size_t>(n << shift);
-}
-
 // What to look for, shared by analyze, capture and bench: decoding and connection options.
 class AnalysisOptions {
   public:
