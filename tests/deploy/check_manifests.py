@@ -18,6 +18,7 @@ kustomization.yaml), as `kubectl apply -k` does for manifests without patches.
 """
 
 import fnmatch
+import math
 import os
 import re
 import shutil
@@ -266,7 +267,8 @@ def check_pod(ds, vxcheck):
     if spec.get("hostNetwork") is not True or spec.get("dnsPolicy") != "ClusterFirstWithHostNet":
         error("DaemonSet: hostNetwork with dnsPolicy ClusterFirstWithHostNet expected")
     if len(spec["containers"]) != 1:
-        return error("DaemonSet: expected one container")
+        error("DaemonSet: expected one container")
+        return {}, 0
     c = spec["containers"][0]
     sc = c.get("securityContext", {})
     seccomp = sc.get("seccompProfile") or spec.get("securityContext", {}).get("seccompProfile")
@@ -314,7 +316,18 @@ def check_pod(ds, vxcheck):
         error("container: memory limit %.0f MiB is not above what vxcheck may hold with these "
               "args, %.0f MiB (lower --max-flows or raise the limit)" % (limit / MIB, bound / MIB))
     print("memory: bound %.1f MiB with these args, limit %.0f MiB" % (bound / MIB, limit / MIB))
-    return ports
+    return ports, bound
+
+
+def check_stated_sum(path, bound):
+    """The sum daemonset.yaml's comment states is the one computed from its args."""
+    with open(path) as f:
+        m = re.search(r"^#\s+sum\s+(\d+) MiB", f.read(), re.M)
+    if m is None:
+        error("%s: no '# sum N MiB' line stating the memory arithmetic" % path)
+    elif int(m.group(1)) != math.ceil(bound / MIB):
+        error("%s: states a sum of %s MiB, the args give %d MiB" %
+              (path, m.group(1), math.ceil(bound / MIB)))
 
 
 def case_manifests(source, vxcheck):
@@ -335,7 +348,8 @@ def case_manifests(source, vxcheck):
     for path, obj in objects:
         if obj["kind"] != "Namespace" and obj["metadata"].get("namespace") != ns["metadata"]["name"]:
             error("%s: not in namespace %s" % (path, ns["metadata"]["name"]))
-    ports = check_pod(ds, vxcheck)
+    ports, bound = check_pod(ds, vxcheck)
+    check_stated_sum(os.path.join(deploy, "daemonset.yaml"), bound)
     pod_labels = ds["spec"]["template"]["metadata"]["labels"]
     if not svc["spec"].get("selector") or not selects(svc["spec"]["selector"], pod_labels):
         error("Service: selector does not match the DaemonSet's pods")
