@@ -26,6 +26,11 @@ namespace vxcheck::app {
 namespace {
 constexpr std::size_t kDepths = 3;  // 0, 1, and "2+" share the last row
 constexpr std::size_t kVerdicts = analyze::kVerdictCount;
+
+// The text exposition format of every series, as /metrics serves it.
+std::string exposition(prometheus::Registry& registry) {
+    return prometheus::TextSerializer().Serialize(registry.Collect());
+}
 }  // namespace
 
 struct Metrics::Impl {
@@ -209,11 +214,12 @@ Metrics::Metrics(const std::string& listen, const std::vector<std::string>& inte
     impl_->add_connections();
     impl_->add_rpc();
     // The registry outlives the listener (declared first in Impl, destroyed last).
-    impl_->listener = std::make_unique<MetricsListener>(listen, [this] { return text(); });
+    impl_->listener = std::make_unique<MetricsListener>(
+        listen, [registry = impl_->registry.get()] { return exposition(*registry); });
 }
 
 std::string Metrics::text() const {
-    return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+    return exposition(*impl_->registry);
 }
 
 void Metrics::serve() {
