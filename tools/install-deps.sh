@@ -12,6 +12,7 @@ packages=(
     clang-format clang libclang-rt-14-dev   # CI: the format check, the libFuzzer targets
     iproute2 iptables conntrack ethtool curl   # the network-namespace lab and its test
     libnfs-utils   # the lab's real NFS clients (nfs-ls, nfs-cat; scenario nfs-clients)
+    jq prometheus python3-yaml   # deploy/ tests: jq over capture's output, promtool, manifests
 )
 
 missing=()

@@ -1,11 +1,12 @@
 // `vxcheck capture`: live capture on one or more interfaces. One thread: poll() the sockets,
 // drain what is queued through the same per-frame pipeline and frame consumer as `analyze`,
 // ask the connection analyzer every 100 ms which connections were just decided and print them,
-// a status line on stderr every few seconds, and the full report at the end (SIGINT, SIGTERM,
-// SIGHUP, SIGPIPE, --duration, --count). At the end what is still queued in the sockets is read
-// for a short bounded time, and what remains is counted. An interface that goes down is bound
-// again once a second until it is back, or until --give-up-after. Once the sockets and the
-// metrics listener are open, every privilege is dropped (privileges.h).
+// a status on stderr every few seconds (a JSON object with --json, live_log.h), and the full
+// report at the end (SIGINT, SIGTERM, SIGHUP, SIGPIPE, --duration, --count). At the end what is
+// still queued in the sockets is read for a short bounded time, and what remains is counted. An
+// interface that goes down is bound again once a second until it is back, or until
+// --give-up-after. Once the sockets and the metrics listener are open, every privilege is
+// dropped (privileges.h).
 
 #include <poll.h>
 #include <spdlog/spdlog.h>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "frame_consumer.h"
+#include "live_log.h"
 #include "live_points.h"
 #include "output_files.h"
 #include "privileges.h"
@@ -94,7 +96,11 @@ struct Outputs {
 #ifdef VXCHECK_HAVE_PROMETHEUS
         if (!config.metrics_listen.empty()) {
             try {
-                metrics = std::make_unique<Metrics>(config.metrics_listen, config.interfaces);
+                std::vector<std::string> names;  // as resolved (-i default-route)
+                for (const Point& p : points) {
+                    names.push_back(p.name);
+                }
+                metrics = std::make_unique<Metrics>(config.metrics_listen, names);
             } catch (const std::exception& e) {
                 spdlog::error("{}", e.what());
                 return false;
@@ -179,7 +185,8 @@ class LiveRun {
     bool read_point(std::size_t index);
     void reopen_down(Timestamp now);
     void poll_decided(Timestamp now);
-    void status_line(Timestamp now) const;
+    void status(Timestamp now) const;
+    void update_metrics();
     void count_verdicts(const analyze::ConnectionReport& c);
 
     const CaptureConfig& config_;
@@ -220,7 +227,7 @@ void LiveRun::loop() {
         if (config_.status_interval_s > 0 &&
             seconds(last_status, now) >= config_.status_interval_s) {
             last_status = now;
-            status_line(now);
+            status(now);
         }
         if (config_.duration_s > 0 && seconds(start_, now) >= config_.duration_s) {
             break;
@@ -308,47 +315,50 @@ void LiveRun::reopen_down(Timestamp now) {
 void LiveRun::poll_decided(Timestamp now) {
     consumer_.poll(now);
     consumer_.drain();  // connections decided early (table full, idle)
+    update_metrics();
+}
+
+// The figures the metrics take from the analyzer and the interfaces, every poll.
+void LiveRun::update_metrics() {
 #ifdef VXCHECK_HAVE_PROMETHEUS
-    if (outputs_.metrics) {
-        outputs_.metrics->set_open_connections(consumer_.connections().open_connections());
-        analyze::ConnectionStats stats = consumer_.connections().stats();
-        stats.verdict_memory_evicted = counted_.evicted();
-        outputs_.metrics->set_connection_stats(stats);
-        if (analyze::RpcAnalyzer* rpc = consumer_.rpc()) {
-            analyze::RpcActivity activity;
-            rpc->take_activity(activity);
-            outputs_.metrics->on_rpc(activity);
-        }
-        for (std::size_t i = 0; i < points_.size(); ++i) {
-            const capture::LiveStats s = points_[i].stats();
-            outputs_.metrics->set_kernel(i, s.received, s.kernel_drops);
-        }
+    if (!outputs_.metrics) {
+        return;
+    }
+    Metrics& m = *outputs_.metrics;
+    m.set_tracked_connections(consumer_.connections().open_connections());
+    analyze::ConnectionStats stats = consumer_.connections().stats();
+    stats.verdict_memory_evicted = counted_.evicted();
+    m.set_connection_stats(stats);
+    if (analyze::RpcAnalyzer* rpc = consumer_.rpc()) {
+        analyze::RpcActivity activity;
+        rpc->take_activity(activity);
+        m.on_rpc(activity);
+    }
+    for (std::size_t i = 0; i < points_.size(); ++i) {
+        const Point& p = points_[i];
+        const capture::LiveStats s = p.stats();
+        m.set_kernel(i, s.received, s.kernel_drops);
+        m.set_interface(i, p.up, p.summary.frames_read != 0 ? p.summary.last_ts : Timestamp{});
     }
 #endif
 }
 
-void LiveRun::status_line(Timestamp now) const {
-    std::string per;
-    std::uint64_t drops = 0;
+// The status on stderr: a line, or with --json a JSON object (live_log.h).
+void LiveRun::status(Timestamp now) const {
+    StatusFacts s{.now = now,
+                  .elapsed_s = seconds(start_, now),
+                  .frames = frames_,
+                  .interfaces = {},
+                  .tracked_connections = consumer_.connections().open_connections(),
+                  .verdicts = verdict_counts_};
     for (const Point& p : points_) {
-        per += (per.empty() ? "" : ", ") + p.name + " " + std::to_string(p.summary.frames_read) +
-               (p.up ? "" : " (down)");
-        drops += p.stats().kernel_drops;
+        s.interfaces.push_back({.name = p.name,
+                                .frames = p.summary.frames_read,
+                                .kernel_drops = p.stats().kernel_drops,
+                                .up = p.up});
     }
-    std::string verdicts;
-    for (std::size_t v = 0; v < verdict_counts_.size(); ++v) {
-        if (verdict_counts_[v] != 0 && v != static_cast<std::size_t>(analyze::Verdict::Clean)) {
-            verdicts += (verdicts.empty() ? "" : ", ") +
-                        std::string(to_string(static_cast<analyze::Verdict>(v))) + " " +
-                        std::to_string(verdict_counts_[v]);
-        }
-    }
-    std::fprintf(stderr,
-                 "vxcheck: %.0f s | %llu frames (%s) | %llu kernel drops | %zu open "
-                 "connections | verdicts: %s\n",
-                 seconds(start_, now), static_cast<unsigned long long>(frames_), per.c_str(),
-                 static_cast<unsigned long long>(drops), consumer_.connections().open_connections(),
-                 verdicts.empty() ? "none" : verdicts.c_str());
+    const std::string line = config_.json ? status_json(s) : status_text(s);
+    std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 // Counts the verdicts a connection gained since it was last reported (live, a connection is
@@ -421,6 +431,9 @@ std::string default_capture_filter(const CaptureConfig& config) {
 ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
     const capture::LiveOptions live{
         .filter = config.filter, .snaplen = config.snaplen, .buffer_bytes = config.buffer_bytes};
+    if (config.json) {
+        log_as_json_lines();  // stdout and stderr together are JSON Lines (live_log.h)
+    }
     std::optional<RunAs> user;
     std::vector<Point> points;
     Outputs outputs;

@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <stdexcept>
+
+#include "live_route.h"
 
 namespace vxcheck::app {
 namespace {
@@ -35,18 +38,37 @@ void log_buffer(const Point& p, std::uint64_t asked) {
 
 }  // namespace
 
+std::string interface_name(const std::string& given) {
+    if (given != kDefaultRouteInterface) {
+        return given;
+    }
+    std::string name = default_route_interface();
+    spdlog::info("-i {}: {} carries the default route", given, name);
+    return name;
+}
+
 bool open_points(const CaptureConfig& config, const capture::LiveOptions& live,
                  std::vector<Point>& points) {
-    for (const std::string& name : config.interfaces) {
+    for (const std::string& given : config.interfaces) {
         Point p;
-        p.name = name;
         try {
-            p.source = capture::open_live(name, live);
+            p.name = interface_name(given);
+        } catch (const std::runtime_error& e) {
+            spdlog::error("{}", e.what());
+            return false;
+        }
+        if (std::any_of(points.begin(), points.end(),
+                        [&](const Point& q) { return q.name == p.name; })) {
+            spdlog::error("-i {}: {} is given twice", given, p.name);
+            return false;
+        }
+        try {
+            p.source = capture::open_live(p.name, live);
         } catch (const capture::OpenError& e) {
             spdlog::error("{}", e.what());
             return false;
         }
-        p.summary.file = name;
+        p.summary.file = p.name;
         p.summary.link_type = p.source->link_name();
         log_buffer(p, live.buffer_bytes);
         points.push_back(std::move(p));

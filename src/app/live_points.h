@@ -41,7 +41,12 @@ struct Point {
     [[nodiscard]] capture::LiveStats stats() const { return source->stats(); }
 };
 
-/// Opens every interface and logs the socket buffer each got (the first that fails ends the
+/// The interface `-i` names: itself, or for "default-route" the interface of the default route
+/// (live_route.h; throws std::runtime_error when there is none).
+[[nodiscard]] std::string interface_name(const std::string& given);
+
+/// Opens every interface (each name through interface_name(); an interface named twice that
+/// way is refused) and logs the socket buffer each got (the first that fails ends the
 /// run: false).
 bool open_points(const CaptureConfig& config, const capture::LiveOptions& live,
                  std::vector<Point>& points);

@@ -1,8 +1,11 @@
 // Metric names follow Prometheus conventions: counters end in _total, labels are low-cardinality
-// (interface, check, depth, status, verdict). Counters are created up front: the per-frame path
-// only increments atomics. The RPC series are created when first seen, with label values from
-// the fixed tables of rpc_labels.h (bounded there), from the activity the RPC analyzer hands
-// over every poll, never per packet.
+// (interface, check, depth, status, verdict, protocol, structure). Each quantity is one series:
+// none is counted twice under two names (a SYN drop is the verdict syn_dropped, a flow evicted
+// from the table is vxcheck_connections_evicted_total only). The registry holds vxcheck's own
+// series only: the listener is vxcheck's (metrics_http.h), so no library series are mixed in.
+// Counters are created up front: the per-frame path only increments atomics. The RPC series are
+// created when first seen, with label values from the fixed tables of rpc_labels.h (bounded there),
+// from the activity the RPC analyzer hands over every poll, never per packet.
 
 #include "metrics.h"
 
@@ -23,6 +26,11 @@ namespace vxcheck::app {
 namespace {
 constexpr std::size_t kDepths = 3;  // 0, 1, and "2+" share the last row
 constexpr std::size_t kVerdicts = analyze::kVerdictCount;
+
+// The text exposition format of every series, as /metrics serves it.
+std::string exposition(prometheus::Registry& registry) {
+    return prometheus::TextSerializer().Serialize(registry.Collect());
+}
 }  // namespace
 
 struct Metrics::Impl {
@@ -31,116 +39,187 @@ struct Metrics::Impl {
     std::vector<prometheus::Counter*> frames;           // per interface
     std::vector<prometheus::Counter*> kernel_received;  // per interface
     std::vector<prometheus::Counter*> kernel_drops;     // per interface
+    std::vector<prometheus::Gauge*> up;                 // per interface
+    std::vector<prometheus::Gauge*> last_frame;         // per interface
     std::vector<std::uint64_t> last_received;
     std::vector<std::uint64_t> last_drops;
     std::array<std::array<std::array<prometheus::Counter*, verify::kStatusCount>, kDepths>,
                verify::kCheckCount>
         checksums{};
     std::array<prometheus::Counter*, kVerdicts> verdicts{};
-    prometheus::Counter* syn_dropped = nullptr;
-    prometheus::Gauge* open = nullptr;
+    prometheus::Gauge* tracked = nullptr;
     prometheus::Counter* alloc_failures = nullptr;
     std::uint64_t last_alloc_failures = 0;
-    // What the bounds on memory dropped, by structure (ConnectionStats), and the values last
-    // added: the flows decided early because the table was full, the VTEP pairs forgotten, the
-    // evidence frames not kept, the connections whose counted verdicts were forgotten.
-    static constexpr std::size_t kDropped = 4;
+    // Connections decided early because their table was full: TCP (--max-flows), UDP RPC flows.
+    std::array<prometheus::Counter*, 2> evicted{};
+    std::array<std::uint64_t, 2> last_evicted{};
+    // What the other bounds on memory dropped, by structure (ConnectionStats), and the values
+    // last added: the VTEP pairs forgotten, the evidence frames not kept, the connections whose
+    // counted verdicts were forgotten.
+    static constexpr std::size_t kDropped = 3;
     std::array<prometheus::Counter*, kDropped> dropped{};
     std::array<std::uint64_t, kDropped> last_dropped{};
     prometheus::Family<prometheus::Counter>* rpc_calls = nullptr;
     prometheus::Family<prometheus::Counter>* rpc_errors = nullptr;
     prometheus::Family<prometheus::Histogram>* rpc_srt = nullptr;
+
+    void add_build_info();
+    void add_interfaces(const std::vector<std::string>& interfaces);
+    void add_checksums();
+    void add_connections();
+    void add_rpc();
 };
 
-Metrics::Metrics(const std::string& listen, const std::vector<std::string>& interfaces)
-    : impl_(std::make_unique<Impl>()) {
-    auto& r = *impl_->registry;
-    auto& frames = prometheus::BuildCounter()
-                       .Name("vxcheck_frames_total")
-                       .Help("Frames captured, by interface")
-                       .Register(r);
-    auto& received = prometheus::BuildCounter()
-                         .Name("vxcheck_kernel_received_total")
-                         .Help("Frames the kernel queued for vxcheck (PACKET_STATISTICS)")
-                         .Register(r);
-    auto& drops = prometheus::BuildCounter()
-                      .Name("vxcheck_capture_drops_total")
-                      .Help("Frames the kernel dropped because vxcheck's buffer was full")
-                      .Register(r);
+// Help texts say what each series counts, in the words of the README's metric list.
+void Metrics::Impl::add_build_info() {
+    prometheus::BuildGauge()
+        .Name("vxcheck_build_info")
+        .Help("Always 1; the labels name the running vxcheck build")
+        .Register(*registry)
+        .Add({{"version", VXCHECK_BUILD_VERSION}, {"compiler", VXCHECK_BUILD_COMPILER}})
+        .Set(1);
+}
+
+void Metrics::Impl::add_interfaces(const std::vector<std::string>& interfaces) {
+    auto& r = *registry;
+    auto& f = prometheus::BuildCounter()
+                  .Name("vxcheck_frames_total")
+                  .Help("Frames read from the interface (those its capture filter passed)")
+                  .Register(r);
+    auto& rx = prometheus::BuildCounter()
+                   .Name("vxcheck_kernel_received_total")
+                   .Help(
+                       "Frames the kernel passed to vxcheck's socket on the interface, read "
+                       "or dropped (PACKET_STATISTICS tp_packets)")
+                   .Register(r);
+    auto& d = prometheus::BuildCounter()
+                  .Name("vxcheck_capture_drops_total")
+                  .Help(
+                      "Frames of the interface the kernel dropped because vxcheck's socket "
+                      "buffer was full (PACKET_STATISTICS tp_drops): not analysed")
+                  .Register(r);
+    auto& u = prometheus::BuildGauge()
+                  .Name("vxcheck_interface_up")
+                  .Help(
+                      "1 while the interface is captured, 0 while it is down or gone and "
+                      "bound again every second (its frames are not seen then)")
+                  .Register(r);
+    auto& last = prometheus::BuildGauge()
+                     .Name("vxcheck_last_frame_timestamp_seconds")
+                     .Help(
+                         "Capture time (Unix seconds) of the last frame read on the "
+                         "interface; 0 before the first")
+                     .Register(r);
     for (const auto& i : interfaces) {
-        impl_->frames.push_back(&frames.Add({{"interface", i}}));
-        impl_->kernel_received.push_back(&received.Add({{"interface", i}}));
-        impl_->kernel_drops.push_back(&drops.Add({{"interface", i}}));
+        frames.push_back(&f.Add({{"interface", i}}));
+        kernel_received.push_back(&rx.Add({{"interface", i}}));
+        kernel_drops.push_back(&d.Add({{"interface", i}}));
+        up.push_back(&u.Add({{"interface", i}}));
+        up.back()->Set(1);  // the interfaces are open when the metrics are made
+        last_frame.push_back(&last.Add({{"interface", i}}));
     }
-    impl_->last_received.assign(interfaces.size(), 0);
-    impl_->last_drops.assign(interfaces.size(), 0);
+    last_received.assign(interfaces.size(), 0);
+    last_drops.assign(interfaces.size(), 0);
+}
+
+void Metrics::Impl::add_checksums() {
     auto& checks = prometheus::BuildCounter()
                        .Name("vxcheck_checksums_total")
-                       .Help("Checksum verdicts by layer (ipv4, tcp, udp), tunnel depth and status")
-                       .Register(r);
+                       .Help(
+                           "Checksum verdicts on the frames read, one per IPv4 header, TCP and "
+                           "UDP checksum: by check, tunnel depth (0 outermost, 2+ deeper) and "
+                           "status (ok, bad, partial, zero, unverified)")
+                       .Register(*registry);
     for (std::size_t c = 0; c < verify::kCheckCount; ++c) {
         for (std::size_t d = 0; d < kDepths; ++d) {
             for (std::size_t s = 0; s < verify::kStatusCount; ++s) {
-                impl_->checksums[c][d][s] = &checks.Add(
+                checksums[c][d][s] = &checks.Add(
                     {{"check", std::string(verify::to_string(static_cast<verify::Check>(c)))},
                      {"depth", d + 1 == kDepths ? std::to_string(d) + "+" : std::to_string(d)},
                      {"status", std::string(verify::to_string(static_cast<verify::Status>(s)))}});
             }
         }
     }
-    auto& verdicts = prometheus::BuildCounter()
-                         .Name("vxcheck_connection_verdicts_total")
-                         .Help("Connections that gained each verdict (counted once per connection)")
-                         .Register(r);
-    for (std::size_t v = 0; v < kVerdicts; ++v) {
-        impl_->verdicts[v] = &verdicts.Add(
-            {{"verdict", std::string(analyze::to_string(static_cast<analyze::Verdict>(v)))}});
+}
+
+void Metrics::Impl::add_connections() {
+    auto& r = *registry;
+    auto& v = prometheus::BuildCounter()
+                  .Name("vxcheck_connection_verdicts_total")
+                  .Help(
+                      "Connections on the watched ports that gained each verdict (each "
+                      "connection counted once per verdict; clean when it has none)")
+                  .Register(r);
+    for (std::size_t i = 0; i < kVerdicts; ++i) {
+        verdicts[i] = &v.Add(
+            {{"verdict", std::string(analyze::to_string(static_cast<analyze::Verdict>(i)))}});
     }
-    impl_->syn_dropped = &prometheus::BuildCounter()
-                              .Name("vxcheck_syn_dropped_total")
-                              .Help("Connections whose retransmitted SYNs were never answered")
-                              .Register(r)
-                              .Add({});
-    impl_->open = &prometheus::BuildGauge()
-                       .Name("vxcheck_open_connections")
-                       .Help("Connections currently tracked")
-                       .Register(r)
-                       .Add({});
-    impl_->alloc_failures =
-        &prometheus::BuildCounter()
-             .Name("vxcheck_connection_alloc_failures_total")
-             .Help("Packets whose connection analysis an allocation failure cut short")
-             .Register(r)
-             .Add({});
-    auto& dropped = prometheus::BuildCounter()
-                        .Name("vxcheck_state_dropped_total")
-                        .Help(
-                            "What the bounds on memory dropped, by structure: flows decided "
-                            "early (--max-flows), VTEP pairs forgotten (--max-vtep-pairs), "
-                            "evidence frames not kept (--evidence-budget), connections whose "
-                            "counted verdicts were forgotten")
-                        .Register(r);
-    const std::array<const char*, Impl::kDropped> structures{"flows", "vtep_pairs",
-                                                             "evidence_frames", "verdict_memory"};
+    tracked = &prometheus::BuildGauge()
+                   .Name("vxcheck_tracked_connections")
+                   .Help(
+                       "Connections in the table now, open ones and closed ones not yet "
+                       "decided and forgotten (at most --max-flows)")
+                   .Register(r)
+                   .Add({});
+    alloc_failures = &prometheus::BuildCounter()
+                          .Name("vxcheck_connection_alloc_failures_total")
+                          .Help(
+                              "Packets whose connection analysis an allocation failure cut "
+                              "short")
+                          .Register(r)
+                          .Add({});
+    auto& e = prometheus::BuildCounter()
+                  .Name("vxcheck_connections_evicted_total")
+                  .Help(
+                      "Connections decided early, with what was seen so far, because their "
+                      "table was full: tcp (--max-flows), udp (ONC RPC over UDP flows)")
+                  .Register(r);
+    evicted = {&e.Add({{"protocol", "tcp"}}), &e.Add({{"protocol", "udp"}})};
+    auto& dropped_family = prometheus::BuildCounter()
+                               .Name("vxcheck_state_dropped_total")
+                               .Help(
+                                   "Entries the other bounds on memory dropped, by structure: "
+                                   "VTEP pairs forgotten (--max-vtep-pairs), evidence frames "
+                                   "not kept (--evidence-budget), connections whose counted "
+                                   "verdicts were forgotten (may be counted again)")
+                               .Register(r);
+    const std::array<const char*, kDropped> structures{"vtep_pairs", "evidence_frames",
+                                                       "verdict_memory"};
     for (std::size_t i = 0; i < structures.size(); ++i) {
-        impl_->dropped[i] = &dropped.Add({{"structure", structures[i]}});
+        dropped[i] = &dropped_family.Add({{"structure", structures[i]}});
     }
-    impl_->rpc_calls = &prometheus::BuildCounter()
-                            .Name("vxcheck_rpc_calls_total")
-                            .Help("ONC RPC calls by program, version and procedure")
-                            .Register(r);
-    impl_->rpc_errors = &prometheus::BuildCounter()
-                             .Name("vxcheck_rpc_errors_total")
-                             .Help("ONC RPC error replies by program and status")
-                             .Register(r);
-    impl_->rpc_srt = &prometheus::BuildHistogram()
-                          .Name("vxcheck_rpc_srt_seconds")
-                          .Help("ONC RPC service response time (call to reply) by procedure")
-                          .Register(r);
+}
+
+void Metrics::Impl::add_rpc() {
+    auto& r = *registry;
+    rpc_calls = &prometheus::BuildCounter()
+                     .Name("vxcheck_rpc_calls_total")
+                     .Help("ONC RPC calls seen (every copy), by program, version and procedure")
+                     .Register(r);
+    rpc_errors = &prometheus::BuildCounter()
+                      .Name("vxcheck_rpc_errors_total")
+                      .Help("ONC RPC replies that carry an error, by program and status")
+                      .Register(r);
+    rpc_srt = &prometheus::BuildHistogram()
+                   .Name("vxcheck_rpc_srt_seconds")
+                   .Help("ONC RPC service response time, call to reply, by procedure")
+                   .Register(r);
+}
+
+Metrics::Metrics(const std::string& listen, const std::vector<std::string>& interfaces)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->add_build_info();
+    impl_->add_interfaces(interfaces);
+    impl_->add_checksums();
+    impl_->add_connections();
+    impl_->add_rpc();
     // The registry outlives the listener (declared first in Impl, destroyed last).
-    impl_->listener = std::make_unique<MetricsListener>(listen, [registry = impl_->registry.get()] {
-        return prometheus::TextSerializer().Serialize(registry->Collect());
-    });
+    impl_->listener = std::make_unique<MetricsListener>(
+        listen, [registry = impl_->registry.get()] { return exposition(*registry); });
+}
+
+std::string Metrics::text() const {
+    return exposition(*impl_->registry);
 }
 
 void Metrics::serve() {
@@ -163,9 +242,6 @@ void Metrics::on_frame(std::size_t point, const verify::Verdicts& verdicts) noex
 void Metrics::on_verdicts(const std::vector<analyze::Verdict>& gained) noexcept {
     for (const analyze::Verdict v : gained) {
         impl_->verdicts[static_cast<std::size_t>(v)]->Increment();
-        if (v == analyze::Verdict::SynDropped) {
-            impl_->syn_dropped->Increment();
-        }
     }
 }
 
@@ -186,9 +262,32 @@ void Metrics::set_kernel(std::size_t point, std::uint64_t received, std::uint64_
     }
 }
 
-void Metrics::set_open_connections(std::size_t n) noexcept {
-    impl_->open->Set(static_cast<double>(n));
+void Metrics::set_interface(std::size_t point, bool up, Timestamp last_frame) noexcept {
+    if (point >= impl_->up.size()) {
+        return;
+    }
+    impl_->up[point]->Set(up ? 1 : 0);
+    impl_->last_frame[point]->Set(static_cast<double>(last_frame.sec) +
+                                  static_cast<double>(last_frame.nsec) * 1e-9);
 }
+
+void Metrics::set_tracked_connections(std::size_t n) noexcept {
+    impl_->tracked->Set(static_cast<double>(n));
+}
+
+namespace {
+// Adds to counters what cumulative values grew by since `last` (counters only go up).
+template <std::size_t N>
+void add_growth(const std::array<prometheus::Counter*, N>& counters,
+                const std::array<std::uint64_t, N>& now, std::array<std::uint64_t, N>& last) {
+    for (std::size_t i = 0; i < N; ++i) {
+        if (now[i] > last[i]) {
+            counters[i]->Increment(static_cast<double>(now[i] - last[i]));
+            last[i] = now[i];
+        }
+    }
+}
+}  // namespace
 
 void Metrics::set_connection_stats(const analyze::ConnectionStats& stats) noexcept {
     // Cumulative in the analyzer; the counter only goes up.
@@ -197,15 +296,11 @@ void Metrics::set_connection_stats(const analyze::ConnectionStats& stats) noexce
             static_cast<double>(stats.alloc_failures - impl_->last_alloc_failures));
         impl_->last_alloc_failures = stats.alloc_failures;
     }
-    const std::array<std::uint64_t, Impl::kDropped> now{stats.evicted, stats.vtep_pairs_evicted,
-                                                        stats.evidence_frames_dropped,
-                                                        stats.verdict_memory_evicted};
-    for (std::size_t i = 0; i < now.size(); ++i) {
-        if (now[i] > impl_->last_dropped[i]) {
-            impl_->dropped[i]->Increment(static_cast<double>(now[i] - impl_->last_dropped[i]));
-            impl_->last_dropped[i] = now[i];
-        }
-    }
+    add_growth(impl_->evicted, {stats.evicted, stats.udp_evicted}, impl_->last_evicted);
+    add_growth(
+        impl_->dropped,
+        {stats.vtep_pairs_evicted, stats.evidence_frames_dropped, stats.verdict_memory_evicted},
+        impl_->last_dropped);
 }
 
 int Metrics::port() const {

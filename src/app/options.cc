@@ -318,7 +318,8 @@ Command parse_capture(const std::vector<std::string>& args) {
     opts.add_options()
         ("help,h", "show this help")
         ("interface,i", po::value(&interfaces)->value_name("IFACE")->composing(),
-            "interface to capture on (repeatable)")
+            "interface to capture on (repeatable; 'default-route': the interface of the default "
+            "route, the node's underlay)")
         ("filter,f", po::value(&filter)->value_name("BPF"),
             "capture filter (tcpdump syntax; default: the watched TCP ports, the VXLAN/Geneve "
             "ports and ICMP)")
@@ -332,14 +333,15 @@ Command parse_capture(const std::vector<std::string>& args) {
         ("evidence", po::value(&evidence)->value_name("FILE.pcapng"),
             "at the end, write the packets behind connection verdicts with comments")
         ("file-mode", po::value(&file_mode)->value_name("OCTAL"), kFileModeHelp)
-        ("json", "JSON Lines: 'verdict' lines live, then the report as 'analyze --json'")
+        ("json", "JSON Lines: 'verdict' lines live, then the report as 'analyze --json'; the "
+            "status and log lines on stderr are JSON objects too ('status', 'log')")
         ("packets", po::value(&packets)->value_name("bad|all|none"),
             "with --json, also list packets: 'bad', 'all' or 'none' (default)")
         ("buffer-size", po::value(&buffer_mb)->value_name("MiB"),
             "kernel buffer (default 32; at most 1023, the kernel's limit)")
         ("snaplen", po::value(&snaplen)->value_name("BYTES"), "bytes kept per frame (default 262144)")
         ("status-interval", po::value(&status)->value_name("SECONDS"),
-            "status line on stderr every SECONDS (default 5; 0 = never)")
+            "status on stderr every SECONDS (default 5; 0 = never)")
         ("max-rows", po::value(&max_rows)->value_name("N"), "rows of the final text tables")
         ("relinquish-privileges,Z", po::value(&run_as)->value_name("USER"),
             "become USER once the sockets are open (as tcpdump -Z; e.g. nobody); refused if "

@@ -20,6 +20,15 @@ Cases:
                   captured again (with every capability dropped), its drops all still counted
   give-up         --give-up-after ends the capture with exit 2 and the report when an interface
                   does not come back
+  json-lines      with --json, stdout and stderr together are JSON Lines: the status and the log
+                  lines are JSON objects ("status", "log"), and `jq 'select(.type=="verdict")'`
+                  over both streams of a run (as `kubectl logs` shows them) exits 0 with the
+                  verdict
+  metrics         /metrics of a live run passes `promtool check metrics`: no series twice, none
+                  of a library's, build_info, interface_up, last_frame_timestamp_seconds,
+                  tracked_connections and connections_evicted_total with the values of the run
+  default-route   -i default-route captures the interface of the namespace's default route, and
+                  is refused (exit 2) where there is none
 """
 
 import json
@@ -52,11 +61,11 @@ def check(cond, msg):
 class Capture:
     """A running `vxcheck capture` with stdout and stderr in files."""
 
-    def __init__(self, args, netns=False, prefix=(), stdout=None):
+    def __init__(self, args, netns=False, prefix=(), stdout=None, status="0"):
         self.dir = tempfile.mkdtemp(prefix="vxcheck-live-")
         self.out_path = os.path.join(self.dir, "out")
         self.err_path = os.path.join(self.dir, "err")
-        cmd = list(prefix) + [VXCHECK, "capture", "--status-interval", "0"] + args
+        cmd = list(prefix) + [VXCHECK, "capture", "--status-interval", status] + args
         if netns:
             cmd = ["ip", "netns", "exec", NETNS] + cmd
         self.out = open(self.out_path, "wb")
@@ -373,6 +382,135 @@ def case_give_up():
     check("did not come back" in cap.summary("d0").get("error", ""), cap.stdout())
 
 
+def tcp_connect(port, n=1):
+    """n attempts to connect to 127.0.0.1:port; the sockets of those that succeeded."""
+    kept = []
+    for _ in range(n):
+        s = socket.socket()
+        s.settimeout(1.0)
+        try:
+            s.connect(("127.0.0.1", port))
+            kept.append(s)
+        except OSError:
+            s.close()  # refused: a RST, the verdict syn_rejected
+    return kept
+
+
+def case_json_lines():
+    port = free_port()  # nothing listens there: each SYN is answered by a RST
+    cap = Capture(["-i", "lo", "--json", "--port", str(port)], status="0.2").started()
+    tcp_connect(port, 2)
+    deadline = time.monotonic() + 3.0
+    while '"type":"verdict"' not in cap.stdout() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    cap.wait_log('"type":"status"', count=2)
+    check(cap.finish(signal.SIGTERM) in (0, 1), cap.stderr())
+    out, err = cap.stdout(), cap.stderr()
+    # What `kubectl logs` shows: both streams in one, here stderr's lines first (a status record
+    # at the top made jq stop with exit 4 when it was a text line).
+    both = os.path.join(cap.dir, "both")
+    with open(both, "w") as f:
+        f.write(err + out)
+    with open(both) as f:
+        r = subprocess.run(["jq", "-c", 'select(.type=="verdict")'], stdin=f,
+                           capture_output=True, text=True, timeout=10)
+    check(r.returncode == 0, "jq exit %d: %s\n%s" % (r.returncode, r.stderr, err + out))
+    verdicts = [json.loads(line) for line in r.stdout.splitlines()]
+    check(len(verdicts) >= 1 and all(v["type"] == "verdict" for v in verdicts),
+          "no verdict through jq: " + out)
+    check(str(port) in r.stdout, "the verdict is not the connection to %d: %s" % (port, r.stdout))
+    types = {}
+    for stream, text in (("stdout", out), ("stderr", err)):
+        for line in text.splitlines():
+            try:
+                j = json.loads(line)
+            except ValueError:
+                fail("%s line is not JSON: %r" % (stream, line))
+            check(isinstance(j, dict) and "type" in j, "%s line without a type: %r" % (stream, line))
+            types.setdefault(stream, set()).add(j["type"])
+    check(types.get("stderr") == {"log", "status"}, "stderr types %s" % types.get("stderr"))
+    check("status" not in types["stdout"] and "verdict" in types["stdout"], str(types))
+    status = [json.loads(line) for line in err.splitlines() if '"type":"status"' in line]
+    last = status[-1]
+    check(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$", last["timestamp"]) is not None,
+          "status timestamp %r" % last["timestamp"])
+    check(last["interfaces"][0]["interface"] == "lo" and last["interfaces"][0]["up"] is True,
+          str(last))
+    check(sum(last["verdicts"].values()) >= 1, "no verdict counted in %s" % last)
+
+
+def metrics_samples(text):
+    """{series: value} of an exposition; fails on a series given twice."""
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, _, value = line.rpartition(" ")
+            check(series not in samples, "series twice: " + series)
+            samples[series] = float(value)
+    return samples
+
+
+def case_metrics():
+    mport = free_port()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    port = server.getsockname()[1]
+    start = time.time()
+    cap = Capture(["-i", "lo", "--port", str(port), "--max-flows", "1", "--metrics-listen",
+                   "127.0.0.1:%d" % mport]).started()
+    # Three connections that stay open, with one tracked at most: two are decided early.
+    kept = tcp_connect(port, 3)
+    check(len(kept) == 3, "connections to the local server failed")
+    deadline = time.monotonic() + 3.0
+    text = ""
+    while time.monotonic() < deadline:
+        text = http_get(mport).split("\r\n\r\n", 1)[1]
+        if 'vxcheck_connections_evicted_total{protocol="tcp"} 2' in text:
+            break
+        time.sleep(0.1)
+    path = os.path.join(cap.dir, "metrics.txt")
+    with open(path, "w") as f:
+        f.write(text)
+    with open(path) as f:
+        r = subprocess.run(["promtool", "check", "metrics"], stdin=f, capture_output=True,
+                           text=True, timeout=10)
+    check(r.returncode == 0 and not (r.stdout + r.stderr).strip(),
+          "promtool check metrics: %s%s\n%s" % (r.stdout, r.stderr, text))
+    samples = metrics_samples(text)
+    check(all(k.startswith("vxcheck_") for k in samples), "a series not vxcheck's own")
+    check(any(k.startswith("vxcheck_build_info{") and v == 1 for k, v in samples.items()),
+          "no build_info")
+    check(samples.get('vxcheck_interface_up{interface="lo"}') == 1, "interface_up")
+    last = samples.get('vxcheck_last_frame_timestamp_seconds{interface="lo"}', 0)
+    check(start - 1 <= last <= time.time() + 1, "last frame at %s, run from %s" % (last, start))
+    check(samples.get('vxcheck_connections_evicted_total{protocol="tcp"}') == 2, text)
+    check(samples.get("vxcheck_tracked_connections") == 1, text)
+    for s in kept:
+        s.close()
+    server.close()
+    check(cap.finish() in (0, 1), cap.stderr())
+
+
+def case_default_route():
+    make_netns_with_link()
+    # No default route in the namespace yet: refused, with what to do.
+    cap = Capture(["-i", "default-route", "--duration", "0.2"], netns=True)
+    check(cap.finish(None) == 2, "-i default-route without a default route: " + cap.stderr())
+    check("no default route" in cap.stderr() and "-i IFACE" in cap.stderr(), cap.stderr())
+    in_netns("ip", "route", "add", "default", "via", "10.9.0.2", "dev", "d0")
+    cap = Capture(["-i", "default-route", "--json", "--filter", "udp dst port 9999"],
+                  netns=True).started()
+    check("default-route: d0 carries the default route" in cap.stderr(), cap.stderr())
+    netns_udp_send(9999, 3)
+    time.sleep(0.2)
+    check(cap.finish() in (0, 1), cap.stderr())
+    check(cap.summary("d0")["frames_read"] == 3, cap.stdout())
+    # The same interface by its name and as the default route: given twice.
+    cap = Capture(["-i", "d0", "-i", "default-route", "--duration", "0.2"], netns=True)
+    check(cap.finish(None) == 2 and "d0 is given twice" in cap.stderr(), cap.stderr())
+
+
 CASES = {
     "privileges": case_privileges,
     "metrics-idle": case_metrics_idle,
@@ -382,6 +520,9 @@ CASES = {
     "buffer": case_buffer,
     "reopen": case_reopen,
     "give-up": case_give_up,
+    "json-lines": case_json_lines,
+    "metrics": case_metrics,
+    "default-route": case_default_route,
 }
 
 
