@@ -22,7 +22,7 @@ item 4:
 
 Names come from the RFCs (tables below), not from tshark's strings (domain.md 7.1 item 13).
 With --vxcheck it runs `vxcheck analyze --json --all-ports FILE`, pairs each "connection" record
-(client/server "ip:port", in order of first_ts) with tshark's connection, and compares the keys.
+(client/server "ip:port", in order of first_seen) with tshark's connection, and compares the keys.
 Every difference lands in one class:
 
     agree        equal
@@ -877,7 +877,7 @@ def compare_connections(res: Result, tsh: list, vx: list, conns: list, rpc_ports
             assigned[id(r)].append(t)
     ctx = (conns, rpc_ports)
     for key in sorted(vx_by_tuple):
-        for r in sorted(vx_by_tuple[key], key=lambda r: _ts(r, "first_ts")):
+        for r in sorted(vx_by_tuple[key], key=lambda r: _ts(r, "first_seen")):
             ts = assigned.get(id(r), [])
             t = ts[0] if len(ts) == 1 else (merge(ts, tsh) if ts else None)
             classify(res, key, t, r, ctx)
@@ -886,21 +886,19 @@ def compare_connections(res: Result, tsh: list, vx: list, conns: list, rpc_ports
 
 
 def _ts(record: dict, name: str) -> float:
-    try:
-        return float(record.get(name, "0"))
-    except ValueError:
-        return 0.0
+    """A record's time `name` in epoch seconds (JSON schema v1: the number `name`_epoch_s)."""
+    return float(record.get(name + "_epoch_s", 0.0))
 
 
 def owner(records: list, when: float):
-    """The record whose [first_ts, last_ts] holds `when`, else the latest one starting before
+    """The record whose [first_seen, last_seen] holds `when`, else the latest one starting before
     it, else None."""
     slack = 1e-6
     for r in records:
-        if _ts(r, "first_ts") - slack <= when <= _ts(r, "last_ts") + slack:
+        if _ts(r, "first_seen") - slack <= when <= _ts(r, "last_seen") + slack:
             return r
-    before = [r for r in records if _ts(r, "first_ts") - slack <= when]
-    return max(before, key=lambda r: _ts(r, "first_ts")) if before else None
+    before = [r for r in records if _ts(r, "first_seen") - slack <= when]
+    return max(before, key=lambda r: _ts(r, "first_seen")) if before else None
 
 
 def merge(ts: list, tsh: list) -> tuple:

@@ -296,7 +296,7 @@ def run_vxcheck(vxcheck: str, path: str) -> tuple:
 def parse_vx_packet(obj: dict) -> VxFrame:
     frame = VxFrame(number=obj["frame"], caplen=obj.get("caplen", 0), wirelen=obj.get("wirelen", 0),
                     layers=obj.get("layers", []), anomalies=obj.get("anomalies", []),
-                    skipped=obj.get("skipped"), checks={kind: [] for kind in KINDS})
+                    skipped=obj.get("skip_reason"), checks={kind: [] for kind in KINDS})
     for i, layer in enumerate(frame.layers):
         c = layer.get("checksum")
         if layer["proto"] not in KINDS or c is None:

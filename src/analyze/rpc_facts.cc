@@ -107,6 +107,8 @@ void RpcAnalyzer::Impl::facts(Conn& c, RpcFacts& f) const {
     };
     f.retransmitted_xids = bounded(c.retransmitted);
     f.resent_from_earlier_connection = bounded(c.resent_earlier);
+    f.retransmitted_xids_total = c.retransmitted.size();
+    f.resent_from_earlier_connection_total = c.resent_earlier.size();
     labelled_counts(c, f);
     f.findings = c.findings;
     for (RpcFinding& x : f.findings) {

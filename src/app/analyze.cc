@@ -125,6 +125,7 @@ bool analyse_file(const std::string& file, capture::Source& source, FrameConsume
     const std::uint16_t point = consumer.add_file_point(file);
     report::Summary summary;
     summary.file = file;
+    summary.point = consumer.connections().points()[point];
     summary.link_type = source.link_name();
     consumer.begin_file(summary);
     const capture::ReadStatus status =

@@ -440,6 +440,7 @@ report::ConnectionTotals analyse_in_memory(std::span<const RawFrame> frames,
     const std::uint16_t point = consumer.add_file_point(file);
     report::Summary summary;
     summary.file = file;
+    summary.point = consumer.connections().points()[point];
     summary.link_type = link_name;
     consumer.begin_file(summary);
     std::size_t next = 0;

@@ -55,6 +55,10 @@ void ConnectionOutput::events(std::vector<analyze::ConnectionReport> decided) {
 report::ConnectionTotals ConnectionOutput::finish(bool& error) {
     connections_.finish([this](analyze::ConnectionReport& c) { report(c); });
     totals_.ports = options_.all_ports ? "all" : "";
+    totals_.all_ports = options_.all_ports;
+    if (!options_.all_ports) {
+        totals_.port_list.assign(options_.ports.begin(), options_.ports.end());
+    }
     for (const auto p : options_.ports) {
         if (!options_.all_ports) {
             totals_.ports += (totals_.ports.empty() ? "" : ",") + std::to_string(p);

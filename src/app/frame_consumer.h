@@ -123,7 +123,9 @@ class FrameConsumer {
     void analyse(const std::string& file, std::uint16_t point, const FrameProcessor& frame) {
         connections_.on_packet(frame.context(point));
         if (selected(packets_, frame)) {
-            reporter_.packet({file, frame.packet(), frame.verdicts()});
+            const auto& names = connections_.points();
+            const std::string_view name = point < names.size() ? names[point] : file;
+            reporter_.packet({file, frame.packet(), frame.verdicts(), name});
         }
         output_.frame_analysed();
     }

@@ -272,6 +272,10 @@ struct RpcFacts {
     std::vector<std::uint32_t> unmatched_xids;
     std::vector<std::uint32_t> retransmitted_xids;
     std::vector<std::uint32_t> resent_from_earlier_connection;
+    // The lengths of the two lists above before they were cut at kMaxRpcXidList (the length of
+    // unmatched_xids before its cut is unmatched_call_xids).
+    std::uint64_t retransmitted_xids_total = 0;
+    std::uint64_t resent_from_earlier_connection_total = 0;
     std::vector<std::pair<std::string, std::uint64_t>> procedures;
     std::vector<std::pair<std::string, std::uint64_t>> nfs_ops;
     std::vector<std::pair<std::string, std::uint64_t>> cb_ops;

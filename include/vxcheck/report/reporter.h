@@ -7,6 +7,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vxcheck/analyze/connections.h"
@@ -19,6 +20,9 @@ namespace vxcheck::report {
 /// What the connection analyzer saw overall.
 struct ConnectionTotals {
     std::string ports;  // "2049" or "all"
+    // The same as facts: the watched TCP ports (empty with all_ports), or every port.
+    std::vector<std::uint16_t> port_list;
+    bool all_ports = false;
     std::uint64_t connections = 0;
     std::uint64_t with_findings = 0;
     std::array<std::uint64_t, analyze::kVerdictCount> by_verdict{};  // indexed by analyze::Verdict
@@ -32,6 +36,7 @@ struct PacketView {
     const std::string& file;
     const decode::DecodedPacket& packet;
     const verify::Verdicts& verdicts;
+    std::string_view point{};  // the capture point's name, as connection records name it
 };
 
 class Reporter {

@@ -16,6 +16,7 @@ inline constexpr std::size_t kSkipReasonCount = 4;
 
 struct Summary {
     std::string file;       // as given on the command line; "" for the total over all files
+    std::string point;      // the capture point's name ("": the file's or interface's own name)
     std::string link_type;  // libpcap's name
     std::uint64_t frames_read = 0;
     std::uint64_t decoded = 0;

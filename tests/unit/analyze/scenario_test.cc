@@ -85,7 +85,7 @@ TEST_P(ScenarioTest, ConnectionVerdictsAsDocumented) {
     for (const std::string& h : s.hops) {
         const json& hops = got.front()["hops"];
         const bool found = std::any_of(hops.begin(), hops.end(), [&](const json& x) {
-            return x.get<std::string>().find(h) != std::string::npos;
+            return x["explanation"].get<std::string>().find(h) != std::string::npos;
         });
         EXPECT_TRUE(found) << "no hop mentions '" << h << "': " << hops.dump();
     }
