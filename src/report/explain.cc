@@ -190,8 +190,8 @@ void explain_corruption(const ConnectionReport& r, const std::vector<std::string
             "checksum as if it were partial, on current kernels too).");
     }
     e.push_back(std::to_string(r.corrupted_total) +
-                (r.corrupted_total == 1 ? " outer packet carries" : " outer packets carry") +
-                " such a checksum.");
+                (r.corrupted_total == 1 ? " outer packet was" : " outer packets were") +
+                " sent with such a corrupted checksum.");
     explain_delivery(r, point_names, e);
 }
 

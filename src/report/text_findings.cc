@@ -218,8 +218,7 @@ void Findings::add(const ConnectionReport& c, const std::vector<std::string>& po
                     std::any_of(groups_.begin(), groups_.end(),
                                 [&](const Group& g) { return g.key == diagnosis_of(c); }))) {
         Group& g = group_for(c);
-        const auto index = static_cast<std::size_t>(&g - groups_.data());
-        tag = g.key.undetermined ? kUndeterminedTag : static_cast<char>('A' + index);
+        tag = tag_of(static_cast<std::size_t>(&g - groups_.data()));
         ++g.members;
         if (std::find(g.sources.begin(), g.sources.end(), source) == g.sources.end()) {
             if (g.sources.size() < kMaxSources) {
@@ -263,6 +262,16 @@ void Findings::add(const ConnectionReport& c, const std::vector<std::string>& po
                         .outcome = outcome_words(c)});
 }
 
+// Diagnoses are lettered A, B, ... in the order they first appear; undetermined ones are '?'.
+char Findings::tag_of(std::size_t index) const {
+    if (groups_[index].key.undetermined) {
+        return kUndeterminedTag;
+    }
+    const auto before = std::count_if(groups_.begin(), groups_.begin() + static_cast<long>(index),
+                                      [](const Group& g) { return !g.key.undetermined; });
+    return static_cast<char>('A' + before);
+}
+
 // "3 of 7 NFS connections from node 192.168.77.10".
 std::string Findings::subject(const Group& g) const {
     std::uint64_t of = 0;
@@ -302,7 +311,7 @@ void Findings::headline(std::ostream& out, const ConnectionTotals& ct,
     std::vector<std::pair<std::string, char>> said;  // remedies printed, and under which tag
     for (std::size_t i = 0; i < groups_.size(); ++i) {
         const Group& g = groups_[i];
-        const char tag = g.key.undetermined ? kUndeterminedTag : static_cast<char>('A' + i);
+        const char tag = tag_of(i);
         out << title(std::string("[") + tag + "] " + subject(g) + ": " + diagnosis_words(g.key));
         if (g.key.undetermined) {
             out << wrap(undetermined_words(), "    ", "    ");
@@ -391,10 +400,9 @@ void Findings::print_table(std::ostream& out, const ConnectionTotals& ct) {
 }
 
 void Findings::print_group(std::ostream& out, const Group& g) const {
-    const auto index = static_cast<std::size_t>(&g - groups_.data());
     out << "\n"
-        << title(std::string("[") + static_cast<char>('A' + index) + "] " + diagnosis_words(g.key) +
-                 ": " + count(g.members, "connection", "connections"));
+        << title(std::string("[") + tag_of(static_cast<std::size_t>(&g - groups_.data())) + "] " +
+                 diagnosis_words(g.key) + ": " + count(g.members, "connection", "connections"));
     std::vector<Explanation> words;
     for (const ConnectionReport& c : g.kept) {
         words.push_back(explain(c, points_));

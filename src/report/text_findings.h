@@ -69,7 +69,8 @@ class Findings {
         std::vector<std::string> remedies;
     };
     Group& group_for(const analyze::ConnectionReport& c);
-    std::string subject(const Group& g) const;
+    [[nodiscard]] char tag_of(std::size_t index) const;
+    [[nodiscard]] std::string subject(const Group& g) const;
     void print_table(std::ostream& out, const ConnectionTotals& ct);
     void print_group(std::ostream& out, const Group& g) const;
 
