@@ -205,7 +205,7 @@ void Checksums::print_file(std::ostream& out, const File& f) const {
 }
 
 void Checksums::print_rows(std::ostream& out) const {
-    if (rows_.empty()) {
+    if (rows_.empty() && rows_not_kept_ == 0) {
         return;
     }
     std::string head = "bad checksums: " + std::to_string(unique_bad_) +
@@ -235,7 +235,7 @@ void Checksums::print_rows(std::ostream& out) const {
     }
     if (rows_not_kept_ != 0) {
         out << "  ... " << rows_not_kept_
-            << " more bad checksums in other rows (--max-rows N shows more, --json all)\n";
+            << " more bad checksums (--max-rows N shows more, --json all)\n";
     }
 }
 

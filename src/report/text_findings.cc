@@ -230,13 +230,16 @@ void Findings::add(const ConnectionReport& c, const std::vector<std::string>& po
         if (g.service != service) {
             g.service.clear();
         }
-        if (kept_ < max_rows_) {
-            ++kept_;
+        // The remedies of the first member at least, so the headline has them at any --max-rows.
+        if (kept_ < max_rows_ || g.members == 1) {
             for (std::string& r : explain(c, points).remedies) {
                 if (std::find(g.remedies.begin(), g.remedies.end(), r) == g.remedies.end()) {
                     g.remedies.push_back(std::move(r));
                 }
             }
+        }
+        if (kept_ < max_rows_) {
+            ++kept_;
             g.kept.push_back(c);
         }
     } else if (grouped) {
@@ -349,6 +352,7 @@ void Findings::print_table(std::ostream& out, const ConnectionTotals& ct) {
     out << "connections (" << (ct.ports == "all" ? "all ports" : "port " + ct.ports)
         << "): " << ct.connections << " seen, " << ct.with_findings << " need attention\n";
     if (rows_.empty()) {
+        print_more(out);
         return;
     }
     // Findings first (by diagnosis tag), then the rest, --max-rows in all.
@@ -388,15 +392,19 @@ void Findings::print_table(std::ostream& out, const ConnectionTotals& ct) {
         }
         out << head << pad(r.client, wc) << "  " << pad(r.server, ws) << tail;
     }
+    print_more(out);
+    if (footnote) {
+        out << "  * no SYN in the capture: the time of the connection's first packet\n";
+    }
+    out << "  tags: the diagnoses in the headline; '-' nothing found\n";
+}
+
+void Findings::print_more(std::ostream& out) const {
     const std::uint64_t more = rows_not_kept_ + findings_not_kept_;
     if (more != 0) {
         out << "  ... " << more << " more (" << findings_not_kept_
             << " of them need attention; --max-rows N shows more, --json all)\n";
     }
-    if (footnote) {
-        out << "  * no SYN in the capture: the time of the connection's first packet\n";
-    }
-    out << "  tags: the diagnoses in the headline; '-' nothing found\n";
 }
 
 void Findings::print_group(std::ostream& out, const Group& g) const {

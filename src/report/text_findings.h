@@ -73,6 +73,8 @@ class Findings {
     [[nodiscard]] std::string subject(const Group& g) const;
     void print_table(std::ostream& out, const ConnectionTotals& ct);
     void print_group(std::ostream& out, const Group& g) const;
+    // "... N more (M of them need attention ...)": the rows --max-rows left out.
+    void print_more(std::ostream& out) const;
 
     std::size_t max_rows_;
     std::vector<Row> rows_;

@@ -63,11 +63,7 @@ class TextReporter final : public Reporter {
             return;  // nothing could be read; the errors on stderr say why
         }
         findings_.headline(out_, ct, scope(total, files));
-        const std::uint64_t bad = checksums_.unique_bad();
-        out_ << (bad == 0 ? std::string("No bad checksums.")
-                          : text::count(bad, "packet", "packets") +
-                                " with a bad checksum (table at the end).")
-             << "\n";
+        out_ << bad_checksums_line(total) << "\n";
         print_bounds(ct.stats);
         if (options_.brief) {
             out_.flush();
@@ -80,6 +76,22 @@ class TextReporter final : public Reporter {
     }
 
   private:
+    // Bad packets counted once across capture points; when none were listed (--packets none),
+    // the per-point counts, which cannot be joined.
+    std::string bad_checksums_line(const Summary& total) const {
+        const std::uint64_t bad = checksums_.unique_bad();
+        if (bad != 0) {
+            return text::count(bad, "packet", "packets") +
+                   " with a bad checksum (table at the end).";
+        }
+        if (total.packets_with_bad_checksum != 0) {
+            return text::count(total.packets_with_bad_checksum, "packet", "packets") +
+                   " with a bad checksum, counted at each capture point (not listed: --packets "
+                   "none).";
+        }
+        return "No bad checksums.";
+    }
+
     static std::string verdict_names(const analyze::ConnectionReport& c) {
         std::string out;
         for (const auto v : c.verdicts) {

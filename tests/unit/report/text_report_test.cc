@@ -46,7 +46,8 @@ ConnectionReport double_snat(std::uint16_t port, std::uint16_t pre_nat) {
     return r;
 }
 
-std::string report(const std::vector<ConnectionReport>& connections, TextOptions options = {}) {
+std::string report(const std::vector<ConnectionReport>& connections, TextOptions options = {},
+                   std::uint64_t bad_packets = 0) {
     std::ostringstream out;
     auto reporter = make_text_reporter(out, options);
     for (const auto& c : connections) {
@@ -58,6 +59,7 @@ std::string report(const std::vector<ConnectionReport>& connections, TextOptions
     ct.with_findings = connections.size();
     Summary total;
     total.frames_read = 1;
+    total.packets_with_bad_checksum = bad_packets;
     reporter->finish(total, 1, ct);
     return out.str();
 }
@@ -101,6 +103,21 @@ TEST(TextReport, BriefIsTheHeadlineAlone) {
     EXPECT_EQ(brief.find("What happened"), std::string::npos);
     EXPECT_EQ(brief.find("first SYN (UTC)"), std::string::npos);
     EXPECT_NE(brief.find("Stop the second masquerade"), std::string::npos);
+}
+
+TEST(TextReport, HeadlineKeepsTheRemedyWhenNoRowIsKept) {
+    const std::string text = report({double_snat(40000, 50000)}, {.max_rows = 0});
+    EXPECT_NE(text.find("Stop the second masquerade"), std::string::npos) << text;
+    EXPECT_NE(text.find("... 1 more (1 of them need attention"), std::string::npos) << text;
+}
+
+TEST(TextReport, BadPacketsNotListedAreStillCounted) {
+    // --packets none: the reporter sees no packet, the totals still count them (per point).
+    const std::string text = report({}, {}, 3);
+    EXPECT_NE(text.find("3 packets with a bad checksum, counted at each capture point"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("No bad checksums."), std::string::npos) << text;
 }
 
 TEST(TextReport, BriefIsAnAnalyzeOption) {
