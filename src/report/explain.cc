@@ -213,7 +213,7 @@ void explain_delay(const ConnectionReport& r, bool nat, Sentences& e) {
             "s keep it alive, the 32 s gap does not); the SYN after that created a fresh, "
             "unmarked outer flow that was not masqueraded. This is the classic 63-second NFS "
             "mount / 'nc -z' delay.");
-    } else {
+    } else if (r.outer_sports.size() > 1) {  // said only when the port did change
         e.push_back(
             "After the SYN timeout the kernel picked a new outer source port (it re-rolls the "
             "flow hash on a timeout), and the retransmitted SYN carries no 0x4000 mark (only a "

@@ -99,6 +99,17 @@ TEST(TextWords, CorruptionWithoutSynEvidenceIsUndeterminedWithWhatSettlesIt) {
     EXPECT_TRUE(says(text, "settles it")) << text;
 }
 
+TEST(TextWords, ANewOuterPortIsClaimedOnlyWhenTheCaptureShowsOne) {
+    ConnectionReport r = nated({Verdict::DelayedConnect, Verdict::OuterChecksumCorrupted});
+    r.outcome = analyze::Outcome::Established;
+    r.syns = 2;
+    r.delay_s = 1.0;
+    r.outer_sports = {7103};
+    EXPECT_FALSE(says(explain(r, {}).text, "picked a new outer source port"));
+    r.outer_sports = {7103, 45000};
+    EXPECT_TRUE(says(explain(r, {}).text, "picked a new outer source port"));
+}
+
 TEST(TextWords, BadOuterChecksumEvidenceSaysItOnce) {
     const std::string note = evidence_note({.kind = EvidenceNote::Kind::BadOuterChecksum,
                                             .tunnelled = true,
