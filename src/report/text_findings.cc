@@ -202,7 +202,9 @@ Findings::Group& Findings::group_for(const ConnectionReport& c) {
 }
 
 void Findings::add(const ConnectionReport& c, const std::vector<std::string>& points) {
-    points_ = points;
+    if (points_ != points) {
+        points_ = points;  // the same list for every connection of a run: copied once
+    }
     const bool finding = is_finding(c);
     const std::string source = source_of(c);
     const std::string service = service_of(c);
