@@ -398,7 +398,10 @@ void Findings::print_table(std::ostream& out, const ConnectionTotals& ct) {
     if (footnote) {
         out << "  * no SYN in the capture: the time of the connection's first packet\n";
     }
-    out << "  tags: the diagnoses in the headline; '-' nothing found\n";
+    const bool undetermined = std::any_of(rows_.begin(), rows_.end(),
+                                          [](const Row& r) { return r.tag == kUndeterminedTag; });
+    out << "  tags: the diagnoses in the headline; "
+        << (undetermined ? "'?' undetermined (headline); " : "") << "'-' nothing found\n";
 }
 
 void Findings::print_more(std::ostream& out) const {
