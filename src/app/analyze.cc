@@ -155,7 +155,8 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
     // (or that is an input) ends the run now, not after it.
     auto evidence = open_output(files_of(config), "--evidence", config.file_mode);
     auto reporter = config.json ? report::make_json_reporter(out)
-                                : report::make_text_reporter(out, {.max_rows = config.max_rows});
+                                : report::make_text_reporter(
+                                      out, {.max_rows = config.max_rows, .brief = config.brief});
     FrameConsumer consumer(config.connections, *reporter, config.packets, std::move(evidence));
     Progress progress(config.progress);
     Loops loops{config, consumer.connections(), {}, {}};

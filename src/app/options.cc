@@ -240,6 +240,7 @@ Command parse_analyze(const std::vector<std::string>& args, bool stderr_is_tty) 
     opts.add_options()
         ("help,h", "show this help")
         ("json", "write JSON Lines (one object per line, see README) instead of the text report")
+        ("brief", "text report: the headline alone (connections, diagnoses, what to do)")
         ("packets", po::value(&packets)->value_name("bad|all|none"),
             "which packets to list: 'bad' (bad checksum or decode anomaly; default), 'all', 'none'")
         ("max-rows", po::value(&max_rows)->value_name("N"),
@@ -264,6 +265,7 @@ Command parse_analyze(const std::vector<std::string>& args, bool stderr_is_tty) 
     }
     cfg.files = vm["file"].as<std::vector<std::string>>();
     cfg.json = vm.count("json") != 0;
+    cfg.brief = vm.count("brief") != 0;
     cfg.packets = to_selection(packets);
     analysis.apply(cfg.decode, cfg.connections);
     cfg.max_rows = to_count(max_rows, "max-rows", 0, kMaxRowsLimit);

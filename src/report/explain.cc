@@ -6,7 +6,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <vector>
 
+#include "explain_parts.h"
+#include "vxcheck/analyze/rules.h"
 #include "vxcheck/report/format.h"
 
 namespace vxcheck::report {
@@ -17,6 +21,7 @@ using analyze::CorruptedOuter;
 using analyze::CorruptionVariant;
 using analyze::Schedule;
 using analyze::Verdict;
+using Sentences = std::vector<std::string>;
 
 constexpr std::size_t kMaxPointBits = 32;  // capture points tracked in bit masks
 
@@ -45,12 +50,6 @@ std::string outer_desc(const analyze::EvidenceNote& n) {
     return d;
 }
 
-std::string seconds(double s) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, s < 10 ? "%.1f s" : "%.0f s", s);
-    return buf;
-}
-
 std::string schedule_words(Schedule schedule) {
     if (schedule == Schedule::Classic) {
         return "the classic Linux SYN schedule (retries at 1, 3, 7, 15, 31, 63 s)";
@@ -68,172 +67,201 @@ std::string schedule_words(Schedule schedule) {
     return "";
 }
 
-// The NAT story: double, outer only, or inner only.
-void explain_snat(const ConnectionReport& r, std::string& e) {
+// The NAT story: double, outer only, or inner only. The mechanism is one sentence, the
+// evidence of each NAT another, so that connections with the same story share the first.
+void explain_snat(const ConnectionReport& r, Sentences& e) {
     if (r.has(Verdict::DoubleSnat)) {
-        e += "This connection was source-NATed twice. First its inner packets were masqueraded: " +
-             inner_snat_words(r) +
-             ". Then, because the masquerade mark 0x4000 survives VXLAN encapsulation, the outer "
-             "UDP packet was masqueraded again: " +
-             outer_snat_words(r.outer_snat) + ". ";
+        e.push_back(
+            "Source-NATed twice: the inner packets were masqueraded to flannel.1's address and, "
+            "because the masquerade mark 0x4000 survives VXLAN "
+            "encapsulation, the outer UDP packets were masqueraded again.");
+        // Without the port where it is no evidence, so that connections alike share the sentence.
+        e.push_back("Inner SNAT: " + inner_snat_reason(r, false) + ".");
+        e.push_back("Outer SNAT: " + outer_snat_words(r.outer_snat) + ".");
     } else if (r.has(Verdict::OuterSnat)) {
-        e += "The outer VXLAN packets of this connection were source-NATed on their way out: " +
-             outer_snat_words(r.outer_snat) + ". ";
+        e.push_back("The outer VXLAN packets were source-NATed on their way out.");
+        e.push_back("Outer SNAT: " + outer_snat_words(r.outer_snat) + ".");
     } else if (r.has(Verdict::InnerSnat)) {
-        e += "The client side was masqueraded: " + inner_snat_words(r) +
-             ". That is normal for a host-network client reaching a ClusterIP over flannel, and "
-             "harmless unless the outer packet is NATed too. ";
+        e.push_back("The client side was masqueraded: " + inner_snat_words(r) +
+                    ". That is normal for a host-network client reaching a ClusterIP over "
+                    "flannel, and harmless unless the outer packet is NATed too.");
     }
 }
 
-// The corrupted outer checksums: which variant, and whether another point saw them delivered.
-void explain_corruption(const ConnectionReport& r, const std::vector<std::string>& point_names,
-                        std::string& e) {
-    const CorruptedOuter& c = r.corrupted.front();
-    char buf[400];
-    if (c.variant == CorruptionVariant::A) {
-        std::snprintf(buf, sizeof buf,
-                      "%llu outer packet(s) left with UDP checksum 0xffff on a tunnel that "
-                      "otherwise sends none (variant A: the NAT checksum update of kernels "
-                      "before 5.7 / 5.4.41 / 4.19.123 / 4.14.181); the correct value was "
-                      "0x%04x. ",
-                      static_cast<unsigned long long>(r.corrupted_total), c.expected);
-    } else {
-        std::snprintf(buf, sizeof buf,
-                      "%llu outer packet(s) left with a UDP checksum that is valid for the "
-                      "pre-NAT source port %u but not for port %u on the wire (variant B: "
-                      "NAT updates a locally-offloaded checksum as if it were partial, on "
-                      "current kernels too); stored 0x%04x, correct 0x%04x. ",
-                      static_cast<unsigned long long>(r.corrupted_total),
-                      unsigned{c.pre_nat_sport.value_or(0)}, unsigned{c.sport}, c.stored,
-                      c.expected);
+// What the decisive attempt's SYNs carried as outer checksum, from their evidence notes at the
+// tunnelled capture point that saw most of them: there the n-th SYN note is SYN #n when that
+// point saw every SYN (then `last` is known).
+struct SynChecksums {
+    unsigned known = 0;  // SYN transmissions whose outer checksum verdict is known
+    unsigned bad = 0;
+    std::optional<verify::Status> last;  // of the last SYN (the answered one, if any)
+};
+
+SynChecksums syn_checksums(const ConnectionReport& r) {
+    std::vector<std::vector<verify::Status>> by_point;
+    for (const analyze::EvidenceFrame& f : r.evidence) {
+        const analyze::EvidenceNote& n = f.note;
+        const bool syn = n.kind == analyze::EvidenceNote::Kind::Syn ||
+                         n.kind == analyze::EvidenceNote::Kind::SynSeenAgain;
+        if (!syn || !n.outer_known || f.point >= kMaxPointBits) {
+            continue;
+        }
+        by_point.resize(std::max<std::size_t>(by_point.size(), f.point + 1U));
+        by_point[f.point].push_back(n.outer_status);
     }
-    e += buf;
+    SynChecksums out;
+    for (const auto& statuses : by_point) {
+        if (statuses.size() <= out.known) {
+            continue;
+        }
+        out = {.known = static_cast<unsigned>(statuses.size()),
+               .bad = static_cast<unsigned>(
+                   std::count(statuses.begin(), statuses.end(), verify::Status::Bad)),
+               .last = std::nullopt};
+        if (statuses.size() == r.syns) {
+            out.last = statuses.back();
+        }
+    }
+    return out;
+}
+
+constexpr const char* kDropSigns = "('UDP: bad checksum' in dmesg, Udp InCsumErrors in nstat)";
+
+// Whether the corrupted packets got through, by what the captures show: seen decapsulated at
+// another point, the SYN that carried one answered, or left unanswered; else undetermined.
+void explain_delivery(const ConnectionReport& r, const std::vector<std::string>& point_names,
+                      Sentences& e) {
     std::size_t delivered = 0;
     std::string where;
     for (const CorruptedOuter& k : r.corrupted) {
         if (k.delivered_at) {
             ++delivered;
-            where = point_names.size() > *k.delivered_at ? point_names[*k.delivered_at] : "";
+            where = point_name(point_names, *k.delivered_at);
         }
     }
-    if (delivered == 0) {
-        e += "A receiving node that verifies UDP checksums (any real NIC or the kernel) drops "
-             "these packets silently ('UDP: bad checksum' in dmesg, Udp InCsumErrors in "
-             "nstat); they never reach its flannel.1. ";
-    } else {
-        e += std::to_string(delivered) + " of them were nevertheless seen decapsulated at " +
-             where +
-             ": that receiver did not verify the outer checksum (veth, or RX checksum offload "
-             "off), so here they got through; a node with a real NIC drops them. ";
+    const SynChecksums sc = syn_checksums(r);
+    const bool answered_bad =
+        r.outcome == analyze::Outcome::Established && sc.last == verify::Status::Bad;
+    const bool lost = std::any_of(r.hops.begin(), r.hops.end(), [](const analyze::Hop& h) {
+        return h.kind == analyze::Hop::Kind::NeverReached;
+    });
+    if (delivered != 0) {
+        e.push_back(std::to_string(delivered) + " of them were nevertheless seen decapsulated at " +
+                    where +
+                    ": that receiver did not verify the outer checksum (veth, or RX "
+                    "checksum offload off). A node with a real NIC drops them " +
+                    kDropSigns + ".");
+    } else if (answered_bad) {
+        e.push_back(
+            "The server answered a SYN that carried such a checksum, so here they got through: "
+            "the receiving node did not verify the outer checksum (veth, or RX checksum offload "
+            "off). A node with a real NIC drops them " +
+            std::string(kDropSigns) + ".");
+    } else if (lost) {
+        e.push_back("The receiving node dropped such packets " + std::string(kDropSigns) +
+                    ": a SYN that carried one was seen on its way but never after "
+                    "decapsulation.");
+    } else if (r.has(Verdict::DelayedConnect) && sc.bad != 0 && sc.last &&
+               *sc.last != verify::Status::Bad) {
+        e.push_back(
+            "The SYNs that carried such a checksum went unanswered and the first SYN "
+            "without one got through: the receiving node drops these packets " +
+            std::string(kDropSigns) + ".");
+    } else if (!r.has(Verdict::SynDropped)) {
+        e.push_back("A receiving node that verifies UDP checksums drops such packets " +
+                    std::string(kDropSigns) +
+                    "; whether this one did cannot be told from these captures: a capture on the "
+                    "receiving node's eth0 and flannel.1, or its Udp InCsumErrors, settles it.");
     }
 }
 
+// The corrupted outer checksums: which variant, how many, and whether they got through.
+void explain_corruption(const ConnectionReport& r, const std::vector<std::string>& point_names,
+                        Sentences& e) {
+    if (r.corrupted.front().variant == CorruptionVariant::A) {
+        e.push_back(
+            "Outer packets were left with UDP checksum 0xffff on a tunnel that otherwise sends "
+            "none (variant A: the NAT checksum update of kernels before 5.7 / 5.4.41 / 4.19.123 "
+            "/ 4.14.181).");
+    } else {
+        e.push_back(
+            "Outer packets were left with a UDP checksum that is valid for the pre-NAT source "
+            "port, not for the port on the wire (variant B: NAT updates a locally-offloaded "
+            "checksum as if it were partial, on current kernels too).");
+    }
+    e.push_back(std::to_string(r.corrupted_total) +
+                (r.corrupted_total == 1 ? " outer packet was" : " outer packets were") +
+                " sent with such a corrupted checksum.");
+    explain_delivery(r, point_names, e);
+}
+
 // Why the connect was delayed, and how NAT explains the delay (domain spec 4.2).
-void explain_delay(const ConnectionReport& r, bool nat, std::string& e) {
-    e += "The connection was established only after " + std::to_string(r.syns - 1) +
-         " SYN retransmission(s), " + seconds(*r.delay_s) + " after the first SYN";
+void explain_delay(const ConnectionReport& r, bool nat, Sentences& e) {
+    std::string d = "The connection was established only after " + std::to_string(r.syns - 1) +
+                    " SYN retransmission(s), " + seconds_words(*r.delay_s) + " after the first SYN";
     const std::string sched = schedule_words(r.schedule);
-    e += sched.empty() ? ". " : ", following " + sched + ". ";
-    if (nat) {
-        // Only a connection's first packet passes the nat table, so only it carries the
-        // 0x4000 mark; retransmissions are NATed only while they reuse the outer flow.
-        if (*r.delay_s >= 30) {
-            e += "The retransmissions reused the same outer source port and so the same "
-                 "NATed outer flow until its conntrack entry expired (30 s unreplied; the "
-                 "gaps of 1, 2, 4, 8, 16 s keep it alive, the 32 s gap does not); the SYN "
-                 "after that created a fresh, unmarked outer flow that was not masqueraded. "
-                 "This is the classic 63-second NFS mount / 'nc -z' delay. ";
-        } else {
-            e += "After the SYN timeout the kernel picked a new outer source port (it "
-                 "re-rolls the flow hash on a timeout), and the retransmitted SYN carries no "
-                 "0x4000 mark (only a connection's first packet passes the nat table), so "
-                 "it was not masqueraded and got through. ";
-        }
+    e.push_back(d + (sched.empty() ? "." : ", following " + sched + "."));
+    if (!nat) {
+        return;
+    }
+    // Only a connection's first packet passes the nat table, so only it carries the 0x4000
+    // mark; retransmissions are NATed only while they reuse the outer flow.
+    if (*r.delay_s >= 30) {
+        e.push_back(
+            "The retransmissions reused the same outer source port and so the same NATed outer "
+            "flow until its conntrack entry expired (30 s unreplied; the gaps of 1, 2, 4, 8, 16 "
+            "s keep it alive, the 32 s gap does not); the SYN after that created a fresh, "
+            "unmarked outer flow that was not masqueraded. This is the classic 63-second NFS "
+            "mount / 'nc -z' delay.");
+    } else if (r.outer_sports.size() > 1) {  // said only when the port did change
+        e.push_back(
+            "After the SYN timeout the kernel picked a new outer source port (it re-rolls the "
+            "flow hash on a timeout), and the retransmitted SYN carries no 0x4000 mark (only a "
+            "connection's first packet passes the nat table), so it was not masqueraded and got "
+            "through.");
+    }
+}
+
+// A drop is put on the checksums only when the dropped SYNs carried corrupted ones.
+void explain_syn_drop(const ConnectionReport& r, Sentences& e) {
+    std::string d =
+        "SYNs were retransmitted with the same ISN and never answered: no SYN-ACK, RST or ICMP "
+        "came back";
+    const std::string sched = schedule_words(r.schedule);
+    e.push_back(d + (sched.empty() ? "." : ", at the times of " + sched + "."));
+    const SynChecksums sc = syn_checksums(r);
+    if (sc.bad != 0 && sc.bad == sc.known && sc.known == r.syns) {
+        e.push_back(
+            "Every one of them carried a corrupted outer checksum, which a receiver that "
+            "verifies UDP checksums drops " +
+            std::string(kDropSigns) + ".");
+    } else if (sc.bad != 0) {
+        e.push_back(std::to_string(sc.bad) + " of the " + std::to_string(r.syns) +
+                    " SYNs carried a corrupted outer checksum; the others had valid ones and "
+                    "went unanswered too, so something else on the path dropped them (a DROP "
+                    "rule, e.g. in FORWARD, a NetworkPolicy, or a dead route).");
+    } else {
+        e.push_back(
+            "Something on the path dropped them silently (a DROP rule, a NetworkPolicy, a bad "
+            "checksum on another hop, or a dead route).");
     }
 }
 
 // Dropped and rejected SYNs (domain spec 4.3).
-void explain_drop_or_reject(const ConnectionReport& r, bool nat, std::string& e) {
-    if (r.has(Verdict::SynDropped)) {
-        e += "SYNs were retransmitted with the same ISN and never answered: no SYN-ACK, RST or "
-             "ICMP came back";
-        const std::string sched = schedule_words(r.schedule);
-        e += sched.empty() ? ". " : ", at the times of " + sched + ". ";
-        e += nat ? "Given the corrupted outer checksums, the receiving node dropped them. "
-                 : "Something on the path dropped them silently (a DROP rule, a NetworkPolicy, "
-                   "a bad checksum on another hop, or a dead route). ";
-    }
-    if (r.has(Verdict::SynRejected)) {
-        if (r.outcome == analyze::Outcome::RejectedIcmp || r.icmp_type) {
-            e += "The SYN was rejected with ICMP destination unreachable (type " +
-                 std::to_string(r.icmp_type.value_or(3)) + ", code " +
-                 std::to_string(r.icmp_code.value_or(0)) + ")";
-            e += r.icmp_code.value_or(0) == 3
-                     ? ": port unreachable, which is what kube-proxy's REJECT rule sends for a "
-                       "Service with no endpoints. "
-                     : ". ";
-        } else {
-            e += "The SYN was answered with a RST (ack = ISN+1): the host is reachable but "
-                 "nothing listens on port " +
-                 std::to_string(r.server.port) + ". ";
-        }
-    }
-}
-
-// nfs_endpoint_refused (issue 19; domain spec 7): a hard NFS mount reconnecting to an endpoint
-// where nothing listens, in words.
-void explain_refused(const ConnectionReport& r, std::string& e) {
-    using Why = analyze::RefusedEndpoint::Why;
-    const analyze::RefusedEndpoint& f = *r.refused;
-    std::string gaps;
-    for (const double g : f.gaps_s) {
-        gaps += (gaps.empty() ? "" : ", ") + seconds(g);
-    }
-    bool same_port = true;
-    for (const std::uint16_t p : f.sports) {
-        same_port = same_port && p == f.sports.front();
-    }
-    e += track::ip_to_string(r.client) + " tried " + std::to_string(f.attempts) +
-         " times to connect to " + track::to_string(r.server) +
-         ", and each attempt was refused like this one (a RST, never a SYN-ACK). This connection "
-         "is attempt " +
-         std::to_string(f.number) + " of " + std::to_string(f.attempts) + "; they came " + gaps +
-         " apart, " +
-         (same_port ? "all from source port " + std::to_string(f.sports.front())
-                    : std::string("each from a new source port (newer kernels pick one after a "
-                                  "refused connect)")) +
-         ". ";
-    if (f.why == Why::LoopbackProxyPort) {
-        e += "This is a hard NFS mount through efs-utils' local TLS proxy (stunnel or efs-proxy "
-             "on 127.0.0.1, ports 20049-21049) whose proxy no longer listens: the kernel's NFS "
-             "client keeps reconnecting, after 3, 6, 12 ... s and then every 300 s, each SYN is "
-             "refused, and every process that touches the mount (kubelet's stat() of the "
-             "volume, df, ls) blocks in the kernel, for as long as the mount exists. ";
+void explain_reject(const ConnectionReport& r, Sentences& e) {
+    if (r.outcome == analyze::Outcome::RejectedIcmp || r.icmp_type) {
+        std::string d = "The SYN was rejected with ICMP destination unreachable (type " +
+                        std::to_string(r.icmp_type.value_or(3)) + ", code " +
+                        std::to_string(r.icmp_code.value_or(0)) + ")";
+        e.push_back(d + (r.icmp_code.value_or(0) == 3
+                             ? ": port unreachable, which is what kube-proxy's REJECT rule sends "
+                               "for a Service with no endpoints."
+                             : "."));
     } else {
-        e += "This is how the kernel NFS client of a hard mount keeps reconnecting (after 3, 6, "
-             "12 ... s, up to 300 s) to a server where no NFS service listens any more; every "
-             "process that touches the mount blocks until it comes back. ";
-    }
-}
-
-void refused_remedies(const ConnectionReport& r, std::vector<std::string>& fix) {
-    if (!r.refused) {
-        return;
-    }
-    fix.push_back("Find the orphaned mount (mount | grep " + track::ip_to_string(r.server) +
-                  ", or grep 'port=" + std::to_string(r.server.port) +
-                  "' /proc/mounts) and unmount it: umount -f -l <mountpoint>; restart the pods "
-                  "that used it.");
-    if (r.refused->why == analyze::RefusedEndpoint::Why::LoopbackProxyPort) {
-        fix.push_back(
-            "Upgrade efs-utils: its watchdog cleaned up the dead proxy's state without "
-            "unmounting (aws/efs-utils#346), which leaves a hard mount on a port nothing serves; "
-            "a reused port can even stack a second mount on it.");
-    } else {
-        fix.push_back("If the mount is still wanted, bring the NFS server back on " +
-                      track::to_string(r.server) +
-                      " (the nfs-server service, or the NFS server pod).");
+        e.push_back(
+            "The SYN was answered with a RST (ack = ISN+1): the host is reachable but nothing "
+            "listens on port " +
+            std::to_string(r.server.port) + ".");
     }
 }
 
@@ -257,7 +285,7 @@ std::vector<std::string> remedies(const ConnectionReport& r, bool nat) {
             "checksums are computed in software and TSO/GSO on flannel.1 go off with it, so "
             "bulk throughput through the tunnel drops and CPU use rises.");
     }
-    if (r.has(Verdict::SynDropped) && !nat) {
+    if (r.has(Verdict::SynDropped) && !dropped_for_checksums(r)) {
         fix.push_back(
             "Find the hop that drops the SYN: capture on the client node's eth0 and the server "
             "node's eth0 and flannel.1 at the same time and run 'vxcheck analyze' on all the "
@@ -285,42 +313,99 @@ std::vector<std::string> remedies(const ConnectionReport& r, bool nat) {
 
 }  // namespace
 
+std::string seconds_words(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, s < 10 ? "%.1f s" : "%.0f s", s);
+    return buf;
+}
+
 // The verdicts one after another, in the order the person on call reads them.
 Explanation explain(const ConnectionReport& r, const std::vector<std::string>& point_names) {
     Explanation out;
-    std::string& e = out.text;
+    Sentences& e = out.sentences;
     const bool nat = r.has(Verdict::OuterSnat) || r.has(Verdict::OuterChecksumCorrupted);
     explain_snat(r, e);
-    if (r.has(Verdict::OuterChecksumCorrupted)) {
+    if (r.has(Verdict::OuterChecksumCorrupted) && !r.corrupted.empty()) {
         explain_corruption(r, point_names, e);
     }
     if (r.has(Verdict::DelayedConnect) && r.delay_s) {
         explain_delay(r, nat, e);
     }
-    explain_drop_or_reject(r, nat, e);
+    if (r.has(Verdict::SynDropped)) {
+        explain_syn_drop(r, e);
+    }
+    if (r.has(Verdict::SynRejected)) {
+        explain_reject(r, e);
+    }
     if (r.refused) {
         explain_refused(r, e);
     }
     for (const analyze::Hop& h : r.hops) {
-        e += hop_words(h, point_names) + ". ";
+        e.push_back(hop_words(h, point_names) + ".");
     }
+    std::string rpc_text;
     std::vector<std::string> rpc_remedies;
-    explain_rpc(r, e, rpc_remedies);
+    explain_rpc(r, rpc_text, rpc_remedies);
+    if (!rpc_text.empty()) {
+        if (rpc_text.back() == ' ') {
+            rpc_text.pop_back();
+        }
+        e.push_back(rpc_text);
+    }
     if (r.has(Verdict::Clean)) {
-        e = "Nothing wrong found for " + track::to_string(r.client) + " -> " +
-            track::to_string(r.server) + ".";
-        return out;
+        e = {"Nothing wrong found for " + track::to_string(r.client) + " -> " +
+             track::to_string(r.server) + "."};
+    } else {
+        out.remedies = remedies(r, nat);
+        refused_remedies(r, out.remedies);
+        out.remedies.insert(out.remedies.end(), rpc_remedies.begin(), rpc_remedies.end());
     }
-    if (!e.empty() && e.back() == ' ') {
-        e.pop_back();
+    for (const std::string& sentence : e) {
+        out.text += (out.text.empty() ? "" : " ") + sentence;
     }
-    out.remedies = remedies(r, nat);
-    refused_remedies(r, out.remedies);
-    out.remedies.insert(out.remedies.end(), rpc_remedies.begin(), rpc_remedies.end());
     return out;
 }
 
+bool double_snat_undetermined(const ConnectionReport& r) {
+    constexpr std::uint8_t kLeasePrefix = 24;  // flannel's default per-node lease
+    if (!r.has(Verdict::Clean) || !r.tunnelled ||
+        !analyze::is_flannel_address(r.client, kLeasePrefix)) {
+        return false;
+    }
+    bool blind = false;
+    for (const analyze::EvidenceFrame& f : r.evidence) {
+        const analyze::EvidenceNote& n = f.note;
+        if (n.kind != analyze::EvidenceNote::Kind::Syn || !n.outer_known) {
+            continue;
+        }
+        if (n.outer_status != verify::Status::Partial && n.outer_status != verify::Status::Zero) {
+            return false;  // a full outer checksum would show a rewrite (variant B)
+        }
+        blind = true;
+    }
+    return blind;
+}
+
+std::string undetermined_words() {
+    return "Nothing wrong seen, but whether these connections were NATed twice cannot be told "
+           "from here: the client is flannel.1's address (host-to-pod traffic, masqueraded or "
+           "not), and their outer UDP checksums are partial or absent at this capture point, so "
+           "an outer source-port rewrite inside the driver's range leaves no trace. What settles "
+           "it: 'conntrack -L -p udp --dport 8472' on the client node (a reply port that differs "
+           "from the original is the outer SNAT), or the packet counter of KUBE-POSTROUTING's "
+           "MASQUERADE rule ('iptables -t nat -L KUBE-POSTROUTING -v -n').";
+}
+
+bool dropped_for_checksums(const ConnectionReport& r) {
+    const SynChecksums sc = syn_checksums(r);
+    return r.has(Verdict::SynDropped) && sc.bad != 0 && sc.bad == sc.known && sc.known == r.syns;
+}
+
 std::string inner_snat_words(const ConnectionReport& r) {
+    return inner_snat_reason(r, true);
+}
+
+std::string inner_snat_reason(const ConnectionReport& r, bool name_port) {
     using Kind = analyze::InnerSnatReason::Kind;
     const analyze::InnerSnatReason& i = r.inner_snat;
     const std::string who = "the client address " + track::ip_to_string(r.client) +
@@ -340,8 +425,9 @@ std::string inner_snat_words(const ConnectionReport& r) {
         case Kind::InferredFromOuterNat:
             return who +
                    "outer packet was masqueraded, which only happens to packets marked 0x4000 for "
-                   "masquerading, so the inner packet was masqueraded too (port " +
-                   port + " looks ephemeral: the port alone could not show it)";
+                   "masquerading, so the inner packet was masqueraded too (" +
+                   (name_port ? "port " + port : std::string("its port")) +
+                   " looks ephemeral: the port alone could not show it)";
     }
     return "";
 }
@@ -382,7 +468,8 @@ std::string evidence_note(const analyze::EvidenceNote& n) {
         case Kind::Rst:
             return "RST with ack = ISN+1: nothing listens, SYN rejected";
         case Kind::BadOuterChecksum:
-            return "bad outer UDP checksum" + outer_desc(n);
+            return "outer UDP checksum bad (stored " + hex16(n.stored) + ", expected " +
+                   hex16(n.expected) + "), outer sport " + std::to_string(n.outer_sport);
         case Kind::IcmpUnreachable:
             return "ICMP destination unreachable (type " + std::to_string(n.icmp_type) + " code " +
                    std::to_string(n.icmp_code) + ") quoting the SYN";

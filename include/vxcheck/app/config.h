@@ -24,6 +24,7 @@ struct AnalyzeConfig {
     bool json = false;
     PacketSelection packets = PacketSelection::Bad;
     std::size_t max_rows = 25;
+    bool brief = false;     // --brief: the text report's headline alone
     bool progress = false;  // a progress line on stderr (default: when stderr is a terminal)
     unsigned threads = 1;   // decode/verify threads; connections in order, output unchanged
     // One thread (with --threads 1), one frame at a time, for every file (else in batches): not

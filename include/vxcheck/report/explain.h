@@ -11,13 +11,25 @@
 namespace vxcheck::report {
 
 struct Explanation {
-    std::string text;                   // what happened, in plain words
-    std::vector<std::string> remedies;  // what to do
+    std::string text;                    // what happened, in plain words: the sentences joined
+    std::vector<std::string> sentences;  // one fact or mechanism each
+    std::vector<std::string> remedies;   // what to do
 };
 
 /// The explanation and remedies of r's verdicts; `points` names r's capture point indices.
 [[nodiscard]] Explanation explain(const analyze::ConnectionReport& r,
                                   const std::vector<std::string>& points);
+
+/// Whether r is syn_dropped and every SYN of it carried a corrupted outer checksum: only then is
+/// the drop put on the checksums.
+[[nodiscard]] bool dropped_for_checksums(const analyze::ConnectionReport& r);
+
+/// A clean tunnelled connection from flannel.1's address (x.y.z.0 of a /24 lease) whose SYNs'
+/// outer UDP checksums are partial or zero at this capture point: an outer rewrite inside the
+/// driver's port range leaves no trace there, so whether it was NATed twice is undetermined.
+[[nodiscard]] bool double_snat_undetermined(const analyze::ConnectionReport& r);
+/// Why such connections are undetermined, and what settles it.
+[[nodiscard]] std::string undetermined_words();
 
 /// Adds the words and remedies of r's RPC / NFS verdicts (rpc_explain.cc).
 void explain_rpc(const analyze::ConnectionReport& r, std::string& text,

@@ -58,7 +58,8 @@ class Reporter {
 };
 
 struct TextOptions {
-    std::size_t max_rows = 25;  // rows of the bad-packet table per file
+    std::size_t max_rows = 25;  // rows of the connection and bad-checksum tables
+    bool brief = false;         // the headline alone (--brief)
 };
 
 std::unique_ptr<Reporter> make_text_reporter(std::ostream& out, TextOptions options = {});
