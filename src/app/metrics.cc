@@ -44,7 +44,7 @@ struct Metrics::Impl {
     // What the bounds on memory dropped, by structure (ConnectionStats), and the values last
     // added: the flows decided early because the table was full, the VTEP pairs forgotten, the
     // evidence frames not kept, the connections whose counted verdicts were forgotten.
-    static constexpr std::size_t kDropped = 4;
+    static constexpr std::size_t kDropped = 6;
     std::array<prometheus::Counter*, kDropped> dropped{};
     std::array<std::uint64_t, kDropped> last_dropped{};
     prometheus::Family<prometheus::Counter>* rpc_calls = nullptr;
@@ -118,10 +118,12 @@ Metrics::Metrics(const std::string& listen, const std::vector<std::string>& inte
                             "What the bounds on memory dropped, by structure: flows decided "
                             "early (--max-flows), VTEP pairs forgotten (--max-vtep-pairs), "
                             "evidence frames not kept (--evidence-budget), connections whose "
-                            "counted verdicts were forgotten")
+                            "counted verdicts were forgotten, SYN/checksum/sighting records not "
+                            "kept and connections not (fully) analysed for RPC (--state-budget)")
                         .Register(r);
-    const std::array<const char*, Impl::kDropped> structures{"flows", "vtep_pairs",
-                                                             "evidence_frames", "verdict_memory"};
+    const std::array<const char*, Impl::kDropped> structures{
+        "flows",          "vtep_pairs",        "evidence_frames",
+        "verdict_memory", "connection_detail", "rpc_connections"};
     for (std::size_t i = 0; i < structures.size(); ++i) {
         impl_->dropped[i] = &dropped.Add({{"structure", structures[i]}});
     }
@@ -197,9 +199,12 @@ void Metrics::set_connection_stats(const analyze::ConnectionStats& stats) noexce
             static_cast<double>(stats.alloc_failures - impl_->last_alloc_failures));
         impl_->last_alloc_failures = stats.alloc_failures;
     }
-    const std::array<std::uint64_t, Impl::kDropped> now{stats.evicted, stats.vtep_pairs_evicted,
+    const std::array<std::uint64_t, Impl::kDropped> now{stats.evicted,
+                                                        stats.vtep_pairs_evicted,
                                                         stats.evidence_frames_dropped,
-                                                        stats.verdict_memory_evicted};
+                                                        stats.verdict_memory_evicted,
+                                                        stats.detail_dropped,
+                                                        stats.rpc_connections_dropped};
     for (std::size_t i = 0; i < now.size(); ++i) {
         if (now[i] > impl_->last_dropped[i]) {
             impl_->dropped[i]->Increment(static_cast<double>(now[i] - impl_->last_dropped[i]));

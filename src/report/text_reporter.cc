@@ -264,6 +264,15 @@ class TextReporter final : public Reporter {
             out_ << " (" << s.evidence_frames_dropped
                  << " evidence frames not kept: --evidence-budget spent)";
         }
+        if (s.detail_dropped != 0) {
+            out_ << " (" << s.detail_dropped
+                 << " SYN, checksum or sighting records not kept: --state-budget spent)";
+        }
+        if (s.rpc_connections_dropped != 0) {
+            out_ << " (" << s.rpc_connections_dropped
+                 << " connections not analysed for RPC, or not to their end: --state-budget "
+                    "spent)";
+        }
         if (s.verdict_memory_evicted != 0) {
             out_ << " (" << s.verdict_memory_evicted
                  << " connections' counted verdicts forgotten: the status line may count some "
