@@ -202,12 +202,15 @@ else
 fi
 
 # The memory bounds count what they drop: in the text report and in the JSON totals.
-bounded=(analyze --max-vtep-pairs 1 --evidence-budget 1K pcaps/scenario-63s-variant-a.pcap)
+bounded=(analyze --max-vtep-pairs 1 --evidence-budget 1K --state-budget 1K
+    pcaps/scenario-63s-variant-a.pcap)
 text=$("$bin" "${bounded[@]}" 2>&1)
 json=$("$bin" "${bounded[0]}" --json "${bounded[@]:1}" 2>&1)
 if grep -q "(7 VTEP pairs' checksum modes forgotten for newer ones: --max-vtep-pairs)" <<<"$text" &&
-    grep -q "(8 evidence frames not kept: --evidence-budget spent)" <<<"$text" &&
-    grep -q '"dropped":{"vtep_pairs":7,"evidence_frames":8,"verdict_memory":0}' <<<"$json"; then
+    grep -q "evidence frames not kept: --evidence-budget spent)" <<<"$text" &&
+    grep -q "SYN, checksum or sighting records not kept: --state-budget spent)" <<<"$text" &&
+    grep -q "connections not analysed for RPC, or not to their end: --state-budget spent)" <<<"$text" &&
+    grep -Eq '"dropped":\{"vtep_pairs":7,"evidence_frames":[1-9][0-9]*,"verdict_memory":0,"connection_detail":[1-9][0-9]*,"rpc_connections":[1-9][0-9]*\}' <<<"$json"; then
     passed=$((passed + 1))
 else
     echo "FAIL bounds-counted: the dropped counters are not in the reports"

@@ -70,7 +70,8 @@ struct ConnectionAnalyzer::Impl {
     explicit Impl(ConnectionOptions o)
         : options(std::move(o)),
           vteps(options.max_vtep_pairs),
-          evidence{.limit = options.evidence_budget_bytes} {
+          evidence{.limit = options.evidence_budget_bytes},
+          state(options.state_budget_bytes) {
         for (const std::uint16_t p : options.ports) {
             watched_ports[p / 64] |= std::uint64_t{1} << (p % 64);
         }
@@ -89,6 +90,7 @@ struct ConnectionAnalyzer::Impl {
     std::vector<FlowKey> dirty;                // flows with a decisive event since the last poll()
     std::size_t dirty_limit = kMinDirtyLimit;  // compact_dirty() when dirty reaches it
     EvidenceBudget evidence;
+    ByteBudget state;  // per-connection detail: the flows' lists and the plug-ins' state
     ConnectionStats stats;
     std::uint64_t next_order = 0;
     Timestamp now;
@@ -207,7 +209,12 @@ struct ConnectionAnalyzer::Impl {
 
     void on_tcp(const PacketDigest& d, const PacketContext& ctx) {
         const Segment& s = d.segment;
-        const Observation o{.ctx = ctx, .ts = d.ts, .dirty = dirty, .evidence = evidence};
+        const Observation o{.ctx = ctx,
+                            .ts = d.ts,
+                            .dirty = dirty,
+                            .evidence = evidence,
+                            .state = state,
+                            .detail_dropped = stats.detail_dropped};
         ++stats.segments;
         const bool syn = (s.t.flags & decode::tcp_flag::kSyn) != 0;
         const bool ack = (s.t.flags & decode::tcp_flag::kAck) != 0;
@@ -233,7 +240,8 @@ struct ConnectionAnalyzer::Impl {
 
         if (s.tunnelled) {
             on_outer(f, s, o, from_client, options);
-        } else if (f.plain.size() < kMaxPlain) {
+        } else if (f.plain.size() < kMaxPlain &&
+                   room_in(f, f.plain, kMaxPlain, o, kShareSightings)) {
             f.plain.push_back(
                 PlainSighting{.ip_id = s.ip_id, .seq = s.t.seq, .point = ctx.point, .ts = o.ts});
         }
@@ -319,9 +327,13 @@ struct ConnectionAnalyzer::Impl {
             return;
         }
         current = f;
-        on_icmp_unreachable(
-            *f, q->seq, icmp.type, icmp.code,
-            Observation{.ctx = ctx, .ts = ts, .dirty = dirty, .evidence = evidence});
+        on_icmp_unreachable(*f, q->seq, icmp.type, icmp.code,
+                            Observation{.ctx = ctx,
+                                        .ts = ts,
+                                        .dirty = dirty,
+                                        .evidence = evidence,
+                                        .state = state,
+                                        .detail_dropped = stats.detail_dropped});
     }
 
     void on_packet(const PacketContext& ctx) {
@@ -458,6 +470,7 @@ struct ConnectionAnalyzer::Impl {
                                   .endpoint_refused = r.refused.has_value()});
         if (take_evidence) {
             evidence.give_back(f.evidence);  // the table no longer holds them
+            state.give_back(std::exchange(f.detail_bytes, 0));
             r.evidence = std::move(f.evidence);
         } else {
             r.evidence = f.evidence;
@@ -493,6 +506,7 @@ const std::vector<std::string>& ConnectionAnalyzer::points() const noexcept {
 
 void ConnectionAnalyzer::add_plugin(ConnectionPlugin& plugin) {
     impl_->plugins.push_back(&plugin);
+    plugin.share_state_budget(impl_->state);
 }
 
 void ConnectionAnalyzer::add_datagram_plugin(DatagramPlugin& plugin) {
@@ -609,6 +623,10 @@ std::size_t ConnectionAnalyzer::pending_dirty() const noexcept {
 
 std::size_t ConnectionAnalyzer::evidence_bytes() const noexcept {
     return impl_->evidence.used;
+}
+
+std::size_t ConnectionAnalyzer::state_bytes() const noexcept {
+    return impl_->state.used();
 }
 
 std::size_t ConnectionAnalyzer::decided_waiting() const noexcept {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "vxcheck/analyze/budget.h"
 #include "vxcheck/analyze/connections.h"
 
 namespace vxcheck::analyze {
@@ -125,9 +126,10 @@ struct alignas(64) Flow {
     bool client_is_lo = false;  // the client is key.lo (else key.hi)
     bool tunnelled = false;
     // --- line 3: the plug-ins' per-flow state index, then the rest: once per flow, or on events
-    std::uint32_t id = 0;     // the table's index_of(): plug-ins' per-flow state (plugin.h)
-    bool live = false;        // in use (the table reuses dead entries)
-    bool incomplete = false;  // an allocation failure cost it detail (ConnectionReport)
+    std::uint32_t id = 0;  // the table's index_of(): plug-ins' per-flow state (plugin.h)
+    bool live = false;     // in use (the table reuses dead entries)
+    // An allocation failure, or the state budget, cost it detail (ConnectionReport::incomplete).
+    bool incomplete = false;
     std::uint8_t history_len = 0;
     std::array<char, kMaxHistory> history{};
     // Tunnel context, client -> server direction (the one NAT rewrites).
@@ -150,6 +152,10 @@ struct alignas(64) Flow {
     std::uint64_t candidates_total = 0;
     std::vector<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
     std::vector<EvidenceFrame> evidence;
+    // What the lists above but `evidence` hold on the heap (attempts and their transmissions,
+    // candidates, sightings): taken from the state budget as they grow, given back when the
+    // flow leaves the table.
+    std::size_t detail_bytes = 0;
     // The table's queue (flow_table.h), in second-chance order: `packets` when the flow last
     // joined the queue's newest end; a flow with more has been active since (connections.cc).
     Flow* older = nullptr;
@@ -196,14 +202,31 @@ struct EvidenceBudget {
 };
 
 /// What the parts need of the packet being analysed, beside its segment: where it was seen, its
-/// frame (for evidence) and the evidence budget, and the list of flows with a decisive event
-/// since the last poll().
+/// frame (for evidence), the evidence and state budgets, and the list of flows with a decisive
+/// event since the last poll().
 struct Observation {
     const PacketContext& ctx;
     Timestamp ts;
     std::vector<track::FlowKey>& dirty;
     EvidenceBudget& evidence;
+    ByteBudget& state;              // ConnectionOptions::state_budget_bytes
+    std::uint64_t& detail_dropped;  // list entries not kept for the state budget
 };
+
+/// Makes room for one more element in one of f's lists (at most `max`), within the state
+/// budget; false, with f marked incomplete, when the budget is spent (the element is not kept).
+/// Sightings (Flow::plain) take from a smaller share (budget.h): they only confirm where a
+/// packet with a bad outer checksum went, and must not crowd out SYN history or RPC state.
+template <class T>
+[[nodiscard]] bool room_in(Flow& f, std::vector<T>& v, std::size_t max, const Observation& o,
+                           unsigned quarters = kShareVerdicts) {
+    if (room_for_one(v, max, o.state, f.detail_bytes, quarters)) {
+        return true;
+    }
+    f.incomplete = true;
+    ++o.detail_dropped;
+    return false;
+}
 
 /// Marks f as having a decisive event at ts (poll() decides it); `waiting`: the event is an
 /// unanswered SYN retransmission whose answer may still come.

@@ -36,7 +36,7 @@ void note_bad_checksum(Flow& f, const Segment& s, const Observation& o,
     }
     ++f.candidates_total;
     mark_dirty(f, o, false);
-    if (f.candidates.size() < kMaxCandidates) {
+    if (f.candidates.size() < kMaxCandidates && room_in(f, f.candidates, kMaxCandidates, o)) {
         f.candidates.push_back(Candidate{.inner_ip_id = s.ip_id,
                                          .inner_seq = s.t.seq,
                                          .outer_src = s.outer_src,

@@ -29,6 +29,7 @@ void RpcAnalyzer::Impl::decide(Conn& c, ConnectionReport& r) {
     }
     add_evidence(c, f, r);
     r.rpc = std::move(f);
+    r.incomplete = r.incomplete || c.shed;  // the state budget cost it the rest of its RPC
 }
 
 RpcAnalyzer::RpcAnalyzer(RpcOptions options, ProgramObserver observer)
@@ -64,10 +65,10 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     if (s.payload.empty()) {
         return;
     }
-    if (c == nullptr) {
-        c = &im.open(s);
+    if (c == nullptr && (c = im.open(s)) == nullptr) {
+        return;  // the state budget has no room for it
     }
-    if (!feeds(c->point[dir], s.point)) {
+    if (c->shed || !feeds(c->point[dir], s.point)) {
         return;
     }
     Impl::Sink sink;
@@ -82,6 +83,7 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
                           .frame = s.frame},
                          sink);
     im.segment = nullptr;
+    im.account(*c);
 }
 
 void RpcAnalyzer::Impl::note_syn(const SegmentView& s, std::size_t dir) {
@@ -97,8 +99,27 @@ void RpcAnalyzer::Impl::note_syn(const SegmentView& s, std::size_t dir) {
     }
 }
 
-RpcAnalyzer::Impl::Conn& RpcAnalyzer::Impl::open(const SegmentView& s) {
-    Conn& c = conns.get(s.flow);
+// nullptr when the state budget has no room for the connection's record (counted once).
+RpcAnalyzer::Impl::Conn* RpcAnalyzer::Impl::open(const SegmentView& s) {
+    if (s.flow >= openings.size()) {
+        openings.resize(std::size_t{s.flow} + 1);
+    }
+    if (openings[s.flow].refused) {
+        return nullptr;
+    }
+    if (!budget->take_within(sizeof(Conn), kShareRpc)) {
+        openings[s.flow].refused = true;
+        ++rpc_dropped;
+        return nullptr;
+    }
+    Conn* made = nullptr;
+    try {
+        made = &conns.get(s.flow);
+    } catch (...) {
+        budget->give_back(sizeof(Conn));
+        throw;
+    }
+    Conn& c = *made;
     c.id = s.flow;
     c.client = s.client;
     c.server = s.server;
@@ -114,7 +135,7 @@ RpcAnalyzer::Impl::Conn& RpcAnalyzer::Impl::open(const SegmentView& s) {
     } else {
         c.serial = ++next_serial;
     }
-    return c;
+    return &c;
 }
 
 void RpcAnalyzer::on_close(FlowId flow, CloseEvent e, bool from_client) {
@@ -131,11 +152,16 @@ void RpcAnalyzer::decide(FlowId flow, ConnectionReport& r) {
         impl_->decide(*c, r);
     } else {
         r.rpc.emplace();
+        if (flow < impl_->openings.size() && impl_->openings[flow].refused) {
+            r.rpc->bounds_hit = 1;  // not analysed: the state budget had no room for it
+            r.incomplete = true;
+        }
     }
 }
 
 void RpcAnalyzer::forget(FlowId flow) noexcept {
     if (Impl::Conn* c = impl_->conns.find(flow)) {
+        impl_->release(*c, sizeof(Impl::Conn));
         impl_->unlist_live(*c);
         if (impl_->keep_activity && c->active) {
             try {

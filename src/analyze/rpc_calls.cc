@@ -134,7 +134,7 @@ void RpcAnalyzer::Impl::on_call(Conn& c, bool from_client, const rpc::Record& re
         if (rec->seq != record.seq) {
             RpcFinding f{.verdict = Verdict::RpcRetransmitted, .xid = m.xid, .ts = record.ts};
             f.seconds = seconds_between(rec->last, record.ts);
-            c.findings.push_back(f);
+            add_finding(c, f);
             rpc_state::add_once(c.retransmitted, m.xid);
         }
         rec->seq = record.seq;
@@ -176,22 +176,32 @@ void RpcAnalyzer::Impl::on_reply(Conn& c, bool from_client, const rpc::Record& r
         const bool auth = h.reject == rpc::RejectStat::AuthError;
         count_error(c, call->prog, ErrorKind::Denied, static_cast<std::uint32_t>(h.reject),
                     auth ? static_cast<std::uint32_t>(h.auth) : 0);
-        c.findings.push_back({.verdict = Verdict::RpcDenied,
-                              .xid = m.xid,
-                              .ts = record.ts,
-                              .status = static_cast<std::uint32_t>(h.reject) * 100 +
-                                        static_cast<std::uint32_t>(h.auth)});
+        add_finding(c, {.verdict = Verdict::RpcDenied,
+                        .xid = m.xid,
+                        .ts = record.ts,
+                        .status = static_cast<std::uint32_t>(h.reject) * 100 +
+                                  static_cast<std::uint32_t>(h.auth)});
         return;
     }
     if (h.accept != rpc::AcceptStat::Success) {
         count_error(c, call->prog, ErrorKind::Accept, static_cast<std::uint32_t>(h.accept));
-        c.findings.push_back({.verdict = Verdict::RpcAcceptError,
-                              .xid = m.xid,
-                              .ts = record.ts,
-                              .status = static_cast<std::uint32_t>(h.accept)});
+        add_finding(c, {.verdict = Verdict::RpcAcceptError,
+                        .xid = m.xid,
+                        .ts = record.ts,
+                        .status = static_cast<std::uint32_t>(h.accept)});
         return;
     }
     decode_results(c, record, m, *call);
+}
+
+void RpcAnalyzer::Impl::add_finding(Conn& c, const RpcFinding& f) {
+    const auto same = std::count_if(c.findings.begin(), c.findings.end(),
+                                    [&](const RpcFinding& x) { return x.verdict == f.verdict; });
+    if (static_cast<std::size_t>(same) >= rpc_state::kMaxFindingsPerVerdict) {
+        ++c.bounds_hit;
+        return;
+    }
+    c.findings.push_back(f);
 }
 
 void RpcAnalyzer::Impl::add_srt(Conn& c, const CallRec& call, std::uint32_t op, double s) {
@@ -212,7 +222,9 @@ void RpcAnalyzer::Impl::add_srt(Conn& c, const CallRec& call, std::uint32_t op, 
     a.max = a.count == 0 ? s : std::max(a.max, s);
     ++a.count;
     if (a.samples.size() < kSrtSamples) {
+        const std::size_t before = a.samples.capacity();
         a.samples.push_back(s);
+        c.nested_bytes += (a.samples.capacity() - before) * sizeof(double);
     }
     if (op == 0) {
         ++a.fresh[srt_bucket(s)];

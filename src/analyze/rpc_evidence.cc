@@ -71,7 +71,9 @@ void RpcAnalyzer::Impl::snapshot_call(Conn& c, bool from_client, const rpc::Reco
     if (slot == nullptr) {
         return;  // kCallSnapshots calls are waiting: this one's frame is not kept
     }
+    const std::size_t before = slot->frame.bytes.capacity();
     copy_frame(slot->frame, *segment, *raw, options.frame_bytes ? rpc_state::kSnapshotBytes : 0);
+    c.nested_bytes += slot->frame.bytes.capacity() - before;
     slot->used = true;
     slot->from_client = from_client;
     slot->xid = m.xid;
@@ -121,6 +123,7 @@ void RpcAnalyzer::Impl::keep_findings(Conn& c, std::size_t first, bool from_clie
         if (s != nullptr) {
             c.evidence.push_back(s->frame);
             c.evidence.back().note = n;
+            c.nested_bytes += c.evidence.back().bytes.capacity();
         }
         if (raw != nullptr) {
             n.kind = call ? EvidenceNote::Kind::RpcCall : EvidenceNote::Kind::RpcReply;
@@ -131,6 +134,7 @@ void RpcAnalyzer::Impl::keep_findings(Conn& c, std::size_t first, bool from_clie
             EvidenceFrame& e = c.evidence.emplace_back();
             copy_frame(e, *segment, *raw, options.frame_bytes ? raw->data.size() : 0);
             e.note = n;
+            c.nested_bytes += e.bytes.capacity();
         }
     }
 }

@@ -72,11 +72,11 @@ void RpcAnalyzer::Impl::check_request_size(Conn& c, const rpc::Record& record, s
     if (s == sessions.end() || record.length <= s->second.fore.maxrequestsize) {
         return;
     }
-    c.findings.push_back({.verdict = Verdict::NfsRequestTooBig,
-                          .xid = xid,
-                          .ts = record.ts,
-                          .length = record.length,
-                          .limit = s->second.fore.maxrequestsize});
+    add_finding(c, {.verdict = Verdict::NfsRequestTooBig,
+                    .xid = xid,
+                    .ts = record.ts,
+                    .length = record.length,
+                    .limit = s->second.fore.maxrequestsize});
 }
 
 void RpcAnalyzer::Impl::decode_results(Conn& c, const rpc::Record& record, const rpc::Message& m,
@@ -124,17 +124,17 @@ void RpcAnalyzer::Impl::compound_rules(Conn& c, const rpc::Record& record, std::
     for (std::size_t i = 0; i < r.result_count; ++i) {
         const rpc::OpResult& o = r.results[i];
         if (rpc_rules::reply_too_big(o.status)) {
-            c.findings.push_back({.verdict = Verdict::NfsReplyTooBig,
-                                  .xid = xid,
-                                  .ts = record.ts,
-                                  .status = o.status,
-                                  .length = record.length});
+            add_finding(c, {.verdict = Verdict::NfsReplyTooBig,
+                            .xid = xid,
+                            .ts = record.ts,
+                            .status = o.status,
+                            .length = record.length});
         }
         if (rpc_rules::request_too_big(o.status)) {
-            c.findings.push_back({.verdict = Verdict::NfsRequestTooBig,
-                                  .xid = xid,
-                                  .ts = record.ts,
-                                  .status = o.status});
+            add_finding(c, {.verdict = Verdict::NfsRequestTooBig,
+                            .xid = xid,
+                            .ts = record.ts,
+                            .status = o.status});
         }
         session_err = session_err || rpc_rules::session_error(o.status);
         if (o.status == rpc::nfs4err::kOk && o.op == rpc::op::kSetclientidConfirm) {
@@ -163,12 +163,12 @@ void RpcAnalyzer::Impl::compound_rules(Conn& c, const rpc::Record& record, std::
     }
     const std::uint32_t limit = rpc_rules::reply_limit(s->second.fore, call.cachethis);
     if (record.length > limit) {
-        c.findings.push_back({.verdict = Verdict::NfsReplyExceedsSessionLimit,
-                              .xid = xid,
-                              .ts = record.ts,
-                              .length = record.length,
-                              .limit = limit,
-                              .cached_limit = call.cachethis});
+        add_finding(c, {.verdict = Verdict::NfsReplyExceedsSessionLimit,
+                        .xid = xid,
+                        .ts = record.ts,
+                        .length = record.length,
+                        .limit = limit,
+                        .cached_limit = call.cachethis});
     }
 }
 

@@ -34,8 +34,8 @@ bool RpcAnalyzer::Impl::cross_connection_copy(Conn& c, bool from_client, const r
         RpcFinding f{.verdict = Verdict::RpcRetransmitted, .xid = m.xid, .ts = record.ts};
         f.seconds = seconds_between(earlier.last, record.ts);
         f.same_connection = false;
-        c.findings.push_back(f);
-        c.resent_earlier.push_back(m.xid);
+        add_finding(c, f);
+        rpc_state::add_once(c.resent_earlier, m.xid);
         rpc_state::add_once(c.retransmitted, m.xid);
     }
     earlier = {c.serial, record.ts};

@@ -9,6 +9,7 @@
 //   rpc_live.cc      live verdicts: the connections poll() lists
 //   rpc_evidence.cc  the frames behind the findings (--evidence)
 //   rpc_activity.cc  calls, errors and response times for live metrics
+//   rpc_budget.cc    what the per-connection state costs the state budget, and shedding it
 // Per-message work keys on numbers (XIDs, program/version/procedure, status codes); labels are
 // built only when a connection is decided.
 
@@ -133,6 +134,9 @@ class XidIndex {
         place(calls.back().xid, calls.size() - 1);
     }
 
+    /// Heap bytes of the index.
+    [[nodiscard]] std::size_t memory_bytes() const noexcept { return heap_bytes(slots_); }
+
     /// Indexes `calls` anew, after records were removed (the table keeps its size).
     void rebuild(const std::vector<CallRec>& calls) noexcept {
         std::fill(slots_.begin(), slots_.end(), Slot{});
@@ -204,12 +208,21 @@ struct ProcCount {
     return true;
 }
 
-/// Adds `xid` to `xids` once.
+/// XIDs listed per connection (retransmitted, resent from an earlier connection): as many as
+/// the report lists; the findings count the rest.
+inline constexpr std::size_t kMaxListedXids = RpcFacts::kMaxRpcXidList;
+
+/// Adds `xid` to `xids` once, while they hold fewer than kMaxListedXids.
 inline void add_once(std::vector<std::uint32_t>& xids, std::uint32_t xid) {
-    if (std::find(xids.begin(), xids.end(), xid) == xids.end()) {
+    if (xids.size() < kMaxListedXids && std::find(xids.begin(), xids.end(), xid) == xids.end()) {
         xids.push_back(xid);
     }
 }
+
+/// Findings kept per verdict and connection: a connection can make one with every message (a
+/// denial, an error, a resend), and the report lists each kept one. The rest are counted as
+/// bound hits (RpcFacts::bounds_hit); the verdict stands.
+inline constexpr std::size_t kMaxFindingsPerVerdict = RpcFacts::kMaxRpcXidList;
 
 /// What an error reply counts under; labelled (RpcFacts::errors) only when decided.
 using ErrorKind = RpcErrorKind;
@@ -302,6 +315,13 @@ struct RpcAnalyzer::Impl {
         std::uint32_t call_op_count = 0;
         std::array<std::uint32_t, EvidenceNote::kMaxOps> call_ops{};
         bool active = false;  // a call or reply since the last take_activity()
+        // The state budget (rpc_budget.cc): heap bytes charged for the connection (its record
+        // is charged apart), of them the bytes its lists' elements hold (response-time samples,
+        // evidence and snapshot frames), and whether its analysis stopped because the budget
+        // had no more for it.
+        bool shed = false;
+        std::size_t charged = 0;
+        std::size_t nested_bytes = 0;
         // Last: the snapshots and each stream are a few hundred bytes; the fields above are what
         // every message reads (prefetch() loads them, kHotBytes, and the stream's first lines).
         std::array<rpc_state::CallSnapshot, rpc_state::kCallSnapshots> snapshots;
@@ -324,6 +344,7 @@ struct RpcAnalyzer::Impl {
     // A connection seen opening (SYN) but without payload yet: its serial and where each
     // direction's stream starts.
     struct Opening {
+        bool refused = false;  // the state budget had no room for its RPC state (counted once)
         std::uint64_t serial = 0;
         std::array<std::uint32_t, 2> start{};
         std::array<std::uint16_t, 2> point{Conn::kNoPoint, Conn::kNoPoint};  // as Conn::point
@@ -331,6 +352,11 @@ struct RpcAnalyzer::Impl {
 
     RpcOptions options;
     ProgramObserver observer;
+    // The state budget: the connection analysis's (share_state_budget()), else one of its own
+    // without a limit. rpc_dropped: connections and UDP flows refused or shed for it.
+    ByteBudget own_budget;
+    ByteBudget* budget = &own_budget;
+    std::uint64_t rpc_dropped = 0;
     FlowStorage<Conn> conns;
     std::vector<Opening> openings;  // by FlowId
     std::uint64_t next_serial = 0;
@@ -368,6 +394,7 @@ struct RpcAnalyzer::Impl {
     static void count_error(Conn& c, std::uint32_t prog, rpc_state::ErrorKind kind,
                             std::uint32_t code, std::uint32_t detail = 0);
     static void add_srt(Conn& c, const CallRec& call, std::uint32_t op, double s);
+    static void add_finding(Conn& c, const RpcFinding& f);
 
     // rpc_nfs.cc
     void decode_call_args(Conn& c, bool from_client, const rpc::Record& record,
@@ -395,9 +422,16 @@ struct RpcAnalyzer::Impl {
     // rpc_facts.cc
     void facts(Conn& c, RpcFacts& f) const;
 
+    // rpc_budget.cc
+    [[nodiscard]] static std::size_t footprint(const Conn& c) noexcept;
+    void account(Conn& c) noexcept;
+    void shed(Conn& c) noexcept;
+    // Gives back all c holds, `record` (its Conn or UdpFlow) included.
+    void release(Conn& c, std::size_t record) noexcept;
+
     // rpc_analyzer.cc
     void note_syn(const SegmentView& s, std::size_t dir);
-    Conn& open(const SegmentView& s);
+    Conn* open(const SegmentView& s);
     void decide(Conn& c, ConnectionReport& r);
 
     // rpc_evidence.cc

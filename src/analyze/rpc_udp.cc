@@ -78,7 +78,16 @@ bool RpcAnalyzer::Impl::on_datagram(const DatagramView& d) {
         if (udp_flows.size() >= kMaxUdpFlows) {
             evict_udp();
         }
-        it = udp_flows.try_emplace(key).first;
+        if (!budget->take_within(sizeof(UdpFlow), kShareRpc)) {
+            ++rpc_dropped;  // the state budget has no room for another flow
+            return false;
+        }
+        try {
+            it = udp_flows.try_emplace(key).first;
+        } catch (...) {
+            budget->give_back(sizeof(UdpFlow));
+            throw;
+        }
         UdpFlow& f = it->second;
         f.conn.client = d.src;
         f.conn.server = d.dst;
@@ -100,12 +109,13 @@ bool RpcAnalyzer::Impl::on_datagram(const DatagramView& d) {
     if (d.tunnelled) {
         note_tunnel(f, d, from_client);
     }
-    if (!rpc_state::feeds(f.conn.point[from_client ? 0 : 1], d.point)) {
-        return created;  // a copy of a datagram read at the direction's first capture point
+    if (f.conn.shed || !rpc_state::feeds(f.conn.point[from_client ? 0 : 1], d.point)) {
+        return created;  // shed, or a copy of a datagram read at the direction's first point
     }
     rpc::Record r = rpc::udp_record(d.payload, d.claimed_payload, d.ts, d.frame);
     r.seq = ++f.copies[from_client ? 0 : 1];
     on_record(f.conn, from_client, r);
+    account(f.conn);
     return created;
 }
 
@@ -128,6 +138,7 @@ void RpcAnalyzer::Impl::evict_udp() {
     for (std::size_t i = 0; i < n; ++i) {
         const auto it = udp_flows.find(std::get<2>(by_age[i]));
         udp_decided.emplace_back(it->second.points, decide_udp(it->second));
+        release(it->second.conn, sizeof(UdpFlow));
         udp_flows.erase(it);
         ++udp.evicted;
     }
@@ -237,6 +248,7 @@ void RpcAnalyzer::expire(Timestamp now, double idle_s) {
     for (const auto& [order, key] : idle) {
         const auto it = im.udp_flows.find(key);
         im.udp_decided.emplace_back(it->second.points, im.decide_udp(it->second));
+        im.release(it->second.conn, sizeof(Impl::UdpFlow));
         im.udp_flows.erase(it);
     }
 }
@@ -280,6 +292,7 @@ void RpcAnalyzer::finish(const std::vector<std::string>& points,
         ConnectionReport r = impl_->decide_udp(f);
         name_points(f.points, points, r);
         out.emplace_back(f.order, std::move(r));
+        impl_->release(f.conn, sizeof(Impl::UdpFlow));
     }
     impl_->udp_flows.clear();
 }
@@ -292,6 +305,7 @@ void RpcAnalyzer::add_stats(ConnectionStats& s) const noexcept {
     s.udp_not_rpc += u.not_rpc;
     s.udp_ports_not_learned += u.ports_not_learned;
     s.alloc_failures += u.alloc_failures;
+    s.rpc_connections_dropped += impl_->rpc_dropped;
 }
 
 }  // namespace vxcheck::analyze

@@ -7,18 +7,26 @@
 namespace vxcheck::analyze {
 namespace {
 
-Attempt& attempt_for(Flow& f, std::uint32_t isn) {
+// The attempt of `isn`, made if new (the oldest of kMaxAttempts gives way); nullptr when the
+// state budget has no room for it.
+Attempt* attempt_for(Flow& f, std::uint32_t isn, const Observation& o) {
     for (Attempt& c : f.attempts) {
         if (c.isn == isn) {
-            return c;
+            return &c;
         }
     }
     if (f.attempts.size() == kMaxAttempts) {
+        const std::size_t freed = heap_bytes(f.attempts.front().tx);
         f.attempts.erase(f.attempts.begin());
+        o.state.give_back(freed);
+        f.detail_bytes -= freed;
+    }
+    if (!room_in(f, f.attempts, kMaxAttempts, o)) {
+        return nullptr;
     }
     Attempt& a = f.attempts.emplace_back();
     a.isn = isn;
-    return a;
+    return &a;
 }
 
 // The same transmission seen at another capture point has the same IP ID and TSval.
@@ -59,7 +67,11 @@ AttemptFacts facts_of(const Attempt& a) noexcept {
 }  // namespace
 
 void on_syn(Flow& f, const Segment& s, const Observation& o) {
-    Attempt& a = attempt_for(f, s.t.seq);
+    Attempt* found = attempt_for(f, s.t.seq, o);
+    if (found == nullptr) {
+        return;
+    }
+    Attempt& a = *found;
     if (SynTx* tx = same_transmission(a, s, o.ctx.point)) {
         join_transmission(*tx, s, o);
         keep_evidence(f, o, note_for(EvidenceNote::Kind::SynSeenAgain, s));
@@ -67,6 +79,12 @@ void on_syn(Flow& f, const Segment& s, const Observation& o) {
     }
     if (a.tx.size() == kMaxTx) {
         ++a.extra_tx;
+        return;
+    }
+    if (!room_in(f, a.tx, kMaxTx, o)) {
+        if (a.tx.empty()) {
+            f.attempts.pop_back();  // just made (every attempt kept has a transmission)
+        }
         return;
     }
     if (!a.tx.empty() && !a.answered) {

@@ -55,8 +55,8 @@ struct Metrics::Impl {
     std::array<std::uint64_t, 2> last_evicted{};
     // What the other bounds on memory dropped, by structure (ConnectionStats), and the values
     // last added: the VTEP pairs forgotten, the evidence frames not kept, the connections whose
-    // counted verdicts were forgotten.
-    static constexpr std::size_t kDropped = 3;
+    // counted verdicts were forgotten, the records and RPC connections the state budget refused.
+    static constexpr std::size_t kDropped = 5;
     std::array<prometheus::Counter*, kDropped> dropped{};
     std::array<std::uint64_t, kDropped> last_dropped{};
     prometheus::Family<prometheus::Counter>* rpc_calls = nullptr;
@@ -181,10 +181,12 @@ void Metrics::Impl::add_connections() {
                                    "Entries the other bounds on memory dropped, by structure: "
                                    "VTEP pairs forgotten (--max-vtep-pairs), evidence frames "
                                    "not kept (--evidence-budget), connections whose counted "
-                                   "verdicts were forgotten (may be counted again)")
+                                   "verdicts were forgotten (may be counted again), SYN, "
+                                   "checksum and sighting records not kept and connections "
+                                   "not (fully) analysed for RPC (--state-budget)")
                                .Register(r);
-    const std::array<const char*, kDropped> structures{"vtep_pairs", "evidence_frames",
-                                                       "verdict_memory"};
+    const std::array<const char*, kDropped> structures{
+        "vtep_pairs", "evidence_frames", "verdict_memory", "connection_detail", "rpc_connections"};
     for (std::size_t i = 0; i < structures.size(); ++i) {
         dropped[i] = &dropped_family.Add({{"structure", structures[i]}});
     }
@@ -299,7 +301,8 @@ void Metrics::set_connection_stats(const analyze::ConnectionStats& stats) noexce
     add_growth(impl_->evicted, {stats.evicted, stats.udp_evicted}, impl_->last_evicted);
     add_growth(
         impl_->dropped,
-        {stats.vtep_pairs_evicted, stats.evidence_frames_dropped, stats.verdict_memory_evicted},
+        {stats.vtep_pairs_evicted, stats.evidence_frames_dropped, stats.verdict_memory_evicted,
+         stats.detail_dropped, stats.rpc_connections_dropped},
         impl_->last_dropped);
 }
 

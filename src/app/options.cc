@@ -105,6 +105,11 @@ class AnalysisOptions {
                 "memory for evidence frames, those of tracked connections and those kept for "
                 "--evidence together (K, M, G suffixes; default 64M); frames beyond it are "
                 "counted, not kept")
+            ("state-budget", po::value(&state_budget_)->value_name("BYTES"),
+                "memory for what connections hold beyond their fixed record: SYN history, bad "
+                "checksums and sightings, and the ONC RPC analysis's state (K, M, G suffixes; "
+                "default 128M); beyond it list entries are counted, not kept, and connections "
+                "are not (or no longer) analysed for RPC, counted")
             ("idle-timeout", po::value(&idle_timeout_)->value_name("SECONDS"),
                 "a connection idle this long is decided and forgotten (default 900)")
             ("vxlan-sport-range", po::value(&vxlan_range_)->value_name("MIN-MAX"),
@@ -146,6 +151,7 @@ class AnalysisOptions {
             to_count(idle_timeout_, "idle-timeout", 1, static_cast<std::uint64_t>(kMaxSeconds)));
         conn.max_vtep_pairs = to_count(max_vtep_pairs_, "max-vtep-pairs", 1, kMaxFlowsLimit);
         conn.evidence_budget_bytes = to_bytes(evidence_budget_, "evidence-budget");
+        conn.state_budget_bytes = to_bytes(state_budget_, "state-budget");
         if (!vxlan_range_.empty()) {
             std::tie(conn.vxlan_sport_min, conn.vxlan_sport_max) =
                 to_range(vxlan_range_, "vxlan-sport-range");
@@ -174,6 +180,7 @@ class AnalysisOptions {
     std::string idle_timeout_ = "900";
     std::string max_vtep_pairs_ = "65536";
     std::string evidence_budget_ = "64M";
+    std::string state_budget_ = "128M";
     std::string vxlan_range_;
     std::string ephemeral_range_;
     std::string flannel_prefix_ = "24";

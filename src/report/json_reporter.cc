@@ -91,7 +91,9 @@ ordered_json totals_json(const ConnectionTotals& ct) {
     // What the bounds on memory dropped (analyze/options.h): always present, 0 when nothing.
     j["dropped"] = ordered_json{{"vtep_pairs", s.vtep_pairs_evicted},
                                 {"evidence_frames", s.evidence_frames_dropped},
-                                {"verdict_memory", s.verdict_memory_evicted}};
+                                {"verdict_memory", s.verdict_memory_evicted},
+                                {"connection_detail", s.detail_dropped},
+                                {"rpc_connections", s.rpc_connections_dropped}};
     if (s.udp_datagrams + s.udp_not_rpc + s.udp_ports_not_learned != 0) {
         j["udp_rpc"] = ordered_json{{"datagrams", s.udp_datagrams},
                                     {"flows", s.udp_flows},

@@ -123,6 +123,9 @@ class TextReporter final : public Reporter {
         line(s.vtep_pairs_evicted,
              "VTEP pairs' checksum modes forgotten for newer ones: --max-vtep-pairs");
         line(s.evidence_frames_dropped, "evidence frames not kept: --evidence-budget spent");
+        line(s.detail_dropped, "SYN, checksum or sighting records not kept: --state-budget spent");
+        line(s.rpc_connections_dropped,
+             "connections not analysed for RPC, or not to their end: --state-budget spent");
         line(s.verdict_memory_evicted,
              "connections' counted verdicts forgotten: the status line may count some twice");
         line(s.udp_not_rpc, "UDP datagrams on an RPC port were not RPC: rpc.udp_not_rpc");

@@ -7,12 +7,15 @@
   --kind findings  N distinct connections to port 2049 whose SYN is sent twice, one second
                    apart, and never answered: N syn_dropped findings, each with two evidence
                    frames (`analyze --evidence`).
+  --kind lists     N distinct connections to port 2049, each crafted to fill its lists: 4 ISNs
+                   with 16 SYN transmissions each (distinct IP IDs), untunnelled (each also a
+                   sighting): 64 frames per connection, all live at once.
 
 (gen_flood.py writes the plain SYN flood of N distinct connections.) Classic pcap,
 Ethernet, checksums correct (the outer UDP checksum zero), timestamps 1 microsecond apart except
 the retransmissions. Deterministic. Standard library only.
 
-Usage: gen_bounded.py --kind vtep|findings [--count N] OUT.pcap
+Usage: gen_bounded.py --kind vtep|findings|lists [--count N] OUT.pcap
 """
 
 import argparse
@@ -74,15 +77,30 @@ def write_findings(f, n: int) -> None:
                 record(f, ts, ETH + ipv4(src, dst, 6, len(t), i) + t)
 
 
+def write_lists(f, n: int) -> None:
+    dst = bytes([10, 96, 0, 10])
+    base = 1700000000 * 1000000
+    ts = base
+    # Connection by connection: each one's 64 SYNs, then the next's.
+    for i in range(n):
+        src = bytes([10, 244, (i >> 16) & 0xff, (i >> 8) & 0xff])
+        sport = 1024 + (i & 0xff) * 200 + 7
+        for isn in range(4):
+            for k in range(16):
+                t = tcp(src, dst, sport, 2049, i * 7919 + isn * 1000003, 0x02)
+                record(f, ts, ETH + ipv4(src, dst, 6, len(t), isn * 16 + k) + t)
+                ts += 1
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--kind', choices=('vtep', 'findings'), required=True)
+    ap.add_argument('--kind', choices=('vtep', 'findings', 'lists'), required=True)
     ap.add_argument('--count', type=int, default=1000000, help='pairs or findings')
     ap.add_argument('out', help='output pcap')
     args = ap.parse_args()
     with open(args.out, 'wb') as f:
         f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        (write_vtep if args.kind == 'vtep' else write_findings)(f, args.count)
+        {'vtep': write_vtep, 'findings': write_findings, 'lists': write_lists}[args.kind](f, args.count)
 
 
 if __name__ == '__main__':

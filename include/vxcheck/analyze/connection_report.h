@@ -379,10 +379,14 @@ struct ConnectionStats {
     // What the bounds on memory dropped (ConnectionOptions): VTEP pairs whose mode was forgotten
     // for newer ones, evidence frames not kept because the evidence budget was spent, and (live
     // capture) connections whose verdicts already counted were forgotten, so that a later report
-    // of one counts its verdicts again.
+    // of one counts its verdicts again. The state budget: list entries of connections (SYN
+    // attempts and transmissions, bad outer checksums, sightings) not kept, and connections (TCP
+    // or UDP flows) whose ONC RPC analysis was not started or was stopped.
     std::uint64_t vtep_pairs_evicted = 0;
     std::uint64_t evidence_frames_dropped = 0;
     std::uint64_t verdict_memory_evicted = 0;
+    std::uint64_t detail_dropped = 0;
+    std::uint64_t rpc_connections_dropped = 0;
 };
 
 }  // namespace vxcheck::analyze

@@ -86,10 +86,12 @@ class ConnectionAnalyzer {
     [[nodiscard]] ConnectionReport keep_for_evidence_file(ConnectionReport& c) noexcept;
 
     /// The bounded state, for the tests and the output's drain: keys listed for poll(), bytes
-    /// of evidence held (ConnectionOptions::evidence_budget_bytes), reports decided early and
-    /// not yet taken (take_decided()).
+    /// of evidence held (ConnectionOptions::evidence_budget_bytes), bytes of per-connection
+    /// detail held (ConnectionOptions::state_budget_bytes: 0 again once every connection has
+    /// left), reports decided early and not yet taken (take_decided()).
     [[nodiscard]] std::size_t pending_dirty() const noexcept;
     [[nodiscard]] std::size_t evidence_bytes() const noexcept;
+    [[nodiscard]] std::size_t state_bytes() const noexcept;
     [[nodiscard]] std::size_t decided_waiting() const noexcept;
 
   private:

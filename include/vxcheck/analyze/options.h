@@ -22,6 +22,13 @@ struct ConnectionOptions {
     // those kept for the --evidence file. A frame beyond it is not kept
     // (ConnectionStats::evidence_frames_dropped).
     std::size_t evidence_budget_bytes = std::size_t{64} << 20;
+    // Bound on the bytes of per-connection detail held beyond each connection's fixed record:
+    // the lists of SYN attempts and transmissions, bad outer checksums and sightings, and the
+    // plug-ins' state (the ONC RPC analysis's per-connection state). A list entry beyond it is
+    // not kept (ConnectionStats::detail_dropped, the connection marked incomplete); a connection
+    // whose RPC state does not fit is not analysed for RPC from then on
+    // (ConnectionStats::rpc_connections_dropped).
+    std::size_t state_budget_bytes = std::size_t{128} << 20;
     // The VXLAN driver picks outer source ports in [min, max] (ip_local_port_range 32768-60999,
     // max exclusive: domain spec 1.2); a port outside was rewritten by NAT.
     std::uint16_t vxlan_sport_min = 32768;

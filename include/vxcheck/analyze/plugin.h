@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "vxcheck/analyze/budget.h"
 #include "vxcheck/analyze/connection_report.h"
 #include "vxcheck/bytes.h"
 #include "vxcheck/frame.h"
@@ -80,6 +81,10 @@ class ConnectionPlugin {
     /// Cheap: a plug-in looks only at the flows it marked, not at every open one. May throw
     /// std::bad_alloc (the flows not listed are reported when decided).
     virtual void poll(Timestamp now, std::vector<FlowId>& gained) { (void)now, (void)gained; }
+    /// Given once, when the plug-in is registered: the connection analysis's state budget
+    /// (ConnectionOptions::state_budget_bytes), which the plug-in's per-connection state draws
+    /// on as the flows' lists do. It outlives the plug-in's use of it.
+    virtual void share_state_budget(ByteBudget& budget) noexcept { (void)budget; }
 };
 
 /// One UDP datagram (the innermost transport of a packet that carries no TCP segment, inside

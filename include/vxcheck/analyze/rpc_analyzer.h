@@ -144,6 +144,9 @@ class RpcAnalyzer final : public ConnectionPlugin, public DatagramPlugin {
     void prefetch(FlowId flow, bool from_client) const noexcept override;
     /// Live: the connections whose RPC verdicts became certain since the last call (rpc_live.cc).
     void poll(Timestamp now, std::vector<FlowId>& gained) override;
+    /// The per-connection RPC state draws on `budget` (rpc_budget.cc); without it, there is no
+    /// limit.
+    void share_state_budget(ByteBudget& budget) noexcept override;
 
     /// Live metrics: from now on, keeps the activity of connections that leave the table for
     /// take_activity() (off by default: nobody would take it).

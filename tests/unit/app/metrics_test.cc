@@ -88,6 +88,8 @@ TEST(Metrics, WhatTheMemoryBoundsDroppedIsCountedByStructure) {
     s.vtep_pairs_evicted = 7;
     s.evidence_frames_dropped = 11;
     s.verdict_memory_evicted = 13;
+    s.detail_dropped = 17;
+    s.rpc_connections_dropped = 19;
     m.set_connection_stats(s);
     s.vtep_pairs_evicted = 9;  // cumulative: the counter adds the difference
     s.evicted = 6;
@@ -101,6 +103,8 @@ TEST(Metrics, WhatTheMemoryBoundsDroppedIsCountedByStructure) {
     EXPECT_TRUE(has(R"(vxcheck_state_dropped_total{structure="vtep_pairs"} 9)"));
     EXPECT_TRUE(has(R"(vxcheck_state_dropped_total{structure="evidence_frames"} 11)"));
     EXPECT_TRUE(has(R"(vxcheck_state_dropped_total{structure="verdict_memory"} 13)"));
+    EXPECT_TRUE(has(R"(vxcheck_state_dropped_total{structure="connection_detail"} 17)"));
+    EXPECT_TRUE(has(R"(vxcheck_state_dropped_total{structure="rpc_connections"} 19)"));
     // The evictions are counted once, under their own name.
     EXPECT_EQ(text.find(R"(structure="flows")"), std::string::npos) << text;
 }
