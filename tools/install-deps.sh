@@ -8,6 +8,7 @@ packages=(
     libpcap-dev libboost-program-options-dev libspdlog-dev nlohmann-json3-dev
     libgtest-dev libgmock-dev prometheus-cpp-dev
     libcap-dev   # capture drops its capabilities (src/app/privileges.cc)
+    zlib1g-dev   # gzip-compressed captures are read as they are (src/capture/gzip_stream.cc)
     python3 tshark tcpdump   # fixture generator, test oracle, benchmark comparison
     clang-format clang libclang-rt-14-dev   # CI: the format check, the libFuzzer targets
     iproute2 iptables conntrack ethtool curl   # the network-namespace lab and its test

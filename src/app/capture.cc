@@ -122,6 +122,20 @@ struct Outputs {
         }
     }
 
+    // capture -w -: what is buffered goes out now, so that the reader of the pipe (tcpdump -r -,
+    // tshark -r -) sees the frames as they come.
+    void flush_pipe() {
+        if (!writer || write_failed) {
+            return;
+        }
+        try {
+            writer->flush();
+        } catch (const std::exception& e) {
+            spdlog::error("{}; no longer writing", e.what());
+            write_failed = true;
+        }
+    }
+
     // Flushes --write; whether everything was written.
     bool close() {
         if (write_failed) {
@@ -306,6 +320,9 @@ void LiveRun::reopen_down(Timestamp now) {
 
 // Prints the connections decided since the last poll (settled, evicted, idle).
 void LiveRun::poll_decided(Timestamp now) {
+    if (config_.write_path == "-") {
+        outputs_.flush_pipe();
+    }
     consumer_.poll(now);
     consumer_.drain();  // connections decided early (table full, idle)
 #ifdef VXCHECK_HAVE_PROMETHEUS

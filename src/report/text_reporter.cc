@@ -89,6 +89,9 @@ class TextReporter final : public Reporter {
             }
             out_ << " (" << parts << ")";
         }
+        if (s.frames_filtered != 0) {
+            out_ << "; " << s.frames_filtered << " filtered out by the read filter";
+        }
         out_ << "\n";
         if (!s.read_error.empty()) {
             out_ << "  read error: " << s.read_error << "\n";
@@ -178,6 +181,10 @@ class TextReporter final : public Reporter {
                  << " attention";
         }
         out_ << " in " << total.frames_read << (total.frames_read == 1 ? " frame" : " frames");
+        if (total.frames_filtered != 0) {
+            out_ << " (" << total.frames_filtered
+                 << (total.frames_filtered == 1 ? " frame" : " frames") << " filtered out)";
+        }
         if (files > 1) {
             out_ << " from " << files << " files";
         }

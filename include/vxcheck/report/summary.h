@@ -18,6 +18,8 @@ struct Summary {
     std::string file;       // as given on the command line; "" for the total over all files
     std::string link_type;  // libpcap's name
     std::uint64_t frames_read = 0;
+    // Frames of the file the read filter rejected (analyze -f): read, not in frames_read.
+    std::uint64_t frames_filtered = 0;
     std::uint64_t decoded = 0;
     std::array<std::uint64_t, kSkipReasonCount> skipped{};  // indexed by SkipReason
     std::uint64_t bytes_captured = 0;
