@@ -332,6 +332,7 @@ expect gzip-cut 2 'cut.pcap.gz: stopped after frame 0: the gzip stream is cut sh
 # The README's eth0 filter that keeps only NFS (and ICMP) inside VXLAN: the verdicts of the
 # captures of NFS in VXLAN stay; of sender-offload's frames only the three VXLAN NFS SYNs pass.
 nfs_in_vxlan='icmp or (udp port 8472 and udp[28:2] = 0x0800 and udp[30] & 0x0f = 5 and ((udp[39] = 6 and (udp[50:2] = 2049 or udp[52:2] = 2049)) or udp[39] = 1))'
+verify readme-filter-in-readme grep -qF "'$nfs_in_vxlan'" README.md
 for f in "$scen" pcaps/scenario-join-node-a-eth0.pcap pcaps/vxlan-nat-variants.pcap; do
     a=$("$bin" analyze --json "$f" 2>&1 | grep '"type":"connection"')
     b=$("$bin" analyze --json "$f" "$nfs_in_vxlan" 2>&1 | grep '"type":"connection"')
