@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "frame_consumer.h"
+#include "input_points.h"
 #include "live_points.h"
 #include "output_files.h"
 #include "privileges.h"
@@ -153,6 +154,16 @@ struct Outputs {
     }
 };
 
+// The point of the interface "any" (its frames without an SLL2 header), if it is captured.
+std::uint16_t any_index(const std::vector<Point>& points) {
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        if (points[i].source->link() == LinkType::LinuxSll2) {
+            return static_cast<std::uint16_t>(i);
+        }
+    }
+    return 0;
+}
+
 // The capture loop and its steps, from the opened interfaces to the final report.
 class LiveRun {
   public:
@@ -167,6 +178,7 @@ class LiveRun {
                     config.json ? config.packets : PacketSelection::None,
                     std::move(outputs.evidence),
                     [this](const analyze::ConnectionReport& c) { count_verdicts(c); }),
+          any_(consumer_, any_index(points)),
           processor_(config.decode),
           counted_(config.connections.max_flows) {
         processor_.prefetch_for(&consumer_.connections());  // as analyze does
@@ -201,6 +213,7 @@ class LiveRun {
     std::vector<Point>& points_;
     Outputs& outputs_;
     FrameConsumer consumer_;
+    AnyPoints any_;  // the points of -i any's interfaces
     FrameProcessor processor_;
     // The verdicts counted per connection, for as many connections as may be tracked at once.
     VerdictMemory counted_;
@@ -274,7 +287,9 @@ bool LiveRun::read_point(std::size_t index) {
         }
         ++frames_;
         processor_.process(frame_, p.summary);
-        consumer_.analyse(p.name, point, processor_);
+        // -i any: each interface its own point (input_points.h); only "any" gives SLL2 frames.
+        consumer_.analyse(
+            p.name, frame_.link == LinkType::LinuxSll2 ? any_.point_of(frame_) : point, processor_);
 #ifdef VXCHECK_HAVE_PROMETHEUS
         if (outputs_.metrics) {
             outputs_.metrics->on_frame(index, processor_.verdicts());

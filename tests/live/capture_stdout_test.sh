@@ -5,7 +5,8 @@
 #  - a filter on "any" runs in the kernel on the cooked socket (its offsets moved past the SLL2
 #    header, indirect loads included): only the SYN and SYN-ACK of a connection pass
 #    'tcp[tcpflags] & tcp-syn != 0';
-#  - `capture -i lo -w -` with the text report: stdout is the pcapng alone.
+#  - `capture -i lo -w -` with the text report: stdout is the pcapng alone;
+#  - with -i any, each interface is a capture point of its own ("lo" here), not "any".
 # Every run is bounded by -c, --duration and timeout. Usage: capture_stdout_test.sh VXCHECK
 set -u
 bin=$1
@@ -72,6 +73,8 @@ grep -q '"type":"summary","scope":"file","file":"any","link_type":"LINUX_SLL2","
 [ "$(grep -c . "$tmp/syn.tshark")" -eq 2 ] && [ "$(cut -f3 "$tmp/syn.tshark" | sort -u)" = "1" ] ||
     fail "syn: expected the SYN and the SYN-ACK only, tshark read: $(cat "$tmp/syn.tshark")"
 grep -q '"verdicts":\["clean"\]' "$tmp/syn.err" || fail "syn: no clean connection on stderr"
+# -i any: the interface the frames came from is the capture point, not "any".
+grep -q '"type":"connection".*"points":\["lo"\]' "$tmp/syn.err" || fail "syn: the point is not lo"
 
 [ "$(grep -c '^eth:ethertype:ip:udp' "$tmp/lo.tshark")" -eq 3 ] || fail "lo: tshark did not read 3 frames"
 grep -q '^verdict: no bad checksums in 3 frames' "$tmp/lo.err" ||
