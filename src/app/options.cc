@@ -28,7 +28,8 @@ Commands:
   capture -i IFACE  the same live, on one or more interfaces, with Prometheus metrics
   bench FILE        throughput of the whole analyze pipeline on a capture loaded in memory
 
-Run 'vxcheck <command> --help' for a command's options.
+Run 'vxcheck <command> --help' for a command's options, 'vxcheck --version' for the version
+(vxcheck's, the git commit it was built from, libpcap's).
 
 Exit status: 0 nothing wrong found, 1 findings (bad checksums or connections that need
 attention), 2 usage or input error.
