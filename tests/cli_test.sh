@@ -244,5 +244,104 @@ else
 fi
 expect bench-missing-file 2 '/nonexistent/x.pcap: No such file or directory' -- bench /nonexistent/x.pcap
 
+# --- tcpdump habits (issue 20): --version, -r, a read filter, -c, stdin, gzip ---------------
+# verify NAME COMMAND...: passes when COMMAND succeeds.
+verify() {
+    local name=$1
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        echo "FAIL $name"
+        failed=$((failed + 1))
+    fi
+}
+# The connection and summary lines of a JSON report, the file and point names made one.
+verdicts() { grep -E '"type":"(connection|summary)"' | sed -E 's/"(file|point)":"[^"]*"/"\1":"X"/g; s/"points":\["[^"]*"\]/"points":["X"]/g'; }
+
+for cmd in "" analyze capture bench; do
+    out=$("$bin" $cmd --version 2>&1)
+    verify "version-${cmd:-top}" grep -Eq '^vxcheck [0-9]+\.[0-9]+\.[0-9]+.*'$'\n''libpcap version [0-9]' <<<"$out"
+done
+out=$("$bin" analyze -V pcaps/vxlan-clean.pcap 2>&1)
+verify version-short grep -q '^libpcap version' <<<"$out"
+
+scen=pcaps/scenario-63s-variant-a.pcap
+rst=pcaps/scenario-rst-icmp-silent.pcap
+# -r, repeatable, beside the files after the options; the same report as the files alone.
+a=$("$bin" analyze --json -r "$scen" -r pcaps/vxlan-clean.pcap "$rst" 2>&1)
+b=$("$bin" analyze --json "$scen" pcaps/vxlan-clean.pcap "$rst" 2>&1)
+verify read-option test -n "$a" -a "$a" = "$b"
+expect read-missing 2 '/nonexistent.pcap: No such file or directory' -- analyze -r /nonexistent.pcap
+
+# A read filter after the files (quoted or as tcpdump's words) or with -f: rejected frames are
+# counted in the report; the verdicts of what it keeps are those of the whole file when it keeps
+# what they need: TCP port 2049 and ICMP (without ICMP, the rejected connection is not seen so).
+full=$("$bin" analyze --json "$rst" 2>&1 | verdicts | grep connection)
+kept=$("$bin" analyze --json -r "$rst" 'tcp port 2049 or icmp' 2>&1)
+words=$("$bin" analyze --json "$rst" tcp port 2049 or icmp 2>&1)
+minus=$("$bin" analyze --json -f 'tcp port 2049 or icmp' "$rst" 2>&1)
+no_icmp=$("$bin" analyze --json "$rst" 'tcp port 2049' 2>&1 | verdicts | grep connection)
+total=$(tcpdump -r "$rst" 2>/dev/null | wc -l)
+tcp2049=$(tcpdump -r "$rst" 'tcp port 2049' 2>/dev/null | wc -l)
+icmp=$(tcpdump -r "$rst" icmp 2>/dev/null | wc -l)
+verify filter-keeps-verdicts test -n "$full" -a "$full" = "$(verdicts <<<"$kept" | grep connection)"
+verify filter-words test "$kept" = "$words" -a "$kept" = "$minus"
+verify filter-without-icmp-differs test "$icmp" -gt 0 -a "$no_icmp" != "$full"
+verify filter-icmp-rejected grep -q '"syn_rejected"' <<<"$full"
+verify filter-counted grep -q "\"frames_read\":$tcp2049,\"frames_filtered\":$((total - tcp2049))," \
+    <<<"$("$bin" analyze --json "$rst" 'tcp port 2049' 2>&1)"
+verify filter-counted-text grep -q "in $tcp2049 frames ($((total - tcp2049)) frames filtered out)" \
+    <<<"$("$bin" analyze "$rst" 'tcp port 2049' 2>&1)"
+expect filter-bad 2 "^vxcheck: error: analyze: filter 'tcp prot 2049': .*syntax error" -- analyze "$rst" 'tcp prot 2049'
+expect filter-bad-words 2 "filter 'tcp prot 2049': .*syntax error" -- analyze "$rst" tcp prot 2049
+expect filter-bad-f 2 "filter 'tcp prot 2049': .*syntax error" -- analyze -f 'tcp prot 2049' "$rst"
+expect filter-twice 2 "two filters" -- analyze -f icmp "$rst" 'tcp port 2049'
+expect filter-link-type 2 "filter 'ether host 1:2:3:4:5:6' for link type RAW" -- analyze pcaps/raw-ip.pcap 'ether host 1:2:3:4:5:6'
+
+# -c: the first N frames (those the filter passes), over all files, as tcpdump -c.
+verify count-one-file grep -q '"scope":"file",.*"frames_read":5,' <<<"$("$bin" analyze --json -c 5 "$scen" 2>&1)"
+out=$("$bin" analyze --json -c 20 pcaps/vxlan-clean.pcap "$scen" "$rst" 2>&1)
+verify count-over-files grep -q '"scope":"total","frames_read":20,' <<<"$out"
+verify count-stops-reading test "$(grep -c '"scope":"file"' <<<"$out")" -eq 2
+out=$("$bin" analyze --json --threads 2 -c 3 "$scen" 'udp[6:2] = 0xffff' 2>&1)
+verify count-after-filter grep -q '"frames_read":3,"frames_filtered":' <<<"$out"
+expect count-bad 2 '--count x: expected a whole number' -- analyze -c x "$scen"
+
+# Standard input from a pipe (tcpdump -w -): the report of the file, and no "file shrank".
+a=$(tcpdump -r "$scen" -w - 2>/dev/null | "$bin" analyze --json - 2>"$tmp/err")
+rc=$?
+verify stdin-pipe test $rc -eq 1 -a -n "$a" -a "$(verdicts <<<"$a")" = "$("$bin" analyze --json "$scen" 2>&1 | verdicts)"
+verify stdin-pipe-quiet test ! -s "$tmp/err"
+
+# gzip: recognised by its magic, not its name; the verdicts of the uncompressed file (tshark
+# reads the same frames); a corrupt or cut stream is one line, exit 2.
+gzip -c "$scen" >"$tmp/scen.pcap.gz"
+cp "$tmp/scen.pcap.gz" "$tmp/scenario-63s-variant-a.noname"
+gzip -c pcaps/pcapng-two-blocks.pcapng >"$tmp/pcapng-two-blocks.pcapng.gz"
+plain=$("$bin" analyze --json "$scen" 2>&1 | verdicts)
+gz=$("$bin" analyze --json "$tmp/scen.pcap.gz" 2>&1)
+verify gzip-verdicts test -n "$plain" -a "$plain" = "$(verdicts <<<"$gz")"
+verify gzip-magic test "$plain" = "$("$bin" analyze --json "$tmp/scenario-63s-variant-a.noname" 2>&1 | verdicts)"
+verify gzip-tshark grep -q "\"frames_read\":$(tshark -r "$tmp/scen.pcap.gz" 2>/dev/null | wc -l)," <<<"$gz"
+plain=$("$bin" analyze --json pcaps/pcapng-two-blocks.pcapng 2>&1 | verdicts)
+verify gzip-pcapng-stdin test -n "$plain" -a "$plain" = "$("$bin" analyze --json - <"$tmp/pcapng-two-blocks.pcapng.gz" 2>&1 | verdicts)"
+printf '\037\213not deflate at all' >"$tmp/bad.gz"
+expect gzip-corrupt 2 'bad.gz: corrupt gzip data' -- analyze "$tmp/bad.gz"
+gzip -c pcaps/big-tcp.pcap | head -c 300 >"$tmp/cut.pcap.gz"
+expect gzip-cut 2 'cut.pcap.gz: stopped after frame 0: the gzip stream is cut short' -- analyze "$tmp/cut.pcap.gz"
+
+# The README's eth0 filter that keeps only NFS (and ICMP) inside VXLAN: the verdicts of the
+# captures of NFS in VXLAN stay; of sender-offload's frames only the three VXLAN NFS SYNs pass.
+nfs_in_vxlan='icmp or (udp port 8472 and udp[28:2] = 0x0800 and udp[30] & 0x0f = 5 and ((udp[39] = 6 and (udp[50:2] = 2049 or udp[52:2] = 2049)) or udp[39] = 1))'
+verify readme-filter-in-readme grep -qF "'$nfs_in_vxlan'" README.md
+for f in "$scen" pcaps/scenario-join-node-a-eth0.pcap pcaps/vxlan-nat-variants.pcap; do
+    a=$("$bin" analyze --json "$f" 2>&1 | grep '"type":"connection"')
+    b=$("$bin" analyze --json "$f" "$nfs_in_vxlan" 2>&1 | grep '"type":"connection"')
+    verify "readme-filter-$(basename "$f")" test -n "$a" -a "$a" = "$b"
+done
+verify readme-filter-keeps-nfs grep -q '"frames_read":3,"frames_filtered":4,' \
+    <<<"$("$bin" analyze --json pcaps/sender-offload.pcap "$nfs_in_vxlan" 2>&1)"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -10,6 +10,7 @@ packages=(
     libcap-dev   # capture drops its capabilities (src/app/privileges.cc)
     libssl-dev   # libcrypto's SHA-1 for the Community ID (src/track/community_id.cc)
     python3-jsonschema   # the JSON schema test (tools/check_json_schema.py)
+    zlib1g-dev   # gzip-compressed captures are read as they are (src/capture/gzip_stream.cc)
     python3 tshark tcpdump   # fixture generator, test oracle, benchmark comparison
     clang-format clang libclang-rt-14-dev   # CI: the format check, the libFuzzer targets
     iproute2 iptables conntrack ethtool curl   # the network-namespace lab and its test

@@ -119,9 +119,10 @@ struct Loops {
     }
 };
 
-// Reads one file through the loops into the report. Returns false on a read error.
+// Reads one file through the loops into the report; adds the frames analysed to `given`.
+// Returns false on a read error.
 bool analyse_file(const std::string& file, capture::Source& source, FrameConsumer& consumer,
-                  Loops& loops, Progress& progress) {
+                  Loops& loops, Progress& progress, std::uint64_t& given) {
     const std::uint16_t point = consumer.add_file_point(file);
     report::Summary summary;
     summary.file = file;
@@ -131,6 +132,7 @@ bool analyse_file(const std::string& file, capture::Source& source, FrameConsume
     const capture::ReadStatus status =
         loops.run({file, point, source, consumer, progress, summary});
     progress.done();
+    given += summary.frames_read;
     if (status == capture::ReadStatus::Error) {
         summary.read_error = source.error();
     }
@@ -140,6 +142,7 @@ bool analyse_file(const std::string& file, capture::Source& source, FrameConsume
         spdlog::warn("{}: link type {} is not supported; {} frames counted but not decoded", file,
                      summary.link_type, summary.frames_read);
     }
+    summary.frames_filtered = source.filtered();
     consumer.end_file(summary);
     if (!summary.read_error.empty()) {
         spdlog::error("{}: stopped after frame {}: {}", file, summary.frames_read,
@@ -161,17 +164,25 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
     Progress progress(config.progress);
     Loops loops{config, consumer.connections(), {}, {}};
     bool input_error = false;
+    capture::FileOptions read{.filter = config.read_filter, .max_frames = 0};
+    std::uint64_t given = 0;  // frames analysed so far, for -c over all files
 
     for (const std::string& file : config.files) {
+        if (config.count != 0) {
+            if (given >= config.count) {
+                break;  // -c: the files after are not read, as tcpdump stops
+            }
+            read.max_frames = config.count - given;
+        }
         std::unique_ptr<capture::Source> source;
         try {
-            source = capture::open_file(file);
+            source = capture::open_file(file, read);
         } catch (const capture::OpenError& e) {
             spdlog::error("{}", e.what());
             input_error = true;
             continue;
         }
-        if (!analyse_file(file, *source, consumer, loops, progress)) {
+        if (!analyse_file(file, *source, consumer, loops, progress, given)) {
             input_error = true;
         }
     }

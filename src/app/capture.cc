@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "frame_consumer.h"
+#include "input_points.h"
 #include "live_log.h"
 #include "live_points.h"
 #include "output_files.h"
@@ -128,6 +129,20 @@ struct Outputs {
         }
     }
 
+    // capture -w -: what is buffered goes out now, so that the reader of the pipe (tcpdump -r -,
+    // tshark -r -) sees the frames as they come.
+    void flush_pipe() {
+        if (!writer || write_failed) {
+            return;
+        }
+        try {
+            writer->flush();
+        } catch (const std::exception& e) {
+            spdlog::error("{}; no longer writing", e.what());
+            write_failed = true;
+        }
+    }
+
     // Flushes --write; whether everything was written.
     bool close() {
         if (write_failed) {
@@ -145,6 +160,16 @@ struct Outputs {
     }
 };
 
+// The point of the interface "any" (its frames without an SLL2 header), if it is captured.
+std::uint16_t any_index(const std::vector<Point>& points) {
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        if (points[i].source->link() == LinkType::LinuxSll2) {
+            return static_cast<std::uint16_t>(i);
+        }
+    }
+    return 0;
+}
+
 // The capture loop and its steps, from the opened interfaces to the final report.
 class LiveRun {
   public:
@@ -159,6 +184,7 @@ class LiveRun {
                     config.json ? config.packets : PacketSelection::None,
                     std::move(outputs.evidence),
                     [this](const analyze::ConnectionReport& c) { count_verdicts(c); }),
+          any_(consumer_, any_index(points)),
           processor_(config.decode),
           counted_(config.connections.max_flows) {
         processor_.prefetch_for(&consumer_.connections());  // as analyze does
@@ -194,6 +220,7 @@ class LiveRun {
     std::vector<Point>& points_;
     Outputs& outputs_;
     FrameConsumer consumer_;
+    AnyPoints any_;  // the points of -i any's interfaces
     FrameProcessor processor_;
     // The verdicts counted per connection, for as many connections as may be tracked at once.
     VerdictMemory counted_;
@@ -267,7 +294,9 @@ bool LiveRun::read_point(std::size_t index) {
         }
         ++frames_;
         processor_.process(frame_, p.summary);
-        consumer_.analyse(p.name, point, processor_);
+        // -i any: each interface its own point (input_points.h); only "any" gives SLL2 frames.
+        consumer_.analyse(
+            p.name, frame_.link == LinkType::LinuxSll2 ? any_.point_of(frame_) : point, processor_);
 #ifdef VXCHECK_HAVE_PROMETHEUS
         if (outputs_.metrics) {
             outputs_.metrics->on_frame(index, processor_.verdicts());
@@ -313,6 +342,9 @@ void LiveRun::reopen_down(Timestamp now) {
 
 // Prints the connections decided since the last poll (settled, evicted, idle).
 void LiveRun::poll_decided(Timestamp now) {
+    if (config_.write_path == "-") {
+        outputs_.flush_pipe();
+    }
     consumer_.poll(now);
     consumer_.drain();  // connections decided early (table full, idle)
     update_metrics();

@@ -27,6 +27,16 @@ ExitCode run(const vxcheck::app::Command& command, std::ostream& out) {
     }
     if (const auto* capture = std::get_if<app::CaptureConfig>(&command)) {
         app::check_files(app::files_of(*capture), STDOUT_FILENO);
+        if (capture->write_path == "-") {
+            // As tcpdump -w -: the capture on standard output, the report on standard error.
+            app::ReportStream report(STDERR_FILENO);
+            ExitCode code = app::run_capture(*capture, report.stream());
+            if (const std::string problem = report.finish(); !problem.empty()) {
+                spdlog::error("the report could not be written to standard error: {}", problem);
+                code = ExitCode::Error;
+            }
+            return code;
+        }
         return app::run_capture(*capture, out);
     }
     if (const auto* bench = std::get_if<app::BenchConfig>(&command)) {

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <boost/program_options.hpp>
+#include <optional>
 #include <sstream>
 
+#include "input_options.h"
 #include "option_values.h"
 #include "vxcheck/app/pipeline.h"
 
@@ -11,7 +13,7 @@ namespace vxcheck::app {
 namespace po = boost::program_options;
 namespace {
 
-constexpr const char* kVersion = "vxcheck 0.1.0";
+constexpr const char* kVersionHelp = "print the version (vxcheck, git describe, libpcap) and exit";
 
 constexpr const char* kMainHelp =
     R"(vxcheck - verdicts on VXLAN/Flannel checksum, NAT and SYN problems from packet captures
@@ -26,15 +28,18 @@ Commands:
   capture -i IFACE  the same live, on one or more interfaces, with Prometheus metrics
   bench FILE        throughput of the whole analyze pipeline on a capture loaded in memory
 
-Run 'vxcheck <command> --help' for a command's options.
+Run 'vxcheck <command> --help' for a command's options, 'vxcheck --version' for the version
+(vxcheck's, the git commit it was built from, libpcap's).
 
 Exit status: 0 nothing wrong found, 1 findings (bad checksums or connections that need
 attention), 2 usage or input error.
 )";
 
-constexpr const char* kAnalyzeUsage = R"(Usage: vxcheck analyze [options] FILE...
+constexpr const char* kAnalyzeUsage =
+    R"(Usage: vxcheck analyze [options] [-r FILE]... [FILE...] [FILTER EXPRESSION]
 
-Reads pcap or pcapng captures ('-' reads standard input) taken on a Kubernetes node: on the
+Reads pcap or pcapng captures, also gzip-compressed ('-' reads standard input; a trailing
+expression, or -f, is a tcpdump read filter) taken on a Kubernetes node: on the
 underlay (eth0), on flannel.1, or with 'tcpdump -i any'. Decodes Ethernet, Linux cooked (SLL,
 SLL2), raw IP and BSD loopback; 802.1Q/802.1ad tags; IPv4 and IPv6 with extension headers;
 VXLAN (UDP 8472 and 4789) and Geneve (UDP 6081), nested up to --max-tunnel-depth. Every IPv4
@@ -53,7 +58,11 @@ Then every TCP connection to the watched ports (default 2049, NFS) gets verdicts
   are joined across them to show where a dropped SYN was last seen.
 
 Capture for it with a full snaplen, e.g.:
-  tcpdump -i eth0 -s 0 -w node-a.pcap 'udp port 8472 or tcp port 2049'
+  tcpdump -i eth0 -s 0 -w node-a.pcap 'udp port 8472 or tcp port 2049 or icmp'
+Examples:
+  vxcheck analyze node-a.pcap node-b.pcap.gz
+  vxcheck analyze -r node-a.pcap 'tcp port 2049 or icmp'
+  tcpdump -r big.pcap -w - 'host 10.244.1.5' | vxcheck analyze -
 
 Options)";
 
@@ -243,9 +252,21 @@ Command parse_analyze(const std::vector<std::string>& args, bool stderr_is_tty) 
     std::string evidence;
     std::string file_mode = "0600";
     std::string threads = "1";
+    std::string filter;
+    std::string count = "0";
     // clang-format off
     opts.add_options()
         ("help,h", "show this help")
+        ("version,V", kVersionHelp)
+        ("read,r", po::value<std::vector<std::string>>()->value_name("FILE")->composing(),
+            "capture file to read, as tcpdump -r (repeatable; beside the files after the "
+            "options; '-' reads standard input)")
+        ("filter,f", po::value(&filter)->value_name("EXPR"),
+            "read filter (tcpdump syntax, compiled by libpcap for each file's link type): frames "
+            "it rejects are counted as filtered out, not analysed; an expression after the files "
+            "does the same")
+        ("count,c", po::value(&count)->value_name("N"),
+            "stop after N frames, over all files (those the filter passes; default 0: no limit)")
         ("json", "write JSON Lines (one object per line, see README) instead of the text report")
         ("brief", "text report: the headline alone (connections, diagnoses, what to do)")
         ("packets", po::value(&packets)->value_name("bad|all|none"),
@@ -266,11 +287,22 @@ Command parse_analyze(const std::vector<std::string>& args, bool stderr_is_tty) 
     if (vm.count("help") != 0) {
         return help_text(opts, kExitStatus);
     }
+    if (vm.count("version") != 0) {
+        return ShowText{version_text()};
+    }
     AnalyzeConfig cfg;
-    if (vm.count("file") == 0) {
+    set_inputs(
+        InputWords{
+            .read = vm.count("read") != 0 ? vm["read"].as<std::vector<std::string>>()
+                                          : std::vector<std::string>{},
+            .positional = vm.count("file") != 0 ? vm["file"].as<std::vector<std::string>>()
+                                                : std::vector<std::string>{},
+            .filter = vm.count("filter") != 0 ? std::optional<std::string>(filter) : std::nullopt,
+            .count = count},
+        cfg);
+    if (cfg.files.empty()) {
         throw UsageError("analyze: no capture file given (see 'vxcheck analyze --help')");
     }
-    cfg.files = vm["file"].as<std::vector<std::string>>();
     cfg.json = vm.count("json") != 0;
     cfg.brief = vm.count("brief") != 0;
     cfg.packets = to_selection(packets);
@@ -326,17 +358,20 @@ Command parse_capture(const std::vector<std::string>& args) {
     // clang-format off
     opts.add_options()
         ("help,h", "show this help")
+        ("version,V", kVersionHelp)
         ("interface,i", po::value(&interfaces)->value_name("IFACE")->composing(),
-            "interface to capture on (repeatable; 'default-route': the interface of the default "
-            "route, the node's underlay)")
+            "interface to capture on (repeatable); 'any': every interface at once, as "
+            "tcpdump -i any (Linux cooked v2 headers: SLL2); 'default-route': the interface "
+            "of the default route, the node's underlay")
         ("filter,f", po::value(&filter)->value_name("BPF"),
             "capture filter (tcpdump syntax; default: the watched TCP ports, the VXLAN/Geneve "
             "ports and ICMP)")
         ("duration", po::value(&duration)->value_name("SECONDS"),
             "stop after this long (default 0: until SIGINT or SIGTERM)")
-        ("count", po::value(&count)->value_name("N"), "stop after N frames (default 0: no limit)")
+        ("count,c", po::value(&count)->value_name("N"), "stop after N frames (default 0: no limit)")
         ("write,w", po::value(&write)->value_name("FILE.pcapng"),
-            "also keep the raw capture (one pcapng interface per -i)")
+            "also keep the raw capture (one pcapng interface per -i); '-' writes it to standard "
+            "output, and the report then goes to standard error, as tcpdump -w - does")
         ("metrics-listen", po::value(&metrics)->value_name("ADDR:PORT"),
             "serve Prometheus metrics on http://ADDR:PORT/metrics")
         ("evidence", po::value(&evidence)->value_name("FILE.pcapng"),
@@ -365,6 +400,9 @@ Command parse_capture(const std::vector<std::string>& args) {
         return help_text(opts,
                          "Exit status: 0 nothing found, 1 findings, 2 usage error or a capture "
                          "that could not start.\n");
+    }
+    if (vm.count("version") != 0) {
+        return ShowText{version_text()};
     }
     if (interfaces.empty()) {
         throw UsageError("capture: no interface given (-i IFACE; see 'vxcheck capture --help')");
@@ -411,6 +449,7 @@ Command parse_bench(const std::vector<std::string>& args) {
     // clang-format off
     opts.add_options()
         ("help,h", "show this help")
+        ("version,V", kVersionHelp)
         ("json", "print the result as one JSON object")
         ("repeat", po::value(&repeat)->value_name("N"), "runs over the loaded capture (default 3)")
         ("threads", po::value(&threads)->value_name("N"),
@@ -420,6 +459,9 @@ Command parse_bench(const std::vector<std::string>& args) {
     const po::variables_map vm = parse(args, opts, "file");
     if (vm.count("help") != 0) {
         return help_text(opts, "Exit status: 0 done, 2 usage or input error.\n");
+    }
+    if (vm.count("version") != 0) {
+        return ShowText{version_text()};
     }
     const auto files = vm.count("file") != 0 ? vm["file"].as<std::vector<std::string>>()
                                              : std::vector<std::string>{};
@@ -446,7 +488,7 @@ Command parse_command_line(const std::vector<std::string>& args, bool stderr_is_
         return ShowText{kMainHelp};
     }
     if (cmd == "--version" || cmd == "-V") {
-        return ShowText{std::string(kVersion) + "\n"};
+        return ShowText{version_text()};
     }
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     try {

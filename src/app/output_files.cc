@@ -106,6 +106,9 @@ void check_files(const RunFiles& files, int report_fd) {
     std::vector<Named> earlier;  // the outputs checked so far
     for (const OutputPath& out : files.outputs) {
         const std::string name = out.option + " " + out.path;
+        if (out.path == "-" && out.option == "--write") {
+            continue;  // capture -w -: the capture goes to standard output, the report to stderr
+        }
         if (out.path == "-") {
             throw std::runtime_error(name + ": standard output carries the report; give a file");
         }
@@ -132,6 +135,9 @@ std::unique_ptr<report::OutputFile> open_output(const RunFiles& files, const std
                                                 unsigned mode) {
     check_files(files, -1);
     for (const OutputPath& out : files.outputs) {
+        if (out.option == option && out.path == "-") {
+            return std::make_unique<report::OutputFile>(report::OutputFile::standard_output());
+        }
         if (out.option == option) {
             try {
                 return std::make_unique<report::OutputFile>(out.path, mode);

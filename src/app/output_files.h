@@ -31,7 +31,8 @@ struct RunFiles {
 [[nodiscard]] RunFiles files_of(const AnalyzeConfig& config);
 [[nodiscard]] RunFiles files_of(const CaptureConfig& config);
 
-/// Refuses an output that is "-" (standard output carries the report), one of the inputs or
+/// Refuses an output that is "-" (standard output carries the report; but `capture -w -` writes
+/// the capture there, and the report goes to standard error), one of the inputs or
 /// another output: the same file (st_dev and st_ino, when both exist) or the same normalized
 /// path (symlinks of the directories resolved). With `report_fd` >= 0 (standard output), also
 /// an input or an output that is the file the report goes to. Throws std::runtime_error, one

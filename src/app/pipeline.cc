@@ -8,7 +8,11 @@
 
 namespace vxcheck::app {
 std::string point_name(const std::string& file, const std::vector<std::string>& taken) {
-    std::string stem = file == "-" ? "stdin" : std::filesystem::path(file).stem().string();
+    std::filesystem::path path(file);
+    if (path.extension() == ".gz") {
+        path = path.stem();  // a.pcap.gz: the point of a.pcap, "a"
+    }
+    std::string stem = file == "-" ? "stdin" : path.stem().string();
     std::string name = stem;
     for (int n = 2; std::find(taken.begin(), taken.end(), name) != taken.end(); ++n) {
         name = stem + "#" + std::to_string(n);

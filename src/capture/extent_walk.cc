@@ -192,12 +192,20 @@ void PcapFileSource::walk_carried(Walk& w, std::vector<std::uint8_t>& copies) {
                       w.data.end());
         w.used = w.data.size();
     }
-    for (std::size_t at = 0; at < copies.size();) {
+    for (std::size_t at = 0; at < copies.size() && !limit_reached();) {
         const std::uint8_t* h = copies.data() + at;
         const std::uint32_t caplen = field32(h + 8);
-        describe(h, caplen, w.frames[w.n++]);
+        describe(h, caplen, w.frames[w.n]);
+        if (keep(w.frames[w.n])) {
+            ++w.n;
+        }
         at += kPcapRecordHeaderLen + caplen;
         cursor_ += kPcapRecordHeaderLen + caplen;
+    }
+    if (limit_reached()) {
+        w.go_on = false;
+        stop_walking();  // the records after the last one given are never read
+        return;
     }
     carry_head_ = off;
     if (!w.go_on) {
@@ -239,7 +247,7 @@ void PcapFileSource::walk_data(Walk& w) {
     const std::uint8_t* base = w.data.data();
     std::size_t pos = w.used;
     const std::size_t end = w.data.size();
-    while (w.n < w.frames.size() && end - pos >= kPcapRecordHeaderLen) {
+    while (w.n < w.frames.size() && !limit_reached() && end - pos >= kPcapRecordHeaderLen) {
         const std::uint8_t* h = base + pos;
         const std::uint32_t caplen = field32(h + 8);
         if (caplen > max_caplen_) {
@@ -250,9 +258,16 @@ void PcapFileSource::walk_data(Walk& w) {
         if (end - pos < record) {
             break;
         }
-        describe(h, caplen, w.frames[w.n++]);
+        describe(h, caplen, w.frames[w.n]);
+        if (keep(w.frames[w.n])) {
+            ++w.n;
+        }
         pos += record;
         cursor_ += record;
+    }
+    if (limit_reached()) {
+        stop_walking();
+        return;
     }
     carry_.assign(w.data.begin() + static_cast<std::ptrdiff_t>(pos), w.data.end());
     carry_head_ = 0;

@@ -5,6 +5,13 @@
 // the one fact that settles "partial or bad" without a heuristic (domain spec 3.2). recvmsg()
 // with PACKET_AUXDATA returns it per packet. libpcap still compiles the BPF filter (bpf.h).
 // Frames are copied once into our buffer; the stripped VLAN tag (auxdata) is put back.
+//
+// "any" (every interface, as tcpdump -i any) is a cooked socket (SOCK_DGRAM) bound to no
+// interface: the kernel gives each packet from its network header, with its protocol, interface
+// index, ARPHRD type, packet type and link-layer source address beside it (sockaddr_ll), and
+// each frame gets the Linux cooked v2 header (SLL2, 20 bytes) built from those, as libpcap
+// builds it. A VLAN tag the NIC stripped is not put back there (SLL2 has no place for it before
+// the protocol); the frame's protocol is the one inside the tag.
 
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -28,6 +35,10 @@ namespace vxcheck::capture {
 namespace {
 
 constexpr std::size_t kVlanTagLen = 4;
+constexpr std::size_t kSll2HeaderLen = 20;
+constexpr std::size_t kSll2MaxAddrLen = 8;
+// tcpdump's name for every interface at once.
+constexpr const char* kAnyDevice = "any";
 constexpr std::size_t kMacAddrsLen = 12;
 constexpr std::uint16_t kDefaultTpid = 0x8100;
 
@@ -71,22 +82,51 @@ LinkType link_of(int fd, const std::string& name, bool& loopback) {
     }
 }
 
+// The SLL2 header of a packet a cooked socket gave (`from`), at `h` (kSll2HeaderLen bytes).
+void put_sll2_header(std::uint8_t* h, const sockaddr_ll& from) noexcept {
+    const auto put16 = [](std::uint8_t* p, std::uint16_t v) {
+        p[0] = static_cast<std::uint8_t>(v >> 8);
+        p[1] = static_cast<std::uint8_t>(v);
+    };
+    const std::uint32_t ifindex = static_cast<std::uint32_t>(from.sll_ifindex);
+    std::memcpy(h, &from.sll_protocol, 2);  // already in network byte order
+    put16(h + 2, 0);
+    for (int i = 0; i < 4; ++i) {
+        h[4 + i] = static_cast<std::uint8_t>(ifindex >> (24 - 8 * i));
+    }
+    put16(h + 8, from.sll_hatype);
+    h[10] = from.sll_pkttype;
+    const std::size_t halen = std::min<std::size_t>(from.sll_halen, kSll2MaxAddrLen);
+    h[11] = from.sll_halen;
+    std::memset(h + 12, 0, kSll2MaxAddrLen);
+    std::memcpy(h + 12, from.sll_addr, halen);
+}
+
 class AfPacketSource final : public LiveSource {
   public:
     AfPacketSource(const std::string& name, const LiveOptions& options)
-        : name_(name), fd_(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) {
+        : name_(name),
+          any_(name == kAnyDevice),
+          fd_(::socket(AF_PACKET, (any_ ? SOCK_DGRAM : SOCK_RAW) | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                       0)) {
         if (fd_.get() < 0) {
             const int err = errno;
             throw OpenError(
                 name + ": cannot open a packet socket: " + errno_text(err) +
                 (err == EPERM || err == EACCES ? " (capturing needs root or CAP_NET_RAW)" : ""));
         }
-        const unsigned ifindex = ::if_nametoindex(name.c_str());
-        if (ifindex == 0) {
+        const unsigned ifindex = any_ ? 0 : ::if_nametoindex(name.c_str());
+        if (ifindex == 0 && !any_) {
             throw OpenError(name + ": no such interface");
         }
-        link_ = link_of(fd_.get(), name, loopback_);
-        link_name_ = link_ == LinkType::Ethernet ? "EN10MB" : "RAW";
+        if (any_) {
+            link_ = LinkType::LinuxSll2;
+            link_name_ = "LINUX_SLL2";
+            lo_ifindex_ = ::if_nametoindex("lo");
+        } else {
+            link_ = link_of(fd_.get(), name, loopback_);
+            link_name_ = link_ == LinkType::Ethernet ? "EN10MB" : "RAW";
+        }
         const int one = 1;
         setopt(SOL_PACKET, PACKET_AUXDATA, &one, sizeof one, "PACKET_AUXDATA");
         setopt(SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one, "SO_TIMESTAMPNS");
@@ -110,10 +150,15 @@ class AfPacketSource final : public LiveSource {
         if (::getsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &granted, &len) == 0 && granted > 0) {
             buffer_bytes_ = static_cast<std::uint64_t>(granted);
         }
-        buffer_.resize(options.snaplen + kVlanTagLen);
+        buffer_.resize(kHeadroom + options.snaplen);
     }
 
     void rebind() override {
+        if (any_) {
+            bind_to(0);  // every interface: none to find again
+            error_.clear();
+            return;
+        }
         const unsigned ifindex = ::if_nametoindex(name_.c_str());
         if (ifindex == 0) {
             throw OpenError(name_ + ": no such interface");
@@ -132,8 +177,7 @@ class AfPacketSource final : public LiveSource {
     }
 
     ReadStatus next(RawFrame& frame) noexcept override {
-        iovec iov{.iov_base = buffer_.data() + kVlanTagLen,
-                  .iov_len = buffer_.size() - kVlanTagLen};
+        iovec iov{.iov_base = buffer_.data() + kHeadroom, .iov_len = buffer_.size() - kHeadroom};
         alignas(cmsghdr) char
             control[CMSG_SPACE(sizeof(tpacket_auxdata)) + CMSG_SPACE(sizeof(timespec))];
         sockaddr_ll from{};
@@ -150,7 +194,8 @@ class AfPacketSource final : public LiveSource {
             n = ::recvmsg(fd_.get(), &msg, MSG_TRUNC | MSG_DONTWAIT);
             taken_ += n >= 0 ? 1 : 0;
             // Loopback shows every packet twice (sent and received); keep one, as libpcap does.
-        } while (n >= 0 && loopback_ && from.sll_pkttype == PACKET_OUTGOING);
+        } while (n >= 0 && from.sll_pkttype == PACKET_OUTGOING &&
+                 (loopback_ || (any_ && from.sll_ifindex == static_cast<int>(lo_ifindex_))));
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
                 return ReadStatus::WouldBlock;
@@ -173,7 +218,7 @@ class AfPacketSource final : public LiveSource {
         if (ts.tv_sec == 0) {
             ::clock_gettime(CLOCK_REALTIME, &ts);
         }
-        std::uint8_t* start = buffer_.data() + kVlanTagLen;
+        std::uint8_t* start = buffer_.data() + kHeadroom;
         bool csum_not_ready = false;
         if (aux != nullptr) {
             wirelen = aux->tp_len;
@@ -184,8 +229,8 @@ class AfPacketSource final : public LiveSource {
                 const std::uint16_t tpid = (aux->tp_status & TP_STATUS_VLAN_TPID_VALID) != 0
                                                ? aux->tp_vlan_tpid
                                                : kDefaultTpid;
-                std::memmove(buffer_.data(), start, kMacAddrsLen);
-                start = buffer_.data();
+                start -= kVlanTagLen;
+                std::memmove(start, start + kVlanTagLen, kMacAddrsLen);
                 start[12] = static_cast<std::uint8_t>(tpid >> 8);
                 start[13] = static_cast<std::uint8_t>(tpid);
                 start[14] = static_cast<std::uint8_t>(aux->tp_vlan_tci >> 8);
@@ -193,6 +238,12 @@ class AfPacketSource final : public LiveSource {
                 caplen += kVlanTagLen;
                 wirelen += kVlanTagLen;
             }
+        }
+        if (any_) {
+            start -= kSll2HeaderLen;
+            put_sll2_header(start, from);
+            caplen += kSll2HeaderLen;
+            wirelen += kSll2HeaderLen;
         }
         frame.ts = Timestamp{.sec = ts.tv_sec, .nsec = static_cast<std::uint32_t>(ts.tv_nsec)};
         frame.caplen = static_cast<std::uint32_t>(caplen);
@@ -241,9 +292,14 @@ class AfPacketSource final : public LiveSource {
         }
     }
 
+    // Room before a frame's bytes: for a VLAN tag put back, or an SLL2 header ("any").
+    static constexpr std::size_t kHeadroom = std::max(kVlanTagLen, kSll2HeaderLen);
+
     std::string name_;
+    bool any_ = false;  // "any": a cooked socket on every interface
     Fd fd_;
     LinkType link_ = LinkType::Ethernet;
+    unsigned lo_ifindex_ = 0;  // "any": loopback's outgoing copies are skipped
     bool loopback_ = false;
     std::string link_name_;
     std::vector<sock_filter> filter_;

@@ -20,7 +20,8 @@
 #include "vxcheck/capture/block_reader.h"
 #include "vxcheck/capture/source.h"
 
-struct pcap;  // libpcap's pcap_t
+struct pcap;         // libpcap's pcap_t
+struct bpf_program;  // libpcap's compiled filter
 
 namespace vxcheck::capture {
 
@@ -28,6 +29,13 @@ struct PcapCloser {
     void operator()(pcap* p) const noexcept;  // pcap_close
 };
 using PcapPtr = std::unique_ptr<pcap, PcapCloser>;
+
+struct ProgramFree {
+    void operator()(bpf_program* p) const noexcept;  // pcap_freecode
+};
+using ProgramPtr = std::unique_ptr<bpf_program, ProgramFree>;
+
+class GzipReader;  // gzip_stream.h
 
 // Classic pcap layout (libpcap sf-pcap.c): a 24-byte file header, then records of a 16-byte
 // header (seconds, micro- or nanoseconds, captured length, wire length) and the captured bytes.
@@ -48,7 +56,7 @@ inline constexpr std::size_t kBlockFrames = 1024;
 class PcapFileSource final : public Source, public BlockReader {
   public:
     /// Opens `path` ("-": standard input). Throws OpenError.
-    explicit PcapFileSource(const std::string& path);
+    PcapFileSource(const std::string& path, const FileOptions& options);
 
     ReadStatus next(RawFrame& frame) noexcept override;
     [[nodiscard]] const std::string& error() const noexcept override { return error_; }
@@ -57,6 +65,7 @@ class PcapFileSource final : public Source, public BlockReader {
     [[nodiscard]] std::uint64_t size() const noexcept override { return size_; }
     // Every file: a pcapng file or stdin is never walked (walking() is false from the start).
     [[nodiscard]] BlockReader* blocks() noexcept override { return this; }
+    [[nodiscard]] std::uint64_t filtered() const noexcept override { return filtered_; }
 
     // --- BlockReader (block_reader.h) ----------------------------------------------------------
 
@@ -84,6 +93,17 @@ class PcapFileSource final : public Source, public BlockReader {
     void hand_over_to_libpcap() noexcept;
     // At libpcap's end or error: whether the file ended before its size at opening (sets error_).
     bool shrank() noexcept;
+    // Opens the raw file (or takes stdin); sets size_, and `regular` for a regular file.
+    std::FILE* open_raw(const std::string& path, bool& regular);
+    // Compiles the read filter for the file's link type (throws OpenError).
+    void compile_filter(const std::string& path, const std::string& expression);
+    // Whether a frame just described is given (the read filter passes it); counts it either way.
+    bool keep(const RawFrame& frame) noexcept;
+    [[nodiscard]] bool limit_reached() const noexcept {
+        return max_frames_ != 0 && given_ >= max_frames_;
+    }
+    // --count reached while walking: no more extents, and next() ends.
+    void stop_walking() noexcept { walking_.store(false, std::memory_order_relaxed); }
 
     // extent_walk.cc: the extents.
     void read_run(std::span<Read* const> reads, std::span<iovec> iov) noexcept;
@@ -100,7 +120,12 @@ class PcapFileSource final : public Source, public BlockReader {
 
     ExtentBuffer buffer_;  // stdio's; must outlive pcap_ (declared first, destroyed last)
     PcapPtr pcap_;
-    std::FILE* file_ = nullptr;  // owned by pcap_
+    std::FILE* file_ = nullptr;         // owned by pcap_ (or by the gzip stream libpcap reads)
+    const GzipReader* gzip_ = nullptr;  // a gzip-compressed file's reader, owned by pcap_
+    ProgramPtr filter_;                 // the read filter, if any
+    std::uint64_t max_frames_ = 0;      // FileOptions::max_frames
+    std::uint64_t given_ = 0;           // frames the filter passed (all, without one)
+    std::uint64_t filtered_ = 0;        // frames it rejected
     LinkType link_ = LinkType::Unsupported;
     std::string link_name_;
     std::string error_;

@@ -27,6 +27,7 @@
 #include <cstring>
 #include <memory>
 
+#include "gzip_stream.h"
 #include "pcap_file_source.h"
 
 namespace vxcheck::capture {
@@ -117,56 +118,109 @@ void PcapCloser::operator()(pcap* p) const noexcept {
     pcap_close(p);
 }
 
-PcapFileSource::PcapFileSource(const std::string& path) : frames_(kBlockFrames) {
-    std::FILE* f = nullptr;
-    bool regular = false;
+std::FILE* PcapFileSource::open_raw(const std::string& path, bool& regular) {
+    regular = false;
     if (path == "-") {
-        f = stdin;
-    } else {
-        struct stat st {};
-        if (::stat(path.c_str(), &st) != 0) {
-            throw OpenError(path + ": " + std::strerror(errno));
-        }
-        if (S_ISDIR(st.st_mode)) {
-            throw OpenError(path + ": is a directory, not a capture file");
-        }
-        size_ = static_cast<std::uint64_t>(st.st_size);
-        if (size_ == 0 && S_ISREG(st.st_mode)) {
-            throw OpenError(path + ": empty file, not a pcap or pcapng capture");
-        }
-        f = std::fopen(path.c_str(), "rb");
-        if (f == nullptr) {
-            throw OpenError(path + ": " + std::strerror(errno));
-        }
-        regular = S_ISREG(st.st_mode);
-        if (regular) {
-            const std::string problem = check_pcapng_header(f, size_);
-            if (!problem.empty() || std::fseek(f, 0, SEEK_SET) != 0) {
-                std::fclose(f);
-                throw OpenError(path + ": " + (problem.empty() ? "cannot seek" : problem));
-            }
+        return stdin;
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        throw OpenError(path + ": " + std::strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        throw OpenError(path + ": is a directory, not a capture file");
+    }
+    size_ = static_cast<std::uint64_t>(st.st_size);
+    if (size_ == 0 && S_ISREG(st.st_mode)) {
+        throw OpenError(path + ": empty file, not a pcap or pcapng capture");
+    }
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+        throw OpenError(path + ": " + std::strerror(errno));
+    }
+    regular = S_ISREG(st.st_mode);
+    if (regular) {
+        const std::string problem = check_pcapng_header(f, size_);
+        if (!problem.empty() || std::fseek(f, 0, SEEK_SET) != 0) {
+            std::fclose(f);
+            throw OpenError(path + ": " + (problem.empty() ? "cannot seek" : problem));
         }
     }
+    return f;
+}
+
+PcapFileSource::PcapFileSource(const std::string& path, const FileOptions& options)
+    : max_frames_(options.max_frames), frames_(kBlockFrames) {
+    bool regular = false;
+    std::FILE* f = open_raw(path, regular);
+    const std::string name = path == "-" ? "<stdin>" : path;
     // Page-aligned (stdio refills it from offsets that are multiples of its size), for the
     // kernel's copy: see ExtentBuffer. new char[] puts it 16 bytes into a page, where that
     // copy is slowest.
     std::setvbuf(f, reinterpret_cast<char*>(buffer_.place(0, kReadBufferSize)), _IOFBF,
                  kReadBufferSize);
     file_ = f;
+    std::FILE* pcap_input = f;
+    if (starts_gzip(f)) {
+        // libpcap reads the decompressed stream; the file itself gives the progress (the
+        // compressed bytes read) and the check that it did not shrink. No extents: they are
+        // byte ranges of the file as stored.
+        const GzipStream gz = open_gzip(f, f != stdin, name);
+        pcap_input = gz.file;
+        gzip_ = gz.reader;
+        regular = false;
+    }
     char errbuf[PCAP_ERRBUF_SIZE] = {};
-    pcap_.reset(pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf));
+    pcap_.reset(
+        pcap_fopen_offline_with_tstamp_precision(pcap_input, PCAP_TSTAMP_PRECISION_NANO, errbuf));
     if (!pcap_) {
-        if (f != stdin) {
-            std::fclose(f);
+        std::string problem = describe_open_error(name, errbuf);
+        if (gzip_ != nullptr && !gzip_error(*gzip_).empty()) {
+            problem = name + ": " + gzip_error(*gzip_);  // libpcap says only "Input/output error"
         }
-        throw OpenError(describe_open_error(path == "-" ? "<stdin>" : path, errbuf));
+        if (pcap_input != stdin) {
+            std::fclose(pcap_input);  // the gzip stream closes the file too
+        }
+        throw OpenError(problem);
     }
     const int dlt = pcap_datalink(pcap_.get());
     link_ = map_link_type(dlt);
     link_name_ = link_type_name(dlt);
+    if (!options.filter.empty()) {
+        compile_filter(name, options.filter);
+    }
     if (regular) {
         walk_classic_pcap();
     }
+}
+
+void ProgramFree::operator()(bpf_program* p) const noexcept {
+    pcap_freecode(p);
+    delete p;
+}
+
+void PcapFileSource::compile_filter(const std::string& path, const std::string& expression) {
+    auto prog = std::make_unique<bpf_program>();
+    if (pcap_compile(pcap_.get(), prog.get(), expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        throw OpenError(path + ": filter '" + expression + "' for link type " + link_name_ + ": " +
+                        pcap_geterr(pcap_.get()));
+    }
+    filter_.reset(prog.release());
+}
+
+bool PcapFileSource::keep(const RawFrame& frame) noexcept {
+    if (filter_) {
+        pcap_pkthdr hdr{};
+        hdr.ts.tv_sec = static_cast<time_t>(frame.ts.sec);
+        hdr.caplen = frame.caplen;
+        hdr.len = frame.wirelen;
+        if (pcap_offline_filter(filter_.get(), &hdr, frame.data.data()) == 0) {
+            ++filtered_;
+            return false;
+        }
+    }
+    ++given_;
+    return true;
 }
 
 ReadStatus PcapFileSource::next(RawFrame& frame) noexcept {
@@ -181,10 +235,13 @@ ReadStatus PcapFileSource::next(RawFrame& frame) noexcept {
     if (handover_failed_) {
         return ReadStatus::Error;  // after the frames walked before it
     }
+    if (limit_reached()) {
+        return ReadStatus::End;  // --count: what follows is not read
+    }
     pcap_pkthdr* hdr = nullptr;
     const u_char* data = nullptr;
-    const int rc = pcap_next_ex(pcap_.get(), &hdr, &data);
-    if (rc == 1) {
+    int rc = 0;
+    while ((rc = pcap_next_ex(pcap_.get(), &hdr, &data)) == 1) {
         frame.ts =
             Timestamp{.sec = hdr->ts.tv_sec, .nsec = static_cast<std::uint32_t>(hdr->ts.tv_usec)};
         frame.caplen = hdr->caplen;
@@ -192,12 +249,18 @@ ReadStatus PcapFileSource::next(RawFrame& frame) noexcept {
         frame.link = link_;
         frame.number = ++count_;
         frame.data = Bytes{data, hdr->caplen};
-        return ReadStatus::Frame;
+        frame.csum_not_ready = false;
+        if (keep(frame)) {
+            return ReadStatus::Frame;
+        }
     }
     if (rc == PCAP_ERROR_BREAK) {
         return shrank() ? ReadStatus::Error : ReadStatus::End;
     }
     error_ = pcap_geterr(pcap_.get());
+    if (gzip_ != nullptr && !gzip_error(*gzip_).empty()) {
+        error_ = gzip_error(*gzip_);  // libpcap says only "Input/output error"
+    }
     shrank();  // what happened, rather than libpcap's "truncated dump file"
     return ReadStatus::Error;
 }
@@ -278,8 +341,25 @@ void PcapFileSource::hand_over_to_libpcap() noexcept {
     }
 }
 
-std::unique_ptr<Source> open_file(const std::string& path) {
-    return std::make_unique<PcapFileSource>(path);
+std::unique_ptr<Source> open_file(const std::string& path, const FileOptions& options) {
+    return std::make_unique<PcapFileSource>(path, options);
+}
+
+std::string filter_problem(const std::string& expression) {
+    std::unique_ptr<pcap_t, void (*)(pcap_t*)> dead(pcap_open_dead(DLT_EN10MB, 262144), pcap_close);
+    if (!dead) {
+        return "cannot prepare the BPF compiler";
+    }
+    bpf_program prog{};
+    if (pcap_compile(dead.get(), &prog, expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        return pcap_geterr(dead.get());
+    }
+    pcap_freecode(&prog);
+    return "";
+}
+
+std::string pcap_version() {
+    return pcap_lib_version();
 }
 
 }  // namespace vxcheck::capture
@@ -291,12 +371,45 @@ std::unique_ptr<Source> open_file(const std::string& path) {
 #include "bpf.h"
 
 namespace vxcheck::capture {
+namespace {
+
+constexpr std::uint32_t kSll2HeaderLen = 20;
+
+// A cooked socket's filter sees the packet from its network header, without the SLL2 header
+// the program was compiled for. As libpcap does for its own cooked sockets (pcap-linux.c,
+// fix_offset): a load from the header's protocol, interface index or packet type becomes the
+// kernel's ancillary load of that field; a load past the header moves back by its length.
+// False if the program loads another header field (libpcap would then filter in user space).
+bool fix_cooked_offsets(bpf_insn& insn) noexcept {
+    const unsigned cls = BPF_CLASS(insn.code);
+    const unsigned mode = BPF_MODE(insn.code);
+    if ((cls != BPF_LD && cls != BPF_LDX) ||
+        (mode != BPF_ABS && mode != BPF_IND && mode != BPF_MSH)) {
+        return true;
+    }
+    if (insn.k >= kSll2HeaderLen) {
+        insn.k -= kSll2HeaderLen;
+    } else if (insn.k == 0) {
+        insn.k = static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PROTOCOL);
+    } else if (insn.k == 4) {
+        insn.k = static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_IFINDEX);
+    } else if (insn.k == 10) {
+        insn.k = static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE);
+    } else if (static_cast<std::int32_t>(insn.k) > 0) {
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
 
 std::vector<sock_filter> compile_filter(LinkType link, std::uint32_t snaplen,
                                         const std::string& expression) {
     int dlt = DLT_EN10MB;
     if (link == LinkType::RawIp) {
         dlt = DLT_RAW;
+    } else if (link == LinkType::LinuxSll2) {
+        dlt = DLT_LINUX_SLL2;  // "any": a cooked socket (live_source.cc)
     }
     std::unique_ptr<pcap_t, void (*)(pcap_t*)> dead(pcap_open_dead(dlt, static_cast<int>(snaplen)),
                                                     pcap_close);
@@ -309,6 +422,12 @@ std::vector<sock_filter> compile_filter(LinkType link, std::uint32_t snaplen,
     }
     std::vector<sock_filter> out(prog.bf_len);
     for (unsigned i = 0; i < prog.bf_len; ++i) {
+        if (link == LinkType::LinuxSll2 && !fix_cooked_offsets(prog.bf_insns[i])) {
+            pcap_freecode(&prog);
+            throw OpenError("filter '" + expression +
+                            "': reads a field of the cooked header that the kernel's filter on "
+                            "'any' cannot see; give a simpler filter");
+        }
         out[i] = sock_filter{.code = prog.bf_insns[i].code,
                              .jt = prog.bf_insns[i].jt,
                              .jf = prog.bf_insns[i].jf,

@@ -45,6 +45,9 @@ ordered_json summary_json(const Summary& s, bool total) {
         j["link_type"] = s.link_type;
     }
     j["frames_read"] = s.frames_read;
+    if (s.frames_filtered != 0) {
+        j["frames_filtered"] = s.frames_filtered;  // only with a read filter (analyze -f)
+    }
     j["decoded"] = s.decoded;
     ordered_json skipped;
     skipped["total"] = s.skipped_total();

@@ -137,6 +137,17 @@ OutputFile::OutputFile(const std::string& path, unsigned mode)
     fd_ = create_replacing(path, mode);
 }
 
+OutputFile::OutputFile(int fd, std::string label)
+    : path_(std::move(label)), fd_(fd), buffer_(new std::uint8_t[kBufferSize]) {}
+
+OutputFile OutputFile::standard_output() {
+    const int fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) {
+        throw error_about("standard output", std::strerror(errno));
+    }
+    return OutputFile(fd, "standard output");
+}
+
 OutputFile::OutputFile(OutputFile&& other) noexcept
     : path_(std::move(other.path_)),
       fd_(std::exchange(other.fd_, -1)),

@@ -73,6 +73,7 @@ void Summary::merge(const Summary& o) {
         last_ts = o.last_ts;
     }
     frames_read += o.frames_read;
+    frames_filtered += o.frames_filtered;
     decoded += o.decoded;
     bytes_captured += o.bytes_captured;
     packets_with_anomalies += o.packets_with_anomalies;

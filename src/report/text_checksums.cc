@@ -157,6 +157,9 @@ void Checksums::print_file(std::ostream& out, const File& f) const {
         }
         frames += " (" + parts + ")";
     }
+    if (s.frames_filtered != 0) {
+        frames += "; " + ull(s.frames_filtered) + " filtered out by the read filter";
+    }
     if (s.frames_read != 0) {
         frames += ", " + utc_time(s.first_ts) + " to " + utc_time(s.last_ts);
     }

@@ -104,6 +104,9 @@ class TextReporter final : public Reporter {
     static std::string scope(const Summary& total, std::size_t files) {
         std::string s = (files > 1 ? text::count(files, "file", "files") + ", " : "") +
                         text::count(total.frames_read, "frame", "frames");
+        if (total.frames_filtered != 0) {
+            s += " (" + text::count(total.frames_filtered, "frame", "frames") + " filtered out)";
+        }
         if (total.frames_read != 0) {
             s += ", " + text::utc_time(total.first_ts) + " to " + text::utc_time(total.last_ts);
         }

@@ -16,7 +16,9 @@ enum class ExitCode : int { Clean = 0, Findings = 1, Error = 2 };
 enum class PacketSelection { Bad, All, None };
 
 struct AnalyzeConfig {
-    std::vector<std::string> files;
+    std::vector<std::string> files;  // -r FILE and the positional files, in that order
+    std::string read_filter;         // -f EXPR or a trailing expression: BPF, tcpdump syntax
+    std::uint64_t count = 0;         // -c: stop after this many frames (over all files); 0: all
     decode::DecodeOptions decode;
     analyze::ConnectionOptions connections;
     std::string evidence_path;  // --evidence: pcapng of the frames behind connection verdicts

@@ -32,6 +32,8 @@ class Source {
     /// long as it; while BlockReader::walking(), frames come from its extents, and next()
     /// gives what remains after them.
     [[nodiscard]] virtual BlockReader* blocks() noexcept { return nullptr; }
+    /// Frames the read filter rejected so far (FileOptions::filter): read, never given.
+    [[nodiscard]] virtual std::uint64_t filtered() const noexcept { return 0; }
 };
 
 /// Thrown when a capture cannot be opened; what() is one line naming the file and the problem.
@@ -40,9 +42,27 @@ class OpenError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-/// Opens a pcap or pcapng file ("-" reads standard input). Timestamps come in nanoseconds
-/// whatever the file's resolution. Throws OpenError.
-std::unique_ptr<Source> open_file(const std::string& path);
+/// How a file is read (analyze's tcpdump-style options).
+struct FileOptions {
+    /// Read filter (tcpdump syntax), compiled by libpcap for the file's link type and run on
+    /// every frame (pcap_offline_filter); frames it rejects are counted (Source::filtered()),
+    /// not given. "" = every frame.
+    std::string filter;
+    /// The source ends after giving this many frames (those the filter passes); 0 = no limit.
+    std::uint64_t max_frames = 0;
+};
+
+/// Opens a pcap or pcapng file ("-" reads standard input), also gzip-compressed (recognised by
+/// its magic bytes, 1f 8b, not by its name). Timestamps come in nanoseconds whatever the
+/// file's resolution. Throws OpenError (also for a filter that does not compile).
+std::unique_ptr<Source> open_file(const std::string& path, const FileOptions& options = {});
+
+/// The problem libpcap finds compiling `expression` for an Ethernet capture, or "" if it
+/// compiles (a check of the command line, before any file's own link type is known).
+[[nodiscard]] std::string filter_problem(const std::string& expression);
+
+/// libpcap's version string (pcap_lib_version()).
+[[nodiscard]] std::string pcap_version();
 
 struct LiveOptions {
     std::string filter;                        // BPF (tcpdump syntax); "" = everything

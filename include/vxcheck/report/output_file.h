@@ -35,6 +35,9 @@ class OutputFile {
     /// Creates `path` as above with permission bits `mode`. Throws std::runtime_error, one line
     /// naming the file and the problem.
     OutputFile(const std::string& path, unsigned mode);
+    /// Standard output (a duplicate of its descriptor), for `capture -w -` as `tcpdump -w -`:
+    /// nothing is created; errors name "standard output". Throws std::runtime_error.
+    static OutputFile standard_output();
     OutputFile(OutputFile&& other) noexcept;
     OutputFile& operator=(OutputFile&&) = delete;
     OutputFile(const OutputFile&) = delete;
@@ -54,6 +57,7 @@ class OutputFile {
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
   private:
+    OutputFile(int fd, std::string label);
     [[noreturn]] void fail(int error);
 
     std::string path_;

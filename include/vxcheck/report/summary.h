@@ -19,6 +19,8 @@ struct Summary {
     std::string point;      // the capture point's name ("": the file's or interface's own name)
     std::string link_type;  // libpcap's name
     std::uint64_t frames_read = 0;
+    // Frames of the file the read filter rejected (analyze -f): read, not in frames_read.
+    std::uint64_t frames_filtered = 0;
     std::uint64_t decoded = 0;
     std::array<std::uint64_t, kSkipReasonCount> skipped{};  // indexed by SkipReason
     std::uint64_t bytes_captured = 0;

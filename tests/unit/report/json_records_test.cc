@@ -32,7 +32,10 @@ analyze::ConnectionReport double_snat_connection() {
     c.inner_snat = {.kind = analyze::InnerSnatReason::Kind::MasqueradePrivilegedPort, .port = 612};
     c.outer_snat = {
         .kind = analyze::OuterSnatReason::Kind::VariantB, .port = 6648, .pre_nat_port = 42000};
-    c.corrupted.push_back({.variant = analyze::CorruptionVariant::B, .sport = 6648});
+    analyze::CorruptedOuter bad;
+    bad.variant = analyze::CorruptionVariant::B;
+    bad.sport = 6648;
+    c.corrupted.push_back(bad);
     c.corrupted_total = 9;
     c.points = {"node-a-eth0"};
     c.first_ts = {.sec = 1700000000, .nsec = 20000};
