@@ -291,7 +291,7 @@ verify filter-without-icmp-differs test "$icmp" -gt 0 -a "$no_icmp" != "$full"
 verify filter-icmp-rejected grep -q '"syn_rejected"' <<<"$full"
 verify filter-counted grep -q "\"frames_read\":$tcp2049,\"frames_filtered\":$((total - tcp2049))," \
     <<<"$("$bin" analyze --json "$rst" 'tcp port 2049' 2>&1)"
-verify filter-counted-text grep -q "in $tcp2049 frames ($((total - tcp2049)) frames filtered out)" \
+verify filter-counted-text grep -q "($tcp2049 frames, $((total - tcp2049)) filtered out" \
     <<<"$("$bin" analyze "$rst" 'tcp port 2049' 2>&1)"
 expect filter-bad 2 "^vxcheck: error: analyze: filter 'tcp prot 2049': .*syntax error" -- analyze "$rst" 'tcp prot 2049'
 expect filter-bad-words 2 "filter 'tcp prot 2049': .*syntax error" -- analyze "$rst" tcp prot 2049

@@ -100,12 +100,13 @@ class TextReporter final : public Reporter {
         return out;
     }
 
-    // "4 files, 120 frames, 2026-11-22T00:45:18.403Z to 2026-11-22T00:45:18.560Z".
+    // "4 files, 120 frames, 2026-11-22T00:45:18.403Z to 2026-11-22T00:45:18.560Z" (after the
+    // frames, "N filtered out" when a read filter rejected some).
     static std::string scope(const Summary& total, std::size_t files) {
         std::string s = (files > 1 ? text::count(files, "file", "files") + ", " : "") +
                         text::count(total.frames_read, "frame", "frames");
         if (total.frames_filtered != 0) {
-            s += " (" + text::count(total.frames_filtered, "frame", "frames") + " filtered out)";
+            s += ", " + std::to_string(total.frames_filtered) + " filtered out";
         }
         if (total.frames_read != 0) {
             s += ", " + text::utc_time(total.first_ts) + " to " + text::utc_time(total.last_ts);

@@ -67,7 +67,7 @@ lines=$(grep -c '^sll:ethertype:ip:udp' "$tmp/any.tshark")
 lo=$(cat /sys/class/net/lo/ifindex)
 [ "$lines" -eq 10 ] || fail "any: tshark read $lines SLL2 UDP frames, expected 10"
 [ "$(cut -f2 "$tmp/any.tshark" | sort -u)" = "$lo" ] || fail "any: SLL2 interface index is not lo's ($lo)"
-grep -q '"type":"summary","scope":"file","file":"any","link_type":"LINUX_SLL2","frames_read":10,' \
+grep -q '"type":"summary",.*"scope":"file",.*"file":"any","link_type":"LINUX_SLL2","frames_read":10,' \
     "$tmp/any.err" || fail "any: no JSON report of 10 frames on stderr: $(cat "$tmp/any.err")"
 
 [ "$(grep -c . "$tmp/syn.tshark")" -eq 2 ] && [ "$(cut -f3 "$tmp/syn.tshark" | sort -u)" = "1" ] ||
@@ -77,7 +77,7 @@ grep -q '"verdicts":\["clean"\]' "$tmp/syn.err" || fail "syn: no clean connectio
 grep -q '"type":"connection".*"points":\["lo"\]' "$tmp/syn.err" || fail "syn: the point is not lo"
 
 [ "$(grep -c '^eth:ethertype:ip:udp' "$tmp/lo.tshark")" -eq 3 ] || fail "lo: tshark did not read 3 frames"
-grep -q '^verdict: no bad checksums in 3 frames' "$tmp/lo.err" ||
+grep -q '^No bad checksums' "$tmp/lo.err" && grep -q '(3 frames, ' "$tmp/lo.err" ||
     fail "lo: no text report on stderr: $(cat "$tmp/lo.err")"
 
 [ "$failed" -eq 0 ] && echo "ok"
