@@ -232,20 +232,25 @@ def check_args(container, vxcheck, ports):
 # are README "Running it safely" and tools/bench/README.md "Memory bound at the defaults").
 KIB, MIB = 1024, 1024 * 1024
 PROCESS = 20 * MIB
-PER_CONNECTION = 3.8 * KIB  # 1.5 KiB connection of ordinary shape + 2.3 KiB of RPC state
+# A tracked connection's record, its place in the index and a SYN's history (flood_rss.sh's 1M-
+# connection SYN flood: about 1.1 KiB each); what connections hold beyond that (SYN history,
+# sightings, ONC RPC state) is bounded as a whole by --state-budget.
+PER_CONNECTION = 1.1 * KIB
 PER_CONNECTION_BOOKKEEPING = 2 * 40 + 64  # pending events, counted verdicts
 VTEP_PAIRS = 65536 * 80 + 512 * KIB
 
 
 def memory_bound(values):
     flows = int(values.get("--max-flows", ["200000"])[0])
-    evidence = values.get("--evidence-budget", ["64M"])[0]
-    m = re.match(r"^(\d+)([KMG]?)$", evidence)
-    evidence_bytes = int(m.group(1)) * {"": 1, "K": KIB, "M": MIB, "G": 1024 * MIB}[m.group(2)]
+    def size(option, default):
+        m = re.match(r"^(\d+)([KMG]?)$", values.get(option, [default])[0])
+        return int(m.group(1)) * {"": 1, "K": KIB, "M": MIB, "G": 1024 * MIB}[m.group(2)]
+    evidence_bytes = size("--evidence-budget", "64M")
+    state_bytes = size("--state-budget", "128M")
     interfaces = len(values.get("-i", [])) + len(values.get("--interface", []))
     buffer = int(values.get("--buffer-size", ["32"])[0]) * MIB
     return (PROCESS + flows * (PER_CONNECTION + PER_CONNECTION_BOOKKEEPING) + evidence_bytes +
-            VTEP_PAIRS + interfaces * buffer)
+            state_bytes + VTEP_PAIRS + interfaces * buffer)
 
 
 def check_probe(probe, name, ports):
