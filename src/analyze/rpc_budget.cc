@@ -20,9 +20,9 @@
 namespace vxcheck::analyze {
 
 std::size_t RpcAnalyzer::Impl::footprint(const Conn& c) noexcept {
-    return heap_bytes(c.calls_seen) + c.by_xid.memory_bytes() +
-           heap_bytes(c.retransmitted) + heap_bytes(c.resent_earlier) + heap_bytes(c.procs) +
-           heap_bytes(c.ops) + heap_bytes(c.cb_ops) + heap_bytes(c.errors) + heap_bytes(c.srt) +
+    return heap_bytes(c.calls_seen) + c.by_xid.memory_bytes() + heap_bytes(c.retransmitted) +
+           heap_bytes(c.resent_earlier) + heap_bytes(c.procs) + heap_bytes(c.ops) +
+           heap_bytes(c.cb_ops) + heap_bytes(c.errors) + heap_bytes(c.srt) +
            heap_bytes(c.findings) + heap_bytes(c.owner_groups) + heap_bytes(c.evidence) +
            c.nested_bytes + c.streams[0].memory_bytes() + c.streams[1].memory_bytes();
 }

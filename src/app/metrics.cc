@@ -299,11 +299,10 @@ void Metrics::set_connection_stats(const analyze::ConnectionStats& stats) noexce
         impl_->last_alloc_failures = stats.alloc_failures;
     }
     add_growth(impl_->evicted, {stats.evicted, stats.udp_evicted}, impl_->last_evicted);
-    add_growth(
-        impl_->dropped,
-        {stats.vtep_pairs_evicted, stats.evidence_frames_dropped, stats.verdict_memory_evicted,
-         stats.detail_dropped, stats.rpc_connections_dropped},
-        impl_->last_dropped);
+    add_growth(impl_->dropped,
+               {stats.vtep_pairs_evicted, stats.evidence_frames_dropped,
+                stats.verdict_memory_evicted, stats.detail_dropped, stats.rpc_connections_dropped},
+               impl_->last_dropped);
 }
 
 int Metrics::port() const {
