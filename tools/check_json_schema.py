@@ -126,7 +126,9 @@ def semantic_errors(rec):
     for name, twin in PAIRS.items():
         if name in rec and twin in rec and abs(epoch_of(rec[name]) - rec[twin]) > 1e-6:
             errors.append("%s %s and %s %s disagree" % (name, rec[name], twin, rec[twin]))
-    cut = [(rec, "corrupted_outer"), (rec, "syn_offsets_s")]
+    cut = [(rec, "corrupted_outer"), (rec, "syn_offsets_s"), (rec, "evidence")]
+    if isinstance(rec.get("tunnel"), dict):
+        cut += [(rec["tunnel"], k) for k in ("outer_sports", "outer_sports_reply")]
     if isinstance(rec.get("rpc"), dict):
         cut += [(rec["rpc"], k) for k in ("unmatched_xids", "retransmitted_xids",
                                           "resent_from_earlier_connection")]

@@ -31,12 +31,14 @@ EvidenceNote note_for(EvidenceNote::Kind kind, const Segment& s) noexcept {
 
 void keep_evidence(Flow& f, const Observation& o, const EvidenceNote& note) {
     if (f.evidence.size() >= kMaxEvidence) {
+        ++f.evidence_not_kept;
         return;
     }
     const RawFrame& fr = o.ctx.packet.frame();
     const std::size_t cost = sizeof(EvidenceFrame) + fr.data.size();
     if (!o.evidence.take(cost)) {
         ++o.evidence.dropped;
+        ++f.evidence_not_kept;
         return;
     }
     try {

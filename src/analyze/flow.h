@@ -134,6 +134,7 @@ struct alignas(64) Flow {
     std::array<char, kMaxHistory> history{};
     // Tunnel context, client -> server direction (the one NAT rewrites).
     std::array<std::uint8_t, 2> nsports{};
+    std::array<std::uint16_t, 2> sports_cut{};  // changes to a port beyond the list (saturating)
     std::array<std::array<std::uint16_t, kMaxSports>, 2> sports{};  // [0] client->server
     std::optional<std::uint16_t> out_of_range;
     track::Endpoint outer_client;
@@ -152,6 +153,7 @@ struct alignas(64) Flow {
     std::uint64_t candidates_total = 0;
     std::vector<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
     std::vector<EvidenceFrame> evidence;
+    std::uint32_t evidence_not_kept = 0;  // frames beyond kMaxEvidence or the evidence budget
     // What the lists above but `evidence` hold on the heap (attempts and their transmissions,
     // candidates, sightings): taken from the state budget as they grow, given back when the
     // flow leaves the table.

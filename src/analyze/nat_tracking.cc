@@ -19,8 +19,13 @@ void note_sport(Flow& f, std::size_t dir, std::uint16_t sport) noexcept {
     f.last_sport[dir] = sport;
     auto& ports = f.sports[dir];
     auto& n = f.nsports[dir];
-    if (std::find(ports.begin(), ports.begin() + n, sport) == ports.begin() + n && n < kMaxSports) {
+    if (std::find(ports.begin(), ports.begin() + n, sport) != ports.begin() + n) {
+        return;
+    }
+    if (n < kMaxSports) {
         ports[n++] = sport;
+    } else if (f.sports_cut[dir] != 0xFFFF) {
+        ++f.sports_cut[dir];
     }
 }
 
@@ -94,6 +99,9 @@ void decide_nat(const Flow& f, const VtepModes& modes, const ConnectionOptions& 
         r.vni = f.vni;
         r.outer_sports.assign(f.sports[0].begin(), f.sports[0].begin() + f.nsports[0]);
         r.outer_sports_reply.assign(f.sports[1].begin(), f.sports[1].begin() + f.nsports[1]);
+        for (std::size_t dir = 0; dir < 2; ++dir) {
+            r.outer_sports_total[dir] = std::uint32_t{f.nsports[dir]} + f.sports_cut[dir];
+        }
     }
     r.outer_sport_out_of_range = f.out_of_range;
     r.corrupted_total = 0;

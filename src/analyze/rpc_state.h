@@ -467,6 +467,7 @@ struct RpcAnalyzer::Impl {
         track::Endpoint outer_server;
         std::uint32_t vni = 0;
         std::array<std::vector<std::uint16_t>, 2> outer_sports;
+        std::array<std::uint32_t, 2> sports_cut{};  // changes to a port beyond kMaxSports
     };
     struct PortQuery {  // a GETPORT/GETADDR call for a UDP service, awaiting its reply
         std::uint64_t serial = 0;

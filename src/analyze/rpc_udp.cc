@@ -152,8 +152,12 @@ void RpcAnalyzer::Impl::note_tunnel(UdpFlow& f, const DatagramView& d, bool from
         f.vni = d.vni;
     }
     std::vector<std::uint16_t>& sports = f.outer_sports[from_client ? 0 : 1];
-    if (sports.size() < kMaxSports && (sports.empty() || sports.back() != d.outer_sport)) {
-        sports.push_back(d.outer_sport);
+    if (sports.empty() || sports.back() != d.outer_sport) {
+        if (sports.size() < kMaxSports) {
+            sports.push_back(d.outer_sport);
+        } else {
+            ++f.sports_cut[from_client ? 0 : 1];
+        }
     }
 }
 
@@ -171,7 +175,12 @@ ConnectionReport RpcAnalyzer::Impl::decide_udp(UdpFlow& f) {
     r.vni = f.vni;
     r.outer_sports = f.outer_sports[0];
     r.outer_sports_reply = f.outer_sports[1];
+    for (std::size_t dir = 0; dir < 2; ++dir) {
+        r.outer_sports_total[dir] =
+            static_cast<std::uint32_t>(f.outer_sports[dir].size()) + f.sports_cut[dir];
+    }
     decide(f.conn, r);
+    r.evidence_total = r.evidence.size();
     settle_verdicts(r.verdicts);
     return r;
 }

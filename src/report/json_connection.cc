@@ -162,7 +162,9 @@ ordered_json tunnel_json(const analyze::ConnectionReport& c) {
                         {"server_vtep", track::ip_to_string(c.outer_server)},
                         {"vni", c.vni},
                         {"outer_sports", c.outer_sports},
-                        {"outer_sports_reply", c.outer_sports_reply}};
+                        {"outer_sports_total", c.outer_sports_total[0]},
+                        {"outer_sports_reply", c.outer_sports_reply},
+                        {"outer_sports_reply_total", c.outer_sports_total[1]}};
 }
 
 ordered_json corrupted_json(const analyze::CorruptedOuter& k,
@@ -292,6 +294,7 @@ ordered_json connection_record(const analyze::ConnectionReport& c,
         ev.push_back(evidence_json(e, points));
     }
     j["evidence"] = std::move(ev);
+    j["evidence_total"] = c.evidence_total;  // the list is cut at the connection's bound
     return j;
 }
 

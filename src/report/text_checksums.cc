@@ -65,7 +65,7 @@ void Checksums::packet(const PacketView& p) {
     id.add(seq);
     for (const verify::Verdict& v : p.verdicts.items()) {
         if (v.status == verify::Status::Bad) {
-            id.add((std::uint64_t{v.stored} << 16) | (v.depth << 8) |
+            id.add((std::uint64_t{v.stored} << 16) | (std::uint64_t{v.depth} << 8) |
                    static_cast<std::uint64_t>(v.check));
         }
     }

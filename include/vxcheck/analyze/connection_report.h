@@ -319,6 +319,9 @@ struct ConnectionReport {
     track::Endpoint outer_server;
     std::vector<std::uint16_t> outer_sports;        // client->server outer source ports, in order
     std::vector<std::uint16_t> outer_sports_reply;  // server->client
+    // Each list with what it was cut from: its ports, plus the changes to a port beyond its
+    // first kMaxSports distinct ones (src/analyze/flow.h).
+    std::array<std::uint32_t, 2> outer_sports_total{};  // [0] client->server, [1] reply
     std::uint32_t vni = 0;
     std::optional<std::uint16_t> outer_sport_out_of_range;
     std::vector<CorruptedOuter> corrupted;  // first few
@@ -336,11 +339,15 @@ struct ConnectionReport {
     Timestamp first_ts;
     Timestamp last_ts;
     Timestamp decided_at;  // live: when poll() decided it (wall clock); 0 otherwise
-    // Detail an allocation failure cost this connection (SYN transmissions, bad checksums or
-    // evidence frames not stored): its counters are complete, its lists may not be.
+    // Detail an allocation failure or the state budget cost this connection (SYN transmissions,
+    // bad checksums, sightings or RPC state not stored): its counters are complete, its lists
+    // may not be.
     bool incomplete = false;
 
     std::vector<EvidenceFrame> evidence;
+    // Frames that were evidence: those kept, and those not kept (beyond the connection's
+    // kMaxEvidence, or the evidence budget spent).
+    std::uint64_t evidence_total = 0;
 
     std::optional<RpcFacts> rpc;  // the ONC RPC / NFS analysis (rpc_analyzer.h), unless off
 

@@ -1,0 +1,222 @@
+// Deciding connections: a flow's facts to a report (the parts' facts, the rules, the plug-ins'
+// verdicts), live polling of the flows with a decisive event, and the end of a run. See
+// connections_impl.h for how the connection analysis is split.
+
+#include "connections_impl.h"
+#include "capture_join.h"
+#include "nat_tracking.h"
+#include "syn_tracking.h"
+#include "vxcheck/analyze/rules.h"
+
+namespace vxcheck::analyze {
+
+// The dirty list keeps, once each, only the keys of tracked flows still marked: without
+// poll() (analyze) it would grow by a key for every connection ever marked. The next
+// compaction waits until the list has doubled, so each costs O(1) per key listed, and the
+// list stays below twice the flows tracked (ConnectionOptions::max_flows).
+void ConnectionAnalyzer::Impl::compact_dirty() noexcept {
+    std::size_t kept = 0;
+    for (const FlowKey& k : dirty) {
+        Flow* f = flows.find(k);
+        if (f != nullptr && f->dirty) {
+            f->dirty = false;  // a second copy of the key is dropped
+            dirty[kept++] = k;
+        }
+    }
+    dirty.resize(kept);
+    for (const FlowKey& k : dirty) {
+        flows.find(k)->dirty = true;
+    }
+    dirty_limit = std::max(kMinDirtyLimit, 2 * kept);
+}
+
+// Lists for poll() the flows the plug-ins say may have gained a verdict.
+void ConnectionAnalyzer::Impl::poll_plugins(Timestamp when) {
+    polled.clear();
+    for (ConnectionPlugin* p : plugins) {
+        p->poll(when, polled);
+    }
+    for (const FlowId id : polled) {
+        if (id >= flows.capacity()) {
+            continue;
+        }
+        Flow& f = flows.at(id);
+        if (f.live && !f.dirty) {
+            dirty.push_back(f.key);
+            f.dirty = true;
+            f.waiting = false;
+        }
+    }
+}
+
+std::vector<ConnectionReport> ConnectionAnalyzer::Impl::poll(Timestamp when, double settle_s) {
+    if (!plugins.empty()) {
+        poll_plugins(when);
+    }
+    std::vector<ConnectionReport> out;
+    std::vector<FlowKey> keep;
+    for (const FlowKey& k : dirty) {
+        Flow* found = flows.find(k);
+        if (found == nullptr) {
+            continue;  // decided already (evicted or expired)
+        }
+        Flow& f = *found;
+        if (f.waiting && seconds_between(f.dirty_since, when) < settle_s) {
+            keep.push_back(k);
+            continue;
+        }
+        f.dirty = false;
+        ConnectionReport r = decide(f, !kTakeEvidence);
+        r.decided_at = when;
+        std::uint32_t bits = 0;
+        for (const Verdict v : r.verdicts) {
+            if (v != Verdict::Clean) {
+                bits |= 1U << static_cast<unsigned>(v);
+            }
+        }
+        if ((bits & ~f.emitted) != 0) {
+            f.emitted |= bits;
+            out.push_back(std::move(r));
+        }
+    }
+    dirty = std::move(keep);
+    datagram_plugins.poll(when, points, out);
+    return out;
+}
+
+// From the parts' facts to the verdicts (rules.h); the evidence is taken (moved) when f
+// leaves the table next.
+ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
+    ConnectionReport r;
+    r.client = f.client();
+    r.server = f.server();
+    r.packets = f.packets;
+    r.first_ts = f.first;
+    r.last_ts = f.last;
+    r.history.assign(f.history.data(), f.history_len);
+    r.retransmissions = f.retransmissions[0];
+    r.retransmissions_reply = f.retransmissions[1];
+    r.incomplete = f.incomplete;
+    for (std::uint16_t p = 0; p < std::min<std::size_t>(points.size(), kMaxPoints); ++p) {
+        if ((f.points & point_bit(p)) != 0) {
+            r.points.push_back(points[p]);
+        }
+    }
+    const SynFacts syn = decide_syns(f, r);
+    describe_hops(f, r);
+    decide_nat(f, vteps, options, r);
+    if (const Attempt* a = last_refused(f)) {
+        r.refused = refused.facts(f.client(), f.server(), a->isn);
+    }
+    r.verdicts = verdicts_of({.dropped = syn.dropped,
+                              .rejected = syn.rejected,
+                              .delayed = r.delay_s.has_value(),
+                              .inner_snat = static_cast<bool>(r.inner_snat),
+                              .outer_snat = static_cast<bool>(r.outer_snat),
+                              .corrupted = !r.corrupted.empty(),
+                              .endpoint_refused = r.refused.has_value()});
+    if (take_evidence) {
+        evidence.give_back(f.evidence);  // the table no longer holds them
+        state.give_back(std::exchange(f.detail_bytes, 0));
+        r.evidence = std::move(f.evidence);
+    } else {
+        r.evidence = f.evidence;
+    }
+    if (!plugins.empty()) {
+        decide_plugins(f, r);  // may add evidence
+    }
+    r.evidence_total = r.evidence.size() + f.evidence_not_kept;
+    return r;
+}
+
+// The plug-ins add their verdicts; the list stays in enum order, without Clean if any.
+void ConnectionAnalyzer::Impl::decide_plugins(const Flow& f, ConnectionReport& r) {
+    for (ConnectionPlugin* p : plugins) {
+        p->decide(f.id, r);
+    }
+    settle_verdicts(r.verdicts);
+}
+
+std::vector<ConnectionReport> ConnectionAnalyzer::take_decided() {
+    std::vector<ConnectionReport> out = std::exchange(impl_->decided, {});
+    impl_->datagram_plugins.take_decided(impl_->points, out);
+    return out;
+}
+
+std::vector<ConnectionReport> ConnectionAnalyzer::poll(Timestamp now, double settle_s) {
+    return impl_->poll(now, settle_s);
+}
+
+std::size_t ConnectionAnalyzer::open_connections() const noexcept {
+    return impl_->flows.size();
+}
+
+// The connections decided early first, then the held ones, the UDP flows and those still
+// tracked, by first packet (the held ones with what the whole capture shows of their runs). The
+// tracked ones are decided one at a time as their turn comes, and handed over at once: a table
+// of --max-flows connections is never a list of as many reports. (The UDP flows are decided
+// first to know their turns; a TCP decision reads nothing they change.)
+
+void ConnectionAnalyzer::finish(const std::function<void(ConnectionReport&)>& each) {
+    for (ConnectionReport& r : take_decided()) {
+        each(r);
+    }
+    std::vector<std::pair<std::uint64_t, ConnectionReport>> rest =
+        impl_->held.take_all(impl_->refused);
+    impl_->datagram_plugins.finish(impl_->points, rest);
+    std::stable_sort(rest.begin(), rest.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<Flow*> order;
+    order.reserve(impl_->flows.size());
+    impl_->flows.for_each([&](Flow& f) { order.push_back(&f); });
+    std::sort(order.begin(), order.end(),
+              [](const Flow* a, const Flow* b) { return a->order < b->order; });
+    auto next = rest.begin();
+    for (Flow* f : order) {
+        for (; next != rest.end() && next->first <= f->order; ++next) {
+            each(next->second);
+        }
+        ConnectionReport r = impl_->decide(*f, Impl::kTakeEvidence);
+        impl_->forget(*f);
+        each(r);
+    }
+    for (; next != rest.end(); ++next) {
+        each(next->second);
+    }
+    impl_->flows.clear();
+}
+
+std::vector<ConnectionReport> ConnectionAnalyzer::finish() {
+    std::vector<ConnectionReport> out;
+    finish([&out](ConnectionReport& r) { out.push_back(std::move(r)); });
+    return out;
+}
+
+const ConnectionStats& ConnectionAnalyzer::stats() const noexcept {
+    impl_->reported = impl_->datagram_plugins.with_stats(impl_->stats);
+    impl_->reported.vtep_pairs_evicted = impl_->vteps.evicted();
+    impl_->reported.evidence_frames_dropped = impl_->evidence.dropped;
+    return impl_->reported;
+}
+
+std::size_t ConnectionAnalyzer::pending_dirty() const noexcept {
+    return impl_->dirty.size();
+}
+
+std::size_t ConnectionAnalyzer::evidence_bytes() const noexcept {
+    return impl_->evidence.used;
+}
+
+std::size_t ConnectionAnalyzer::state_bytes() const noexcept {
+    return impl_->state.used();
+}
+
+std::size_t ConnectionAnalyzer::decided_waiting() const noexcept {
+    return impl_->decided.size();
+}
+
+ConnectionReport ConnectionAnalyzer::keep_for_evidence_file(ConnectionReport& c) noexcept {
+    return take_for_evidence_file(impl_->evidence, c);
+}
+
+}  // namespace vxcheck::analyze
