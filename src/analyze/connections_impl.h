@@ -116,7 +116,8 @@ struct ConnectionAnalyzer::Impl {
 
     void notify_plugins(const Flow& f, const Segment& s, const Observation& o, bool from_client);
 
-    void on_icmp(const decode::DecodedPacket& pkt, std::size_t idx, const PacketContext& ctx, Timestamp ts);
+    void on_icmp(const decode::DecodedPacket& pkt, std::size_t idx, const PacketContext& ctx,
+                 Timestamp ts);
 
     void on_packet(const PacketContext& ctx);
 

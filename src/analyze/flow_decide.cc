@@ -2,8 +2,8 @@
 // verdicts), live polling of the flows with a decisive event, and the end of a run. See
 // connections_impl.h for how the connection analysis is split.
 
-#include "connections_impl.h"
 #include "capture_join.h"
+#include "connections_impl.h"
 #include "nat_tracking.h"
 #include "syn_tracking.h"
 #include "vxcheck/analyze/rules.h"
