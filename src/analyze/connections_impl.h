@@ -30,7 +30,7 @@ struct ConnectionAnalyzer::Impl {
     explicit Impl(ConnectionOptions o)
         : options(std::move(o)),
           vteps(options.max_vtep_pairs),
-          evidence{.limit = options.evidence_budget_bytes},
+          evidence(options.evidence_budget_bytes),
           state(options.state_budget_bytes) {
         for (const std::uint16_t p : options.ports) {
             watched_ports[p / 64] |= std::uint64_t{1} << (p % 64);

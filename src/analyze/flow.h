@@ -178,24 +178,17 @@ static_assert(offsetof(Flow, id) == 128,
 /// The bytes of evidence frames held, against ConnectionOptions::evidence_budget_bytes: a frame
 /// costs its bytes and its EvidenceFrame. Charged when a frame is copied into a flow, released
 /// when the flow's frames leave the table in a report; charged again (ConnectionAnalyzer::
-/// keep_for_evidence_file) for the frames kept until the end for --evidence.
-struct EvidenceBudget {
-    std::size_t limit = 0;
-    std::size_t used = 0;
+/// keep_for_evidence_file) for the frames kept until the end for --evidence. A ByteBudget
+/// (budget.h) that counts the frames it could not keep.
+struct EvidenceBudget : ByteBudget {
+    using ByteBudget::ByteBudget;
+    using ByteBudget::give_back;
+
     std::uint64_t dropped = 0;  // frames not kept because the budget was spent
 
     [[nodiscard]] static std::size_t cost(const EvidenceFrame& e) noexcept {
         return sizeof(EvidenceFrame) + e.bytes.size();
     }
-    /// Takes `bytes` from the budget; false (and nothing taken) when they do not fit.
-    [[nodiscard]] bool take(std::size_t bytes) noexcept {
-        if (bytes > limit - used) {
-            return false;
-        }
-        used += bytes;
-        return true;
-    }
-    void give_back(std::size_t bytes) noexcept { used -= std::min(bytes, used); }
     void give_back(const std::vector<EvidenceFrame>& frames) noexcept {
         for (const EvidenceFrame& e : frames) {
             give_back(cost(e));

@@ -204,7 +204,7 @@ std::size_t ConnectionAnalyzer::pending_dirty() const noexcept {
 }
 
 std::size_t ConnectionAnalyzer::evidence_bytes() const noexcept {
-    return impl_->evidence.used;
+    return impl_->evidence.used();
 }
 
 std::size_t ConnectionAnalyzer::state_bytes() const noexcept {
