@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
     cmake g++ make pkg-config
+    ccache   # rebuilds of unchanged sources (CMakeLists.txt: VXCHECK_CCACHE)
     libpcap-dev libboost-program-options-dev libspdlog-dev nlohmann-json3-dev
     libgtest-dev libgmock-dev prometheus-cpp-dev
     libcap-dev   # capture drops its capabilities (src/app/privileges.cc)
