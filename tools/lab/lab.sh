@@ -71,9 +71,12 @@ MAC_B_VTEP=0e:00:0a:f4:02:00
 MAC_POD_A=02:00:0a:f4:01:05
 MAC_POD_B=02:00:0a:f4:02:05
 
-SCENARIOS=(node-to-pod-prefix node-to-pod-postfix pod-to-pod silent-drop
+SCENARIOS=(node-to-pod-prefix node-to-pod-postfix pod-to-pod silent-drop silent-drop-raw
            node-to-pod-prefix-nicsim node-to-pod-prefix-workaround node-to-pod-postfix-oldflannel
            nfs-clients)
+# NFLOG groups of the pre-NAT taps (pre_nat_taps_on).
+NFLOG_TCP=1
+NFLOG_VXLAN=2
 
 log()  { printf '[lab] %s\n' "$*" >&2; }
 warn() { printf '[lab] WARNING: %s\n' "$*" >&2; }
@@ -578,6 +581,28 @@ counters() {   # ns -> a few kernel counters (per namespace)
 
 scenario_names() { printf '%s\n' "${SCENARIOS[@]}"; }
 
+# The pre-NAT taps on node-a (issue 18): NFLOG rules in the raw table, which runs before
+# conntrack and every nat chain, so what they log is the packet as its sender made it:
+#   group NFLOG_TCP    the host's TCP to port SVC_PORT (raw OUTPUT: before kube-proxy's DNAT in
+#                      nat OUTPUT and any MASQUERADE in POSTROUTING) and the pods' (raw
+#                      PREROUTING on cni0: before DNAT in nat PREROUTING);
+#   group NFLOG_VXLAN  the outer VXLAN packets the vxlan driver sends (raw OUTPUT: the outer
+#                      source port before the MASQUERADE of a marked packet in POSTROUTING).
+# Captured with `tcpdump -i nflog:N` (link type NFLOG, 239). The rules are removed on exit.
+pre_nat_taps_on() {
+    local rule
+    local rules=(
+        "OUTPUT -p tcp --dport $SVC_PORT -j NFLOG --nflog-group $NFLOG_TCP --nflog-prefix host-tcp"
+        "PREROUTING -i cni0 -p tcp --dport $SVC_PORT -j NFLOG --nflog-group $NFLOG_TCP --nflog-prefix pod-tcp"
+        "OUTPUT -p udp --dport $VXLAN_PORT -j NFLOG --nflog-group $NFLOG_VXLAN --nflog-prefix vxlan-out"
+    )
+    for rule in "${rules[@]}"; do
+        # shellcheck disable=SC2086  # the rule is words
+        nsx "$NS_NODE_A" iptables -t raw -A $rule
+        SCENARIO_CLEANUP+=("nsx $NS_NODE_A iptables -t raw -D $rule")
+    done
+}
+
 # The nfs-clients traffic: libnfs's nfs-ls and nfs-cat (libnfs-utils 4.0 has no nfs-stat), each
 # bounded by timeout(1), in sequence: NFSv3 (portmapper on 111 and MOUNT on 20048 first, then
 # NFS) and NFSv4 from pod-a straight to pod-b, and NFSv4 from node-a's host network through the
@@ -609,7 +634,8 @@ describe_scenario() {
         node-to-pod-prefix) echo "host-network client on node-a -> ClusterIP $SVC_IP:$SVC_PORT (3 conns), kube-proxy pre-PR-92035 rules; expect double_snat + outer_checksum_corrupted (variant B)" ;;
         node-to-pod-postfix) echo "same client, kube-proxy post-PR-92035 rules; expect inner_snat only, outer untouched" ;;
         pod-to-pod) echo "pod-a -> pod-b $POD_B_IP:$SVC_PORT directly (3 conns); expect clean" ;;
-        silent-drop) echo "pod-a -> pod-b with node-b FORWARD dropping SYNs to $SVC_PORT, 8 s connect timeout; expect syn_dropped" ;;
+        silent-drop) echo "pod-a -> pod-b with node-b FORWARD dropping SYNs to $SVC_PORT, 8 s connect timeout; expect syn_dropped, last seen at node-b flannel.1, missing at node-b cni0" ;;
+        silent-drop-raw) echo "pod-a -> pod-b with node-b's raw PREROUTING dropping every VXLAN packet, 8 s connect timeout; expect syn_dropped, last seen at node-b eth0, missing at node-b flannel.1" ;;
         node-to-pod-prefix-nicsim) echo "as node-to-pod-prefix, underlay veths behave like NICs (sw checksum, rx verify): corrupted packets are dropped at node-b" ;;
         node-to-pod-prefix-workaround) echo "as -nicsim plus flannel's workaround 'ethtool -K flannel.1 tx-checksum-ip-generic off': outer still NATed, checksum right" ;;
         node-to-pod-postfix-oldflannel) echo "post-PR-92035 kube-proxy, but the older FLANNEL-POSTRTG (no mark RETURN) evaluated first (flannel#1679), with nicsim" ;;
@@ -632,7 +658,7 @@ run_scenario() {
         node-to-pod-prefix) ;;
         node-to-pod-postfix) rules=postfix ;;
         pod-to-pod) client_ns=$NS_POD_A target=$POD_B_IP ;;
-        silent-drop) client_ns=$NS_POD_A target=$POD_B_IP count=1 ctimeout=8 ;;
+        silent-drop|silent-drop-raw) client_ns=$NS_POD_A target=$POD_B_IP count=1 ctimeout=8 ;;
         node-to-pod-prefix-nicsim) nicsim=1 ;;
         node-to-pod-prefix-workaround) nicsim=1 ;;
         node-to-pod-postfix-oldflannel) rules=postfix flannel=old nicsim=1 ;;
@@ -656,6 +682,13 @@ run_scenario() {
         nsx "$NS_NODE_B" iptables -I FORWARD -p tcp --dport "$SVC_PORT" --syn -j DROP
         SCENARIO_CLEANUP+=("nsx $NS_NODE_B iptables -D FORWARD -p tcp --dport $SVC_PORT --syn -j DROP")
     fi
+    if [ "$name" = silent-drop-raw ]; then
+        # Dropped before conntrack, routing and decapsulation: node-b's eth0 tap sees the
+        # packets, its flannel.1 never does.
+        nsx "$NS_NODE_B" iptables -t raw -I PREROUTING -i eth0 -p udp --dport "$VXLAN_PORT" -j DROP
+        SCENARIO_CLEANUP+=("nsx $NS_NODE_B iptables -t raw -D PREROUTING -i eth0 -p udp --dport $VXLAN_PORT -j DROP")
+    fi
+    pre_nat_taps_on
     # Fresh state: no conntrack entries from earlier scenarios (NAT bindings, UDP flows).
     local ns
     for ns in "$NS_NODE_A" "$NS_NODE_B"; do nsx "$ns" conntrack -F >/dev/null 2>&1 || true; done
@@ -677,6 +710,11 @@ run_scenario() {
     start_capture "$NS_NODE_A" eth0 "$out/$name-node-a-eth0.pcap" "$out/logs/$name-node-a-eth0.tcpdump.log"
     start_capture "$NS_NODE_B" eth0 "$out/$name-node-b-eth0.pcap" "$out/logs/$name-node-b-eth0.tcpdump.log"
     start_capture "$NS_NODE_B" flannel.1 "$out/$name-node-b-flannel1.pcap" "$out/logs/$name-node-b-flannel1.tcpdump.log"
+    # Before NAT (the taps above) and the pod side of both nodes.
+    start_capture "$NS_NODE_A" "nflog:$NFLOG_TCP" "$out/$name-node-a-prenat-tcp.pcap" "$out/logs/$name-node-a-prenat-tcp.tcpdump.log"
+    start_capture "$NS_NODE_A" "nflog:$NFLOG_VXLAN" "$out/$name-node-a-prenat-vxlan.pcap" "$out/logs/$name-node-a-prenat-vxlan.tcpdump.log"
+    start_capture "$NS_NODE_A" cni0 "$out/$name-node-a-cni0.pcap" "$out/logs/$name-node-a-cni0.tcpdump.log"
+    start_capture "$NS_NODE_B" cni0 "$out/$name-node-b-cni0.pcap" "$out/logs/$name-node-b-cni0.tcpdump.log"
 
     if [ "$name" = nfs-clients ]; then
         nfs_clients | tee "$out/$name-client.txt" >&2 || true
@@ -713,7 +751,7 @@ summarize() (
     echo "--- client"
     sed 's/^/  /' "$out/$name-client.txt"
     echo "--- packets per capture point"
-    for f in node-a-flannel1 node-a-eth0 node-b-eth0 node-b-flannel1; do
+    for f in node-a-prenat-tcp node-a-prenat-vxlan node-a-cni0 node-a-flannel1 node-a-eth0 node-b-eth0 node-b-flannel1 node-b-cni0; do
         printf '  %-16s %4s frames\n' "$f" "$("$PY" "$HERE/outer_csum.py" --frames "$out/$name-$f.pcap")"
     done
     # tcpdump calls UDP 8472 "OTV" unless told -T vxlan; in that default mode it prints the outer
