@@ -45,6 +45,7 @@ struct SynTx {
     std::uint16_t last_point = 0;
     std::uint64_t frame = 0;
     bool has_outer = false;
+    bool first_tunnelled = false;  // the first sighting came in a tunnel (has_outer: any did)
     std::uint16_t outer_sport = 0;
     verify::Status outer_status = verify::Status::Ok;
     bool outer_changed = false;  // another point saw a different outer source port

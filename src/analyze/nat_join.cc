@@ -62,14 +62,15 @@ std::optional<PointSeen> first_sighting(const Flow& f) noexcept {
         return std::nullopt;
     }
     const SynTx& tx = f.attempts.front().tx.front();
-    return PointSeen{.ts = tx.ts,
-                     .frame = tx.frame,
-                     .point = tx.first_point,
-                     .ip_id = tx.ip_id,
-                     .outer_sport = tx.has_outer ? tx.outer_sport : std::uint16_t{0},
-                     .tunnelled = tx.has_outer,
-                     .pre_nat = false,
-                     .outer_status = tx.has_outer ? tx.outer_status : verify::Status::Unverified};
+    return PointSeen{
+        .ts = tx.ts,
+        .frame = tx.frame,
+        .point = tx.first_point,
+        .ip_id = tx.ip_id,
+        .outer_sport = tx.first_tunnelled ? tx.outer_sport : std::uint16_t{0},
+        .tunnelled = tx.first_tunnelled,
+        .pre_nat = false,
+        .outer_status = tx.first_tunnelled ? tx.outer_status : verify::Status::Unverified};
 }
 
 // f's sightings, the first one included.

@@ -183,19 +183,23 @@ TEST_F(NatJoin, WithoutAPreNatPointNothingChanges) {
 // Pod to pod over three points: a SYN that stopped after the second point never reached the
 // third, which another SYN to the same node showed comes next.
 TEST_F(NatJoin, ASynThatStoppedShortMissesThePointOtherSynsToItsNodeReached) {
-    const auto pod_syn = [](std::uint16_t sport, std::uint16_t id) {
-        return PacketBuilder()
-            .ethernet()
-            .ipv4("10.244.1.5", "10.244.2.5")
+    const auto pod_syn = [](std::uint16_t sport, std::uint16_t id, bool tunnelled) {
+        PacketBuilder b;
+        b.ethernet();
+        if (tunnelled) {
+            b.ipv4("192.168.1.10", "192.168.1.20").udp(50001, 8472).vxlan(1).ethernet();
+        }
+        b.ipv4("10.244.1.5", "10.244.2.5")
             .ipv4_id(id)
             .tcp(sport, 2049, tf::kSyn, kIsn + sport)
             .tcp_options(timestamp(7U + sport));
+        return b;
     };
-    at(0, pod_syn(41000, 1), 0.0);
-    at(1, pod_syn(41000, 1), 0.00001);
-    at(2, pod_syn(41000, 1), 0.00002);
-    at(0, pod_syn(41002, 9), 1.0);
-    at(1, pod_syn(41002, 9), 1.00001);  // never at point 2
+    at(0, pod_syn(41000, 1, false), 0.0);     // flannel.1
+    at(1, pod_syn(41000, 1, true), 0.00001);  // eth0, in the tunnel
+    at(2, pod_syn(41000, 1, false), 0.00002);
+    at(0, pod_syn(41002, 9, false), 1.0);
+    at(1, pod_syn(41002, 9, true), 1.00001);  // never at point 2
     const std::vector<ConnectionReport> r = a.finish();
     ASSERT_EQ(r.size(), 2U);
     const ConnectionReport& lost = r[0].client.port == 41002 ? r[0] : r[1];
@@ -204,7 +208,10 @@ TEST_F(NatJoin, ASynThatStoppedShortMissesThePointOtherSynsToItsNodeReached) {
     EXPECT_EQ(lost.hops[0].kind, analyze::Hop::Kind::NeverReached);
     EXPECT_EQ(lost.hops[0].last_point, 1);
     EXPECT_EQ(lost.hops[0].missing, 1U << 2);
-    EXPECT_EQ(lost.path.size(), 2U);
+    ASSERT_EQ(lost.path.size(), 2U);
+    EXPECT_FALSE(lost.path[0].tunnelled);  // the first hop as it was seen there, not later
+    EXPECT_TRUE(lost.path[1].tunnelled);
+    EXPECT_EQ(lost.path[1].outer_sport, 50001);
     EXPECT_TRUE(fine.hops.empty());
     EXPECT_TRUE(fine.path.empty());
 }
