@@ -40,7 +40,7 @@ void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r) {
         }
     }
     if (learned && r.path.empty()) {
-        put_path(f, r);
+        nat.put_path(f, r);
     }
 }
 

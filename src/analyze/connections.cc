@@ -105,6 +105,7 @@ void ConnectionAnalyzer::Impl::decide_and_drop(Flow& f) {
         decided.push_back(std::move(r));
     }
     forget(f);
+    nat.forget(f);
     flows.erase(f);
 }
 

@@ -69,9 +69,7 @@ struct ConnectionAnalyzer::Impl {
     NatJoin nat;              // the join across NAT, with two or more capture points
 
     // f is the pre-NAT record of another flow and is reported inside it (nat_join.h).
-    [[nodiscard]] static bool absorbed(const Flow& f) noexcept {
-        return !f.nat.empty() && f.nat.front().kind == NatLink::Kind::Absorbed;
-    }
+    [[nodiscard]] bool absorbed(const Flow& f) const noexcept { return nat.absorbed(f); }
 
     // Drops an absorbed flow without a report: its evidence frames go to the flow it was joined
     // into, when that is still tracked.

@@ -117,6 +117,14 @@ struct NatLink {
     track::FlowKey other{};  // the other record
 };
 
+// A flow's NAT-path state, kept beside the table (nat_join.h) for the flows that have one, so
+// the per-flow record does not grow: its SYN hops once a second one comes (the first stays in
+// the attempts), and its NAT link (at most one). Charged to the flow's detail_bytes.
+struct FlowNat {
+    std::vector<PointSeen> seen;
+    std::vector<NatLink> nat;
+};
+
 // History letters (Zeek's): the event, upper case from the client.
 inline constexpr std::array<char, 6> kHistoryEvents{'s', 'h', 'r', 'f', 'd', 'a'};
 enum class Event : std::uint8_t { Syn, SynAck, Rst, Fin, Data, Ack };
@@ -181,13 +189,11 @@ struct alignas(64) Flow {
     std::vector<Candidate> candidates;
     std::uint64_t candidates_total = 0;
     std::vector<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
-    std::vector<PointSeen> seen;       // SYN hops once a second one comes (the first: attempts)
-    std::vector<NatLink> nat;          // at most one
     std::vector<EvidenceFrame> evidence;
     std::uint32_t evidence_not_kept = 0;  // frames beyond kMaxEvidence or the evidence budget
     // What the lists above but `evidence` hold on the heap (attempts and their transmissions,
-    // candidates, sightings, points seen and the NAT link): taken from the state budget as they
-    // grow, given back when the flow leaves the table.
+    // candidates, sightings), and the flow's NAT-path state (FlowNat): taken from the state budget
+    // as they grow, given back when the flow leaves the table.
     std::size_t detail_bytes = 0;
     // The table's queue (flow_table.h), in second-chance order: `packets` when the flow last
     // joined the queue's newest end; a flow with more has been active since (connections.cc).

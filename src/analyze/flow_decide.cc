@@ -143,7 +143,7 @@ void ConnectionAnalyzer::Impl::decide_plugins(const Flow& f, ConnectionReport& r
 }
 
 void ConnectionAnalyzer::Impl::drop_absorbed(Flow& f) {
-    Flow* into = flows.find(f.nat.front().other);
+    Flow* into = flows.find(nat.link_of(f)->other);
     for (EvidenceFrame& e : f.evidence) {
         if (into != nullptr && into->evidence.size() < kMaxEvidence) {
             into->evidence.push_back(std::move(e));
@@ -154,6 +154,7 @@ void ConnectionAnalyzer::Impl::drop_absorbed(Flow& f) {
     f.evidence.clear();
     state.give_back(std::exchange(f.detail_bytes, 0));
     forget(f);
+    nat.forget(f);
     flows.erase(f);
 }
 
@@ -196,7 +197,7 @@ void ConnectionAnalyzer::finish(const std::function<void(ConnectionReport&)>& ea
         for (; next != rest.end() && next->first <= f->order; ++next) {
             each(next->second);
         }
-        if (Impl::absorbed(*f)) {
+        if (impl_->absorbed(*f)) {
             impl_->drop_absorbed(*f);
             continue;
         }
@@ -208,6 +209,7 @@ void ConnectionAnalyzer::finish(const std::function<void(ConnectionReport&)>& ea
         each(next->second);
     }
     impl_->flows.clear();
+    impl_->nat.clear();
 }
 
 std::vector<ConnectionReport> ConnectionAnalyzer::finish() {

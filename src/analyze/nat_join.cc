@@ -21,33 +21,33 @@ bool before(const PointSeen& a, const PointSeen& b) noexcept {
     return !a.tunnelled && b.tunnelled;
 }
 
-const NatLink* link_of(const Flow& f) noexcept {
-    return f.nat.empty() ? nullptr : &f.nat.front();
+const NatLink* link_in(const FlowNat* n) noexcept {
+    return n == nullptr || n->nat.empty() ? nullptr : &n->nat.front();
 }
 
 // Makes room for f's one NAT link within the state budget; false when there is none.
-bool room_for_link(Flow& f, const Observation& o) {
-    return !f.nat.empty() || room_in(f, f.nat, 1, o);
+bool room_for_link(Flow& f, FlowNat& n, const Observation& o) {
+    return !n.nat.empty() || room_in(f, n.nat, 1, o);
 }
 
-void set_link(Flow& f, const NatLink& l) {
-    if (f.nat.empty()) {
-        f.nat.push_back(l);
+void set_link(FlowNat& n, const NatLink& l) {
+    if (n.nat.empty()) {
+        n.nat.push_back(l);
     } else {
-        f.nat.front() = l;
+        n.nat.front() = l;
     }
 }
 
 // A problem is noted on a record not joined already (a join made by another transmission of
 // the same SYN stands).
-void note_problem(Flow& f, const NatLink& l, const Observation& o) {
-    const NatLink* have = link_of(f);
+void note_problem(Flow& f, FlowNat& n, const NatLink& l, const Observation& o) {
+    const NatLink* have = link_in(&n);
     if (have != nullptr &&
         (have->kind == NatLink::Kind::Joined || have->kind == NatLink::Kind::Absorbed)) {
         return;
     }
-    if (room_for_link(f, o)) {
-        set_link(f, l);
+    if (room_for_link(f, n, o)) {
+        set_link(n, l);
     }
 }
 
@@ -74,9 +74,9 @@ std::optional<PointSeen> first_sighting(const Flow& f) noexcept {
 }
 
 // f's sightings, the first one included.
-std::vector<PointSeen> sightings(const Flow& f) {
-    if (!f.seen.empty()) {
-        return f.seen;
+std::vector<PointSeen> sightings(const Flow& f, const FlowNat* n) {
+    if (n != nullptr && !n->seen.empty()) {
+        return n->seen;
     }
     std::vector<PointSeen> out;
     if (const std::optional<PointSeen> first = first_sighting(f)) {
@@ -104,10 +104,46 @@ void sort_path(std::vector<PointSeen>& seen) noexcept {
     std::stable_sort(seen.begin(), seen.end(), before);
 }
 
-void put_path(const Flow& f, ConnectionReport& r) {
+FlowNat* NatJoin::state_of(const Flow& f) noexcept {
+    const auto it = state_.find(f.key);
+    return it == state_.end() ? nullptr : &it->second;
+}
+
+const FlowNat* NatJoin::state_of(const Flow& f) const noexcept {
+    const auto it = state_.find(f.key);
+    return it == state_.end() ? nullptr : &it->second;
+}
+
+// f's NAT-path state, made (its table node charged to f) if new; nullptr when the state budget
+// has no room for it.
+FlowNat* NatJoin::make_state(Flow& f, const Observation& o) {
+    if (FlowNat* n = state_of(f)) {
+        return n;
+    }
+    constexpr std::size_t kNode = sizeof(FlowNat) + sizeof(track::FlowKey) + 2 * sizeof(void*);
+    if (!o.state.take(kNode)) {
+        f.incomplete = true;
+        ++o.detail_dropped;
+        return nullptr;
+    }
+    f.detail_bytes += kNode;
+    return &state_[f.key];
+}
+
+void NatJoin::forget(const Flow& f) noexcept {
+    if (!state_.empty()) {
+        state_.erase(f.key);
+    }
+}
+
+const NatLink* NatJoin::link_of(const Flow& f) const noexcept {
+    return link_in(state_of(f));
+}
+
+void NatJoin::put_path(const Flow& f, ConnectionReport& r) const {
     const NatLink* l = link_of(f);
     const bool joined = l != nullptr && l->kind == NatLink::Kind::Joined;
-    std::vector<PointSeen> seen = sightings(f);
+    std::vector<PointSeen> seen = sightings(f, state_of(f));
     sort_path(seen);
     for (const PointSeen& p : seen) {
         const bool pre = p.pre_nat && joined;
@@ -192,17 +228,16 @@ void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
     if (std::fabs(dt) > window_s_) {
         ++refused;
         const auto skew = static_cast<float>(std::fabs(dt));
-        note_problem(f, NatLink{.kind = NatLink::Kind::ClockSkew, .skew_s = skew, .other = e.key},
-                     o);
-        note_problem(*other,
-                     NatLink{.kind = NatLink::Kind::ClockSkew, .skew_s = skew, .other = f.key}, o);
+        problem(f, NatLink{.kind = NatLink::Kind::ClockSkew, .skew_s = skew, .other = e.key}, o);
+        problem(*other, NatLink{.kind = NatLink::Kind::ClockSkew, .skew_s = skew, .other = f.key},
+                o);
         return;
     }
     const bool this_later = dt >= 0;
     if (this_later ? (e.tunnelled && !s.tunnelled) : (s.tunnelled && !e.tunnelled)) {
         ++refused;  // NAT comes before encapsulation: a tunnelled record is never the pre-NAT one
-        note_problem(f, NatLink{.kind = NatLink::Kind::WrongOrder, .other = e.key}, o);
-        note_problem(*other, NatLink{.kind = NatLink::Kind::WrongOrder, .other = f.key}, o);
+        problem(f, NatLink{.kind = NatLink::Kind::WrongOrder, .other = e.key}, o);
+        problem(*other, NatLink{.kind = NatLink::Kind::WrongOrder, .other = f.key}, o);
         return;
     }
     link(this_later ? *other : f, this_later ? f : *other, o);
@@ -222,10 +257,12 @@ void NatJoin::link(Flow& pre, Flow& post, const Observation& o) {
          ql->kind != NatLink::Kind::WrongOrder)) {
         return;
     }
-    if (!room_for_link(pre, o) || !room_for_link(post, o)) {
+    FlowNat* pn = make_state(pre, o);
+    FlowNat* qn = pn != nullptr ? make_state(post, o) : nullptr;
+    if (qn == nullptr || !room_for_link(pre, *pn, o) || !room_for_link(post, *qn, o)) {
         return;
     }
-    const std::vector<PointSeen> pre_seen = sightings(pre);
+    const std::vector<PointSeen> pre_seen = sightings(pre, pn);
     std::uint16_t first_point = 0;
     Timestamp first_ts;
     bool any = false;
@@ -236,12 +273,12 @@ void NatJoin::link(Flow& pre, Flow& post, const Observation& o) {
             any = true;
         }
     }
-    set_link(post, NatLink{.kind = NatLink::Kind::Joined,
-                           .point = first_point,
-                           .client = pre.client(),
-                           .server = pre.server(),
-                           .other = pre.key});
-    set_link(pre, NatLink{.kind = NatLink::Kind::Absorbed, .other = post.key});
+    set_link(*qn, NatLink{.kind = NatLink::Kind::Joined,
+                          .point = first_point,
+                          .client = pre.client(),
+                          .server = pre.server(),
+                          .other = pre.key});
+    set_link(*pn, NatLink{.kind = NatLink::Kind::Absorbed, .other = post.key});
     for (PointSeen p : pre_seen) {
         p.pre_nat = true;
         pre_points_ |= point_bit(p.point);
@@ -250,30 +287,42 @@ void NatJoin::link(Flow& pre, Flow& post, const Observation& o) {
     ++joins;
 }
 
+void NatJoin::problem(Flow& f, const NatLink& l, const Observation& o) {
+    if (FlowNat* n = make_state(f, o)) {
+        note_problem(f, *n, l, o);
+    }
+}
+
 void NatJoin::add_seen(Flow& f, const PointSeen& p, const Observation& o) {
-    if (f.seen.empty()) {
+    FlowNat* n = state_of(f);
+    if (n == nullptr || n->seen.empty()) {
         const std::optional<PointSeen> first = first_sighting(f);
         if (first && same_hop(*first, p)) {
             return;
         }
-        if (first && room_in(f, f.seen, kMaxSeen, o)) {
-            f.seen.push_back(*first);
+        n = make_state(f, o);
+        if (n == nullptr) {
+            return;
+        }
+        if (first && room_in(f, n->seen, kMaxSeen, o)) {
+            n->seen.push_back(*first);
         }
     }
-    for (const PointSeen& q : f.seen) {
+    for (const PointSeen& q : n->seen) {
         if (same_hop(q, p)) {
             return;  // the first SYN at each hop is the hop
         }
     }
-    if (f.seen.size() >= kMaxSeen || !room_in(f, f.seen, kMaxSeen, o)) {
+    if (n->seen.size() >= kMaxSeen || !room_in(f, n->seen, kMaxSeen, o)) {
         return;
     }
-    f.seen.push_back(p);
-    learn(f, p);
+    n->seen.push_back(p);
+    learn(f, n->seen, p);
 }
 
 // The same transmission (IP ID) at two points orders them on the path to f's server's subnet.
-void NatJoin::learn(const Flow& f, const PointSeen& p) noexcept {
+void NatJoin::learn(const Flow& f, const std::vector<PointSeen>& seen,
+                    const PointSeen& p) noexcept {
     const track::Endpoint subnet = subnet_of(f.server(), prefix_len_);
     Path* path = nullptr;
     for (Path& c : paths_) {
@@ -288,7 +337,7 @@ void NatJoin::learn(const Flow& f, const PointSeen& p) noexcept {
     if (path == nullptr) {
         return;  // the paths learned are bounded: further subnets are not learned
     }
-    for (const PointSeen& q : f.seen) {
+    for (const PointSeen& q : seen) {
         if (q.point == p.point || q.ip_id != p.ip_id || q.point >= kMaxPoints ||
             p.point >= kMaxPoints || std::fabs(seconds_between(q.ts, p.ts)) > window_s_) {
             continue;  // points whose clocks disagree teach no order
@@ -379,7 +428,7 @@ void NatJoin::decide(const Flow& f, ConnectionReport& r) const {
     if (!joined) {
         return;
     }
-    std::vector<PointSeen> seen = sightings(f);
+    std::vector<PointSeen> seen = sightings(f, state_of(f));
     sort_path(seen);
     // Inner SNAT by the rewrite itself: the client as sent against the client after NAT.
     r.inner_snat = l->client == f.client()

@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "flow.h"
@@ -42,6 +43,19 @@ class NatJoin {
     /// never reached, and the last reached point before them; 0 when none.
     [[nodiscard]] std::uint32_t expected_missing(const Flow& f, std::uint32_t reached,
                                                  std::uint16_t& last) const noexcept;
+
+    /// Fills r.path from f's hops, in path order (a pre-NAT hop with the tuple as sent).
+    void put_path(const Flow& f, ConnectionReport& r) const;
+
+    /// f's NAT link, if any (Absorbed: f is reported inside the flow it was joined into).
+    [[nodiscard]] const NatLink* link_of(const Flow& f) const noexcept;
+    [[nodiscard]] bool absorbed(const Flow& f) const noexcept {
+        const NatLink* l = link_of(f);
+        return l != nullptr && l->kind == NatLink::Kind::Absorbed;
+    }
+    /// Drops f's NAT-path state: f leaves the table (its charge goes back with f's detail).
+    void forget(const Flow& f) noexcept;
+    void clear() noexcept { state_.clear(); }
 
     /// Points that saw a pre-NAT record (of a joined connection).
     [[nodiscard]] std::uint32_t pre_nat_points() const noexcept { return pre_points_; }
@@ -72,11 +86,16 @@ class NatJoin {
     Entry* slot_of(std::uint32_t isn, std::uint16_t ip_id, std::uint32_t tsval) noexcept;
     void link(Flow& pre, Flow& post, const Observation& o);
     void add_seen(Flow& f, const PointSeen& p, const Observation& o);
-    void learn(const Flow& f, const PointSeen& p) noexcept;
+    void problem(Flow& f, const NatLink& l, const Observation& o);
+    void learn(const Flow& f, const std::vector<PointSeen>& seen, const PointSeen& p) noexcept;
+    [[nodiscard]] FlowNat* state_of(const Flow& f) noexcept;
+    [[nodiscard]] const FlowNat* state_of(const Flow& f) const noexcept;
+    [[nodiscard]] FlowNat* make_state(Flow& f, const Observation& o);
     [[nodiscard]] const Path* path_of(const Flow& f) const noexcept;
 
     std::vector<Entry> index_;
     std::vector<Path> paths_;
+    std::unordered_map<track::FlowKey, FlowNat, track::FlowKeyHash> state_;
     std::uint32_t pre_points_ = 0;
     double window_s_ = 1.0;
     std::uint8_t prefix_len_ = 24;
@@ -84,9 +103,6 @@ class NatJoin {
 
 /// The subnet of a server address: the flannel lease (prefix_len bits) of IPv4, /64 of IPv6.
 [[nodiscard]] track::Endpoint subnet_of(const track::Endpoint& e, std::uint8_t prefix_len) noexcept;
-
-/// Fills r.path from f's points seen, in path order (a pre-NAT hop with the tuple as sent).
-void put_path(const Flow& f, ConnectionReport& r);
 
 /// Sorts hops in path order: by time, a pre-NAT sighting before others at equal times, then an
 /// untunnelled one before a tunnelled one.
