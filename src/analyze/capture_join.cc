@@ -6,20 +6,26 @@
 
 namespace vxcheck::analyze {
 
-void describe_hops(const Flow& f, ConnectionReport& r) {
-    if (f.attempts.empty() || std::popcount(f.points_c2s) < 2) {
+void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r) {
+    if (f.attempts.empty() || (std::popcount(f.points_c2s) < 2 && !nat.enabled())) {
         return;
     }
     const Attempt& a = f.attempts.back();
+    bool learned = false;  // a point only the learned path expected
     for (std::size_t t = 0; t < a.tx.size(); ++t) {
         const SynTx& tx = a.tx[t];
         const Hop which{.syn_number = static_cast<std::uint32_t>(t + 1),
                         .offset_s = seconds_between(a.tx[0].ts, tx.ts)};
-        const std::uint32_t missing = f.points_c2s & ~tx.points;
+        const std::uint32_t seen_missing =
+            std::popcount(f.points_c2s) < 2 ? 0U : f.points_c2s & ~tx.points;
+        std::uint16_t last = tx.last_point;
+        const std::uint32_t expected = nat.expected_missing(f, tx.points, last);
+        learned = learned || (expected & ~seen_missing) != 0;
+        const std::uint32_t missing = seen_missing | expected;
         if (missing != 0) {
             Hop h = which;
             h.kind = Hop::Kind::NeverReached;
-            h.last_point = tx.last_point;
+            h.last_point = expected != 0 ? last : tx.last_point;
             h.missing = missing;
             r.hops.push_back(h);
         }
@@ -32,6 +38,9 @@ void describe_hops(const Flow& f, ConnectionReport& r) {
             h.to_point = tx.other_point;
             r.hops.push_back(h);
         }
+    }
+    if (learned && r.path.empty()) {
+        nat.put_path(f, r);
     }
 }
 

@@ -7,12 +7,17 @@
 #include <optional>
 
 #include "flow.h"
+#include "nat_join.h"
 
 namespace vxcheck::analyze {
 
 /// For the decisive attempt, when the client's packets were seen at two or more points: each
 /// SYN that some point never saw, and each SYN whose outer source port differs between points.
-void describe_hops(const Flow& f, ConnectionReport& r);
+/// A point counts as expected when this connection's packets reached it, or when the path that
+/// other SYNs to the server's node took (nat_join.h) has it after the SYN's last point; a SYN
+/// that stopped short of such a point also gets the connection's path (r.path), as a joined
+/// connection does.
+void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r);
 
 /// The capture point where the packet of candidate c (same IP ID and sequence number) was seen
 /// decapsulated at or after c, at another point: the receiver delivered it anyway.

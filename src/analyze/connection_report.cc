@@ -28,6 +28,20 @@ std::string_view to_string(Transport t) noexcept {
     return t == Transport::Udp ? "udp" : "tcp";
 }
 
+std::string_view to_string(NatJoinProblem p) noexcept {
+    switch (p) {
+        case NatJoinProblem::ClockSkew:
+            return "clock_skew";
+        case NatJoinProblem::WrongOrder:
+            return "wrong_order";
+        case NatJoinProblem::Unmatched:
+            return "unmatched";
+        case NatJoinProblem::None:
+            break;
+    }
+    return "";
+}
+
 std::string_view to_string(Verdict v) noexcept {
     switch (v) {
         case Verdict::SynDropped:

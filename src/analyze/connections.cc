@@ -92,6 +92,10 @@ void ConnectionAnalyzer::Impl::forget(const Flow& f) noexcept {
 // Decides f from its facts (no prose: the report words it) and drops it. A refused attempt
 // whose run may still grow waits in `held` (refused.h) for the rest of its run.
 void ConnectionAnalyzer::Impl::decide_and_drop(Flow& f) {
+    if (absorbed(f)) {
+        drop_absorbed(f);
+        return;
+    }
     ConnectionReport r = decide(f, kTakeEvidence);
     const Attempt* a = last_refused(f);
     if (a == nullptr || !refused.nfs_server(r.server)) {
@@ -101,6 +105,7 @@ void ConnectionAnalyzer::Impl::decide_and_drop(Flow& f) {
         decided.push_back(std::move(r));
     }
     forget(f);
+    nat.forget(f);
     flows.erase(f);
 }
 
@@ -177,6 +182,9 @@ void ConnectionAnalyzer::Impl::on_tcp(const PacketDigest& d, const PacketContext
     }
     if (syn && !ack) {
         on_syn(f, s, o);
+        if (from_client) {
+            nat.on_syn(f, s, o, flows);
+        }
     } else if (syn && ack) {
         if (const Attempt* a = on_syn_ack(f, s, o)) {
             refused.on_accepted(f.client(), f.server(), a->isn, a->tx.front().ts);
@@ -301,6 +309,9 @@ ConnectionAnalyzer::~ConnectionAnalyzer() = default;
 
 std::uint16_t ConnectionAnalyzer::add_point(std::string name) {
     impl_->points.push_back(std::move(name));
+    // From the first point on: files are read one after another, and the first one's SYNs must
+    // be in the index when a later file has the same SYN under another tuple.
+    impl_->nat.enable(impl_->options);
     return static_cast<std::uint16_t>(impl_->points.size() - 1);
 }
 

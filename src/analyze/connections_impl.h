@@ -15,6 +15,7 @@
 
 #include "datagram.h"
 #include "flow.h"
+#include "nat_join.h"
 #include "refused.h"
 #include "vtep_modes.h"
 #include "vxcheck/analyze/connections.h"
@@ -65,6 +66,14 @@ struct ConnectionAnalyzer::Impl {
     RefusedRegistry refused;
     HeldReports held;
     Flow* current = nullptr;  // the flow of the packet being analysed, once it has one
+    NatJoin nat;              // the join across NAT, with two or more capture points
+
+    // f is the pre-NAT record of another flow and is reported inside it (nat_join.h).
+    [[nodiscard]] bool absorbed(const Flow& f) const noexcept { return nat.absorbed(f); }
+
+    // Drops an absorbed flow without a report: its evidence frames go to the flow it was joined
+    // into, when that is still tracked.
+    void drop_absorbed(Flow& f);
 
     [[nodiscard]] bool watched(const Segment& s) const noexcept {
         if (options.all_ports || watched_server_port(s.t.sport) || watched_server_port(s.t.dport)) {

@@ -23,6 +23,7 @@ inline constexpr std::size_t kMaxEvidence = 32;   // frames copied per connectio
 inline constexpr std::size_t kMaxHistory = 24;
 inline constexpr std::size_t kMaxPlain = 64;     // untunnelled sightings kept per connection
 inline constexpr std::uint16_t kMaxPoints = 32;  // capture points tracked in bit masks
+inline constexpr std::size_t kMaxSeen = 16;      // points whose first SYN is kept per connection
 
 inline double seconds_between(Timestamp a, Timestamp b) noexcept {
     return static_cast<double>(b.sec - a.sec) +
@@ -44,6 +45,7 @@ struct SynTx {
     std::uint16_t last_point = 0;
     std::uint64_t frame = 0;
     bool has_outer = false;
+    bool first_tunnelled = false;  // the first sighting came in a tunnel (has_outer: any did)
     std::uint16_t outer_sport = 0;
     verify::Status outer_status = verify::Status::Ok;
     bool outer_changed = false;  // another point saw a different outer source port
@@ -86,6 +88,41 @@ struct PlainSighting {
     std::uint32_t seq = 0;
     std::uint16_t point = 0;
     Timestamp ts;
+};
+
+// The first SYN from the client seen at one capture point: a hop of the connection's path
+// (issue 18 item 5). `pre_nat`: seen in the pre-NAT record joined into this flow (its tuple is
+// the NatLink's).
+struct PointSeen {
+    Timestamp ts;
+    std::uint64_t frame = 0;
+    std::uint16_t point = 0;
+    std::uint16_t ip_id = 0;
+    std::uint16_t outer_sport = 0;
+    bool tunnelled = false;
+    bool pre_nat = false;
+    verify::Status outer_status = verify::Status::Ok;
+};
+
+// A join across NAT (nat_join.h): on the post-NAT flow the pre-NAT record's tuple (Joined); on
+// the pre-NAT flow the post-NAT flow it went into (Absorbed: it is reported there, not alone);
+// or why two records of one SYN were not joined (on both).
+struct NatLink {
+    enum class Kind : std::uint8_t { Joined, Absorbed, ClockSkew, WrongOrder };
+    Kind kind = Kind::Joined;
+    std::uint16_t point = 0;   // Joined: the pre-NAT point
+    float skew_s = 0;          // ClockSkew
+    track::Endpoint client{};  // Joined: as sent
+    track::Endpoint server{};
+    track::FlowKey other{};  // the other record
+};
+
+// A flow's NAT-path state, kept beside the table (nat_join.h) for the flows that have one, so
+// the per-flow record does not grow: its SYN hops once a second one comes (the first stays in
+// the attempts), and its NAT link (at most one). Charged to the flow's detail_bytes.
+struct FlowNat {
+    std::vector<PointSeen> seen;
+    std::vector<NatLink> nat;
 };
 
 // History letters (Zeek's): the event, upper case from the client.
@@ -155,8 +192,8 @@ struct alignas(64) Flow {
     std::vector<EvidenceFrame> evidence;
     std::uint32_t evidence_not_kept = 0;  // frames beyond kMaxEvidence or the evidence budget
     // What the lists above but `evidence` hold on the heap (attempts and their transmissions,
-    // candidates, sightings): taken from the state budget as they grow, given back when the
-    // flow leaves the table.
+    // candidates, sightings), and the flow's NAT-path state (FlowNat): taken from the state budget
+    // as they grow, given back when the flow leaves the table.
     std::size_t detail_bytes = 0;
     // The table's queue (flow_table.h), in second-chance order: `packets` when the flow last
     // joined the queue's newest end; a flow with more has been active since (connections.cc).

@@ -61,6 +61,10 @@ std::vector<ConnectionReport> ConnectionAnalyzer::Impl::poll(Timestamp when, dou
             continue;  // decided already (evicted or expired)
         }
         Flow& f = *found;
+        if (absorbed(f)) {
+            f.dirty = false;
+            continue;  // reported inside the flow it was joined into
+        }
         if (f.waiting && seconds_between(f.dirty_since, when) < settle_s) {
             keep.push_back(k);
             continue;
@@ -103,8 +107,9 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
         }
     }
     const SynFacts syn = decide_syns(f, r);
-    describe_hops(f, r);
     decide_nat(f, vteps, options, r);
+    nat.decide(f, r);
+    describe_hops(f, nat, r);
     if (const Attempt* a = last_refused(f)) {
         r.refused = refused.facts(f.client(), f.server(), a->isn);
     }
@@ -135,6 +140,22 @@ void ConnectionAnalyzer::Impl::decide_plugins(const Flow& f, ConnectionReport& r
         p->decide(f.id, r);
     }
     settle_verdicts(r.verdicts);
+}
+
+void ConnectionAnalyzer::Impl::drop_absorbed(Flow& f) {
+    Flow* into = flows.find(nat.link_of(f)->other);
+    for (EvidenceFrame& e : f.evidence) {
+        if (into != nullptr && into->evidence.size() < kMaxEvidence) {
+            into->evidence.push_back(std::move(e));
+        } else {
+            evidence.give_back(EvidenceBudget::cost(e));
+        }
+    }
+    f.evidence.clear();
+    state.give_back(std::exchange(f.detail_bytes, 0));
+    forget(f);
+    nat.forget(f);
+    flows.erase(f);
 }
 
 std::vector<ConnectionReport> ConnectionAnalyzer::take_decided() {
@@ -176,6 +197,10 @@ void ConnectionAnalyzer::finish(const std::function<void(ConnectionReport&)>& ea
         for (; next != rest.end() && next->first <= f->order; ++next) {
             each(next->second);
         }
+        if (impl_->absorbed(*f)) {
+            impl_->drop_absorbed(*f);
+            continue;
+        }
         ConnectionReport r = impl_->decide(*f, Impl::kTakeEvidence);
         impl_->forget(*f);
         each(r);
@@ -184,6 +209,7 @@ void ConnectionAnalyzer::finish(const std::function<void(ConnectionReport&)>& ea
         each(next->second);
     }
     impl_->flows.clear();
+    impl_->nat.clear();
 }
 
 std::vector<ConnectionReport> ConnectionAnalyzer::finish() {

@@ -100,6 +100,7 @@ void on_syn(Flow& f, const Segment& s, const Observation& o) {
                                        .frame = o.ctx.packet.frame().number});
     if (s.tunnelled) {
         n.has_outer = true;
+        n.first_tunnelled = true;
         n.outer_sport = s.outer_sport;
         n.outer_status =
             s.outer_verdict_known ? s.outer_verdict.status : verify::Status::Unverified;

@@ -325,6 +325,7 @@ Explanation explain(const ConnectionReport& r, const std::vector<std::string>& p
     Sentences& e = out.sentences;
     const bool nat = r.has(Verdict::OuterSnat) || r.has(Verdict::OuterChecksumCorrupted);
     explain_snat(r, e);
+    explain_nat_path(r, point_names, e);
     if (r.has(Verdict::OuterChecksumCorrupted) && !r.corrupted.empty()) {
         explain_corruption(r, point_names, e);
     }
@@ -428,6 +429,8 @@ std::string inner_snat_reason(const ConnectionReport& r, bool name_port) {
                    "masquerading, so the inner packet was masqueraded too (" +
                    (name_port ? "port " + port : std::string("its port")) +
                    " looks ephemeral: the port alone could not show it)";
+        case Kind::Rewritten:
+            return rewritten_inner_words(r);
     }
     return "";
 }
@@ -448,6 +451,8 @@ std::string outer_snat_words(const analyze::OuterSnatReason& o) {
         case Kind::VariantA:
             return "the outer UDP checksum 0xffff on a tunnel that sends no checksums is what "
                    "NAT leaves when it rewrites the packet (pre-5.7 kernels)";
+        case Kind::Rewritten:
+            return rewritten_outer_words(o);
     }
     return "";
 }

@@ -1,6 +1,7 @@
 // JSON schema v1: the `connection` record (json_records.h states the rules): the facts as codes
 // and numbers, the words only in `explanation` fields.
 
+#include "explain_parts.h"
 #include "json_records.h"
 #include "vxcheck/report/explain.h"
 #include "vxcheck/report/format.h"
@@ -36,10 +37,19 @@ ordered_json inner_snat_json(const analyze::ConnectionReport& c) {
         case Kind::InferredFromOuterNat:
             j["code"] = "inferred_from_outer_nat";
             break;
+        case Kind::Rewritten:
+            j["code"] = "rewritten";
+            break;
         case Kind::None:
             break;
     }
     j["port"] = i.port;
+    if (i.kind == Kind::Rewritten) {
+        j["before"] = track::to_string(i.before);
+    }
+    if (c.as_sent) {  // a pre-NAT point saw the connection: proven, or inferred as without one
+        j["basis"] = i.kind == Kind::Rewritten ? "proven" : "inferred";
+    }
     if (i.kind == Kind::OutsideEphemeralRange) {
         j["range_min"] = i.range_min;
         j["range_max"] = i.range_max;
@@ -48,7 +58,7 @@ ordered_json inner_snat_json(const analyze::ConnectionReport& c) {
     return j;
 }
 
-ordered_json outer_snat_json(const analyze::OuterSnatReason& o) {
+ordered_json outer_snat_json(const analyze::OuterSnatReason& o, bool with_basis) {
     using Kind = analyze::OuterSnatReason::Kind;
     ordered_json j;
     switch (o.kind) {
@@ -61,11 +71,17 @@ ordered_json outer_snat_json(const analyze::OuterSnatReason& o) {
         case Kind::VariantB:
             j["code"] = "checksum_variant_b";
             break;
+        case Kind::Rewritten:
+            j["code"] = "rewritten";
+            break;
         case Kind::None:
             break;
     }
     j["port"] = o.port;
-    if (o.kind == Kind::VariantB) {
+    if (with_basis) {
+        j["basis"] = o.kind == Kind::Rewritten ? "proven" : "inferred";
+    }
+    if (o.kind == Kind::VariantB || o.kind == Kind::Rewritten) {
         j["pre_nat_port"] = o.pre_nat_port;
     }
     if (o.kind == Kind::PortOutOfRange) {
@@ -73,6 +89,25 @@ ordered_json outer_snat_json(const analyze::OuterSnatReason& o) {
         j["range_max"] = o.range_max;
     }
     j["explanation"] = outer_snat_words(o);
+    return j;
+}
+
+// A point of the connection's path, in path order (issue 18 item 6).
+ordered_json path_hop_json(const analyze::PathHop& h, const std::vector<std::string>& points) {
+    ordered_json j;
+    j["code"] = "seen";
+    j["point"] = point_of(h.point, points);
+    j["client"] = track::to_string(h.client);
+    j["server"] = track::to_string(h.server);
+    if (h.tunnelled) {
+        j["outer_sport"] = h.outer_sport;
+        j["outer_checksum"] = verify::to_string(h.outer_status);
+    }
+    j["first_frame"] = h.first_frame;
+    if (h.pre_nat) {
+        j["before_nat"] = true;
+    }
+    j["explanation"] = path_hop_line(h, points);
     return j;
 }
 
@@ -212,7 +247,7 @@ void put_path(ordered_json& j, const analyze::ConnectionReport& c,
         j["inner_snat"] = inner_snat_json(c);
     }
     if (c.outer_snat) {
-        j["outer_snat"] = outer_snat_json(c.outer_snat);
+        j["outer_snat"] = outer_snat_json(c.outer_snat, c.as_sent.has_value());
     }
     if (c.refused) {  // nfs_endpoint_refused: the run of refused attempts
         j["refused"] = ordered_json{{"endpoint", to_string(c.refused->why)},
@@ -221,9 +256,23 @@ void put_path(ordered_json& j, const analyze::ConnectionReport& c,
                                     {"gaps_s", seconds_list(c.refused->gaps_s)},
                                     {"sports", c.refused->sports}};
     }
+    if (c.as_sent) {
+        j["as_sent"] = ordered_json{{"client", track::to_string(c.as_sent->client)},
+                                    {"server", track::to_string(c.as_sent->server)},
+                                    {"point", point_of(c.as_sent->point, points)}};
+    }
+    if (c.nat_problem != analyze::NatJoinProblem::None) {
+        j["nat_join"] = ordered_json{{"problem", to_string(c.nat_problem)}};
+        if (c.nat_problem == analyze::NatJoinProblem::ClockSkew) {
+            j["nat_join"]["skew_s"] = micro(c.nat_skew_s);
+        }
+    }
     j["points"] = c.points;
-    if (!c.hops.empty()) {
+    if (!c.hops.empty() || !c.path.empty()) {
         ordered_json hops = ordered_json::array();
+        for (const analyze::PathHop& h : c.path) {
+            hops.push_back(path_hop_json(h, points));
+        }
         for (const analyze::Hop& h : c.hops) {
             hops.push_back(hop_json(h, points));
         }

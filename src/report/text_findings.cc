@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdio>
 
+#include "explain_parts.h"
 #include "text_layout.h"
 #include "vxcheck/report/explain.h"
 #include "vxcheck/track/flow_key.h"
@@ -447,6 +448,17 @@ void Findings::print_group(std::ostream& out, const Group& g) const {
             out << wrap(track::to_string(g.kept[i].client) + " -> " +
                             track::to_string(g.kept[i].server) + ": " + own,
                         "  ", "    ");
+        }
+    }
+    for (const ConnectionReport& c : g.kept) {  // the NAT path, one line per hop
+        if (c.path.empty()) {
+            continue;
+        }
+        out << wrap("Path of " + track::to_string(c.client) + " -> " + track::to_string(c.server) +
+                        ", in path order:",
+                    "  ", "    ");
+        for (const analyze::PathHop& h : c.path) {
+            out << wrap(path_hop_line(h, points_), "    ", "      ");
         }
     }
     if (g.members > g.kept.size()) {

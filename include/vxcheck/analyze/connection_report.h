@@ -77,9 +77,12 @@ struct InnerSnatReason {
         MasqueradePrivilegedPort,  // port in 600-664: MASQUERADE's range for ports 512-1023
         OutsideEphemeralRange,     // port >= 1024 outside [range_min, range_max]
         InferredFromOuterNat,      // the port looks ephemeral, but the outer packet was NATed
+        Rewritten,                 // proven: a pre-NAT point saw the client as `before`
+                                   // (ConnectionReport::as_sent)
     };
     Kind kind = Kind::None;
     std::uint16_t port = 0;       // the client's port
+    track::Endpoint before{};     // Rewritten: the client as sent
     std::uint16_t range_min = 0;  // OutsideEphemeralRange: the ephemeral range
     std::uint16_t range_max = 0;
 
@@ -94,6 +97,8 @@ struct OuterSnatReason {
         PortOutOfRange,  // outer source `port` outside the driver's [range_min, range_max]
         VariantA,        // 0xffff checksum on a zero-checksum tunnel
         VariantB,        // checksum valid for `pre_nat_port`, not for `port` on the wire
+        Rewritten,       // proven: a point before POSTROUTING saw the outer packet with
+                         // source port `pre_nat_port`, a later one with `port`
     };
     Kind kind = Kind::None;
     std::uint16_t port = 0;
@@ -210,6 +215,37 @@ struct CorruptedOuter {
     // verify the outer checksum (veth, or RX checksum offload off) and delivered it anyway.
     std::optional<std::uint16_t> delivered_at;
 };
+
+/// A capture point on a connection's path (issue 18 items 5, 6): the first SYN from the client
+/// seen there, with the tuple at that point (before NAT at a pre-NAT point).
+struct PathHop {
+    std::uint16_t point = 0;
+    track::Endpoint client;
+    track::Endpoint server;
+    bool tunnelled = false;
+    std::uint16_t outer_sport = 0;
+    verify::Status outer_status = verify::Status::Ok;
+    std::uint64_t first_frame = 0;
+    bool pre_nat = false;  // the tuple as sent, before the connection's NAT
+};
+
+/// The connection as its client sent it, seen at a point before NAT and joined with the
+/// post-NAT record by what NAT does not change (the SYN's ISN, IP ID and TSval).
+struct AsSent {
+    track::Endpoint client;
+    track::Endpoint server;
+    std::uint16_t point = 0;
+};
+
+/// Why a record seen at several points was not joined across NAT (never a wrong join).
+enum class NatJoinProblem : std::uint8_t {
+    None,
+    ClockSkew,   // the same SYN at two points further apart in time than the join window
+    WrongOrder,  // the earlier sighting is tunnelled, the later one not: not a NAT on the way
+    Unmatched,   // seen only at a pre-NAT point; no post-NAT record of it was captured
+};
+/// "", "clock_skew", "wrong_order", "unmatched".
+[[nodiscard]] std::string_view to_string(NatJoinProblem p) noexcept;
 
 /// nfs_endpoint_refused (issue 19; domain spec 7, 7.1 items 10 and 12): the run of refused
 /// connection attempts (each a SYN with its own ISN answered by RST, ack = ISN+1, never by
@@ -330,8 +366,15 @@ struct ConnectionReport {
     OuterSnatReason outer_snat;
     std::optional<RefusedEndpoint> refused;  // set with Verdict::NfsEndpointRefused
 
-    std::vector<std::string> points;          // capture points that saw the connection
-    std::vector<Hop> hops;                    // cross-point observations (drops, rewrites)
+    std::vector<std::string> points;  // capture points that saw the connection
+    std::vector<Hop> hops;            // cross-point observations (drops, rewrites)
+    // The NAT path across capture points (issue 18): the connection as sent when a pre-NAT point
+    // saw it, and the points in path order (set with as_sent, a join problem, or a point the
+    // learned path expected and the SYN never reached).
+    std::optional<AsSent> as_sent;
+    std::vector<PathHop> path;
+    NatJoinProblem nat_problem = NatJoinProblem::None;
+    double nat_skew_s = 0;                    // ClockSkew: how far apart the two sightings were
     std::string history;                      // Zeek-style: S h A D d F f R r (upper = client)
     std::uint64_t retransmissions = 0;        // data segments sent again, client->server
     std::uint64_t retransmissions_reply = 0;  // server->client

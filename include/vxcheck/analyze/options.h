@@ -37,6 +37,12 @@ struct ConnectionOptions {
     std::uint16_t ephemeral_min = 32768;
     std::uint16_t ephemeral_max = 60999;
     std::uint8_t flannel_prefix_len = 24;  // per-node lease; x.y.z.0 is flannel.1's address
+    // The join across NAT (issue 18 item 3): the same SYN seen before and after NAT at two capture
+    // points further apart in time than this is not joined (the points' clocks disagree), and
+    // the SYN identities remembered for the join (a fixed table, made when a second capture
+    // point is added: a newer SYN takes the slot of an older one).
+    double nat_join_window_s = 1.0;
+    std::size_t nat_join_entries = 4096;
     // The ONC RPC / NFS analysis (rpc_analyzer.h); off with --no-rpc.
     bool rpc = true;
     double rpc_unanswered_after_s = 5.0;  // rpc_unanswered: the capture runs this long after

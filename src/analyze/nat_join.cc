@@ -1,0 +1,458 @@
+// The join across NAT: see nat_join.h.
+
+#include "nat_join.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <optional>
+
+namespace vxcheck::analyze {
+namespace {
+
+bool before(const PointSeen& a, const PointSeen& b) noexcept {
+    const double dt = seconds_between(a.ts, b.ts);
+    if (dt != 0) {
+        return dt > 0;
+    }
+    if (a.pre_nat != b.pre_nat) {
+        return a.pre_nat;
+    }
+    return !a.tunnelled && b.tunnelled;
+}
+
+const NatLink* link_in(const FlowNat* n) noexcept {
+    return n == nullptr || n->nat.empty() ? nullptr : &n->nat.front();
+}
+
+// Makes room for f's one NAT link within the state budget; false when there is none.
+bool room_for_link(Flow& f, FlowNat& n, const Observation& o) {
+    return !n.nat.empty() || room_in(f, n.nat, 1, o);
+}
+
+void set_link(FlowNat& n, const NatLink& l) {
+    if (n.nat.empty()) {
+        n.nat.push_back(l);
+    } else {
+        n.nat.front() = l;
+    }
+}
+
+// A problem is noted on a record not joined already (a join made by another transmission of
+// the same SYN stands).
+void note_problem(Flow& f, FlowNat& n, const NatLink& l, const Observation& o) {
+    const NatLink* have = link_in(&n);
+    if (have != nullptr &&
+        (have->kind == NatLink::Kind::Joined || have->kind == NatLink::Kind::Absorbed)) {
+        return;
+    }
+    if (room_for_link(f, n, o)) {
+        set_link(n, l);
+    }
+}
+
+bool same_hop(const PointSeen& a, const PointSeen& b) noexcept {
+    return a.point == b.point && a.pre_nat == b.pre_nat && a.tunnelled == b.tunnelled;
+}
+
+// The flow's first SYN sighting, kept in its attempts: `seen` holds it only once a sighting at
+// another hop comes, so a single capture point allocates nothing for the path.
+std::optional<PointSeen> first_sighting(const Flow& f) noexcept {
+    if (f.attempts.empty() || f.attempts.front().tx.empty()) {
+        return std::nullopt;
+    }
+    const SynTx& tx = f.attempts.front().tx.front();
+    return PointSeen{
+        .ts = tx.ts,
+        .frame = tx.frame,
+        .point = tx.first_point,
+        .ip_id = tx.ip_id,
+        .outer_sport = tx.first_tunnelled ? tx.outer_sport : std::uint16_t{0},
+        .tunnelled = tx.first_tunnelled,
+        .pre_nat = false,
+        .outer_status = tx.first_tunnelled ? tx.outer_status : verify::Status::Unverified};
+}
+
+// f's sightings, the first one included.
+std::vector<PointSeen> sightings(const Flow& f, const FlowNat* n) {
+    if (n != nullptr && !n->seen.empty()) {
+        return n->seen;
+    }
+    std::vector<PointSeen> out;
+    if (const std::optional<PointSeen> first = first_sighting(f)) {
+        out.push_back(*first);
+    }
+    return out;
+}
+
+}  // namespace
+
+track::Endpoint subnet_of(const track::Endpoint& e, std::uint8_t prefix_len) noexcept {
+    track::Endpoint s;
+    s.v6 = e.v6;
+    const unsigned bits = e.v6 ? 64U : std::min<unsigned>(prefix_len, 32U);
+    for (unsigned i = 0; i < bits / 8; ++i) {
+        s.addr[i] = e.addr[i];
+    }
+    if (bits % 8 != 0) {
+        s.addr[bits / 8] = static_cast<std::uint8_t>(e.addr[bits / 8] & (0xFF00U >> (bits % 8)));
+    }
+    return s;
+}
+
+void sort_path(std::vector<PointSeen>& seen) noexcept {
+    std::stable_sort(seen.begin(), seen.end(), before);
+}
+
+FlowNat* NatJoin::state_of(const Flow& f) noexcept {
+    const auto it = state_.find(f.key);
+    return it == state_.end() ? nullptr : &it->second;
+}
+
+const FlowNat* NatJoin::state_of(const Flow& f) const noexcept {
+    const auto it = state_.find(f.key);
+    return it == state_.end() ? nullptr : &it->second;
+}
+
+// f's NAT-path state, made (its table node charged to f) if new; nullptr when the state budget
+// has no room for it.
+FlowNat* NatJoin::make_state(Flow& f, const Observation& o) {
+    if (FlowNat* n = state_of(f)) {
+        return n;
+    }
+    constexpr std::size_t kNode = sizeof(FlowNat) + sizeof(track::FlowKey) + 2 * sizeof(void*);
+    if (!o.state.take(kNode)) {
+        f.incomplete = true;
+        ++o.detail_dropped;
+        return nullptr;
+    }
+    f.detail_bytes += kNode;
+    return &state_[f.key];
+}
+
+void NatJoin::forget(const Flow& f) noexcept {
+    if (!state_.empty()) {
+        state_.erase(f.key);
+    }
+}
+
+const NatLink* NatJoin::link_of(const Flow& f) const noexcept {
+    return link_in(state_of(f));
+}
+
+void NatJoin::put_path(const Flow& f, ConnectionReport& r) const {
+    const NatLink* l = link_of(f);
+    const bool joined = l != nullptr && l->kind == NatLink::Kind::Joined;
+    std::vector<PointSeen> seen = sightings(f, state_of(f));
+    sort_path(seen);
+    for (const PointSeen& p : seen) {
+        const bool pre = p.pre_nat && joined;
+        r.path.push_back(PathHop{.point = p.point,
+                                 .client = pre ? l->client : f.client(),
+                                 .server = pre ? l->server : f.server(),
+                                 .tunnelled = p.tunnelled,
+                                 .outer_sport = p.outer_sport,
+                                 .outer_status = p.outer_status,
+                                 .first_frame = p.frame,
+                                 .pre_nat = pre});
+    }
+}
+
+void NatJoin::enable(const ConnectionOptions& options) {
+    if (enabled()) {
+        return;
+    }
+    window_s_ = options.nat_join_window_s;
+    prefix_len_ = options.flannel_prefix_len;
+    index_.resize(std::bit_ceil(std::max<std::size_t>(options.nat_join_entries, 1)));
+    paths_.resize(kMaxPaths);
+}
+
+NatJoin::Entry* NatJoin::slot_of(std::uint32_t isn, std::uint16_t ip_id,
+                                 std::uint32_t tsval) noexcept {
+    std::uint64_t h = (std::uint64_t{isn} << 32 | tsval) ^ (std::uint64_t{ip_id} << 17);
+    h *= 0x9E3779B97F4A7C15ULL;
+    return &index_[static_cast<std::size_t>(h >> 32) & (index_.size() - 1)];
+}
+
+void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
+                     track::FlowTable<Flow>& flows) {
+    if (!enabled()) {
+        return;
+    }
+    const PointSeen here{.ts = o.ts,
+                         .frame = o.ctx.packet.frame().number,
+                         .point = o.ctx.point,
+                         .ip_id = s.ip_id,
+                         .outer_sport = s.tunnelled ? s.outer_sport : std::uint16_t{0},
+                         .tunnelled = s.tunnelled,
+                         .pre_nat = false,
+                         .outer_status = s.tunnelled && s.outer_verdict_known
+                                             ? s.outer_verdict.status
+                                             : verify::Status::Unverified};
+    const NatLink* l = link_of(f);
+    if (l != nullptr && l->kind == NatLink::Kind::Absorbed) {
+        if (Flow* post = flows.find(l->other)) {
+            PointSeen pre = here;
+            pre.pre_nat = true;
+            pre_points_ |= point_bit(here.point);
+            add_seen(*post, pre, o);
+        }
+    } else {
+        add_seen(f, here, o);
+    }
+    const std::uint32_t tsval = s.tsval.value_or(0);
+    Entry& e = *slot_of(s.t.seq, s.ip_id, tsval);
+    const bool same = e.used && e.isn == s.t.seq && e.ip_id == s.ip_id &&
+                      e.has_tsval == s.tsval.has_value() && e.tsval == tsval;
+    if (same && e.point == o.ctx.point) {
+        return;  // one point: the same record, or another SYN (not joined)
+    }
+    Flow* other = same && !(e.key == f.key) ? flows.find(e.key) : nullptr;
+    if (!same || (other == nullptr && !(e.key == f.key))) {
+        e = Entry{.ts = o.ts,
+                  .key = f.key,
+                  .isn = s.t.seq,
+                  .tsval = tsval,
+                  .ip_id = s.ip_id,
+                  .point = o.ctx.point,
+                  .has_tsval = s.tsval.has_value(),
+                  .used = true,
+                  .tunnelled = s.tunnelled};
+        return;
+    }
+    if (other == nullptr) {
+        return;  // the same record at another point
+    }
+    const double dt = seconds_between(e.ts, o.ts);  // > 0: this sighting is the later one
+    if (std::fabs(dt) > window_s_) {
+        ++refused;
+        const auto skew = static_cast<float>(std::fabs(dt));
+        problem(f, NatLink{.kind = NatLink::Kind::ClockSkew, .skew_s = skew, .other = e.key}, o);
+        problem(*other, NatLink{.kind = NatLink::Kind::ClockSkew, .skew_s = skew, .other = f.key},
+                o);
+        return;
+    }
+    const bool this_later = dt >= 0;
+    if (this_later ? (e.tunnelled && !s.tunnelled) : (s.tunnelled && !e.tunnelled)) {
+        ++refused;  // NAT comes before encapsulation: a tunnelled record is never the pre-NAT one
+        problem(f, NatLink{.kind = NatLink::Kind::WrongOrder, .other = e.key}, o);
+        problem(*other, NatLink{.kind = NatLink::Kind::WrongOrder, .other = f.key}, o);
+        return;
+    }
+    link(this_later ? *other : f, this_later ? f : *other, o);
+}
+
+// Joins the pre-NAT record into the post-NAT one: the post-NAT flow keeps the tuple as sent and
+// the pre-NAT points' sightings; the pre-NAT flow is reported there. A record already joined
+// with a third one stays as it is (a chain of joins is not followed).
+void NatJoin::link(Flow& pre, Flow& post, const Observation& o) {
+    const NatLink* pl = link_of(pre);
+    const NatLink* ql = link_of(post);
+    if (pl != nullptr && pl->kind == NatLink::Kind::Absorbed) {
+        return;  // joined already (this one, or another post-NAT record)
+    }
+    if ((pl != nullptr && pl->kind == NatLink::Kind::Joined) ||
+        (ql != nullptr && ql->kind != NatLink::Kind::ClockSkew &&
+         ql->kind != NatLink::Kind::WrongOrder)) {
+        return;
+    }
+    FlowNat* pn = make_state(pre, o);
+    FlowNat* qn = pn != nullptr ? make_state(post, o) : nullptr;
+    if (qn == nullptr || !room_for_link(pre, *pn, o) || !room_for_link(post, *qn, o)) {
+        return;
+    }
+    const std::vector<PointSeen> pre_seen = sightings(pre, pn);
+    std::uint16_t first_point = 0;
+    Timestamp first_ts;
+    bool any = false;
+    for (const PointSeen& p : pre_seen) {
+        if (!any || seconds_between(p.ts, first_ts) > 0) {
+            first_point = p.point;
+            first_ts = p.ts;
+            any = true;
+        }
+    }
+    set_link(*qn, NatLink{.kind = NatLink::Kind::Joined,
+                          .point = first_point,
+                          .client = pre.client(),
+                          .server = pre.server(),
+                          .other = pre.key});
+    set_link(*pn, NatLink{.kind = NatLink::Kind::Absorbed, .other = post.key});
+    for (PointSeen p : pre_seen) {
+        p.pre_nat = true;
+        pre_points_ |= point_bit(p.point);
+        add_seen(post, p, o);
+    }
+    ++joins;
+}
+
+void NatJoin::problem(Flow& f, const NatLink& l, const Observation& o) {
+    if (FlowNat* n = make_state(f, o)) {
+        note_problem(f, *n, l, o);
+    }
+}
+
+void NatJoin::add_seen(Flow& f, const PointSeen& p, const Observation& o) {
+    FlowNat* n = state_of(f);
+    if (n == nullptr || n->seen.empty()) {
+        const std::optional<PointSeen> first = first_sighting(f);
+        if (first && same_hop(*first, p)) {
+            return;
+        }
+        n = make_state(f, o);
+        if (n == nullptr) {
+            return;
+        }
+        if (first && room_in(f, n->seen, kMaxSeen, o)) {
+            n->seen.push_back(*first);
+        }
+    }
+    for (const PointSeen& q : n->seen) {
+        if (same_hop(q, p)) {
+            return;  // the first SYN at each hop is the hop
+        }
+    }
+    if (n->seen.size() >= kMaxSeen || !room_in(f, n->seen, kMaxSeen, o)) {
+        return;
+    }
+    n->seen.push_back(p);
+    learn(f, n->seen, p);
+}
+
+// The same transmission (IP ID) at two points orders them on the path to f's server's subnet.
+void NatJoin::learn(const Flow& f, const std::vector<PointSeen>& seen,
+                    const PointSeen& p) noexcept {
+    const track::Endpoint subnet = subnet_of(f.server(), prefix_len_);
+    Path* path = nullptr;
+    for (Path& c : paths_) {
+        if (c.used && c.subnet == subnet) {
+            path = &c;
+            break;
+        }
+        if (!c.used && path == nullptr) {
+            path = &c;
+        }
+    }
+    if (path == nullptr) {
+        return;  // the paths learned are bounded: further subnets are not learned
+    }
+    for (const PointSeen& q : seen) {
+        if (q.point == p.point || q.ip_id != p.ip_id || q.point >= kMaxPoints ||
+            p.point >= kMaxPoints || std::fabs(seconds_between(q.ts, p.ts)) > window_s_) {
+            continue;  // points whose clocks disagree teach no order
+        }
+        path->used = true;
+        path->subnet = subnet;
+        if (before(q, p)) {
+            path->after[q.point] |= point_bit(p.point);
+        } else {
+            path->after[p.point] |= point_bit(q.point);
+        }
+    }
+}
+
+const NatJoin::Path* NatJoin::path_of(const Flow& f) const noexcept {
+    const track::Endpoint subnet = subnet_of(f.server(), prefix_len_);
+    for (const Path& c : paths_) {
+        if (c.used && c.subnet == subnet) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+std::uint32_t NatJoin::expected_missing(const Flow& f, std::uint32_t reached,
+                                        std::uint16_t& last) const noexcept {
+    const Path* path = path_of(f);
+    if (path == nullptr || reached == 0) {
+        return 0;
+    }
+    std::uint32_t next = 0;
+    for (std::uint16_t p = 0; p < kMaxPoints; ++p) {
+        if ((reached & point_bit(p)) != 0) {
+            next |= path->after[p];
+        }
+    }
+    next &= ~reached;
+    // Only points after the last one reached: one that precedes a reached point was passed.
+    std::uint32_t beyond = 0;
+    for (std::uint16_t q = 0; q < kMaxPoints; ++q) {
+        if ((next & point_bit(q)) != 0 && (path->after[q] & reached) == 0) {
+            beyond |= point_bit(q);
+        }
+    }
+    // The first of them: one no other of them precedes.
+    std::uint32_t first = 0;
+    for (std::uint16_t q = 0; q < kMaxPoints; ++q) {
+        if ((beyond & point_bit(q)) == 0) {
+            continue;
+        }
+        bool preceded = false;
+        for (std::uint16_t r = 0; r < kMaxPoints; ++r) {
+            preceded = preceded || (r != q && (beyond & point_bit(r)) != 0 &&
+                                    (path->after[r] & point_bit(q)) != 0 &&
+                                    (path->after[q] & point_bit(r)) == 0);
+        }
+        if (!preceded) {
+            first |= point_bit(q);
+        }
+    }
+    for (std::uint16_t p = 0; p < kMaxPoints && first != 0; ++p) {
+        if ((reached & point_bit(p)) != 0 && (path->after[p] & first) != 0 &&
+            (path->after[p] & reached) == 0) {
+            last = p;
+        }
+    }
+    return first;
+}
+
+void NatJoin::decide(const Flow& f, ConnectionReport& r) const {
+    const NatLink* l = link_of(f);
+    const bool joined = l != nullptr && l->kind == NatLink::Kind::Joined;
+    if (joined) {
+        r.as_sent = AsSent{.client = l->client, .server = l->server, .point = l->point};
+    } else if (l != nullptr && l->kind == NatLink::Kind::ClockSkew) {
+        r.nat_problem = NatJoinProblem::ClockSkew;
+        r.nat_skew_s = l->skew_s;
+    } else if (l != nullptr && l->kind == NatLink::Kind::WrongOrder) {
+        r.nat_problem = NatJoinProblem::WrongOrder;
+    } else if (l == nullptr && pre_points_ != 0 && f.points != 0 &&
+               (f.points & ~pre_points_) == 0) {
+        r.nat_problem = NatJoinProblem::Unmatched;
+    }
+    if (!joined && r.nat_problem == NatJoinProblem::None) {
+        return;
+    }
+    put_path(f, r);
+    if (!joined) {
+        return;
+    }
+    std::vector<PointSeen> seen = sightings(f, state_of(f));
+    sort_path(seen);
+    // Inner SNAT by the rewrite itself: the client as sent against the client after NAT.
+    r.inner_snat = l->client == f.client()
+                       ? InnerSnatReason{}
+                       : InnerSnatReason{.kind = InnerSnatReason::Kind::Rewritten,
+                                         .port = f.client().port,
+                                         .before = l->client};
+    // Outer SNAT: the same transmission's outer packet at a pre-NAT point (before POSTROUTING)
+    // and at a point after it.
+    for (const PointSeen& a : seen) {
+        if (!a.tunnelled || a.pre_nat || (pre_points_ & point_bit(a.point)) == 0) {
+            continue;
+        }
+        for (const PointSeen& b : seen) {
+            if (b.tunnelled && b.ip_id == a.ip_id && (pre_points_ & point_bit(b.point)) == 0) {
+                r.outer_snat = a.outer_sport == b.outer_sport
+                                   ? OuterSnatReason{}
+                                   : OuterSnatReason{.kind = OuterSnatReason::Kind::Rewritten,
+                                                     .port = b.outer_sport,
+                                                     .pre_nat_port = a.outer_sport};
+                return;
+            }
+        }
+    }
+}
+
+}  // namespace vxcheck::analyze

@@ -1,0 +1,111 @@
+#pragma once
+// The join across NAT (issue 18 items 3-5, domain spec 5.3): the same SYN is recognised before
+// and after NAT by what NAT does not change, its ISN, IPv4 identification and TSval. A SYN
+// identity index (a fixed table keyed by that identity) remembers which record saw each SYN
+// first; the same SYN on a record with another tuple, within the join window, joins the two:
+// the earlier sighting is the pre-NAT record, reported inside the post-NAT one (its tuple as
+// sent, its points as hops), never alone. The two sightings are at two capture points: NAT
+// happens between points, and one point seeing one SYN identity under two tuples is two SYNs
+// (synthetic captures reuse ISNs and IP IDs).
+//
+// Path order (the rule): points are ordered by the time they saw the same SYN transmission;
+// at equal times a pre-NAT sighting comes first, then an untunnelled one. Each SYN seen at two
+// or more points teaches that order for the paths to its server's subnet (the flannel lease:
+// one node), so a SYN that stopped short is compared with the path other SYNs to that node
+// took: the first point after its last one that it never reached is where it was lost.
+
+#include <array>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "flow.h"
+#include "vxcheck/track/flow_table.h"
+
+namespace vxcheck::analyze {
+
+class NatJoin {
+  public:
+    /// Makes the index (once), when the first capture point is added. Without it (an analyzer
+    /// fed packets with no point added) nothing is joined or learned.
+    void enable(const ConnectionOptions& options);
+    [[nodiscard]] bool enabled() const noexcept { return !index_.empty(); }
+
+    /// A SYN from the client of f at o.ctx.point: records the point's first sighting, learns the
+    /// path order, and joins f with the record of the same SYN under another tuple.
+    void on_syn(Flow& f, const Segment& s, const Observation& o, track::FlowTable<Flow>& flows);
+
+    /// Fills r's NAT path (as_sent, the hops in path order, a join problem) and decides inner and
+    /// outer SNAT by the rewrite itself where both sides were captured.
+    void decide(const Flow& f, ConnectionReport& r) const;
+
+    /// The points the learned path to f's server expects after those in `reached`, that it
+    /// never reached, and the last reached point before them; 0 when none.
+    [[nodiscard]] std::uint32_t expected_missing(const Flow& f, std::uint32_t reached,
+                                                 std::uint16_t& last) const noexcept;
+
+    /// Fills r.path from f's hops, in path order (a pre-NAT hop with the tuple as sent).
+    void put_path(const Flow& f, ConnectionReport& r) const;
+
+    /// f's NAT link, if any (Absorbed: f is reported inside the flow it was joined into).
+    [[nodiscard]] const NatLink* link_of(const Flow& f) const noexcept;
+    [[nodiscard]] bool absorbed(const Flow& f) const noexcept {
+        const NatLink* l = link_of(f);
+        return l != nullptr && l->kind == NatLink::Kind::Absorbed;
+    }
+    /// Drops f's NAT-path state: f leaves the table (its charge goes back with f's detail).
+    void forget(const Flow& f) noexcept;
+    void clear() noexcept { state_.clear(); }
+
+    /// Points that saw a pre-NAT record (of a joined connection).
+    [[nodiscard]] std::uint32_t pre_nat_points() const noexcept { return pre_points_; }
+
+    /// Counters: joins made, and identities matched but not joined (clock skew, wrong order).
+    std::uint64_t joins = 0;
+    std::uint64_t refused = 0;
+
+  private:
+    struct Entry {
+        Timestamp ts;
+        track::FlowKey key;
+        std::uint32_t isn = 0;
+        std::uint32_t tsval = 0;
+        std::uint16_t ip_id = 0;
+        std::uint16_t point = 0;
+        bool has_tsval = false;
+        bool used = false;
+        bool tunnelled = false;
+    };
+    struct Path {
+        track::Endpoint subnet;
+        std::array<std::uint32_t, kMaxPoints> after{};  // bit q of after[p]: q follows p
+        bool used = false;
+    };
+    static constexpr std::size_t kMaxPaths = 64;
+
+    Entry* slot_of(std::uint32_t isn, std::uint16_t ip_id, std::uint32_t tsval) noexcept;
+    void link(Flow& pre, Flow& post, const Observation& o);
+    void add_seen(Flow& f, const PointSeen& p, const Observation& o);
+    void problem(Flow& f, const NatLink& l, const Observation& o);
+    void learn(const Flow& f, const std::vector<PointSeen>& seen, const PointSeen& p) noexcept;
+    [[nodiscard]] FlowNat* state_of(const Flow& f) noexcept;
+    [[nodiscard]] const FlowNat* state_of(const Flow& f) const noexcept;
+    [[nodiscard]] FlowNat* make_state(Flow& f, const Observation& o);
+    [[nodiscard]] const Path* path_of(const Flow& f) const noexcept;
+
+    std::vector<Entry> index_;
+    std::vector<Path> paths_;
+    std::unordered_map<track::FlowKey, FlowNat, track::FlowKeyHash> state_;
+    std::uint32_t pre_points_ = 0;
+    double window_s_ = 1.0;
+    std::uint8_t prefix_len_ = 24;
+};
+
+/// The subnet of a server address: the flannel lease (prefix_len bits) of IPv4, /64 of IPv6.
+[[nodiscard]] track::Endpoint subnet_of(const track::Endpoint& e, std::uint8_t prefix_len) noexcept;
+
+/// Sorts hops in path order: by time, a pre-NAT sighting before others at equal times, then an
+/// untunnelled one before a tunnelled one.
+void sort_path(std::vector<PointSeen>& seen) noexcept;
+
+}  // namespace vxcheck::analyze

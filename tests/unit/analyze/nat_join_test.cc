@@ -1,0 +1,220 @@
+// The join across NAT (issue 18 items 3-5): the same SYN before and after NAT, recognised by
+// its ISN, IP ID and TSval within the join window and in the order NAT imposes; never a wrong
+// join. And the path other SYNs to the same node took, to tell where a SYN stopped.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "feeder.h"
+#include "packet_builder.h"
+#include "vxcheck/analyze/connections.h"
+
+namespace vxcheck::test {
+namespace {
+
+namespace tf = decode::tcp_flag;
+using analyze::ConnectionReport;
+using analyze::NatJoinProblem;
+
+constexpr std::uint32_t kIsn = 0x6A5B4C3D;
+constexpr std::uint16_t kId = 0x4100;
+
+ByteVec timestamp(std::uint32_t tsval) {
+    return {1,
+            1,
+            8,
+            10,
+            static_cast<std::uint8_t>(tsval >> 24),
+            static_cast<std::uint8_t>(tsval >> 16),
+            static_cast<std::uint8_t>(tsval >> 8),
+            static_cast<std::uint8_t>(tsval),
+            0,
+            0,
+            0,
+            0};
+}
+
+// The host client's SYN to the ClusterIP, as sent.
+PacketBuilder pre_nat(std::uint16_t ip_id = kId, std::uint16_t sport = 40000) {
+    return PacketBuilder()
+        .ethernet()
+        .ipv4("192.168.1.10", "10.96.0.10")
+        .ipv4_id(ip_id)
+        .tcp(sport, 2049, tf::kSyn, kIsn)
+        .tcp_options(timestamp(3100000000U));
+}
+
+// The same SYN after DNAT to the pod and MASQUERADE to flannel.1's address.
+PacketBuilder post_nat(std::uint16_t ip_id = kId) {
+    return PacketBuilder()
+        .ethernet()
+        .ipv4("10.244.1.0", "10.244.2.5")
+        .ipv4_id(ip_id)
+        .tcp(23456, 2049, tf::kSyn, kIsn)
+        .tcp_options(timestamp(3100000000U));
+}
+
+// A SYN from `src`:`sport` inside VXLAN between the two nodes.
+PacketBuilder in_vxlan(std::string_view src, std::string_view dst, std::uint16_t sport) {
+    return PacketBuilder()
+        .ethernet()
+        .ipv4("192.168.1.10", "192.168.1.20")
+        .udp(50001, 8472)
+        .vxlan(1)
+        .ethernet()
+        .ipv4(src, dst)
+        .ipv4_id(kId)
+        .tcp(sport, 2049, tf::kSyn, kIsn)
+        .tcp_options(timestamp(3100000000U));
+}
+
+class NatJoin : public ::testing::Test {
+  protected:
+    NatJoin() {
+        a.add_point("prenat");
+        a.add_point("flannel1");
+        a.add_point("eth0");
+    }
+    analyze::ConnectionAnalyzer a{{}};
+    Feeder feed{a};
+
+    void at(std::uint16_t point, const PacketBuilder& b, double t_s) {
+        feed.at_point(point);
+        feed.send_at(b, t_s);
+    }
+};
+
+TEST_F(NatJoin, TheSameSynUnderAnotherTupleWithinTheWindowIsOneConnection) {
+    at(0, pre_nat(), 0.0);
+    at(1, post_nat(), 0.000005);
+    const std::vector<ConnectionReport> r = a.finish();
+    ASSERT_EQ(r.size(), 1U);
+    ASSERT_TRUE(r[0].as_sent);
+    EXPECT_EQ(track::to_string(r[0].as_sent->client), "192.168.1.10:40000");
+    EXPECT_EQ(track::to_string(r[0].as_sent->server), "10.96.0.10:2049");
+    EXPECT_EQ(r[0].as_sent->point, 0);
+    EXPECT_EQ(track::to_string(r[0].client), "10.244.1.0:23456");  // the underlay tuple stays
+    EXPECT_EQ(r[0].inner_snat.kind, analyze::InnerSnatReason::Kind::Rewritten);
+    ASSERT_EQ(r[0].path.size(), 2U);
+    EXPECT_TRUE(r[0].path[0].pre_nat);
+    EXPECT_EQ(r[0].path[1].point, 1);
+}
+
+TEST_F(NatJoin, TheJoinDoesNotDependOnWhichFileIsReadFirst) {
+    at(1, post_nat(), 0.000005);  // the post-NAT point's file first
+    at(0, pre_nat(), 0.0);
+    const std::vector<ConnectionReport> r = a.finish();
+    ASSERT_EQ(r.size(), 1U);
+    ASSERT_TRUE(r[0].as_sent);
+    EXPECT_EQ(track::to_string(r[0].as_sent->client), "192.168.1.10:40000");
+    EXPECT_EQ(track::to_string(r[0].client), "10.244.1.0:23456");
+}
+
+TEST_F(NatJoin, SightingsFurtherApartThanTheWindowAreNotJoinedButReportedAsClockSkew) {
+    at(0, pre_nat(), 0.0);
+    at(1, post_nat(), 5.0);  // the points' clocks disagree by 5 s
+    const std::vector<ConnectionReport> r = a.finish();
+    ASSERT_EQ(r.size(), 2U);
+    for (const ConnectionReport& c : r) {
+        EXPECT_FALSE(c.as_sent);
+        EXPECT_EQ(c.nat_problem, NatJoinProblem::ClockSkew);
+        EXPECT_NEAR(c.nat_skew_s, 5.0, 1e-3);
+    }
+}
+
+TEST_F(NatJoin, ATunnelledSightingBeforeAPlainOneIsTheWrongOrderForNat) {
+    at(2, in_vxlan("192.168.1.10", "10.96.0.10", 40000), 0.0);  // inside the tunnel first
+    at(1, post_nat(), 0.000005);  // then without it, under another tuple
+    const std::vector<ConnectionReport> r = a.finish();
+    ASSERT_EQ(r.size(), 2U);
+    for (const ConnectionReport& c : r) {
+        EXPECT_FALSE(c.as_sent);
+        EXPECT_EQ(c.nat_problem, NatJoinProblem::WrongOrder);
+    }
+}
+
+TEST_F(NatJoin, OnePointSeeingOneSynIdentityUnderTwoTuplesJoinsNothing) {
+    at(1, pre_nat(), 0.0);
+    at(1, post_nat(), 0.000005);  // the same point: two SYNs that happen to share the identity
+    const std::vector<ConnectionReport> r = a.finish();
+    ASSERT_EQ(r.size(), 2U);
+    for (const ConnectionReport& c : r) {
+        EXPECT_FALSE(c.as_sent);
+        EXPECT_EQ(c.nat_problem, NatJoinProblem::None);
+    }
+}
+
+TEST_F(NatJoin, TheSameIsnWithAnotherIpIdIsAnotherSyn) {
+    at(0, pre_nat(kId), 0.0);
+    at(1, post_nat(kId + 1), 0.000005);
+    const std::vector<ConnectionReport> r = a.finish();
+    ASSERT_EQ(r.size(), 2U);
+    for (const ConnectionReport& c : r) {
+        EXPECT_FALSE(c.as_sent);
+        EXPECT_EQ(c.nat_problem, NatJoinProblem::None);
+    }
+}
+
+TEST_F(NatJoin, APreNatRecordWithNoPostNatMatchIsReportedUnmatched) {
+    at(0, pre_nat(), 0.0);
+    at(1, post_nat(), 0.000005);
+    at(0, pre_nat(0x4200, 40002), 0.5);  // at the pre-NAT point only
+    const std::vector<ConnectionReport> r = a.finish();
+    ASSERT_EQ(r.size(), 2U);
+    const ConnectionReport& lone = r[0].as_sent ? r[1] : r[0];
+    EXPECT_EQ(lone.client.port, 40002);
+    EXPECT_EQ(lone.nat_problem, NatJoinProblem::Unmatched);
+}
+
+TEST_F(NatJoin, WithoutAPreNatPointNothingChanges) {
+    at(1, post_nat(), 0.0);
+    at(2, in_vxlan("10.244.1.0", "10.244.2.5", 23456), 0.00002);
+    const std::vector<ConnectionReport> r = a.finish();
+    ASSERT_EQ(r.size(), 1U);  // one tuple at both points: one record, no NAT path
+    EXPECT_FALSE(r[0].as_sent);
+    EXPECT_TRUE(r[0].path.empty());
+    EXPECT_EQ(r[0].nat_problem, NatJoinProblem::None);
+    EXPECT_EQ(r[0].syns, 1U);
+}
+
+// Pod to pod over three points: a SYN that stopped after the second point never reached the
+// third, which another SYN to the same node showed comes next.
+TEST_F(NatJoin, ASynThatStoppedShortMissesThePointOtherSynsToItsNodeReached) {
+    const auto pod_syn = [](std::uint16_t sport, std::uint16_t id, bool tunnelled) {
+        PacketBuilder b;
+        b.ethernet();
+        if (tunnelled) {
+            b.ipv4("192.168.1.10", "192.168.1.20").udp(50001, 8472).vxlan(1).ethernet();
+        }
+        b.ipv4("10.244.1.5", "10.244.2.5")
+            .ipv4_id(id)
+            .tcp(sport, 2049, tf::kSyn, kIsn + sport)
+            .tcp_options(timestamp(7U + sport));
+        return b;
+    };
+    at(0, pod_syn(41000, 1, false), 0.0);     // flannel.1
+    at(1, pod_syn(41000, 1, true), 0.00001);  // eth0, in the tunnel
+    at(2, pod_syn(41000, 1, false), 0.00002);
+    at(0, pod_syn(41002, 9, false), 1.0);
+    at(1, pod_syn(41002, 9, true), 1.00001);  // never at point 2
+    const std::vector<ConnectionReport> r = a.finish();
+    ASSERT_EQ(r.size(), 2U);
+    const ConnectionReport& lost = r[0].client.port == 41002 ? r[0] : r[1];
+    const ConnectionReport& fine = r[0].client.port == 41002 ? r[1] : r[0];
+    ASSERT_EQ(lost.hops.size(), 1U);
+    EXPECT_EQ(lost.hops[0].kind, analyze::Hop::Kind::NeverReached);
+    EXPECT_EQ(lost.hops[0].last_point, 1);
+    EXPECT_EQ(lost.hops[0].missing, 1U << 2);
+    ASSERT_EQ(lost.path.size(), 2U);
+    EXPECT_FALSE(lost.path[0].tunnelled);  // the first hop as it was seen there, not later
+    EXPECT_TRUE(lost.path[1].tunnelled);
+    EXPECT_EQ(lost.path[1].outer_sport, 50001);
+    EXPECT_TRUE(fine.hops.empty());
+    EXPECT_TRUE(fine.path.empty());
+}
+
+}  // namespace
+}  // namespace vxcheck::test
