@@ -9,10 +9,10 @@
 // Version 0 is decoded as RFC 2784/2890 say; R (RFC 1701 source routing) is not decoded: its
 // routing entries are a variable list that nothing sends any more, so a set R is an anomaly and
 // decoding stops. Version 1 is PPTP's enhanced GRE (RFC 2637 4.1): K set, C and R clear,
-// protocol PPP (0x880B), key = payload length(2) call ID(2). Its header is decoded; its PPP
-// payload is not (PPTP data is compressed or encrypted with MPPE in practice), so decoding ends
-// there without an anomaly. Any other version, or a version 1 header that breaks those rules, is
-// gre.bad_version.
+// protocol PPP (0x880B), key = payload length(2) call ID(2). Its PPP payload is followed into
+// IPv4 (PPP protocol 0x0021) and IPv6 (0x0057), as Wireshark does; any other PPP protocol (MPPE
+// compressed or encrypted data, control protocols) ends decoding without an anomaly. Any other
+// GRE version, or a version 1 header that breaks those rules, is gre.bad_version.
 //
 // The protocol type is an EtherType; decode.cc maps it (Via::GreProtocol), with ERSPAN added:
 //   type I   0x88BE without S: the mirrored Ethernet frame follows the GRE header directly
@@ -43,6 +43,8 @@ constexpr std::uint8_t kGreFlagSequence = 0x10;
 constexpr std::uint8_t kGreFlagAck = 0x80;  // second byte, version 1
 constexpr std::uint8_t kGreVersionMask = 0x07;
 
+constexpr std::uint16_t kPppIpv4 = 0x0021;  // PPP protocol numbers (RFC 1332, RFC 5072)
+constexpr std::uint16_t kPppIpv6 = 0x0057;
 constexpr std::uint16_t kEthertypeCiscoMetadata = 0x8909;
 constexpr std::size_t kCiscoMetadataLen = 8;
 
@@ -71,6 +73,27 @@ std::size_t gre_header_len(std::uint8_t flags, std::uint8_t flags2, std::uint8_t
 // Cisco MetaData as Cisco IOS sends it in GRE: version 1, length 1 (one SGT option).
 bool cisco_metadata_valid(Bytes md) noexcept {
     return md.size() >= kCiscoMetadataLen && md[2] == 1 && md[3] == 1;
+}
+
+// PPP in enhanced GRE (RFC 1661): address and control FF 03 unless compressed away (ACFC), then
+// the protocol, in one byte when that byte is odd (PFC, RFC 1661 6.5), else two. The protocol
+// after the PPP header (IPv4 or IPv6, Proto::None for any other), its length in `len`.
+Proto ppp_payload(Bytes p, std::size_t& len) noexcept {
+    std::size_t off = p.size() >= 2 && p[0] == 0xff && p[1] == 0x03 ? 2 : 0;
+    if (off >= p.size()) {
+        return Proto::None;
+    }
+    std::uint16_t protocol = p[off];
+    if ((protocol & 1U) != 0) {
+        off += 1;
+    } else if (off + 2 <= p.size()) {
+        protocol = be16(p, off);
+        off += 2;
+    } else {
+        return Proto::None;
+    }
+    len = off;
+    return protocol == kPppIpv4 ? Proto::Ipv4 : protocol == kPppIpv6 ? Proto::Ipv6 : Proto::None;
 }
 
 // Reads the optional fields, in their order, into `info`. Precondition: b holds the header.
@@ -125,8 +148,17 @@ void decode_gre(Step& s, DecodedPacket& pkt) noexcept {
     info.has_ack = version == 1 && (b[1] & kGreFlagAck) != 0;
     info.metadata = metadata;
     read_gre_fields(b, info);
-    if (version == 1 || header_len == b.size()) {
-        return end(s);  // PPP is not decoded; nothing follows a keepalive
+    if (header_len == b.size()) {
+        return end(s);  // nothing follows a keepalive
+    }
+    if (version == 1) {
+        std::size_t ppp_len = 0;
+        const Proto inner = ppp_payload(b.subspan(header_len), ppp_len);
+        if (inner == Proto::None) {
+            return end(s);
+        }
+        pkt.enter_tunnel();
+        return next(s, Via::Direct, static_cast<std::uint32_t>(inner), header_len + ppp_len);
     }
     std::uint16_t key = protocol;
     if (metadata) {

@@ -157,20 +157,38 @@ TEST(GreDecode, ErspanHeadersReadTheirFields) {
 }
 
 // RFC 2637 4.1: K set (payload length, call ID), S and A optional, protocol PPP; the PPP
-// payload is not decoded.
-TEST(GreDecode, PptpEnhancedGreIsDecodedUpToPpp) {
+// payload is followed into IPv4 and IPv6, with or without address/control and protocol
+// compression, and ends at any other PPP protocol.
+TEST(GreDecode, PptpEnhancedGreIsFollowedThroughPpp) {
     // flags K|S, A|version 1, protocol 0x880b, key = length 4, call ID 0x1234, seq 5, ack 6.
-    const ByteVec gre = from_hex("30 81 88 0b 00 04 12 34 00 00 00 05 00 00 00 06 ff 03 00 21");
-    const Dissection d(outer4().ip_protocol(47).payload(gre));
-    EXPECT_EQ(d.layer_names(), "ethernet ipv4 gre");
-    EXPECT_EQ(d.anomaly_names(), "");
-    const auto* info = d.find(Proto::Gre)->as<decode::GreInfo>();
+    const ByteVec gre = from_hex("30 81 88 0b 00 04 12 34 00 00 00 05 00 00 00 06");
+    const auto with_ppp = [&](const char* ppp) {
+        ByteVec bytes = gre;
+        const ByteVec p = from_hex(ppp);
+        bytes.insert(bytes.end(), p.begin(), p.end());
+        return outer4().ip_protocol(47).payload(bytes);
+    };
+    for (const char* ppp : {"ff 03 00 21", "00 21", "21"}) {
+        SCOPED_TRACE(ppp);
+        PacketBuilder b = with_ppp(ppp);
+        const Dissection d(inner_tcp(b));
+        EXPECT_EQ(d.layer_names(), "ethernet ipv4 gre / ipv4 tcp");
+        EXPECT_EQ(d.anomaly_names(), "");
+        EXPECT_EQ(d.verdict_names(), "ipv4@0=ok ipv4@1=ok tcp@1=ok");
+    }
+    PacketBuilder v6 = with_ppp("ff 03 00 57");
+    EXPECT_EQ(Dissection(v6.ipv6("fd00::1", "fd00::2").udp(1, 2)).layer_names(),
+              "ethernet ipv4 gre / ipv6 udp");
+    const Dissection mppe(with_ppp("ff 03 00 fd 90 00 12 34"));  // compressed/encrypted data
+    EXPECT_EQ(mppe.layer_names(), "ethernet ipv4 gre");
+    EXPECT_EQ(mppe.anomaly_names(), "");
+    const auto* info = mppe.find(Proto::Gre)->as<decode::GreInfo>();
     EXPECT_EQ(info->version, 1);
     EXPECT_EQ(info->key, 0x00041234U);
     EXPECT_EQ(info->sequence, 5U);
     EXPECT_TRUE(info->has_ack);
     EXPECT_EQ(info->ack, 6U);
-    EXPECT_EQ(d.find(Proto::Gre)->header_len, 16);
+    EXPECT_EQ(mppe.find(Proto::Gre)->header_len, 16);
 }
 
 }  // namespace
