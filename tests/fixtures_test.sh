@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The captures in pcaps/ are exactly what tools/make_pcaps.py (pcaps/, pcaps/bad/) and
-# tools/make_nfs_pcaps.py (pcaps/nfs/) and tools/make_nat_pcaps.py (pcaps/nat/) write
-# (deterministic fixtures).
+# tools/make_nfs_pcaps.py (pcaps/nfs/), tools/make_nat_pcaps.py (pcaps/nat/) and
+# tools/make_tunnel_pcaps.py (GRE, ERSPAN, MPLS, IP-in-IP in pcaps/) write (deterministic fixtures).
 set -u
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -9,6 +9,7 @@ trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 tools/make_pcaps.py "$tmp" >/dev/null || { echo "make_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 /usr/bin/python3 tools/make_nfs_pcaps.py "$tmp/nfs" >/dev/null || { echo "make_nfs_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 /usr/bin/python3 tools/make_nat_pcaps.py "$tmp/nat" >/dev/null || { echo "make_nat_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
+/usr/bin/python3 tools/make_tunnel_pcaps.py "$tmp" >/dev/null || { echo "make_tunnel_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 passed=0
 failed=0
 while IFS= read -r f; do
@@ -16,7 +17,7 @@ while IFS= read -r f; do
     if cmp -s "$f" "$tmp/$rel"; then
         passed=$((passed + 1))
     else
-        echo "FAIL $f differs from what tools/make_pcaps.py / make_nfs_pcaps.py write"
+        echo "FAIL $f differs from what tools/make_pcaps.py / make_nfs_pcaps.py / make_tunnel_pcaps.py write"
         failed=$((failed + 1))
     fi
 done < <(find pcaps -type f \( -name '*.pcap' -o -name '*.pcapng' \) | sort)

@@ -15,12 +15,21 @@ inline constexpr std::uint16_t kEthertypeQinQ = 0x88a8;     // 802.1ad
 inline constexpr std::uint16_t kEthertypeQinQOld = 0x9100;  // pre-standard QinQ
 inline constexpr std::uint16_t kEthertypeTransparentBridging = 0x6558;
 inline constexpr std::uint16_t kMinEthertype = 0x0600;  // smaller values are 802.3 lengths
+// Tunnels and labels outside UDP (issue 21): MPLS (RFC 5332), ERSPAN II/III, PPP in PPTP GRE.
+inline constexpr std::uint16_t kEthertypeMplsUnicast = 0x8847;
+inline constexpr std::uint16_t kEthertypeMplsMulticast = 0x8848;
+inline constexpr std::uint16_t kEthertypeErspan2 = 0x88be;
+inline constexpr std::uint16_t kEthertypeErspan3 = 0x22eb;
+inline constexpr std::uint16_t kEthertypePpp = 0x880b;
 
 // IP protocol numbers (IANA "Assigned Internet Protocol Numbers").
 inline constexpr std::uint8_t kIpProtoIcmp = 1;
 inline constexpr std::uint8_t kIpProtoTcp = 6;
 inline constexpr std::uint8_t kIpProtoUdp = 17;
 inline constexpr std::uint8_t kIpProtoIcmpv6 = 58;
+inline constexpr std::uint8_t kIpProtoIpip = 4;   // IPv4 in IP (RFC 2003)
+inline constexpr std::uint8_t kIpProtoIpv6 = 41;  // IPv6 in IP (RFC 4213)
+inline constexpr std::uint8_t kIpProtoGre = 47;   // RFC 2784
 
 // Header lengths in bytes.
 inline constexpr std::size_t kEthernetHeaderLen = 14;

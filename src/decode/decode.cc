@@ -69,6 +69,9 @@ Proto by_ethertype(std::uint32_t ethertype) noexcept {
             return Proto::Vlan;
         case kEthertypeTransparentBridging:
             return Proto::Ethernet;
+        case wire::kEthertypeMplsUnicast:
+        case wire::kEthertypeMplsMulticast:
+            return Proto::Mpls;
         default:
             return Proto::None;  // ARP, LLDP, ...: not ours
     }
@@ -84,8 +87,39 @@ Proto by_ip_protocol(std::uint32_t protocol) noexcept {
             return Proto::Icmpv4;
         case kIpProtoIcmpv6:
             return Proto::Icmpv6;
+        case wire::kIpProtoGre:
+            return Proto::Gre;
+        case wire::kIpProtoIpip:
+            return Proto::Ipv4;
+        case wire::kIpProtoIpv6:
+            return Proto::Ipv6;
         default:
             return Proto::None;
+    }
+}
+
+// GRE's protocol type is an EtherType, with the ERSPAN types added (gre.cc).
+Proto by_gre_protocol(std::uint32_t protocol) noexcept {
+    if (protocol == wire::kEthertypeErspan2 || protocol == wire::kEthertypeErspan3) {
+        return Proto::Erspan;
+    }
+    return by_ethertype(protocol);
+}
+
+// Whether decoding `proto`, reached by `step`, enters a tunnel: VXLAN, Geneve and GRE enter it
+// themselves (after their header); an IP packet that is an IP protocol's payload is IP-in-IP
+// (RFC 2003, RFC 4213: 4in4, 6in4, 4in6, 6in6), entered here, before its header.
+bool enters_tunnel(Proto proto, const Step& step) noexcept {
+    switch (proto) {
+        case Proto::Vxlan:
+        case Proto::Geneve:
+        case Proto::Gre:
+            return true;
+        case Proto::Ipv4:
+        case Proto::Ipv6:
+            return step.via == Via::IpProtocol;
+        default:
+            return false;
     }
 }
 
@@ -112,6 +146,8 @@ Proto next_proto(const Step& step, const DecodeOptions& opt) noexcept {
             return by_udp_port(step.key, opt);
         case Via::Direct:
             return static_cast<Proto>(step.key);
+        case Via::GreProtocol:
+            return by_gre_protocol(step.key);
     }
     return Proto::None;
 }
@@ -143,6 +179,12 @@ void decode_one(Proto proto, Step& step, DecodedPacket& pkt) noexcept {
             return decode_vxlan(step, pkt);
         case Proto::Geneve:
             return decode_geneve(step, pkt);
+        case Proto::Gre:
+            return decode_gre(step, pkt);
+        case Proto::Erspan:
+            return decode_erspan(step, pkt);
+        case Proto::Mpls:
+            return decode_mpls(step, pkt);
         case Proto::None:
             break;
     }
@@ -162,13 +204,20 @@ void decode(const RawFrame& frame, const DecodeOptions& options, DecodedPacket& 
             out.note(Anomaly::TooManyLayers);
             break;
         }
-        if ((proto == Proto::Vxlan || proto == Proto::Geneve) &&
-            out.depth() >= options.max_tunnel_depth) {
-            out.note(Anomaly::TunnelDepthExceeded);
-            break;
+        if (enters_tunnel(proto, step)) {
+            if (out.depth() >= options.max_tunnel_depth) {
+                out.note(Anomaly::TunnelDepthExceeded);
+                break;
+            }
+            if (proto == Proto::Ipv4 || proto == Proto::Ipv6) {
+                out.enter_tunnel();  // IP-in-IP: the inner header is the tunnel's first layer
+            }
         }
         decode_one(proto, step, out);
         proto = next_proto(step, options);
+        if (proto == Proto::None && step.via == Via::GreProtocol) {
+            out.note(Anomaly::GreUnknownProtocol);
+        }
     }
 
     // Every frame is decoded (it has an outer IP layer) or skipped for one reason.
@@ -287,6 +336,12 @@ std::string_view to_string(Proto p) noexcept {
             return "vxlan";
         case Proto::Geneve:
             return "geneve";
+        case Proto::Gre:
+            return "gre";
+        case Proto::Erspan:
+            return "erspan";
+        case Proto::Mpls:
+            return "mpls";
     }
     return "unknown";
 }

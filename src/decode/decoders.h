@@ -13,7 +13,7 @@
 namespace vxcheck::decode {
 
 /// How the next layer is chosen: by a key looked up in decode.cc, or directly.
-enum class Via : std::uint8_t { End, Ethertype, IpProtocol, UdpDstPort, Direct };
+enum class Via : std::uint8_t { End, Ethertype, IpProtocol, UdpDstPort, Direct, GreProtocol };
 
 /// Where the decode loop is: a decoder reads its layer from it and leaves the next one in it.
 /// Decoders update it member by member, in place: returning it by value made the loop copy it
@@ -58,5 +58,8 @@ void decode_udp(Step& s, DecodedPacket& pkt) noexcept;
 void decode_icmp(Step& s, DecodedPacket& pkt, Proto proto) noexcept;
 void decode_vxlan(Step& s, DecodedPacket& pkt) noexcept;
 void decode_geneve(Step& s, DecodedPacket& pkt) noexcept;
+void decode_gre(Step& s, DecodedPacket& pkt) noexcept;
+void decode_erspan(Step& s, DecodedPacket& pkt) noexcept;
+void decode_mpls(Step& s, DecodedPacket& pkt) noexcept;
 
 }  // namespace vxcheck::decode

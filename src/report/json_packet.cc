@@ -27,6 +27,18 @@ const char* ethertype_name(std::uint16_t t) noexcept {
             return "qinq";
         case 0x6558:
             return "ethernet";  // transparent Ethernet bridging (Geneve, NVGRE)
+        case 0x8847:
+            return "mpls";
+        case 0x8848:
+            return "mpls_multicast";
+        case 0x88be:
+            return "erspan";  // type I or II (GRE)
+        case 0x22eb:
+            return "erspan3";
+        case 0x880b:
+            return "ppp";  // PPTP's enhanced GRE
+        case 0x8909:
+            return "cisco_metadata";  // in GRE: the payload's type follows
         default:
             return "";
     }
@@ -47,6 +59,8 @@ const char* ip_protocol_name(std::uint8_t p) noexcept {
             return "ipv6";
         case 4:
             return "ipip";
+        case 47:
+            return "gre";
         default:
             return "";
     }
@@ -111,6 +125,39 @@ void ip_layer(const decode::Layer& l, ordered_json& j) {
     }
 }
 
+// GRE, ERSPAN and MPLS layers: optional GRE fields only when present.
+void tunnel_layer(const decode::Layer& l, ordered_json& j) {
+    if (const auto* g = l.as<decode::GreInfo>()) {
+        j["version"] = g->version;
+        put_ethertype(j, g->protocol);  // GRE's Protocol Type is an EtherType (RFC 2784 2.4)
+        if (g->has_key) {
+            j["key"] = g->key;
+        }
+        if (g->has_sequence) {
+            j["sequence"] = g->sequence;
+        }
+        if (g->has_ack) {
+            j["ack"] = g->ack;
+        }
+        if (g->metadata) {
+            j["sgt"] = g->sgt;  // Cisco MetaData's security group tag
+        }
+    } else if (const auto* e = l.as<decode::ErspanInfo>()) {
+        j["erspan_type"] = e->version + 1;  // Ver 1 is type II, 2 is type III
+        j["session_id"] = e->session_id;
+        j["vid"] = e->vlan;
+        j["truncated"] = e->truncated;
+    } else if (const auto* m = l.as<decode::MplsInfo>()) {
+        j["label"] = m->label;
+        j["tc"] = m->tc;
+        j["bottom"] = m->bottom;
+        j["ttl"] = m->ttl;
+        if (m->control_word) {
+            j["control_word"] = true;
+        }
+    }
+}
+
 // One layer: protocol numbers as numbers (with a name where one is known), flags as strings.
 ordered_json layer_json(const decode::Layer& l) {
     ordered_json j;
@@ -151,6 +198,8 @@ ordered_json layer_json(const decode::Layer& l) {
         j["vni"] = g->vni;
         put_ethertype(j, g->protocol);  // Geneve's Protocol Type is an EtherType (RFC 8926 3.4)
         j["options_len"] = g->options_len;
+    } else {
+        tunnel_layer(l, j);
     }
     return j;
 }

@@ -28,6 +28,12 @@ constexpr std::uint16_t kEthIpv4 = 0x0800;
 constexpr std::uint16_t kEthIpv6 = 0x86dd;
 constexpr std::uint16_t kEthTeb = 0x6558;
 constexpr std::uint16_t kEthExperimental = 0x88b5;  // IEEE 802 local experimental: not IP
+constexpr std::uint16_t kEthMpls = 0x8847;
+constexpr std::uint16_t kEthErspan2 = 0x88be;
+constexpr std::uint16_t kEthErspan3 = 0x22eb;
+constexpr std::uint8_t kProtoIpip = 4;
+constexpr std::uint8_t kProtoIpv6 = 41;
+constexpr std::uint8_t kProtoGre = 47;
 
 constexpr std::uint8_t kExtHopByHop = 0;
 constexpr std::uint8_t kExtRouting = 43;
@@ -208,7 +214,7 @@ PacketBuilder::Spec& PacketBuilder::last_of(std::initializer_list<Kind> kinds, c
 }
 
 PacketBuilder::Spec& PacketBuilder::last_checksummed(const char* what) {
-    return last_of({Kind::Ipv4, Kind::Tcp, Kind::Udp, Kind::Icmp}, what);
+    return last_of({Kind::Ipv4, Kind::Tcp, Kind::Udp, Kind::Icmp, Kind::Gre}, what);
 }
 
 PacketBuilder::Spec& PacketBuilder::last_l4(const char* what) {
@@ -274,8 +280,8 @@ PacketBuilder& PacketBuilder::link_type(LinkType t) {
 }
 
 PacketBuilder& PacketBuilder::ethertype(std::uint16_t type) {
-    last_of({Kind::Ethernet, Kind::Vlan, Kind::Sll, Kind::Sll2}, "ethertype()").next_override =
-        type;
+    last_of({Kind::Ethernet, Kind::Vlan, Kind::Sll, Kind::Sll2, Kind::Gre}, "ethertype()")
+        .next_override = type;
     return *this;
 }
 
@@ -535,6 +541,58 @@ PacketBuilder& PacketBuilder::geneve(std::uint32_t vni, ByteVec options, std::ui
     return add(std::move(s));
 }
 
+PacketBuilder& PacketBuilder::gre(bool checksum, std::optional<std::uint32_t> key,
+                                  std::optional<std::uint32_t> sequence) {
+    Spec s;
+    s.kind = Kind::Gre;
+    s.header = {
+        static_cast<std::uint8_t>((checksum ? 0x80 : 0) | (key ? 0x20 : 0) | (sequence ? 0x10 : 0)),
+        0, 0, 0};
+    if (checksum) {
+        append32(s.header, 0);
+    }
+    if (key) {
+        append32(s.header, *key);
+    }
+    if (sequence) {
+        append32(s.header, *sequence);
+    }
+    return add(std::move(s));
+}
+
+PacketBuilder& PacketBuilder::erspan(std::uint8_t type, std::uint16_t session_id,
+                                     std::uint16_t vlan, bool subheader) {
+    if (specs_.empty() || specs_.back().kind != Kind::Gre || (type != 2 && type != 3)) {
+        throw std::logic_error("erspan(): type 2 or 3, right after gre()");
+    }
+    Spec s;
+    s.kind = Kind::Erspan;
+    s.ext_type = type;
+    append16(s.header, (std::uint32_t{type - 1U} << 12) | (vlan & 0xfffU));
+    append16(s.header, session_id & 0x3ffU);
+    append32(s.header, type == 2 ? 0x00000001U : 0x5f5e1000U);  // index / timestamp
+    if (type == 3) {
+        append32(s.header, subheader ? 1U : 0U);  // SGT 0, FT 0 (Ethernet), O
+        if (subheader) {
+            append32(s.header, 0x00000004U);  // platform 1: VSM/domain id (any 8 bytes)
+            append32(s.header, 0x12345678U);
+        }
+    }
+    return add(std::move(s));
+}
+
+PacketBuilder& PacketBuilder::mpls(std::uint32_t label, std::uint8_t ttl, std::uint8_t tc) {
+    Spec s;
+    s.kind = Kind::Mpls;
+    append32(s.header, (label << 12) | (std::uint32_t{tc & 7U} << 9) | ttl);  // S in pass 2
+    return add(std::move(s));
+}
+
+PacketBuilder& PacketBuilder::mpls_no_bottom() {
+    last_of({Kind::Mpls}, "mpls_no_bottom()").mpls_no_bottom = true;
+    return *this;
+}
+
 PacketBuilder& PacketBuilder::payload(std::size_t n) {
     ByteVec b(n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -613,11 +671,20 @@ BuiltPacket PacketBuilder::build() const {
     // Pass 1: layout.
     ByteVec& b = out.bytes;
     std::uint8_t depth = 0;
-    for (const Spec& s : specs_) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const Spec& s = specs_[i];
+        // IP-in-IP: the inner IP header is the tunnel's first layer.
+        if (is_ip(s.kind) && i > 0 &&
+            (is_ip(specs_[i - 1].kind) || specs_[i - 1].kind == Kind::Ipv6Ext)) {
+            ++depth;
+        }
         out.layers.push_back(BuiltLayer{
             .kind = s.kind, .depth = depth, .offset = b.size(), .header_len = s.header.size()});
         b.insert(b.end(), s.header.begin(), s.header.end());
-        if (s.kind == Kind::Vxlan || s.kind == Kind::Geneve) {
+        const bool gre_then_erspan =
+            s.kind == Kind::Gre && i + 1 < n && specs_[i + 1].kind == Kind::Erspan;
+        if (s.kind == Kind::Vxlan || s.kind == Kind::Geneve || s.kind == Kind::Erspan ||
+            (s.kind == Kind::Gre && !gre_then_erspan)) {
             ++depth;
         }
     }
@@ -646,6 +713,12 @@ BuiltPacket PacketBuilder::build() const {
                 return kProtoUdp;
             case Kind::Icmp:
                 return v6 ? kProtoIcmpv6 : kProtoIcmp;
+            case Kind::Ipv4:
+                return kProtoIpip;
+            case Kind::Ipv6:
+                return kProtoIpv6;
+            case Kind::Gre:
+                return kProtoGre;
             case Kind::Ipv6Ext:
                 return specs_[i + 1].ext_type;
             default:
@@ -669,6 +742,10 @@ BuiltPacket PacketBuilder::build() const {
                 return kEthIpv6;
             case Kind::Ethernet:
                 return kEthTeb;
+            case Kind::Mpls:
+                return kEthMpls;
+            case Kind::Erspan:
+                return specs_[i + 1].ext_type == 2 ? kEthErspan2 : kEthErspan3;
             default:
                 return kEthExperimental;
         }
@@ -748,8 +825,17 @@ BuiltPacket PacketBuilder::build() const {
                     put16(b, l.offset + 2, ethertype_of_next(i));
                 }
                 break;
+            case Kind::Gre:
+                put16(b, l.offset + 2, ethertype_of_next(i));
+                break;
+            case Kind::Mpls:
+                if (next_kind(i) != Kind::Mpls && !s.mpls_no_bottom) {
+                    b[l.offset + 2] |= 0x01;  // S: bottom of stack
+                }
+                break;
             case Kind::Icmp:
             case Kind::Vxlan:
+            case Kind::Erspan:
             case Kind::Raw:
                 break;
         }
@@ -810,6 +896,18 @@ BuiltPacket PacketBuilder::build() const {
                 value = s.csum_value;
             } else if (s.csum != CsumMode::Correct) {
                 throw std::logic_error("IPv4 header: only corrupt_checksum()/checksum() apply");
+            }
+        } else if (s.kind == Kind::Gre) {
+            if ((s.header[0] & 0x80U) == 0) {
+                continue;  // no checksum field
+            }
+            field = l.offset + 4;  // RFC 2784: over the GRE header and payload, no pseudo-header
+            put16(b, field, 0);
+            value = static_cast<std::uint16_t>(~ref_fold(ref_sum(&b[l.offset], l.end - l.offset)));
+            if (s.csum == CsumMode::Value) {
+                value = s.csum_value;
+            } else if (s.csum != CsumMode::Correct) {
+                throw std::logic_error("GRE: only corrupt_checksum()/checksum() apply");
             }
         } else if (s.kind == Kind::Tcp || s.kind == Kind::Udp || s.kind == Kind::Icmp) {
             const bool udp = s.kind == Kind::Udp;
@@ -1000,6 +1098,12 @@ bool info_matches(const decode::Layer& l) {
             return l.as<decode::VxlanInfo>() != nullptr;
         case Proto::Geneve:
             return l.as<decode::GeneveInfo>() != nullptr;
+        case Proto::Gre:
+            return l.as<decode::GreInfo>() != nullptr;
+        case Proto::Erspan:
+            return l.as<decode::ErspanInfo>() != nullptr;
+        case Proto::Mpls:
+            return l.as<decode::MplsInfo>() != nullptr;
         case Proto::None:
             return false;
     }
@@ -1072,6 +1176,7 @@ std::string check_invariants(const decode::DecodedPacket& pkt, const verify::Ver
         const decode::Layer& l = layers[v.layer];
         const Proto want = v.check == verify::Check::Ipv4Header ? Proto::Ipv4
                            : v.check == verify::Check::Tcp      ? Proto::Tcp
+                           : v.check == verify::Check::Gre      ? Proto::Gre
                                                                 : Proto::Udp;
         if (l.proto != want || v.depth != l.depth) {
             return "verdict check/depth does not match its layer";
@@ -1125,8 +1230,9 @@ std::string check_invariants(const decode::DecodedPacket& pkt, const verify::Ver
     }
     for (std::size_t i = 0; i < layers.size(); ++i) {
         const Proto p = layers[i].proto;
-        const bool wants =
-            p == Proto::Ipv4 || ((p == Proto::Tcp || p == Proto::Udp) && pkt.enclosing_ip(i) >= 0);
+        const auto* gre = layers[i].as<decode::GreInfo>();
+        const bool wants = p == Proto::Ipv4 || (gre != nullptr && gre->has_checksum) ||
+                           ((p == Proto::Tcp || p == Proto::Udp) && pkt.enclosing_ip(i) >= 0);
         if (wants != seen[i]) {
             return "layer " + std::to_string(i) + ": verdict missing or unexpected";
         }

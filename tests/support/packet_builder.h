@@ -67,13 +67,16 @@ enum class Kind : std::uint8_t {
     Icmp,
     Vxlan,
     Geneve,
+    Gre,
+    Erspan,
+    Mpls,
     Raw,  // payload or arbitrary bytes
 };
 
 /// Where a layer ended up in the built frame (all layers, before the snaplen cut).
 struct BuiltLayer {
     Kind kind = Kind::Raw;
-    std::uint8_t depth = 0;  // 0 outermost, +1 inside each VXLAN/Geneve
+    std::uint8_t depth = 0;  // 0 outermost, +1 inside each VXLAN/Geneve/GRE/IP-in-IP tunnel
     std::size_t offset = 0;
     std::size_t header_len = 0;
     std::size_t end = 0;  // end of what this layer covers (its payload included)
@@ -109,7 +112,7 @@ class PacketBuilder {
                              bool big_endian = false);
     /// Overrides the frame's link type (e.g. RawIpv4, Unsupported).
     PacketBuilder& link_type(LinkType t);
-    /// Overrides the type field of the most recent Ethernet/VLAN/SLL/SLL2 layer.
+    /// Overrides the type field of the most recent Ethernet/VLAN/SLL/SLL2/GRE layer.
     PacketBuilder& ethertype(std::uint16_t type);
 
     // --- IPv4 -----------------------------------------------------------------------------------
@@ -170,6 +173,21 @@ class PacketBuilder {
     PacketBuilder& geneve(std::uint32_t vni, ByteVec options = {}, std::uint16_t protocol = 0,
                           std::uint8_t flags = 0, std::uint8_t version = 0);
 
+    // --- tunnels outside UDP (an IP layer right after an IP layer is IP-in-IP: 4, 41) ---------
+    /// GRE version 0 (RFC 2784/2890) after an IP layer: the checksum field (C) when `checksum`,
+    /// the key and sequence number when given; the protocol type from the next layer (IPv4,
+    /// IPv6, Ethernet 0x6558, ERSPAN, MPLS) unless ethertype() overrides it.
+    PacketBuilder& gre(bool checksum = false, std::optional<std::uint32_t> key = std::nullopt,
+                       std::optional<std::uint32_t> sequence = std::nullopt);
+    /// ERSPAN type 2 or 3 (after gre(); type 2 needs a sequence number there); `subheader`
+    /// adds type III's 8-byte platform specific subheader (O).
+    PacketBuilder& erspan(std::uint8_t type, std::uint16_t session_id, std::uint16_t vlan = 0,
+                          bool subheader = false);
+    /// One MPLS label stack entry; S (bottom of stack) is set unless another mpls() follows.
+    PacketBuilder& mpls(std::uint32_t label, std::uint8_t ttl = 64, std::uint8_t tc = 0);
+    /// Clears S in the most recent MPLS entry (a stack with no bottom).
+    PacketBuilder& mpls_no_bottom();
+
     // --- payload --------------------------------------------------------------------------------
     /// n bytes of a fixed pattern (0x00, 0x01, ... wrapping).
     PacketBuilder& payload(std::size_t n);
@@ -226,6 +244,7 @@ class PacketBuilder {
         std::optional<std::uint8_t> version_override;
         std::optional<std::uint8_t> doff_override;
         std::uint16_t geneve_protocol = 0;
+        bool mpls_no_bottom = false;
         bool home_address = false;       // Ipv6Ext: src6 holds a Home Address (pseudo source)
         bool final_destination = false;  // Ipv6Ext: dst6 holds a Routing header's final hop
         // Checksums.

@@ -38,6 +38,17 @@ namespace vxcheck::decode {
     X(VxlanReservedNonzero, "vxlan.reserved_nonzero")                                      \
     X(GeneveTruncated, "geneve.truncated")                                                 \
     X(GeneveBadVersion, "geneve.bad_version")                                              \
+    X(GreTruncated, "gre.truncated")                                                       \
+    X(GreBadVersion, "gre.bad_version")         /* not 0, nor a valid PPTP version 1 */    \
+    X(GreRoutingPresent, "gre.routing_present") /* RFC 1701 source routing: not decoded */ \
+    X(GreUnknownProtocol, "gre.unknown_protocol")                                          \
+    X(ErspanTruncated, "erspan.truncated")                                                 \
+    X(ErspanBadVersion, "erspan.bad_version")                                              \
+    X(ErspanUnknownFrameType, "erspan.unknown_frame_type") /* type III FT not Ethernet */  \
+    X(MplsTruncated, "mpls.truncated")                                                     \
+    X(MplsNoBottomOfStack, "mpls.no_bottom_of_stack") /* frame ends inside the stack */    \
+    X(MplsTooManyLabels, "mpls.too_many_labels")      /* beyond kMaxMplsLabels */          \
+    X(MplsUnknownPayload, "mpls.unknown_payload")     /* first nibble not 0, 4 or 6 */     \
     X(TunnelDepthExceeded, "decode.tunnel_depth_exceeded")                                 \
     X(TooManyLayers, "decode.too_many_layers")
 

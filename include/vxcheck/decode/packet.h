@@ -30,6 +30,10 @@ enum class Proto : std::uint8_t {
     Icmpv6,
     Vxlan,
     Geneve,
+    // Tunnels and labels outside UDP (issue 21): GRE, its ERSPAN mirror headers, MPLS labels.
+    Gre,
+    Erspan,
+    Mpls,
 };
 
 [[nodiscard]] std::string_view to_string(Proto p) noexcept;
@@ -156,6 +160,48 @@ struct GeneveInfo {
     bool operator==(const GeneveInfo&) const = default;
 };
 
+/// GRE (RFC 2784, RFC 2890 key and sequence; version 1 is PPTP's enhanced GRE, RFC 2637, whose
+/// key field holds the payload length and the call ID).
+struct GreInfo {
+    std::uint8_t version = 0;
+    bool has_checksum = false;
+    bool has_key = false;
+    bool has_sequence = false;
+    bool has_ack = false;        // version 1 only
+    bool metadata = false;       // Cisco MetaData (0x8909) follows the header; protocol names it
+    std::uint16_t sgt = 0;       // its security group tag
+    std::uint16_t protocol = 0;  // an EtherType
+    std::uint16_t checksum = 0;
+    std::uint32_t key = 0;
+    std::uint32_t sequence = 0;
+    std::uint32_t ack = 0;
+
+    bool operator==(const GreInfo&) const = default;
+};
+
+/// ERSPAN (draft-foschiano-erspan): version 1 is type II, 2 is type III; type I has no header.
+struct ErspanInfo {
+    std::uint8_t version = 0;
+    bool truncated = false;  // T: the mirrored frame was cut to the session's MTU
+    std::uint16_t vlan = 0;
+    std::uint16_t session_id = 0;
+    std::uint8_t frame_type = 0;  // type III FT: 0 Ethernet
+
+    bool operator==(const ErspanInfo&) const = default;
+};
+
+/// One MPLS label stack entry (RFC 3032); the bottom one may carry a pseudowire control word
+/// (RFC 4385: first nibble 0), which is then part of its header.
+struct MplsInfo {
+    std::uint32_t label = 0;
+    std::uint8_t tc = 0;
+    std::uint8_t ttl = 0;
+    bool bottom = false;
+    bool control_word = false;
+
+    bool operator==(const MplsInfo&) const = default;
+};
+
 // The fixed fields of a header, read into its info in place (decoders fill a layer's info
 // where it lives: a copy of one built elsewhere would wait for the narrow stores that built it).
 // Every reader of these headers uses them, so that a layer reads the same however it is found.
@@ -195,12 +241,13 @@ inline void read_udp_header(Bytes b, UdpInfo& info) noexcept {
     info.checksum = be16(b, wire::kUdpChecksumOffset);
 }
 
-using LayerInfo = std::variant<std::monostate, EthernetInfo, SllInfo, NullInfo, VlanInfo, Ipv4Info,
-                               Ipv6Info, TcpInfo, UdpInfo, IcmpInfo, VxlanInfo, GeneveInfo>;
+using LayerInfo =
+    std::variant<std::monostate, EthernetInfo, SllInfo, NullInfo, VlanInfo, Ipv4Info, Ipv6Info,
+                 TcpInfo, UdpInfo, IcmpInfo, VxlanInfo, GeneveInfo, GreInfo, ErspanInfo, MplsInfo>;
 
 struct Layer {
     Proto proto = Proto::None;
-    std::uint8_t depth = 0;         // 0 = outermost; +1 inside each VXLAN/Geneve
+    std::uint8_t depth = 0;  // 0 = outermost; +1 inside each tunnel (VXLAN, Geneve, GRE, IP-in-IP)
     std::uint16_t header_len = 0;   // bytes of this layer's own header
     std::uint32_t offset = 0;       // of the header, from the start of the frame
     std::uint32_t claimed_len = 0;  // header + payload as the headers claim it

@@ -1,5 +1,5 @@
 #pragma once
-// verify(): a verdict on every IPv4 header, TCP and UDP checksum of a decoded packet, at every
+// verify(): a verdict on every IPv4 header, TCP, UDP and GRE checksum of a decoded packet, at every
 // tunnel depth. Offload artefacts are recognised, never reported as errors (domain spec 0, 2, 3).
 
 #include <array>
@@ -33,8 +33,10 @@ enum class Reason : std::uint8_t {
     KernelNotReady,        // live: the kernel flagged the checksum as not filled in yet
 };
 
-enum class Check : std::uint8_t { Ipv4Header, Tcp, Udp };
-inline constexpr std::size_t kCheckCount = 3;
+/// Gre: the GRE checksum (RFC 2784 2.5), when the C bit says it is present: the Internet
+/// checksum of the GRE header and its payload, with no pseudo-header.
+enum class Check : std::uint8_t { Ipv4Header, Tcp, Udp, Gre };
+inline constexpr std::size_t kCheckCount = 4;
 
 struct Verdict {
     std::uint8_t layer = 0;  // index into DecodedPacket::layers()

@@ -93,6 +93,32 @@ std::vector<AnomalyRow> anomaly_rows() {
         {"geneve_truncated", Anomaly::GeneveTruncated, vxlan_outer(6081).payload(4)},
         {"geneve_bad_version", Anomaly::GeneveBadVersion,
          vxlan_outer(6081).geneve(1, {}, 0, 0, 2).ethernet()},
+        // Tunnels outside UDP (issue 21 item 2).
+        {"gre_truncated", Anomaly::GreTruncated, eth4().ip_protocol(47).payload(3)},
+        {"gre_bad_version", Anomaly::GreBadVersion, eth4().gre().patch(1, 0x03).payload(4)},
+        {"gre_routing_present", Anomaly::GreRoutingPresent, eth4().gre().patch(0, 0x40)},
+        {"gre_unknown_protocol", Anomaly::GreUnknownProtocol,
+         eth4().gre().ethertype(0x2000).payload(8)},
+        {"erspan_truncated", Anomaly::ErspanTruncated,
+         eth4().gre(false, std::nullopt, 1).ethertype(0x88be).payload(4)},
+        {"erspan_bad_version", Anomaly::ErspanBadVersion,
+         eth4().gre(false, std::nullopt, 1).ethertype(0x88be).payload(ByteVec(8, 0))},
+        {"erspan_unknown_frame_type", Anomaly::ErspanUnknownFrameType,
+         eth4().gre().erspan(3, 1).patch(10, 0x08)},
+        {"mpls_truncated", Anomaly::MplsTruncated,
+         PacketBuilder().ethernet().mpls(1).mpls(2).snaplen(14 + 6)},
+        {"mpls_no_bottom_of_stack", Anomaly::MplsNoBottomOfStack,
+         PacketBuilder().ethernet().mpls(1).mpls_no_bottom()},
+        {"mpls_too_many_labels", Anomaly::MplsTooManyLabels,
+         [] {
+             PacketBuilder b = PacketBuilder().ethernet();
+             for (std::uint32_t i = 0; i < 17; ++i) {
+                 b.mpls(i + 16);
+             }
+             return b;
+         }()},
+        {"mpls_unknown_payload", Anomaly::MplsUnknownPayload,
+         PacketBuilder().ethernet().mpls(1).payload({0x10, 0, 0, 0})},
         {"tunnel_depth_exceeded", Anomaly::TunnelDepthExceeded, nested(5)},
         {"too_many_layers", Anomaly::TooManyLayers, nested(9), deep},
     };
@@ -151,6 +177,17 @@ TEST(DecodeNames, Anomalies) {
         {Anomaly::VxlanReservedNonzero, "vxlan.reserved_nonzero"},
         {Anomaly::GeneveTruncated, "geneve.truncated"},
         {Anomaly::GeneveBadVersion, "geneve.bad_version"},
+        {Anomaly::GreTruncated, "gre.truncated"},
+        {Anomaly::GreBadVersion, "gre.bad_version"},
+        {Anomaly::GreRoutingPresent, "gre.routing_present"},
+        {Anomaly::GreUnknownProtocol, "gre.unknown_protocol"},
+        {Anomaly::ErspanTruncated, "erspan.truncated"},
+        {Anomaly::ErspanBadVersion, "erspan.bad_version"},
+        {Anomaly::ErspanUnknownFrameType, "erspan.unknown_frame_type"},
+        {Anomaly::MplsTruncated, "mpls.truncated"},
+        {Anomaly::MplsNoBottomOfStack, "mpls.no_bottom_of_stack"},
+        {Anomaly::MplsTooManyLabels, "mpls.too_many_labels"},
+        {Anomaly::MplsUnknownPayload, "mpls.unknown_payload"},
         {Anomaly::TunnelDepthExceeded, "decode.tunnel_depth_exceeded"},
         {Anomaly::TooManyLayers, "decode.too_many_layers"},
     };
@@ -173,6 +210,9 @@ TEST(DecodeNames, ProtosSkipReasonsLinkTypes) {
     EXPECT_EQ(decode::to_string(Proto::Udp), "udp");
     EXPECT_EQ(decode::to_string(Proto::Icmpv4), "icmp");
     EXPECT_EQ(decode::to_string(Proto::Icmpv6), "icmpv6");
+    EXPECT_EQ(decode::to_string(Proto::Gre), "gre");
+    EXPECT_EQ(decode::to_string(Proto::Erspan), "erspan");
+    EXPECT_EQ(decode::to_string(Proto::Mpls), "mpls");
     EXPECT_EQ(decode::to_string(Proto::Vxlan), "vxlan");
     EXPECT_EQ(decode::to_string(Proto::Geneve), "geneve");
     EXPECT_EQ(decode::to_string(decode::SkipReason::None), "none");

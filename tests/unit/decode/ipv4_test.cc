@@ -27,7 +27,7 @@ std::vector<DecodeRow> ipv4_rows() {
         {"icmp", eth4().icmp(8, 0).payload(16), "ethernet ipv4 icmp", ""},
         {"options", eth4().ipv4_options(kOptions).tcp(1, 2).payload(10), "ethernet ipv4 tcp", ""},
         {"max_options", eth4().ipv4_options(ByteVec(40, 0x01)).tcp(1, 2), "ethernet ipv4 tcp", ""},
-        {"unknown_protocol", eth4().ip_protocol(47).payload(24), "ethernet ipv4", ""},
+        {"unknown_protocol", eth4().ip_protocol(253).payload(24), "ethernet ipv4", ""},
         {"no_payload", eth4(), "ethernet ipv4", ""},
         {"ethernet_padding", eth4().tcp(1, 2).trailer(6), "ethernet ipv4 tcp", ""},
         {"dont_fragment", eth4().ipv4_dont_fragment().tcp(1, 2), "ethernet ipv4 tcp", ""},

@@ -303,6 +303,33 @@ TEST(FastPath, DeclinesWhatIsInDoubt) {
         {"Linux cooked capture",
          PacketBuilder().sll2().ipv4("10.244.1.5", "10.244.2.7").tcp(2049, 51000).build(),
          {}});
+    // Tunnels outside UDP (issue 21 item 2): the fast path knows none of them.
+    const auto outer = [] {
+        return PacketBuilder().ethernet().ipv4("192.168.1.10", "192.168.1.20");
+    };
+    cases.push_back({"GRE with a checksum",
+                     outer().gre(true, 7).ipv4("10.244.1.5", "10.244.2.7").tcp(2049, 51000).build(),
+                     {}});
+    cases.push_back({"ERSPAN type II",
+                     outer()
+                         .gre(false, std::nullopt, 1)
+                         .erspan(2, 100)
+                         .ethernet()
+                         .ipv4("10.244.1.5", "10.244.2.7")
+                         .tcp(2049, 51000)
+                         .build(),
+                     {}});
+    cases.push_back(
+        {"IP-in-IP (4in4)", outer().ipv4("10.244.1.5", "10.244.2.7").tcp(2049, 51000).build(), {}});
+    cases.push_back({"MPLS two labels",
+                     PacketBuilder()
+                         .ethernet()
+                         .mpls(1000)
+                         .mpls(2000)
+                         .ipv4("10.244.1.5", "10.244.2.7")
+                         .tcp(2049, 51000)
+                         .build(),
+                     {}});
 
     Paths p;
     for (const Case& c : cases) {
