@@ -1253,6 +1253,22 @@ def scenario_63s_variant_a():
     return cap
 
 
+def snaplen_cut(build, snaplen):
+    """The capture `build` makes as `tcpdump -s SNAPLEN` writes it (header-only captures, issue 21
+    item 3): every record cut to snaplen bytes (caplen = min(caplen, snaplen), wire length kept)
+    and the file header's snaplen set to it. Frames, times and notes are build's."""
+    def make():
+        full = build()
+        cap = Pcap(linktype=full.linktype, snaplen=snaplen, nano=full.nano)
+        cap.notes = list(full.notes)
+        for rec in full.records:
+            sec, frac, caplen, wirelen = struct.unpack("<IIII", rec[:16])
+            keep = min(caplen, snaplen)
+            cap.records.append(struct.pack("<IIII", sec, frac, keep, wirelen) + rec[16:16 + keep])
+        return cap
+    return make
+
+
 def scenario_variant_b():
     """node-a eth0, full-checksum tunnel A<->B (current kernel, txhash re-rolled on every RTO).
 
@@ -1541,6 +1557,9 @@ FIXTURES = [
     ("vxlan-nat-variants.pcap", vxlan_nat_variants),
     # scenario captures (connection verdicts); see pcaps/README.md
     ("scenario-63s-variant-a.pcap", scenario_63s_variant_a),
+    # header-only captures: the 63-s scenario as `tcpdump -s 96` and `-s 64` write it
+    ("scenario-63s-variant-a-s96.pcap", snaplen_cut(scenario_63s_variant_a, 96)),
+    ("scenario-63s-variant-a-s64.pcap", snaplen_cut(scenario_63s_variant_a, 64)),
     ("scenario-variant-b.pcap", scenario_variant_b),
     ("scenario-offload-noise.pcap", scenario_offload_noise),
     ("scenario-rst-icmp-silent.pcap", scenario_rst_icmp_silent),

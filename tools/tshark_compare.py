@@ -7,14 +7,23 @@ For every capture this script runs
 
     vxcheck analyze --json --packets all FILE
     tshark -r FILE -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE
-           -o ip.defragment:FALSE -o ipv6.defragment:FALSE -d udp.port==8472,vxlan
-           -T fields -E occurrence=a -e ...
+           -o ip.defragment:BOOL -o ipv6.defragment:BOOL
+           -d udp.port==8472,vxlan -T fields -E occurrence=a -e ...
 
-(the tshark fields are each IPv4/UDP/TCP checksum with its status and calculated value, plus the
-lengths and frame.protocols needed to check justifications). It pairs vxcheck's n-th IPv4 / UDP /
-TCP verdict (layers are outermost first) with tshark's occurrences of the same field, in order and
-on equal stored values, so that headers only tshark decodes (a GRE payload, a header quoted in an
-ICMP error, ...) do not shift the pairs. Every checksum of every frame then lands in one class:
+(the tshark fields are each IPv4/UDP/TCP/GRE checksum with its status and calculated value, plus
+the lengths, UDP payloads and frame.protocols needed to check justifications). It pairs vxcheck's
+n-th IPv4 / UDP / TCP / GRE verdict (layers are outermost first) with tshark's occurrences of the
+same field, in order and on equal stored values, so that headers only tshark decodes (a GRE
+payload, a header quoted in an ICMP error, ...) do not shift the pairs; the layers behind GRE,
+ERSPAN, MPLS and IP-in-IP pair the same way once vxcheck decodes them.
+
+Defragmentation (--defragment): tshark reassembles IP datagrams and puts the reassembled
+datagram's checksums on the frame of the fragment that completed it; a vxcheck that reassembles
+(its file summary has `datagrams_reassembled`) puts its verdicts there too, as a packet record
+with `reassembled` (merged here into that frame's checks, after the fragment's own). `auto`
+(the default) turns tshark's reassembly on exactly when vxcheck's is, so the same comparison
+holds for a vxcheck with and without reassembly; `on` / `off` force it. Every checksum of every
+frame then lands in one class:
 
     agree        the same verdict: ok/good, or bad/bad with the same correct value
     <category>   a named, justified difference (CATEGORIES below). The justification is checked
@@ -87,6 +96,11 @@ CATEGORIES = {
     "raw_version_mismatch":
         "LINKTYPE_IPV4/IPV6 frame that holds the other IP version: vxcheck skips it as malformed, "
         "tshark decodes it",
+    "vxlan_gpe_not_decoded":
+        "the payload of UDP port 4790 where vxcheck stops: its bytes are a VXLAN-GPE header (version "
+        "0, P bit set) whose next protocol is IPv4, IPv6, Ethernet or NSH (RFC 8300: version 0, its "
+        "length inside the payload, next protocol IPv4/IPv6/Ethernet), and the inner IP header "
+        "starts where those headers say; vxcheck decodes neither VXLAN-GPE nor NSH",
 }
 
 # --------------------------------------------------------------------------------------------
@@ -133,8 +147,9 @@ def as_udp_checksum(value: int) -> int:
 # Data model
 # --------------------------------------------------------------------------------------------
 
-KINDS = ("ipv4", "udp", "tcp")  # vxcheck's layer names for the three checksums
-TSHARK_PROTO = {"ipv4": "ip", "udp": "udp", "tcp": "tcp"}
+KINDS = ("ipv4", "udp", "tcp", "gre")  # vxcheck's layer names for the checksums
+TSHARK_PROTO = {"ipv4": "ip", "udp": "udp", "tcp": "tcp", "gre": "gre"}
+NO_CALCULATED = {"gre"}  # tshark 4.0 has gre.checksum and its status, no calculated value
 TS_BAD, TS_GOOD, TS_UNVERIFIED, TS_NOT_PRESENT, TS_ILLEGAL = range(5)  # *.checksum.status
 TS_STATUS = {TS_BAD: "bad", TS_GOOD: "good", TS_UNVERIFIED: "unverified",
              TS_NOT_PRESENT: "not_present", TS_ILLEGAL: "illegal"}
@@ -199,6 +214,16 @@ class VxFrame:
     def all_checks(self) -> list:
         return sorted((c for kind in KINDS for c in self.checks[kind]), key=lambda c: c.layer_index)
 
+    def merge(self, other: "VxFrame") -> None:
+        """Appends another record of the same frame (a datagram reassembled on it) after this one."""
+        offset = len(self.layers)
+        self.layers = self.layers + other.layers
+        self.anomalies = self.anomalies + other.anomalies
+        for kind in KINDS:
+            for c in other.checks[kind]:
+                c.layer_index += offset
+                self.checks[kind].append(c)
+
 
 @dataclasses.dataclass
 class TsCheck:
@@ -234,6 +259,7 @@ class TsFrame:
     fragment: bool  # an IPv4 header with MF or an offset, or an IPv6 Fragment header
     checks: dict = dataclasses.field(default_factory=dict)  # kind -> [TsCheck]
     notes: list = dataclasses.field(default_factory=list)  # field lists that did not line up
+    udp_payloads: list = dataclasses.field(default_factory=list)  # udp.payload occurrences, bytes
 
     def carriers_before(self, token: int) -> list:
         """The protocols before frame.protocols[token], without framing: [(index, name)]."""
@@ -263,7 +289,8 @@ CRASH_MARKERS = ("Sanitizer", "runtime error:", "Assertion", "terminate called")
 
 
 def run_vxcheck(vxcheck: str, path: str) -> tuple:
-    """Returns (frames by number, exit status, stderr, problems). Problems are tool failures."""
+    """Returns (frames by number, exit status, stderr, problems, whether vxcheck reassembles IP
+    datagrams). Problems are tool failures."""
     proc = subprocess.run([vxcheck, "analyze", "--json", "--packets", "all", path],
                           capture_output=True, text=True, errors="replace")
     stderr = proc.stderr.strip()
@@ -278,6 +305,7 @@ def run_vxcheck(vxcheck: str, path: str) -> tuple:
         problems.append("vxcheck abort: " + stderr.splitlines()[0])
     frames = {}
     link_type = None
+    reassembles = False
     for n, line in enumerate(proc.stdout.splitlines(), 1):
         try:
             obj = json.loads(line)
@@ -285,12 +313,17 @@ def run_vxcheck(vxcheck: str, path: str) -> tuple:
             problems.append(f"vxcheck output line {n} is not JSON")
             continue
         if obj.get("type") == "packet":
-            frames[obj["frame"]] = parse_vx_packet(obj)
+            frame = parse_vx_packet(obj)
+            if frame.number in frames:
+                frames[frame.number].merge(frame)  # the datagram reassembled on this frame
+            else:
+                frames[frame.number] = frame
         elif obj.get("type") == "summary" and obj.get("scope") == "file":
             link_type = obj.get("link_type")
+            reassembles = reassembles or "datagrams_reassembled" in obj
     for frame in frames.values():
         frame.link_type = link_type
-    return frames, proc.returncode, stderr, problems
+    return frames, proc.returncode, stderr, problems, reassembles
 
 
 def parse_vx_packet(obj: dict) -> VxFrame:
@@ -316,23 +349,29 @@ def parse_vx_packet(obj: dict) -> VxFrame:
 TSHARK_COMMAND = [
     "tshark", "-n",
     "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-    # judge each fragment on its own, as vxcheck does (tshark reassembles by default)
-    "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE",
     "-d", "udp.port==8472,vxlan",
     "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|",
 ]
+
+
+def defragment_options(on: bool) -> list:
+    """Off: each fragment judged on its own (tshark reassembles by default). On: the reassembled
+    datagram's checksums on the completing fragment's frame."""
+    value = "TRUE" if on else "FALSE"
+    return ["-o", f"ip.defragment:{value}", "-o", f"ipv6.defragment:{value}"]
 TSHARK_FIELDS = [
     "frame.number", "frame.len", "frame.cap_len", "frame.protocols",
     "_ws.malformed", "_ws.expert.message", "_ws.expert.severity",
     "ip.checksum", "ip.checksum.status", "ip.checksum_calculated", "ip.flags.mf", "ip.frag_offset",
     "udp.checksum", "udp.checksum.status", "udp.checksum_calculated", "udp.length",
     "tcp.checksum", "tcp.checksum.status", "tcp.checksum_calculated", "tcp.hdr_len", "tcp.len",
+    "gre.checksum", "gre.checksum.status", "udp.payload",
 ]
 
 
-def run_tshark(path: str) -> tuple:
+def run_tshark(path: str, defragment: bool = False) -> tuple:
     """Returns (frames by number, exit status, stderr)."""
-    cmd = TSHARK_COMMAND + ["-r", path]
+    cmd = TSHARK_COMMAND + defragment_options(defragment) + ["-r", path]
     for name in TSHARK_FIELDS:
         cmd += ["-e", name]
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
@@ -372,6 +411,7 @@ def parse_tshark_line(line: str) -> TsFrame:
                   or "ipv6.fraghdr" in protocols))
     for kind in KINDS:
         frame.checks[kind] = parse_tshark_checks(cols, kind, frame)
+    frame.udp_payloads = [bytes.fromhex(v.replace(":", "")) for v in values(cols, "udp.payload")]
     return frame
 
 
@@ -392,7 +432,9 @@ def parse_tshark_checks(cols: dict, kind: str, frame: TsFrame) -> list:
     # tshark adds the calculated value only where it verified (good or bad)
     calculated = [int(v, 0) for v in values(cols, f"{p}.checksum_calculated")]
     verified = [c for c in checks if c.status in (TS_GOOD, TS_BAD)]
-    if len(verified) == len(calculated):
+    if kind in NO_CALCULATED:
+        pass
+    elif len(verified) == len(calculated):
         for c, value in zip(verified, calculated):
             c.calculated = value
     else:
@@ -673,7 +715,94 @@ def rule_ts_only(ctx: Context, t: TsCheck):
     if ctx.vx is None:
         return None
     return (rule_raw_version_mismatch(ctx, t) or rule_malformed_l4_header(ctx, t)
+            or rule_vxlan_gpe(ctx, t) or rule_gre_not_decoded(ctx, t) or rule_mpls_not_decoded(ctx, t)
             or rule_not_followed(ctx, t))
+
+
+GPE_NEXT = {1: "IPv4", 2: "IPv6", 3: "Ethernet", 4: "NSH"}  # VXLAN-GPE next protocol
+NSH_NEXT = {1: "IPv4", 2: "IPv6", 3: "Ethernet"}  # RFC 8300 next protocol
+
+
+def gpe_payload_words(payload: bytes) -> Optional[str]:
+    """The headers a UDP 4790 payload holds, proved from its bytes; None when it is not VXLAN-GPE.
+
+    VXLAN-GPE: flags(1: version 0x30 must be 0, P 0x04 set) reserved(2) next protocol(1) VNI(3)
+    reserved(1). NSH (RFC 8300): version(2 bits) = 0, length (6 bits of byte 1, 4-byte words)
+    inside the payload, MD type, next protocol. The inner header must start where they end: an IP
+    header's version nibble, or 14 bytes of Ethernet.
+    """
+    if len(payload) < 8 or payload[0] & 0x30 or not payload[0] & 0x04:
+        return None
+    nxt = payload[3]
+    if nxt not in GPE_NEXT:
+        return None
+    words = f"VXLAN-GPE flags 0x{payload[0]:02x}, next protocol {nxt} ({GPE_NEXT[nxt]})"
+    at = 8
+    if nxt == 4:
+        nsh = payload[8:]
+        if len(nsh) < 8 or nsh[0] >> 6 != 0 or nsh[3] not in NSH_NEXT:
+            return None
+        length = (nsh[1] & 0x3F) * 4
+        if length < 8 or 8 + length > len(payload):
+            return None
+        nxt = nsh[3]
+        words += (f"; NSH MD type {nsh[2] & 0x0F}, length {length} bytes, next protocol {nxt} "
+                  f"({NSH_NEXT[nxt]})")
+        at = 8 + length
+    inner = payload[at:]
+    if nxt in (1, 2) and (not inner or inner[0] >> 4 != (4 if nxt == 1 else 6)):
+        return None
+    if nxt == 3 and len(inner) < 14:
+        return None
+    return words + f"; the inner header at payload offset {at}"
+
+
+def rule_vxlan_gpe(ctx: Context, t: TsCheck):
+    """tshark's header is inside a VXLAN-GPE (and maybe NSH) payload that vxcheck stops at."""
+    vx, ts = ctx.vx, ctx.ts
+    ip_layers = vx.ip_layers()
+    if not ip_layers or t.token is None:
+        return None
+    last_index, last_ip = ip_layers[-1]
+    after = vx.layers[last_index + 1:]
+    if len(after) != 1 or after[0]["proto"] != "udp" or after[0].get("dport") != 4790:
+        return None
+    udp = next((c for c in vx.checks["udp"] if c.layer_index == last_index + 1), None)
+    ts_udp = ts.checks.get("udp", [])
+    if udp is None or len(ts.udp_payloads) != len(ts_udp):
+        return None  # the payload list does not line up with the UDP headers
+    k = next((i for i, c in enumerate(ts_udp) if c.stored == udp.stored), None)
+    if k is None or (ts_udp[k].token is not None and ts_udp[k].token >= t.token):
+        return None  # tshark's header must lie behind that UDP header
+    words = gpe_payload_words(ts.udp_payloads[k])
+    if words is None:
+        return None
+    return "vxlan_gpe_not_decoded", f"{words}; vxcheck stops after udp {after[0].get('sport')} > 4790"
+
+
+def rule_gre_not_decoded(ctx: Context, t: TsCheck):
+    """tshark verifies a GRE header's checksum; vxcheck stopped at an IP header of protocol 47."""
+    if t.kind != "gre":
+        return None
+    ip_layers = ctx.vx.ip_layers()
+    if not ip_layers or any(l["proto"] == "gre" for l in ctx.vx.layers):
+        return None
+    last_index, last_ip = ip_layers[-1]
+    if last_ip.get("protocol", last_ip.get("next_header")) != 47 or len(ctx.vx.layers) > last_index + 1:
+        return None
+    return "not_followed_encapsulation", (f"GRE header checksum; vxcheck stops after {last_ip['proto']} "
+                                          f"{last_ip['src']} > {last_ip['dst']} (protocol 47)")
+
+
+def rule_mpls_not_decoded(ctx: Context, t: TsCheck):
+    """An IP header behind an MPLS label stack in a frame vxcheck skipped as not IP."""
+    vx = ctx.vx
+    if vx.skipped != "non_ip" or vx.ip_layers() or "mpls" not in ctx.ts.protocols:
+        return None
+    ethertypes = [l.get("ethertype") for l in vx.layers if "ethertype" in l]
+    if not ethertypes or ethertypes[-1] not in (0x8847, 0x8848):
+        return None
+    return "not_followed_encapsulation", f"behind MPLS (ethertype 0x{ethertypes[-1]:04x}); vxcheck skips the frame"
 
 
 def rule_raw_version_mismatch(ctx: Context, t: TsCheck):
@@ -868,9 +997,10 @@ class FileResult:
         return sum(1 for i in self.items if i.category != UNEXPLAINED)
 
 
-def compare_file(vxcheck: str, path: str) -> FileResult:
-    vx_frames, vx_rc, vx_err, problems = run_vxcheck(vxcheck, path)
-    ts_frames, ts_rc, ts_err = run_tshark(path)
+def compare_file(vxcheck: str, path: str, defragment: str = "auto") -> FileResult:
+    vx_frames, vx_rc, vx_err, problems, reassembles = run_vxcheck(vxcheck, path)
+    ts_frames, ts_rc, ts_err = run_tshark(
+        path, reassembles if defragment == "auto" else defragment == "on")
     if ts_rc != 0:
         problems.append(f"tshark exit status {ts_rc}: {ts_err.splitlines()[0] if ts_err else ''}")
     if vx_rc == 2 and ts_frames:
@@ -948,11 +1078,13 @@ def main(argv: list) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vxcheck", required=True, help="the vxcheck binary")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every checksum item")
+    parser.add_argument("--defragment", choices=("auto", "on", "off"), default="auto",
+                        help="tshark's IP reassembly: on, off, or as vxcheck's (auto, the default)")
     parser.add_argument("files", nargs="+",
                         help="pcap / pcapng captures; a directory means its *.pcap and *.pcapng")
     args = parser.parse_args(argv)
     try:
-        results = [compare_file(args.vxcheck, path) for path in expand(args.files)]
+        results = [compare_file(args.vxcheck, path, args.defragment) for path in expand(args.files)]
     except OSError as e:  # tshark or vxcheck missing / not executable
         print(f"tshark_compare: {e}", file=sys.stderr)
         return 2

@@ -143,6 +143,8 @@ std::string_view to_string(Outcome o) noexcept {
             return "dropped";
         case Outcome::Unanswered:
             return "unanswered";
+        case Outcome::FlagsNotCaptured:
+            return "flags_not_captured";
     }
     return "unknown";
 }

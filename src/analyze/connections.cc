@@ -171,8 +171,17 @@ void ConnectionAnalyzer::Impl::on_tcp(const PacketDigest& d, const PacketContext
     if (from_client) {
         f.points_c2s |= point_bit(ctx.point);
     }
-    add_history(f, event_of(syn, ack, rst, fin, s.payload), from_client);
-    track_retransmission(f, s, ctx.point, from_client ? 0 : 1, s.payload);
+    // A segment whose flags the snaplen cut off is no event: not a SYN, an answer, a close or
+    // data (its flags read 0 and its payload 0). It still shows the connection, its ports and
+    // tunnel; the report says that the SYN story of such segments could not be decided.
+    const bool flags_known = s.t.flags_known();
+    if (flags_known) [[likely]] {
+        add_history(f, event_of(syn, ack, rst, fin, s.payload), from_client);
+        track_retransmission(f, s, ctx.point, from_client ? 0 : 1, s.payload);
+    } else {
+        ++f.flags_not_captured;
+        f.flags_snaplen = std::max(f.flags_snaplen, ctx.packet.frame().caplen);
+    }
 
     if (s.tunnelled) {
         on_outer(f, s, o, from_client, options);
@@ -194,7 +203,7 @@ void ConnectionAnalyzer::Impl::on_tcp(const PacketDigest& d, const PacketContext
             on_refused(f, *a, o);
         }
     }
-    if (!plugins.empty()) [[unlikely]] {
+    if (!plugins.empty() && flags_known) [[unlikely]] {
         notify_plugins(f, s, o, from_client);
     }
 }

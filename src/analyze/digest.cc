@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "vtep_modes.h"
+#include "vxcheck/decode/header_rules.h"
 #include "vxcheck/wire.h"
 
 namespace vxcheck::analyze {
@@ -124,7 +125,16 @@ void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
     const Layer& ip = layers[inner->ip];
     s.t = *inner->info;
     s.tcp_layer = static_cast<std::uint8_t>(inner->tcp);
-    s.payload = tcp.claimed_len - tcp.header_len;
+    // A header cut inside its fixed part (a header-only capture) has no data offset to tell
+    // where the payload starts: the segment counts as carrying none (its flags are not known
+    // either, and the analysis takes it for neither a SYN nor data).
+    // The data offset of a header whose options were cut is read from its captured bytes.
+    const std::size_t header_len =
+        s.t.complete() ? std::max<std::size_t>(tcp.header_len, decode::tcp_header_len(tcp.bytes))
+                       : tcp.claimed_len + 1U;
+    s.payload = header_len <= tcp.claimed_len
+                    ? tcp.claimed_len - static_cast<std::uint32_t>(header_len)
+                    : 0;
     s.payload_offset = payload_offset(pkt.frame().data, tcp);
     if ((s.t.flags & decode::tcp_flag::kSyn) != 0) {
         const Bytes header = tcp.header();

@@ -191,6 +191,9 @@ struct alignas(64) Flow {
     std::vector<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
     std::vector<EvidenceFrame> evidence;
     std::uint32_t evidence_not_kept = 0;  // frames beyond kMaxEvidence or the evidence budget
+    // Segments whose flags the snaplen cut off, and the most that was captured of their frames.
+    std::uint32_t flags_not_captured = 0;
+    std::uint32_t flags_snaplen = 0;
     // What the lists above but `evidence` hold on the heap (attempts and their transmissions,
     // candidates, sightings), and the flow's NAT-path state (FlowNat): taken from the state budget
     // as they grow, given back when the flow leaves the table.

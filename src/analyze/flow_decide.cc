@@ -107,6 +107,13 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
         }
     }
     const SynFacts syn = decide_syns(f, r);
+    if (f.flags_not_captured != 0) {
+        r.flags_not_captured = f.flags_not_captured;
+        r.flags_snaplen = f.flags_snaplen;
+        if (r.outcome == Outcome::NoSyn) {
+            r.outcome = Outcome::FlagsNotCaptured;
+        }
+    }
     decide_nat(f, vteps, options, r);
     nat.decide(f, r);
     describe_hops(f, nat, r);

@@ -16,6 +16,7 @@ namespace {
 using wire::kIcmpHeaderLen;
 using wire::kTcpMinHeaderLen;
 using wire::kUdpHeaderLen;
+constexpr std::size_t kTcpPortsLen = 4;  // the least of a header that is still a segment
 
 bool in_first_fragment(const Layer& ip) noexcept {
     if (const auto* v4 = ip.as<Ipv4Info>()) {
@@ -33,10 +34,22 @@ bool ip_length_from_capture(const Layer& ip) noexcept {
 }
 }  // namespace
 
+// A header-only capture (tcpdump -s 96) cuts the TCP header of a tunnelled segment: what was
+// captured of it is still a segment (ports, sequence numbers, flags when captured), kept as a
+// layer with the anomaly noted. Only a cut by the snaplen qualifies: a segment the IP header
+// says is shorter than a TCP header is malformed, not cut.
+bool cut_by_snaplen(const Step& s, const DecodedPacket& pkt) noexcept {
+    return s.bytes.size() < s.claimed && pkt.frame().snaplen_cut();
+}
+
 void decode_tcp(Step& s, DecodedPacket& pkt) noexcept {
     const Bytes b = s.bytes;
     if (b.size() < kTcpMinHeaderLen) {
-        return fail(s, pkt, Anomaly::TcpHeaderTruncated);
+        pkt.note(Anomaly::TcpHeaderTruncated);
+        if (b.size() >= kTcpPortsLen && s.claimed >= kTcpMinHeaderLen && cut_by_snaplen(s, pkt)) {
+            read_partial_tcp_header(b, pkt.add<TcpInfo>(Proto::Tcp, b.size(), s.claimed, b));
+        }
+        return end(s);
     }
     const std::size_t header_len = tcp_header_len(b);
     if (header_len < kTcpMinHeaderLen) {
@@ -46,7 +59,13 @@ void decode_tcp(Step& s, DecodedPacket& pkt) noexcept {
         return fail(s, pkt, Anomaly::TcpDataOffsetExceedsSegment);
     }
     if (header_len > b.size()) {
-        return fail(s, pkt, Anomaly::TcpHeaderTruncated);
+        // The options are cut: the fixed header, flags included, is all there. The layer's
+        // header is what was captured of it (the data offset stays in the header's bytes).
+        pkt.note(Anomaly::TcpHeaderTruncated);
+        if (cut_by_snaplen(s, pkt)) {
+            read_tcp_header(b, pkt.add<TcpInfo>(Proto::Tcp, b.size(), s.claimed, b));
+        }
+        return end(s);
     }
     read_tcp_header(b, pkt.add<TcpInfo>(Proto::Tcp, header_len, s.claimed, b));
     end(s);

@@ -311,6 +311,14 @@ std::vector<std::string> remedies(const ConnectionReport& r, bool nat) {
     return fix;
 }
 
+// What a header-only capture leaves undecided (issue 21 item 3).
+std::string flags_not_captured_words(const ConnectionReport& r) {
+    return "Not decided: the TCP flags of " + std::to_string(r.flags_not_captured) +
+           " segment(s) were not captured (snaplen " + std::to_string(r.flags_snaplen) +
+           "), so whether SYNs were retransmitted, answered or refused, and what needs the "
+           "client's SYN, cannot be told; capture with a snaplen of at least 128.";
+}
+
 }  // namespace
 
 std::string seconds_words(double s) {
@@ -356,7 +364,11 @@ Explanation explain(const ConnectionReport& r, const std::vector<std::string>& p
     if (r.has(Verdict::Clean)) {
         e = {"Nothing wrong found for " + track::to_string(r.client) + " -> " +
              track::to_string(r.server) + "."};
-    } else {
+    }
+    if (r.flags_not_captured != 0) {
+        e.push_back(flags_not_captured_words(r));
+    }
+    if (!r.has(Verdict::Clean)) {
         out.remedies = remedies(r, nat);
         refused_remedies(r, out.remedies);
         out.remedies.insert(out.remedies.end(), rpc_remedies.begin(), rpc_remedies.end());

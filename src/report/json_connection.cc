@@ -224,6 +224,10 @@ void put_syn_story(ordered_json& j, const analyze::ConnectionReport& c) {
     j["syns"] = c.syns;
     j["syn_offsets_s"] = seconds_list(c.syn_offsets_s);
     j["syn_offsets_s_total"] = c.syns;  // the list keeps the first transmissions only
+    if (c.flags_not_captured != 0) {
+        j["flags_not_captured"] = {{"segments", c.flags_not_captured},
+                                   {"snaplen", c.flags_snaplen}};
+    }
 }
 
 // Where the connection went and what its NAT did.

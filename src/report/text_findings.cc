@@ -157,6 +157,9 @@ std::string delay_words(const ConnectionReport& c) {
     if (c.outcome == Outcome::NoSyn) {
         return "-";
     }
+    if (c.outcome == Outcome::FlagsNotCaptured) {
+        return "?";
+    }
     if (c.outcome != Outcome::Established) {
         return "never";
     }
@@ -185,6 +188,8 @@ std::string outcome_words(const ConnectionReport& c) {
             return "dropped";
         case Outcome::Unanswered:
             return "no answer";
+        case Outcome::FlagsNotCaptured:
+            return "undecided";
     }
     return "";
 }
@@ -257,15 +262,17 @@ void Findings::add(const ConnectionReport& c, const std::vector<std::string>& po
         ++(finding ? findings_not_kept_ : rows_not_kept_);
         return;
     }
-    rows_.push_back(Row{.tag = tag,
-                        .syn_time = c.outcome != Outcome::NoSyn,
-                        .start = utc_time(c.first_ts),
-                        .client = track::to_string(c.client),
-                        .server = track::to_string(c.server) +
-                                  (c.transport == analyze::Transport::Udp ? "/udp" : ""),
-                        .syns = c.syns,
-                        .delay = delay_words(c),
-                        .outcome = outcome_words(c)});
+    rows_.push_back(Row{
+        .tag = tag,
+        .syn_time = c.outcome != Outcome::NoSyn && c.outcome != Outcome::FlagsNotCaptured,
+        .start = utc_time(c.first_ts),
+        .client = track::to_string(c.client),
+        .server =
+            track::to_string(c.server) + (c.transport == analyze::Transport::Udp ? "/udp" : ""),
+        .syns = c.outcome == Outcome::FlagsNotCaptured ? std::string("?") : std::to_string(c.syns),
+        .delay = delay_words(c),
+        .outcome = outcome_words(c),
+        .flags_snaplen = c.outcome == Outcome::FlagsNotCaptured ? c.flags_snaplen : 0});
 }
 
 // Diagnoses are lettered A, B, ... in the order they first appear; undetermined ones are '?'.
@@ -387,8 +394,8 @@ void Findings::print_table(std::ostream& out, const ConnectionTotals& ct) {
         footnote = footnote || !r.syn_time;
         const std::string head = "  " + std::string(1, r.tag) + "  " +
                                  pad(r.start + (r.syn_time ? " " : "*"), 25) + "  ";
-        const std::string tail = "  " + rpad(std::to_string(r.syns), 4) + "  " + pad(r.delay, 7) +
-                                 "  " + r.outcome + "\n";
+        const std::string tail =
+            "  " + rpad(r.syns, 4) + "  " + pad(r.delay, 7) + "  " + r.outcome + "\n";
         if (!fits(r)) {
             out << head << r.client << "\n" << pad("", head.size()) << "-> " << r.server << tail;
             continue;
@@ -398,6 +405,14 @@ void Findings::print_table(std::ostream& out, const ConnectionTotals& ct) {
     print_more(out);
     if (footnote) {
         out << "  * no SYN in the capture: the time of the connection's first packet\n";
+    }
+    std::uint32_t snaplen = 0;
+    for (const Row& r : rows_) {
+        snaplen = std::max(snaplen, r.flags_snaplen);
+    }
+    if (snaplen != 0) {
+        out << "  undecided: TCP flags not captured (snaplen " << snaplen
+            << "): SYNs, answers and closes cannot be told\n";
     }
     const bool undetermined = std::any_of(rows_.begin(), rows_.end(),
                                           [](const Row& r) { return r.tag == kUndeterminedTag; });

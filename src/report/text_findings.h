@@ -55,9 +55,10 @@ class Findings {
         std::string start;
         std::string client;
         std::string server;
-        unsigned syns = 0;
+        std::string syns;  // "?" when the flags of its segments were not captured
         std::string delay;
         std::string outcome;
+        std::uint32_t flags_snaplen = 0;  // flags not captured: the frames' captured length
     };
     struct Group {
         DiagnosisKey key;

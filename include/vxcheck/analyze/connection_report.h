@@ -46,8 +46,12 @@ enum class Outcome : std::uint8_t {
     RejectedIcmp,  // an ICMP destination unreachable quoting the SYN
     Dropped,       // two or more SYNs, no answer
     Unanswered,    // one SYN, no answer
+    // No SYN seen, and segments whose flags the snaplen cut off (a header-only capture): any of
+    // them may have been the SYNs, so how the connection began is not decided.
+    FlagsNotCaptured,
 };
-/// "no_syn", "established", "rejected_rst", "rejected_icmp", "dropped", "unanswered".
+/// "no_syn", "established", "rejected_rst", "rejected_icmp", "dropped", "unanswered",
+/// "flags_not_captured".
 [[nodiscard]] std::string_view to_string(Outcome o) noexcept;
 
 /// Which Linux SYN retransmission schedule the SYN send times follow (domain spec 4.1).
@@ -365,6 +369,11 @@ struct ConnectionReport {
     InnerSnatReason inner_snat;
     OuterSnatReason outer_snat;
     std::optional<RefusedEndpoint> refused;  // set with Verdict::NfsEndpointRefused
+
+    // Segments whose TCP flags the snaplen cut off (their frames' captured length at most
+    // flags_snaplen): taken for neither a SYN, an answer, a close nor data.
+    std::uint64_t flags_not_captured = 0;
+    std::uint32_t flags_snaplen = 0;
 
     std::vector<std::string> points;  // capture points that saw the connection
     std::vector<Hop> hops;            // cross-point observations (drops, rewrites)

@@ -106,15 +106,22 @@ struct Ipv6Info {
     }
 };
 
+/// A header cut by the snaplen inside its 20 fixed bytes (`captured` < 20) holds only the fields
+/// that were captured; the others are 0 and must not be read as values (the *_known() tests).
 struct TcpInfo {
     std::uint16_t sport = 0;
     std::uint16_t dport = 0;
     std::uint32_t seq = 0;
     std::uint32_t ack = 0;
-    std::uint8_t flags = 0;  // CWR ECE URG ACK PSH RST SYN FIN
+    std::uint8_t flags = 0;                          // CWR ECE URG ACK PSH RST SYN FIN
+    std::uint8_t captured = wire::kTcpMinHeaderLen;  // bytes of the fixed header captured, 4..20
     std::uint16_t window = 0;
     std::uint16_t checksum = 0;
 
+    [[nodiscard]] bool seq_known() const noexcept { return captured >= 8; }
+    [[nodiscard]] bool ack_known() const noexcept { return captured >= 12; }
+    [[nodiscard]] bool flags_known() const noexcept { return captured >= 14; }
+    [[nodiscard]] bool complete() const noexcept { return captured >= wire::kTcpMinHeaderLen; }
     bool operator==(const TcpInfo&) const = default;
 };
 
@@ -231,6 +238,18 @@ inline void read_tcp_header(Bytes b, TcpInfo& info) noexcept {
     info.flags = b[13];
     info.window = be16(b, 14);
     info.checksum = be16(b, wire::kTcpChecksumOffset);
+    info.captured = wire::kTcpMinHeaderLen;  // a reused info may hold a cut header's
+}
+
+/// The fields of a TCP header cut inside its fixed 20 bytes: those wholly captured.
+/// Precondition: 4 <= b.size() < 20.
+inline void read_partial_tcp_header(Bytes b, TcpInfo& info) noexcept {
+    info.sport = be16(b, 0);
+    info.dport = be16(b, 2);
+    info.seq = b.size() >= 8 ? be32(b, 4) : 0;
+    info.ack = b.size() >= 12 ? be32(b, 8) : 0;
+    info.flags = b.size() >= 14 ? b[13] : 0;
+    info.captured = static_cast<std::uint8_t>(b.size());
 }
 
 /// Precondition: b.size() >= 8.
