@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The captures in pcaps/ are exactly what tools/make_pcaps.py (pcaps/, pcaps/bad/) and
-# tools/make_nfs_pcaps.py (pcaps/nfs/) write (deterministic fixtures).
+# tools/make_nfs_pcaps.py (pcaps/nfs/) and tools/make_frag_pcaps.py (pcaps/reassembly/)
+# write (deterministic fixtures).
 set -u
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 tools/make_pcaps.py "$tmp" >/dev/null || { echo "make_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 /usr/bin/python3 tools/make_nfs_pcaps.py "$tmp/nfs" >/dev/null || { echo "make_nfs_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
+/usr/bin/python3 tools/make_frag_pcaps.py "$tmp/reassembly" >/dev/null || { echo "make_frag_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 passed=0
 failed=0
 while IFS= read -r f; do
@@ -14,7 +16,7 @@ while IFS= read -r f; do
     if cmp -s "$f" "$tmp/$rel"; then
         passed=$((passed + 1))
     else
-        echo "FAIL $f differs from what tools/make_pcaps.py / make_nfs_pcaps.py write"
+        echo "FAIL $f differs from what tools/make_pcaps.py / make_nfs_pcaps.py / make_frag_pcaps.py write"
         failed=$((failed + 1))
     fi
 done < <(find pcaps -type f \( -name '*.pcap' -o -name '*.pcapng' \) | sort)
