@@ -50,6 +50,8 @@ expect bad-evidence-budget 2 'evidence-budget 12x: expected a size in bytes' -- 
 expect bad-max-vtep-pairs 2 '--max-vtep-pairs 0: expected a whole number from 1 to' -- analyze --max-vtep-pairs 0 pcaps/vxlan-clean.pcap
 expect evidence-budget-suffix 0 '' -- analyze --evidence-budget 1M --max-vtep-pairs 4 pcaps/vxlan-clean.pcap
 expect help 0 '' -- analyze --help
+expect bad-reassembly-memory 2 'reassembly-memory 2G: at most 1G' -- analyze --reassembly-memory 2G pcaps/fragments.pcap
+expect bad-reassembly-timeout 2 'reassembly-timeout 0: expected a whole number' -- analyze --reassembly-timeout 0 pcaps/fragments.pcap
 expect clean 0 '' -- analyze pcaps/vxlan-clean.pcap
 expect findings 1 '' -- analyze pcaps/vxlan-inner-bad-tcp.pcap
 expect stdin 0 '' -- analyze - <pcaps/vxlan-clean.pcap
@@ -217,9 +219,27 @@ else
     failed=$((failed + 1))
 fi
 
+# IP reassembly: on by default (a datagram record on each completing frame, its UDP checksum
+# verified), off with --reassembly-memory 0 (fragments unverified, no datagram record).
+on=$("$bin" analyze --json --packets all pcaps/fragments.pcap 2>&1)
+off=$("$bin" analyze --json --packets all --reassembly-memory 0 pcaps/fragments.pcap 2>&1)
+if [ "$(grep -c '"type":"datagram"' <<<"$on")" -eq 2 ] && ! grep -q '"type":"datagram"' <<<"$off" &&
+    grep -q '"datagrams_reassembled":2' <<<"$on" && ! grep -q datagrams_reassembled <<<"$off"; then
+    passed=$((passed + 1))
+else
+    echo "FAIL reassembly-on-off: fragments.pcap reassembled with the default, not with 0"
+    failed=$((failed + 1))
+fi
+if "$bin" analyze --help 2>&1 | grep -q -- '--reassembly-memory'; then
+    passed=$((passed + 1))
+else
+    echo "FAIL help-reassembly: analyze --help does not explain --reassembly-memory"
+    failed=$((failed + 1))
+fi
+
 # --no-fast-path: every frame through the general decoder gives the same report, packet lines
 # included (--packets all), for every shipped capture.
-for f in pcaps/*.pcap pcaps/*.pcapng; do
+for f in pcaps/*.pcap pcaps/*.pcapng pcaps/reassembly/*.pcap; do
     a=$("$bin" analyze --json --packets all "$f" 2>&1)
     b=$("$bin" analyze --json --packets all --no-fast-path "$f" 2>&1)
     if [ "$a" = "$b" ] && [ -n "$a" ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The captures in pcaps/ are exactly what tools/make_pcaps.py (pcaps/, pcaps/bad/) and
-# tools/make_nfs_pcaps.py (pcaps/nfs/), tools/make_nat_pcaps.py (pcaps/nat/) and
-# tools/make_tunnel_pcaps.py (GRE, ERSPAN, MPLS, IP-in-IP in pcaps/) write (deterministic fixtures).
+# The captures in pcaps/ are exactly what the deterministic generators write: tools/make_pcaps.py
+# (pcaps/, pcaps/bad/), tools/make_nfs_pcaps.py (pcaps/nfs/), tools/make_nat_pcaps.py
+# (pcaps/nat/), tools/make_tunnel_pcaps.py (GRE, ERSPAN, MPLS, IP-in-IP in pcaps/) and
+# tools/make_frag_pcaps.py (pcaps/reassembly/).
 set -u
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -10,6 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 tools/make_nfs_pcaps.py "$tmp/nfs" >/dev/null || { echo "make_nfs_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 /usr/bin/python3 tools/make_nat_pcaps.py "$tmp/nat" >/dev/null || { echo "make_nat_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 /usr/bin/python3 tools/make_tunnel_pcaps.py "$tmp" >/dev/null || { echo "make_tunnel_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
+/usr/bin/python3 tools/make_frag_pcaps.py "$tmp/reassembly" >/dev/null || { echo "make_frag_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 passed=0
 failed=0
 while IFS= read -r f; do
@@ -17,7 +19,7 @@ while IFS= read -r f; do
     if cmp -s "$f" "$tmp/$rel"; then
         passed=$((passed + 1))
     else
-        echo "FAIL $f differs from what tools/make_pcaps.py / make_nfs_pcaps.py / make_tunnel_pcaps.py write"
+        echo "FAIL $f differs from what its generator in tools/ writes"
         failed=$((failed + 1))
     fi
 done < <(find pcaps -type f \( -name '*.pcap' -o -name '*.pcapng' \) | sort)

@@ -161,6 +161,7 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
                                 : report::make_text_reporter(
                                       out, {.max_rows = config.max_rows, .brief = config.brief});
     FrameConsumer consumer(config.connections, *reporter, config.packets, std::move(evidence));
+    consumer.enable_reassembly(config.decode);
     Progress progress(config.progress);
     Loops loops{config, consumer.connections(), {}, {}};
     bool input_error = false;

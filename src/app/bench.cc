@@ -251,6 +251,7 @@ FullTimes pass_full(const Capture& cap, const BenchConfig& config, const std::st
     std::ostream os(&buf);
     auto reporter = report::make_text_reporter(os);
     FrameConsumer consumer(config.connections, *reporter, PacketSelection::Bad);
+    consumer.enable_reassembly(config.decode);  // as analyze does
     Clock::time_point frames_done;
     analyse_in_memory(cap.frames, file, cap.link_name, pipeline, consumer, &frames_done);
     os.flush();

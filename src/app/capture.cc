@@ -188,6 +188,7 @@ class LiveRun {
           processor_(config.decode),
           counted_(config.connections.max_flows) {
         processor_.prefetch_for(&consumer_.connections());  // as analyze does
+        consumer_.enable_reassembly(config.decode);
         for (const Point& p : points_) {
             consumer_.add_point(p.name);
         }

@@ -104,6 +104,35 @@ FrameConsumer::FrameConsumer(const analyze::ConnectionOptions& options, report::
     }
 }
 
+void FrameConsumer::analyse_fragment(const std::string& file, std::uint16_t point,
+                                     const FrameProcessor& frame) {
+    const decode::DecodedPacket& pkt = frame.packet();
+    const ReassemblyStage::Taken t =
+        reassembly_->take(pkt, point, frame.verdicts().any(verify::Status::Bad));
+    if (!t.held) {
+        connections_.on_packet(frame.context(point));
+    }
+    const auto& names = connections_.points();
+    const std::string_view name = point < names.size() ? names[point] : file;
+    const bool listed_bad = packets_ == PacketSelection::Bad;
+    if (selected(packets_, frame) || (listed_bad && t.has_anomaly)) {
+        reporter_.packet(
+            {file, pkt, frame.verdicts(), name,
+             t.has_anomaly ? std::span(&t.anomaly, 1) : std::span<const decode::Anomaly>{}});
+    }
+    if (t.completed) {
+        connections_.on_packet(reassembly_->context(point));
+        if (packets_ == PacketSelection::All || (listed_bad && reassembly_->bad())) {
+            reporter_.packet({file,
+                              reassembly_->packet(),
+                              reassembly_->verdicts(),
+                              name,
+                              {},
+                              reassembly_->frames()});
+        }
+    }
+}
+
 report::ConnectionTotals FrameConsumer::finish(bool& error) {
     const report::ConnectionTotals totals = output_.finish(error);
     reporter_.finish(total_, files_, totals);

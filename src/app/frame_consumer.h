@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "parallel.h"
+#include "reassembly_stage.h"
 #include "run_common.h"
 #include "vxcheck/analyze/connections.h"
 #include "vxcheck/analyze/rpc_analyzer.h"
@@ -111,8 +112,20 @@ class FrameConsumer {
     void begin_file(const report::Summary& summary) {
         reporter_.begin_file(summary.file, summary.link_type);
     }
-    /// Ends an input in the report and adds its tallies to the total.
-    void end_file(const report::Summary& summary) {
+    /// Reassembles IP fragments from now on (decode/reassembly.h), unless
+    /// `decode.reassemble` is false; `decode` outlives this consumer.
+    void enable_reassembly(const decode::DecodeOptions& decode) {
+        if (decode.reassemble) {
+            reassembly_ = std::make_unique<ReassemblyStage>(decode);
+        }
+    }
+
+    /// Ends an input in the report and adds its tallies to the total (with the reassembly's:
+    /// the datagrams still incomplete are counted here).
+    void end_file(report::Summary& summary) {
+        if (reassembly_) {
+            reassembly_->end_input(summary);
+        }
         reporter_.end_file(summary);
         total_.merge(summary);
         ++files_;
@@ -121,6 +134,11 @@ class FrameConsumer {
     /// One processed frame of `file`, from capture point `point`: the connection analysis, the
     /// packet line if selected, and the drain every so many frames.
     void analyse(const std::string& file, std::uint16_t point, const FrameProcessor& frame) {
+        if (frame.fragment() && reassembly_) {
+            analyse_fragment(file, point, frame);
+            output_.frame_analysed();
+            return;
+        }
         connections_.on_packet(frame.context(point));
         if (selected(packets_, frame)) {
             const auto& names = connections_.points();
@@ -155,6 +173,11 @@ class FrameConsumer {
     [[nodiscard]] const report::Summary& total() const noexcept { return total_; }
 
   private:
+    // analyse() of a frame with an IP fragment: the reassembly, then the analysis and listing
+    // of the fragment (if the reassembler did not take it) and of the datagram it completed.
+    void analyse_fragment(const std::string& file, std::uint16_t point,
+                          const FrameProcessor& frame);
+
     // Declared before connections_: a plug-in outlives the analyzer it is registered with.
     std::unique_ptr<analyze::RpcAnalyzer> rpc_;  // null with --no-rpc
     analyze::ConnectionAnalyzer connections_;
@@ -163,6 +186,7 @@ class FrameConsumer {
     ConnectionOutput output_;
     report::Summary total_;
     std::size_t files_ = 0;
+    std::unique_ptr<ReassemblyStage> reassembly_;  // null: fragments are analysed as they are
 };
 
 }  // namespace vxcheck::app

@@ -42,14 +42,17 @@ Reads pcap or pcapng captures, also gzip-compressed ('-' reads standard input; a
 expression, or -f, is a tcpdump read filter) taken on a Kubernetes node: on the
 underlay (eth0), on flannel.1, or with 'tcpdump -i any'. Decodes Ethernet, Linux cooked (SLL,
 SLL2), raw IP and BSD loopback; 802.1Q/802.1ad tags; IPv4 and IPv6 with extension headers;
-VXLAN (UDP 8472 and 4789) and Geneve (UDP 6081), nested up to --max-tunnel-depth. Every IPv4
-header, TCP and UDP checksum at every depth gets a verdict:
+VXLAN (UDP 8472 and 4789) and Geneve (UDP 6081), nested up to --max-tunnel-depth. IPv4 and
+IPv6 fragments are reassembled (within --reassembly-memory): a datagram's checksum is verified
+over all of it and reported on the frame that completed it. Every IPv4 header, TCP and UDP
+checksum at every depth gets a verdict:
   ok          verifies (a VXLAN outer checksum computed by local checksum offload over an
               inner checksum the NIC fills in later also counts as ok)
   bad         does not verify; the expected value is reported
   partial     Linux CHECKSUM_PARTIAL: the sender's NIC fills it in after the capture point
   zero        UDP over IPv4 sent without a checksum (over IPv6 that is bad)
-  unverified  cut by the snaplen, a fragment, or a super-packet whose length is not known
+  unverified  cut by the snaplen, a fragment not reassembled, or a super-packet whose length
+              is not known
 
 Then every TCP connection to the watched ports (default 2049, NFS) gets verdicts:
   syn_dropped, syn_rejected, delayed_connect, inner_snat, outer_snat, double_snat,
@@ -96,6 +99,13 @@ class AnalysisOptions {
                 "another UDP destination port carrying Geneve (repeatable; 6081 always is)")
             ("max-tunnel-depth", po::value(&depth_)->value_name("N"),
                 "VXLAN/Geneve nesting decoded at most (1-6, default 4)")
+            ("reassembly-memory", po::value(&reassembly_memory_)->value_name("BYTES"),
+                "memory for IP fragments waiting for the rest of their datagram (K, M, G "
+                "suffixes, up to 1G; default 4M; 0: no reassembly, fragments stay unverified); "
+                "beyond it the oldest datagram is dropped, counted in fragments_incomplete")
+            ("reassembly-timeout", po::value(&reassembly_timeout_)->value_name("SECONDS"),
+                "a datagram not complete this long (capture time) after its first fragment is "
+                "dropped, counted in fragments_incomplete (default 30, as Linux's ipfrag_time)")
             ("no-fast-path", po::bool_switch(&no_fast_path_),
                 "decode every frame with the general decoder, including the plain TCP and "
                 "TCP-in-VXLAN frames the fast path takes (same results, slower: for comparison)")
@@ -147,6 +157,13 @@ class AnalysisOptions {
         decode.max_tunnel_depth =
             static_cast<std::uint8_t>(to_count(depth_, "max-tunnel-depth", 1, 6));
         decode.fast_path = !no_fast_path_;
+        decode.reassembly.memory_bytes = to_bytes(reassembly_memory_, "reassembly-memory");
+        if (decode.reassembly.memory_bytes > std::size_t{1} << 30) {
+            throw UsageError("--reassembly-memory " + reassembly_memory_ + ": at most 1G");
+        }
+        decode.reassemble = decode.reassembly.memory_bytes != 0;
+        decode.reassembly.timeout_s = static_cast<std::uint32_t>(to_count(
+            reassembly_timeout_, "reassembly-timeout", 1, static_cast<std::uint64_t>(kMaxSeconds)));
         if (!ports_.empty()) {
             conn.ports.clear();
             conn.loopback_proxy_ports = false;
@@ -181,6 +198,8 @@ class AnalysisOptions {
     std::vector<std::string> geneve_ports_;
     std::string depth_ = "4";
     bool no_fast_path_ = false;
+    std::string reassembly_memory_ = "4M";
+    std::string reassembly_timeout_ = "30";
     bool no_rpc_ = false;
     std::string rpc_unanswered_after_ = "5";
     std::vector<std::string> ports_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "reassembly_stage.h"
 #include "run_common.h"
 #include "vxcheck/decode/decode.h"
 
@@ -30,6 +31,7 @@ void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) no
         ++fast_frames_;
         summary.add_fast_path(frame, verdicts_);
         bad_ = false;
+        fragment_ = false;
         return;
     }
     decode::decode(frame, options_, *packet_);
@@ -39,6 +41,7 @@ void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) no
     }
     analyze::digest(*packet_, verdicts_, digest_);
     bad_ = summary.add(*packet_, verdicts_);  // reads the frame, the anomalies and the verdicts
+    fragment_ = first_fragment(*packet_) >= 0;
 }
 
 const decode::DecodedPacket& FrameProcessor::packet() const noexcept {

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 #include <span>
+#include <vector>
 
 #include "json_records.h"
 #include "vxcheck/report/format.h"
@@ -295,10 +296,19 @@ void put_time(ordered_json& j, const std::string& name, Timestamp ts) {
 
 ordered_json packet_record(const PacketView& p) {
     const RawFrame& f = p.packet.frame();
-    ordered_json j = record("packet");
+    // A reassembled datagram is a record of its own type: a reader of `packet` records sees each
+    // frame once, as captured.
+    ordered_json j = record(p.reassembled_from.empty() ? "packet" : "datagram");
     j["point"] = p.point;
     j["file"] = p.file;
     j["frame"] = f.number;
+    if (!p.reassembled_from.empty()) {
+        // The datagram reassembled on this frame: its length and its fragments' frames.
+        j["reassembled"] = ordered_json{
+            {"frames",
+             std::vector<std::uint64_t>(p.reassembled_from.begin(), p.reassembled_from.end())},
+            {"length", f.data.size()}};
+    }
     put_time(j, "timestamp", f.ts);
     j["caplen"] = f.caplen;
     j["wirelen"] = f.wirelen;
@@ -315,6 +325,9 @@ ordered_json packet_record(const PacketView& p) {
     j["layers"] = std::move(layers);
     ordered_json anomalies = ordered_json::array();
     for (const decode::Anomaly a : p.packet.anomalies()) {
+        anomalies.push_back(to_string(a));
+    }
+    for (const decode::Anomaly a : p.reassembly_anomalies) {
         anomalies.push_back(to_string(a));
     }
     j["anomalies"] = std::move(anomalies);

@@ -68,6 +68,11 @@ ordered_json summary_json(const Summary& s, bool total) {
     j["checksums"] = checksum_rows(s);
     j["packets_with_bad_checksum"] = s.packets_with_bad_checksum;
     j["packets_with_anomalies"] = s.packets_with_anomalies;
+    if (s.datagrams_reassembled != 0 || s.fragments_incomplete != 0) {
+        // only where there were IP fragments to reassemble
+        j["datagrams_reassembled"] = s.datagrams_reassembled;
+        j["fragments_incomplete"] = s.fragments_incomplete;
+    }
     if (!s.read_error.empty()) {
         j["error"] = s.read_error;
     }

@@ -60,6 +60,28 @@ void Summary::add_fast_path(const RawFrame& f, const verify::Verdicts& verdicts)
     count(Check::Tcp, vx::kInnerDepth, v[vx::kInnerTcpVerdict].status);
 }
 
+bool Summary::add_reassembled(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
+                              bool frame_anomalous, bool frame_bad) noexcept {
+    ++datagrams_reassembled;
+    for (const decode::Anomaly a : pkt.anomalies()) {
+        ++anomalies[static_cast<std::size_t>(a)];
+    }
+    const bool anomalous = !pkt.anomalies().empty();
+    packets_with_anomalies += anomalous && !frame_anomalous ? 1U : 0U;
+    bool bad = false;
+    for (const verify::Verdict& v : verdicts.items()) {
+        tally(v);
+        bad = bad || v.status == verify::Status::Bad;
+    }
+    packets_with_bad_checksum += bad && !frame_bad ? 1U : 0U;
+    return anomalous || bad;
+}
+
+void Summary::add_reassembly_anomaly(decode::Anomaly a, bool frame_anomalous) noexcept {
+    ++anomalies[static_cast<std::size_t>(a)];
+    packets_with_anomalies += frame_anomalous ? 0U : 1U;
+}
+
 void Summary::tally(const verify::Verdict& v) noexcept {
     const std::size_t depth = std::min<std::size_t>(v.depth, kMaxDepth);
     ++checksums[static_cast<std::size_t>(v.check)][depth][static_cast<std::size_t>(v.status)];
@@ -78,6 +100,8 @@ void Summary::merge(const Summary& o) {
     bytes_captured += o.bytes_captured;
     packets_with_anomalies += o.packets_with_anomalies;
     packets_with_bad_checksum += o.packets_with_bad_checksum;
+    datagrams_reassembled += o.datagrams_reassembled;
+    fragments_incomplete += o.fragments_incomplete;
     for (std::size_t i = 0; i < skipped.size(); ++i) {
         skipped[i] += o.skipped[i];
     }

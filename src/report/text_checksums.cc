@@ -205,6 +205,11 @@ void Checksums::print_file(std::ostream& out, const File& f) const {
         out << wrap("decode anomalies (" + ull(s.packets_with_anomalies) + " frames): " + parts,
                     "  ", "    ");
     }
+    if (s.datagrams_reassembled != 0 || s.fragments_incomplete != 0) {
+        out << "  IP fragments: " << ull(s.datagrams_reassembled)
+            << " datagrams reassembled, fragments_incomplete " << ull(s.fragments_incomplete)
+            << " (datagrams never completed)\n";
+    }
 }
 
 void Checksums::print_rows(std::ostream& out) const {

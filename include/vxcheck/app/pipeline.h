@@ -47,6 +47,9 @@ class FrameProcessor {
     /// found by process() as it tallies the frame (Summary::add), so that the ordered
     /// analysis, perhaps on another core, need not read the layers' header and the verdicts.
     [[nodiscard]] bool bad() const noexcept { return bad_; }
+    /// Whether the frame holds an IP fragment (for the reassembly, in capture order): found by
+    /// process(); the fast path takes no fragment.
+    [[nodiscard]] bool fragment() const noexcept { return fragment_; }
     [[nodiscard]] const verify::Verdicts& verdicts() const noexcept { return verdicts_; }
     [[nodiscard]] const analyze::PacketDigest& digest() const noexcept { return digest_; }
     /// Frames the fast path took (fastpath::take_frame), of all processed.
@@ -69,6 +72,7 @@ class FrameProcessor {
     fastpath::Prefetch prefetch_;
     analyze::PacketDigest digest_;
     bool bad_ = false;
+    bool fragment_ = false;
     verify::Verdicts verdicts_;
     mutable fastpath::Shape unbuilt_ = fastpath::Shape::None;  // the fast path's, layers not built
     std::uint64_t fast_frames_ = 0;

@@ -25,6 +25,14 @@ namespace vxcheck::decode {
     X(Ipv6ExtTruncated, "ipv6.ext_header_truncated")                                       \
     X(Ipv6TooManyExt, "ipv6.too_many_ext_headers")                                         \
     X(Ipv6BadRoutingHeader, "ipv6.bad_routing_header")                                     \
+    /* IP reassembly (decode/reassembly.h states the rules) */                             \
+    X(FragmentOverlap, "ip.fragment_overlap")       /* datagram discarded */               \
+    X(FragmentDuplicate, "ip.fragment_duplicate")   /* bytes all held already: ignored */  \
+    X(FragmentOversized, "ip.fragment_oversized")   /* ends past 65,535: discarded */      \
+    X(FragmentTooMany, "ip.fragment_too_many")      /* over the per-datagram cap */        \
+    X(FragmentBadLength, "ip.fragment_bad_length")  /* empty, or not 8-byte units */       \
+    X(FragmentMemoryCap, "ip.fragment_memory_cap")  /* an older datagram evicted */        \
+    X(FragmentIncomplete, "ip.fragment_incomplete") /* a datagram never completed */       \
     X(TcpHeaderTruncated, "tcp.header_truncated")                                          \
     X(TcpDataOffsetTooSmall, "tcp.data_offset_too_small")                                  \
     X(TcpDataOffsetExceedsSegment, "tcp.data_offset_exceeds_segment")                      \

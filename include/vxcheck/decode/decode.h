@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "vxcheck/decode/packet.h"
+#include "vxcheck/decode/reassembly.h"
 #include "vxcheck/frame.h"
 
 namespace vxcheck::decode {
@@ -19,6 +20,11 @@ struct DecodeOptions {
     // same result as decode() and verify() (the fast path, include/vxcheck/fastpath/); false
     // sends every frame through decode() and verify() (--no-fast-path). decode() ignores it.
     bool fast_path = true;
+    // IP reassembly, in capture order after decode() (decode/reassembly.h; app's
+    // ReassemblyStage): its memory cap and timeout; `reassemble` false leaves fragments as they
+    // are (each checksum `unverified (fragment)`). decode() ignores them.
+    bool reassemble = true;
+    ReassemblyOptions reassembly{};
 
     /// Whether UDP destination port `port` carries VXLAN (RFC 7348 5: matched on it alone).
     [[nodiscard]] bool is_vxlan_port(std::uint16_t port) const noexcept {

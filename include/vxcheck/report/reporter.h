@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <memory>
 #include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,11 @@ struct PacketView {
     const decode::DecodedPacket& packet;
     const verify::Verdicts& verdicts;
     std::string_view point{};  // the capture point's name, as connection records name it
+    // IP reassembly: anomalies it noted on this frame (the decoder's are the packet's), and for
+    // a datagram reassembled on this frame (`packet` is then the whole datagram, numbered as
+    // the frame that completed it), its fragments' frame numbers in offset order.
+    std::span<const decode::Anomaly> reassembly_anomalies{};
+    std::span<const std::uint64_t> reassembled_from{};
 };
 
 class Reporter {

@@ -31,6 +31,10 @@ struct Summary {
     std::array<std::array<std::array<std::uint64_t, verify::kStatusCount>, kMaxDepth + 1>,
                verify::kCheckCount>
         checksums{};
+    // IP reassembly (decode/reassembly.h): datagrams completed, and datagrams never completed
+    // (timed out, evicted at the memory cap, or still waiting when the input ended).
+    std::uint64_t datagrams_reassembled = 0;
+    std::uint64_t fragments_incomplete = 0;
     Timestamp first_ts;
     Timestamp last_ts;
     std::string read_error;  // set when the file ended with an error (e.g. cut mid-record)
@@ -43,6 +47,14 @@ struct Summary {
     /// verify() gives it at the positions named there; it decodes with no anomaly and no
     /// verdict is bad (add() would return false). The fast path's frames are such.
     void add_fast_path(const RawFrame& f, const verify::Verdicts& verdicts) noexcept;
+    /// Tallies a datagram reassembled on a frame add() counted already (whose anomalies and
+    /// bad checksums `frame_anomalous` and `frame_bad` say): its decode anomalies and the
+    /// verdicts given, and the frame as anomalous or bad if it was not. Returns whether the
+    /// datagram is bad (as add()).
+    bool add_reassembled(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
+                         bool frame_anomalous, bool frame_bad) noexcept;
+    /// Counts a reassembly anomaly noted on a frame add() counted already.
+    void add_reassembly_anomaly(decode::Anomaly a, bool frame_anomalous) noexcept;
     void merge(const Summary& other);
 
     [[nodiscard]] std::uint64_t skipped_total() const noexcept;

@@ -82,7 +82,7 @@ class InRepo : public ::testing::Test {
 
 std::vector<std::string> shipped_captures() {
     std::vector<std::string> files;
-    for (const char* dir : {"pcaps", "pcaps/bad"}) {
+    for (const char* dir : {"pcaps", "pcaps/bad", "pcaps/reassembly"}) {
         for (const auto& e : fs::directory_iterator(dir)) {
             if (e.is_regular_file()) {
                 files.push_back(e.path().generic_string());

@@ -135,12 +135,19 @@ TEST(EveryAnomaly, IsProducedAlone) {
     }
 }
 
+// The reassembly's anomalies come from decode::Reassembler, not decode() (reassembly_test.cc).
+const std::set<Anomaly> kReassemblyAnomalies{Anomaly::FragmentOverlap,   Anomaly::FragmentDuplicate,
+                                             Anomaly::FragmentOversized, Anomaly::FragmentTooMany,
+                                             Anomaly::FragmentBadLength, Anomaly::FragmentMemoryCap,
+                                             Anomaly::FragmentIncomplete};
+
 TEST(EveryAnomaly, TableCoversTheEnum) {
     std::set<Anomaly> covered;
     for (const AnomalyRow& row : anomaly_rows()) {
         EXPECT_TRUE(covered.insert(row.anomaly).second) << row.name << " duplicates an anomaly";
+        EXPECT_EQ(kReassemblyAnomalies.count(row.anomaly), 0U) << row.name;
     }
-    EXPECT_EQ(covered.size(), decode::kAnomalyCount);
+    EXPECT_EQ(covered.size() + kReassemblyAnomalies.size(), decode::kAnomalyCount);
 }
 
 // --- stable names (they are JSON keys and golden-file content) -----------------------------------
@@ -164,6 +171,13 @@ TEST(DecodeNames, Anomalies) {
         {Anomaly::Ipv6ExtTruncated, "ipv6.ext_header_truncated"},
         {Anomaly::Ipv6TooManyExt, "ipv6.too_many_ext_headers"},
         {Anomaly::Ipv6BadRoutingHeader, "ipv6.bad_routing_header"},
+        {Anomaly::FragmentOverlap, "ip.fragment_overlap"},
+        {Anomaly::FragmentDuplicate, "ip.fragment_duplicate"},
+        {Anomaly::FragmentOversized, "ip.fragment_oversized"},
+        {Anomaly::FragmentTooMany, "ip.fragment_too_many"},
+        {Anomaly::FragmentBadLength, "ip.fragment_bad_length"},
+        {Anomaly::FragmentMemoryCap, "ip.fragment_memory_cap"},
+        {Anomaly::FragmentIncomplete, "ip.fragment_incomplete"},
         {Anomaly::TcpHeaderTruncated, "tcp.header_truncated"},
         {Anomaly::TcpDataOffsetTooSmall, "tcp.data_offset_too_small"},
         {Anomaly::TcpDataOffsetExceedsSegment, "tcp.data_offset_exceeds_segment"},
