@@ -19,8 +19,8 @@ ERSPAN, MPLS and IP-in-IP pair the same way once vxcheck decodes them.
 
 Defragmentation (--defragment): tshark reassembles IP datagrams and puts the reassembled
 datagram's checksums on the frame of the fragment that completed it; a vxcheck that reassembles
-(its file summary has `datagrams_reassembled`) puts its verdicts there too, as a packet record
-with `reassembled` (merged here into that frame's checks, after the fragment's own). `auto`
+(its file summary has `datagrams_reassembled`) puts its verdicts there too, as a record of type
+`datagram` with `reassembled` (merged here into that frame's checks, after the fragment's own). `auto`
 (the default) turns tshark's reassembly on exactly when vxcheck's is, so the same comparison
 holds for a vxcheck with and without reassembly; `on` / `off` force it. Every checksum of every
 frame then lands in one class:
@@ -96,6 +96,11 @@ CATEGORIES = {
     "raw_version_mismatch":
         "LINKTYPE_IPV4/IPV6 frame that holds the other IP version: vxcheck skips it as malformed, "
         "tshark decodes it",
+    "fragment_overlap":
+        "the L4 checksum of a datagram reassembled from overlapping fragments: tshark reassembles "
+        "them (and flags the overlap itself, ip/ipv6.fragment.overlap), vxcheck discards the "
+        "datagram as Linux does (inet_frag_queue_insert; RFC 5722 for IPv6) and names it "
+        "ip.fragment_overlap on the frame",
     "vxlan_gpe_not_decoded":
         "the payload of UDP port 4790 where vxcheck stops: its bytes are a VXLAN-GPE header (version "
         "0, P bit set) whose next protocol is IPv4, IPv6, Ethernet or NSH (RFC 8300: version 0, its "
@@ -215,7 +220,13 @@ class VxFrame:
         return sorted((c for kind in KINDS for c in self.checks[kind]), key=lambda c: c.layer_index)
 
     def merge(self, other: "VxFrame") -> None:
-        """Appends another record of the same frame (a datagram reassembled on it) after this one."""
+        """Appends another record of the same frame (a datagram reassembled on it) after this one.
+        The fragment's own L4 check ('unverified (fragment)', when the fragment that completed the
+        datagram is the first one) is the same header as the datagram's: the datagram's verdict
+        replaces it, as tshark shows only the reassembled one on that frame."""
+        if any(other.checks[kind] for kind in ("udp", "tcp")):
+            for kind in ("udp", "tcp"):
+                self.checks[kind] = [c for c in self.checks[kind] if c.reason != "fragment"]
         offset = len(self.layers)
         self.layers = self.layers + other.layers
         self.anomalies = self.anomalies + other.anomalies
@@ -260,6 +271,7 @@ class TsFrame:
     checks: dict = dataclasses.field(default_factory=dict)  # kind -> [TsCheck]
     notes: list = dataclasses.field(default_factory=list)  # field lists that did not line up
     udp_payloads: list = dataclasses.field(default_factory=list)  # udp.payload occurrences, bytes
+    overlap: bool = False  # tshark reassembled this frame's datagram from overlapping fragments
 
     def carriers_before(self, token: int) -> list:
         """The protocols before frame.protocols[token], without framing: [(index, name)]."""
@@ -312,7 +324,7 @@ def run_vxcheck(vxcheck: str, path: str) -> tuple:
         except json.JSONDecodeError:
             problems.append(f"vxcheck output line {n} is not JSON")
             continue
-        if obj.get("type") == "packet":
+        if obj.get("type") in ("packet", "datagram"):
             frame = parse_vx_packet(obj)
             if frame.number in frames:
                 frames[frame.number].merge(frame)  # the datagram reassembled on this frame
@@ -366,6 +378,7 @@ TSHARK_FIELDS = [
     "udp.checksum", "udp.checksum.status", "udp.checksum_calculated", "udp.length",
     "tcp.checksum", "tcp.checksum.status", "tcp.checksum_calculated", "tcp.hdr_len", "tcp.len",
     "gre.checksum", "gre.checksum.status", "udp.payload",
+    "ip.fragment.overlap", "ipv6.fragment.overlap",
 ]
 
 
@@ -412,6 +425,9 @@ def parse_tshark_line(line: str) -> TsFrame:
     for kind in KINDS:
         frame.checks[kind] = parse_tshark_checks(cols, kind, frame)
     frame.udp_payloads = [bytes.fromhex(v.replace(":", "")) for v in values(cols, "udp.payload")]
+    frame.overlap = any(v not in ("0", "False", "") for name in ("ip.fragment.overlap",
+                                                                 "ipv6.fragment.overlap")
+                        for v in values(cols, name))
     return frame
 
 
@@ -715,8 +731,18 @@ def rule_ts_only(ctx: Context, t: TsCheck):
     if ctx.vx is None:
         return None
     return (rule_raw_version_mismatch(ctx, t) or rule_malformed_l4_header(ctx, t)
-            or rule_vxlan_gpe(ctx, t) or rule_gre_not_decoded(ctx, t) or rule_mpls_not_decoded(ctx, t)
+            or rule_fragment_overlap(ctx, t) or rule_vxlan_gpe(ctx, t) or rule_gre_not_decoded(ctx, t) or rule_mpls_not_decoded(ctx, t)
             or rule_not_followed(ctx, t))
+
+
+def rule_fragment_overlap(ctx: Context, t: TsCheck):
+    """tshark's L4 checksum over a datagram it reassembled from overlapping fragments, which
+    vxcheck discarded (and said so on this frame)."""
+    if t.kind not in ("udp", "tcp") or not ctx.ts.overlap:
+        return None
+    if "ip.fragment_overlap" not in ctx.vx.anomalies:
+        return None
+    return "fragment_overlap", "tshark: fragment overlap; vxcheck: ip.fragment_overlap, datagram discarded"
 
 
 GPE_NEXT = {1: "IPv4", 2: "IPv6", 3: "Ethernet", 4: "NSH"}  # VXLAN-GPE next protocol
