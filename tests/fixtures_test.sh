@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The captures in pcaps/ are exactly what tools/make_pcaps.py (pcaps/, pcaps/bad/) and
-# tools/make_nfs_pcaps.py (pcaps/nfs/) write (deterministic fixtures).
+# The captures in pcaps/ are exactly what tools/make_pcaps.py (pcaps/, pcaps/bad/),
+# tools/make_nfs_pcaps.py (pcaps/nfs/) and tools/make_points_pcaps.py --fixtures (the NFLOG
+# capture) write (deterministic fixtures).
 set -u
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 tools/make_pcaps.py "$tmp" >/dev/null || { echo "make_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 /usr/bin/python3 tools/make_nfs_pcaps.py "$tmp/nfs" >/dev/null || { echo "make_nfs_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
+/usr/bin/python3 tools/make_points_pcaps.py --fixtures "$tmp" >/dev/null || { echo "make_points_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 passed=0
 failed=0
 while IFS= read -r f; do

@@ -36,12 +36,13 @@ attention), 2 usage or input error.
 )";
 
 constexpr const char* kAnalyzeUsage =
-    R"(Usage: vxcheck analyze [options] [-r FILE]... [FILE...] [FILTER EXPRESSION]
+    R"(Usage: vxcheck analyze [options] [-r [NAME=]FILE]... [[NAME=]FILE...] [FILTER EXPRESSION]
 
 Reads pcap or pcapng captures, also gzip-compressed ('-' reads standard input; a trailing
 expression, or -f, is a tcpdump read filter) taken on a Kubernetes node: on the
-underlay (eth0), on flannel.1, or with 'tcpdump -i any'. Decodes Ethernet, Linux cooked (SLL,
-SLL2), raw IP and BSD loopback; 802.1Q/802.1ad tags; IPv4 and IPv6 with extension headers;
+underlay (eth0), on flannel.1, with 'tcpdump -i any' or 'tcpdump -i nflog:N'. Decodes
+Ethernet, Linux cooked (SLL, SLL2), raw IP, BSD loopback and NFLOG; 802.1Q/802.1ad tags; IPv4
+and IPv6 with extension headers;
 VXLAN (UDP 8472 and 4789) and Geneve (UDP 6081), nested up to --max-tunnel-depth. Every IPv4
 header, TCP and UDP checksum at every depth gets a verdict:
   ok          verifies (a VXLAN outer checksum computed by local checksum offload over an
@@ -55,12 +56,18 @@ Then every TCP connection to the watched ports (default 2049, NFS) gets verdicts
   syn_dropped, syn_rejected, delayed_connect, inner_snat, outer_snat, double_snat,
   outer_checksum_corrupted, or clean; each with its evidence and what to do. Several files are
   several capture points (e.g. node-a flannel.1, node-a eth0, node-b eth0): the same packets
-  are joined across them to show where a dropped SYN was last seen.
+  are joined across them to show where a dropped SYN was last seen. One file holds several
+  points where it says where its frames were seen: each interface of a pcapng file that
+  describes several (named by if_name), each interface index of a 'tcpdump -i any' capture
+  ("ifindex N"), each NFLOG group of a 'tcpdump -i nflog:N' capture ("nflog:N"). NAME=FILE
+  names a file's point NAME (several points: NAME prefixes theirs); a word with '=' that is an
+  existing file is that file.
 
 Capture for it with a full snaplen, e.g.:
   tcpdump -i eth0 -s 0 -w node-a.pcap 'udp port 8472 or tcp port 2049 or icmp'
 Examples:
   vxcheck analyze node-a.pcap node-b.pcap.gz
+  vxcheck analyze a-eth0=node-a/eth0.pcap b-eth0=node-b/eth0.pcap
   vxcheck analyze -r node-a.pcap 'tcp port 2049 or icmp'
   tcpdump -r big.pcap -w - 'host 10.244.1.5' | vxcheck analyze -
 

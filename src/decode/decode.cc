@@ -32,6 +32,8 @@ Proto first_proto(LinkType link, Bytes data, DecodedPacket& pkt) noexcept {
             return Proto::Sll2;
         case LinkType::Null:
             return Proto::Null;
+        case LinkType::Nflog:
+            return Proto::Nflog;
         case LinkType::RawIpv4:
         case LinkType::RawIpv6:
         case LinkType::RawIp: {
@@ -143,6 +145,8 @@ void decode_one(Proto proto, Step& step, DecodedPacket& pkt) noexcept {
             return decode_vxlan(step, pkt);
         case Proto::Geneve:
             return decode_geneve(step, pkt);
+        case Proto::Nflog:
+            return decode_nflog(step, pkt);
         case Proto::None:
             break;
     }
@@ -287,6 +291,8 @@ std::string_view to_string(Proto p) noexcept {
             return "vxlan";
         case Proto::Geneve:
             return "geneve";
+        case Proto::Nflog:
+            return "nflog";
     }
     return "unknown";
 }
@@ -325,6 +331,8 @@ std::string_view to_string(LinkType t) noexcept {
             return "ipv6";
         case LinkType::Null:
             return "null";
+        case LinkType::Nflog:
+            return "nflog";
         case LinkType::Unsupported:
             return "unsupported";
     }
