@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The captures in pcaps/ are exactly what the deterministic generators write: tools/make_pcaps.py
 # (pcaps/, pcaps/bad/), tools/make_nfs_pcaps.py (pcaps/nfs/), tools/make_nat_pcaps.py
-# (pcaps/nat/), tools/make_tunnel_pcaps.py (GRE, ERSPAN, MPLS, IP-in-IP in pcaps/) and
-# tools/make_frag_pcaps.py (pcaps/reassembly/).
+# (pcaps/nat/), tools/make_tunnel_pcaps.py (GRE, ERSPAN, MPLS, IP-in-IP in pcaps/),
+# tools/make_frag_pcaps.py (pcaps/reassembly/) and tools/make_points_pcaps.py --fixtures (the
+# NFLOG capture).
 set -u
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -12,6 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 tools/make_nat_pcaps.py "$tmp/nat" >/dev/null || { echo "make_nat_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 /usr/bin/python3 tools/make_tunnel_pcaps.py "$tmp" >/dev/null || { echo "make_tunnel_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 /usr/bin/python3 tools/make_frag_pcaps.py "$tmp/reassembly" >/dev/null || { echo "make_frag_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
+/usr/bin/python3 tools/make_points_pcaps.py --fixtures "$tmp" >/dev/null || { echo "make_points_pcaps.py failed"; echo "0 passed, 1 failed"; exit 1; }
 passed=0
 failed=0
 while IFS= read -r f; do

@@ -19,6 +19,7 @@ enum class LinkType : std::uint8_t {
     RawIpv4,    // LINKTYPE_IPV4 (228)
     RawIpv6,    // LINKTYPE_IPV6 (229)
     Null,       // DLT_NULL / DLT_LOOP: 4-byte address family
+    Nflog,      // LINKTYPE_NFLOG (239): tcpdump -i nflog:N, netlink TLVs around the IP packet
     Unsupported,
 };
 
@@ -39,6 +40,9 @@ struct RawFrame {
     std::uint32_t wirelen = 0;  // bytes on the wire; > caplen when the snaplen cut the frame
     LinkType link = LinkType::Ethernet;
     std::uint64_t number = 0;  // 1-based, per file, as Wireshark numbers frames
+    // The capture interface the frame was recorded on: its index among the file's pcapng
+    // Interface Description Blocks, counted over all sections (0 for classic pcap and live).
+    std::uint32_t interface = 0;
     Bytes data;
     // Live capture only: the kernel said the packet's checksum is not filled in yet
     // (TP_STATUS_CSUMNOTREADY: ip_summed == CHECKSUM_PARTIAL). Files do not keep this.
@@ -46,5 +50,32 @@ struct RawFrame {
 
     [[nodiscard]] bool snaplen_cut() const noexcept { return caplen < wirelen; }
 };
+
+/// Where in its capture a frame was seen, the key of its capture point: the file's interface
+/// (RawFrame::interface) and what the frame's own link header says of its source: the interface
+/// index of a cooked "any" capture (SLL2) or the netlink group of an NFLOG capture.
+struct FrameOrigin {
+    enum class Sub : std::uint8_t { None, Ifindex, NflogGroup };
+    std::uint32_t interface = 0;
+    Sub sub = Sub::None;
+    std::uint32_t id = 0;  // the interface index or the group (Sub)
+
+    bool operator==(const FrameOrigin&) const = default;
+};
+
+/// The origin of `frame`; a header too short to say gives Sub::None. Reads at most 8 bytes.
+[[nodiscard]] inline FrameOrigin origin_of(const RawFrame& frame) noexcept {
+    FrameOrigin o{.interface = frame.interface};
+    const Bytes d = frame.data;
+    if (frame.link == LinkType::LinuxSll2 && d.size() >= 8) {  // ifindex: bytes 4-7, big-endian
+        o.sub = FrameOrigin::Sub::Ifindex;
+        o.id = (std::uint32_t{d[4]} << 24) | (std::uint32_t{d[5]} << 16) |
+               (std::uint32_t{d[6]} << 8) | d[7];
+    } else if (frame.link == LinkType::Nflog && d.size() >= 4) {  // resource id: bytes 2-3, BE
+        o.sub = FrameOrigin::Sub::NflogGroup;
+        o.id = (std::uint32_t{d[2]} << 8) | d[3];
+    }
+    return o;
+}
 
 }  // namespace vxcheck

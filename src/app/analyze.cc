@@ -38,7 +38,7 @@ namespace {
 // One file's frame loops: where the frames come from, where they go, and the progress line.
 struct FileRun {
     const std::string& file;
-    std::uint16_t point;
+    FilePoints& points;
     capture::Source& source;
     FrameConsumer& consumer;
     Progress& progress;
@@ -52,7 +52,7 @@ capture::ReadStatus frame_at_a_time(const FileRun& run, FrameProcessor& processo
     capture::ReadStatus status;
     while ((status = run.source.next(frame)) == capture::ReadStatus::Frame) {
         processor.process(frame, run.summary);
-        run.consumer.analyse(run.file, run.point, processor);
+        run.consumer.analyse(run.file, run.points, processor);
         if ((run.summary.frames_read & 0xffffU) == 0) {
             run.progress.tick(run.file, run.source.position(), run.source.size(),
                               run.summary.frames_read);
@@ -87,7 +87,7 @@ capture::ReadStatus in_batches(const FileRun& run, BatchPipeline& pipeline) {
             return true;
         },
         [&](const FrameBatch& batch) {
-            run.consumer.analyse(run.file, run.point, batch, run.summary);
+            run.consumer.analyse(run.file, run.points, batch, run.summary);
             run.progress.tick(run.file, batch.position, source_size, run.summary.frames_read);
         },
         blocks);
@@ -121,16 +121,22 @@ struct Loops {
 
 // Reads one file through the loops into the report; adds the frames analysed to `given`.
 // Returns false on a read error.
-bool analyse_file(const std::string& file, capture::Source& source, FrameConsumer& consumer,
-                  Loops& loops, Progress& progress, std::uint64_t& given) {
-    const std::uint16_t point = consumer.add_file_point(file);
+bool analyse_file(const std::string& file, const std::string& point_name, capture::Source& source,
+                  FrameConsumer& consumer, Loops& loops, Progress& progress, std::uint64_t& given) {
+    FilePoints points(
+        consumer.connections(), file, source.interface_count(),
+        [&source](std::uint32_t interface) { return source.interface_name(interface); },
+        point_name);
     report::Summary summary;
     summary.file = file;
-    summary.point = consumer.connections().points()[point];
     summary.link_type = source.link_name();
     consumer.begin_file(summary);
     const capture::ReadStatus status =
-        loops.run({file, point, source, consumer, progress, summary});
+        loops.run({file, points, source, consumer, progress, summary});
+    if (summary.point = points.names(); summary.point.empty()) {
+        // No frame: the file is still a point (as a one-point file, named after it).
+        summary.point = consumer.connections().points()[points.point_of(FrameOrigin{})];
+    }
     progress.done();
     given += summary.frames_read;
     if (status == capture::ReadStatus::Error) {
@@ -168,7 +174,8 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
     capture::FileOptions read{.filter = config.read_filter, .max_frames = 0};
     std::uint64_t given = 0;  // frames analysed so far, for -c over all files
 
-    for (const std::string& file : config.files) {
+    for (std::size_t i = 0; i < config.files.size(); ++i) {
+        const std::string& file = config.files[i];
         if (config.count != 0) {
             if (given >= config.count) {
                 break;  // -c: the files after are not read, as tcpdump stops
@@ -183,7 +190,8 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
             input_error = true;
             continue;
         }
-        if (!analyse_file(file, *source, consumer, loops, progress, given)) {
+        const std::string name = i < config.point_names.size() ? config.point_names[i] : "";
+        if (!analyse_file(file, name, *source, consumer, loops, progress, given)) {
             input_error = true;
         }
     }

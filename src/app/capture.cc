@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <csignal>
@@ -71,7 +72,8 @@ void stop_on_signals() {
 // Where frames and figures go besides the report: --write, --evidence and --metrics-listen.
 struct Outputs {
     std::unique_ptr<report::PcapngWriter> writer;
-    std::unique_ptr<report::OutputFile> evidence;  // handed to the FrameConsumer
+    std::vector<std::pair<std::uint16_t, std::uint32_t>> any_ids;  // -i any's points: interface
+    std::unique_ptr<report::OutputFile> evidence;                  // handed to the FrameConsumer
     bool write_failed = false;
 #ifdef VXCHECK_HAVE_PROMETHEUS
     std::unique_ptr<Metrics> metrics;
@@ -116,13 +118,26 @@ struct Outputs {
         return true;
     }
 
-    // Keeps a frame for --write; the first failure is logged and ends the writing.
-    void write(const Point& p, const RawFrame& frame) {
+    // Keeps a frame for --write; the first failure is logged and ends the writing. A frame of
+    // -i any goes to an interface of its own (`at`, named `name`, described when first seen),
+    // so that reading the file again gives the points this run has (input_points.h).
+    void write(const Point& p, const RawFrame& frame, std::uint16_t at, const std::string& name) {
         if (!writer || write_failed) {
             return;
         }
         try {
-            writer->write(p.write_id, frame.ts, frame.data, frame.wirelen);
+            std::uint32_t id = p.write_id;
+            if (name != p.name) {
+                const auto it = std::find_if(any_ids.begin(), any_ids.end(),
+                                             [&](const auto& k) { return k.first == at; });
+                if (it != any_ids.end()) {
+                    id = it->second;
+                } else {
+                    id = writer->add_interface(name, frame.link);
+                    any_ids.emplace_back(at, id);
+                }
+            }
+            writer->write(id, frame.ts, frame.data, frame.wirelen);
         } catch (const std::exception& e) {
             spdlog::error("{}; no longer writing", e.what());
             write_failed = true;
@@ -296,14 +311,14 @@ bool LiveRun::read_point(std::size_t index) {
         ++frames_;
         processor_.process(frame_, p.summary);
         // -i any: each interface its own point (input_points.h); only "any" gives SLL2 frames.
-        consumer_.analyse(
-            p.name, frame_.link == LinkType::LinuxSll2 ? any_.point_of(frame_) : point, processor_);
+        const std::uint16_t at = frame_.link == LinkType::LinuxSll2 ? any_.point_of(frame_) : point;
+        consumer_.analyse(p.name, at, processor_);
 #ifdef VXCHECK_HAVE_PROMETHEUS
         if (outputs_.metrics) {
             outputs_.metrics->on_frame(index, processor_.verdicts());
         }
 #endif
-        outputs_.write(p, frame_);
+        outputs_.write(p, frame_, at, consumer_.connections().points()[at]);
         if (config_.count != 0 && frames_ >= config_.count) {
             g_stop.store(true);
             return false;

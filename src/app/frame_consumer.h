@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "file_points.h"
 #include "parallel.h"
 #include "reassembly_stage.h"
 #include "run_common.h"
@@ -146,6 +147,20 @@ class FrameConsumer {
             reporter_.packet({file, frame.packet(), frame.verdicts(), name});
         }
         output_.frame_analysed();
+    }
+    /// One processed frame of `file`, at the point of the file where it was seen.
+    void analyse(const std::string& file, FilePoints& points, const FrameProcessor& frame) {
+        analyse(file, points.point_of(frame.origin()), frame);
+    }
+    /// Every frame of a processed batch of `file` in input order, each at its point of the file
+    /// (each connection prefetched a few frames ahead: analyse_in_order), then the batch's
+    /// tallies into `summary`.
+    void analyse(const std::string& file, FilePoints& points, const FrameBatch& batch,
+                 report::Summary& summary) {
+        analyse_in_order(batch, connections_, [&](const FrameProcessor& frame) {
+            analyse(file, points.point_of(frame.origin()), frame);
+        });
+        summary.merge(batch.tally());
     }
     /// Every frame of a processed batch in input order (each connection prefetched a few
     /// frames ahead: analyse_in_order), then the batch's tallies into `summary`.

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
+#include <utility>
 
 #include "option_values.h"
 #include "vxcheck/app/options.h"
@@ -22,6 +24,21 @@ bool names_a_file(const std::string& arg) {
     return arg == "-" || ::stat(arg.c_str(), &st) == 0 || (errno != ENOENT && errno != ENOTDIR);
 }
 
+// NAME=FILE: the point name and the file of a word that is not a file itself but whose part
+// after its first '=' names one; nullopt for any other word.
+std::optional<std::pair<std::string, std::string>> named_input(const std::string& word) {
+    const std::size_t eq = word.find('=');
+    if (eq == 0 || eq == std::string::npos || names_a_file(word) ||
+        !names_a_file(word.substr(eq + 1))) {
+        return std::nullopt;
+    }
+    return std::make_pair(word.substr(0, eq), word.substr(eq + 1));
+}
+
+bool names_an_input(const std::string& word) {
+    return names_a_file(word) || named_input(word).has_value();
+}
+
 bool looks_like_capture_name(const std::string& word) {
     for (const char* suffix : {".pcap", ".pcapng", ".cap", ".gz"}) {
         const std::string s = suffix;
@@ -35,7 +52,7 @@ bool looks_like_capture_name(const std::string& word) {
 // The positional words: files, then a filter expression (input_options.h).
 void split_files_and_filter(const std::vector<std::string>& words, AnalyzeConfig& cfg) {
     std::size_t first = 0;
-    while (first < words.size() && names_a_file(words[first])) {
+    while (first < words.size() && names_an_input(words[first])) {
         ++first;
     }
     std::string expression;
@@ -83,6 +100,13 @@ void set_inputs(const InputWords& words, AnalyzeConfig& cfg) {
         cfg.read_filter = *words.filter;
     }
     cfg.count = to_count(words.count, "count", 0, UINT64_MAX);
+    cfg.point_names.assign(cfg.files.size(), "");
+    for (std::size_t i = 0; i < cfg.files.size(); ++i) {
+        if (auto named = named_input(cfg.files[i])) {
+            cfg.point_names[i] = std::move(named->first);
+            cfg.files[i] = std::move(named->second);
+        }
+    }
 }
 
 }  // namespace vxcheck::app

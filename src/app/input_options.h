@@ -28,7 +28,8 @@ struct InputWords {
 /// Ethernet capture; each file's own link type is checked when it is opened). Throws UsageError:
 /// a filter that does not compile (unless its words look like missing files: one word without
 /// spaces, or a capture file's suffix; their open error then names them), two filters, a bad
-/// count.
+/// count. A word NAME=FILE (not a file itself, FILE one) is FILE, its capture point named NAME
+/// (cfg.point_names).
 void set_inputs(const InputWords& words, AnalyzeConfig& cfg);
 
 }  // namespace vxcheck::app

@@ -36,16 +36,16 @@ attention), 2 usage or input error.
 )";
 
 constexpr const char* kAnalyzeUsage =
-    R"(Usage: vxcheck analyze [options] [-r FILE]... [FILE...] [FILTER EXPRESSION]
+    R"(Usage: vxcheck analyze [options] [-r [NAME=]FILE]... [[NAME=]FILE...] [FILTER EXPRESSION]
 
 Reads pcap or pcapng captures, also gzip-compressed ('-' reads standard input; a trailing
 expression, or -f, is a tcpdump read filter) taken on a Kubernetes node: on the
-underlay (eth0), on flannel.1, or with 'tcpdump -i any'. Decodes Ethernet, Linux cooked (SLL,
-SLL2), raw IP and BSD loopback; 802.1Q/802.1ad tags; IPv4 and IPv6 with extension headers;
-VXLAN (UDP 8472 and 4789) and Geneve (UDP 6081), nested up to --max-tunnel-depth. IPv4 and
-IPv6 fragments are reassembled (within --reassembly-memory): a datagram's checksum is verified
-over all of it and reported on the frame that completed it. Every IPv4 header, TCP and UDP
-checksum at every depth gets a verdict:
+underlay (eth0), on flannel.1, with 'tcpdump -i any' or 'tcpdump -i nflog:N'. Decodes
+Ethernet, Linux cooked (SLL, SLL2), raw IP, BSD loopback and NFLOG; 802.1Q/802.1ad tags; IPv4
+and IPv6 with extension headers; VXLAN (UDP 8472 and 4789), Geneve (UDP 6081), GRE (with
+ERSPAN and PPTP), MPLS and IP-in-IP, nested up to --max-tunnel-depth. IPv4 and IPv6 fragments are reassembled (within --reassembly-memory): a
+datagram's checksum is verified over all of it and reported on the frame that completed it.
+Every IPv4 header, TCP and UDP checksum at every depth gets a verdict:
   ok          verifies (a VXLAN outer checksum computed by local checksum offload over an
               inner checksum the NIC fills in later also counts as ok)
   bad         does not verify; the expected value is reported
@@ -58,12 +58,18 @@ Then every TCP connection to the watched ports (default 2049, NFS) gets verdicts
   syn_dropped, syn_rejected, delayed_connect, inner_snat, outer_snat, double_snat,
   outer_checksum_corrupted, or clean; each with its evidence and what to do. Several files are
   several capture points (e.g. node-a flannel.1, node-a eth0, node-b eth0): the same packets
-  are joined across them to show where a dropped SYN was last seen.
+  are joined across them to show where a dropped SYN was last seen. One file holds several
+  points where it says where its frames were seen: each interface of a pcapng file that
+  describes several (named by if_name), each interface index of a 'tcpdump -i any' capture
+  ("ifindex N"), each NFLOG group of a 'tcpdump -i nflog:N' capture ("nflog:N"). NAME=FILE
+  names a file's point NAME (several points: NAME prefixes theirs); a word with '=' that is an
+  existing file is that file.
 
 Capture for it with a full snaplen, e.g.:
   tcpdump -i eth0 -s 0 -w node-a.pcap 'udp port 8472 or tcp port 2049 or icmp'
 Examples:
   vxcheck analyze node-a.pcap node-b.pcap.gz
+  vxcheck analyze a-eth0=node-a/eth0.pcap b-eth0=node-b/eth0.pcap
   vxcheck analyze -r node-a.pcap 'tcp port 2049 or icmp'
   tcpdump -r big.pcap -w - 'host 10.244.1.5' | vxcheck analyze -
 
@@ -98,7 +104,7 @@ class AnalysisOptions {
             ("geneve-port", po::value(&geneve_ports_)->value_name("PORT")->composing(),
                 "another UDP destination port carrying Geneve (repeatable; 6081 always is)")
             ("max-tunnel-depth", po::value(&depth_)->value_name("N"),
-                "VXLAN/Geneve nesting decoded at most (1-6, default 4)")
+                "tunnels (VXLAN, Geneve, GRE, IP-in-IP) nested at most (1-6, default 4)")
             ("reassembly-memory", po::value(&reassembly_memory_)->value_name("BYTES"),
                 "memory for IP fragments waiting for the rest of their datagram (K, M, G "
                 "suffixes, up to 1G; default 4M; 0: no reassembly, fragments stay unverified); "

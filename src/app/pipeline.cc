@@ -22,6 +22,7 @@ std::string point_name(const std::string& file, const std::vector<std::string>& 
 }
 
 void FrameProcessor::process(const RawFrame& frame, report::Summary& summary) noexcept {
+    origin_ = origin_of(frame);
     // The fast path gives no frame an anomaly or a bad verdict (so the kernel's hint changes
     // none of its verdicts, and the frame is not bad): Summary::add_fast_path tallies it.
     unbuilt_ = options_.fast_path

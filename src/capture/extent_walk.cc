@@ -155,6 +155,7 @@ void PcapFileSource::describe(const std::uint8_t* h, std::uint32_t caplen,
     frame.wirelen = field32(h + 12);
     frame.link = link_;
     frame.number = ++count_;
+    frame.interface = 0;
     frame.data = Bytes{h + kPcapRecordHeaderLen, caplen};
     frame.csum_not_ready = false;
 }
@@ -196,7 +197,7 @@ void PcapFileSource::walk_carried(Walk& w, std::vector<std::uint8_t>& copies) {
         const std::uint8_t* h = copies.data() + at;
         const std::uint32_t caplen = field32(h + 8);
         describe(h, caplen, w.frames[w.n]);
-        if (keep(w.frames[w.n])) {
+        if (keep(w.frames[w.n], filter_.get())) {
             ++w.n;
         }
         at += kPcapRecordHeaderLen + caplen;
@@ -259,7 +260,7 @@ void PcapFileSource::walk_data(Walk& w) {
             break;
         }
         describe(h, caplen, w.frames[w.n]);
-        if (keep(w.frames[w.n])) {
+        if (keep(w.frames[w.n], filter_.get())) {
             ++w.n;
         }
         pos += record;

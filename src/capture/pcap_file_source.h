@@ -13,10 +13,12 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "pcapng_reader.h"
 #include "vxcheck/capture/block_reader.h"
 #include "vxcheck/capture/source.h"
 
@@ -35,7 +37,16 @@ struct ProgramFree {
 };
 using ProgramPtr = std::unique_ptr<bpf_program, ProgramFree>;
 
+struct FileCloser {
+    void operator()(std::FILE* f) const noexcept;  // fclose, but for stdin
+};
+
 class GzipReader;  // gzip_stream.h
+
+// pcap_source.cc: the DLT_* value libpcap's filter compiler takes for a LINKTYPE_* value, and
+// libpcap's name of that link type ("EN10MB").
+[[nodiscard]] int dlt_of_linktype(std::uint32_t linktype) noexcept;
+[[nodiscard]] std::string link_type_name_of_linktype(std::uint32_t linktype);
 
 // Classic pcap layout (libpcap sf-pcap.c): a 24-byte file header, then records of a 16-byte
 // header (seconds, micro- or nanoseconds, captured length, wire length) and the captured bytes.
@@ -66,6 +77,8 @@ class PcapFileSource final : public Source, public BlockReader {
     // Every file: a pcapng file or stdin is never walked (walking() is false from the start).
     [[nodiscard]] BlockReader* blocks() noexcept override { return this; }
     [[nodiscard]] std::uint64_t filtered() const noexcept override { return filtered_; }
+    [[nodiscard]] std::uint32_t interface_count() const override;
+    [[nodiscard]] std::string interface_name(std::uint32_t interface) const override;
 
     // --- BlockReader (block_reader.h) ----------------------------------------------------------
 
@@ -95,10 +108,19 @@ class PcapFileSource final : public Source, public BlockReader {
     bool shrank() noexcept;
     // Opens the raw file (or takes stdin); sets size_, and `regular` for a regular file.
     std::FILE* open_raw(const std::string& path, bool& regular);
-    // Compiles the read filter for the file's link type (throws OpenError).
-    void compile_filter(const std::string& path, const std::string& expression);
+    // The read filter compiled for link type `dlt`, or null with error_ set.
+    ProgramPtr compile_filter(int dlt, const std::string& expression);
     // Whether a frame just described is given (the read filter passes it); counts it either way.
-    bool keep(const RawFrame& frame) noexcept;
+    bool keep(const RawFrame& frame, const bpf_program* filter) noexcept;
+
+    // pcapng_source.cc: a pcapng file, read by PcapngReader rather than libpcap.
+    // Whether `in` is a pcapng file: then it is read from here on (throws OpenError if its
+    // head is broken). If not, `in` is the same stream from its first byte again (perhaps a
+    // new stream, owning the old one, that gives the bytes looked at first).
+    bool open_pcapng(std::FILE*& in, const std::string& name, const std::string& filter);
+    ReadStatus next_pcapng(RawFrame& frame) noexcept;
+    // Takes the interfaces described since the last call: their names, their read filter.
+    bool take_new_interfaces() noexcept;
     [[nodiscard]] bool limit_reached() const noexcept {
         return max_frames_ != 0 && given_ >= max_frames_;
     }
@@ -120,12 +142,18 @@ class PcapFileSource final : public Source, public BlockReader {
 
     ExtentBuffer buffer_;  // stdio's; must outlive pcap_ (declared first, destroyed last)
     PcapPtr pcap_;
+    std::unique_ptr<std::FILE, FileCloser> input_;  // a pcapng file's stream (pcap_ is null)
     std::FILE* file_ = nullptr;         // owned by pcap_ (or by the gzip stream libpcap reads)
     const GzipReader* gzip_ = nullptr;  // a gzip-compressed file's reader, owned by pcap_
     ProgramPtr filter_;                 // the read filter, if any
-    std::uint64_t max_frames_ = 0;      // FileOptions::max_frames
-    std::uint64_t given_ = 0;           // frames the filter passed (all, without one)
-    std::uint64_t filtered_ = 0;        // frames it rejected
+    std::string filter_expression_;
+    std::unique_ptr<PcapngReader> pcapng_;       // a pcapng file's reader (libpcap reads no frame)
+    std::vector<ProgramPtr> interface_filters_;  // the read filter per pcapng interface
+    mutable std::mutex names_mutex_;             // names_ is read on the analysing thread
+    std::vector<std::string> names_;             // the pcapng interfaces' names
+    std::uint64_t max_frames_ = 0;               // FileOptions::max_frames
+    std::uint64_t given_ = 0;                    // frames the filter passed (all, without one)
+    std::uint64_t filtered_ = 0;                 // frames it rejected
     LinkType link_ = LinkType::Unsupported;
     std::string link_name_;
     std::string error_;

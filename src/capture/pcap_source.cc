@@ -52,6 +52,8 @@ LinkType map_link_type(int dlt) noexcept {
         case DLT_NULL:
         case DLT_LOOP:
             return LinkType::Null;
+        case DLT_NFLOG:
+            return LinkType::Nflog;
         default:
             return LinkType::Unsupported;
     }
@@ -170,6 +172,9 @@ PcapFileSource::PcapFileSource(const std::string& path, const FileOptions& optio
         gzip_ = gz.reader;
         regular = false;
     }
+    if (open_pcapng(pcap_input, name, options.filter)) {
+        return;
+    }
     char errbuf[PCAP_ERRBUF_SIZE] = {};
     pcap_.reset(
         pcap_fopen_offline_with_tstamp_precision(pcap_input, PCAP_TSTAMP_PRECISION_NANO, errbuf));
@@ -187,7 +192,10 @@ PcapFileSource::PcapFileSource(const std::string& path, const FileOptions& optio
     link_ = map_link_type(dlt);
     link_name_ = link_type_name(dlt);
     if (!options.filter.empty()) {
-        compile_filter(name, options.filter);
+        filter_ = compile_filter(dlt, options.filter);
+        if (!filter_) {
+            throw OpenError(name + ": " + error_);
+        }
     }
     if (regular) {
         walk_classic_pcap();
@@ -199,22 +207,38 @@ void ProgramFree::operator()(bpf_program* p) const noexcept {
     delete p;
 }
 
-void PcapFileSource::compile_filter(const std::string& path, const std::string& expression) {
-    auto prog = std::make_unique<bpf_program>();
-    if (pcap_compile(pcap_.get(), prog.get(), expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-        throw OpenError(path + ": filter '" + expression + "' for link type " + link_name_ + ": " +
-                        pcap_geterr(pcap_.get()));
-    }
-    filter_.reset(prog.release());
+// LINKTYPE_* values that are not the DLT_* value libpcap's compiler takes (pcap/dlt.h).
+int dlt_of_linktype(std::uint32_t linktype) noexcept {
+    constexpr std::uint32_t kLinktypeRaw = 101;
+    return linktype == kLinktypeRaw ? DLT_RAW : static_cast<int>(linktype);
 }
 
-bool PcapFileSource::keep(const RawFrame& frame) noexcept {
-    if (filter_) {
+std::string link_type_name_of_linktype(std::uint32_t linktype) {
+    return link_type_name(dlt_of_linktype(linktype));
+}
+
+ProgramPtr PcapFileSource::compile_filter(int dlt, const std::string& expression) {
+    std::unique_ptr<pcap_t, void (*)(pcap_t*)> dead(pcap_open_dead(dlt, 262144), pcap_close);
+    auto prog = std::make_unique<bpf_program>();
+    if (!dead) {
+        error_ = "cannot prepare the BPF compiler";
+        return nullptr;
+    }
+    if (pcap_compile(dead.get(), prog.get(), expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        error_ = "filter '" + expression + "' for link type " + link_type_name(dlt) + ": " +
+                 pcap_geterr(dead.get());
+        return nullptr;
+    }
+    return ProgramPtr(prog.release());
+}
+
+bool PcapFileSource::keep(const RawFrame& frame, const bpf_program* filter) noexcept {
+    if (filter != nullptr) {
         pcap_pkthdr hdr{};
         hdr.ts.tv_sec = static_cast<time_t>(frame.ts.sec);
         hdr.caplen = frame.caplen;
         hdr.len = frame.wirelen;
-        if (pcap_offline_filter(filter_.get(), &hdr, frame.data.data()) == 0) {
+        if (pcap_offline_filter(filter, &hdr, frame.data.data()) == 0) {
             ++filtered_;
             return false;
         }
@@ -224,6 +248,9 @@ bool PcapFileSource::keep(const RawFrame& frame) noexcept {
 }
 
 ReadStatus PcapFileSource::next(RawFrame& frame) noexcept {
+    if (pcapng_) {
+        return next_pcapng(frame);
+    }
     while (next_in_block_ == in_block_ && walking()) {
         next_in_block_ = 0;
         in_block_ = next_extent_noexcept();
@@ -248,9 +275,10 @@ ReadStatus PcapFileSource::next(RawFrame& frame) noexcept {
         frame.wirelen = hdr->len;
         frame.link = link_;
         frame.number = ++count_;
+        frame.interface = 0;
         frame.data = Bytes{data, hdr->caplen};
         frame.csum_not_ready = false;
-        if (keep(frame)) {
+        if (keep(frame, filter_.get())) {
             return ReadStatus::Frame;
         }
     }

@@ -32,6 +32,8 @@ Proto first_proto(LinkType link, Bytes data, DecodedPacket& pkt) noexcept {
             return Proto::Sll2;
         case LinkType::Null:
             return Proto::Null;
+        case LinkType::Nflog:
+            return Proto::Nflog;
         case LinkType::RawIpv4:
         case LinkType::RawIpv6:
         case LinkType::RawIp: {
@@ -185,6 +187,8 @@ void decode_one(Proto proto, Step& step, DecodedPacket& pkt) noexcept {
             return decode_erspan(step, pkt);
         case Proto::Mpls:
             return decode_mpls(step, pkt);
+        case Proto::Nflog:
+            return decode_nflog(step, pkt);
         case Proto::None:
             break;
     }
@@ -342,6 +346,8 @@ std::string_view to_string(Proto p) noexcept {
             return "erspan";
         case Proto::Mpls:
             return "mpls";
+        case Proto::Nflog:
+            return "nflog";
     }
     return "unknown";
 }
@@ -380,6 +386,8 @@ std::string_view to_string(LinkType t) noexcept {
             return "ipv6";
         case LinkType::Null:
             return "null";
+        case LinkType::Nflog:
+            return "nflog";
         case LinkType::Unsupported:
             return "unsupported";
     }

@@ -51,6 +51,7 @@ void decode_vlan(Step& s, DecodedPacket& pkt) noexcept;
 void decode_sll(Step& s, DecodedPacket& pkt) noexcept;
 void decode_sll2(Step& s, DecodedPacket& pkt) noexcept;
 void decode_null(Step& s, DecodedPacket& pkt) noexcept;
+void decode_nflog(Step& s, DecodedPacket& pkt) noexcept;
 void decode_ipv4(Step& s, DecodedPacket& pkt) noexcept;
 void decode_ipv6(Step& s, DecodedPacket& pkt) noexcept;
 void decode_tcp(Step& s, DecodedPacket& pkt) noexcept;

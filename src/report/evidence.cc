@@ -16,6 +16,17 @@ std::size_t write_evidence_pcapng(OutputFile file,
                                   const std::vector<std::string>& points) {
     PcapngWriter writer(std::move(file), "vxcheck evidence: packets behind connection verdicts");
     std::map<std::pair<std::uint16_t, LinkType>, std::uint32_t> interfaces;
+    // Every interface is described before the first packet: a reader then knows at once that
+    // the file holds several capture points (app/file_points.h).
+    for (const auto& c : connections) {
+        for (const auto& e : c.evidence) {
+            const auto key = std::make_pair(e.point, e.link);
+            if (!c.has(analyze::Verdict::Clean) && interfaces.find(key) == interfaces.end()) {
+                const std::string point = e.point < points.size() ? points[e.point] : "?";
+                interfaces.emplace(key, writer.add_interface(point, e.link));
+            }
+        }
+    }
     std::size_t written = 0;
     for (const auto& c : connections) {
         if (c.has(analyze::Verdict::Clean)) {
@@ -29,12 +40,8 @@ std::size_t write_evidence_pcapng(OutputFile file,
                                    track::to_string(c.server) + ": ";
         for (const auto& e : c.evidence) {
             const std::string point = e.point < points.size() ? points[e.point] : "?";
-            const auto key = std::make_pair(e.point, e.link);
-            auto it = interfaces.find(key);
-            if (it == interfaces.end()) {
-                it = interfaces.emplace(key, writer.add_interface(point, e.link)).first;
-            }
-            writer.write(it->second, e.ts, Bytes{e.bytes.data(), e.bytes.size()}, e.wirelen,
+            writer.write(interfaces.at(std::make_pair(e.point, e.link)), e.ts,
+                         Bytes{e.bytes.data(), e.bytes.size()}, e.wirelen,
                          prefix + evidence_note(e.note) + " (frame " + std::to_string(e.frame) +
                              " of " + point + ")");
             ++written;

@@ -174,6 +174,25 @@ ordered_json layer_json(const decode::Layer& l) {
         }
     } else if (const auto* n = l.as<decode::NullInfo>()) {
         j["family"] = n->family;
+    } else if (const auto* f = l.as<decode::NflogInfo>()) {
+        j["family"] = f->family;
+        j["group"] = f->group;
+        if (f->has_hook) {
+            j["hook"] = f->hook;
+        }
+        if (!f->prefix.empty()) {
+            std::string prefix(f->prefix);  // bytes from the capture: printable ASCII only
+            for (char& c : prefix) {
+                c = c >= 0x20 && c < 0x7f ? c : '?';
+            }
+            j["prefix"] = prefix;
+        }
+        if (f->indev != 0) {
+            j["indev"] = f->indev;
+        }
+        if (f->outdev != 0) {
+            j["outdev"] = f->outdev;
+        }
     } else if (const auto* v = l.as<decode::VlanInfo>()) {
         j["tpid"] = v->tpid;
         j["vid"] = v->vid;

@@ -33,6 +33,8 @@ std::uint16_t linktype_of(LinkType l) {
             return 228;
         case LinkType::RawIpv6:
             return 229;
+        case LinkType::Nflog:
+            return 239;
         case LinkType::Null:
         case LinkType::Unsupported:
             break;

@@ -1081,6 +1081,8 @@ bool info_matches(const decode::Layer& l) {
             return l.as<decode::SllInfo>() != nullptr;
         case Proto::Null:
             return l.as<decode::NullInfo>() != nullptr;
+        case Proto::Nflog:
+            return l.as<decode::NflogInfo>() != nullptr;
         case Proto::Vlan:
             return l.as<decode::VlanInfo>() != nullptr;
         case Proto::Ipv4:

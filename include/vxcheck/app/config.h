@@ -17,8 +17,10 @@ enum class PacketSelection { Bad, All, None };
 
 struct AnalyzeConfig {
     std::vector<std::string> files;  // -r FILE and the positional files, in that order
-    std::string read_filter;         // -f EXPR or a trailing expression: BPF, tcpdump syntax
-    std::uint64_t count = 0;         // -c: stop after this many frames (over all files); 0: all
+    // The point name given as NAME=FILE for files[i], or "" (named after the file): one per file.
+    std::vector<std::string> point_names;
+    std::string read_filter;  // -f EXPR or a trailing expression: BPF, tcpdump syntax
+    std::uint64_t count = 0;  // -c: stop after this many frames (over all files); 0: all
     decode::DecodeOptions decode;
     analyze::ConnectionOptions connections;
     std::string evidence_path;  // --evidence: pcapng of the frames behind connection verdicts

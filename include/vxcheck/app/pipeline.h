@@ -52,6 +52,8 @@ class FrameProcessor {
     [[nodiscard]] bool fragment() const noexcept { return fragment_; }
     [[nodiscard]] const verify::Verdicts& verdicts() const noexcept { return verdicts_; }
     [[nodiscard]] const analyze::PacketDigest& digest() const noexcept { return digest_; }
+    /// Where in its capture the frame was seen (the key of its capture point: FilePoints).
+    [[nodiscard]] const FrameOrigin& origin() const noexcept { return origin_; }
     /// Frames the fast path took (fastpath::take_frame), of all processed.
     [[nodiscard]] std::uint64_t fast_frames() const noexcept { return fast_frames_; }
     /// What ConnectionAnalyzer::on_packet takes, for a frame from capture point `point`: with
@@ -71,6 +73,7 @@ class FrameProcessor {
     const decode::DecodeOptions& options_;
     fastpath::Prefetch prefetch_;
     analyze::PacketDigest digest_;
+    FrameOrigin origin_;
     bool bad_ = false;
     bool fragment_ = false;
     verify::Verdicts verdicts_;

@@ -34,6 +34,15 @@ class Source {
     [[nodiscard]] virtual BlockReader* blocks() noexcept { return nullptr; }
     /// Frames the read filter rejected so far (FileOptions::filter): read, never given.
     [[nodiscard]] virtual std::uint64_t filtered() const noexcept { return 0; }
+    /// How many interfaces the capture describes so far (pcapng IDBs; 0 for classic pcap).
+    [[nodiscard]] virtual std::uint32_t interface_count() const { return 0; }
+    /// The name of interface RawFrame::interface ("" if it has none or is not described yet).
+    /// Safe on any thread while another reads frames: the interface of every frame given so
+    /// far is described.
+    [[nodiscard]] virtual std::string interface_name(std::uint32_t interface) const {
+        (void)interface;
+        return {};
+    }
 };
 
 /// Thrown when a capture cannot be opened; what() is one line naming the file and the problem.

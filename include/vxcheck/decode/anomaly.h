@@ -58,7 +58,14 @@ namespace vxcheck::decode {
     X(MplsTooManyLabels, "mpls.too_many_labels")      /* beyond kMaxMplsLabels */          \
     X(MplsUnknownPayload, "mpls.unknown_payload")     /* first nibble not 0, 4 or 6 */     \
     X(TunnelDepthExceeded, "decode.tunnel_depth_exceeded")                                 \
-    X(TooManyLayers, "decode.too_many_layers")
+    X(TooManyLayers, "decode.too_many_layers")                                             \
+    /* NFLOG (LINKTYPE_NFLOG) */                                                           \
+    X(NflogTruncated, "nflog.truncated")          /* shorter than its 4-byte header */     \
+    X(NflogBadVersion, "nflog.bad_version")       /* header version not 0 */               \
+    X(NflogTlvTruncated, "nflog.tlv_truncated")   /* a TLV runs past the frame */          \
+    X(NflogTlvTooShort, "nflog.tlv_too_short")    /* TLV length < its 4-byte header */     \
+    X(NflogNoPayload, "nflog.no_payload")         /* no NFULA_PAYLOAD TLV */               \
+    X(NflogUnknownFamily, "nflog.unknown_family") /* payload neither IPv4 nor IPv6 */
 
 enum class Anomaly : std::uint8_t {
 #define VXCHECK_ANOMALY_ENUM(name, str) name,

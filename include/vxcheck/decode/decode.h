@@ -15,7 +15,8 @@ namespace vxcheck::decode {
 struct DecodeOptions {
     std::vector<std::uint16_t> vxlan_ports{8472, 4789};  // Linux/Flannel default, IANA
     std::vector<std::uint16_t> geneve_ports{6081};
-    std::uint8_t max_tunnel_depth = 4;  // VXLAN/Geneve nesting cap
+    std::uint8_t max_tunnel_depth =
+        4;  // nesting cap over every tunnel kind (VXLAN, Geneve, GRE, IP-in-IP)
     // Whether a caller may decode and verify frames of a fixed shape at fixed offsets, with the
     // same result as decode() and verify() (the fast path, include/vxcheck/fastpath/); false
     // sends every frame through decode() and verify() (--no-fast-path). decode() ignores it.

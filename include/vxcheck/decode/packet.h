@@ -34,6 +34,8 @@ enum class Proto : std::uint8_t {
     Gre,
     Erspan,
     Mpls,
+    // NFLOG (LINKTYPE_NFLOG): the netlink log header around the IP packet.
+    Nflog,
 };
 
 [[nodiscard]] std::string_view to_string(Proto p) noexcept;
@@ -260,9 +262,25 @@ inline void read_udp_header(Bytes b, UdpInfo& info) noexcept {
     info.checksum = be16(b, wire::kUdpChecksumOffset);
 }
 
-using LayerInfo =
-    std::variant<std::monostate, EthernetInfo, SllInfo, NullInfo, VlanInfo, Ipv4Info, Ipv6Info,
-                 TcpInfo, UdpInfo, IcmpInfo, VxlanInfo, GeneveInfo, GreInfo, ErspanInfo, MplsInfo>;
+/// NFLOG (tcpdump -i nflog:N): the log message's header and the TLVs that say where netfilter
+/// logged the packet. Absent TLVs leave their has_ flag false.
+struct NflogInfo {
+    std::uint8_t family = 0;   // AF_INET 2, AF_INET6 10
+    std::uint8_t version = 0;  // 0
+    std::uint16_t group = 0;   // the resource id: the NFLOG group of the rule
+    bool has_hook = false;
+    std::uint8_t hook = 0;  // NFULA_PACKET_HDR: 0 PREROUTING, 1 INPUT, 2 FORWARD, 3 OUTPUT, 4 POST
+    std::uint16_t hw_protocol = 0;  // NFULA_PACKET_HDR: the EtherType
+    std::uint32_t indev = 0;        // NFULA_IFINDEX_INDEV, 0 if absent
+    std::uint32_t outdev = 0;       // NFULA_IFINDEX_OUTDEV, 0 if absent
+    std::string_view prefix;  // NFULA_PREFIX (the rule's --nflog-prefix), a view into the frame
+
+    bool operator==(const NflogInfo&) const = default;
+};
+
+using LayerInfo = std::variant<std::monostate, EthernetInfo, SllInfo, NullInfo, VlanInfo, Ipv4Info,
+                               Ipv6Info, TcpInfo, UdpInfo, IcmpInfo, VxlanInfo, GeneveInfo, GreInfo,
+                               ErspanInfo, MplsInfo, NflogInfo>;
 
 struct Layer {
     Proto proto = Proto::None;

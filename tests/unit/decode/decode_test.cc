@@ -121,6 +121,23 @@ std::vector<AnomalyRow> anomaly_rows() {
          PacketBuilder().ethernet().mpls(1).payload({0x10, 0, 0, 0})},
         {"tunnel_depth_exceeded", Anomaly::TunnelDepthExceeded, nested(5)},
         {"too_many_layers", Anomaly::TooManyLayers, nested(9), deep},
+        // NFLOG: the 4-byte header, then TLVs (length and type little-endian here).
+        {"nflog_truncated", Anomaly::NflogTruncated,
+         PacketBuilder().payload(ByteVec{2, 0, 0}).link_type(LinkType::Nflog)},
+        {"nflog_bad_version", Anomaly::NflogBadVersion,
+         PacketBuilder().payload(ByteVec{2, 1, 0, 5}).link_type(LinkType::Nflog)},
+        {"nflog_tlv_truncated", Anomaly::NflogTlvTruncated,
+         PacketBuilder().payload(ByteVec{2, 0, 0, 5, 8, 0, 10, 0, 'x'}).link_type(LinkType::Nflog)},
+        {"nflog_tlv_too_short", Anomaly::NflogTlvTooShort,
+         PacketBuilder().payload(ByteVec{2, 0, 0, 5, 2, 0, 10, 0}).link_type(LinkType::Nflog)},
+        {"nflog_no_payload", Anomaly::NflogNoPayload,
+         PacketBuilder()
+             .payload(ByteVec{2, 0, 0, 5, 8, 0, 10, 0, 'x', 0, 0, 0})
+             .link_type(LinkType::Nflog)},
+        {"nflog_unknown_family", Anomaly::NflogUnknownFamily,
+         PacketBuilder()
+             .payload(ByteVec{7, 0, 0, 5, 8, 0, 9, 0, 0, 1, 2, 3})
+             .link_type(LinkType::Nflog)},
     };
 }
 
@@ -204,6 +221,12 @@ TEST(DecodeNames, Anomalies) {
         {Anomaly::MplsUnknownPayload, "mpls.unknown_payload"},
         {Anomaly::TunnelDepthExceeded, "decode.tunnel_depth_exceeded"},
         {Anomaly::TooManyLayers, "decode.too_many_layers"},
+        {Anomaly::NflogTruncated, "nflog.truncated"},
+        {Anomaly::NflogBadVersion, "nflog.bad_version"},
+        {Anomaly::NflogTlvTruncated, "nflog.tlv_truncated"},
+        {Anomaly::NflogTlvTooShort, "nflog.tlv_too_short"},
+        {Anomaly::NflogNoPayload, "nflog.no_payload"},
+        {Anomaly::NflogUnknownFamily, "nflog.unknown_family"},
     };
     ASSERT_EQ(names.size(), decode::kAnomalyCount);
     for (const auto& [a, name] : names) {

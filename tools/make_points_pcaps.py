@@ -1,0 +1,204 @@
+#!/usr/bin/python3
+"""Deterministic generator of multi-point captures: one scenario seen at several capture points,
+written as one file that holds every point, in the forms a node gives:
+
+  <name>-idbs.pcapng   one pcapng with an Interface Description Block per point (if_name = the
+                       point's name), frames merged in time order (mergecap, vxcheck's own
+                       multi-interface --write / --evidence files)
+  <name>-any.pcap      one classic pcap of link type LINUX_SLL2 (tcpdump -i any): every point an
+                       interface index (POINTS below), the Ethernet header replaced by SLL2's
+  <name>-any.pcapng    the same as a pcapng with one IDB named "any" (tcpdump -i any -w x.pcapng)
+  <name>-mixed.pcapng  the first two points as Ethernet IDBs, the others in one SLL2 "any" IDB:
+                       interfaces of two link types in one file (libpcap's reader refuses it)
+
+and, with --fixtures, the committed NFLOG capture of pcaps/ (see pcaps/README.md):
+
+  nflog-pre-nat.pcap   `tcpdump -i nflog:5,6` on node a: group 5 ("pre-nat", the raw table)
+                       a host-network client's NFS connection to a ClusterIP before NAT, group 6
+                       ("vxlan", POSTROUTING) an outer VXLAN packet, and one message whose TLV
+                       length is below its own header
+
+Usage:  /usr/bin/python3 tools/make_points_pcaps.py OUTDIR
+        /usr/bin/python3 tools/make_points_pcaps.py --fixtures OUTDIR
+
+The sources are the separate captures of each point, read as they are (classic pcap, Ethernet);
+the same points given as separate files must give the same verdicts and SYN counts
+(tests/points_test.sh). Only the standard library is used; the output is byte for byte the same
+on every run.
+"""
+
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# (scenario, [(point name, interface index in the -any files, source capture)])
+SCENARIOS = [
+    ("join", [
+        ("a-flannel.1", 11, "pcaps/scenario-join-node-a-flannel1.pcap"),
+        ("a-eth0", 12, "pcaps/scenario-join-node-a-eth0.pcap"),
+        ("b-eth0", 21, "pcaps/scenario-join-node-b-eth0.pcap"),
+        ("b-flannel.1", 22, "pcaps/scenario-join-node-b-flannel1.pcap"),
+    ]),
+    ("lab-node-to-pod", [
+        ("a-flannel.1", 11, "tools/lab/recorded/node-to-pod-prefix-node-a-flannel1.pcap"),
+        ("a-eth0", 12, "tools/lab/recorded/node-to-pod-prefix-node-a-eth0.pcap"),
+        ("b-eth0", 21, "tools/lab/recorded/node-to-pod-prefix-node-b-eth0.pcap"),
+        ("b-flannel.1", 22, "tools/lab/recorded/node-to-pod-prefix-node-b-flannel1.pcap"),
+    ]),
+]
+
+LINKTYPE_ETHERNET = 1
+LINKTYPE_LINUX_SLL2 = 276
+LINKTYPE_NFLOG = 239
+ARPHRD_ETHER = 1
+
+
+def read_pcap(path):
+    """Frames of a little-endian microsecond pcap of Ethernet: [(ts_ns, bytes)]."""
+    with open(path, "rb") as f:
+        data = f.read()
+    magic, _, _, _, _, _, linktype = struct.unpack_from("<IHHiIII", data, 0)
+    if magic != 0xA1B2C3D4 or linktype != LINKTYPE_ETHERNET:
+        raise SystemExit(f"{path}: not a little-endian microsecond Ethernet pcap")
+    frames = []
+    at = 24
+    while at < len(data):
+        sec, usec, caplen, _ = struct.unpack_from("<IIII", data, at)
+        frames.append((sec * 1_000_000_000 + usec * 1000, data[at + 16:at + 16 + caplen]))
+        at += 16 + caplen
+    return frames
+
+
+def merged(points):
+    """Every point's frames in time order (a tie: point order, then frame order)."""
+    rows = []
+    for p, (name, ifindex, path) in enumerate(points):
+        for i, (ts, frame) in enumerate(read_pcap(os.path.join(ROOT, path))):
+            rows.append((ts, p, i, ifindex, frame))
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return rows
+
+
+def sll2(frame, ifindex):
+    """The Ethernet frame with an SLL2 header instead (packet type 0, the source MAC)."""
+    ethertype = struct.unpack_from(">H", frame, 12)[0]
+    header = struct.pack(">HHIHBB", ethertype, 0, ifindex, ARPHRD_ETHER, 0, 6)
+    return header + frame[6:12] + b"\0\0" + frame[14:]
+
+
+def pcap_file(linktype, records):
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype)]
+    for ts, frame in records:
+        out.append(struct.pack("<IIII", ts // 1_000_000_000, ts % 1_000_000_000 // 1000,
+                               len(frame), len(frame)))
+        out.append(frame)
+    return b"".join(out)
+
+
+def block(btype, body):
+    length = 12 + len(body)
+    return struct.pack("<II", btype, length) + body + struct.pack("<I", length)
+
+
+def option(code, value):
+    return struct.pack("<HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+
+
+def shb():
+    return block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + option(0, b""))
+
+
+def idb(linktype, name):
+    opts = option(2, name.encode()) + option(9, b"\x09") + option(0, b"")
+    return block(1, struct.pack("<HHI", linktype, 0, 0) + opts)
+
+
+def epb(interface, ts, frame):
+    body = struct.pack("<IIIII", interface, ts >> 32, ts & 0xFFFFFFFF, len(frame), len(frame))
+    return block(6, body + frame + b"\0" * (-len(frame) % 4))
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def scenario(outdir, name, points):
+    rows = merged(points)
+    out = [shb()] + [idb(LINKTYPE_ETHERNET, p[0]) for p in points]
+    out += [epb(p, ts, frame) for ts, p, _, _, frame in rows]
+    write(os.path.join(outdir, f"{name}-idbs.pcapng"), b"".join(out))
+    any_frames = [(ts, sll2(frame, ifindex)) for ts, _, _, ifindex, frame in rows]
+    write(os.path.join(outdir, f"{name}-any.pcap"), pcap_file(LINKTYPE_LINUX_SLL2, any_frames))
+    out = [shb(), idb(LINKTYPE_LINUX_SLL2, "any")]
+    out += [epb(0, ts, frame) for ts, frame in any_frames]
+    write(os.path.join(outdir, f"{name}-any.pcapng"), b"".join(out))
+    out = [shb(), idb(LINKTYPE_ETHERNET, points[0][0]), idb(LINKTYPE_ETHERNET, points[1][0]),
+           idb(LINKTYPE_LINUX_SLL2, "any")]
+    for ts, p, _, ifindex, frame in rows:
+        out.append(epb(p, ts, frame) if p < 2 else epb(2, ts, sll2(frame, ifindex)))
+    write(os.path.join(outdir, f"{name}-mixed.pcapng"), b"".join(out))
+
+
+def nflog_tlv(ttype, value):
+    """One TLV as an x86 host writes it: length and type little-endian, value padded to 4."""
+    return struct.pack("<HH", 4 + len(value), ttype) + value + b"\0" * (-len(value) % 4)
+
+
+def nflog(group, hook, prefix, packet, indev=0, outdev=0, family=2):
+    """An NFLOG message as the kernel builds it: PACKET_HDR, PREFIX, IFINDEX_INDEV/OUTDEV (big-
+    endian values), then PAYLOAD (the packet from its IP header)."""
+    out = struct.pack(">BBH", family, 0, group)
+    out += nflog_tlv(1, struct.pack(">HBB", 0x0800, hook, 0))
+    out += nflog_tlv(10, prefix.encode() + b"\0")
+    if indev:
+        out += nflog_tlv(4, struct.pack(">I", indev))
+    if outdev:
+        out += nflog_tlv(5, struct.pack(">I", outdev))
+    return out + nflog_tlv(9, packet)
+
+
+def nflog_fixture(outdir):
+    sys.path.insert(0, HERE)
+    import make_pcaps as mp  # the fixtures' header builders and topology
+    hook_prerouting, hook_output, hook_postrouting = 0, 3, 4
+    client, cluster_ip = mp.NODE_IP["a"], "10.96.0.10"
+    base = 1_700_000_000 * 1_000_000_000
+    syn = mp.tcp4(client, cluster_ip, 1020, 2049, 7000, 0, 0x02, 0x1111)
+    synack = mp.tcp4(cluster_ip, client, 2049, 1020, 9000, 7001, 0x12, 0)
+    ack = mp.tcp4(client, cluster_ip, 1020, 2049, 7001, 9001, 0x10, 0x1112)
+    inner = mp.ethernet("0a:58:0a:f4:02:05", "0a:58:0a:f4:01:00", mp.ETH_IPV4,
+                        mp.tcp4("10.244.1.0", "10.244.2.5", 1020, 2049, 7000, 0, 0x02, 0x1111))
+    outer = mp.vxlan_frame("a", "b", inner, 0x2222)[14:]  # from the outer IP header
+    broken = struct.pack(">BBH", 2, 0, 5) + struct.pack("<HH", 2, 10) + b"x\0\0\0"
+    records = [
+        (base, nflog(5, hook_output, "pre-nat", syn, outdev=2)),
+        (base + 150_000, nflog(6, hook_postrouting, "vxlan", outer, outdev=2)),
+        (base + 400_000, nflog(5, hook_prerouting, "pre-nat", synack, indev=2)),
+        (base + 450_000, nflog(5, hook_output, "pre-nat", ack, outdev=2)),
+        (base + 500_000, broken),
+    ]
+    write(os.path.join(outdir, "nflog-pre-nat.pcap"), pcap_file(LINKTYPE_NFLOG, records))
+
+
+def main():
+    args = sys.argv[1:]
+    fixtures = bool(args) and args[0] == "--fixtures"
+    if fixtures:
+        args = args[1:]
+    if len(args) != 1:
+        raise SystemExit(__doc__)
+    outdir = args[0]
+    os.makedirs(outdir, exist_ok=True)
+    if fixtures:
+        nflog_fixture(outdir)
+        return
+    for name, points in SCENARIOS:
+        scenario(outdir, name, points)
+
+
+if __name__ == "__main__":
+    main()
