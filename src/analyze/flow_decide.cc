@@ -2,6 +2,8 @@
 // verdicts), live polling of the flows with a decisive event, and the end of a run. See
 // connections_impl.h for how the connection analysis is split.
 
+#include <algorithm>
+
 #include "capture_join.h"
 #include "connections_impl.h"
 #include "nat_tracking.h"
@@ -9,6 +11,32 @@
 #include "vxcheck/analyze/rules.h"
 
 namespace vxcheck::analyze {
+
+namespace {
+
+// The answer to a joined connection's SYN may have been seen only before NAT: a pre-NAT point
+// that sees both directions (an NFLOG tap in raw OUTPUT and PREROUTING, a pod's veth) sees the
+// SYN-ACK under the tuple as sent, while the points after NAT may see only the client's side.
+// The ISN is the same on both sides of NAT, so the pre-NAT record's answer answers the post-NAT
+// attempt of that ISN.
+void credit_answers(const Flow& pre, Flow& post) noexcept {
+    for (Attempt& a : post.attempts) {
+        if (a.answered || a.rst || a.icmp) {
+            continue;
+        }
+        for (const Attempt& b : pre.attempts) {
+            if (b.isn == a.isn && b.answered) {
+                a.answered = true;
+                a.answered_after =
+                    static_cast<std::uint8_t>(std::min<std::size_t>(a.tx.size(), 255));
+                a.answered_ts = b.answered_ts;
+                break;
+            }
+        }
+    }
+}
+
+}  // namespace
 
 // The dirty list keeps, once each, only the keys of tracked flows still marked: without
 // poll() (analyze) it would grow by a key for every connection ever marked. The next
@@ -106,6 +134,11 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
             r.points.push_back(points[p]);
         }
     }
+    if (const NatLink* l = nat.link_of(f); l != nullptr && l->kind == NatLink::Kind::Joined) {
+        if (const Flow* pre = flows.find(l->other); pre != nullptr) {
+            credit_answers(*pre, f);
+        }
+    }
     const SynFacts syn = decide_syns(f, r);
     if (f.flags_not_captured != 0) {
         r.flags_not_captured = f.flags_not_captured;
@@ -151,6 +184,9 @@ void ConnectionAnalyzer::Impl::decide_plugins(const Flow& f, ConnectionReport& r
 
 void ConnectionAnalyzer::Impl::drop_absorbed(Flow& f) {
     Flow* into = flows.find(nat.link_of(f)->other);
+    if (into != nullptr) {
+        credit_answers(f, *into);
+    }
     for (EvidenceFrame& e : f.evidence) {
         if (into != nullptr && into->evidence.size() < kMaxEvidence) {
             into->evidence.push_back(std::move(e));
