@@ -101,6 +101,7 @@ struct PointSeen {
     std::uint16_t outer_sport = 0;
     bool tunnelled = false;
     bool pre_nat = false;
+    bool logged_before_nat = false;  // by NFLOG at PREROUTING or OUTPUT (nat_join.h)
     verify::Status outer_status = verify::Status::Ok;
 };
 

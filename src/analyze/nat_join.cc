@@ -10,15 +10,36 @@
 namespace vxcheck::analyze {
 namespace {
 
-bool before(const PointSeen& a, const PointSeen& b) noexcept {
+// A sighting before NAT: the pre-NAT record of a joined connection, or an NFLOG sighting at
+// PREROUTING or OUTPUT (nat_join.h). Its timestamp may be later than the next point's.
+bool before_nat(const PointSeen& s) noexcept {
+    return s.pre_nat || s.logged_before_nat;
+}
+
+// Of two sightings, the earlier; at equal times an NFLOG one at PREROUTING/OUTPUT, then a
+// pre-NAT one, then an untunnelled one.
+bool by_time(const PointSeen& a, const PointSeen& b) noexcept {
     const double dt = seconds_between(a.ts, b.ts);
     if (dt != 0) {
         return dt > 0;
+    }
+    if (a.logged_before_nat != b.logged_before_nat) {
+        return a.logged_before_nat;
     }
     if (a.pre_nat != b.pre_nat) {
         return a.pre_nat;
     }
     return !a.tunnelled && b.tunnelled;
+}
+
+// Of two sightings of one packet, the one earlier on its path: a sighting before NAT comes
+// before the other sightings of its kind (the inner packet, or the outer one)
+// whatever the timestamps say (nat_join.h); otherwise by_time().
+bool before(const PointSeen& a, const PointSeen& b) noexcept {
+    if (before_nat(a) != before_nat(b) && a.tunnelled == b.tunnelled) {
+        return before_nat(a);
+    }
+    return by_time(a, b);
 }
 
 const NatLink* link_in(const FlowNat* n) noexcept {
@@ -101,7 +122,20 @@ track::Endpoint subnet_of(const track::Endpoint& e, std::uint8_t prefix_len) noe
 }
 
 void sort_path(std::vector<PointSeen>& seen) noexcept {
-    std::stable_sort(seen.begin(), seen.end(), before);
+    // before() on pairs is not a strict weak order over mixed kinds; the sort places each
+    // sighting before NAT at the earliest time of the other sightings of its kind,
+    // when that is earlier than its own stamp (a consistent key), then sorts by_time().
+    for (PointSeen& s : seen) {
+        if (!before_nat(s)) {
+            continue;
+        }
+        for (const PointSeen& o : seen) {
+            if (!before_nat(o) && o.tunnelled == s.tunnelled && o.ts < s.ts) {
+                s.ts = o.ts;
+            }
+        }
+    }
+    std::stable_sort(seen.begin(), seen.end(), by_time);
 }
 
 FlowNat* NatJoin::state_of(const Flow& f) noexcept {
@@ -140,10 +174,21 @@ const NatLink* NatJoin::link_of(const Flow& f) const noexcept {
     return link_in(state_of(f));
 }
 
+// A flow's first sighting comes from its SYN record, which does not say how the frame was
+// captured: a sighting at a point that logs by NFLOG before NAT is marked so from the point.
+void NatJoin::mark_logged(std::vector<PointSeen>& seen) const noexcept {
+    for (PointSeen& s : seen) {
+        if (s.point < kMaxPoints && (logged_points_ & point_bit(s.point)) != 0) {
+            s.logged_before_nat = true;
+        }
+    }
+}
+
 void NatJoin::put_path(const Flow& f, ConnectionReport& r) const {
     const NatLink* l = link_of(f);
     const bool joined = l != nullptr && l->kind == NatLink::Kind::Joined;
     std::vector<PointSeen> seen = sightings(f, state_of(f));
+    mark_logged(seen);
     sort_path(seen);
     for (const PointSeen& p : seen) {
         const bool pre = p.pre_nat && joined;
@@ -175,6 +220,21 @@ NatJoin::Entry* NatJoin::slot_of(std::uint32_t isn, std::uint16_t ip_id,
     return &index_[static_cast<std::size_t>(h >> 32) & (index_.size() - 1)];
 }
 
+namespace {
+
+// A frame logged by NFLOG at the PREROUTING (0) or OUTPUT (3) hook: before the nat table's
+// DNAT and SNAT when the rule is in the raw or mangle table (the pre-NAT tap).
+bool logged_before_nat(const decode::DecodedPacket& p) noexcept {
+    const auto layers = p.layers();
+    if (layers.empty() || layers.front().proto != decode::Proto::Nflog) {
+        return false;
+    }
+    const auto* n = std::get_if<decode::NflogInfo>(&layers.front().info);
+    return n != nullptr && n->has_hook && (n->hook == 0 || n->hook == 3);
+}
+
+}  // namespace
+
 void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
                      track::FlowTable<Flow>& flows) {
     if (!enabled()) {
@@ -187,9 +247,13 @@ void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
                          .outer_sport = s.tunnelled ? s.outer_sport : std::uint16_t{0},
                          .tunnelled = s.tunnelled,
                          .pre_nat = false,
+                         .logged_before_nat = logged_before_nat(o.ctx.packet),
                          .outer_status = s.tunnelled && s.outer_verdict_known
                                              ? s.outer_verdict.status
                                              : verify::Status::Unverified};
+    if (here.logged_before_nat && here.point < kMaxPoints) {
+        logged_points_ |= point_bit(here.point);
+    }
     const NatLink* l = link_of(f);
     if (l != nullptr && l->kind == NatLink::Kind::Absorbed) {
         if (Flow* post = flows.find(l->other)) {
@@ -218,7 +282,8 @@ void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
                   .point = o.ctx.point,
                   .has_tsval = s.tsval.has_value(),
                   .used = true,
-                  .tunnelled = s.tunnelled};
+                  .tunnelled = s.tunnelled,
+                  .before_nat = logged_before_nat(o.ctx.packet)};
         return;
     }
     if (other == nullptr) {
@@ -233,7 +298,9 @@ void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
                 o);
         return;
     }
-    const bool this_later = dt >= 0;
+    const bool here_before_nat = here.logged_before_nat;
+    const bool this_later =
+        e.before_nat != here_before_nat ? e.before_nat : dt >= 0;  // this one is the post-NAT
     if (this_later ? (e.tunnelled && !s.tunnelled) : (s.tunnelled && !e.tunnelled)) {
         ++refused;  // NAT comes before encapsulation: a tunnelled record is never the pre-NAT one
         problem(f, NatLink{.kind = NatLink::Kind::WrongOrder, .other = e.key}, o);
@@ -429,6 +496,7 @@ void NatJoin::decide(const Flow& f, ConnectionReport& r) const {
         return;
     }
     std::vector<PointSeen> seen = sightings(f, state_of(f));
+    mark_logged(seen);
     sort_path(seen);
     // Inner SNAT by the rewrite itself: the client as sent against the client after NAT.
     r.inner_snat = l->client == f.client()
@@ -436,14 +504,15 @@ void NatJoin::decide(const Flow& f, ConnectionReport& r) const {
                        : InnerSnatReason{.kind = InnerSnatReason::Kind::Rewritten,
                                          .port = f.client().port,
                                          .before = l->client};
-    // Outer SNAT: the same transmission's outer packet at a pre-NAT point (before POSTROUTING)
-    // and at a point after it.
+    // Outer SNAT: the same transmission's outer packet at a pre-NAT point (before POSTROUTING:
+    // one that saw the connection as sent, or an NFLOG tap before NAT) and at a point after it.
+    const std::uint32_t before = pre_points_ | logged_points_;
     for (const PointSeen& a : seen) {
-        if (!a.tunnelled || a.pre_nat || (pre_points_ & point_bit(a.point)) == 0) {
+        if (!a.tunnelled || a.pre_nat || (before & point_bit(a.point)) == 0) {
             continue;
         }
         for (const PointSeen& b : seen) {
-            if (b.tunnelled && b.ip_id == a.ip_id && (pre_points_ & point_bit(b.point)) == 0) {
+            if (b.tunnelled && b.ip_id == a.ip_id && (before & point_bit(b.point)) == 0) {
                 r.outer_snat = a.outer_sport == b.outer_sport
                                    ? OuterSnatReason{}
                                    : OuterSnatReason{.kind = OuterSnatReason::Kind::Rewritten,

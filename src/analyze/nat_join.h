@@ -8,6 +8,12 @@
 // happens between points, and one point seeing one SYN identity under two tuples is two SYNs
 // (synthetic captures reuse ISNs and IP IDs).
 //
+// Which of two joined records is the pre-NAT one: a SYN logged by NFLOG at the PREROUTING or
+// OUTPUT hook (the raw or mangle table, where a pre-NAT tap is set up) was logged before NAT,
+// whatever the timestamps say: NFLOG stamps a locally sent packet when it is delivered to the
+// reader, which may be after the same packet's capture on flannel.1. Otherwise the earlier
+// sighting is the pre-NAT one.
+//
 // Path order (the rule): points are ordered by the time they saw the same SYN transmission;
 // at equal times a pre-NAT sighting comes first, then an untunnelled one. Each SYN seen at two
 // or more points teaches that order for the paths to its server's subnet (the flannel lease:
@@ -75,6 +81,7 @@ class NatJoin {
         bool has_tsval = false;
         bool used = false;
         bool tunnelled = false;
+        bool before_nat = false;  // logged by NFLOG at PREROUTING or OUTPUT (before_nat())
     };
     struct Path {
         track::Endpoint subnet;
@@ -92,11 +99,13 @@ class NatJoin {
     [[nodiscard]] const FlowNat* state_of(const Flow& f) const noexcept;
     [[nodiscard]] FlowNat* make_state(Flow& f, const Observation& o);
     [[nodiscard]] const Path* path_of(const Flow& f) const noexcept;
+    void mark_logged(std::vector<PointSeen>& seen) const noexcept;
 
     std::vector<Entry> index_;
     std::vector<Path> paths_;
     std::unordered_map<track::FlowKey, FlowNat, track::FlowKeyHash> state_;
     std::uint32_t pre_points_ = 0;
+    std::uint32_t logged_points_ = 0;  // points whose SYNs NFLOG logged before NAT
     double window_s_ = 1.0;
     std::uint8_t prefix_len_ = 24;
 };

@@ -37,7 +37,7 @@ EXPECT = {
 
 
 def parse_conntrack(path):
-    inner = {}   # post-NAT client port -> (orig src, orig sport, reply dst)
+    inner = {}   # post-NAT client port -> (orig src, orig sport, reply dst, orig dst:dport)
     outer = {}   # post-NAT outer sport -> pre-NAT outer sport (node-a -> node-b flows)
     try:
         lines = open(path).read().splitlines()
@@ -54,14 +54,19 @@ def parse_conntrack(path):
         if len(srcs) < 2 or len(sps) < 2:
             continue
         if f[0] == "tcp" and dps[0] == 2049:
-            inner[dps[1]] = (srcs[0], sps[0], dsts[1])
+            inner[dps[1]] = (srcs[0], sps[0], dsts[1], "%s:%d" % (dsts[0], dps[0]))
         elif f[0] == "udp" and dps[0] == 8472 and srcs[0] == "192.168.77.10":
             outer[dps[1]] = sps[0]
     return inner, outer
 
 
+PRE_NAT_FILES = []
+
+
 def main():
     d, sc = sys.argv[1], sys.argv[2]
+    import glob
+    PRE_NAT_FILES.extend(glob.glob("%s/%s-node-a-prenat-tcp.pcap" % (d, sc)))
     inner, outer = parse_conntrack("%s/%s-conntrack.txt" % (d, sc))
     conns = []
     for line in open("%s/%s-vxcheck.json" % (d, sc)):
@@ -88,6 +93,17 @@ def main():
                 ("found" if "inner_snat" in v else "not visible: port inside the ephemeral range")))
         elif "inner_snat" in v:
             notes.append("inner_snat reported but conntrack shows no inner NAT: FALSE POSITIVE")
+        # the tuple as sent (a pre-NAT tap joined to this connection) against conntrack's original
+        sent = o.get("as_sent")
+        if t and sent:
+            truth = ("%s:%d" % (t[0], t[1]), t[3])
+            got = (sent["client"], sent["server"])
+            basis = (o.get("inner_snat") or {}).get("basis", "-")
+            notes.append("as_sent %s -> %s at %s %s; inner_snat %s" % (
+                got[0], got[1], sent["point"], "== conntrack" if got == truth else
+                "!= conntrack %s -> %s: WRONG" % truth, basis))
+        elif inner_nat and PRE_NAT_FILES:
+            notes.append("no as_sent although the pre-NAT tap was captured: MISSED")
         # outer truth
         bad = {c["sport"]: c for c in o.get("corrupted_outer", [])}
         for sp in (o.get("tunnel") or {}).get("outer_sports", []):

@@ -592,9 +592,9 @@ scenario_names() { printf '%s\n' "${SCENARIOS[@]}"; }
 pre_nat_taps_on() {
     local rule
     local rules=(
-        "OUTPUT -p tcp --dport $SVC_PORT -j NFLOG --nflog-group $NFLOG_TCP --nflog-prefix host-tcp"
-        "PREROUTING -i cni0 -p tcp --dport $SVC_PORT -j NFLOG --nflog-group $NFLOG_TCP --nflog-prefix pod-tcp"
-        "OUTPUT -p udp --dport $VXLAN_PORT -j NFLOG --nflog-group $NFLOG_VXLAN --nflog-prefix vxlan-out"
+        "OUTPUT -p tcp --dport $SVC_PORT -j NFLOG --nflog-group $NFLOG_TCP --nflog-threshold 1 --nflog-prefix host-tcp"
+        "PREROUTING -i cni0 -p tcp --dport $SVC_PORT -j NFLOG --nflog-group $NFLOG_TCP --nflog-threshold 1 --nflog-prefix pod-tcp"
+        "OUTPUT -p udp --dport $VXLAN_PORT -j NFLOG --nflog-group $NFLOG_VXLAN --nflog-threshold 1 --nflog-prefix vxlan-out"
     )
     for rule in "${rules[@]}"; do
         # shellcheck disable=SC2086  # the rule is words
@@ -796,7 +796,13 @@ analyze() {
     local vx="$BUILD/src/vxcheck"
     for n in "${names[@]}"; do
         [ -f "$out/$n-node-a-eth0.pcap" ] || continue
-        local files=("$out/$n-node-a-flannel1.pcap" "$out/$n-node-a-eth0.pcap" "$out/$n-node-b-eth0.pcap" "$out/$n-node-b-flannel1.pcap")
+        # Every point, named (NAME=FILE), in path order; the pre-NAT taps and cni0 captures of
+        # runs recorded before they existed are left out.
+        local files=() point
+        for point in node-a-prenat-tcp node-a-prenat-vxlan node-a-cni0 node-a-flannel1 node-a-eth0 \
+                     node-b-eth0 node-b-flannel1 node-b-cni0; do
+            [ -f "$out/$n-$point.pcap" ] && files+=("$point=$out/$n-$point.pcap")
+        done
         local rc=0
         timeout -k 5 120 "$vx" analyze "${files[@]}" >"$out/$n-vxcheck.txt" 2>&1 || rc=$?
         timeout -k 5 120 "$vx" analyze --json "${files[@]}" >"$out/$n-vxcheck.json" 2>"$out/logs/$n-vxcheck-json.err" || true
