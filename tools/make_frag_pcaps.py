@@ -149,22 +149,7 @@ FIXTURES = [
 
 
 def main(argv):
-    verbose = "-v" in argv
-    args = [x for x in argv if x != "-v"]
-    outdir = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                               os.pardir, "pcaps", "reassembly")
-    outdir = os.path.normpath(outdir)
-    os.makedirs(outdir, exist_ok=True)
-    for name, fn in FIXTURES:
-        cap = fn()
-        data = cap.data()
-        with open(os.path.join(outdir, name), "wb") as fh:
-            fh.write(data)
-        print("%-32s %3d frames %7d bytes" % (name, len(cap.notes), len(data)))
-        if verbose:
-            for i, n in enumerate(cap.notes, 1):
-                print("    %3d  %s" % (i, n))
-    return 0
+    return mp.write_fixtures(argv, FIXTURES, "reassembly")
 
 
 if __name__ == "__main__":

@@ -1220,22 +1220,7 @@ FIXTURES = [
 
 
 def main(argv):
-    verbose = "-v" in argv
-    args = [a for a in argv if a != "-v"]
-    outdir = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                               os.pardir, "pcaps", "nfs")
-    outdir = os.path.normpath(outdir)
-    os.makedirs(outdir, exist_ok=True)
-    for name, fn in FIXTURES:
-        cap = fn()
-        data = cap.data()
-        with open(os.path.join(outdir, name), "wb") as fh:
-            fh.write(data)
-        print("nfs/%-34s %3d frames %7d bytes" % (name, len(cap.notes), len(data)))
-        if verbose:
-            for i, n in enumerate(cap.notes, 1):
-                print("    %3d  %s" % (i, n))
-    return 0
+    return mp.write_fixtures(argv, FIXTURES, "nfs", "nfs/")
 
 
 if __name__ == "__main__":

@@ -1579,6 +1579,28 @@ BAD_FIXTURES = [
 ]
 
 
+def write_fixtures(argv, fixtures, subdir, label=""):
+    """The main of a fixture generator: writes each (name, builder) of `fixtures` (a builder
+    returns a Pcap) into argv's directory, or into pcaps/<subdir> of this tree without one; -v
+    lists every frame's note. `label` prefixes the names printed."""
+    verbose = "-v" in argv
+    args = [a for a in argv if a != "-v"]
+    outdir = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                               os.pardir, "pcaps", subdir)
+    outdir = os.path.normpath(outdir)
+    os.makedirs(outdir, exist_ok=True)
+    for name, fn in fixtures:
+        cap = fn()
+        data = cap.data()
+        with open(os.path.join(outdir, name), "wb") as fh:
+            fh.write(data)
+        print("%s%-34s %3d frames %7d bytes" % (label, name, len(cap.notes), len(data)))
+        if verbose:
+            for i, n in enumerate(cap.notes, 1):
+                print("    %3d  %s" % (i, n))
+    return 0
+
+
 def write(path, data):
     with open(path, "wb") as fh:
         fh.write(data)

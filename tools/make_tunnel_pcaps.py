@@ -185,22 +185,7 @@ FIXTURES = [
 
 
 def main(argv):
-    verbose = "-v" in argv
-    args = [a for a in argv if a != "-v"]
-    outdir = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                               os.pardir, "pcaps")
-    outdir = os.path.normpath(outdir)
-    os.makedirs(outdir, exist_ok=True)
-    for name, fn in FIXTURES:
-        cap = fn()
-        data = cap.data()
-        with open(os.path.join(outdir, name), "wb") as fh:
-            fh.write(data)
-        print("%-28s %3d frames %7d bytes" % (name, len(cap), len(data)))
-        if verbose:
-            for i, n in enumerate(cap.notes, 1):
-                print("    %2d  %s" % (i, n))
-    return 0
+    return mp.write_fixtures(argv, FIXTURES, "")
 
 
 if __name__ == "__main__":
