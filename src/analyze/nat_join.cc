@@ -174,22 +174,24 @@ const NatLink* NatJoin::link_of(const Flow& f) const noexcept {
     return link_in(state_of(f));
 }
 
-// A flow's first sighting comes from its SYN record, which does not say how the frame was
-// captured: a sighting at a point that logs by NFLOG before NAT is marked so from the point.
-void NatJoin::mark_logged(std::vector<PointSeen>& seen) const noexcept {
+// f's sightings in path order. The first one comes from its SYN record, which does not say
+// how the frame was captured: a sighting at a point that logs by NFLOG before NAT is marked so
+// from the point.
+std::vector<PointSeen> NatJoin::path_sightings(const Flow& f) const {
+    std::vector<PointSeen> seen = sightings(f, state_of(f));
     for (PointSeen& s : seen) {
         if (s.point < kMaxPoints && (logged_points_ & point_bit(s.point)) != 0) {
             s.logged_before_nat = true;
         }
     }
+    sort_path(seen);
+    return seen;
 }
 
 void NatJoin::put_path(const Flow& f, ConnectionReport& r) const {
     const NatLink* l = link_of(f);
     const bool joined = l != nullptr && l->kind == NatLink::Kind::Joined;
-    std::vector<PointSeen> seen = sightings(f, state_of(f));
-    mark_logged(seen);
-    sort_path(seen);
+    std::vector<PointSeen> seen = path_sightings(f);
     for (const PointSeen& p : seen) {
         const bool pre = p.pre_nat && joined;
         r.path.push_back(PathHop{.point = p.point,
@@ -495,9 +497,7 @@ void NatJoin::decide(const Flow& f, ConnectionReport& r) const {
     if (!joined) {
         return;
     }
-    std::vector<PointSeen> seen = sightings(f, state_of(f));
-    mark_logged(seen);
-    sort_path(seen);
+    std::vector<PointSeen> seen = path_sightings(f);
     // Inner SNAT by the rewrite itself: the client as sent against the client after NAT.
     r.inner_snat = l->client == f.client()
                        ? InnerSnatReason{}

@@ -99,7 +99,7 @@ class NatJoin {
     [[nodiscard]] const FlowNat* state_of(const Flow& f) const noexcept;
     [[nodiscard]] FlowNat* make_state(Flow& f, const Observation& o);
     [[nodiscard]] const Path* path_of(const Flow& f) const noexcept;
-    void mark_logged(std::vector<PointSeen>& seen) const noexcept;
+    [[nodiscard]] std::vector<PointSeen> path_sightings(const Flow& f) const;
 
     std::vector<Entry> index_;
     std::vector<Path> paths_;
