@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "source_dir.h"
 #include "vxcheck/app/options.h"
 #include "vxcheck/app/pipeline.h"
 
@@ -32,7 +33,7 @@ struct GoldenCase {
 };
 
 fs::path source_dir() {
-    return fs::path(VXCHECK_SOURCE_DIR);
+    return fs::path(vxcheck::test::source_dir());
 }
 
 std::vector<GoldenCase> load_cases() {

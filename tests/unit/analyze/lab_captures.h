@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "source_dir.h"
 #include "vxcheck/app/pipeline.h"
 
 namespace vxcheck::test {
@@ -15,7 +16,7 @@ namespace vxcheck::test {
 /// Analyses `files` (relative to the source tree) together, one capture point each.
 inline std::vector<nlohmann::json> lab_connections(const std::vector<std::string>& files,
                                                    bool all_ports = false) {
-    std::filesystem::current_path(VXCHECK_SOURCE_DIR);
+    std::filesystem::current_path(vxcheck::test::source_dir());
     app::AnalyzeConfig cfg;
     cfg.files = files;
     cfg.json = true;

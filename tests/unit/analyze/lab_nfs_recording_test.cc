@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "lab_captures.h"
+#include "source_dir.h"
 
 namespace {
 
@@ -32,7 +33,7 @@ std::vector<json> connections() {
 /// "10.244.1.0:<port>" of every TCP connection conntrack masqueraded from node-a's host network
 /// to the ClusterIP's NFS port.
 std::set<std::string> masqueraded_clients() {
-    std::ifstream in(std::string(VXCHECK_SOURCE_DIR) + "/" + kDir + "conntrack.txt");
+    std::ifstream in(std::string(vxcheck::test::source_dir()) + "/" + kDir + "conntrack.txt");
     const std::regex tcp(
         R"(^tcp .*src=192\.168\.77\.10 dst=10\.96\.0\.10 sport=\d+ dport=2049 src=10\.244\.2\.5 dst=(10\.244\.1\.0) sport=2049 dport=(\d+))");
     std::set<std::string> out;

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "lab_captures.h"
+#include "source_dir.h"
 
 namespace {
 
@@ -33,7 +34,7 @@ struct Conntrack {
 };
 
 Conntrack load_conntrack() {
-    std::ifstream in(std::string(VXCHECK_SOURCE_DIR) + "/" + kDir + "conntrack.txt");
+    std::ifstream in(std::string(vxcheck::test::source_dir()) + "/" + kDir + "conntrack.txt");
     const std::regex udp(
         R"(^udp .*src=192\.168\.77\.10 dst=192\.168\.77\.20 sport=(\d+) dport=8472 .*src=192\.168\.77\.20 dst=192\.168\.77\.10 sport=8472 dport=(\d+))");
     const std::regex tcp(

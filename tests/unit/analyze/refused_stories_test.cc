@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "source_dir.h"
 #include "vxcheck/app/pipeline.h"
 
 namespace {
@@ -17,7 +18,7 @@ namespace {
 using nlohmann::json;
 
 std::vector<json> connections_of(const std::string& file) {
-    std::filesystem::current_path(VXCHECK_SOURCE_DIR);
+    std::filesystem::current_path(vxcheck::test::source_dir());
     vxcheck::app::AnalyzeConfig cfg;
     cfg.files = {file};
     cfg.json = true;

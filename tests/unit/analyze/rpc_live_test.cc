@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "source_dir.h"
 #include "vxcheck/analyze/connections.h"
 #include "vxcheck/analyze/rpc_analyzer.h"
 #include "vxcheck/capture/source.h"
@@ -44,7 +45,7 @@ struct Sighting {
 class LiveReplay {
   public:
     explicit LiveReplay(const std::string& file, bool keep_activity = false) {
-        std::filesystem::current_path(VXCHECK_SOURCE_DIR);
+        std::filesystem::current_path(vxcheck::test::source_dir());
         analyzer_.add_point("p");
         analyzer_.add_plugin(rpc_);
         if (keep_activity) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "source_dir.h"
 #include "vxcheck/app/pipeline.h"
 
 namespace {
@@ -35,7 +36,7 @@ struct Scenario {
 };
 
 std::vector<json> run(const std::vector<std::string>& files) {
-    std::filesystem::current_path(VXCHECK_SOURCE_DIR);
+    std::filesystem::current_path(vxcheck::test::source_dir());
     vxcheck::app::AnalyzeConfig cfg;
     cfg.files = files;
     cfg.json = true;

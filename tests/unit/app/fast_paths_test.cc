@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "packet_builder.h"
+#include "source_dir.h"
 #include "vxcheck/capture/block_reader.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/track/flow_key.h"
@@ -243,7 +244,7 @@ class BlockReader : public ::testing::Test {
 TEST_F(BlockReader, ShippedCapturesReadAsLibpcapReadsThem) {
     int checked = 0;
     for (const char* dir : {"pcaps", "pcaps/bad"}) {
-        for (const auto& e : fs::directory_iterator(fs::path(VXCHECK_SOURCE_DIR) / dir)) {
+        for (const auto& e : fs::directory_iterator(fs::path(vxcheck::test::source_dir()) / dir)) {
             if (!e.is_regular_file()) {
                 continue;
             }
@@ -259,7 +260,7 @@ TEST_F(BlockReader, ShippedCapturesReadAsLibpcapReadsThem) {
 
 TEST_F(BlockReader, DamagedCapturesEndAsLibpcapSays) {
     const ByteVec good =
-        file_bytes((fs::path(VXCHECK_SOURCE_DIR) / "pcaps/vxlan-clean.pcap").string());
+        file_bytes((fs::path(vxcheck::test::source_dir()) / "pcaps/vxlan-clean.pcap").string());
     ASSERT_GT(good.size(), 200U);
     // Record boundaries of the first two records.
     std::uint32_t cap0;
@@ -335,8 +336,8 @@ TEST_F(BlockReader, ManyBlocksAndARecordLargerThanABlockReadAsLibpcapReadsThem) 
 }
 
 TEST_F(BlockReader, BigEndianCapturesReadAsLibpcapReadsThem) {
-    const ByteVec le =
-        file_bytes((fs::path(VXCHECK_SOURCE_DIR) / "pcaps/scenario-variant-b.pcap").string());
+    const ByteVec le = file_bytes(
+        (fs::path(vxcheck::test::source_dir()) / "pcaps/scenario-variant-b.pcap").string());
     ByteVec be = le;
     const auto swap32 = [&](std::size_t off) {
         std::uint32_t v;

@@ -12,6 +12,7 @@
 
 #include "app/bench.h"
 #include "capture_files.h"
+#include "source_dir.h"
 #include "vxcheck/app/options.h"
 #include "vxcheck/app/pipeline.h"
 #include "vxcheck/capture/source.h"
@@ -67,7 +68,7 @@ long first_line_of_type(const std::string& report, const std::string& type) {
 class BenchAndAnalyze : public ::testing::Test {
   protected:
     void SetUp() override {
-        fs::current_path(VXCHECK_SOURCE_DIR);
+        fs::current_path(vxcheck::test::source_dir());
         dir_ = fs::temp_directory_path() /
                ("vxcheck-consumer-test-" +
                 std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "source_dir.h"
 #include "vxcheck/app/config.h"
 #include "vxcheck/app/options.h"
 #include "vxcheck/app/pipeline.h"
@@ -32,8 +33,9 @@ class OutputFiles : public ::testing::Test {
         dir_ = fs::temp_directory_path() / ("vxcheck-outputs-" + std::to_string(::getpid()));
         fs::create_directories(dir_);
         input_ = at("in.pcap");
-        fs::copy_file(fs::path(VXCHECK_SOURCE_DIR) / "pcaps" / "scenario-63s-variant-a.pcap",
-                      input_);
+        fs::copy_file(
+            fs::path(vxcheck::test::source_dir()) / "pcaps" / "scenario-63s-variant-a.pcap",
+            input_);
     }
     void TearDown() override { fs::remove_all(dir_); }
 

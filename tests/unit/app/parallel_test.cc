@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "capture_files.h"
+#include "source_dir.h"
 #include "vxcheck/app/options.h"
 #include "vxcheck/app/pipeline.h"
 #include "vxcheck/capture/source.h"
@@ -77,7 +78,7 @@ void expect_same_for_threads(const std::vector<std::string>& args) {
 
 class InRepo : public ::testing::Test {
   protected:
-    void SetUp() override { fs::current_path(VXCHECK_SOURCE_DIR); }
+    void SetUp() override { fs::current_path(vxcheck::test::source_dir()); }
 };
 
 std::vector<std::string> shipped_captures() {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "source_dir.h"
 #include "vxcheck/capture/block_reader.h"
 #include "vxcheck/capture/source.h"
 
@@ -14,7 +15,7 @@ namespace vxcheck::capture {
 namespace {
 
 std::string shipped(const std::string& name) {
-    return (std::filesystem::path(VXCHECK_SOURCE_DIR) / "pcaps" / name).string();
+    return (std::filesystem::path(vxcheck::test::source_dir()) / "pcaps" / name).string();
 }
 
 TEST(SourceBlocks, ClassicPcapFileIsWalkedInExtents) {

@@ -12,13 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "source_dir.h"
 #include "vxcheck/capture/source.h"
 
 namespace vxcheck::capture {
 namespace {
 
 std::string shipped(const std::string& name) {
-    return (std::filesystem::path(VXCHECK_SOURCE_DIR) / "pcaps" / name).string();
+    return (std::filesystem::path(vxcheck::test::source_dir()) / "pcaps" / name).string();
 }
 
 struct Read {

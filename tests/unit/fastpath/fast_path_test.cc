@@ -24,6 +24,7 @@
 
 #include "fast_path_equivalence.h"
 #include "packet_builder.h"
+#include "source_dir.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/decode/decode.h"
 #include "vxcheck/verify/verify.h"
@@ -406,8 +407,8 @@ TEST(FastPath, AgreesWithTheGeneralPathAtEveryCaptureLength) {
 
 // Every frame of the shipped captures (and the third-party corpus, when it is there).
 TEST(FastPath, AgreesWithTheGeneralPathOnEveryCapturedFrame) {
-    const fs::path pcaps = fs::path(VXCHECK_SOURCE_DIR) / "pcaps";
-    const fs::path corpus = fs::path(VXCHECK_SOURCE_DIR) / ".." / "shared" / "corpus";
+    const fs::path pcaps = fs::path(vxcheck::test::source_dir()) / "pcaps";
+    const fs::path corpus = fs::path(vxcheck::test::source_dir()) / ".." / "shared" / "corpus";
     std::size_t frames = 0;
     std::size_t taken = 0;
     for (const fs::path& dir : {pcaps, corpus}) {

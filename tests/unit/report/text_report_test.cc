@@ -12,6 +12,7 @@
 
 #include "report/text_findings.h"
 #include "report/text_layout.h"
+#include "source_dir.h"
 #include "vxcheck/app/options.h"
 #include "vxcheck/report/reporter.h"
 
@@ -163,7 +164,7 @@ TEST(TextReport, EveryGoldenTextReportFitsIn100Columns) {
     namespace fs = std::filesystem;
     std::size_t files = 0;
     for (const auto& entry :
-         fs::directory_iterator(fs::path(VXCHECK_SOURCE_DIR) / "tests/golden")) {
+         fs::directory_iterator(fs::path(vxcheck::test::source_dir()) / "tests/golden")) {
         const std::string name = entry.path().filename().string();
         if (entry.path().extension() != ".txt" || name == "cases.txt") {
             continue;  // cases.txt is the list of cases, not a report

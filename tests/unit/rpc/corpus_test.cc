@@ -10,6 +10,7 @@
 #include <string>
 #include <tuple>
 
+#include "source_dir.h"
 #include "vxcheck/capture/source.h"
 #include "vxcheck/decode/decode.h"
 #include "vxcheck/rpc/message.h"
@@ -100,7 +101,7 @@ void feed_file(const std::filesystem::path& path, ParseAll& sink) {
 
 TEST(RpcCorpus, NfsCapturesParseWithoutCrashing) {
     const std::filesystem::path corpus =
-        std::filesystem::path(VXCHECK_SOURCE_DIR) / ".." / "shared" / "corpus";
+        std::filesystem::path(vxcheck::test::source_dir()) / ".." / "shared" / "corpus";
     if (!std::filesystem::is_directory(corpus)) {
         GTEST_SKIP() << "no corpus at " << corpus;
     }
