@@ -29,6 +29,7 @@
 
 #include "gzip_stream.h"
 #include "pcap_file_source.h"
+#include "vxcheck/pcapng.h"
 
 namespace vxcheck::capture {
 namespace {
@@ -77,10 +78,6 @@ std::string describe_open_error(const std::string& path, const char* err) {
     return path + ": " + e;
 }
 
-constexpr std::uint32_t kPcapngShbType = 0x0a0d0d0a;
-constexpr std::uint32_t kPcapngByteOrderMagic = 0x1a2b3c4d;
-constexpr std::uint32_t kPcapngMinShbLen = 28;
-
 std::uint32_t load32(const unsigned char* p, bool swap) noexcept {
     std::uint32_t v;
     std::memcpy(&v, p, sizeof v);
@@ -92,16 +89,16 @@ std::uint32_t load32(const unsigned char* p, bool swap) noexcept {
 std::string check_pcapng_header(std::FILE* f, std::uint64_t file_size) {
     unsigned char head[12];
     if (std::fread(head, 1, sizeof head, f) != sizeof head ||
-        load32(head, false) != kPcapngShbType) {
+        load32(head, false) != pcapng::kSectionHeader) {
         return "";  // not pcapng (or too short): libpcap says what it is
     }
     const std::uint32_t bom = load32(head + 8, false);
-    if (bom != kPcapngByteOrderMagic && bom != __builtin_bswap32(kPcapngByteOrderMagic)) {
+    if (bom != pcapng::kByteOrderMagic && bom != __builtin_bswap32(pcapng::kByteOrderMagic)) {
         return "broken pcapng section header (bad byte-order magic)";
     }
-    const bool swap = bom != kPcapngByteOrderMagic;
+    const bool swap = bom != pcapng::kByteOrderMagic;
     const std::uint32_t len = load32(head + 4, swap);
-    if (len < kPcapngMinShbLen || len % 4 != 0 || len > file_size) {
+    if (len < pcapng::kSectionHeaderMin || len % 4 != 0 || len > file_size) {
         return "broken pcapng section header (block length " + std::to_string(len) + ")";
     }
     unsigned char trailer[4];

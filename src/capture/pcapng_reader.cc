@@ -9,23 +9,13 @@
 namespace vxcheck::capture {
 namespace {
 
-constexpr std::uint32_t kIdb = 0x00000001;
-constexpr std::uint32_t kObsoletePb = 0x00000002;
-constexpr std::uint32_t kSpb = 0x00000003;
-constexpr std::uint32_t kEpb = 0x00000006;
-constexpr std::uint32_t kByteOrderMagic = 0x1a2b3c4d;
 constexpr std::size_t kBlockHeader = 8;  // type, total length
-constexpr std::size_t kShbMin = 28;      // header, magic, version, section length, trailer
 constexpr std::size_t kIdbMin = 20;
 constexpr std::size_t kEpbMin = 32;
 constexpr std::size_t kPbMin = 32;
 constexpr std::size_t kSpbMin = 16;
 // A larger block is taken for garbage: libpcap's reader refuses blocks over 16 MiB too.
 constexpr std::uint32_t kMaxBlock = 16U << 20;
-constexpr std::uint16_t kOptEnd = 0;
-constexpr std::uint16_t kIfName = 2;
-constexpr std::uint16_t kIfTsresol = 9;
-constexpr std::uint16_t kIfTsoffset = 14;
 constexpr std::uint8_t kMaxDecimalResolution = 19;  // 10^19 units still fit 64 bits
 constexpr std::uint8_t kMaxBinaryResolution = 63;
 // A fraction of a second (< 2^64) times 10^9 needs more than 64 bits.
@@ -33,15 +23,15 @@ __extension__ using Wide = unsigned __int128;
 
 std::string block_name(std::uint32_t type) {
     switch (type) {
-        case kPcapngShb:
+        case pcapng::kSectionHeader:
             return "Section Header Block";
-        case kIdb:
+        case pcapng::kInterfaceDescription:
             return "Interface Description Block";
-        case kEpb:
+        case pcapng::kEnhancedPacket:
             return "Enhanced Packet Block";
-        case kSpb:
+        case pcapng::kSimplePacket:
             return "Simple Packet Block";
-        case kObsoletePb:
+        case pcapng::kObsoletePacket:
             return "Packet Block";
         default: {
             char hex[16];
@@ -123,8 +113,9 @@ PcapngReader::Got PcapngReader::read_block() noexcept {
     std::uint32_t raw;
     std::memcpy(&raw, block_.data(), sizeof raw);
     std::size_t have = kBlockHeader;
-    if (raw == kPcapngShb) {  // the same in both byte orders; the magic after it says which
-        type_ = kPcapngShb;
+    if (raw ==
+        pcapng::kSectionHeader) {  // the same in both byte orders; the magic after it says which
+        type_ = pcapng::kSectionHeader;
         if (!read_exact(block_.data() + have, 4, got)) {
             fail("cut short before its byte-order magic");
             return Got::Error;
@@ -132,11 +123,11 @@ PcapngReader::Got PcapngReader::read_block() noexcept {
         have += 4;
         std::uint32_t bom;
         std::memcpy(&bom, block_.data() + kBlockHeader, sizeof bom);
-        if (bom != kByteOrderMagic && bom != __builtin_bswap32(kByteOrderMagic)) {
+        if (bom != pcapng::kByteOrderMagic && bom != __builtin_bswap32(pcapng::kByteOrderMagic)) {
             fail("bad byte-order magic");
             return Got::Error;
         }
-        swap_ = bom != kByteOrderMagic;
+        swap_ = bom != pcapng::kByteOrderMagic;
     } else if (!in_section_) {
         type_ = raw;
         fail("comes before any Section Header Block");
@@ -164,7 +155,7 @@ PcapngReader::Got PcapngReader::read_block() noexcept {
 }
 
 bool PcapngReader::section_header() noexcept {
-    if (u32(4) < kShbMin) {
+    if (u32(4) < pcapng::kSectionHeaderMin) {
         return fail("block length " + std::to_string(u32(4)));
     }
     if (u16(12) != 1) {
@@ -190,24 +181,24 @@ bool PcapngReader::interface_description() noexcept {
     while (at + 4 <= end) {
         const std::uint16_t code = u16(at);
         const std::uint16_t olen = u16(at + 2);
-        if (code == kOptEnd) {
+        if (code == pcapng::kOptEnd) {
             break;
         }
         const std::size_t value = at + 4;
         if (value + olen > end) {
             return fail("option " + std::to_string(code) + " runs past the block");
         }
-        if (code == kIfName) {
+        if (code == pcapng::kIfName) {
             itf.name.assign(reinterpret_cast<const char*>(block_.data() + value), olen);
             itf.name.erase(std::find(itf.name.begin(), itf.name.end(), '\0'), itf.name.end());
-        } else if (code == kIfTsresol && olen >= 1) {
+        } else if (code == pcapng::kIfTsresol && olen >= 1) {
             const std::uint8_t r = block_[value];
             itf.decimal = (r & 0x80U) == 0;
             itf.resolution = static_cast<std::uint8_t>(r & 0x7fU);
             if (itf.resolution > (itf.decimal ? kMaxDecimalResolution : kMaxBinaryResolution)) {
                 return fail("if_tsresol " + std::to_string(r) + " out of range");
             }
-        } else if (code == kIfTsoffset && olen >= 8) {
+        } else if (code == pcapng::kIfTsoffset && olen >= 8) {
             const std::uint64_t lo = u32(value);
             const std::uint64_t hi = u32(value + 4);
             // An 8-byte value in the section's byte order.
@@ -251,7 +242,7 @@ bool PcapngReader::packet(RawFrame& frame) noexcept {
     std::uint32_t caplen = 0;
     std::uint32_t wirelen = 0;
     std::uint64_t units = 0;
-    if (type_ == kSpb) {
+    if (type_ == pcapng::kSimplePacket) {
         if (len < kSpbMin || !interface_of(0, itf, global)) {
             return len < kSpbMin ? fail("block length " + std::to_string(len)) : false;
         }
@@ -262,10 +253,10 @@ bool PcapngReader::packet(RawFrame& frame) noexcept {
             caplen = std::min(caplen, itf->snaplen);
         }
     } else {
-        if (len < (type_ == kEpb ? kEpbMin : kPbMin)) {
+        if (len < (type_ == pcapng::kEnhancedPacket ? kEpbMin : kPbMin)) {
             return fail("block length " + std::to_string(len));
         }
-        const std::uint32_t local = type_ == kEpb ? u32(8) : u16(8);
+        const std::uint32_t local = type_ == pcapng::kEnhancedPacket ? u32(8) : u16(8);
         if (!interface_of(local, itf, global)) {
             return false;
         }
@@ -277,7 +268,7 @@ bool PcapngReader::packet(RawFrame& frame) noexcept {
             return fail("captured length " + std::to_string(caplen) + " exceeds the block");
         }
     }
-    frame.ts = type_ == kSpb ? Timestamp{} : timestamp(*itf, units);
+    frame.ts = type_ == pcapng::kSimplePacket ? Timestamp{} : timestamp(*itf, units);
     frame.caplen = caplen;
     frame.wirelen = std::max(wirelen, caplen);
     frame.link = itf->link;
@@ -291,18 +282,22 @@ bool PcapngReader::packet(RawFrame& frame) noexcept {
 bool PcapngReader::start() noexcept {
     for (;;) {
         const Got got = read_block();
-        if (got == Got::Error && in_section_ && type_ != kPcapngShb && type_ != kIdb) {
+        if (got == Got::Error && in_section_ && type_ != pcapng::kSectionHeader &&
+            type_ != pcapng::kInterfaceDescription) {
             failed_ = true;  // a broken packet block: an error of the read, as for classic pcap
             return true;
         }
         if (got != Got::Block) {
             return got == Got::End;
         }
-        if (type_ == kEpb || type_ == kSpb || type_ == kObsoletePb) {
+        if (type_ == pcapng::kEnhancedPacket || type_ == pcapng::kSimplePacket ||
+            type_ == pcapng::kObsoletePacket) {
             pending_ = true;
             return true;
         }
-        if (type_ == kPcapngShb ? !section_header() : type_ == kIdb && !interface_description()) {
+        if (type_ == pcapng::kSectionHeader
+                ? !section_header()
+                : type_ == pcapng::kInterfaceDescription && !interface_description()) {
             return false;
         }
     }
@@ -321,19 +316,19 @@ ReadStatus PcapngReader::next(RawFrame& frame) noexcept {
         }
         pending_ = false;
         switch (type_) {
-            case kPcapngShb:
+            case pcapng::kSectionHeader:
                 if (!section_header()) {
                     return ReadStatus::Error;
                 }
                 break;
-            case kIdb:
+            case pcapng::kInterfaceDescription:
                 if (!interface_description()) {
                     return ReadStatus::Error;
                 }
                 break;
-            case kEpb:
-            case kSpb:
-            case kObsoletePb:
+            case pcapng::kEnhancedPacket:
+            case pcapng::kSimplePacket:
+            case pcapng::kObsoletePacket:
                 return packet(frame) ? ReadStatus::Frame : ReadStatus::Error;
             default:
                 break;  // NRB, ISB, DSB, custom and unknown blocks: nothing we use

@@ -18,10 +18,9 @@
 
 #include "vxcheck/capture/source.h"
 #include "vxcheck/frame.h"
+#include "vxcheck/pcapng.h"
 
 namespace vxcheck::capture {
-
-inline constexpr std::uint32_t kPcapngShb = 0x0a0d0d0a;
 
 /// One Interface Description Block.
 struct PcapngInterface {

@@ -83,7 +83,7 @@ bool PcapFileSource::open_pcapng(std::FILE*& in, const std::string& name,
     if (got == sizeof head) {
         std::memcpy(&magic, head, sizeof magic);
     }
-    if (magic != kPcapngShb) {
+    if (magic != pcapng::kSectionHeader) {
         if (!seekable) {
             std::clearerr(in);
             in = with_prefix(in, head, got, name);

@@ -6,17 +6,11 @@
 #include <algorithm>
 #include <utility>
 
+#include "vxcheck/pcapng.h"
+
 namespace vxcheck::report {
 namespace {
 
-constexpr std::uint32_t kShb = 0x0a0d0d0a;
-constexpr std::uint32_t kIdb = 0x00000001;
-constexpr std::uint32_t kEpb = 0x00000006;
-constexpr std::uint32_t kByteOrderMagic = 0x1a2b3c4d;
-constexpr std::uint16_t kOptEnd = 0;
-constexpr std::uint16_t kOptComment = 1;
-constexpr std::uint16_t kIfName = 2;
-constexpr std::uint16_t kIfTsresol = 9;
 constexpr std::uint8_t kNanoseconds = 9;
 
 std::uint16_t linktype_of(LinkType l) {
@@ -61,7 +55,7 @@ class Block {
         pad();
     }
     void end_options() {
-        u16(kOptEnd);
+        u16(pcapng::kOptEnd);
         u16(0);
     }
     void write(OutputFile& out, std::uint32_t type) const {
@@ -80,14 +74,14 @@ class Block {
 
 PcapngWriter::PcapngWriter(OutputFile file, const std::string& comment) : file_(std::move(file)) {
     Block shb(block_);
-    shb.u32(kByteOrderMagic);
+    shb.u32(pcapng::kByteOrderMagic);
     shb.u16(1);
     shb.u16(0);
     shb.u32(0xffffffff);  // section length unknown
     shb.u32(0xffffffff);
-    shb.option(kOptComment, comment);
+    shb.option(pcapng::kOptComment, comment);
     shb.end_options();
-    shb.write(file_, kShb);
+    shb.write(file_, pcapng::kSectionHeader);
 }
 
 std::uint32_t PcapngWriter::add_interface(const std::string& name, LinkType link) {
@@ -95,13 +89,13 @@ std::uint32_t PcapngWriter::add_interface(const std::string& name, LinkType link
     idb.u16(linktype_of(link));
     idb.u16(0);
     idb.u32(0);  // snaplen: no limit
-    idb.option(kIfName, name);
-    idb.u16(kIfTsresol);
+    idb.option(pcapng::kIfName, name);
+    idb.u16(pcapng::kIfTsresol);
     idb.u16(1);
     idb.raw(&kNanoseconds, 1);
     idb.pad();
     idb.end_options();
-    idb.write(file_, kIdb);
+    idb.write(file_, pcapng::kInterfaceDescription);
     return interfaces_++;
 }
 
@@ -116,9 +110,9 @@ void PcapngWriter::write(std::uint32_t interface, Timestamp ts, Bytes data, std:
     epb.u32(wirelen);
     epb.raw(data.data(), data.size());
     epb.pad();
-    epb.option(kOptComment, comment);
+    epb.option(pcapng::kOptComment, comment);
     epb.end_options();
-    epb.write(file_, kEpb);
+    epb.write(file_, pcapng::kEnhancedPacket);
 }
 
 void PcapngWriter::flush() {
