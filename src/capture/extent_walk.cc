@@ -12,6 +12,79 @@
 
 namespace vxcheck::capture {
 
+namespace {
+
+template <bool Swapped>
+std::uint32_t load32(const std::uint8_t* p) noexcept {
+    std::uint32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return Swapped ? __builtin_bswap32(v) : v;
+}
+
+// The frame of the record whose header is at `h` (the whole record is there), numbered
+// `number`. As libpcap: both timestamp fields are signed 32-bit; microseconds scale to
+// nanoseconds.
+template <bool Swapped>
+void describe_record(const std::uint8_t* h, std::uint32_t caplen, bool nano, LinkType link,
+                     std::uint64_t number, RawFrame& frame) noexcept {
+    std::int64_t fraction = static_cast<std::int32_t>(load32<Swapped>(h + 4));
+    if (!nano) {
+        fraction *= 1000;
+    }
+    frame.ts = Timestamp{.sec = static_cast<std::int32_t>(load32<Swapped>(h)),
+                         .nsec = static_cast<std::uint32_t>(fraction)};
+    frame.caplen = caplen;
+    frame.wirelen = load32<Swapped>(h + 12);
+    frame.link = link;
+    frame.number = number;
+    frame.interface = 0;
+    frame.data = Bytes{h + kPcapRecordHeaderLen, caplen};
+    frame.csum_not_ready = false;
+}
+
+// The records from `pos` to `end` into `frames` from `n` on, every one kept (no read filter,
+// no --count), as describe() has them: the walk of nearly every extent. The counters are local
+// (the frames' stores cannot alias them) and the byte order a constant. Stops at the first
+// record that the extent cuts, that is longer than `max_caplen` (`too_long` set), or when the
+// frames are full; returns the position reached and sets `n`, `count` to the frames so far.
+template <bool Swapped>
+std::size_t walk_all(const std::uint8_t* base, std::size_t pos, std::size_t end,
+                     std::span<RawFrame> frames, std::size_t& n, std::uint64_t& count,
+                     std::uint32_t max_caplen, bool nano, LinkType link, bool& too_long) noexcept {
+    std::size_t i = n;
+    std::uint64_t number = count;
+    while (i < frames.size() && end - pos >= kPcapRecordHeaderLen) {
+        const std::uint8_t* h = base + pos;
+        const std::uint32_t caplen = load32<Swapped>(h + 8);
+        if (caplen > max_caplen) {
+            too_long = true;
+            break;
+        }
+        const std::size_t record = kPcapRecordHeaderLen + caplen;
+        if (end - pos < record) {
+            break;
+        }
+        describe_record<Swapped>(h, caplen, nano, link, ++number, frames[i]);
+        ++i;
+        pos += record;
+    }
+    n = i;
+    count = number;
+    return pos;
+}
+
+}  // namespace
+
+// A record's header at `h` (the whole record is there): its frame, numbered next.
+void PcapFileSource::describe(const std::uint8_t* h, std::uint32_t caplen,
+                              RawFrame& frame) noexcept {
+    if (swapped_) {
+        describe_record<true>(h, caplen, nano_, link_, ++count_, frame);
+    } else {
+        describe_record<false>(h, caplen, nano_, link_, ++count_, frame);
+    }
+}
+
 bool PcapFileSource::claim(std::size_t frames, Extent& extent) noexcept {
     if (!walking()) {
         return false;
@@ -141,25 +214,6 @@ std::size_t PcapFileSource::next_extent_noexcept() noexcept {
     }
 }
 
-// A record's header at `h` (the whole record is there): its frame, numbered next.
-void PcapFileSource::describe(const std::uint8_t* h, std::uint32_t caplen,
-                              RawFrame& frame) noexcept {
-    // As libpcap: both timestamp fields are signed 32-bit; microseconds scale to nanoseconds.
-    std::int64_t fraction = static_cast<std::int32_t>(field32(h + 4));
-    if (!nano_) {
-        fraction *= 1000;
-    }
-    frame.ts = Timestamp{.sec = static_cast<std::int32_t>(field32(h)),
-                         .nsec = static_cast<std::uint32_t>(fraction)};
-    frame.caplen = caplen;
-    frame.wirelen = field32(h + 12);
-    frame.link = link_;
-    frame.number = ++count_;
-    frame.interface = 0;
-    frame.data = Bytes{h + kPcapRecordHeaderLen, caplen};
-    frame.csum_not_ready = false;
-}
-
 // The records that begin in what was carried (at cursor_), completed from the head of the
 // extent and copied into `copies`. Clears w.go_on when what was carried is not all taken
 // (the frames are full): the rest of the extent is then carried too.
@@ -184,9 +238,16 @@ void PcapFileSource::walk_carried(Walk& w, std::vector<std::uint8_t>& copies) {
     // Copy the records taken at once: `copies` does not move after the frames point into it.
     // Everything that may throw (allocate) comes before any frame is described, so that an
     // exception loses no frame: libpcap then reads on from cursor_.
-    copies.assign(carry_.begin() + static_cast<std::ptrdiff_t>(carry_head_),
-                  carry_.begin() + static_cast<std::ptrdiff_t>(off));
     const bool rest_carried = w.go_on && off < carry_.size();
+    if (carry_head_ == 0 && off == carry_.size()) {
+        // Everything carried is taken (the usual case): the storage changes hands, no copy.
+        copies.swap(carry_);
+        carry_.clear();
+        off = 0;
+    } else {
+        copies.assign(carry_.begin() + static_cast<std::ptrdiff_t>(carry_head_),
+                      carry_.begin() + static_cast<std::ptrdiff_t>(off));
+    }
     if (rest_carried) {
         // The frames are full, or the extent ends inside a record: carry the rest as well.
         carry_.insert(carry_.end(), w.data.begin() + static_cast<std::ptrdiff_t>(w.used),
@@ -248,6 +309,22 @@ void PcapFileSource::walk_data(Walk& w) {
     const std::uint8_t* base = w.data.data();
     std::size_t pos = w.used;
     const std::size_t end = w.data.size();
+    if (filter_ == nullptr && max_frames_ == 0) {
+        const std::size_t first = w.n;
+        bool too_long = false;
+        const std::size_t reached = swapped_
+                                        ? walk_all<true>(base, pos, end, w.frames, w.n, count_,
+                                                         max_caplen_, nano_, link_, too_long)
+                                        : walk_all<false>(base, pos, end, w.frames, w.n, count_,
+                                                          max_caplen_, nano_, link_, too_long);
+        given_ += w.n - first;
+        cursor_ += reached - pos;
+        pos = reached;
+        if (too_long) {
+            hand_over_to_libpcap();  // libpcap's to cut or reject, with its own words
+            return;
+        }
+    }
     while (w.n < w.frames.size() && !limit_reached() && end - pos >= kPcapRecordHeaderLen) {
         const std::uint8_t* h = base + pos;
         const std::uint32_t caplen = field32(h + 8);
