@@ -12,6 +12,7 @@ point each).  The points, in path order for a connection from node a to node b:
   node-a-eth0       node a's underlay (after the outer SNAT)
   node-b-eth0       node b's underlay
   node-b-flannel1   node b's flannel.1 (what survived decapsulation)
+  node-b-cni0       node b's cni0 bridge (what node b forwarded to the pod; drop-* stories only)
 NAT keeps the SYN's ISN, IPv4 identification and TCP options: the pre-NAT and post-NAT SYNs are
 built from two TcpConv objects in lockstep (same ISN, IP IDs and TSvals, other tuples).
 Per-hop delays: prenat -> flannel.1 5 us, -> outer before POSTROUTING 8 us, -> eth0 21 us,
@@ -38,6 +39,10 @@ NFS = mp.NFS_PORT
 PRENAT, A_FL, A_ETH, B_ETH, B_FL = ("node-a-prenat", "node-a-flannel1", "node-a-eth0",
                                     "node-b-eth0", "node-b-flannel1")
 POINTS = [PRENAT, A_FL, A_ETH, B_ETH, B_FL]
+B_CNI = "node-b-cni0"
+POD_PATH = [A_FL, A_ETH, B_ETH, B_FL, B_CNI]   # pod a -> pod b; the way back is the reverse
+# Microseconds from node a's flannel.1 (or node b's cni0 on the way back) to each point.
+POD_DELAY = {A_FL: 0, A_ETH: 16, B_ETH: 191, B_FL: 213, B_CNI: 220}
 
 
 class Story:
@@ -202,6 +207,76 @@ def drop():
     return s.files()
 
 
+def icmp_echo(src, dst, ident, echo_id, seq, reply=False):
+    """An ICMP echo request (or reply) with 16 bytes of data, as ping sends it."""
+    body = struct.pack("!HH", echo_id, seq) + bytes(range(16))
+    head = struct.pack("!BBH", 0 if reply else 8, 0, 0)
+    csum = 0xFFFF - mp.fold(mp.onesum(head + body))
+    return mp.ipv4(src, dst, 1, struct.pack("!BBH", 0 if reply else 8, 0, csum) + body, ident)
+
+
+def udp4(src, dst, sport, dport, payload, ident):
+    return mp.ipv4(src, dst, mp.PROTO_UDP, mp.udp(src, dst, sport, dport, payload), ident)
+
+
+def pod_packet(story, t, label, ip, reaches=B_CNI, back=False, sport=None):
+    """One IPv4 packet between pod a and pod b along POD_PATH (back: from pod b), seen at every
+    point up to `reaches` (pod a -> b) or from node b's cni0 on (back)."""
+    src, dst = ("b", "a") if back else ("a", "b")
+    inner = inner_frame(src, dst, ip)
+    ids = story.ob if back else story.oa
+    frame = vxlan_frame(src, dst, inner, ids(t), sport=sport, csum=OK)
+    order = list(reversed(POD_PATH)) if back else POD_PATH
+    for point in order[:order.index(reaches) + 1]:
+        when = t + (POD_DELAY[B_CNI] - POD_DELAY[point] if back else POD_DELAY[point])
+        tunnelled = point in (A_ETH, B_ETH)
+        story.put(point, when, frame if tunnelled else inner, "%s at %s" % (label, point))
+
+
+def dropped_connection(story, t0, cport, reaches, isn, id_c):
+    """Pod a's connection to the NFS pod whose SYNs (0, 1, 3 s) stop after `reaches`."""
+    conv = TcpConv(POD_A, cport, POD_B, NFS, isn, 0, id_c, 0, 3200000000, 0)
+    for n, dt in enumerate((0, 1000000, 3000000), 1):
+        t = t0 + dt
+        pod_packet(story, t, "SYN #%d of %d" % (n, cport), conv.syn(t), reaches,
+                   sport=50100 + n)
+
+
+def drop_raw():
+    """A DROP in node b's raw PREROUTING (every VXLAN packet from t = 1 s on): a ping from pod a
+    to pod b before it crossed every point (and came back); the connection's SYNs reach node-b
+    eth0 and never node-b flannel.1.  Only the ping shows what comes after node-b eth0."""
+    s = Story(POD_PATH)
+    pod_packet(s, 0, "echo request", icmp_echo(POD_A, POD_B, 0x6100, 0x0BEE, 1))
+    pod_packet(s, 300, "echo reply", icmp_echo(POD_B, POD_A, 0x7200, 0x0BEE, 1, reply=True),
+               A_FL, back=True)
+    dropped_connection(s, 1000000, 41010, B_ETH, 0x3C4D5E6F, 0x5200)
+    return s.files()
+
+
+def drop_forward():
+    """A DROP in node b's FORWARD chain after flannel.1 (SYNs to 2049 only): a UDP query from pod
+    a to pod b's port 53 and its answer crossed every point; the connection's SYNs reach node-b
+    flannel.1 and never node-b cni0.  Only the UDP exchange shows what comes after flannel.1."""
+    s = Story(POD_PATH)
+    pod_packet(s, 0, "UDP query", udp4(POD_A, POD_B, 5353, 53, b"query", 0x6200))
+    pod_packet(s, 400, "UDP answer", udp4(POD_B, POD_A, 53, 5353, b"answer", 0x7300), A_FL,
+               back=True)
+    dropped_connection(s, 1000000, 41011, B_FL, 0x4D5E6F70, 0x5300)
+    return s.files()
+
+
+def drop_alone():
+    """The raw-PREROUTING drop with no other traffic across the nodes: the SYNs reach node-b eth0,
+    nothing captured at two points shows what comes after it.  node-b cni0 saw only node b's own
+    ping to the pod (10.244.2.1 -> 10.244.2.5): traffic to that node, at an unknown place."""
+    s = Story(POD_PATH)
+    own = icmp_echo("10.244.2.1", POD_B, 0x6300, 0x0C0C, 1)
+    s.put(B_CNI, 200, inner_frame("b", "b", own), "node b's own echo request at node-b-cni0")
+    dropped_connection(s, 1000000, 41012, B_ETH, 0x5E6F7081, 0x5400)
+    return s.files()
+
+
 STORIES = [
     ("prefix", prefix),
     ("postfix", postfix),
@@ -211,6 +286,9 @@ STORIES = [
     ("in-range-partial", in_range_partial),
     ("pod-to-pod", pod_to_pod),
     ("drop", drop),
+    ("drop-raw", drop_raw),
+    ("drop-forward", drop_forward),
+    ("drop-alone", drop_alone),
 ]
 
 

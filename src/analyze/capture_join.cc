@@ -11,6 +11,7 @@ void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r) {
         return;
     }
     const Attempt& a = f.attempts.back();
+    const bool unanswered = !a.answered && !a.rst && !a.icmp;
     bool learned = false;  // a point only the learned path expected
     for (std::size_t t = 0; t < a.tx.size(); ++t) {
         const SynTx& tx = a.tx[t];
@@ -28,6 +29,20 @@ void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r) {
             h.last_point = expected != 0 ? last : tx.last_point;
             h.missing = missing;
             r.hops.push_back(h);
+        } else if ((unanswered && a.tx.size() >= 2) || t + 1 < a.answered_after) {
+            // A lost SYN (retransmitted, never answered or answered only later) after whose
+            // points nothing learned comes. A lone unanswered SYN may still be answered.
+            std::uint16_t at = kMaxPoints;
+            std::uint32_t unordered = 0;
+            if (nat.order_unknown(f, tx.points, at, unordered)) {
+                Hop h = which;
+                h.kind = Hop::Kind::OrderUnknown;
+                h.seen = tx.points;
+                h.last_known = at < kMaxPoints;
+                h.last_point = h.last_known ? at : tx.last_point;
+                h.missing = unordered;
+                r.hops.push_back(h);
+            }
         }
         if (tx.outer_changed) {
             Hop h = which;

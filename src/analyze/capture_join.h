@@ -14,9 +14,11 @@ namespace vxcheck::analyze {
 /// For the decisive attempt, when the client's packets were seen at two or more points: each
 /// SYN that some point never saw, and each SYN whose outer source port differs between points.
 /// A point counts as expected when this connection's packets reached it, or when the path that
-/// other SYNs to the server's node took (nat_join.h) has it after the SYN's last point; a SYN
+/// other traffic to the server's node took (nat_join.h) has it after the SYN's last point; a SYN
 /// that stopped short of such a point also gets the connection's path (r.path), as a joined
-/// connection does.
+/// connection does. A lost SYN (retransmitted and never answered, or answered only later)
+/// after whose points nothing learned comes gets an OrderUnknown hop: where it was seen, and that
+/// the order beyond is unknown.
 void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r);
 
 /// The capture point where the packet of candidate c (same IP ID and sequence number) was seen

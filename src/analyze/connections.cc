@@ -292,6 +292,9 @@ void ConnectionAnalyzer::Impl::on_packet(const PacketContext& ctx) {
     const PacketDigest& d = ctx.digest == nullptr ? scratch : *ctx.digest;
     now = d.ts;
     vteps.learn(pkt, ctx.verdicts, d);
+    if (nat.observing()) {
+        nat.observe(ctx, d);
+    }
     if (d.has_segment) {
         if (watched(d.segment)) {
             on_tcp(d, ctx);
@@ -321,6 +324,7 @@ std::uint16_t ConnectionAnalyzer::add_point(std::string name) {
     // From the first point on: files are read one after another, and the first one's SYNs must
     // be in the index when a later file has the same SYN under another tuple.
     impl_->nat.enable(impl_->options);
+    impl_->nat.add_point();
     return static_cast<std::uint16_t>(impl_->points.size() - 1);
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <optional>
 
 namespace vxcheck::analyze {
@@ -211,8 +212,16 @@ void NatJoin::enable(const ConnectionOptions& options) {
     }
     window_s_ = options.nat_join_window_s;
     prefix_len_ = options.flannel_prefix_len;
+    expect_several_ = options.several_points;
     index_.resize(std::bit_ceil(std::max<std::size_t>(options.nat_join_entries, 1)));
     paths_.resize(kMaxPaths);
+}
+
+void NatJoin::add_point() {
+    ++points_;
+    if ((points_ >= 2 || expect_several_) && spots_.empty()) {
+        spots_.resize(kSpots);
+    }
 }
 
 NatJoin::Entry* NatJoin::slot_of(std::uint32_t isn, std::uint16_t ip_id,
@@ -392,32 +401,205 @@ void NatJoin::add_seen(Flow& f, const PointSeen& p, const Observation& o) {
 // The same transmission (IP ID) at two points orders them on the path to f's server's subnet.
 void NatJoin::learn(const Flow& f, const std::vector<PointSeen>& seen,
                     const PointSeen& p) noexcept {
-    const track::Endpoint subnet = subnet_of(f.server(), prefix_len_);
-    Path* path = nullptr;
-    for (Path& c : paths_) {
-        if (c.used && c.subnet == subnet) {
-            path = &c;
-            break;
-        }
-        if (!c.used && path == nullptr) {
-            path = &c;
-        }
-    }
+    Path* path = path_for(subnet_of(f.server(), prefix_len_));
     if (path == nullptr) {
         return;  // the paths learned are bounded: further subnets are not learned
     }
     for (const PointSeen& q : seen) {
-        if (q.point == p.point || q.ip_id != p.ip_id || q.point >= kMaxPoints ||
-            p.point >= kMaxPoints || std::fabs(seconds_between(q.ts, p.ts)) > window_s_) {
+        if (q.point == p.point || q.ip_id != p.ip_id ||
+            std::fabs(seconds_between(q.ts, p.ts)) > window_s_) {
             continue;  // points whose clocks disagree teach no order
         }
-        path->used = true;
-        path->subnet = subnet;
-        if (before(q, p)) {
-            path->after[q.point] |= point_bit(p.point);
-        } else {
-            path->after[p.point] |= point_bit(q.point);
+        order(*path, q, p);
+    }
+}
+
+// The path of a subnet, made if new and there is room; nullptr when there is none.
+NatJoin::Path* NatJoin::path_for(const track::Endpoint& subnet) noexcept {
+    if (last_path_ < paths_.size() && paths_[last_path_].used &&
+        paths_[last_path_].subnet == subnet) {
+        return &paths_[last_path_];
+    }
+    Path* free = nullptr;
+    for (std::size_t i = 0; i < paths_.size(); ++i) {
+        Path& c = paths_[i];
+        if (c.used && c.subnet == subnet) {
+            last_path_ = i;
+            return &c;
         }
+        if (!c.used && free == nullptr) {
+            free = &c;
+        }
+    }
+    if (free != nullptr) {
+        free->used = true;
+        free->subnet = subnet;
+    }
+    return free;
+}
+
+// Two sightings of one packet at two points: the earlier on its path comes first. A sighting
+// before NAT is ordered only against sightings of its own kind (before() puts it first among
+// the tunnelled or the untunnelled ones): its timestamp says nothing of its place among the
+// other kind's (NFLOG stamps a locally sent packet when the reader gets it, which may be after
+// the packet reached the other node).
+void NatJoin::order(Path& path, const PointSeen& a, const PointSeen& b, bool read_order) noexcept {
+    if (a.point == b.point || a.point >= kMaxPoints || b.point >= kMaxPoints) {
+        return;
+    }
+    path.carried |= point_bit(a.point) | point_bit(b.point);
+    if ((before_nat(a) || before_nat(b)) && a.tunnelled != b.tunnelled) {
+        return;
+    }
+    // At equal times (a microsecond clock, two points a few microseconds apart) the tunnel says
+    // nothing: encapsulation follows on the sender, decapsulation on the receiver. With
+    // read_order, the sighting read first (a, from an earlier file: files given in path order)
+    // comes first.
+    if (read_order && a.ts == b.ts && !before_nat(a) && !before_nat(b)) {
+        path.after[a.point] |= point_bit(b.point);
+        return;
+    }
+    if (before(a, b)) {
+        path.after[a.point] |= point_bit(b.point);
+    } else {
+        path.after[b.point] |= point_bit(a.point);
+    }
+}
+
+void NatJoin::closure(const Path& path, std::array<std::uint32_t, kMaxPoints>& out) noexcept {
+    out = path.after;
+    for (std::uint16_t k = 0; k < kMaxPoints; ++k) {  // Warshall, on bit masks
+        for (std::uint16_t p = 0; p < kMaxPoints; ++p) {
+            if ((out[p] & point_bit(k)) != 0) {
+                out[p] |= out[k];
+            }
+        }
+    }
+}
+
+namespace {
+
+std::uint64_t mix(std::uint64_t h, std::uint64_t v) noexcept {
+    h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+    return h * 0xFF51AFD7ED558CCDULL;
+}
+
+std::uint64_t addr_words(const track::Endpoint& e) noexcept {
+    std::uint64_t a = 0;
+    std::uint64_t b = 0;
+    std::memcpy(&a, e.addr.data(), sizeof a);
+    std::memcpy(&b, e.addr.data() + 8, sizeof b);
+    return a ^ (b * 0x9E3779B97F4A7C15ULL);
+}
+
+// A packet as observe() knows it: what no hop between two NATs changes, and where it goes.
+struct Observed {
+    std::uint64_t key = 0;
+    track::Endpoint dst;
+    bool tunnelled = false;
+};
+
+// A TCP segment (any port): addresses, ports, IP ID, sequence and acknowledgment numbers.
+void observed_segment(const Segment& s, Observed& o) noexcept {
+    std::uint64_t h = mix(addr_words(s.src), addr_words(s.dst));
+    h = mix(h, std::uint64_t{s.t.sport} << 48 | std::uint64_t{s.t.dport} << 32 | s.ip_id);
+    h = mix(h, std::uint64_t{s.t.seq} << 32 | s.t.ack);
+    o.key = mix(h, 6) | 1U;
+    o.dst = s.dst;
+    o.dst.port = 0;
+    o.tunnelled = s.tunnelled;
+}
+
+// Any other IPv4 packet: its innermost IPv4 header's addresses, IP ID and protocol, and the
+// first 8 bytes after it (ICMP type, code, checksum, identifier, sequence; UDP ports, length,
+// checksum) as captured. A fragment after the first is keyed by its offset instead.
+bool observed_ipv4(const decode::DecodedPacket& p, Observed& o) noexcept {
+    const auto layers = p.layers();
+    const decode::Layer* ip = nullptr;
+    bool tunnelled = false;
+    for (const decode::Layer& l : layers) {
+        if (l.proto == decode::Proto::Ipv4) {
+            if (ip != nullptr) {
+                tunnelled = true;
+            }
+            ip = &l;
+        } else if (l.proto == decode::Proto::Ipv6) {
+            ip = nullptr;  // an IPv6 packet inside: not keyed
+        }
+    }
+    if (ip == nullptr) {
+        return false;
+    }
+    const auto* v4 = std::get_if<decode::Ipv4Info>(&ip->info);
+    if (v4 == nullptr) {
+        return false;
+    }
+    std::uint64_t first = v4->frag_offset;
+    const Bytes payload = ip->payload();
+    if (v4->frag_offset == 0 && payload.size() >= 8) {
+        std::memcpy(&first, payload.data(), sizeof first);
+    } else if (v4->frag_offset == 0) {
+        return false;  // nothing beside the IP ID tells two packets apart
+    }
+    std::uint64_t h =
+        mix(std::uint64_t{v4->src} << 32 | v4->dst, std::uint64_t{v4->id} << 8 | v4->protocol);
+    o.key = mix(h, first) | 1U;
+    o.dst.set_ipv4(v4->dst, 0);
+    o.tunnelled = tunnelled;
+    return true;
+}
+
+}  // namespace
+
+void NatJoin::observe(const PacketContext& ctx, const PacketDigest& d) noexcept {
+    if (spots_.empty() || ctx.point >= kMaxPoints) {
+        return;
+    }
+    Observed o;
+    if (d.has_segment) {
+        observed_segment(d.segment, o);
+    } else if (!observed_ipv4(ctx.packet, o)) {
+        return;
+    }
+    Path* path = path_for(subnet_of(o.dst, prefix_len_));
+    if (path == nullptr) {
+        return;
+    }
+    path->carried |= point_bit(ctx.point);
+    const bool nflog = ctx.packet.frame().link == LinkType::Nflog && logged_before_nat(ctx.packet);
+    const auto how =
+        static_cast<std::uint8_t>((o.tunnelled ? kTunnelled : 0) | (nflog ? kBeforeNat : 0));
+    const PointSeen here{
+        .ts = d.ts, .point = ctx.point, .tunnelled = o.tunnelled, .logged_before_nat = nflog};
+    Spot& s = spots_[static_cast<std::size_t>(o.key >> 40) & (spots_.size() - 1)];
+    const bool same = s.key == o.key && (s.points & point_bit(ctx.point)) == 0 &&
+                      std::fabs(seconds_between(s.first_ts, d.ts)) <= window_s_;
+    if (!same) {  // a new packet (or this one again at the same point): its first sighting
+        s = Spot{.key = o.key,
+                 .first_ts = d.ts,
+                 .last_ts = d.ts,
+                 .points = point_bit(ctx.point),
+                 .first_point = ctx.point,
+                 .last_point = ctx.point,
+                 .first_how = how,
+                 .last_how = how};
+        return;
+    }
+    const auto seen = [](Timestamp ts, std::uint16_t point, std::uint8_t h) {
+        return PointSeen{.ts = ts,
+                         .point = point,
+                         .tunnelled = (h & kTunnelled) != 0,
+                         .logged_before_nat = (h & kBeforeNat) != 0};
+    };
+    const PointSeen first = seen(s.first_ts, s.first_point, s.first_how);
+    const PointSeen last = seen(s.last_ts, s.last_point, s.last_how);
+    order(*path, first, here, true);
+    order(*path, last, here, true);
+    s.points |= point_bit(ctx.point);
+    if (before(last, here) || last.ts == here.ts) {
+        s.last_ts = d.ts;
+        s.last_point = ctx.point;
+        s.last_how = how;
     }
 }
 
@@ -437,17 +619,19 @@ std::uint32_t NatJoin::expected_missing(const Flow& f, std::uint32_t reached,
     if (path == nullptr || reached == 0) {
         return 0;
     }
+    std::array<std::uint32_t, kMaxPoints> follows{};
+    closure(*path, follows);
     std::uint32_t next = 0;
     for (std::uint16_t p = 0; p < kMaxPoints; ++p) {
         if ((reached & point_bit(p)) != 0) {
-            next |= path->after[p];
+            next |= follows[p];
         }
     }
     next &= ~reached;
     // Only points after the last one reached: one that precedes a reached point was passed.
     std::uint32_t beyond = 0;
     for (std::uint16_t q = 0; q < kMaxPoints; ++q) {
-        if ((next & point_bit(q)) != 0 && (path->after[q] & reached) == 0) {
+        if ((next & point_bit(q)) != 0 && (follows[q] & reached) == 0) {
             beyond |= point_bit(q);
         }
     }
@@ -459,21 +643,70 @@ std::uint32_t NatJoin::expected_missing(const Flow& f, std::uint32_t reached,
         }
         bool preceded = false;
         for (std::uint16_t r = 0; r < kMaxPoints; ++r) {
-            preceded = preceded || (r != q && (beyond & point_bit(r)) != 0 &&
-                                    (path->after[r] & point_bit(q)) != 0 &&
-                                    (path->after[q] & point_bit(r)) == 0);
+            preceded =
+                preceded || (r != q && (beyond & point_bit(r)) != 0 &&
+                             (follows[r] & point_bit(q)) != 0 && (follows[q] & point_bit(r)) == 0);
         }
         if (!preceded) {
             first |= point_bit(q);
         }
     }
+    // The last reached point: a reached one that precedes them and no other reached one.
     for (std::uint16_t p = 0; p < kMaxPoints && first != 0; ++p) {
-        if ((reached & point_bit(p)) != 0 && (path->after[p] & first) != 0 &&
-            (path->after[p] & reached) == 0) {
+        if ((reached & point_bit(p)) != 0 && (follows[p] & first) != 0 &&
+            (follows[p] & reached & ~point_bit(p)) == 0) {
             last = p;
         }
     }
     return first;
+}
+
+bool NatJoin::order_unknown(const Flow& f, std::uint32_t reached, std::uint16_t& last,
+                            std::uint32_t& unordered) const noexcept {
+    unordered = 0;
+    if (!several_points() || reached == 0) {
+        return false;
+    }
+    const Path* path = path_of(f);
+    if (path == nullptr) {
+        return false;
+    }
+    std::array<std::uint32_t, kMaxPoints> follows{};
+    closure(*path, follows);
+    std::uint32_t after_reached = 0;
+    std::uint32_t ordered = 0;  // points ordered against another one on this path
+    for (std::uint16_t p = 0; p < kMaxPoints; ++p) {
+        if ((reached & point_bit(p)) != 0) {
+            after_reached |= follows[p];
+        }
+        if (follows[p] != 0) {
+            ordered |= point_bit(p) | follows[p];
+        }
+    }
+    if ((after_reached & ~reached) != 0) {
+        return false;  // something learned follows (expected_missing() says what)
+    }
+    if ((ordered & reached) == 0) {
+        return false;  // no packet joins its points with any other: captures of other places
+    }
+    // The last reached point, when the order among them is known.
+    std::uint16_t maximal = 0;
+    unsigned count = 0;
+    for (std::uint16_t p = 0; p < kMaxPoints; ++p) {
+        if ((reached & point_bit(p)) != 0 && (follows[p] & reached & ~point_bit(p)) == 0) {
+            maximal = p;
+            ++count;
+        }
+    }
+    if (count == 1) {
+        last = maximal;
+    }
+    for (std::uint16_t q = 0; q < kMaxPoints; ++q) {
+        if ((path->carried & ~reached & point_bit(q)) != 0 && (follows[q] & reached) == 0) {
+            unordered |= point_bit(q);
+        }
+    }
+    return true;
 }
 
 void NatJoin::decide(const Flow& f, ConnectionReport& r) const {

@@ -14,11 +14,16 @@
 // reader, which may be after the same packet's capture on flannel.1. Otherwise the earlier
 // sighting is the pre-NAT one.
 //
-// Path order (the rule): points are ordered by the time they saw the same SYN transmission;
-// at equal times a pre-NAT sighting comes first, then an untunnelled one. Each SYN seen at two
-// or more points teaches that order for the paths to its server's subnet (the flannel lease:
-// one node), so a SYN that stopped short is compared with the path other SYNs to that node
-// took: the first point after its last one that it never reached is where it was lost.
+// Path order (the rule): points are ordered by the time they saw the same packet; at equal
+// times a pre-NAT sighting comes first, then an untunnelled one. Any packet recognisable at two
+// or more points teaches that order for the paths to its destination's subnet (the flannel
+// lease: one node): a SYN by its ISN, IP ID and TSval (joined across NAT), and every other IPv4
+// packet (a data segment or ACK of any connection, ICMP, UDP) by what no hop between NATs
+// changes, its innermost addresses, IP ID, protocol and first transport words (observe()). A
+// point that carried any traffic to a subnet is on that subnet's path. A SYN that stopped short
+// is compared with that path: the first point after its last one that it never reached is
+// where it was lost; where nothing captured says which point comes after its last one, the
+// report says so (Hop::Kind::OrderUnknown) rather than guessing.
 
 #include <array>
 #include <cstdint>
@@ -37,6 +42,17 @@ class NatJoin {
     void enable(const ConnectionOptions& options);
     [[nodiscard]] bool enabled() const noexcept { return !index_.empty(); }
 
+    /// Counts a capture point added. With two or more (or from the first one on, when the
+    /// options say more will come), observe() learns from every packet.
+    void add_point();
+    [[nodiscard]] bool several_points() const noexcept { return points_ >= 2; }
+    [[nodiscard]] bool observing() const noexcept { return !spots_.empty(); }
+
+    /// Any packet at any point (per packet: noexcept, allocation-free, a fixed table): the same
+    /// innermost IPv4 packet at two points within the join window orders them on the path to its
+    /// destination's subnet, and the point is marked on that subnet's path.
+    void observe(const PacketContext& ctx, const PacketDigest& d) noexcept;
+
     /// A SYN from the client of f at o.ctx.point: records the point's first sighting, learns the
     /// path order, and joins f with the record of the same SYN under another tuple.
     void on_syn(Flow& f, const Segment& s, const Observation& o, track::FlowTable<Flow>& flows);
@@ -49,6 +65,15 @@ class NatJoin {
     /// never reached, and the last reached point before them; 0 when none.
     [[nodiscard]] std::uint32_t expected_missing(const Flow& f, std::uint32_t reached,
                                                  std::uint16_t& last) const noexcept;
+
+    /// For a packet of f that reached the points in `reached` and where expected_missing() found
+    /// nothing: whether nothing learned follows its last point (`last`, the reached point no
+    /// other reached point is known to follow), on a path where some packet joined one of its
+    /// points with another (else the points are captures of unrelated places: nothing is said);
+    /// `unordered` gets the points that carried traffic to f's server's subnet that it never
+    /// reached and whose place on the path is unknown.
+    [[nodiscard]] bool order_unknown(const Flow& f, std::uint32_t reached, std::uint16_t& last,
+                                     std::uint32_t& unordered) const noexcept;
 
     /// Fills r.path from f's hops, in path order (a pre-NAT hop with the tuple as sent).
     void put_path(const Flow& f, ConnectionReport& r) const;
@@ -86,9 +111,24 @@ class NatJoin {
     struct Path {
         track::Endpoint subnet;
         std::array<std::uint32_t, kMaxPoints> after{};  // bit q of after[p]: q follows p
+        std::uint32_t carried = 0;  // bit p: point p carried traffic to the subnet
         bool used = false;
     };
     static constexpr std::size_t kMaxPaths = 64;
+    // One packet's sightings in observe()'s table: the first and the latest (by path order).
+    struct Spot {
+        std::uint64_t key = 0;  // 0: empty
+        Timestamp first_ts;
+        Timestamp last_ts;
+        std::uint32_t points = 0;
+        std::uint16_t first_point = 0;
+        std::uint16_t last_point = 0;
+        std::uint8_t first_how = 0;  // kTunnelled | kBeforeNat
+        std::uint8_t last_how = 0;
+    };
+    static constexpr std::uint8_t kTunnelled = 1;
+    static constexpr std::uint8_t kBeforeNat = 2;
+    static constexpr std::size_t kSpots = 8192;
 
     Entry* slot_of(std::uint32_t isn, std::uint16_t ip_id, std::uint32_t tsval) noexcept;
     void link(Flow& pre, Flow& post, const Observation& o);
@@ -99,10 +139,20 @@ class NatJoin {
     [[nodiscard]] const FlowNat* state_of(const Flow& f) const noexcept;
     [[nodiscard]] FlowNat* make_state(Flow& f, const Observation& o);
     [[nodiscard]] const Path* path_of(const Flow& f) const noexcept;
+    [[nodiscard]] Path* path_for(const track::Endpoint& subnet) noexcept;
+    // Orders two sightings of one packet on `path`; read_order: a was read before b.
+    static void order(Path& path, const PointSeen& a, const PointSeen& b,
+                      bool read_order = false) noexcept;
+    // after[] made transitive: bit q of out[p]: q is known to follow p.
+    static void closure(const Path& path, std::array<std::uint32_t, kMaxPoints>& out) noexcept;
     [[nodiscard]] std::vector<PointSeen> path_sightings(const Flow& f) const;
 
     std::vector<Entry> index_;
     std::vector<Path> paths_;
+    std::vector<Spot> spots_;    // observe()'s table: made when observing() starts
+    std::size_t last_path_ = 0;  // observe()'s cache: the path of the last subnet looked up
+    std::uint32_t points_ = 0;
+    bool expect_several_ = false;  // ConnectionOptions::several_points
     std::unordered_map<track::FlowKey, FlowNat, track::FlowKeyHash> state_;
     std::uint32_t pre_points_ = 0;
     std::uint32_t logged_points_ = 0;  // points whose SYNs NFLOG logged before NAT

@@ -332,6 +332,7 @@ Command parse_analyze(const std::vector<std::string>& args, bool stderr_is_tty) 
     cfg.brief = vm.count("brief") != 0;
     cfg.packets = to_selection(packets);
     analysis.apply(cfg.decode, cfg.connections);
+    cfg.connections.several_points = cfg.files.size() > 1;
     cfg.max_rows = to_count(max_rows, "max-rows", 0, kMaxRowsLimit);
     cfg.evidence_path = evidence;
     cfg.file_mode = to_file_mode(file_mode);

@@ -5,6 +5,7 @@
 #include "vxcheck/report/explain.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <optional>
 #include <vector>
@@ -505,14 +506,31 @@ std::string hop_words(const analyze::Hop& h, const std::vector<std::string>& poi
                point_name(points, h.from_point) + " became " + std::to_string(h.to_sport) + " at " +
                point_name(points, h.to_point);
     }
-    std::string never;
-    for (std::size_t p = 0; p < std::min(points.size(), kMaxPointBits); ++p) {
-        if ((h.missing & (1U << p)) != 0) {
-            never += (never.empty() ? "" : ", ") + points[p];
+    const auto names = [&](std::uint32_t mask) {
+        std::string out;
+        for (std::size_t p = 0; p < std::min(points.size(), kMaxPointBits); ++p) {
+            if ((mask & (1U << p)) != 0) {
+                out += (out.empty() ? "" : ", ") + points[p];
+            }
         }
+        return out;
+    };
+    if (h.kind == analyze::Hop::Kind::OrderUnknown) {
+        std::string s = which + ": seen at " + names(h.seen);
+        if (h.last_known && std::popcount(h.seen) > 1) {
+            s += " (last at " + point_name(points, h.last_point) + ")";
+        }
+        s += "; no packet seen at two capture points shows which point comes after " +
+             std::string(std::popcount(h.seen) > 1 ? "them" : "it") +
+             " on the way to the server, so where it was lost is unknown";
+        if (h.missing != 0) {
+            s += " (" + names(h.missing) +
+                 " carried other traffic to the server's node, at an unknown place on the path)";
+        }
+        return s;
     }
     return which + ": last seen at " + point_name(points, h.last_point) + ", never reached " +
-           never;
+           names(h.missing);
 }
 
 }  // namespace vxcheck::report

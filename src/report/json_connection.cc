@@ -111,21 +111,36 @@ ordered_json path_hop_json(const analyze::PathHop& h, const std::vector<std::str
     return j;
 }
 
+ordered_json point_list(std::uint32_t mask, const std::vector<std::string>& points) {
+    ordered_json list = ordered_json::array();
+    for (std::uint16_t p = 0; p < 32 && p < points.size(); ++p) {
+        if ((mask >> p) & 1U) {
+            list.push_back(points[p]);
+        }
+    }
+    return list;
+}
+
 ordered_json hop_json(const analyze::Hop& h, const std::vector<std::string>& points) {
+    using Kind = analyze::Hop::Kind;
     ordered_json j;
-    j["code"] =
-        h.kind == analyze::Hop::Kind::NeverReached ? "never_reached" : "outer_port_rewritten";
+    j["code"] = h.kind == Kind::NeverReached   ? "never_reached"
+                : h.kind == Kind::OrderUnknown ? "order_unknown"
+                                               : "outer_port_rewritten";
     j["syn_number"] = h.syn_number;
     j["offset_s"] = micro(h.offset_s);
-    if (h.kind == analyze::Hop::Kind::NeverReached) {
+    if (h.kind == Kind::NeverReached) {
         j["last_point"] = point_of(h.last_point, points);
-        ordered_json missing = ordered_json::array();
-        for (std::uint16_t p = 0; p < 32 && p < points.size(); ++p) {
-            if ((h.missing >> p) & 1U) {
-                missing.push_back(points[p]);
-            }
+        j["missing_points"] = point_list(h.missing, points);
+    } else if (h.kind == Kind::OrderUnknown) {
+        j["seen_points"] = point_list(h.seen, points);
+        if (h.last_known) {
+            j["last_point"] = point_of(h.last_point, points);
         }
-        j["missing_points"] = std::move(missing);
+        j["order_beyond"] = "unknown";
+        if (h.missing != 0) {
+            j["unordered_points"] = point_list(h.missing, points);
+        }
     } else {
         j["from_point"] = point_of(h.from_point, points);
         j["from_sport"] = h.from_sport;

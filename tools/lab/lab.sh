@@ -72,7 +72,7 @@ MAC_POD_A=02:00:0a:f4:01:05
 MAC_POD_B=02:00:0a:f4:02:05
 
 SCENARIOS=(node-to-pod-prefix node-to-pod-postfix pod-to-pod silent-drop silent-drop-raw
-           node-to-pod-prefix-nicsim node-to-pod-prefix-workaround node-to-pod-postfix-oldflannel
+           silent-drop-forward node-to-pod-prefix-nicsim node-to-pod-prefix-workaround node-to-pod-postfix-oldflannel
            nfs-clients)
 # NFLOG groups of the pre-NAT taps (pre_nat_taps_on).
 NFLOG_TCP=1
@@ -634,13 +634,44 @@ describe_scenario() {
         node-to-pod-prefix) echo "host-network client on node-a -> ClusterIP $SVC_IP:$SVC_PORT (3 conns), kube-proxy pre-PR-92035 rules; expect double_snat + outer_checksum_corrupted (variant B)" ;;
         node-to-pod-postfix) echo "same client, kube-proxy post-PR-92035 rules; expect inner_snat only, outer untouched" ;;
         pod-to-pod) echo "pod-a -> pod-b $POD_B_IP:$SVC_PORT directly (3 conns); expect clean" ;;
-        silent-drop) echo "pod-a -> pod-b with node-b FORWARD dropping SYNs to $SVC_PORT, 8 s connect timeout; expect syn_dropped, last seen at node-b flannel.1, missing at node-b cni0" ;;
-        silent-drop-raw) echo "pod-a -> pod-b with node-b's raw PREROUTING dropping every VXLAN packet, 8 s connect timeout; expect syn_dropped, last seen at node-b eth0, missing at node-b flannel.1" ;;
+        silent-drop) echo "pod-a -> pod-b with node-b FORWARD dropping SYNs to $SVC_PORT, 8 s connect timeout, no other traffic; expect syn_dropped, seen up to node-b flannel.1, the order beyond unknown" ;;
+        silent-drop-raw) echo "pod-a sends UDP to pod-b, then node-b's raw PREROUTING drops every VXLAN packet; pod-a -> pod-b, 8 s connect timeout; expect syn_dropped, last seen at node-b eth0, missing at node-b flannel.1" ;;
+        silent-drop-forward) echo "pod-a sends UDP to pod-b, then node-b's FORWARD drops SYNs to $SVC_PORT (after flannel.1); pod-a -> pod-b, 8 s connect timeout; expect syn_dropped, last seen at node-b flannel.1, missing at node-b cni0" ;;
         node-to-pod-prefix-nicsim) echo "as node-to-pod-prefix, underlay veths behave like NICs (sw checksum, rx verify): corrupted packets are dropped at node-b" ;;
         node-to-pod-prefix-workaround) echo "as -nicsim plus flannel's workaround 'ethtool -K flannel.1 tx-checksum-ip-generic off': outer still NATed, checksum right" ;;
         node-to-pod-postfix-oldflannel) echo "post-PR-92035 kube-proxy, but the older FLANNEL-POSTRTG (no mark RETURN) evaluated first (flannel#1679), with nicsim" ;;
         nfs-clients) echo "real NFS clients (libnfs nfs-ls, nfs-cat; NFSv3 and v4) from pod-a to pod-b and from node-a's host network through the ClusterIP (v4 only), pre-PR-92035 rules; expect double_snat on the ClusterIP connections and no rpc_*/nfs_* verdict" ;;
         *) return 1 ;;
+    esac
+}
+
+# Two UDP datagrams from a connected socket in NS to HOST:9 (discard; pod-b answers with ICMP
+# port unreachable): other traffic to the server's node, seen at every capture point.
+warm_up() {
+    ip netns exec "$1" timeout -k 2 5 "$PY" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((sys.argv[1], 9))
+for _ in range(2):
+    s.send(b"vxcheck lab: other traffic before the drop")
+    time.sleep(0.1)
+' "$2" || warn "warm-up traffic failed"
+    sleep 0.3
+}
+
+# The silent drops, injected while the captures run (undone when the scenario ends).
+inject_drop() {
+    case $1 in
+        silent-drop-raw)
+            # Dropped before conntrack, routing and decapsulation: node-b's eth0 tap sees the
+            # packets, its flannel.1 never does.
+            nsx "$NS_NODE_B" iptables -t raw -I PREROUTING -i eth0 -p udp --dport "$VXLAN_PORT" -j DROP
+            SCENARIO_CLEANUP+=("nsx $NS_NODE_B iptables -t raw -D PREROUTING -i eth0 -p udp --dport $VXLAN_PORT -j DROP") ;;
+        silent-drop-forward)
+            # Decapsulated by flannel.1, then dropped when forwarded to the pod: node-b's
+            # flannel.1 sees the SYNs, its cni0 never does.
+            nsx "$NS_NODE_B" iptables -I FORWARD -i flannel.1 -p tcp --dport "$SVC_PORT" --syn -j DROP
+            SCENARIO_CLEANUP+=("nsx $NS_NODE_B iptables -D FORWARD -i flannel.1 -p tcp --dport $SVC_PORT --syn -j DROP") ;;
     esac
 }
 
@@ -658,7 +689,8 @@ run_scenario() {
         node-to-pod-prefix) ;;
         node-to-pod-postfix) rules=postfix ;;
         pod-to-pod) client_ns=$NS_POD_A target=$POD_B_IP ;;
-        silent-drop|silent-drop-raw) client_ns=$NS_POD_A target=$POD_B_IP count=1 ctimeout=8 ;;
+        # LAB_DROP_TIMEOUT: a shorter connect timeout (fewer SYNs) for the lab test.
+        silent-drop|silent-drop-raw|silent-drop-forward) client_ns=$NS_POD_A target=$POD_B_IP count=1 ctimeout=${LAB_DROP_TIMEOUT:-8} ;;
         node-to-pod-prefix-nicsim) nicsim=1 ;;
         node-to-pod-prefix-workaround) nicsim=1 ;;
         node-to-pod-postfix-oldflannel) rules=postfix flannel=old nicsim=1 ;;
@@ -681,12 +713,6 @@ run_scenario() {
         # A firewall on the server's node that drops the SYN without answering (no RST, no ICMP).
         nsx "$NS_NODE_B" iptables -I FORWARD -p tcp --dport "$SVC_PORT" --syn -j DROP
         SCENARIO_CLEANUP+=("nsx $NS_NODE_B iptables -D FORWARD -p tcp --dport $SVC_PORT --syn -j DROP")
-    fi
-    if [ "$name" = silent-drop-raw ]; then
-        # Dropped before conntrack, routing and decapsulation: node-b's eth0 tap sees the
-        # packets, its flannel.1 never does.
-        nsx "$NS_NODE_B" iptables -t raw -I PREROUTING -i eth0 -p udp --dport "$VXLAN_PORT" -j DROP
-        SCENARIO_CLEANUP+=("nsx $NS_NODE_B iptables -t raw -D PREROUTING -i eth0 -p udp --dport $VXLAN_PORT -j DROP")
     fi
     pre_nat_taps_on
     # Fresh state: no conntrack entries from earlier scenarios (NAT bindings, UDP flows).
@@ -716,6 +742,13 @@ run_scenario() {
     start_capture "$NS_NODE_A" cni0 "$out/$name-node-a-cni0.pcap" "$out/logs/$name-node-a-cni0.tcpdump.log"
     start_capture "$NS_NODE_B" cni0 "$out/$name-node-b-cni0.pcap" "$out/logs/$name-node-b-cni0.tcpdump.log"
 
+    case $name in
+        silent-drop-raw|silent-drop-forward)
+            # A real node has other traffic: pod-a's UDP to pod-b crosses every point before the
+            # drop starts, as a healthy exchange before an outage does.
+            warm_up "$NS_POD_A" "$POD_B_IP"
+            inject_drop "$name" ;;
+    esac
     if [ "$name" = nfs-clients ]; then
         nfs_clients | tee "$out/$name-client.txt" >&2 || true
     else
@@ -736,7 +769,7 @@ run_scenario() {
         echo "--- node-a nat table with counters (which rules fired)"
         nsx "$NS_NODE_A" iptables -t nat -L -v -n --line-numbers
     } >>"$out/$name-state.txt"
-    summarize "$name" "$out"
+    [ -n "${LAB_NO_SUMMARY:-}" ] || summarize "$name" "$out"
     scenario_exit
     trap - EXIT INT TERM
 }

@@ -195,12 +195,18 @@ struct Hop {
     enum class Kind : std::uint8_t {
         NeverReached,        // seen last at last_point; never at the points in `missing`
         OuterPortRewritten,  // outer sport from_sport at from_point, to_sport at to_point
+        // A lost SYN seen at the points in `seen` (last at last_point when their order is
+        // known); nothing captured says which point comes after them. `missing`: points that
+        // carried other traffic to the server's node, whose place on the path is unknown.
+        OrderUnknown,
     };
     Kind kind = Kind::NeverReached;
     std::uint32_t syn_number = 0;
     double offset_s = 0;
     std::uint16_t last_point = 0;
     std::uint32_t missing = 0;  // bit p: capture point p
+    std::uint32_t seen = 0;     // OrderUnknown: bit p: capture point p
+    bool last_known = false;    // OrderUnknown: last_point is the last in path order
     std::uint16_t from_sport = 0;
     std::uint16_t from_point = 0;
     std::uint16_t to_sport = 0;

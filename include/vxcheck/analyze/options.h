@@ -43,6 +43,9 @@ struct ConnectionOptions {
     // point is added: a newer SYN takes the slot of an older one).
     double nat_join_window_s = 1.0;
     std::size_t nat_join_entries = 4096;
+    // The input has several capture points (files): the path order is learned from every packet
+    // from the first point on, not only once a second point is added (nat_join.h).
+    bool several_points = false;
     // The ONC RPC / NFS analysis (rpc_analyzer.h); off with --no-rpc.
     bool rpc = true;
     double rpc_unanswered_after_s = 5.0;  // rpc_unanswered: the capture runs this long after

@@ -56,6 +56,27 @@ TEST(ExplainWords, HopNamesTheLastPointAndTheMissingOnes) {
               "SYN #3 (+3.000 s): outer source port 50000 at a-eth0 became 7103 at b-eth0");
 }
 
+TEST(ExplainWords, AnOrderUnknownHopSaysWhereTheSynWasSeenAndThatNothingShowsWhatFollows) {
+    const std::vector<std::string> points{"a-eth0", "b-eth0", "b-flannel1", "b-cni0"};
+    analyze::Hop h{.kind = analyze::Hop::Kind::OrderUnknown,
+                   .syn_number = 2,
+                   .offset_s = 1,
+                   .last_point = 1,
+                   .seen = 0b11,
+                   .last_known = true};
+    EXPECT_EQ(hop_words(h, points),
+              "SYN #2 (+1.000 s): seen at a-eth0, b-eth0 (last at b-eth0); no packet seen at two "
+              "capture points shows which point comes after them on the way to the server, so "
+              "where it was lost is unknown");
+    h.missing = 0b1000;
+    h.last_known = false;
+    EXPECT_EQ(hop_words(h, points),
+              "SYN #2 (+1.000 s): seen at a-eth0, b-eth0; no packet seen at two capture points "
+              "shows which point comes after them on the way to the server, so where it was lost "
+              "is unknown (b-cni0 carried other traffic to the server's node, at an unknown place "
+              "on the path)");
+}
+
 TEST(ExplainWords, OuterSnatVariantBNamesThePreNatPort) {
     using Kind = analyze::OuterSnatReason::Kind;
     EXPECT_EQ(outer_snat_words({.kind = Kind::VariantB, .port = 7103, .pre_nat_port = 50000}),
