@@ -2,6 +2,8 @@
 
 namespace vxcheck::test {
 
-const char* source_dir() noexcept { return VXCHECK_SOURCE_DIR; }
+const char* source_dir() noexcept {
+    return VXCHECK_SOURCE_DIR;
+}
 
 }  // namespace vxcheck::test
