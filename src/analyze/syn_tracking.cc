@@ -50,6 +50,7 @@ void join_transmission(SynTx& tx, const Segment& s, const Observation& o) noexce
     if (!tx.has_outer) {
         tx.has_outer = true;
         tx.outer_sport = s.outer_sport;
+        tx.outer_point = o.ctx.point;
     } else if (tx.outer_sport != s.outer_sport) {
         tx.outer_changed = true;
         tx.other_sport = s.outer_sport;
@@ -102,6 +103,7 @@ void on_syn(Flow& f, const Segment& s, const Observation& o) {
         n.has_outer = true;
         n.first_tunnelled = true;
         n.outer_sport = s.outer_sport;
+        n.outer_point = o.ctx.point;
         n.outer_status =
             s.outer_verdict_known ? s.outer_verdict.status : verify::Status::Unverified;
     }
