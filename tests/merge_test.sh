@@ -4,7 +4,9 @@
 #    (every order of four files once, else the rotations and their reversals), with --threads 1
 #    and 2 and with --no-fast-path, in JSON (every packet listed) and in text;
 #  - a mergecap of the files (one pcapng, an interface per file) gives the same connections;
-#  - each file keeps its own IP reassembly.
+#  - each file keeps its own IP reassembly;
+#  - a pre-NAT tap that sees one direction of a connection (pcaps/nflog-one-way.pcap: an NFLOG
+#    rule at OUTPUT) gives no rpc_unanswered; the same records logged after NAT (POSTROUTING) do.
 # Usage: merge_test.sh VXCHECK
 set -u
 vxcheck=$1
@@ -148,5 +150,33 @@ else
     echo "both: $both"
 fi
 
+# One direction at a pre-NAT point is no evidence of an unanswered call.
+verdicts() {  # the verdicts of the connections of a --json output, one line per connection
+    /usr/bin/python3 -c '
+import json, sys
+for line in sys.stdin:
+    r = json.loads(line)
+    if r["type"] == "connection":
+        print(r["client"], r["rpc"]["calls"], ",".join(r["verdicts"]))
+'
+}
+got=$("$vxcheck" analyze --json pcaps/nflog-one-way.pcap 2>/dev/null | verdicts)
+if [ "$got" = "192.168.1.10:1021 1 clean" ]; then
+    pass
+else
+    fail "nflog-one-way: '$got', expected '192.168.1.10:1021 1 clean'"
+fi
+/usr/bin/python3 - "$tmp/after-nat.pcap" <<'PY'
+import sys
+sys.path.insert(0, "tools")
+import make_points_pcaps as m
+m.write(sys.argv[1], m.pcap_file(m.LINKTYPE_NFLOG, m.one_way(4)))
+PY
+got=$("$vxcheck" analyze --json "$tmp/after-nat.pcap" 2>/dev/null | verdicts)
+if [ "$got" = "192.168.1.10:1021 1 rpc_unanswered" ]; then
+    pass
+else
+    fail "nflog-one-way logged after NAT: '$got', expected '192.168.1.10:1021 1 rpc_unanswered'"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
