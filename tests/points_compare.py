@@ -10,6 +10,7 @@ files name their points "ifindex N"); frame numbers are left out: they count per
 """
 
 import json
+import re
 import sys
 
 KEPT = ("verdicts", "outcome", "syn_attempts", "syns", "syn_offsets_s", "delay_s", "schedule",
@@ -25,7 +26,8 @@ def scrub(value, names):
     if isinstance(value, str):
         for old in sorted(names, key=len, reverse=True):  # "ifindex 21" before "ifindex 2"
             value = value.replace(old, names[old])
-        return value
+        return re.sub(r"frame \d+", "frame N", value)  # in explanations
+    return value
     return value
 
 

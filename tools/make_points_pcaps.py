@@ -17,6 +17,8 @@ and, with --fixtures, the committed NFLOG capture of pcaps/ (see pcaps/README.md
                        a host-network client's NFS connection to a ClusterIP before NAT, group 6
                        ("vxlan", POSTROUTING) an outer VXLAN packet, and one message whose TLV
                        length is below its own header
+  nflog-one-way.pcap   `tcpdump -i nflog:5` of a raw-table OUTPUT rule on node a: one direction
+                       of a host-network client's NFS connection (its calls, not the replies)
 
 Usage:  /usr/bin/python3 tools/make_points_pcaps.py OUTDIR
         /usr/bin/python3 tools/make_points_pcaps.py --fixtures OUTDIR
@@ -182,6 +184,33 @@ def nflog_fixture(outdir):
         (base + 500_000, broken),
     ]
     write(os.path.join(outdir, "nflog-pre-nat.pcap"), pcap_file(LINKTYPE_NFLOG, records))
+    write(os.path.join(outdir, "nflog-one-way.pcap"), pcap_file(LINKTYPE_NFLOG, one_way(3)))
+
+
+def one_way(hook):
+    """NFLOG records of a tap that sees one direction of a connection: a rule in the raw table's
+    OUTPUT chain (hook 3) logs what a host-network client sends to a ClusterIP, never the
+    replies (which come in at PREROUTING). The client's SYN, its ACK of the SYN-ACK, an NFSv3
+    NULL call at 0.5 s and a second ACK at 7 s: the call is answered (the client acknowledges
+    the reply's bytes), but the tap cannot show it. With hook 4 (POSTROUTING, after NAT) the same
+    records are the control of tests/points_test.sh."""
+    sys.path.insert(0, HERE)
+    import make_pcaps as mp
+    import make_nfs_pcaps as nfs
+    client, cluster_ip = mp.NODE_IP["a"], "10.96.0.10"
+    base = 1_700_000_100 * 1_000_000_000
+    call = nfs.record(nfs.rpc_call(0x0E0E0001, 100003, 3, 0))
+    isn_c, isn_s = 41000, 93000
+    reply_len = 28  # the NULL reply's record: mark, xid, REPLY, accepted, AUTH_NONE, SUCCESS
+    packets = [
+        (0, mp.tcp4(client, cluster_ip, 1021, 2049, isn_c, 0, 0x02, 0x3301)),
+        (300_000, mp.tcp4(client, cluster_ip, 1021, 2049, isn_c + 1, isn_s + 1, 0x10, 0x3302)),
+        (500_000_000, mp.tcp4(client, cluster_ip, 1021, 2049, isn_c + 1, isn_s + 1, 0x18,
+                              0x3303, payload=call)),
+        (7_000_000_000, mp.tcp4(client, cluster_ip, 1021, 2049, isn_c + 1 + len(call),
+                                isn_s + 1 + reply_len, 0x10, 0x3304)),
+    ]
+    return [(base + t, nflog(5, hook, "pre-nat", pkt, outdev=2)) for t, pkt in packets]
 
 
 def main():

@@ -48,7 +48,7 @@ void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r) {
             Hop h = which;
             h.kind = Hop::Kind::OuterPortRewritten;
             h.from_sport = tx.outer_sport;
-            h.from_point = tx.first_point;
+            h.from_point = tx.outer_point;
             h.to_sport = tx.other_sport;
             h.to_point = tx.other_point;
             r.hops.push_back(h);

@@ -47,6 +47,7 @@ struct SynTx {
     bool has_outer = false;
     bool first_tunnelled = false;  // the first sighting came in a tunnel (has_outer: any did)
     std::uint16_t outer_sport = 0;
+    std::uint16_t outer_point = 0;  // the first point that saw it in a tunnel (has_outer)
     verify::Status outer_status = verify::Status::Ok;
     bool outer_changed = false;  // another point saw a different outer source port
     std::uint16_t other_sport = 0;

@@ -149,6 +149,7 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
     }
     decide_nat(f, vteps, options, r);
     nat.decide(f, r);
+    r.one_way_before_nat = !f.seq_known[1] && nat.before_nat_only(f);
     describe_hops(f, nat, r);
     if (const Attempt* a = last_refused(f)) {
         r.refused = refused.facts(f.client(), f.server(), a->isn);

@@ -90,6 +90,11 @@ class NatJoin {
 
     /// Points that saw a pre-NAT record (of a joined connection).
     [[nodiscard]] std::uint32_t pre_nat_points() const noexcept { return pre_points_; }
+    /// Whether every point that saw f logs before NAT: a pre-NAT point of a joined connection,
+    /// or one whose SYNs NFLOG logged at PREROUTING or OUTPUT.
+    [[nodiscard]] bool before_nat_only(const Flow& f) const noexcept {
+        return f.points != 0 && (f.points & ~(pre_points_ | logged_points_)) == 0;
+    }
 
     /// Counters: joins made, and identities matched but not joined (clock skew, wrong order).
     std::uint64_t joins = 0;

@@ -16,7 +16,9 @@ using rpc_state::feeds;
 void RpcAnalyzer::Impl::decide(Conn& c, ConnectionReport& r) {
     RpcFacts f;
     facts(c, f);
-    unanswered(c, f);
+    if (!r.one_way_before_nat) {
+        unanswered(c, f);  // a point that sees no reply of the connection proves none missing
+    }
     collision_and_churn(c, f);
     for (const RpcFinding& x : f.findings) {
         r.verdicts.push_back(x.verdict);

@@ -2,6 +2,8 @@
 
 #include "syn_tracking.h"
 
+#include <utility>
+
 #include "vxcheck/analyze/rules.h"
 
 namespace vxcheck::analyze {
@@ -40,16 +42,34 @@ SynTx* same_transmission(Attempt& a, const Segment& s, std::uint16_t point) noex
     return tx;
 }
 
+// NFLOG stamps a packet when the reader gets it, which may be after the same packet's capture at
+// the next points (nat_join.h): the time of an NFLOG sighting does not say where the packet went
+// last, so such a sighting never becomes the transmission's last point. Nor is an NFLOG
+// sighting of the outer packet with another source port the later one: an NFLOG rule (raw or
+// mangle table) logs before the nat table's SNAT, so its port is the one before the rewrite.
+bool logged_by_nflog(const Observation& o) noexcept {
+    const auto layers = o.ctx.packet.layers();
+    return !layers.empty() && layers.front().proto == decode::Proto::Nflog;
+}
+
 void join_transmission(SynTx& tx, const Segment& s, const Observation& o) noexcept {
     tx.points |= point_bit(o.ctx.point);
-    tx.last_ts = o.ts;
-    tx.last_point = o.ctx.point;
+    const bool nflog = logged_by_nflog(o);
+    if (!nflog) {
+        tx.last_ts = o.ts;
+        tx.last_point = o.ctx.point;
+    }
     if (!s.tunnelled) {
         return;
     }
     if (!tx.has_outer) {
         tx.has_outer = true;
         tx.outer_sport = s.outer_sport;
+        tx.outer_point = o.ctx.point;
+    } else if (tx.outer_sport != s.outer_sport && nflog && !tx.outer_changed) {
+        tx.outer_changed = true;  // the port before the rewrite, logged late
+        tx.other_sport = std::exchange(tx.outer_sport, s.outer_sport);
+        tx.other_point = std::exchange(tx.outer_point, o.ctx.point);
     } else if (tx.outer_sport != s.outer_sport) {
         tx.outer_changed = true;
         tx.other_sport = s.outer_sport;
@@ -102,6 +122,7 @@ void on_syn(Flow& f, const Segment& s, const Observation& o) {
         n.has_outer = true;
         n.first_tunnelled = true;
         n.outer_sport = s.outer_sport;
+        n.outer_point = o.ctx.point;
         n.outer_status =
             s.outer_verdict_known ? s.outer_verdict.status : verify::Status::Unverified;
     }

@@ -1,4 +1,5 @@
-// `vxcheck analyze FILE...`: every file in turn, one report.
+// `vxcheck analyze FILE...`: one report. Several files are read as one timeline, merged by
+// time, a frame at a time (merged_inputs.h); one file goes through one of the loops below.
 //
 // Two frame loops give the same report, byte for byte, through the same FrameConsumer:
 //  - in batches (BatchPipeline, src/app/parallel.cc): 256 frames are read straight into a
@@ -24,6 +25,7 @@
 #include <utility>
 
 #include "frame_consumer.h"
+#include "merged_inputs.h"
 #include "output_files.h"
 #include "parallel.h"
 #include "run_common.h"
@@ -111,50 +113,28 @@ struct Loops {
             }
             return in_batches(file, *pipeline);
         }
+        return frame_at_a_time(file, frame_processor());
+    }
+
+    FrameProcessor& frame_processor() {
         if (!processor) {
             processor = std::make_unique<FrameProcessor>(config.decode);
             processor->prefetch_for(&connections);
         }
-        return frame_at_a_time(file, *processor);
+        return *processor;
     }
 };
 
 // Reads one file through the loops into the report; adds the frames analysed to `given`.
 // Returns false on a read error.
-bool analyse_file(const std::string& file, const std::string& point_name, capture::Source& source,
-                  FrameConsumer& consumer, Loops& loops, Progress& progress, std::uint64_t& given) {
-    FilePoints points(
-        consumer.connections(), file, source.interface_count(),
-        [&source](std::uint32_t interface) { return source.interface_name(interface); },
-        point_name);
-    report::Summary summary;
-    summary.file = file;
-    summary.link_type = source.link_name();
-    consumer.begin_file(summary);
+bool analyse_file(InputFile& in, FrameConsumer& consumer, Loops& loops, Progress& progress,
+                  std::uint64_t& given) {
+    consumer.begin_file(in.summary);
     const capture::ReadStatus status =
-        loops.run({file, points, source, consumer, progress, summary});
-    if (summary.point = points.names(); summary.point.empty()) {
-        // No frame: the file is still a point (as a one-point file, named after it).
-        summary.point = consumer.connections().points()[points.point_of(FrameOrigin{})];
-    }
+        loops.run({in.file, in.points, *in.source, consumer, progress, in.summary});
     progress.done();
-    given += summary.frames_read;
-    if (status == capture::ReadStatus::Error) {
-        summary.read_error = source.error();
-    }
-    if (summary.frames_read != 0 &&
-        summary.skipped[static_cast<std::size_t>(decode::SkipReason::UnsupportedLinkType)] ==
-            summary.frames_read) {
-        spdlog::warn("{}: link type {} is not supported; {} frames counted but not decoded", file,
-                     summary.link_type, summary.frames_read);
-    }
-    summary.frames_filtered = source.filtered();
-    consumer.end_file(summary);
-    if (!summary.read_error.empty()) {
-        spdlog::error("{}: stopped after frame {}: {}", file, summary.frames_read,
-                      summary.read_error);
-    }
-    return status != capture::ReadStatus::Error;
+    given += in.summary.frames_read;
+    return end_input(in, status, consumer, true);
 }
 
 }  // namespace
@@ -174,6 +154,10 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
     capture::FileOptions read{.filter = config.read_filter, .max_frames = 0};
     std::uint64_t given = 0;  // frames analysed so far, for -c over all files
 
+    // Several files are opened at once and read as one timeline (merged_inputs.h); a file that
+    // cannot be opened is a one-line error, and the others are read.
+    const bool merged = config.files.size() > 1;
+    std::vector<std::unique_ptr<InputFile>> inputs;
     for (std::size_t i = 0; i < config.files.size(); ++i) {
         const std::string& file = config.files[i];
         if (config.count != 0) {
@@ -191,7 +175,16 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
             continue;
         }
         const std::string name = i < config.point_names.size() ? config.point_names[i] : "";
-        if (!analyse_file(file, name, *source, consumer, loops, progress, given)) {
+        auto in = std::make_unique<InputFile>(consumer, file, name, std::move(source));
+        if (merged) {
+            inputs.push_back(std::move(in));
+        } else if (!analyse_file(*in, consumer, loops, progress, given)) {
+            input_error = true;
+        }
+    }
+    if (!inputs.empty()) {
+        FrameProcessor& processor = loops.frame_processor();
+        if (!analyse_merged(inputs, consumer, processor, progress, config.count, given)) {
             input_error = true;
         }
     }

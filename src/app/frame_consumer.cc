@@ -104,11 +104,22 @@ FrameConsumer::FrameConsumer(const analyze::ConnectionOptions& options, report::
     }
 }
 
+ReassemblyStage& FrameConsumer::reassembly() {
+    if (input_ >= reassembly_.size()) {
+        reassembly_.resize(input_ + 1);
+    }
+    if (!reassembly_[input_]) {
+        reassembly_[input_] = std::make_unique<ReassemblyStage>(*decode_);
+    }
+    return *reassembly_[input_];
+}
+
 void FrameConsumer::analyse_fragment(const std::string& file, std::uint16_t point,
                                      const FrameProcessor& frame) {
     const decode::DecodedPacket& pkt = frame.packet();
+    ReassemblyStage& stage = reassembly();
     const ReassemblyStage::Taken t =
-        reassembly_->take(pkt, point, frame.verdicts().any(verify::Status::Bad));
+        stage.take(pkt, point, frame.verdicts().any(verify::Status::Bad));
     if (!t.held) {
         connections_.on_packet(frame.context(point));
     }
@@ -121,14 +132,9 @@ void FrameConsumer::analyse_fragment(const std::string& file, std::uint16_t poin
              t.has_anomaly ? std::span(&t.anomaly, 1) : std::span<const decode::Anomaly>{}});
     }
     if (t.completed) {
-        connections_.on_packet(reassembly_->context(point));
-        if (packets_ == PacketSelection::All || (listed_bad && reassembly_->bad())) {
-            reporter_.packet({file,
-                              reassembly_->packet(),
-                              reassembly_->verdicts(),
-                              name,
-                              {},
-                              reassembly_->frames()});
+        connections_.on_packet(stage.context(point));
+        if (packets_ == PacketSelection::All || (listed_bad && stage.bad())) {
+            reporter_.packet({file, stage.packet(), stage.verdicts(), name, {}, stage.frames()});
         }
     }
 }

@@ -10,6 +10,7 @@
 // inline and make no virtual call but the reporter's for a listed packet, so that the ordered
 // loop of the batch pipeline (analyse_in_order) stays as it was.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -117,25 +118,41 @@ class FrameConsumer {
     /// `decode.reassemble` is false; `decode` outlives this consumer.
     void enable_reassembly(const decode::DecodeOptions& decode) {
         if (decode.reassemble) {
-            reassembly_ = std::make_unique<ReassemblyStage>(decode);
+            decode_ = &decode;
+            reassembly_.clear();
+            reassembly_.push_back(std::make_unique<ReassemblyStage>(decode));
         }
     }
+    /// The input the next frames and end_file() belong to, when several are read at once
+    /// (analyze's files merged by time): each has its own reassembly, so that its tallies and
+    /// the datagrams it leaves incomplete are its own, as when the inputs are read in turn.
+    /// Input 0 is the default; another input's reassembly is made at its first fragment.
+    void select_input(std::size_t input) noexcept { input_ = input; }
 
     /// Ends an input in the report and adds its tallies to the total (with the reassembly's:
     /// the datagrams still incomplete are counted here).
     void end_file(report::Summary& summary) {
-        if (reassembly_) {
-            reassembly_->end_input(summary);
+        if (input_ < reassembly_.size() && reassembly_[input_]) {
+            reassembly_[input_]->end_input(summary);
         }
         reporter_.end_file(summary);
+        // The total spans the inputs' times, from the earliest frame to the latest: inputs read
+        // at once (merged by time) end in the order of their last frames, not of their first.
+        const bool spans = total_.frames_read != 0 && summary.frames_read != 0;
+        const Timestamp first = total_.first_ts;
+        const Timestamp last = total_.last_ts;
         total_.merge(summary);
+        if (spans) {
+            total_.first_ts = std::min(first, summary.first_ts);
+            total_.last_ts = std::max(last, summary.last_ts);
+        }
         ++files_;
     }
 
     /// One processed frame of `file`, from capture point `point`: the connection analysis, the
     /// packet line if selected, and the drain every so many frames.
     void analyse(const std::string& file, std::uint16_t point, const FrameProcessor& frame) {
-        if (frame.fragment() && reassembly_) {
+        if (frame.fragment() && decode_ != nullptr) {
             analyse_fragment(file, point, frame);
             output_.frame_analysed();
             return;
@@ -192,6 +209,8 @@ class FrameConsumer {
     // of the fragment (if the reassembler did not take it) and of the datagram it completed.
     void analyse_fragment(const std::string& file, std::uint16_t point,
                           const FrameProcessor& frame);
+    // The selected input's reassembly, made at its first fragment.
+    ReassemblyStage& reassembly();
 
     // Declared before connections_: a plug-in outlives the analyzer it is registered with.
     std::unique_ptr<analyze::RpcAnalyzer> rpc_;  // null with --no-rpc
@@ -201,7 +220,10 @@ class FrameConsumer {
     ConnectionOutput output_;
     report::Summary total_;
     std::size_t files_ = 0;
-    std::unique_ptr<ReassemblyStage> reassembly_;  // null: fragments are analysed as they are
+    // Per input (select_input); none (decode_ null): fragments are analysed as they are.
+    const decode::DecodeOptions* decode_ = nullptr;
+    std::vector<std::unique_ptr<ReassemblyStage>> reassembly_;
+    std::size_t input_ = 0;
 };
 
 }  // namespace vxcheck::app

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 
 #include "text_layout.h"
 #include "vxcheck/report/format.h"
@@ -22,7 +23,7 @@ struct Fnv {
             h = (h ^ ((v >> (8 * i)) & 0xffU)) * 0x100000001b3ULL;
         }
     }
-    void add(const std::string& s) {
+    void add(std::string_view s) {
         for (const char ch : s) {
             h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001b3ULL;
         }
@@ -69,14 +70,18 @@ void Checksums::packet(const PacketView& p) {
                    static_cast<std::uint64_t>(v.check));
         }
     }
-    const auto file = static_cast<std::uint32_t>(files_.size());
+    // The capture point, by name: the files of a run may be read at once (merged by time), so
+    // the file being read is not the point.
+    Fnv at;
+    at.add(p.point.empty() ? std::string_view(p.file) : p.point);
+    const std::uint64_t point = at.h;
     if (const auto it = identities_.find(id.h); it != identities_.end()) {
-        if (it->second != file) {
+        if (it->second != point) {
             ++seen_elsewhere_;
             return;  // the same packet at another capture point
         }
     } else if (identities_.size() < kMaxIdentities) {
-        identities_.emplace(id.h, file);
+        identities_.emplace(id.h, point);
     } else {
         join_full_ = true;
     }

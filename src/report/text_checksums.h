@@ -4,7 +4,7 @@
 // one row per (outer flow, stored -> expected, pre-NAT port) with a count.
 //
 // A packet seen at several capture points is counted once. Two bad checksums are the same
-// packet when they come from different files and agree on the check, its depth, the stored
+// packet when they come from different capture points and agree on the check, its depth, the stored
 // value, the outer flow, and the innermost IP ID and TCP sequence number (NAT and VXLAN
 // encapsulation change neither).
 
@@ -60,7 +60,7 @@ class Checksums {
     std::uint64_t unique_bad_ = 0;
     std::uint64_t seen_elsewhere_ = 0;  // bad packets already seen at another point
     bool join_full_ = false;            // the identity table is full: later packets not joined
-    std::unordered_map<std::uint64_t, std::uint32_t> identities_;  // packet identity -> file
+    std::unordered_map<std::uint64_t, std::uint64_t> identities_;  // packet identity -> point
     std::unordered_map<std::string, std::string> pre_nat_;         // "ip:sport" -> "37787"
 };
 

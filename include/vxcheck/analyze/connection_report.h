@@ -389,6 +389,10 @@ struct ConnectionReport {
     std::optional<AsSent> as_sent;
     std::vector<PathHop> path;
     NatJoinProblem nat_problem = NatJoinProblem::None;
+    // Seen only from the client, and only at points that log before NAT (an NFLOG tap in the
+    // raw or mangle table): the replies go elsewhere (after the reverse NAT, another hook), so
+    // their absence there is no evidence; verdicts that need the other direction are not given.
+    bool one_way_before_nat = false;
     double nat_skew_s = 0;                    // ClockSkew: how far apart the two sightings were
     std::string history;                      // Zeek-style: S h A D d F f R r (upper = client)
     std::uint64_t retransmissions = 0;        // data segments sent again, client->server

@@ -1,0 +1,129 @@
+// The input files of `vxcheck analyze`, several read as one timeline (merged_inputs.h).
+
+#include "merged_inputs.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "vxcheck/decode/packet.h"
+
+namespace vxcheck::app {
+namespace {
+
+// A file's next frame in the merge: its time and the file's place on the command line.
+struct Head {
+    Timestamp ts;
+    std::size_t input = 0;
+};
+
+// The heap's order (std::push_heap keeps the greatest first): the later frame is the lesser, so
+// the earliest frame, of the earliest file on the command line at equal times, comes first.
+bool later(const Head& a, const Head& b) noexcept {
+    return a.ts != b.ts ? b.ts < a.ts : b.input < a.input;
+}
+
+}  // namespace
+
+InputFile::InputFile(FrameConsumer& consumer, std::string file_name, const std::string& point_name,
+                     std::unique_ptr<capture::Source> src)
+    : file(std::move(file_name)),
+      source(std::move(src)),
+      points(
+          consumer.connections(), file, source->interface_count(),
+          [s = source.get()](std::uint32_t interface) { return s->interface_name(interface); },
+          point_name) {
+    summary.file = file;
+    summary.link_type = source->link_name();
+}
+
+bool end_input(InputFile& in, capture::ReadStatus status, FrameConsumer& consumer, bool begun) {
+    report::Summary& summary = in.summary;
+    if (summary.point = in.points.names(); summary.point.empty()) {
+        // No frame: the file is still a point (as a one-point file, named after it).
+        summary.point = consumer.connections().points()[in.points.point_of(FrameOrigin{})];
+    }
+    if (status == capture::ReadStatus::Error) {
+        summary.read_error = in.source->error();
+    }
+    if (summary.frames_read != 0 &&
+        summary.skipped[static_cast<std::size_t>(decode::SkipReason::UnsupportedLinkType)] ==
+            summary.frames_read) {
+        spdlog::warn("{}: link type {} is not supported; {} frames counted but not decoded",
+                     in.file, summary.link_type, summary.frames_read);
+    }
+    summary.frames_filtered = in.source->filtered();
+    if (!begun) {
+        consumer.begin_file(summary);
+    }
+    consumer.end_file(summary);
+    if (!summary.read_error.empty()) {
+        spdlog::error("{}: stopped after frame {}: {}", in.file, summary.frames_read,
+                      summary.read_error);
+    }
+    return status != capture::ReadStatus::Error;
+}
+
+bool analyse_merged(std::vector<std::unique_ptr<InputFile>>& inputs, FrameConsumer& consumer,
+                    FrameProcessor& processor, Progress& progress, std::uint64_t count,
+                    std::uint64_t& given) {
+    bool ok = true;
+    std::vector<RawFrame> frames(inputs.size());  // each file's next frame, read by its source
+    std::vector<Head> heap;
+    heap.reserve(inputs.size());
+    const auto end = [&](std::size_t i, capture::ReadStatus status) {
+        consumer.select_input(i);
+        ok = end_input(*inputs[i], status, consumer, false) && ok;
+    };
+    const auto advance = [&](std::size_t i) {
+        const capture::ReadStatus status = inputs[i]->source->next(frames[i]);
+        if (status != capture::ReadStatus::Frame) {
+            end(i, status);
+            return;
+        }
+        heap.push_back({frames[i].ts, i});
+        std::push_heap(heap.begin(), heap.end(), later);
+    };
+    const auto tick = [&] {
+        std::uint64_t position = 0;
+        std::uint64_t size = 0;
+        for (const auto& in : inputs) {
+            position += in->source->position();
+            size += in->source->size();
+        }
+        progress.tick(std::to_string(inputs.size()) + " files", position, size, given);
+    };
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        advance(i);
+    }
+    std::uint64_t analysed = 0;
+    while (!heap.empty() && (count == 0 || analysed < count)) {
+        std::pop_heap(heap.begin(), heap.end(), later);
+        const std::size_t i = heap.back().input;
+        heap.pop_back();
+        InputFile& in = *inputs[i];
+        processor.process(frames[i], in.summary);
+        consumer.select_input(i);
+        consumer.analyse(in.file, in.points, processor);
+        ++analysed;
+        ++given;
+        if ((given & 0xffffU) == 0) {
+            tick();
+        }
+        advance(i);
+    }
+    // -c: the files still open end where the count left them, in the order of their next
+    // frames; one that gave no frame was not read.
+    std::sort(heap.begin(), heap.end(), [](const Head& a, const Head& b) { return later(b, a); });
+    for (const Head& h : heap) {
+        if (inputs[h.input]->summary.frames_read != 0) {
+            end(h.input, capture::ReadStatus::End);
+        }
+    }
+    consumer.select_input(0);
+    progress.done();
+    return ok;
+}
+
+}  // namespace vxcheck::app
