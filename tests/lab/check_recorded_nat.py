@@ -6,8 +6,7 @@ POSTROUTING, group 2), node-a flannel.1 and eth0, node-b eth0, flannel.1 and cni
 conntrack table, dumped right after the traffic, is the ground truth of both NATs.
 
 For every connection vxcheck reports (the files given in path order, as tools/lab/lab.sh gives
-them: vxcheck reads files one after another, and a SYN first met in a later file is numbered
-after those of earlier files; see the closing notes): the tuple as sent equals conntrack's original tuple, inner_snat is
+them; vxcheck merges them by time, and equal timestamps go in command-line order): the tuple as sent equals conntrack's original tuple, inner_snat is
 proven, outer_snat is proven with the pre-NAT port conntrack recorded (or absent where conntrack
 shows the outer port kept), and the hops are in path order. In the oldflannel run node-b drops
 the first SYN of each connection (bad outer checksum; the lab's NIC simulation verifies it): the
@@ -17,9 +16,12 @@ Usage: check_recorded_nat.py VXCHECK RECORDED_DIR. Prints one line per check, th
 "N passed, M failed"; exit 0 iff M == 0.
 """
 import json
-import re
+import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "lab"))
+from conntrack import nat_entries  # noqa: E402
 
 PATH = ["node-a-prenat-tcp", "node-a-flannel1", "node-a-prenat-vxlan", "node-a-eth0",
         "node-b-eth0", "node-b-flannel1", "node-b-cni0"]
@@ -29,16 +31,10 @@ GIVEN = PATH
 def conntrack(path):
     """post-NAT client port -> (as sent client, as sent server); post-NAT outer port -> pre-NAT."""
     inner, outer = {}, {}
-    for line in open(path):
-        srcs = re.findall(r"src=(\S+)", line)
-        dsts = re.findall(r"dst=(\S+)", line)
-        sps = [int(x) for x in re.findall(r"sport=(\d+)", line)]
-        dps = [int(x) for x in re.findall(r"dport=(\d+)", line)]
-        if len(srcs) < 2 or len(sps) < 2:
-            continue
-        if line.startswith("tcp") and dps[0] == 2049:
+    for kind, srcs, dsts, sps, dps in nat_entries(path):
+        if kind == "nfs":
             inner[dps[1]] = ("%s:%d" % (srcs[0], sps[0]), "%s:%d" % (dsts[0], dps[0]))
-        elif line.startswith("udp") and dps[0] == 8472 and srcs[0] == "192.168.77.10":
+        else:
             outer[dps[1]] = sps[0]
     return inner, outer
 

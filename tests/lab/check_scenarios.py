@@ -26,6 +26,9 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "lab"))
+from conntrack import nat_entries  # noqa: E402
+
 POINTS = ["node-a-prenat-tcp", "node-a-prenat-vxlan", "node-a-cni0", "node-a-flannel1",
           "node-a-eth0", "node-b-eth0", "node-b-flannel1", "node-b-cni0"]
 DROPS = {"silent-drop-raw": ("node-b-eth0", "node-b-flannel1"),
@@ -36,8 +39,12 @@ def conntrack(path):
     """post-NAT client port -> (client as sent, server as sent); outer port on the wire -> the
     VXLAN socket's port (node-a -> node-b)."""
     inner, outer = {}, {}
-    if not os.path.exists(path):
-        return inner, outer
+    for kind, srcs, dsts, sps, dps in nat_entries(path, missing_ok=True):
+        if kind == "nfs":
+            inner[(dsts[1], dps[1])] = ("%s:%d" % (srcs[0], sps[0]), "%s:%d" % (dsts[0], dps[0]))
+        else:
+            outer[dps[1]] = sps[0]
+    return inner, outer
     for line in open(path):
         srcs = re.findall(r"src=(\S+)", line)
         dsts = re.findall(r"dst=(\S+)", line)

@@ -18,8 +18,9 @@ checked against conntrack's original source port.
 Usage: compare.py DIR SCENARIO   (reads DIR/SCENARIO-vxcheck.json and -conntrack.txt)
 """
 import json
-import re
 import sys
+
+import conntrack
 
 EPHEMERAL = (32768, 60999)      # net.ipv4.ip_local_port_range in the lab (kernel default)
 VXLAN_RANGE = (32768, 60998)    # udp_flow_src_port(): [min, max) of the same range
@@ -41,23 +42,10 @@ EXPECT = {
 def parse_conntrack(path):
     inner = {}   # post-NAT client port -> (orig src, orig sport, reply dst, orig dst:dport)
     outer = {}   # post-NAT outer sport -> pre-NAT outer sport (node-a -> node-b flows)
-    try:
-        lines = open(path).read().splitlines()
-    except OSError:
-        return inner, outer
-    for line in lines:
-        f = line.split()
-        if not f:
-            continue
-        srcs = re.findall(r"src=(\S+)", line)
-        dsts = re.findall(r"dst=(\S+)", line)
-        sps = [int(x) for x in re.findall(r"sport=(\d+)", line)]
-        dps = [int(x) for x in re.findall(r"dport=(\d+)", line)]
-        if len(srcs) < 2 or len(sps) < 2:
-            continue
-        if f[0] == "tcp" and dps[0] == 2049:
+    for kind, srcs, dsts, sps, dps in conntrack.nat_entries(path, missing_ok=True):
+        if kind == "nfs":
             inner[dps[1]] = (srcs[0], sps[0], dsts[1], "%s:%d" % (dsts[0], dps[0]))
-        elif f[0] == "udp" and dps[0] == 8472 and srcs[0] == "192.168.77.10":
+        else:
             outer[dps[1]] = sps[0]
     return inner, outer
 
