@@ -25,6 +25,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_pcaps as mp  # noqa: E402  (the shared builders)
+import make_nfs_pcaps as nf  # noqa: E402  (ONC RPC and NFS builders)
 
 from make_pcaps import (LINKTYPE_RAW, OK, PARTIAL, Pcap, TcpConv, at,  # noqa: E402
                         inner_frame, vxlan_frame, variant_b_frame)
@@ -277,6 +278,43 @@ def drop_alone():
     return s.files()
 
 
+def data_drop():
+    """An underlay that drops large VXLAN packets (a path MTU below flannel's 1450 + 50): pod a's
+    NFSv3 connection to the NFS pod crosses every point with its handshake, a NULL call and its
+    reply; the 1,400-byte WRITE call is seen at node-a flannel.1 and node-a eth0 and never at
+    node-b eth0, in its first transmission and its four retransmissions (RTO 0.2 s doubling).
+    At 10 s the client resets the connection; a ping at 11 s crosses every point both ways (the
+    points were still capturing)."""
+    s = Story(POD_PATH)
+    conv = TcpConv(POD_A, 41020, POD_B, NFS, 0x6F708192, 0x1A2B3C4D, 0x5500, 0x7400, 3300000000,
+                   1200000000)
+    pod_packet(s, 0, "SYN", conv.syn(0), sport=50201)
+    pod_packet(s, 300, "SYN-ACK", conv.synack(300), A_FL, back=True, sport=50301)
+    pod_packet(s, 600, "ACK", conv.seg("c", 600), sport=50201)
+    cred = nf.auth_sys(b"pod-a", 0x5EED)
+    null = nf.record(nf.rpc_call(0x0C0FFEE1, nf.PROG_NFS, 3, 0, cred=cred))
+    pod_packet(s, 1000, "NULL call", conv.seg("c", 1000, null), sport=50201)
+    pod_packet(s, 1300, "NULL reply", conv.seg("s", 1300, nf.record(nf.rpc_reply(0x0C0FFEE1))),
+               A_FL, back=True, sport=50301)
+    pod_packet(s, 1600, "ACK", conv.seg("c", 1600), sport=50201)
+    fh = nf.opaque(bytes(range(32)))
+    data = bytes((i * 7) & 0xFF for i in range(1280))
+    args = fh + nf.u64(0) + nf.u32(len(data)) + nf.u32(2) + nf.opaque(data)
+    write = nf.record(nf.rpc_call(0x0C0FFEE2, nf.PROG_NFS, 3, 7, args, cred=cred))
+    seq = conv.nxt["c"]
+    for n, dt in enumerate((0, 200000, 600000, 1400000, 3000000)):
+        t = 2000000 + dt
+        label = "WRITE call" if n == 0 else "WRITE call, retransmission %d" % n
+        pod_packet(s, t, label, conv.seg("c", t, write, seq=seq), A_ETH, sport=50201)
+    # The client gives up on the connection (reset); the reset is small and gets through.
+    pod_packet(s, 10000000, "RST", conv.seg("c", 10000000, flags=mp.TCP_RST | mp.TCP_ACK,
+                                            seq=seq + len(write)), sport=50201)
+    pod_packet(s, 11000000, "echo request", icmp_echo(POD_A, POD_B, 0x6400, 0x0D0D, 1))
+    pod_packet(s, 11000300, "echo reply", icmp_echo(POD_B, POD_A, 0x7500, 0x0D0D, 1, reply=True),
+               A_FL, back=True)
+    return s.files()
+
+
 STORIES = [
     ("prefix", prefix),
     ("postfix", postfix),
@@ -289,6 +327,7 @@ STORIES = [
     ("drop-raw", drop_raw),
     ("drop-forward", drop_forward),
     ("drop-alone", drop_alone),
+    ("data-drop", data_drop),
 ]
 
 

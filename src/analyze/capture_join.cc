@@ -28,7 +28,9 @@ void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r) {
             h.kind = Hop::Kind::NeverReached;
             h.last_point = expected != 0 ? last : tx.last_point;
             h.missing = missing;
-            r.hops.push_back(h);
+            h.seen = tx.points;
+            h.seen_order = nat.path_order(f.server(), tx.points);
+            r.hops.push_back(std::move(h));
         } else if ((unanswered && a.tx.size() >= 2) || t + 1 < a.answered_after) {
             // A lost SYN (retransmitted, never answered or answered only later) after whose
             // points nothing learned comes. A lone unanswered SYN may still be answered.

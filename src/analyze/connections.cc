@@ -189,6 +189,9 @@ void ConnectionAnalyzer::Impl::on_tcp(const PacketDigest& d, const PacketContext
         f.plain.push_back(
             PlainSighting{.ip_id = s.ip_id, .seq = s.t.seq, .point = ctx.point, .ts = o.ts});
     }
+    if (s.payload != 0 && nat.observing()) {
+        nat.on_data(f, s, o, from_client);
+    }
     if (syn && !ack) {
         on_syn(f, s, o);
         if (from_client) {

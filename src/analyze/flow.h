@@ -24,6 +24,12 @@ inline constexpr std::size_t kMaxHistory = 24;
 inline constexpr std::size_t kMaxPlain = 64;     // untunnelled sightings kept per connection
 inline constexpr std::uint16_t kMaxPoints = 32;  // capture points tracked in bit masks
 inline constexpr std::size_t kMaxSeen = 16;      // points whose first SYN is kept per connection
+inline constexpr std::size_t kDataRing = 64;  // data transmissions followed at once per connection
+inline constexpr std::size_t kMaxDataLost = 8;  // data transmissions kept that missed a point
+// A point that went on capturing this long after a data transmission and never saw it, missed
+// it: the same packet crosses a node's capture points and the wire to another node in well
+// under a millisecond (data_path.cc).
+inline constexpr double kDataTransit = 0.1;
 
 inline double seconds_between(Timestamp a, Timestamp b) noexcept {
     return static_cast<double>(b.sec - a.sec) +
@@ -119,12 +125,47 @@ struct NatLink {
     track::FlowKey other{};  // the other record
 };
 
+// One transmission of a data segment (payload > 0) followed across capture points (issue 18
+// item 5): the same bytes in the same direction with the same IP ID at another point within the
+// join window, or, where offloads cut or merge segments between points (TSO/GSO on the sender,
+// GRO on the receiver), a segment at another point whose bytes overlap its own.
+struct DataTx {
+    Timestamp ts;  // the first sighting
+    Timestamp last_ts;
+    std::uint64_t frame = 0;  // the first sighting's frame
+    std::uint32_t seq = 0;
+    std::uint32_t length = 0;
+    std::uint32_t points = 0;
+    std::uint16_t ip_id = 0;
+    std::uint16_t first_point = 0;
+    std::uint16_t last_point = 0;  // the latest sighting not logged by NFLOG (nat_join.h)
+    bool from_client = false;
+    // Judged lost: the first points after reached_last on its path that it never reached.
+    std::uint32_t missing = 0;
+    std::uint16_t reached_last = 0;
+};
+
+// A flow's data transmissions across capture points, made for flows with data when two or more
+// points are analysed: the latest kDataRing in a ring (a transmission leaving it is judged, see
+// NatJoin::on_data), and those that missed a point they were expected at.
+struct FlowData {
+    std::vector<DataTx> ring;
+    std::vector<DataTx> lost;  // the first kMaxDataLost
+    std::uint64_t followed = 0;
+    std::uint64_t lost_total = 0;
+    std::uint64_t not_judged = 0;           // left the ring while still on their way
+    std::array<std::uint32_t, 2> points{};  // points that saw data, per direction ([0] client)
+    std::uint8_t next = 0;                  // the ring's oldest entry, once it is full
+};
+
 // A flow's NAT-path state, kept beside the table (nat_join.h) for the flows that have one, so
 // the per-flow record does not grow: its SYN hops once a second one comes (the first stays in
-// the attempts), and its NAT link (at most one). Charged to the flow's detail_bytes.
+// the attempts), its NAT link (at most one), and its data transmissions across points. Charged
+// to the flow's detail_bytes.
 struct FlowNat {
     std::vector<PointSeen> seen;
     std::vector<NatLink> nat;
+    FlowData data;
 };
 
 // History letters (Zeek's): the event, upper case from the client.

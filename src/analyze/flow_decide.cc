@@ -171,6 +171,9 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
     if (!plugins.empty()) {
         decide_plugins(f, r);  // may add evidence
     }
+    if (nat.observing() && !r.has(Verdict::Clean)) {
+        nat.describe_data(f, r);  // where its data packets were lost, if any
+    }
     r.evidence_total = r.evidence.size() + f.evidence_not_kept;
     return r;
 }

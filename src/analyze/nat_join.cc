@@ -555,6 +555,11 @@ void NatJoin::observe(const PacketContext& ctx, const PacketDigest& d) noexcept 
     if (spots_.empty() || ctx.point >= kMaxPoints) {
         return;
     }
+    if ((started_ & point_bit(ctx.point)) == 0) {
+        started_ |= point_bit(ctx.point);
+        point_first_[ctx.point] = d.ts;
+    }
+    point_last_[ctx.point] = d.ts;
     Observed o;
     if (d.has_segment) {
         observed_segment(d.segment, o);
@@ -604,7 +609,11 @@ void NatJoin::observe(const PacketContext& ctx, const PacketDigest& d) noexcept 
 }
 
 const NatJoin::Path* NatJoin::path_of(const Flow& f) const noexcept {
-    const track::Endpoint subnet = subnet_of(f.server(), prefix_len_);
+    return path_to(f.server());
+}
+
+const NatJoin::Path* NatJoin::path_to(const track::Endpoint& dst) const noexcept {
+    const track::Endpoint subnet = subnet_of(dst, prefix_len_);
     for (const Path& c : paths_) {
         if (c.used && c.subnet == subnet) {
             return &c;
@@ -613,21 +622,16 @@ const NatJoin::Path* NatJoin::path_of(const Flow& f) const noexcept {
     return nullptr;
 }
 
-std::uint32_t NatJoin::expected_missing(const Flow& f, std::uint32_t reached,
-                                        std::uint16_t& last) const noexcept {
-    const Path* path = path_of(f);
-    if (path == nullptr || reached == 0) {
-        return 0;
-    }
-    std::array<std::uint32_t, kMaxPoints> follows{};
-    closure(*path, follows);
+std::uint32_t NatJoin::first_missing(const std::array<std::uint32_t, kMaxPoints>& follows,
+                                     std::uint32_t reached, std::uint32_t candidates,
+                                     std::uint16_t& last) noexcept {
     std::uint32_t next = 0;
     for (std::uint16_t p = 0; p < kMaxPoints; ++p) {
         if ((reached & point_bit(p)) != 0) {
             next |= follows[p];
         }
     }
-    next &= ~reached;
+    next &= ~reached & candidates;
     // Only points after the last one reached: one that precedes a reached point was passed.
     std::uint32_t beyond = 0;
     for (std::uint16_t q = 0; q < kMaxPoints; ++q) {
@@ -659,6 +663,46 @@ std::uint32_t NatJoin::expected_missing(const Flow& f, std::uint32_t reached,
         }
     }
     return first;
+}
+
+std::uint32_t NatJoin::expected_missing(const Flow& f, std::uint32_t reached,
+                                        std::uint16_t& last) const noexcept {
+    const Path* path = path_of(f);
+    if (path == nullptr || reached == 0) {
+        return 0;
+    }
+    std::array<std::uint32_t, kMaxPoints> follows{};
+    closure(*path, follows);
+    return first_missing(follows, reached, ~std::uint32_t{0}, last);
+}
+
+std::vector<std::uint16_t> NatJoin::path_order(const track::Endpoint& dst,
+                                               std::uint32_t points) const {
+    std::array<std::uint32_t, kMaxPoints> follows{};
+    if (const Path* path = path_to(dst)) {
+        closure(*path, follows);
+    }
+    // A point's rank: how many of the others it is known to follow.
+    std::vector<std::pair<int, std::uint16_t>> ranked;
+    for (std::uint16_t p = 0; p < kMaxPoints; ++p) {
+        if ((points & point_bit(p)) == 0) {
+            continue;
+        }
+        int rank = 0;
+        for (std::uint16_t q = 0; q < kMaxPoints; ++q) {
+            if (q != p && (points & point_bit(q)) != 0 && (follows[q] & point_bit(p)) != 0) {
+                ++rank;
+            }
+        }
+        ranked.emplace_back(rank, p);
+    }
+    std::sort(ranked.begin(), ranked.end());
+    std::vector<std::uint16_t> out;
+    out.reserve(ranked.size());
+    for (const auto& [rank, p] : ranked) {
+        out.push_back(p);
+    }
+    return out;
 }
 
 bool NatJoin::order_unknown(const Flow& f, std::uint32_t reached, std::uint16_t& last,

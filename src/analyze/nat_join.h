@@ -78,6 +78,21 @@ class NatJoin {
     /// Fills r.path from f's hops, in path order (a pre-NAT hop with the tuple as sent).
     void put_path(const Flow& f, ConnectionReport& r) const;
 
+    /// The points of `points` in the order learned for the path to dst's subnet (a point that
+    /// follows more of the others comes later; ties, and a path not learned, by point number).
+    [[nodiscard]] std::vector<std::uint16_t> path_order(const track::Endpoint& dst,
+                                                        std::uint32_t points) const;
+
+    /// A data segment (payload > 0) of f at o.ctx.point, while observing() (data_path.cc): the
+    /// same transmission seen at another point joins it (DataTx), a new one enters f's ring, and
+    /// the one it pushes out is judged: lost when a point after its last one on its path, that
+    /// saw other data of its direction and was capturing, never saw it.
+    void on_data(Flow& f, const Segment& s, const Observation& o, bool from_client);
+
+    /// For a connection with verdicts: the data transmissions that missed a point they were
+    /// expected at (DataNeverReached hops, the first kMaxDataLost) and the counts.
+    void describe_data(const Flow& f, ConnectionReport& r) const;
+
     /// f's NAT link, if any (Absorbed: f is reported inside the flow it was joined into).
     [[nodiscard]] const NatLink* link_of(const Flow& f) const noexcept;
     [[nodiscard]] bool absorbed(const Flow& f) const noexcept {
@@ -151,6 +166,17 @@ class NatJoin {
     // after[] made transitive: bit q of out[p]: q is known to follow p.
     static void closure(const Path& path, std::array<std::uint32_t, kMaxPoints>& out) noexcept;
     [[nodiscard]] std::vector<PointSeen> path_sightings(const Flow& f) const;
+    [[nodiscard]] const Path* path_to(const track::Endpoint& dst) const noexcept;
+    // Of `candidates`, the points that follow a point of `reached` on the path (closure()
+    // `follows`) and precede none of them, and of those the first ones; `last`: the reached
+    // point just before them.
+    static std::uint32_t first_missing(const std::array<std::uint32_t, kMaxPoints>& follows,
+                                       std::uint32_t reached, std::uint32_t candidates,
+                                       std::uint16_t& last) noexcept;
+    // data_path.cc: whether t missed a point (Lost: sets t.missing and t.reached_last), or
+    // may still reach one (Pending).
+    enum class Judged : std::uint8_t { Complete, Lost, Pending };
+    Judged judge(const Flow& f, const FlowData& d, DataTx& t) const noexcept;
 
     std::vector<Entry> index_;
     std::vector<Path> paths_;
@@ -162,6 +188,11 @@ class NatJoin {
     std::uint32_t pre_points_ = 0;
     std::uint32_t logged_points_ = 0;  // points whose SYNs NFLOG logged before NAT
     double window_s_ = 1.0;
+    // Each point's first and latest packet (observe()): a point expects a packet only while
+    // it was capturing.
+    std::array<Timestamp, kMaxPoints> point_first_{};
+    std::array<Timestamp, kMaxPoints> point_last_{};
+    std::uint32_t started_ = 0;
     std::uint8_t prefix_len_ = 24;
 };
 

@@ -8,6 +8,7 @@
 #include <bit>
 #include <cstdio>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "explain_parts.h"
@@ -28,6 +29,27 @@ constexpr std::size_t kMaxPointBits = 32;  // capture points tracked in bit mask
 
 std::string point_name(const std::vector<std::string>& points, std::size_t p) {
     return p < points.size() ? points[p] : "?";
+}
+
+// The names of the points in `mask`, in point order, comma-separated.
+std::string names_in(std::uint32_t mask, const std::vector<std::string>& points) {
+    std::string out;
+    for (std::size_t p = 0; p < std::min(points.size(), kMaxPointBits); ++p) {
+        if ((mask & (1U << p)) != 0) {
+            out += (out.empty() ? "" : ", ") + points[p];
+        }
+    }
+    return out;
+}
+
+// The names of `order`'s points, in that order.
+std::string names_in(const std::vector<std::uint16_t>& order,
+                     const std::vector<std::string>& points) {
+    std::string out;
+    for (const std::uint16_t p : order) {
+        out += (out.empty() ? "" : ", ") + point_name(points, p);
+    }
+    return out;
 }
 
 std::string fixed3(double v) {
@@ -320,6 +342,32 @@ std::string flags_not_captured_words(const ConnectionReport& r) {
            "client's SYN, cannot be told; capture with a snaplen of at least 128.";
 }
 
+bool same_loss(const analyze::Hop& a, const analyze::Hop& b) noexcept {
+    return b.kind == analyze::Hop::Kind::DataNeverReached && a.from_client == b.from_client &&
+           a.seq == b.seq && a.length == b.length && a.seen == b.seen &&
+           a.last_point == b.last_point && a.missing == b.missing;
+}
+
+// "Data to the server (seq S, L bytes), 5 transmissions at +2.000, +2.200 s (the first at P
+// frame F): seen at A, B; last seen at B, never reached C".
+std::string data_loss_words(std::span<const analyze::Hop> same,
+                            const std::vector<std::string>& points) {
+    if (same.size() == 1) {
+        return hop_words(same.front(), points);
+    }
+    const analyze::Hop& h = same.front();
+    std::string s = std::string(h.from_client ? "Data to the server" : "Data to the client") +
+                    " (seq " + std::to_string(h.seq) + ", " + std::to_string(h.length) +
+                    " bytes), " + std::to_string(same.size()) + " transmissions at ";
+    for (std::size_t i = 0; i < same.size(); ++i) {
+        s += (i == 0 ? "+" : ", +") + fixed3(same[i].offset_s);
+    }
+    return s + " s (the first at " + point_name(points, h.first_point) + " frame " +
+           std::to_string(h.frame) + "), each seen at " + names_in(h.seen_order, points) +
+           "; last seen at " + point_name(points, h.last_point) + ", never reached " +
+           names_in(h.missing, points);
+}
+
 }  // namespace
 
 std::string seconds_words(double s) {
@@ -350,8 +398,27 @@ Explanation explain(const ConnectionReport& r, const std::vector<std::string>& p
     if (r.refused) {
         explain_refused(r, e);
     }
-    for (const analyze::Hop& h : r.hops) {
-        e.push_back(hop_words(h, point_names) + ".");
+    std::uint64_t data_listed = 0;
+    for (std::size_t i = 0; i < r.hops.size(); ++i) {
+        const analyze::Hop& h = r.hops[i];
+        if (h.kind != analyze::Hop::Kind::DataNeverReached) {
+            e.push_back(hop_words(h, point_names) + ".");
+            continue;
+        }
+        // The transmissions of one segment lost the same way, in one sentence.
+        std::size_t n = 1;
+        while (i + n < r.hops.size() && same_loss(h, r.hops[i + n])) {
+            ++n;
+        }
+        e.push_back(data_loss_words({r.hops.data() + i, n}, point_names) + ".");
+        data_listed += n;
+        i += n - 1;
+    }
+    if (r.data_lost > data_listed) {
+        e.push_back(std::to_string(r.data_lost) +
+                    " data packets in all missed a capture point they were expected at; the "
+                    "first " +
+                    std::to_string(data_listed) + " are listed.");
     }
     std::string rpc_text;
     std::vector<std::string> rpc_remedies;
@@ -499,6 +566,14 @@ std::string evidence_note(const analyze::EvidenceNote& n) {
 }
 
 std::string hop_words(const analyze::Hop& h, const std::vector<std::string>& points) {
+    if (h.kind == analyze::Hop::Kind::DataNeverReached) {
+        return std::string(h.from_client ? "Data to the server" : "Data to the client") + " (seq " +
+               std::to_string(h.seq) + ", " + std::to_string(h.length) + " bytes, +" +
+               fixed3(h.offset_s) + " s, " + point_name(points, h.first_point) + " frame " +
+               std::to_string(h.frame) + "): seen at " + names_in(h.seen_order, points) +
+               "; last seen at " + point_name(points, h.last_point) + ", never reached " +
+               names_in(h.missing, points);
+    }
     const std::string which =
         "SYN #" + std::to_string(h.syn_number) + " (+" + fixed3(h.offset_s) + " s)";
     if (h.kind == analyze::Hop::Kind::OuterPortRewritten) {
@@ -506,15 +581,7 @@ std::string hop_words(const analyze::Hop& h, const std::vector<std::string>& poi
                point_name(points, h.from_point) + " became " + std::to_string(h.to_sport) + " at " +
                point_name(points, h.to_point);
     }
-    const auto names = [&](std::uint32_t mask) {
-        std::string out;
-        for (std::size_t p = 0; p < std::min(points.size(), kMaxPointBits); ++p) {
-            if ((mask & (1U << p)) != 0) {
-                out += (out.empty() ? "" : ", ") + points[p];
-            }
-        }
-        return out;
-    };
+    const auto names = [&](std::uint32_t mask) { return names_in(mask, points); };
     if (h.kind == analyze::Hop::Kind::OrderUnknown) {
         std::string s = which + ": seen at " + names(h.seen);
         if (h.last_known && std::popcount(h.seen) > 1) {

@@ -121,15 +121,39 @@ ordered_json point_list(std::uint32_t mask, const std::vector<std::string>& poin
     return list;
 }
 
+ordered_json point_names(const std::vector<std::uint16_t>& order,
+                         const std::vector<std::string>& points) {
+    ordered_json list = ordered_json::array();
+    for (const std::uint16_t p : order) {
+        list.push_back(point_of(p, points));
+    }
+    return list;
+}
+
 ordered_json hop_json(const analyze::Hop& h, const std::vector<std::string>& points) {
     using Kind = analyze::Hop::Kind;
     ordered_json j;
+    if (h.kind == Kind::DataNeverReached) {
+        j["code"] = "data_never_reached";
+        j["direction"] = h.from_client ? "to_server" : "to_client";
+        j["seq"] = h.seq;
+        j["length"] = h.length;
+        j["offset_s"] = micro(h.offset_s);
+        j["first_point"] = point_of(h.first_point, points);
+        j["first_frame"] = h.frame;
+        j["seen_points"] = point_names(h.seen_order, points);
+        j["last_point"] = point_of(h.last_point, points);
+        j["missing_points"] = point_list(h.missing, points);
+        j["explanation"] = hop_words(h, points);
+        return j;
+    }
     j["code"] = h.kind == Kind::NeverReached   ? "never_reached"
                 : h.kind == Kind::OrderUnknown ? "order_unknown"
                                                : "outer_port_rewritten";
     j["syn_number"] = h.syn_number;
     j["offset_s"] = micro(h.offset_s);
     if (h.kind == Kind::NeverReached) {
+        j["seen_points"] = point_names(h.seen_order, points);
         j["last_point"] = point_of(h.last_point, points);
         j["missing_points"] = point_list(h.missing, points);
     } else if (h.kind == Kind::OrderUnknown) {
@@ -296,6 +320,13 @@ void put_path(ordered_json& j, const analyze::ConnectionReport& c,
             hops.push_back(hop_json(h, points));
         }
         j["hops"] = std::move(hops);
+    }
+    if (c.data_followed != 0) {
+        // Data transmissions followed across points (issue 18 item 5); the lost ones listed
+        // are in `hops` (data_never_reached).
+        j["data_across_points"] = ordered_json{{"followed", c.data_followed},
+                                               {"lost", c.data_lost},
+                                               {"not_judged", c.data_not_judged}};
     }
 }
 

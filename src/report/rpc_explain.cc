@@ -64,14 +64,21 @@ std::string clients_of(const analyze::RpcCollision& c) {
 // Over TCP an unanswered call is a hang: an NFSv4.1+ client never resends on a live
 // connection. Over UDP (one datagram per message) the client's only recovery is to resend the
 // same XID at each timeo, and a silent server or a lossy path look the same.
-void explain_calls(const analyze::RpcFacts& f, bool udp, std::string& e) {
+// `lost_on_way`: data the client sent was seen leaving a capture point and never reaching the
+// next one on its path (Hop::Kind::DataNeverReached): the path, not the server, is silent.
+void explain_calls(const analyze::RpcFacts& f, bool udp, bool lost_on_way, std::string& e) {
     if (const std::string x = listed(f, Verdict::RpcUnanswered); !x.empty()) {
         e += udp ? "RPC calls over UDP never got a reply: " + x +
                        ". The server, or the path to it, drops them or their replies (a UDP "
                        "flow has no connection to fail). "
-                 : "RPC calls never got a reply: " + x +
-                       ". The server (or a proxy in front of it) took them and went silent; an "
-                       "NFSv4.1+ client never resends on a live connection, so its mount hangs. ";
+             : lost_on_way ? "RPC calls never got a reply: " + x +
+                                 ". Data the client sent was lost on the way to the server "
+                                 "(where, said above): the path drops it, and the client "
+                                 "waits on a call the server never saw. "
+                           : "RPC calls never got a reply: " + x +
+                                 ". The server (or a proxy in front of it) took them and went "
+                                 "silent; an NFSv4.1+ client never resends on a live "
+                                 "connection, so its mount hangs. ";
     }
     if (const std::string x = listed(f, Verdict::RpcRetransmitted); !x.empty()) {
         e += "The client sent calls again with the same XID (" + x +
@@ -128,7 +135,10 @@ void explain_rpc(const analyze::ConnectionReport& r, std::string& text,
     }
     const analyze::RpcFacts& f = *r.rpc;
     const bool udp = r.transport == analyze::Transport::Udp;
-    explain_calls(f, udp, text);
+    const bool lost_on_way = std::any_of(r.hops.begin(), r.hops.end(), [](const analyze::Hop& h) {
+        return h.kind == analyze::Hop::Kind::DataNeverReached && h.from_client;
+    });
+    explain_calls(f, udp, lost_on_way, text);
     explain_nfs(f, text);
     if (f.collision) {
         remedies.emplace_back(
@@ -153,6 +163,13 @@ void explain_rpc(const analyze::ConnectionReport& r, std::string& text,
             "Check that the server still answers over UDP (rpcinfo -u SERVER nfs 3, and mountd) "
             "and that firewalls and NetworkPolicies let UDP through both ways (IP fragments of "
             "large READ/WRITE datagrams too); or mount with proto=tcp.");
+    } else if (r.has(Verdict::RpcUnanswered) && lost_on_way) {
+        remedies.emplace_back(
+            "Find what drops the client's packets after the point where they were last seen: "
+            "when only large packets are lost, an MTU mismatch (flannel.1's MTU must be 50 bytes "
+            "below the underlay's, on every node and every hop between them), otherwise a DROP "
+            "rule or a NetworkPolicy; 'ip -s link' and 'nstat' on the next node show where they "
+            "are counted.");
     } else if (r.has(Verdict::RpcUnanswered) && !f.collision) {
         remedies.emplace_back(
             "Check the server (or the local TLS proxy, e.g. efs-utils' stunnel) for a hung "

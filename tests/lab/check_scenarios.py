@@ -15,14 +15,16 @@ For every scenario: vxcheck analyze --json over every capture point the run has,
   - silent drops: the dropped connection's SYNs were last seen where the rule sits and never
     reached the next point (silent-drop-raw: node-b-eth0 / node-b-flannel1; silent-drop-forward:
     node-b-flannel1 / node-b-cni0); with no other traffic (silent-drop), each SYN's hop says the
-    order beyond node-b-flannel1 is unknown and names no wrong point.
+    order beyond node-b-flannel1 is unknown and names no wrong point;
+  - data drops (data-drop: large VXLAN packets dropped in node-b's raw PREROUTING): the large
+    call is unanswered and each of its lost transmissions was last seen at node-b-eth0 and never
+    reached node-b-flannel1; in every other scenario no data packet is called lost.
 
 Usage: check_scenarios.py VXCHECK DIR SCENARIO... Prints one line per check, then
 "N passed, M failed"; exit 0 iff M == 0 (and at least one check ran).
 """
 import json
 import os
-import re
 import subprocess
 import sys
 
@@ -33,6 +35,9 @@ POINTS = ["node-a-prenat-tcp", "node-a-prenat-vxlan", "node-a-cni0", "node-a-fla
           "node-a-eth0", "node-b-eth0", "node-b-flannel1", "node-b-cni0"]
 DROPS = {"silent-drop-raw": ("node-b-eth0", "node-b-flannel1"),
          "silent-drop-forward": ("node-b-flannel1", "node-b-cni0")}
+# Scenarios that drop data packets: where each lost transmission was last seen, the first point
+# it never reached.
+DATA_DROPS = {"data-drop": ("node-b-eth0", "node-b-flannel1")}
 
 
 def conntrack(path):
@@ -43,18 +48,6 @@ def conntrack(path):
         if kind == "nfs":
             inner[(dsts[1], dps[1])] = ("%s:%d" % (srcs[0], sps[0]), "%s:%d" % (dsts[0], dps[0]))
         else:
-            outer[dps[1]] = sps[0]
-    return inner, outer
-    for line in open(path):
-        srcs = re.findall(r"src=(\S+)", line)
-        dsts = re.findall(r"dst=(\S+)", line)
-        sps = [int(x) for x in re.findall(r"sport=(\d+)", line)]
-        dps = [int(x) for x in re.findall(r"dport=(\d+)", line)]
-        if len(srcs) < 2 or len(sps) < 2:
-            continue
-        if line.startswith("tcp") and dps[0] == 2049:
-            inner[(dsts[1], dps[1])] = ("%s:%d" % (srcs[0], sps[0]), "%s:%d" % (dsts[0], dps[0]))
-        elif line.startswith("udp") and dps[0] == 8472 and srcs[0] == "192.168.77.10":
             outer[dps[1]] = sps[0]
     return inner, outer
 
@@ -132,11 +125,30 @@ def main():
                     "(%s)" % (name, c["syns"], [h.get("explanation") for h in hops]))
             elif sc in DROPS or sc == "silent-drop":
                 check(False, "%s: syn_dropped expected (%s)" % (name, c["verdicts"]))
+            elif sc in DATA_DROPS:
+                pass  # the data hops are checked below
             else:
                 check(not unknown and all(
                     h.get("last_point") == "node-b-eth0" for h in lost),
                     "%s: no SYN lost except at node-b-eth0 (bad checksum) (%s)" % (
                         name, [h.get("explanation") for h in lost + unknown]))
+            data = [h for h in hops if h.get("code") == "data_never_reached"]
+            if sc in DATA_DROPS:
+                last, first_missing = DATA_DROPS[sc]
+                check("rpc_unanswered" in c["verdicts"],
+                      "%s: rpc_unanswered (%s)" % (name, c["verdicts"]))
+                check(len(data) > 0 and all(
+                    h.get("direction") == "to_server" and h.get("last_point") == last and
+                    h.get("missing_points") == [first_missing] for h in data),
+                    "%s: every lost data packet last seen at %s, never reached %s (%s)" % (
+                        name, last, first_missing,
+                        [(h.get("seq"), h.get("length"), h.get("last_point"),
+                          h.get("missing_points")) for h in data]))
+            else:
+                # Real kernel traffic (offloads, NFLOG taps, several interfaces): no data
+                # packet is called lost where none was dropped.
+                check(not data, "%s: no data packet lost (%s)" % (
+                    name, [h.get("explanation") for h in data]))
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 and passed > 0 else 1
 

@@ -4,7 +4,8 @@
 # checked against conntrack and the injected drops (tests/lab/check_scenarios.py): as_sent and
 # the proven inner/outer SNAT under pre-fix and post-fix rules, pod to pod, the offload-off
 # workaround; where each SYN was last seen on real silent drops (raw PREROUTING, FORWARD after
-# flannel.1, each after other traffic). Exit 77 (CTest: skipped)
+# flannel.1, each after other traffic), and each data packet on a real data drop (large VXLAN
+# packets dropped at node-b), with no data packet called lost elsewhere. Exit 77 (CTest: skipped)
 # where it cannot run; all traffic stays in the lab's namespaces; the lab is torn down on any
 # exit. Usage: scenarios_lab_test.sh VXCHECK [SCENARIO...]
 set -uo pipefail
@@ -26,7 +27,8 @@ set +e  # lab.sh turns errexit on; this script checks what it needs itself
 # test short.
 RUN=("$@")
 [ ${#RUN[@]} -gt 0 ] || RUN=(node-to-pod-prefix node-to-pod-postfix pod-to-pod
-                             node-to-pod-prefix-workaround silent-drop-raw silent-drop-forward)
+                             node-to-pod-prefix-workaround silent-drop-raw silent-drop-forward
+                             data-drop)
 export LAB_DROP_TIMEOUT=3 LAB_NO_SUMMARY=1
 OUT=$(mktemp -d /tmp/vxcheck-labscenarios.XXXXXX)
 cleanup() {

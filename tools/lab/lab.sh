@@ -72,8 +72,12 @@ MAC_POD_A=02:00:0a:f4:01:05
 MAC_POD_B=02:00:0a:f4:02:05
 
 SCENARIOS=(node-to-pod-prefix node-to-pod-postfix pod-to-pod silent-drop silent-drop-raw
-           silent-drop-forward node-to-pod-prefix-nicsim node-to-pod-prefix-workaround node-to-pod-postfix-oldflannel
-           nfs-clients)
+           silent-drop-forward data-drop node-to-pod-prefix-nicsim node-to-pod-prefix-workaround
+           node-to-pod-postfix-oldflannel nfs-clients)
+# data-drop: VXLAN packets of DATA_DROP_MIN bytes or more are dropped at node-b; the large call
+# has DATA_DROP_CALL bytes of padding (one segment below flannel's MTU, well above the limit).
+DATA_DROP_MIN=1000
+DATA_DROP_CALL=1200
 # NFLOG groups of the pre-NAT taps (pre_nat_taps_on).
 NFLOG_TCP=1
 NFLOG_VXLAN=2
@@ -637,6 +641,7 @@ describe_scenario() {
         silent-drop) echo "pod-a -> pod-b with node-b FORWARD dropping SYNs to $SVC_PORT, 8 s connect timeout, no other traffic; expect syn_dropped, seen up to node-b flannel.1, the order beyond unknown" ;;
         silent-drop-raw) echo "pod-a sends UDP to pod-b, then node-b's raw PREROUTING drops every VXLAN packet; pod-a -> pod-b, 8 s connect timeout; expect syn_dropped, last seen at node-b eth0, missing at node-b flannel.1" ;;
         silent-drop-forward) echo "pod-a sends UDP to pod-b, then node-b's FORWARD drops SYNs to $SVC_PORT (after flannel.1); pod-a -> pod-b, 8 s connect timeout; expect syn_dropped, last seen at node-b flannel.1, missing at node-b cni0" ;;
+        data-drop) echo "pod-a sends UDP to pod-b, then node-b's raw PREROUTING drops VXLAN packets of $DATA_DROP_MIN bytes or more; pod-a -> pod-b, a NULL call, then a ${DATA_DROP_CALL}-byte call; expect rpc_unanswered, the large call's transmissions last seen at node-b eth0, missing at node-b flannel.1" ;;
         node-to-pod-prefix-nicsim) echo "as node-to-pod-prefix, underlay veths behave like NICs (sw checksum, rx verify): corrupted packets are dropped at node-b" ;;
         node-to-pod-prefix-workaround) echo "as -nicsim plus flannel's workaround 'ethtool -K flannel.1 tx-checksum-ip-generic off': outer still NATed, checksum right" ;;
         node-to-pod-postfix-oldflannel) echo "post-PR-92035 kube-proxy, but the older FLANNEL-POSTRTG (no mark RETURN) evaluated first (flannel#1679), with nicsim" ;;
@@ -667,6 +672,11 @@ inject_drop() {
             # packets, its flannel.1 never does.
             nsx "$NS_NODE_B" iptables -t raw -I PREROUTING -i eth0 -p udp --dport "$VXLAN_PORT" -j DROP
             SCENARIO_CLEANUP+=("nsx $NS_NODE_B iptables -t raw -D PREROUTING -i eth0 -p udp --dport $VXLAN_PORT -j DROP") ;;
+        data-drop)
+            # An underlay that drops large packets (a path MTU below the VXLAN packet): the
+            # handshake, ACKs and small calls get through, a large call never does.
+            nsx "$NS_NODE_B" iptables -t raw -I PREROUTING -i eth0 -p udp --dport "$VXLAN_PORT" -m length --length "$DATA_DROP_MIN:65535" -j DROP
+            SCENARIO_CLEANUP+=("nsx $NS_NODE_B iptables -t raw -D PREROUTING -i eth0 -p udp --dport $VXLAN_PORT -m length --length $DATA_DROP_MIN:65535 -j DROP") ;;
         silent-drop-forward)
             # Decapsulated by flannel.1, then dropped when forwarded to the pod: node-b's
             # flannel.1 sees the SYNs, its cni0 never does.
@@ -684,13 +694,14 @@ run_scenario() {
     trap scenario_exit EXIT
     trap 'exit 130' INT TERM
 
-    local rules=prefix flannel=current client_ns=$NS_NODE_A target=$SVC_IP count=3 ctimeout=5 nicsim=0
+    local rules=prefix flannel=current client_ns=$NS_NODE_A target=$SVC_IP count=3 ctimeout=5 nicsim=0 big=0
     case $name in
         node-to-pod-prefix) ;;
         node-to-pod-postfix) rules=postfix ;;
         pod-to-pod) client_ns=$NS_POD_A target=$POD_B_IP ;;
         # LAB_DROP_TIMEOUT: a shorter connect timeout (fewer SYNs) for the lab test.
         silent-drop|silent-drop-raw|silent-drop-forward) client_ns=$NS_POD_A target=$POD_B_IP count=1 ctimeout=${LAB_DROP_TIMEOUT:-8} ;;
+        data-drop) client_ns=$NS_POD_A target=$POD_B_IP count=1 big=$DATA_DROP_CALL ;;
         node-to-pod-prefix-nicsim) nicsim=1 ;;
         node-to-pod-prefix-workaround) nicsim=1 ;;
         node-to-pod-postfix-oldflannel) rules=postfix flannel=old nicsim=1 ;;
@@ -743,7 +754,7 @@ run_scenario() {
     start_capture "$NS_NODE_B" cni0 "$out/$name-node-b-cni0.pcap" "$out/logs/$name-node-b-cni0.tcpdump.log"
 
     case $name in
-        silent-drop-raw|silent-drop-forward)
+        silent-drop-raw|silent-drop-forward|data-drop)
             # A real node has other traffic: pod-a's UDP to pod-b crosses every point before the
             # drop starts, as a healthy exchange before an outage does.
             warm_up "$NS_POD_A" "$POD_B_IP"
@@ -754,7 +765,7 @@ run_scenario() {
     else
         log "traffic: from $client_ns to $target:$SVC_PORT, $count connection(s), connect timeout ${ctimeout}s"
         ip netns exec "$client_ns" timeout -k 5 $((count * (ctimeout + 5) + 10)) "$PY" "$HERE/rpc_client.py" \
-            "$target" "$SVC_PORT" --count "$count" --connect-timeout "$ctimeout" --reply-timeout 3 \
+            "$target" "$SVC_PORT" --count "$count" --connect-timeout "$ctimeout" --reply-timeout 3 --big-call "$big" \
             | tee "$out/$name-client.txt" >&2 || true
     fi
 

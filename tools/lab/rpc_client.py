@@ -23,10 +23,12 @@ import time
 NFS_PROGRAM = 100003
 
 
-def null_call(xid: int, vers: int) -> bytes:
+def null_call(xid: int, vers: int, pad: int = 0) -> bytes:
     # RPC call header: xid, CALL(0), rpcvers 2, prog, vers, proc 0 (NULL),
-    # cred AUTH_NONE (flavor 0, length 0), verf AUTH_NONE.
+    # cred AUTH_NONE (flavor 0, length 0), verf AUTH_NONE; `pad` zero bytes of
+    # arguments after it (NULL takes none: a server ignores them).
     body = struct.pack(">IIIIIIIIII", xid, 0, 2, NFS_PROGRAM, vers, 0, 0, 0, 0, 0)
+    body += bytes(pad - pad % 4)
     # Record marking (RFC 5531 section 11): last-fragment bit + length.
     return struct.pack(">I", 0x80000000 | len(body)) + body
 
@@ -85,6 +87,20 @@ def one_connection(i: int, args) -> None:
             what = "NFSv%d NULL %s" % (vers, describe_reply(data, xid))
         except (socket.timeout, OSError, ConnectionError) as e:
             what = "NFSv%d NULL: no reply (%s)" % (vers, e)
+        if args.big_call:
+            # A second call, padded to a large segment (a path that drops large packets).
+            big_xid = (xid + 1) & 0xFFFFFFFF
+            s.sendall(null_call(big_xid, vers, args.big_call))
+            deadline = time.monotonic() + args.reply_timeout
+            try:
+                (mark,) = struct.unpack(">I", recv_exact(s, 4, deadline))
+                data = recv_exact(s, min(mark & 0x7FFFFFFF, 4096), deadline)
+                what += ", %d-byte call %s" % (args.big_call, describe_reply(data, big_xid))
+            except (socket.timeout, OSError, ConnectionError) as e:
+                what += ", %d-byte call: no reply (%s), connection reset" % (args.big_call, e)
+                # Give up as a client that resets its transport does: an abortive close (RST)
+                # instead of a FIN queued behind data that is never acknowledged.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         print("conn %d: %s -> %s:%d connected in %.3f s, %s"
               % (i, local, args.host, args.port, t_conn, what), flush=True)
     finally:
@@ -101,7 +117,11 @@ def main() -> int:
     p.add_argument("--pause", type=float, default=0.5, help="seconds between connections")
     p.add_argument("--vers", type=lambda s: [int(v) for v in s.split(",")], default=[3, 4],
                    help="NFS versions to ping, used round robin (default 3,4)")
+    p.add_argument("--big-call", type=int, default=0, metavar="BYTES",
+                   help="after the NULL reply, send a NULL call with BYTES of padding (max 8000) "
+                        "and wait for its reply")
     args = p.parse_args()
+    args.big_call = max(0, min(args.big_call, 8000))
     args.count = max(1, min(args.count, 20))
     for i in range(1, args.count + 1):
         one_connection(i, args)

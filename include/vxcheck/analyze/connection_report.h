@@ -190,7 +190,8 @@ struct EvidenceFrame {
     EvidenceNote note;
 };
 
-/// A cross-point observation of one SYN transmission of the decisive attempt (domain spec 5.3).
+/// A cross-point observation of one SYN transmission of the decisive attempt, or of one data
+/// transmission of a connection with verdicts (domain spec 5.3, issue 18 item 5).
 struct Hop {
     enum class Kind : std::uint8_t {
         NeverReached,        // seen last at last_point; never at the points in `missing`
@@ -199,18 +200,31 @@ struct Hop {
         // known); nothing captured says which point comes after them. `missing`: points that
         // carried other traffic to the server's node, whose place on the path is unknown.
         OrderUnknown,
+        // A data segment (seq, length, from_client) seen at the points in `seen`, last at
+        // last_point, and never at the points in `missing`: the first points after last_point
+        // on its path that saw other data of its direction.
+        DataNeverReached,
     };
     Kind kind = Kind::NeverReached;
     std::uint32_t syn_number = 0;
-    double offset_s = 0;
+    double offset_s = 0;  // SYNs: from the attempt's first SYN; data: from the first packet
     std::uint16_t last_point = 0;
     std::uint32_t missing = 0;  // bit p: capture point p
-    std::uint32_t seen = 0;     // OrderUnknown: bit p: capture point p
-    bool last_known = false;    // OrderUnknown: last_point is the last in path order
+    // bit p: capture point p (OrderUnknown, NeverReached, DataNeverReached); `seen_order`: the
+    // same points in path order, where the order is known (NeverReached, DataNeverReached).
+    std::uint32_t seen = 0;
+    std::vector<std::uint16_t> seen_order{};
+    bool last_known = false;  // OrderUnknown: last_point is the last in path order
     std::uint16_t from_sport = 0;
     std::uint16_t from_point = 0;
     std::uint16_t to_sport = 0;
     std::uint16_t to_point = 0;
+    // DataNeverReached: the segment, and where it was first seen.
+    bool from_client = false;
+    std::uint32_t seq = 0;
+    std::uint32_t length = 0;
+    std::uint16_t first_point = 0;
+    std::uint64_t frame = 0;
 };
 
 struct CorruptedOuter {
@@ -383,6 +397,12 @@ struct ConnectionReport {
 
     std::vector<std::string> points;  // capture points that saw the connection
     std::vector<Hop> hops;            // cross-point observations (drops, rewrites)
+    // Data transmissions followed across capture points, and those that missed a point they
+    // were expected at (connections with verdicts; the first ones are in `hops`), and those
+    // still on their way when the capture ended or they left the followed window.
+    std::uint64_t data_followed = 0;
+    std::uint64_t data_lost = 0;
+    std::uint64_t data_not_judged = 0;
     // The NAT path across capture points (issue 18): the connection as sent when a pre-NAT point
     // saw it, and the points in path order (set with as_sent, a join problem, or a point the
     // learned path expected and the SYN never reached).
