@@ -235,31 +235,49 @@ TEST(NatJoinSynOptions, TheSameSynAfterNatHasItsOptionsOrAClampedMss) {
     }
 }
 
-// A SYN sharing the ISN, IP ID and TSval of the one indexed but not its options does not take
-// its slot within the window: the indexed SYN's own post-NAT sighting still joins it.
-TEST_F(NatJoin, AnotherSynWithTheSameIdentityLeavesTheIndexedOneItsSlot) {
-    PacketBuilder pre = pre_nat();
-    pre.tcp_options(syn_options(1460, 7));
-    const PacketBuilder other = PacketBuilder()  // under a third tuple, its MSS raised
-                                    .ethernet()
-                                    .ipv4("10.244.1.0", "10.244.2.5")
-                                    .ipv4_id(kId)
-                                    .tcp(23457, 2049, tf::kSyn, kIsn)
-                                    .tcp_options(syn_options(1500, 7));
-    PacketBuilder post = post_nat();
-    post.tcp_options(syn_options(1410, 7));
-    at(0, pre, 0.0);
-    at(1, other, 0.000002);
-    at(2, post, 0.000005);
-    const std::vector<ConnectionReport> r = a.finish();
-    ASSERT_EQ(r.size(), 2U);
-    const ConnectionReport& joined = r[0].as_sent ? r[0] : r[1];
-    const ConnectionReport& lone = r[0].as_sent ? r[1] : r[0];
-    ASSERT_TRUE(joined.as_sent);
-    EXPECT_EQ(track::to_string(joined.as_sent->client), "192.168.1.10:40000");
-    EXPECT_EQ(track::to_string(joined.client), "10.244.1.0:23456");
-    EXPECT_EQ(track::to_string(lone.client), "10.244.1.0:23457");
-    EXPECT_FALSE(lone.as_sent);
+// A SYN sharing the ISN, IP ID and TSval of the one indexed but not its options (another window
+// scale, or an MSS above the indexed one's) does not take its slot within the window: the
+// indexed SYN's own post-NAT sighting still joins it.
+TEST(NatJoinSynOptions, AnotherSynWithTheSameIdentityLeavesTheIndexedOneItsSlot) {
+    struct Other {
+        const char* name;
+        std::uint16_t mss;
+        std::uint8_t wscale;
+    };
+    for (const Other& o :
+         {Other{"another window scale", 1460, 8}, Other{"the MSS raised", 1500, 7}}) {
+        SCOPED_TRACE(o.name);
+        analyze::ConnectionAnalyzer a{{}};
+        a.add_point("prenat");
+        a.add_point("flannel1");
+        a.add_point("eth0");
+        Feeder feed{a};
+        PacketBuilder pre = pre_nat();
+        pre.tcp_options(syn_options(1460, 7));
+        const PacketBuilder other = PacketBuilder()  // under a third tuple
+                                        .ethernet()
+                                        .ipv4("10.244.1.0", "10.244.2.5")
+                                        .ipv4_id(kId)
+                                        .tcp(23457, 2049, tf::kSyn, kIsn)
+                                        .tcp_options(syn_options(o.mss, o.wscale));
+        PacketBuilder post = post_nat();
+        post.tcp_options(syn_options(1410, 7));
+        feed.at_point(0);
+        feed.send_at(pre, 0.0);
+        feed.at_point(1);
+        feed.send_at(other, 0.000002);
+        feed.at_point(2);
+        feed.send_at(post, 0.000005);
+        const std::vector<ConnectionReport> r = a.finish();
+        ASSERT_EQ(r.size(), 2U);
+        const ConnectionReport& joined = r[0].as_sent ? r[0] : r[1];
+        const ConnectionReport& lone = r[0].as_sent ? r[1] : r[0];
+        ASSERT_TRUE(joined.as_sent);
+        EXPECT_EQ(track::to_string(joined.as_sent->client), "192.168.1.10:40000");
+        EXPECT_EQ(track::to_string(joined.client), "10.244.1.0:23456");
+        EXPECT_EQ(track::to_string(lone.client), "10.244.1.0:23457");
+        EXPECT_FALSE(lone.as_sent);
+    }
 }
 
 // Further apart than the window the order of two sightings is not known: options that fit
