@@ -89,6 +89,12 @@ void Segment::set_ipv4_tunnel(std::uint32_t tunnel_vni, std::uint16_t sport, std
     outer_dst.set_ipv4(oda, 0);
 }
 
+void Segment::set_syn_options(Bytes options) noexcept {
+    const decode::TcpOptions o = decode::parse_tcp_options(options);
+    tsval = o.tsval;
+    syn = SynOptions::of(o);
+}
+
 void Segment::no_tunnel() noexcept {
     tunnelled = false;
     outer_verdict_known = false;
@@ -138,7 +144,7 @@ void digest(const decode::DecodedPacket& pkt, const verify::Verdicts& verdicts,
     s.payload_offset = payload_offset(pkt.frame().data, tcp);
     if ((s.t.flags & decode::tcp_flag::kSyn) != 0) {
         const Bytes header = tcp.header();
-        s.tsval = decode::tcp_tsval(
+        s.set_syn_options(
             header.subspan(std::min<std::size_t>(wire::kTcpMinHeaderLen, header.size())));
     }
     if (const auto* v4 = ip.as<decode::Ipv4Info>()) {

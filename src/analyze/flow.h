@@ -49,6 +49,7 @@ struct SynTx {
     std::uint32_t points = 0;
     std::uint16_t first_point = 0;
     std::uint16_t last_point = 0;
+    SynOptions syn;  // its MSS and window-scale options, as first seen
     std::uint64_t frame = 0;
     bool has_outer = false;
     bool first_tunnelled = false;  // the first sighting came in a tunnel (has_outer: any did)

@@ -107,7 +107,26 @@ std::vector<PointSeen> sightings(const Flow& f, const FlowNat* n) {
     return out;
 }
 
+// The MSS option TCPMSS adds to a SYN without one is at most the default send MSS: 536 over
+// IPv4 (RFC 1122 4.2.2.6), 1220 over IPv6 (RFC 8200's minimum MTU 1280, less 60 bytes).
+constexpr std::uint16_t kAddedMssV4 = 536;
+constexpr std::uint16_t kAddedMssV6 = 1220;
+
 }  // namespace
+
+bool clamped_only(const SynOptions& earlier, const SynOptions& later, bool v6) noexcept {
+    if (earlier.has_wscale() != later.has_wscale() || earlier.wscale != later.wscale) {
+        return false;
+    }
+    if (earlier.has_mss()) {
+        return later.has_mss() && later.mss <= earlier.mss;
+    }
+    return !later.has_mss() || later.mss <= (v6 ? kAddedMssV6 : kAddedMssV4);
+}
+
+bool options_may_match(const SynOptions& a, const SynOptions& b, bool v6) noexcept {
+    return clamped_only(a, b, v6) || clamped_only(b, a, v6);
+}
 
 track::Endpoint subnet_of(const track::Endpoint& e, std::uint8_t prefix_len) noexcept {
     track::Endpoint s;
@@ -278,10 +297,16 @@ void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
     }
     const std::uint32_t tsval = s.tsval.value_or(0);
     Entry& e = *slot_of(s.t.seq, s.ip_id, tsval);
-    const bool same = e.used && e.isn == s.t.seq && e.ip_id == s.ip_id &&
-                      e.has_tsval == s.tsval.has_value() && e.tsval == tsval;
-    if (same && e.point == o.ctx.point) {
+    const bool same_ids = e.used && e.isn == s.t.seq && e.ip_id == s.ip_id &&
+                          e.has_tsval == s.tsval.has_value() && e.tsval == tsval;
+    if (same_ids && e.point == o.ctx.point) {
         return;  // one point: the same record, or another SYN (not joined)
+    }
+    const bool v6 = s.src.v6;
+    const double dt = seconds_between(e.ts, o.ts);  // > 0: this sighting is the later one
+    const bool same = same_ids && options_may_match(e.syn, s.syn, v6);
+    if (same_ids && !same && std::fabs(dt) <= window_s_) {
+        return;  // another SYN: the one indexed keeps its slot (nat_join.h)
     }
     Flow* other = same && !(e.key == f.key) ? flows.find(e.key) : nullptr;
     if (!same || (other == nullptr && !(e.key == f.key))) {
@@ -291,6 +316,7 @@ void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
                   .tsval = tsval,
                   .ip_id = s.ip_id,
                   .point = o.ctx.point,
+                  .syn = s.syn,
                   .has_tsval = s.tsval.has_value(),
                   .used = true,
                   .tunnelled = s.tunnelled,
@@ -300,7 +326,6 @@ void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
     if (other == nullptr) {
         return;  // the same record at another point
     }
-    const double dt = seconds_between(e.ts, o.ts);  // > 0: this sighting is the later one
     if (std::fabs(dt) > window_s_) {
         ++refused;
         const auto skew = static_cast<float>(std::fabs(dt));
@@ -312,6 +337,9 @@ void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
     const bool here_before_nat = here.logged_before_nat;
     const bool this_later =
         e.before_nat != here_before_nat ? e.before_nat : dt >= 0;  // this one is the post-NAT
+    if (!clamped_only(this_later ? e.syn : s.syn, this_later ? s.syn : e.syn, v6)) {
+        return;  // another SYN: its MSS option is not the pre-NAT one clamped (nat_join.h)
+    }
     if (this_later ? (e.tunnelled && !s.tunnelled) : (s.tunnelled && !e.tunnelled)) {
         ++refused;  // NAT comes before encapsulation: a tunnelled record is never the pre-NAT one
         problem(f, NatLink{.kind = NatLink::Kind::WrongOrder, .other = e.key}, o);

@@ -1,12 +1,30 @@
 #pragma once
 // The join across NAT (issue 18 items 3-5, domain spec 5.3): the same SYN is recognised before
-// and after NAT by what NAT does not change, its ISN, IPv4 identification and TSval. A SYN
-// identity index (a fixed table keyed by that identity) remembers which record saw each SYN
+// and after NAT by what NAT does not change, its ISN, IPv4 identification and TCP options
+// (TSval, window scale, and an MSS that clamping may lower: below). A SYN identity index (a
+// fixed table keyed by ISN, IP ID and TSval) remembers which record saw each SYN
 // first; the same SYN on a record with another tuple, within the join window, joins the two:
 // the earlier sighting is the pre-NAT record, reported inside the post-NAT one (its tuple as
 // sent, its points as hops), never alone. The two sightings are at two capture points: NAT
 // happens between points, and one point seeing one SYN identity under two tuples is two SYNs
 // (synthetic captures reuse ISNs and IP IDs).
+//
+// The SYN's MSS and window-scale options are part of its identity: NAT rewrites addresses and
+// ports, never TCP options, but the TCPMSS target (iptables mangle table, which may sit between
+// two capture points) lowers an MSS option and never raises it ("Never increase MSS",
+// net/netfilter/xt_TCPMSS.c), and adds one to a SYN that has none, at most 536 over IPv4 and
+// 1220 over IPv6 (RFC 1122 4.2.2.6's default; RFC 8200's minimum MTU less 60 bytes of
+// headers); nothing removes one. So the later (post-NAT) sighting of one SYN carries the
+// earlier one's window-scale option (both absent, or the same shift), and an MSS option at most
+// the earlier one's, or, where the earlier has none, none or one at most that default
+// (clamped_only()). A sighting with the ISN, IP ID and TSval of the indexed SYN that fails this
+// is another SYN: not joined. Within the join window the index keeps the SYN it holds (a slot
+// holds one SYN, and the one it holds may yet be seen at another point); after it the other SYN
+// takes the slot, as any SYN with another identity does. Where the order of the two sightings
+// is not known, the options must fit one of the two orders (options_may_match()): sightings
+// further apart than the window (ClockSkew), and one transmission at two points of one record
+// (syn_tracking.cc), whose points report it in an order that need not be its path's (NFLOG
+// stamps late; two hosts' clocks differ), where a refused match would count one SYN twice.
 //
 // Which of two joined records is the pre-NAT one: a SYN logged by NFLOG at the PREROUTING or
 // OUTPUT hook (the raw or mangle table, where a pre-NAT tap is set up) was logged before NAT,
@@ -123,6 +141,7 @@ class NatJoin {
         std::uint32_t tsval = 0;
         std::uint16_t ip_id = 0;
         std::uint16_t point = 0;
+        SynOptions syn;
         bool has_tsval = false;
         bool used = false;
         bool tunnelled = false;
@@ -195,6 +214,13 @@ class NatJoin {
     std::uint32_t started_ = 0;
     std::uint8_t prefix_len_ = 24;
 };
+
+/// Whether `later` may be the SYN `earlier` further on its path, after NAT and MSS clamping:
+/// the same window-scale option, an MSS option no higher, or one TCPMSS adds (v6: over IPv6).
+[[nodiscard]] bool clamped_only(const SynOptions& earlier, const SynOptions& later,
+                                bool v6) noexcept;
+/// Whether two sightings may be one SYN in one order or the other (clamped_only() either way).
+[[nodiscard]] bool options_may_match(const SynOptions& a, const SynOptions& b, bool v6) noexcept;
 
 /// The subnet of a server address: the flannel lease (prefix_len bits) of IPv4, /64 of IPv6.
 [[nodiscard]] track::Endpoint subnet_of(const track::Endpoint& e, std::uint8_t prefix_len) noexcept;

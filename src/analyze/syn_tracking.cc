@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "nat_join.h"
 #include "vxcheck/analyze/rules.h"
 
 namespace vxcheck::analyze {
@@ -31,11 +32,14 @@ Attempt* attempt_for(Flow& f, std::uint32_t isn, const Observation& o) {
     return &a;
 }
 
-// The same transmission seen at another capture point has the same IP ID and TSval.
+// The same transmission seen at another capture point has the same IP ID and TSval, and
+// options that fit MSS clamping in one order or the other (the order in which points report a
+// packet need not be its path's: nat_join.h).
 SynTx* same_transmission(Attempt& a, const Segment& s, std::uint16_t point) noexcept {
     SynTx* tx = nullptr;
     for (SynTx& c : a.tx) {
-        if (c.ip_id == s.ip_id && c.tsval == s.tsval && (c.points & point_bit(point)) == 0) {
+        if (c.ip_id == s.ip_id && c.tsval == s.tsval && (c.points & point_bit(point)) == 0 &&
+            options_may_match(c.syn, s.syn, s.src.v6)) {
             tx = &c;
         }
     }
@@ -117,6 +121,7 @@ void on_syn(Flow& f, const Segment& s, const Observation& o) {
                                        .points = point_bit(o.ctx.point),
                                        .first_point = o.ctx.point,
                                        .last_point = o.ctx.point,
+                                       .syn = s.syn,
                                        .frame = o.ctx.packet.frame().number});
     if (s.tunnelled) {
         n.has_outer = true;

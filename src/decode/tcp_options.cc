@@ -39,14 +39,16 @@ bool walk(Bytes opts, Fn&& fn) noexcept {
 
 }  // namespace
 
+// The first option of each kind counts: tcp_tsval() takes the first timestamp, and the TCPMSS
+// target (net/netfilter/xt_TCPMSS.c) rewrites the first MSS option.
 TcpOptions parse_tcp_options(Bytes opts) noexcept {
     TcpOptions o;
     o.malformed = !walk(opts, [&](std::uint8_t kind, std::size_t off, std::uint8_t len) {
-        if (kind == wire::kTcpOptMss && len == kMssLen) {
+        if (kind == wire::kTcpOptMss && len == kMssLen && !o.mss) {
             o.mss = be16(opts, off + 2);
-        } else if (kind == wire::kTcpOptWindowScale && len == kWindowScaleLen) {
+        } else if (kind == wire::kTcpOptWindowScale && len == kWindowScaleLen && !o.window_scale) {
             o.window_scale = opts[off + 2];
-        } else if (kind == wire::kTcpOptTimestamp && len == kTimestampLen) {
+        } else if (kind == wire::kTcpOptTimestamp && len == kTimestampLen && !o.tsval) {
             o.tsval = be32(opts, off + 2);
             o.tsecr = be32(opts, off + 6);
         }

@@ -13,7 +13,6 @@
 #include <type_traits>
 
 #include "vxcheck/decode/header_rules.h"
-#include "vxcheck/decode/tcp_options.h"
 #include "vxcheck/verify/checksum.h"
 #include "vxcheck/verify/status_ladder.h"
 #include "vxcheck/wire.h"
@@ -239,8 +238,7 @@ void digest_segment(const Headers& h, std::uint8_t tcp_layer, analyze::PacketDig
     s.payload = static_cast<std::uint32_t>(h.segment().size() - h.tcp_len);
     s.ip_id = be16(h.inner_ip(), 4);
     if ((s.t.flags & decode::tcp_flag::kSyn) != 0) {
-        s.tsval =
-            decode::tcp_tsval(h.segment().subspan(kTcpMinHeaderLen, h.tcp_len - kTcpMinHeaderLen));
+        s.set_syn_options(h.segment().subspan(kTcpMinHeaderLen, h.tcp_len - kTcpMinHeaderLen));
     }
     s.set_ipv4_endpoints(be32(h.inner_ip(), 12), be32(h.inner_ip(), 16));
 }

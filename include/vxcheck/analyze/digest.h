@@ -14,18 +14,49 @@
 
 namespace vxcheck::analyze {
 
+/// A SYN's MSS and window-scale options (RFC 9293 3.7.1, RFC 7323 2.2), packed in four bytes:
+/// with the ISN, the IPv4 identification and the TSval, what recognises one SYN at two capture
+/// points (the rule: src/analyze/nat_join.h). An absent option is stored as 0, so that equal
+/// options compare equal.
+struct SynOptions {
+    std::uint16_t mss = 0;     // the MSS option's value, when has_mss()
+    std::uint8_t wscale = 0;   // the window-scale option's shift, when has_wscale()
+    std::uint8_t present = 0;  // kMss | kWscale
+
+    static constexpr std::uint8_t kMss = 1;
+    static constexpr std::uint8_t kWscale = 2;
+
+    /// The MSS and window-scale options among parsed ones.
+    [[nodiscard]] static SynOptions of(const decode::TcpOptions& o) noexcept {
+        SynOptions s;
+        if (o.mss) {
+            s.mss = *o.mss;
+            s.present |= kMss;
+        }
+        if (o.window_scale) {
+            s.wscale = *o.window_scale;
+            s.present |= kWscale;
+        }
+        return s;
+    }
+    [[nodiscard]] bool has_mss() const noexcept { return (present & kMss) != 0; }
+    [[nodiscard]] bool has_wscale() const noexcept { return (present & kWscale) != 0; }
+    bool operator==(const SynOptions&) const = default;
+};
+
 /// The innermost TCP segment of a packet and the tunnel that carried it, as plain values.
 struct Segment {
     decode::TcpInfo t;
     track::Endpoint src;
     track::Endpoint dst;
     track::FlowKey key;                  // FlowKey::of(src, dst)
-    bool src_is_lo = false;              // src is key.lo (false when src == dst)
+    SynOptions syn;                      // SYNs only: the MSS and window-scale options
     std::uint64_t hash = 0;              // track::FlowKeyHash of key
     std::uint32_t payload = 0;           // TCP payload bytes as the headers claim them
     std::uint32_t payload_offset = 0;    // where the payload starts in the frame's bytes
     std::uint16_t ip_id = 0;             // IPv4 identification (0 over IPv6)
     std::uint8_t tcp_layer = 0;          // index of the TCP layer
+    bool src_is_lo = false;              // src is key.lo (false when src == dst)
     std::optional<std::uint32_t> tsval;  // SYNs only: the timestamp option's TSval
     // The nearest VXLAN/Geneve tunnel outside the segment, if any.
     bool tunnelled = false;
@@ -39,6 +70,9 @@ struct Segment {
     [[nodiscard]] const verify::Verdict* outer_checksum() const noexcept {
         return outer_verdict_known ? &outer_verdict : nullptr;
     }
+    /// Sets tsval and syn from the options of a SYN (the bytes after the fixed header, up to
+    /// the data offset). Other segments leave both as an earlier packet left them.
+    void set_syn_options(Bytes options) noexcept;
     /// Sets src, dst, key, src_is_lo and hash for a segment over IPv4 (t's ports set).
     void set_ipv4_endpoints(std::uint32_t src_addr, std::uint32_t dst_addr) noexcept;
     /// Sets the tunnel fields but the outer addresses: carried in VXLAN/Geneve `vni`, with the

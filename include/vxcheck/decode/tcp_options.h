@@ -17,7 +17,8 @@ struct TcpOptions {
     bool malformed = false;  // a length below 2 or past the end stopped the walk
 };
 
-/// The options among `options` (the bytes between the fixed header and the data offset).
+/// The options among `options` (the bytes between the fixed header and the data offset); of
+/// an option that appears more than once, the first.
 [[nodiscard]] TcpOptions parse_tcp_options(Bytes options) noexcept;
 
 /// TSval of the timestamp option, if present: parse_tcp_options(options).tsval, cheaper.

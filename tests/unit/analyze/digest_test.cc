@@ -148,6 +148,45 @@ TEST(Digest, ThreeTunnelsAreMoreThanItKeeps) {
     EXPECT_EQ(g.segment.outer_sport, 40002);
 }
 
+// A Linux SYN's options: mss 1460, sackOK, TS val 0x01020304 ecr 0, nop, wscale 7.
+const ByteVec kLinuxSynOptions{2, 4, 0x05, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 3, 7};
+
+TEST(Digest, SynCarriesItsTsvalMssAndWindowScale) {
+    const Dissection d(PacketBuilder()
+                           .ethernet()
+                           .ipv4("10.244.1.5", "10.96.0.10")
+                           .tcp(40000, 2049, tf::kSyn, 1000)
+                           .tcp_options(kLinuxSynOptions));
+    const PacketDigest g = analyze::digest(d.decoded(), d.verdicts());
+    const analyze::Segment& s = g.segment;
+    EXPECT_EQ(s.tsval, 0x01020304U);
+    ASSERT_TRUE(s.syn.has_mss());
+    EXPECT_EQ(s.syn.mss, 1460);
+    ASSERT_TRUE(s.syn.has_wscale());
+    EXPECT_EQ(s.syn.wscale, 7);
+}
+
+// A SYN without options overwrites what an earlier SYN's left.
+TEST(Digest, SynWithoutOptionsHasNone) {
+    const Dissection with(PacketBuilder()
+                              .ethernet()
+                              .ipv4("10.244.1.5", "10.96.0.10")
+                              .tcp(40000, 2049, tf::kSyn | tf::kAck, 1000, 5)
+                              .tcp_options(kLinuxSynOptions));
+    const Dissection without(PacketBuilder()
+                                 .ethernet()
+                                 .ipv4("10.244.1.5", "10.96.0.10")
+                                 .tcp(40000, 2049, tf::kSyn, 1000));
+    PacketDigest g;
+    analyze::digest(with.decoded(), with.verdicts(), g);
+    ASSERT_TRUE(g.segment.syn.has_mss());
+    analyze::digest(without.decoded(), without.verdicts(), g);
+    EXPECT_FALSE(g.segment.tsval);
+    EXPECT_FALSE(g.segment.syn.has_mss());
+    EXPECT_FALSE(g.segment.syn.has_wscale());
+    EXPECT_EQ(g.segment.syn, analyze::SynOptions{});
+}
+
 TEST(Digest, IcmpWithoutSegment) {
     const Dissection d(PacketBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2").icmp(3, 3));
     const PacketDigest g = analyze::digest(d.decoded(), d.verdicts());

@@ -1,10 +1,13 @@
 // The join across NAT (issue 18 items 3-5): the same SYN before and after NAT, recognised by
-// its ISN, IP ID and TSval within the join window and in the order NAT imposes; never a wrong
-// join. And the path other SYNs to the same node took, to tell where a SYN stopped.
+// its ISN, IP ID, TSval, window scale and MSS (clamping only lowers it) within the join window
+// and in the order NAT imposes; never a wrong join. And the path other SYNs to the same node
+// took, to tell where a SYN stopped.
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -35,6 +38,22 @@ ByteVec timestamp(std::uint32_t tsval) {
             0,
             0,
             0};
+}
+
+// A SYN's options as Linux orders them: an MSS and a window-scale option when given, around
+// the timestamp option.
+ByteVec syn_options(std::optional<std::uint16_t> mss, std::optional<std::uint8_t> wscale) {
+    ByteVec o;
+    if (mss) {
+        o.insert(o.end(),
+                 {2, 4, static_cast<std::uint8_t>(*mss >> 8), static_cast<std::uint8_t>(*mss)});
+    }
+    const ByteVec ts = timestamp(3100000000U);
+    o.insert(o.end(), ts.begin(), ts.end());
+    if (wscale) {
+        o.insert(o.end(), {1, 3, 3, *wscale});
+    }
+    return o;
 }
 
 // The host client's SYN to the ClusterIP, as sent.
@@ -151,6 +170,141 @@ TEST_F(NatJoin, TheSameIsnWithAnotherIpIdIsAnotherSyn) {
     at(0, pre_nat(kId), 0.0);
     at(1, post_nat(kId + 1), 0.000005);
     const std::vector<ConnectionReport> r = a.finish();
+    ASSERT_EQ(r.size(), 2U);
+    for (const ConnectionReport& c : r) {
+        EXPECT_FALSE(c.as_sent);
+        EXPECT_EQ(c.nat_problem, NatJoinProblem::None);
+    }
+}
+
+// NAT keeps a SYN's options; MSS clamping (TCPMSS) between the two points lowers the MSS
+// option, or adds one at most 536 to a SYN without one; nothing raises or removes one, nor
+// touches the window scale. In either order of reading the two points' files.
+TEST(NatJoinSynOptions, TheSameSynAfterNatHasItsOptionsOrAClampedMss) {
+    using Mss = std::optional<std::uint16_t>;
+    using Wscale = std::optional<std::uint8_t>;
+    struct Row {
+        const char* name;
+        Mss pre_mss;
+        Wscale pre_wscale;
+        Mss post_mss;
+        Wscale post_wscale;
+        bool joined;
+    };
+    const std::vector<Row> rows{
+        {"the same options", 1460, 7, 1460, 7, true},
+        {"no options but the timestamp", std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+         true},
+        {"another window scale", 1460, 7, 1460, 8, false},
+        {"a window scale removed", 1460, 7, 1460, std::nullopt, false},
+        {"a window scale added", 1460, std::nullopt, 1460, 7, false},
+        {"the MSS clamped", 1460, 7, 1410, 7, true},
+        {"the MSS raised", 1410, 7, 1460, 7, false},
+        {"the MSS removed", 1460, 7, std::nullopt, 7, false},
+        {"an MSS added at the IPv4 default", std::nullopt, 7, 536, 7, true},
+        {"an MSS added above the IPv4 default", std::nullopt, 7, 537, 7, false},
+    };
+    for (const Row& row : rows) {
+        for (const bool post_first : {false, true}) {
+            SCOPED_TRACE(std::string(row.name) + (post_first ? ", post-NAT file first" : ""));
+            analyze::ConnectionAnalyzer a{{}};
+            a.add_point("prenat");
+            a.add_point("flannel1");
+            Feeder feed{a};
+            PacketBuilder pre = pre_nat();
+            pre.tcp_options(syn_options(row.pre_mss, row.pre_wscale));
+            PacketBuilder post = post_nat();
+            post.tcp_options(syn_options(row.post_mss, row.post_wscale));
+            if (post_first) {
+                feed.at_point(1);
+                feed.send_at(post, 0.000005);
+            }
+            feed.at_point(0);
+            feed.send_at(pre, 0.0);
+            if (!post_first) {
+                feed.at_point(1);
+                feed.send_at(post, 0.000005);
+            }
+            const std::vector<ConnectionReport> r = a.finish();
+            ASSERT_EQ(r.size(), row.joined ? 1U : 2U);
+            for (const ConnectionReport& c : r) {
+                EXPECT_EQ(c.as_sent.has_value(), row.joined);
+                EXPECT_EQ(c.nat_problem, NatJoinProblem::None);
+            }
+        }
+    }
+}
+
+// A SYN sharing the ISN, IP ID and TSval of the one indexed but not its options (another window
+// scale, or an MSS above the indexed one's) does not take its slot within the window: the
+// indexed SYN's own post-NAT sighting still joins it.
+TEST(NatJoinSynOptions, AnotherSynWithTheSameIdentityLeavesTheIndexedOneItsSlot) {
+    struct Other {
+        const char* name;
+        std::uint16_t mss;
+        std::uint8_t wscale;
+    };
+    for (const Other& o :
+         {Other{"another window scale", 1460, 8}, Other{"the MSS raised", 1500, 7}}) {
+        SCOPED_TRACE(o.name);
+        analyze::ConnectionAnalyzer a{{}};
+        a.add_point("prenat");
+        a.add_point("flannel1");
+        a.add_point("eth0");
+        Feeder feed{a};
+        PacketBuilder pre = pre_nat();
+        pre.tcp_options(syn_options(1460, 7));
+        const PacketBuilder other = PacketBuilder()  // under a third tuple
+                                        .ethernet()
+                                        .ipv4("10.244.1.0", "10.244.2.5")
+                                        .ipv4_id(kId)
+                                        .tcp(23457, 2049, tf::kSyn, kIsn)
+                                        .tcp_options(syn_options(o.mss, o.wscale));
+        PacketBuilder post = post_nat();
+        post.tcp_options(syn_options(1410, 7));
+        feed.at_point(0);
+        feed.send_at(pre, 0.0);
+        feed.at_point(1);
+        feed.send_at(other, 0.000002);
+        feed.at_point(2);
+        feed.send_at(post, 0.000005);
+        const std::vector<ConnectionReport> r = a.finish();
+        ASSERT_EQ(r.size(), 2U);
+        const ConnectionReport& joined = r[0].as_sent ? r[0] : r[1];
+        const ConnectionReport& lone = r[0].as_sent ? r[1] : r[0];
+        ASSERT_TRUE(joined.as_sent);
+        EXPECT_EQ(track::to_string(joined.as_sent->client), "192.168.1.10:40000");
+        EXPECT_EQ(track::to_string(joined.client), "10.244.1.0:23456");
+        EXPECT_EQ(track::to_string(lone.client), "10.244.1.0:23457");
+        EXPECT_FALSE(lone.as_sent);
+    }
+}
+
+// Further apart than the window the order of two sightings is not known: options that fit
+// clamping in either order are the same SYN (clock skew), other window scales another SYN.
+TEST_F(NatJoin, SightingsFurtherApartThanTheWindowAreComparedInEitherOrder) {
+    PacketBuilder pre = pre_nat();
+    pre.tcp_options(syn_options(1410, 7));
+    PacketBuilder post = post_nat();
+    post.tcp_options(syn_options(1460, 7));  // higher, but which one came first is not known
+    at(0, pre, 0.0);
+    at(1, post, 5.0);
+    std::vector<ConnectionReport> r = a.finish();
+    ASSERT_EQ(r.size(), 2U);
+    for (const ConnectionReport& c : r) {
+        EXPECT_EQ(c.nat_problem, NatJoinProblem::ClockSkew);
+    }
+
+    analyze::ConnectionAnalyzer b{{}};
+    b.add_point("prenat");
+    b.add_point("flannel1");
+    Feeder feed_b{b};
+    post.tcp_options(syn_options(1460, 8));
+    feed_b.at_point(0);
+    feed_b.send_at(pre, 0.0);
+    feed_b.at_point(1);
+    feed_b.send_at(post, 5.0);
+    r = b.finish();
     ASSERT_EQ(r.size(), 2U);
     for (const ConnectionReport& c : r) {
         EXPECT_FALSE(c.as_sent);

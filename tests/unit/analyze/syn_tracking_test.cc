@@ -148,6 +148,37 @@ TEST_F(CaptureJoin, ASynNeverSeenAtTheOtherPointIsAHop) {
     EXPECT_EQ(r.hops[1].missing, 1U << 1);
 }
 
+// An MSS option and a window-scale option of `wscale`.
+PacketBuilder syn_with(std::uint16_t mss, std::uint8_t wscale) {
+    PacketBuilder b = syn(kIsn, 1);
+    b.tcp_options({2, 4, static_cast<std::uint8_t>(mss >> 8), static_cast<std::uint8_t>(mss), 1, 3,
+                   3, wscale});
+    return b;
+}
+
+TEST_F(CaptureJoin, AnotherWindowScaleAtTheOtherPointIsAnotherTransmission) {
+    feed.send(syn_with(1460, 7));
+    feed.at_point(1);
+    feed.send(syn_with(1460, 8));  // same IP ID, but nothing between points rewrites the shift
+    EXPECT_EQ(only(a).syns, 2U);
+}
+
+// Clamping lowers the MSS between points; the order in which the points report one SYN need
+// not be its path's, so a lower MSS at either point is the same transmission.
+TEST_F(CaptureJoin, AClampedMssAtEitherPointIsTheSameTransmission) {
+    for (const bool clamped_first : {false, true}) {
+        SCOPED_TRACE(clamped_first ? "clamped first" : "clamped second");
+        analyze::ConnectionAnalyzer b{{}};
+        b.add_point("client-eth0");
+        b.add_point("server-eth0");
+        Feeder f{b};
+        f.send(syn_with(clamped_first ? 1360 : 1460, 7));
+        f.at_point(1);
+        f.send(syn_with(clamped_first ? 1460 : 1360, 7));
+        EXPECT_EQ(only(b).syns, 1U);
+    }
+}
+
 TEST(FlowManagement, EvictionDecidesTheLeastRecentlyActiveWhenTheTableIsFull) {
     analyze::ConnectionOptions o;
     o.max_flows = 16;

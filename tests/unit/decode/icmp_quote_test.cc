@@ -114,6 +114,18 @@ TEST(TcpOptions, LengthBelowTwoOrPastTheEndIsMalformed) {
     EXPECT_FALSE(tcp_tsval(Bytes{past.data(), past.size()}));
 }
 
+TEST(TcpOptions, TheFirstOptionOfEachKindCounts) {
+    // mss 1360, mss 1460, wscale 7, wscale 9, TS val 5, TS val 6, end.
+    const std::vector<std::uint8_t> o{2, 4,  0x05, 0x50, 2, 4, 0x05, 0xb4, 3, 3, 7, 3,
+                                      3, 9,  8,    10,   0, 0, 0,    5,    0, 0, 0, 0,
+                                      8, 10, 0,    0,    0, 6, 0,    0,    0, 0, 0, 0};
+    const TcpOptions t = parse_tcp_options(Bytes{o.data(), o.size()});
+    EXPECT_EQ(t.mss, 1360);
+    EXPECT_EQ(t.window_scale, 7);
+    EXPECT_EQ(t.tsval, 5U);
+    EXPECT_EQ(tcp_tsval(Bytes{o.data(), o.size()}), 5U);
+}
+
 TEST(TcpOptions, TimestampWithAWrongLengthIsSkipped) {
     const std::vector<std::uint8_t> o{8, 6, 9, 9, 9, 9, 8, 10, 0, 0, 0, 7, 0, 0, 0, 0};
     EXPECT_EQ(tcp_tsval(Bytes{o.data(), o.size()}), 7U);

@@ -19,6 +19,7 @@
 
 #include <array>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -188,6 +189,52 @@ TEST(FastPath, TakesTunnelledAndPlainTcp) {
                                  .build();
     ASSERT_TRUE(same_or_declined(p, cut_padding.frame()));
     EXPECT_EQ(p.fast->layers()[plain::kEthernetLayer].claimed_len, 60U);
+}
+
+// A SYN's TSval, MSS and window scale go into the digest as analyze::digest() puts them (the
+// first option of each kind), plain and in VXLAN.
+TEST(FastPath, DigestsASynsOptionsAsTheGeneralPath) {
+    struct Case {
+        const char* name;
+        test::ByteVec options;
+        std::optional<std::uint32_t> tsval;
+        analyze::SynOptions syn;
+    };
+    using analyze::SynOptions;
+    const std::vector<Case> cases{
+        {"Linux: mss 1460, sackOK, TS, nop, wscale 7",
+         {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 3, 7},
+         0x01020304U,
+         {.mss = 1460, .wscale = 7, .present = SynOptions::kMss | SynOptions::kWscale}},
+        {"mss only", {2, 4, 0x02, 0x18}, std::nullopt, {.mss = 536, .present = SynOptions::kMss}},
+        {"two of each: the first counts",
+         {3, 3, 2, 3, 3, 9, 2, 4, 0x05, 0x50, 2, 4, 0x05, 0xb4},
+         std::nullopt,
+         {.mss = 1360, .wscale = 2, .present = SynOptions::kMss | SynOptions::kWscale}},
+        {"none", {}, std::nullopt, {}},
+    };
+    for (const Case& c : cases) {
+        for (const bool in_vxlan : {false, true}) {
+            SCOPED_TRACE(std::string(c.name) + (in_vxlan ? ", in VXLAN" : ""));
+            PacketBuilder b;
+            b.ethernet();
+            if (in_vxlan) {
+                b.ipv4("192.168.1.10", "192.168.1.20").udp(40000, 8472).vxlan(1).ethernet();
+            }
+            b.ipv4("10.244.1.0", "10.96.0.10").tcp(51000, 2049, decode::tcp_flag::kSyn, 7000);
+            if (!c.options.empty()) {
+                b.tcp_options(c.options);
+            }
+            const auto built = b.build();
+            Paths p;
+            ASSERT_TRUE(same_or_declined(p, built.frame()));
+            analyze::PacketDigest digest;
+            ASSERT_NE(fastpath::take_frame(built.frame(), {}, *p.fast, p.fast_verdicts, digest),
+                      Shape::None);
+            EXPECT_EQ(digest.segment.tsval, c.tsval);
+            EXPECT_EQ(digest.segment.syn, c.syn);
+        }
+    }
 }
 
 TEST(FastPath, DeclinesWhatIsInDoubt) {
