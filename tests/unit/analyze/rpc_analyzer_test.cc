@@ -199,3 +199,36 @@ TEST(RpcAnalyzer, DistinctProceduresPerConnectionAreBounded) {
 
 }  // namespace
 }  // namespace vxcheck::test
+
+namespace vxcheck::test {
+namespace {
+
+// A call that TCP carried and nothing answered, then other traffic (a ping, no RPC) for
+// `then_s` seconds: whether the connection is rpc_unanswered.
+bool unanswered_after_other_traffic(double then_s) {
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    analyze::RpcAnalyzer rpc;
+    a.add_plugin(rpc);
+    Feeder feed(a);
+    feed.send_at(client_segment(tf::kSyn, 1000), 0);
+    feed.send_at(
+        client_segment(tf::kAck | tf::kPsh, 1001, record({0x99, 0, 2, 100003, 3, 0, 0, 0, 0, 0})),
+        0.001);
+    PacketBuilder ping;
+    ping.ethernet().ipv4("10.244.1.5", "10.244.2.7").icmp(8, 0).payload(8);
+    feed.send_at(ping, 0.001 + then_s);
+    const auto reports = a.finish();
+    EXPECT_EQ(reports.size(), 1U);
+    return !reports.empty() && reports[0].has(analyze::Verdict::RpcUnanswered);
+}
+
+TEST(RpcAnalyzer, TheCaptureEndsAtItsLastPacketNotAtTheLastRpcSegment) {
+    // The rule: a call is unanswered when the capture continues 5 s after it; packets that are
+    // not RPC count (the capture ran on).
+    EXPECT_TRUE(unanswered_after_other_traffic(6.0));
+    EXPECT_FALSE(unanswered_after_other_traffic(3.0)) << "in the last 5 s of the capture: pending";
+}
+
+}  // namespace
+}  // namespace vxcheck::test
