@@ -190,6 +190,13 @@ struct EvidenceFrame {
     EvidenceNote note;
 };
 
+/// Capture points followed across points: point p is bit p of a PointMask, for the first
+/// kMaxPoints points. A later point is analysed as a point of its own (its packets' verdicts,
+/// SYN counts, retransmissions) but is in no mask: no hop, path order or last sighting names
+/// it, and the run counts it (ConnectionStats::points_not_followed).
+using PointMask = std::uint64_t;
+inline constexpr std::uint16_t kMaxPoints = 64;
+
 /// A cross-point observation of one SYN transmission of the decisive attempt (domain spec 5.3).
 struct Hop {
     enum class Kind : std::uint8_t {
@@ -204,9 +211,9 @@ struct Hop {
     std::uint32_t syn_number = 0;
     double offset_s = 0;
     std::uint16_t last_point = 0;
-    std::uint32_t missing = 0;  // bit p: capture point p
-    std::uint32_t seen = 0;     // OrderUnknown: bit p: capture point p
-    bool last_known = false;    // OrderUnknown: last_point is the last in path order
+    PointMask missing = 0;    // bit p: capture point p
+    PointMask seen = 0;       // OrderUnknown: bit p: capture point p
+    bool last_known = false;  // OrderUnknown: last_point is the last in path order
     std::uint16_t from_sport = 0;
     std::uint16_t from_point = 0;
     std::uint16_t to_sport = 0;
@@ -382,7 +389,9 @@ struct ConnectionReport {
     std::uint32_t flags_snaplen = 0;
 
     std::vector<std::string> points;  // capture points that saw the connection
-    std::vector<Hop> hops;            // cross-point observations (drops, rewrites)
+    // It was seen at points beyond kMaxPoints too, which `points` does not list.
+    bool points_beyond_cap = false;
+    std::vector<Hop> hops;  // cross-point observations (drops, rewrites)
     // The NAT path across capture points (issue 18): the connection as sent when a pre-NAT point
     // saw it, and the points in path order (set with as_sent, a join problem, or a point the
     // learned path expected and the SYN never reached).
@@ -456,6 +465,9 @@ struct ConnectionStats {
     std::uint64_t verdict_memory_evicted = 0;
     std::uint64_t detail_dropped = 0;
     std::uint64_t rpc_connections_dropped = 0;
+    // Capture points beyond the first kMaxPoints that carried packets: analysed, not followed
+    // across points (PointMask).
+    std::uint64_t points_not_followed = 0;
 };
 
 }  // namespace vxcheck::analyze
