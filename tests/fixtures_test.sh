@@ -3,7 +3,7 @@
 # (pcaps/, pcaps/bad/), tools/make_nfs_pcaps.py (pcaps/nfs/), tools/make_nat_pcaps.py
 # (pcaps/nat/), tools/make_tunnel_pcaps.py (GRE, ERSPAN, MPLS, IP-in-IP in pcaps/),
 # tools/make_frag_pcaps.py (pcaps/reassembly/) and tools/make_points_pcaps.py --fixtures (the
-# NFLOG capture).
+# NFLOG captures, points-beyond-cap.pcapng).
 set -u
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)

@@ -19,6 +19,9 @@ and, with --fixtures, the committed NFLOG capture of pcaps/ (see pcaps/README.md
                        length is below its own header
   nflog-one-way.pcap   `tcpdump -i nflog:5` of a raw-table OUTPUT rule on node a: one direction
                        of a host-network client's NFS connection (its calls, not the replies)
+  points-beyond-cap.pcapng  a pcapng with CAP_POINTS + 8 interfaces (veth00 ...): the same SYNs
+                       seen at every interface, at interfaces beyond the cap only, and at two
+                       interfaces below it (beyond_cap_fixture())
 
 Usage:  /usr/bin/python3 tools/make_points_pcaps.py OUTDIR
         /usr/bin/python3 tools/make_points_pcaps.py --fixtures OUTDIR
@@ -187,6 +190,54 @@ def nflog_fixture(outdir):
     write(os.path.join(outdir, "nflog-one-way.pcap"), pcap_file(LINKTYPE_NFLOG, one_way(3)))
 
 
+CAP_POINTS = 64  # capture points vxcheck follows across points (analyze::kMaxPoints)
+
+
+def beyond_cap_fixture(outdir):
+    """Three NFS connections between pods of one node, seen at CAP_POINTS + 8 interfaces of one
+    pcapng (veth00 ... veth71; a point each, one microsecond apart along the list):
+      10.244.1.5:41000  SYN #1 at 0 s seen at every interface and lost after the last one,
+                        SYN #2 at 1 s seen at every interface and answered there: 2 SYNs (as at
+                        each interface alone), connected after 1 s, no hop named
+      10.244.1.6:41001  one SYN seen at veth66 and veth70 only (beyond the cap), answered: 1 SYN
+      10.244.1.7:41002  SYN #1 seen at veth00 only, SYN #2 at 1 s at veth00 and veth01 and
+                        answered: SYN #1 never reached veth01 (a hop between followed points)
+    """
+    sys.path.insert(0, HERE)
+    import make_pcaps as mp
+    npoints = CAP_POINTS + 8
+    names = ["veth%02d" % i for i in range(npoints)]
+    server = "10.244.1.9"
+    mac_c, mac_s = "0a:58:0a:f4:01:05", "0a:58:0a:f4:01:09"
+    base = 1_700_000_200 * 1_000_000_000
+    rows = []
+
+    def put(points, t_us, ip, from_client=True):
+        order = points if from_client else list(reversed(points))
+        frame = mp.ethernet(mac_s, mac_c, mp.ETH_IPV4, ip) if from_client else \
+            mp.ethernet(mac_c, mac_s, mp.ETH_IPV4, ip)
+        for k, p in enumerate(order):
+            rows.append((base + (t_us + k) * 1000, p, len(rows), frame))
+
+    def connection(client, cport, t0, syn_points, answered_points, isn, id_c, ts_c):
+        conv = mp.TcpConv(client, cport, server, mp.NFS_PORT, isn, 0x5EED0000 + cport, id_c,
+                          0x6600, ts_c, 700000000)
+        for n, points in enumerate(syn_points):
+            put(points, t0 + n * 1_000_000, conv.syn(t0 + n * 1_000_000))
+        t = t0 + (len(syn_points) - 1) * 1_000_000 + 300
+        put(answered_points, t, conv.synack(t), from_client=False)
+        put(answered_points, t + 200, conv.seg("c", t + 200))
+
+    every = list(range(npoints))
+    connection("10.244.1.5", 41000, 0, [every, every], every, 0x51A00001, 0x2100, 2100000000)
+    connection("10.244.1.6", 41001, 5000, [[66, 70]], [66, 70], 0x51A00002, 0x2200, 2200000000)
+    connection("10.244.1.7", 41002, 9000, [[0], [0, 1]], [0, 1], 0x51A00003, 0x2300, 2300000000)
+    rows.sort(key=lambda r: (r[0], r[2]))
+    out = [shb()] + [idb(LINKTYPE_ETHERNET, name) for name in names]
+    out += [epb(p, ts, frame) for ts, p, _, frame in rows]
+    write(os.path.join(outdir, "points-beyond-cap.pcapng"), b"".join(out))
+
+
 def one_way(hook):
     """NFLOG records of a tap that sees one direction of a connection: a rule in the raw table's
     OUTPUT chain (hook 3) logs what a host-network client sends to a ClusterIP, never the
@@ -224,6 +275,7 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     if fixtures:
         nflog_fixture(outdir)
+        beyond_cap_fixture(outdir)
         return
     for name, points in SCENARIOS:
         scenario(outdir, name, points)

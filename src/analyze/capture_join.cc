@@ -5,6 +5,23 @@
 #include <bit>
 
 namespace vxcheck::analyze {
+namespace {
+
+// The outer source port of tx seen at one point and another at another point (both followed:
+// no hop names a point beyond kMaxPoints).
+void add_rewrite(const SynTx& tx, const Hop& which, ConnectionReport& r) {
+    if (tx.outer_changed && followed(tx.outer_point) && followed(tx.other_point)) {
+        Hop h = which;
+        h.kind = Hop::Kind::OuterPortRewritten;
+        h.from_sport = tx.outer_sport;
+        h.from_point = tx.outer_point;
+        h.to_sport = tx.other_sport;
+        h.to_point = tx.other_point;
+        r.hops.push_back(h);
+    }
+}
+
+}  // namespace
 
 void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r) {
     if (f.attempts.empty() || (std::popcount(f.points_c2s) < 2 && !nat.enabled())) {
@@ -17,12 +34,18 @@ void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r) {
         const SynTx& tx = a.tx[t];
         const Hop which{.syn_number = static_cast<std::uint32_t>(t + 1),
                         .offset_s = seconds_between(a.tx[0].ts, tx.ts)};
-        const std::uint32_t seen_missing =
+        if (tx.unfollowed) {
+            // Seen at a point not followed (beyond kMaxPoints): where it went last, and which
+            // point it missed, are unknown.
+            add_rewrite(tx, which, r);
+            continue;
+        }
+        const PointMask seen_missing =
             std::popcount(f.points_c2s) < 2 ? 0U : f.points_c2s & ~tx.points;
         std::uint16_t last = tx.last_point;
-        const std::uint32_t expected = nat.expected_missing(f, tx.points, last);
+        const PointMask expected = nat.expected_missing(f, tx.points, last);
         learned = learned || (expected & ~seen_missing) != 0;
-        const std::uint32_t missing = seen_missing | expected;
+        const PointMask missing = seen_missing | expected;
         if (missing != 0) {
             Hop h = which;
             h.kind = Hop::Kind::NeverReached;
@@ -35,7 +58,7 @@ void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r) {
             // A lost SYN (retransmitted, never answered or answered only later) after whose
             // points nothing learned comes. A lone unanswered SYN may still be answered.
             std::uint16_t at = kMaxPoints;
-            std::uint32_t unordered = 0;
+            PointMask unordered = 0;
             if (nat.order_unknown(f, tx.points, at, unordered)) {
                 Hop h = which;
                 h.kind = Hop::Kind::OrderUnknown;
@@ -46,15 +69,7 @@ void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r) {
                 r.hops.push_back(h);
             }
         }
-        if (tx.outer_changed) {
-            Hop h = which;
-            h.kind = Hop::Kind::OuterPortRewritten;
-            h.from_sport = tx.outer_sport;
-            h.from_point = tx.outer_point;
-            h.to_sport = tx.other_sport;
-            h.to_point = tx.other_point;
-            r.hops.push_back(h);
-        }
+        add_rewrite(tx, which, r);
     }
     if (learned && r.path.empty()) {
         nat.put_path(f, r);

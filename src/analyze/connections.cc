@@ -163,6 +163,9 @@ void ConnectionAnalyzer::Impl::on_tcp(const PacketDigest& d, const PacketContext
     ++f.packets;
     f.last = o.ts;
     f.points |= point_bit(ctx.point);
+    if (!followed(ctx.point)) [[unlikely]] {
+        f.unfollowed = true;
+    }
     const bool rst = (s.t.flags & decode::tcp_flag::kRst) != 0;
     const bool fin = (s.t.flags & decode::tcp_flag::kFin) != 0;
     learn_client(f, s, syn, ack, [this](const track::Endpoint& e) { return watched_server(e); });
@@ -294,6 +297,9 @@ void ConnectionAnalyzer::Impl::on_packet(const PacketContext& ctx) {
     }
     const PacketDigest& d = ctx.digest == nullptr ? scratch : *ctx.digest;
     now = d.ts;
+    if (!followed(ctx.point)) [[unlikely]] {
+        note_unfollowed(ctx.point);
+    }
     vteps.learn(pkt, ctx.verdicts, d);
     if (nat.observing()) {
         nat.observe(ctx, d);
@@ -317,6 +323,17 @@ void ConnectionAnalyzer::Impl::on_packet(const PacketContext& ctx) {
     }
 }
 
+void ConnectionAnalyzer::Impl::note_unfollowed(std::uint16_t point) {
+    const std::size_t i = point - kMaxPoints;
+    if (i >= unfollowed.size()) {
+        unfollowed.resize(i + 1);  // once per point: add_point() reserves the room
+    }
+    if (!unfollowed[i]) {
+        unfollowed[i] = true;
+        ++stats.points_not_followed;
+    }
+}
+
 ConnectionAnalyzer::ConnectionAnalyzer(ConnectionOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}
 
@@ -324,6 +341,9 @@ ConnectionAnalyzer::~ConnectionAnalyzer() = default;
 
 std::uint16_t ConnectionAnalyzer::add_point(std::string name) {
     impl_->points.push_back(std::move(name));
+    if (impl_->points.size() > kMaxPoints) {
+        impl_->unfollowed.resize(impl_->points.size() - kMaxPoints);
+    }
     // From the first point on: files are read one after another, and the first one's SYNs must
     // be in the index when a later file has the same SYN under another tuple.
     impl_->nat.enable(impl_->options);

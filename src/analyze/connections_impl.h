@@ -67,6 +67,9 @@ struct ConnectionAnalyzer::Impl {
     HeldReports held;
     Flow* current = nullptr;  // the flow of the packet being analysed, once it has one
     NatJoin nat;              // the join across NAT, with two or more capture points
+    // Points beyond kMaxPoints that carried a packet (ConnectionStats::points_not_followed):
+    // index point - kMaxPoints.
+    std::vector<bool> unfollowed;
 
     // f is the pre-NAT record of another flow and is reported inside it (nat_join.h).
     [[nodiscard]] bool absorbed(const Flow& f) const noexcept { return nat.absorbed(f); }
@@ -129,6 +132,10 @@ struct ConnectionAnalyzer::Impl {
                  Timestamp ts);
 
     void on_packet(const PacketContext& ctx);
+
+    // A packet at a point beyond kMaxPoints: counts the point once (the packet is analysed,
+    // the point is in no mask).
+    void note_unfollowed(std::uint16_t point);
 
     // The dirty list keeps, once each, only the keys of tracked flows still marked: without
     // poll() (analyze) it would grow by a key for every connection ever marked. The next

@@ -62,7 +62,7 @@ void NatJoin::on_data(Flow& f, const Segment& s, const Observation& o, bool from
         return;
     }
     FlowData& d = n->data;
-    const std::uint32_t bit = point_bit(point);
+    const PointMask bit = point_bit(point);
     d.points[from_client ? 0 : 1] |= bit;
     const bool nflog = logged_by_nflog(o);
     const auto near = [&](const DataTx& t) {
@@ -120,10 +120,10 @@ void NatJoin::on_data(Flow& f, const Segment& s, const Observation& o, bool from
 }
 
 NatJoin::Judged NatJoin::judge(const Flow& f, const FlowData& d, DataTx& t) const noexcept {
-    std::uint32_t candidates = d.points[t.from_client ? 0 : 1] & ~t.points & started_;
-    std::uint32_t ripe = 0;  // candidates where it can no longer arrive
+    PointMask candidates = d.points[t.from_client ? 0 : 1] & ~t.points & started_;
+    PointMask ripe = 0;  // candidates where it can no longer arrive
     for (std::uint16_t q = 0; q < kMaxPoints; ++q) {
-        const std::uint32_t bit = point_bit(q);
+        const PointMask bit = point_bit(q);
         if ((candidates & bit) == 0) {
             continue;
         }
@@ -136,7 +136,7 @@ NatJoin::Judged NatJoin::judge(const Flow& f, const FlowData& d, DataTx& t) cons
             overtaken = overtaken || (u.from_client == t.from_client && (u.points & bit) != 0 &&
                                       seconds_between(t.ts, u.ts) > 0);
         }
-        ripe |= overtaken ? bit : 0U;
+        ripe |= overtaken ? bit : PointMask{0};
     }
     if (candidates == 0) {
         return Judged::Complete;
@@ -145,7 +145,7 @@ NatJoin::Judged NatJoin::judge(const Flow& f, const FlowData& d, DataTx& t) cons
     if (path == nullptr) {
         return Judged::Complete;  // no order learned: nothing is said
     }
-    std::array<std::uint32_t, kMaxPoints> follows{};
+    std::array<PointMask, kMaxPoints> follows{};
     closure(*path, follows);
     std::uint16_t last = t.last_point;
     t.missing = first_missing(follows, t.points, ripe, last);

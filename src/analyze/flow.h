@@ -21,9 +21,8 @@ inline constexpr std::size_t kMaxSports = 8;      // outer source ports kept per
 inline constexpr std::size_t kMaxCandidates = 8;  // bad outer checksums kept per connection
 inline constexpr std::size_t kMaxEvidence = 32;   // frames copied per connection
 inline constexpr std::size_t kMaxHistory = 24;
-inline constexpr std::size_t kMaxPlain = 64;     // untunnelled sightings kept per connection
-inline constexpr std::uint16_t kMaxPoints = 32;  // capture points tracked in bit masks
-inline constexpr std::size_t kMaxSeen = 16;      // points whose first SYN is kept per connection
+inline constexpr std::size_t kMaxPlain = 64;  // untunnelled sightings kept per connection
+inline constexpr std::size_t kMaxSeen = 16;   // points whose first SYN is kept per connection
 inline constexpr std::size_t kDataRing = 64;  // data transmissions followed at once per connection
 inline constexpr std::size_t kMaxDataLost = 8;  // data transmissions kept that missed a point
 // A point that went on capturing this long after a data transmission and never saw it, missed
@@ -36,8 +35,13 @@ inline double seconds_between(Timestamp a, Timestamp b) noexcept {
            (static_cast<double>(b.nsec) - static_cast<double>(a.nsec)) * 1e-9;
 }
 
-inline std::uint32_t point_bit(std::uint16_t point) noexcept {
-    return point < kMaxPoints ? (1U << point) : 0U;
+// A point's bit in a PointMask (connection_report.h); 0 for a point not followed across points.
+inline PointMask point_bit(std::uint16_t point) noexcept {
+    return point < kMaxPoints ? (PointMask{1} << point) : PointMask{0};
+}
+
+inline bool followed(std::uint16_t point) noexcept {
+    return point < kMaxPoints;
 }
 
 /// One SYN transmission, joined across capture points by IP ID and TSval.
@@ -46,10 +50,14 @@ struct SynTx {
     Timestamp last_ts;
     std::uint16_t ip_id = 0;
     std::optional<std::uint32_t> tsval;
-    std::uint32_t points = 0;
+    PointMask points = 0;  // the followed points that saw it
     std::uint16_t first_point = 0;
-    std::uint16_t last_point = 0;
-    SynOptions syn;  // its MSS and window-scale options, as first seen
+    std::uint16_t last_point = 0;  // the last followed point (not logged by NFLOG) that saw it
+    SynOptions syn;                // its MSS and window-scale options, as first seen
+    // Seen at a point not followed (beyond kMaxPoints): `unfollowed_point` is the first such.
+    // Its last point and the points it missed are then unknown (describe_hops says nothing).
+    bool unfollowed = false;
+    std::uint16_t unfollowed_point = 0;
     std::uint64_t frame = 0;
     bool has_outer = false;
     bool first_tunnelled = false;  // the first sighting came in a tunnel (has_outer: any did)
@@ -136,13 +144,13 @@ struct DataTx {
     std::uint64_t frame = 0;  // the first sighting's frame
     std::uint32_t seq = 0;
     std::uint32_t length = 0;
-    std::uint32_t points = 0;
+    PointMask points = 0;
     std::uint16_t ip_id = 0;
     std::uint16_t first_point = 0;
     std::uint16_t last_point = 0;  // the latest sighting not logged by NFLOG (nat_join.h)
     bool from_client = false;
     // Judged lost: the first points after reached_last on its path that it never reached.
-    std::uint32_t missing = 0;
+    PointMask missing = 0;
     std::uint16_t reached_last = 0;
 };
 
@@ -154,9 +162,9 @@ struct FlowData {
     std::vector<DataTx> lost;  // the first kMaxDataLost
     std::uint64_t followed = 0;
     std::uint64_t lost_total = 0;
-    std::uint64_t not_judged = 0;           // left the ring while still on their way
-    std::array<std::uint32_t, 2> points{};  // points that saw data, per direction ([0] client)
-    std::uint8_t next = 0;                  // the ring's oldest entry, once it is full
+    std::uint64_t not_judged = 0;       // left the ring while still on their way
+    std::array<PointMask, 2> points{};  // points that saw data, per direction ([0] client)
+    std::uint8_t next = 0;              // the ring's oldest entry, once it is full
 };
 
 // A flow's NAT-path state, kept beside the table (nat_join.h) for the flows that have one, so
@@ -175,28 +183,25 @@ enum class Event : std::uint8_t { Syn, SynAck, Rst, Fin, Data, Ack };
 
 // Laid out for the per-packet path: everything a segment of a known connection reads or writes
 // is in the first two cache lines (the key and counters, then sequence and tunnel state), and
-// nothing else is touched unless something happens (a SYN, an answer, a new outer port or VTEP
-// pair, a bad checksum). With thousands of connections their state does not stay in the cache
-// while the capture streams through it: two lines, which the adjacent-line prefetcher fetches
-// together, instead of four or five per packet. With plug-ins registered a segment also reads
-// `id`, the first field of line 3, which is prefetched with the others then. The rest lives
-// behind vectors at the end, allocated only when a flow has it (the memory a SYN flood costs:
-// tools/bench/README.md).
+// nothing else is touched unless something happens (a SYN, an answer, a data retransmission, a
+// new outer port or VTEP pair, a bad checksum, a point not followed). With thousands of connections
+// their state does not stay in the cache while the capture streams through it: two lines, which the
+// adjacent-line prefetcher fetches together, instead of four or five per packet. With plug-ins
+// registered a segment also reads `id`, the first field of line 3, which is prefetched with the
+// others then. The rest lives behind vectors at the end, allocated only when a flow has it (the
+// memory a SYN flood costs: tools/bench/README.md).
 struct alignas(64) Flow {
     // --- line 1 ---
     track::FlowKey key;
     std::uint64_t packets = 0;
     Timestamp last;
     // --- line 2 ---
-    // Data retransmissions per direction, counted at the first capture point of that direction
-    // (the same segment seen at another point is not a retransmission).
-    std::array<std::uint64_t, 2> retransmissions{};
     std::array<std::uint32_t, 2> next_seq{};
     // The outer IPv4 VTEP pair last stored in outer_client/outer_server, as (client << 32 |
     // server); 0: none, or not IPv4 (they are then written every time).
     std::uint64_t outer_pair = 0;
-    std::uint32_t points = 0;
-    std::uint32_t points_c2s = 0;
+    PointMask points = 0;      // the followed points that saw it (connection_report.h)
+    PointMask points_c2s = 0;  // ... a packet from the client
     std::uint32_t vni = 0;
     std::array<std::uint16_t, 2> seq_point{};
     std::array<std::uint16_t, 2> last_sport{};  // the outer source port last seen, per direction
@@ -207,12 +212,20 @@ struct alignas(64) Flow {
     bool client_is_lo = false;  // the client is key.lo (else key.hi)
     bool tunnelled = false;
     // --- line 3: the plug-ins' per-flow state index, then the rest: once per flow, or on events
-    std::uint32_t id = 0;  // the table's index_of(): plug-ins' per-flow state (plugin.h)
-    bool live = false;     // in use (the table reuses dead entries)
+    // (line 2 has room to spare: `id` starts line 3 wherever line 2 ends)
+    alignas(64) std::uint32_t id = 0;  // the table's index_of(): plug-ins' state (plugin.h)
+    bool live = false;                 // in use (the table reuses dead entries)
     // An allocation failure, or the state budget, cost it detail (ConnectionReport::incomplete).
     bool incomplete = false;
+    // A packet of it came at a point not followed (beyond kMaxPoints): `points` is not all of
+    // the points that saw it.
+    bool unfollowed = false;
     std::uint8_t history_len = 0;
     std::array<char, kMaxHistory> history{};
+    // Data retransmissions per direction, counted at the first capture point of that direction
+    // (the same segment seen at another point is not a retransmission). In line 3: written only
+    // when a segment is one, so line 2 has room for the 64-bit point masks.
+    std::array<std::uint64_t, 2> retransmissions{};
     // Tunnel context, client -> server direction (the one NAT rewrites).
     std::array<std::uint8_t, 2> nsports{};
     std::array<std::uint16_t, 2> sports_cut{};  // changes to a port beyond the list (saturating)

@@ -134,6 +134,7 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
             r.points.push_back(points[p]);
         }
     }
+    r.points_beyond_cap = f.unfollowed;
     if (const NatLink* l = nat.link_of(f); l != nullptr && l->kind == NatLink::Kind::Joined) {
         if (const Flow* pre = flows.find(l->other); pre != nullptr) {
             credit_answers(*pre, f);

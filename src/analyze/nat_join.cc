@@ -84,6 +84,9 @@ std::optional<PointSeen> first_sighting(const Flow& f) noexcept {
         return std::nullopt;
     }
     const SynTx& tx = f.attempts.front().tx.front();
+    if (!followed(tx.first_point)) {
+        return std::nullopt;  // a point not followed is no hop
+    }
     return PointSeen{
         .ts = tx.ts,
         .frame = tx.frame,
@@ -267,8 +270,8 @@ bool logged_before_nat(const decode::DecodedPacket& p) noexcept {
 
 void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
                      track::FlowTable<Flow>& flows) {
-    if (!enabled()) {
-        return;
+    if (!enabled() || !followed(o.ctx.point)) {
+        return;  // a point not followed is no hop and joins nothing
     }
     const PointSeen here{.ts = o.ts,
                          .frame = o.ctx.packet.frame().number,
@@ -281,7 +284,7 @@ void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
                          .outer_status = s.tunnelled && s.outer_verdict_known
                                              ? s.outer_verdict.status
                                              : verify::Status::Unverified};
-    if (here.logged_before_nat && here.point < kMaxPoints) {
+    if (here.logged_before_nat) {
         logged_points_ |= point_bit(here.point);
     }
     const NatLink* l = link_of(f);
@@ -494,10 +497,14 @@ void NatJoin::order(Path& path, const PointSeen& a, const PointSeen& b, bool rea
     }
 }
 
-void NatJoin::closure(const Path& path, std::array<std::uint32_t, kMaxPoints>& out) noexcept {
+void NatJoin::closure(const Path& path, std::array<PointMask, kMaxPoints>& out) noexcept {
     out = path.after;
-    for (std::uint16_t k = 0; k < kMaxPoints; ++k) {  // Warshall, on bit masks
-        for (std::uint16_t p = 0; p < kMaxPoints; ++p) {
+    // Warshall, on bit masks, over the points that carried traffic to the subnet: no other
+    // point is ordered (order() marks both points carried).
+    for (PointMask ks = path.carried; ks != 0; ks &= ks - 1) {
+        const auto k = static_cast<std::uint16_t>(std::countr_zero(ks));
+        for (PointMask ps = path.carried; ps != 0; ps &= ps - 1) {
+            const auto p = static_cast<std::uint16_t>(std::countr_zero(ps));
             if ((out[p] & point_bit(k)) != 0) {
                 out[p] |= out[k];
             }
@@ -650,10 +657,10 @@ const NatJoin::Path* NatJoin::path_to(const track::Endpoint& dst) const noexcept
     return nullptr;
 }
 
-std::uint32_t NatJoin::first_missing(const std::array<std::uint32_t, kMaxPoints>& follows,
-                                     std::uint32_t reached, std::uint32_t candidates,
-                                     std::uint16_t& last) noexcept {
-    std::uint32_t next = 0;
+PointMask NatJoin::first_missing(const std::array<PointMask, kMaxPoints>& follows,
+                                 PointMask reached, PointMask candidates,
+                                 std::uint16_t& last) noexcept {
+    PointMask next = 0;
     for (std::uint16_t p = 0; p < kMaxPoints; ++p) {
         if ((reached & point_bit(p)) != 0) {
             next |= follows[p];
@@ -661,14 +668,14 @@ std::uint32_t NatJoin::first_missing(const std::array<std::uint32_t, kMaxPoints>
     }
     next &= ~reached & candidates;
     // Only points after the last one reached: one that precedes a reached point was passed.
-    std::uint32_t beyond = 0;
+    PointMask beyond = 0;
     for (std::uint16_t q = 0; q < kMaxPoints; ++q) {
         if ((next & point_bit(q)) != 0 && (follows[q] & reached) == 0) {
             beyond |= point_bit(q);
         }
     }
     // The first of them: one no other of them precedes.
-    std::uint32_t first = 0;
+    PointMask first = 0;
     for (std::uint16_t q = 0; q < kMaxPoints; ++q) {
         if ((beyond & point_bit(q)) == 0) {
             continue;
@@ -693,20 +700,19 @@ std::uint32_t NatJoin::first_missing(const std::array<std::uint32_t, kMaxPoints>
     return first;
 }
 
-std::uint32_t NatJoin::expected_missing(const Flow& f, std::uint32_t reached,
-                                        std::uint16_t& last) const noexcept {
+PointMask NatJoin::expected_missing(const Flow& f, PointMask reached,
+                                    std::uint16_t& last) const noexcept {
     const Path* path = path_of(f);
     if (path == nullptr || reached == 0) {
         return 0;
     }
-    std::array<std::uint32_t, kMaxPoints> follows{};
+    std::array<PointMask, kMaxPoints> follows{};
     closure(*path, follows);
-    return first_missing(follows, reached, ~std::uint32_t{0}, last);
+    return first_missing(follows, reached, ~PointMask{0}, last);
 }
 
-std::vector<std::uint16_t> NatJoin::path_order(const track::Endpoint& dst,
-                                               std::uint32_t points) const {
-    std::array<std::uint32_t, kMaxPoints> follows{};
+std::vector<std::uint16_t> NatJoin::path_order(const track::Endpoint& dst, PointMask points) const {
+    std::array<PointMask, kMaxPoints> follows{};
     if (const Path* path = path_to(dst)) {
         closure(*path, follows);
     }
@@ -733,8 +739,8 @@ std::vector<std::uint16_t> NatJoin::path_order(const track::Endpoint& dst,
     return out;
 }
 
-bool NatJoin::order_unknown(const Flow& f, std::uint32_t reached, std::uint16_t& last,
-                            std::uint32_t& unordered) const noexcept {
+bool NatJoin::order_unknown(const Flow& f, PointMask reached, std::uint16_t& last,
+                            PointMask& unordered) const noexcept {
     unordered = 0;
     if (!several_points() || reached == 0) {
         return false;
@@ -743,10 +749,10 @@ bool NatJoin::order_unknown(const Flow& f, std::uint32_t reached, std::uint16_t&
     if (path == nullptr) {
         return false;
     }
-    std::array<std::uint32_t, kMaxPoints> follows{};
+    std::array<PointMask, kMaxPoints> follows{};
     closure(*path, follows);
-    std::uint32_t after_reached = 0;
-    std::uint32_t ordered = 0;  // points ordered against another one on this path
+    PointMask after_reached = 0;
+    PointMask ordered = 0;  // points ordered against another one on this path
     for (std::uint16_t p = 0; p < kMaxPoints; ++p) {
         if ((reached & point_bit(p)) != 0) {
             after_reached |= follows[p];
@@ -791,7 +797,7 @@ void NatJoin::decide(const Flow& f, ConnectionReport& r) const {
         r.nat_skew_s = l->skew_s;
     } else if (l != nullptr && l->kind == NatLink::Kind::WrongOrder) {
         r.nat_problem = NatJoinProblem::WrongOrder;
-    } else if (l == nullptr && pre_points_ != 0 && f.points != 0 &&
+    } else if (l == nullptr && pre_points_ != 0 && f.points != 0 && !f.unfollowed &&
                (f.points & ~pre_points_) == 0) {
         r.nat_problem = NatJoinProblem::Unmatched;
     }
@@ -811,7 +817,7 @@ void NatJoin::decide(const Flow& f, ConnectionReport& r) const {
                                          .before = l->client};
     // Outer SNAT: the same transmission's outer packet at a pre-NAT point (before POSTROUTING:
     // one that saw the connection as sent, or an NFLOG tap before NAT) and at a point after it.
-    const std::uint32_t before = pre_points_ | logged_points_;
+    const PointMask before = pre_points_ | logged_points_;
     for (const PointSeen& a : seen) {
         if (!a.tunnelled || a.pre_nat || (before & point_bit(a.point)) == 0) {
             continue;

@@ -42,6 +42,9 @@
 // is compared with that path: the first point after its last one that it never reached is
 // where it was lost; where nothing captured says which point comes after its last one, the
 // report says so (Hop::Kind::OrderUnknown) rather than guessing.
+//
+// A point beyond kMaxPoints (connection_report.h) takes no part: its SYNs are not indexed,
+// joined or listed as hops, and its packets teach no order.
 
 #include <array>
 #include <cstdint>
@@ -81,8 +84,8 @@ class NatJoin {
 
     /// The points the learned path to f's server expects after those in `reached`, that it
     /// never reached, and the last reached point before them; 0 when none.
-    [[nodiscard]] std::uint32_t expected_missing(const Flow& f, std::uint32_t reached,
-                                                 std::uint16_t& last) const noexcept;
+    [[nodiscard]] PointMask expected_missing(const Flow& f, PointMask reached,
+                                             std::uint16_t& last) const noexcept;
 
     /// For a packet of f that reached the points in `reached` and where expected_missing() found
     /// nothing: whether nothing learned follows its last point (`last`, the reached point no
@@ -90,8 +93,8 @@ class NatJoin {
     /// points with another (else the points are captures of unrelated places: nothing is said);
     /// `unordered` gets the points that carried traffic to f's server's subnet that it never
     /// reached and whose place on the path is unknown.
-    [[nodiscard]] bool order_unknown(const Flow& f, std::uint32_t reached, std::uint16_t& last,
-                                     std::uint32_t& unordered) const noexcept;
+    [[nodiscard]] bool order_unknown(const Flow& f, PointMask reached, std::uint16_t& last,
+                                     PointMask& unordered) const noexcept;
 
     /// Fills r.path from f's hops, in path order (a pre-NAT hop with the tuple as sent).
     void put_path(const Flow& f, ConnectionReport& r) const;
@@ -99,7 +102,7 @@ class NatJoin {
     /// The points of `points` in the order learned for the path to dst's subnet (a point that
     /// follows more of the others comes later; ties, and a path not learned, by point number).
     [[nodiscard]] std::vector<std::uint16_t> path_order(const track::Endpoint& dst,
-                                                        std::uint32_t points) const;
+                                                        PointMask points) const;
 
     /// A data segment (payload > 0) of f at o.ctx.point, while observing() (data_path.cc): the
     /// same transmission seen at another point joins it (DataTx), a new one enters f's ring, and
@@ -122,11 +125,12 @@ class NatJoin {
     void clear() noexcept { state_.clear(); }
 
     /// Points that saw a pre-NAT record (of a joined connection).
-    [[nodiscard]] std::uint32_t pre_nat_points() const noexcept { return pre_points_; }
+    [[nodiscard]] PointMask pre_nat_points() const noexcept { return pre_points_; }
     /// Whether every point that saw f logs before NAT: a pre-NAT point of a joined connection,
-    /// or one whose SYNs NFLOG logged at PREROUTING or OUTPUT.
+    /// or one whose SYNs NFLOG logged at PREROUTING or OUTPUT (never known of a point not
+    /// followed).
     [[nodiscard]] bool before_nat_only(const Flow& f) const noexcept {
-        return f.points != 0 && (f.points & ~(pre_points_ | logged_points_)) == 0;
+        return f.points != 0 && !f.unfollowed && (f.points & ~(pre_points_ | logged_points_)) == 0;
     }
 
     /// Counters: joins made, and identities matched but not joined (clock skew, wrong order).
@@ -149,8 +153,8 @@ class NatJoin {
     };
     struct Path {
         track::Endpoint subnet;
-        std::array<std::uint32_t, kMaxPoints> after{};  // bit q of after[p]: q follows p
-        std::uint32_t carried = 0;  // bit p: point p carried traffic to the subnet
+        std::array<PointMask, kMaxPoints> after{};  // bit q of after[p]: q follows p
+        PointMask carried = 0;                      // bit p: point p carried traffic to the subnet
         bool used = false;
     };
     static constexpr std::size_t kMaxPaths = 64;
@@ -159,7 +163,7 @@ class NatJoin {
         std::uint64_t key = 0;  // 0: empty
         Timestamp first_ts;
         Timestamp last_ts;
-        std::uint32_t points = 0;
+        PointMask points = 0;
         std::uint16_t first_point = 0;
         std::uint16_t last_point = 0;
         std::uint8_t first_how = 0;  // kTunnelled | kBeforeNat
@@ -183,15 +187,15 @@ class NatJoin {
     static void order(Path& path, const PointSeen& a, const PointSeen& b,
                       bool read_order = false) noexcept;
     // after[] made transitive: bit q of out[p]: q is known to follow p.
-    static void closure(const Path& path, std::array<std::uint32_t, kMaxPoints>& out) noexcept;
+    static void closure(const Path& path, std::array<PointMask, kMaxPoints>& out) noexcept;
     [[nodiscard]] std::vector<PointSeen> path_sightings(const Flow& f) const;
     [[nodiscard]] const Path* path_to(const track::Endpoint& dst) const noexcept;
     // Of `candidates`, the points that follow a point of `reached` on the path (closure()
     // `follows`) and precede none of them, and of those the first ones; `last`: the reached
     // point just before them.
-    static std::uint32_t first_missing(const std::array<std::uint32_t, kMaxPoints>& follows,
-                                       std::uint32_t reached, std::uint32_t candidates,
-                                       std::uint16_t& last) noexcept;
+    static PointMask first_missing(const std::array<PointMask, kMaxPoints>& follows,
+                                   PointMask reached, PointMask candidates,
+                                   std::uint16_t& last) noexcept;
     // data_path.cc: whether t missed a point (Lost: sets t.missing and t.reached_last), or
     // may still reach one (Pending).
     enum class Judged : std::uint8_t { Complete, Lost, Pending };
@@ -204,14 +208,14 @@ class NatJoin {
     std::uint32_t points_ = 0;
     bool expect_several_ = false;  // ConnectionOptions::several_points
     std::unordered_map<track::FlowKey, FlowNat, track::FlowKeyHash> state_;
-    std::uint32_t pre_points_ = 0;
-    std::uint32_t logged_points_ = 0;  // points whose SYNs NFLOG logged before NAT
+    PointMask pre_points_ = 0;
+    PointMask logged_points_ = 0;  // points whose SYNs NFLOG logged before NAT
     double window_s_ = 1.0;
     // Each point's first and latest packet (observe()): a point expects a packet only while
     // it was capturing.
     std::array<Timestamp, kMaxPoints> point_first_{};
     std::array<Timestamp, kMaxPoints> point_last_{};
-    std::uint32_t started_ = 0;
+    PointMask started_ = 0;
     std::uint8_t prefix_len_ = 24;
 };
 

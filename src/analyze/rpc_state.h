@@ -456,7 +456,7 @@ struct RpcAnalyzer::Impl {
         Timestamp first;
         Timestamp last;
         std::uint64_t packets = 0;
-        std::uint32_t points = 0;               // capture points (bit per point)
+        PointMask points = 0;                   // capture points (bit per point)
         std::array<std::uint32_t, 2> copies{};  // datagrams per direction: a copy's position
         std::size_t findings_polled = 0;        // findings when poll() last looked
         std::uint32_t emitted = 0;              // verdict bits poll() reported
@@ -478,8 +478,8 @@ struct RpcAnalyzer::Impl {
         std::uint64_t alloc_failures = 0;
     };
     std::unordered_map<track::FlowKey, UdpFlow, track::FlowKeyHash> udp_flows;
-    std::vector<std::pair<std::uint32_t, ConnectionReport>> udp_decided;  // (points, report)
-    std::array<std::uint64_t, 65536 / 64> learned_ports{};                // a bit per port
+    std::vector<std::pair<PointMask, ConnectionReport>> udp_decided;  // (points, report)
+    std::array<std::uint64_t, 65536 / 64> learned_ports{};            // a bit per port
     std::size_t learned_count = 0;
     std::vector<PortQuery> port_queries;  // oldest first, at most kMaxPortQueries
     UdpCounters udp;

@@ -43,7 +43,7 @@ std::uint32_t verdict_bits(const std::vector<Verdict>& verdicts) noexcept {
     return bits;
 }
 
-void name_points(std::uint32_t bits, const std::vector<std::string>& points, ConnectionReport& r) {
+void name_points(PointMask bits, const std::vector<std::string>& points, ConnectionReport& r) {
     for (std::uint16_t p = 0; p < std::min<std::size_t>(points.size(), kMaxPoints); ++p) {
         if ((bits & point_bit(p)) != 0) {
             r.points.push_back(points[p]);

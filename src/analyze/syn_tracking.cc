@@ -32,18 +32,39 @@ Attempt* attempt_for(Flow& f, std::uint32_t isn, const Observation& o) {
     return &a;
 }
 
+// Whether transmission c may have been seen at `point` already. A followed point is in its
+// mask. Of the points not followed (beyond kMaxPoints) it keeps the first one only: at another
+// such point it counts as not seen there.
+bool seen_at(const SynTx& c, std::uint16_t point) noexcept {
+    return followed(point) ? (c.points & point_bit(point)) != 0
+                           : c.unfollowed && c.unfollowed_point == point;
+}
+
 // The same transmission seen at another capture point has the same IP ID and TSval, and
 // options that fit MSS clamping in one order or the other (the order in which points report a
-// packet need not be its path's: nat_join.h).
+// packet need not be its path's: nat_join.h); the latest such transmission not seen at this
+// point yet. At a point not followed this cannot be told
+// for sure: a SYN with the IP ID and TSval of one seen elsewhere is taken as that one (the
+// common case: one SYN crossing many interfaces counts once, as a run on each point's capture
+// alone counts it), and only a second sighting at the first such point that saw it starts a
+// transmission of its own (a duplicate at another point beyond the cap is not told apart).
 SynTx* same_transmission(Attempt& a, const Segment& s, std::uint16_t point) noexcept {
     SynTx* tx = nullptr;
     for (SynTx& c : a.tx) {
-        if (c.ip_id == s.ip_id && c.tsval == s.tsval && (c.points & point_bit(point)) == 0 &&
+        if (c.ip_id == s.ip_id && c.tsval == s.tsval && !seen_at(c, point) &&
             options_may_match(c.syn, s.syn, s.src.v6)) {
             tx = &c;
         }
     }
     return tx;
+}
+
+// A sighting at a point not followed: the first such point is kept (seen_at()).
+void note_unfollowed(SynTx& tx, std::uint16_t point) noexcept {
+    if (!followed(point) && !tx.unfollowed) {
+        tx.unfollowed = true;
+        tx.unfollowed_point = point;
+    }
 }
 
 // NFLOG stamps a packet when the reader gets it, which may be after the same packet's capture at
@@ -56,10 +77,13 @@ bool logged_by_nflog(const Observation& o) noexcept {
     return !layers.empty() && layers.front().proto == decode::Proto::Nflog;
 }
 
+// A point not followed is never the transmission's last point: where it went after a followed
+// point is then unknown (tx.unfollowed), and describe_hops() says nothing of it.
 void join_transmission(SynTx& tx, const Segment& s, const Observation& o) noexcept {
     tx.points |= point_bit(o.ctx.point);
+    note_unfollowed(tx, o.ctx.point);
     const bool nflog = logged_by_nflog(o);
-    if (!nflog) {
+    if (!nflog && followed(o.ctx.point)) {
         tx.last_ts = o.ts;
         tx.last_point = o.ctx.point;
     }
@@ -123,6 +147,7 @@ void on_syn(Flow& f, const Segment& s, const Observation& o) {
                                        .last_point = o.ctx.point,
                                        .syn = s.syn,
                                        .frame = o.ctx.packet.frame().number});
+    note_unfollowed(n, o.ctx.point);
     if (s.tunnelled) {
         n.has_outer = true;
         n.first_tunnelled = true;

@@ -25,17 +25,17 @@ using analyze::Schedule;
 using analyze::Verdict;
 using Sentences = std::vector<std::string>;
 
-constexpr std::size_t kMaxPointBits = 32;  // capture points tracked in bit masks
+constexpr std::size_t kMaxPointBits = analyze::kMaxPoints;  // capture points in bit masks
 
 std::string point_name(const std::vector<std::string>& points, std::size_t p) {
     return p < points.size() ? points[p] : "?";
 }
 
 // The names of the points in `mask`, in point order, comma-separated.
-std::string names_in(std::uint32_t mask, const std::vector<std::string>& points) {
+std::string names_in(analyze::PointMask mask, const std::vector<std::string>& points) {
     std::string out;
     for (std::size_t p = 0; p < std::min(points.size(), kMaxPointBits); ++p) {
-        if ((mask & (1U << p)) != 0) {
+        if (((mask >> p) & 1U) != 0) {
             out += (out.empty() ? "" : ", ") + points[p];
         }
     }
@@ -581,7 +581,7 @@ std::string hop_words(const analyze::Hop& h, const std::vector<std::string>& poi
                point_name(points, h.from_point) + " became " + std::to_string(h.to_sport) + " at " +
                point_name(points, h.to_point);
     }
-    const auto names = [&](std::uint32_t mask) { return names_in(mask, points); };
+    const auto names = [&](analyze::PointMask mask) { return names_in(mask, points); };
     if (h.kind == analyze::Hop::Kind::OrderUnknown) {
         std::string s = which + ": seen at " + names(h.seen);
         if (h.last_known && std::popcount(h.seen) > 1) {

@@ -111,9 +111,9 @@ ordered_json path_hop_json(const analyze::PathHop& h, const std::vector<std::str
     return j;
 }
 
-ordered_json point_list(std::uint32_t mask, const std::vector<std::string>& points) {
+ordered_json point_list(analyze::PointMask mask, const std::vector<std::string>& points) {
     ordered_json list = ordered_json::array();
-    for (std::uint16_t p = 0; p < 32 && p < points.size(); ++p) {
+    for (std::uint16_t p = 0; p < analyze::kMaxPoints && p < points.size(); ++p) {
         if ((mask >> p) & 1U) {
             list.push_back(points[p]);
         }
@@ -311,6 +311,9 @@ void put_path(ordered_json& j, const analyze::ConnectionReport& c,
         }
     }
     j["points"] = c.points;
+    if (c.points_beyond_cap) {
+        j["points_beyond_cap"] = true;  // seen at points `points` does not list (not followed)
+    }
     if (!c.hops.empty() || !c.path.empty()) {
         ordered_json hops = ordered_json::array();
         for (const analyze::PathHop& h : c.path) {

@@ -102,6 +102,10 @@ ordered_json totals_json(const ConnectionTotals& ct) {
                                 {"verdict_memory", s.verdict_memory_evicted},
                                 {"connection_detail", s.detail_dropped},
                                 {"rpc_connections", s.rpc_connections_dropped}};
+    if (s.points_not_followed != 0) {
+        // only when more capture points than analyze::kMaxPoints carried packets
+        j["points_not_followed"] = s.points_not_followed;
+    }
     if (s.udp_datagrams + s.udp_not_rpc + s.udp_ports_not_learned != 0) {
         j["udp_rpc"] = ordered_json{{"datagrams", s.udp_datagrams},
                                     {"flows", s.udp_flows},

@@ -121,6 +121,9 @@ class TextReporter final : public Reporter {
                 out_ << text::wrap("(" + std::to_string(n) + " " + what + ")", "", "  ");
             }
         };
+        line(s.points_not_followed,
+             "capture points beyond the first " + std::to_string(analyze::kMaxPoints) +
+                 " carried packets: analysed, but not followed across points; no hop names them");
         line(s.evicted, "connections decided early: table full");
         line(s.expired, "connections decided early: idle");
         line(s.alloc_failures, "packets not fully analysed: out of memory");

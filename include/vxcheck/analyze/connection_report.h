@@ -190,6 +190,13 @@ struct EvidenceFrame {
     EvidenceNote note;
 };
 
+/// Capture points followed across points: point p is bit p of a PointMask, for the first
+/// kMaxPoints points. A later point is analysed as a point of its own (its packets' verdicts,
+/// SYN counts, retransmissions) but is in no mask: no hop, path order or last sighting names
+/// it, and the run counts it (ConnectionStats::points_not_followed).
+using PointMask = std::uint64_t;
+inline constexpr std::uint16_t kMaxPoints = 64;
+
 /// A cross-point observation of one SYN transmission of the decisive attempt, or of one data
 /// transmission of a connection with verdicts (domain spec 5.3, issue 18 item 5).
 struct Hop {
@@ -209,10 +216,10 @@ struct Hop {
     std::uint32_t syn_number = 0;
     double offset_s = 0;  // SYNs: from the attempt's first SYN; data: from the first packet
     std::uint16_t last_point = 0;
-    std::uint32_t missing = 0;  // bit p: capture point p
+    PointMask missing = 0;  // bit p: capture point p
     // bit p: capture point p (OrderUnknown, NeverReached, DataNeverReached); `seen_order`: the
     // same points in path order, where the order is known (NeverReached, DataNeverReached).
-    std::uint32_t seen = 0;
+    PointMask seen = 0;
     std::vector<std::uint16_t> seen_order{};
     bool last_known = false;  // OrderUnknown: last_point is the last in path order
     std::uint16_t from_sport = 0;
@@ -396,7 +403,9 @@ struct ConnectionReport {
     std::uint32_t flags_snaplen = 0;
 
     std::vector<std::string> points;  // capture points that saw the connection
-    std::vector<Hop> hops;            // cross-point observations (drops, rewrites)
+    // It was seen at points beyond kMaxPoints too, which `points` does not list.
+    bool points_beyond_cap = false;
+    std::vector<Hop> hops;  // cross-point observations (drops, rewrites)
     // Data transmissions followed across capture points, and those that missed a point they
     // were expected at (connections with verdicts; the first ones are in `hops`), and those
     // still on their way when the capture ended or they left the followed window.
@@ -476,6 +485,9 @@ struct ConnectionStats {
     std::uint64_t verdict_memory_evicted = 0;
     std::uint64_t detail_dropped = 0;
     std::uint64_t rpc_connections_dropped = 0;
+    // Capture points beyond the first kMaxPoints that carried packets: analysed, not followed
+    // across points (PointMask).
+    std::uint64_t points_not_followed = 0;
 };
 
 }  // namespace vxcheck::analyze
