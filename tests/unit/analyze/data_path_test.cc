@@ -99,13 +99,11 @@ class DataPath : public ::testing::Test {
     // connection then has a verdict: delayed_connect).
     void handshake(bool delayed) {
         if (delayed) {
-            forward([](std::uint16_t p) { return client_seg(p, 0x100, tf::kSyn, kIsn); }, kAEth,
-                    0);
+            forward([](std::uint16_t p) { return client_seg(p, 0x100, tf::kSyn, kIsn); }, kAEth, 0);
         }
         forward([](std::uint16_t p) { return client_seg(p, 0x101, tf::kSyn, kIsn); }, kBFl, 1);
-        back([](std::uint16_t p) {
-            return server_seg(p, 0, tf::kSyn | tf::kAck, kIsnS, kIsn + 1);
-        }, 1.0003);
+        back([](std::uint16_t p) { return server_seg(p, 0, tf::kSyn | tf::kAck, kIsnS, kIsn + 1); },
+             1.0003);
         forward([](std::uint16_t p) { return client_seg(p, 0x102, tf::kAck, kIsn + 1); }, kBFl,
                 1.0006);
     }
@@ -252,18 +250,22 @@ TEST_F(DataPath, ALaterSegmentThatOvertookItProvesItLost) {
 TEST_F(DataPath, AServerReplyLostOnTheWayBackNamesTheClientsNode) {
     handshake(true);
     data(0, 0x103, 100, kBFl, 1.001);
-    back([](std::uint16_t p) {
-        return server_seg(p, 1, tf::kAck | tf::kPsh, kIsnS + 1, kIsn + 101, 200);
-    }, 1.002);
+    back(
+        [](std::uint16_t p) {
+            return server_seg(p, 1, tf::kAck | tf::kPsh, kIsnS + 1, kIsn + 101, 200);
+        },
+        1.002);
     // The next reply reaches node b's eth0 and no further.
     for (int p = kBFl; p >= kBEth; --p) {
         const auto point = static_cast<std::uint16_t>(p);
         at(point, server_seg(point, 2, tf::kAck | tf::kPsh, kIsnS + 201, kIsn + 101, 300),
            1.003 + kHop * (kBFl - p));
     }
-    back([](std::uint16_t p) {
-        return server_seg(p, 3, tf::kAck | tf::kPsh, kIsnS + 501, kIsn + 101, 100);
-    }, 2.0);
+    back(
+        [](std::uint16_t p) {
+            return server_seg(p, 3, tf::kAck | tf::kPsh, kIsnS + 501, kIsn + 101, 100);
+        },
+        2.0);
     const ConnectionReport& r = only();
     const std::vector<const Hop*> lost = data_hops(r);
     ASSERT_EQ(lost.size(), 1U);
