@@ -185,6 +185,31 @@ def in_range_partial():
     return s.files()
 
 
+def mid_connection():
+    """A mount made before the capture began (no SYN in it): mount.nfs 192.168.1.10:40010 ->
+    ClusterIP, inner SNAT to 10.244.1.0:23470, the outer port 50010 rewritten to 45710 with a
+    correct checksum (the offload-off workaround).  Two NULL calls (0 and 1 s), each answered,
+    each acknowledged; the pre-NAT point sees the client's TCP as sent and its outer packet
+    before POSTROUTING.  The data segments carry the join (same sequence and acknowledgment
+    numbers, IP IDs and lengths before and after NAT)."""
+    s = Story(POINTS)
+    isn, isn_s = 0x5A6B7C8D, 0x11335577
+    cp = TcpConv(HOST_A, 40010, CLUSTER_IP, NFS, isn, isn_s, 0x4400, 0x7800, 3100100000,
+                 900100000)
+    cq = TcpConv(FLANNEL_A, 23470, POD_B, NFS, isn, isn_s, 0x4400, 0x7800, 3100100000,
+                 900100000)
+    for n, t in enumerate((0, 1000000), 1):
+        call = nf.record(nf.rpc_call(0x0D0E0F00 + n, nf.PROG_NFS, 4, 0))
+        client_packet(s, t, "NULL call %d" % n, cp.seg("c", t, call), cq.seg("c", t, call),
+                      45710, 50010, "ok", B_FL)
+        reply = nf.record(nf.rpc_reply(0x0D0E0F00 + n))
+        cp.seg("s", t + 300, reply)
+        server_packet(s, t + 300, "NULL reply %d" % n, cq.seg("s", t + 300, reply))
+        client_packet(s, t + 600, "ACK %d" % n, cp.seg("c", t + 600), cq.seg("c", t + 600),
+                      45710, 50010, "ok", B_FL)
+    return s.files()
+
+
 def pod_to_pod():
     """A pod on node a to the NFS pod on node b: no NAT; node a's pod side (the pre-NAT point,
     the pod's TCP only) sees the same tuple as every other point, so nothing is joined."""
@@ -323,6 +348,7 @@ STORIES = [
     ("kept-port", kept_port),
     ("in-range-partial", in_range_partial),
     ("pod-to-pod", pod_to_pod),
+    ("mid-connection", mid_connection),
     ("drop", drop),
     ("drop-raw", drop_raw),
     ("drop-forward", drop_forward),

@@ -194,6 +194,9 @@ void ConnectionAnalyzer::Impl::on_tcp(const PacketDigest& d, const PacketContext
     }
     if (s.payload != 0 && nat.observing()) {
         nat.on_data(f, s, o, from_client);
+        if (from_client) {
+            nat.on_data_join(f, s, o, flows);
+        }
     }
     if (syn && !ack) {
         on_syn(f, s, o);

@@ -243,6 +243,7 @@ void NatJoin::add_point() {
     ++points_;
     if ((points_ >= 2 || expect_several_) && spots_.empty()) {
         spots_.resize(kSpots);
+        data_index_.resize(kDataIndex);
     }
 }
 
@@ -266,6 +267,21 @@ bool logged_before_nat(const decode::DecodedPacket& p) noexcept {
     return n != nullptr && n->has_hook && (n->hook == 0 || n->hook == 3);
 }
 
+// A packet's sighting at o's point, as a hop of its connection's path.
+PointSeen sighting(const Segment& s, const Observation& o) noexcept {
+    return PointSeen{.ts = o.ts,
+                     .frame = o.ctx.packet.frame().number,
+                     .point = o.ctx.point,
+                     .ip_id = s.ip_id,
+                     .outer_sport = s.tunnelled ? s.outer_sport : std::uint16_t{0},
+                     .tunnelled = s.tunnelled,
+                     .pre_nat = false,
+                     .logged_before_nat = logged_before_nat(o.ctx.packet),
+                     .outer_status = s.tunnelled && s.outer_verdict_known
+                                         ? s.outer_verdict.status
+                                         : verify::Status::Unverified};
+}
+
 }  // namespace
 
 void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
@@ -273,31 +289,8 @@ void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
     if (!enabled() || !followed(o.ctx.point)) {
         return;  // a point not followed is no hop and joins nothing
     }
-    const PointSeen here{.ts = o.ts,
-                         .frame = o.ctx.packet.frame().number,
-                         .point = o.ctx.point,
-                         .ip_id = s.ip_id,
-                         .outer_sport = s.tunnelled ? s.outer_sport : std::uint16_t{0},
-                         .tunnelled = s.tunnelled,
-                         .pre_nat = false,
-                         .logged_before_nat = logged_before_nat(o.ctx.packet),
-                         .outer_status = s.tunnelled && s.outer_verdict_known
-                                             ? s.outer_verdict.status
-                                             : verify::Status::Unverified};
-    if (here.logged_before_nat) {
-        logged_points_ |= point_bit(here.point);
-    }
-    const NatLink* l = link_of(f);
-    if (l != nullptr && l->kind == NatLink::Kind::Absorbed) {
-        if (Flow* post = flows.find(l->other)) {
-            PointSeen pre = here;
-            pre.pre_nat = true;
-            pre_points_ |= point_bit(here.point);
-            add_seen(*post, pre, o);
-        }
-    } else {
-        add_seen(f, here, o);
-    }
+    const PointSeen here = sighting(s, o);
+    add_hop(f, here, o, flows);
     const std::uint32_t tsval = s.tsval.value_or(0);
     Entry& e = *slot_of(s.t.seq, s.ip_id, tsval);
     const bool same_ids = e.used && e.isn == s.t.seq && e.ip_id == s.ip_id &&
@@ -305,9 +298,8 @@ void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
     if (same_ids && e.point == o.ctx.point) {
         return;  // one point: the same record, or another SYN (not joined)
     }
-    const bool v6 = s.src.v6;
     const double dt = seconds_between(e.ts, o.ts);  // > 0: this sighting is the later one
-    const bool same = same_ids && options_may_match(e.syn, s.syn, v6);
+    const bool same = same_ids && options_may_match(e.syn, s.syn, s.src.v6);
     if (same_ids && !same && std::fabs(dt) <= window_s_) {
         return;  // another SYN: the one indexed keeps its slot (nat_join.h)
     }
@@ -329,27 +321,98 @@ void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
     if (other == nullptr) {
         return;  // the same record at another point
     }
+    pair(f, *other, e, here, o, &s.syn);
+}
+
+// Two records of one packet (`here` on f, the indexed sighting e on other): joins them, the
+// later one being the post-NAT record, or notes why not. `syn`: the SYN options seen here.
+void NatJoin::pair(Flow& f, Flow& other, const Entry& e, const PointSeen& here,
+                   const Observation& o, const SynOptions* syn) {
+    const double dt = seconds_between(e.ts, here.ts);  // > 0: this sighting is the later one
     if (std::fabs(dt) > window_s_) {
         ++refused;
         const auto skew = static_cast<float>(std::fabs(dt));
         problem(f, NatLink{.kind = NatLink::Kind::ClockSkew, .skew_s = skew, .other = e.key}, o);
-        problem(*other, NatLink{.kind = NatLink::Kind::ClockSkew, .skew_s = skew, .other = f.key},
+        problem(other, NatLink{.kind = NatLink::Kind::ClockSkew, .skew_s = skew, .other = f.key},
                 o);
         return;
     }
-    const bool here_before_nat = here.logged_before_nat;
-    const bool this_later =
-        e.before_nat != here_before_nat ? e.before_nat : dt >= 0;  // this one is the post-NAT
-    if (!clamped_only(this_later ? e.syn : s.syn, this_later ? s.syn : e.syn, v6)) {
+    const bool this_later = e.before_nat != here.logged_before_nat
+                                ? e.before_nat
+                                : dt >= 0;  // this one is the post-NAT
+    if (syn != nullptr &&
+        !clamped_only(this_later ? e.syn : *syn, this_later ? *syn : e.syn, f.key.lo.v6)) {
         return;  // another SYN: its MSS option is not the pre-NAT one clamped (nat_join.h)
     }
-    if (this_later ? (e.tunnelled && !s.tunnelled) : (s.tunnelled && !e.tunnelled)) {
+    if (this_later ? (e.tunnelled && !here.tunnelled) : (here.tunnelled && !e.tunnelled)) {
         ++refused;  // NAT comes before encapsulation: a tunnelled record is never the pre-NAT one
         problem(f, NatLink{.kind = NatLink::Kind::WrongOrder, .other = e.key}, o);
-        problem(*other, NatLink{.kind = NatLink::Kind::WrongOrder, .other = f.key}, o);
+        problem(other, NatLink{.kind = NatLink::Kind::WrongOrder, .other = f.key}, o);
         return;
     }
-    link(this_later ? *other : f, this_later ? f : *other, o);
+    link(this_later ? other : f, this_later ? f : other, o);
+}
+
+// A hop of f's path: the first sighting at each point (add_seen); a sighting of a record joined
+// into another (Absorbed) is that one's pre-NAT hop.
+void NatJoin::add_hop(Flow& f, const PointSeen& here, const Observation& o,
+                      track::FlowTable<Flow>& flows) {
+    if (here.logged_before_nat) {
+        logged_points_ |= point_bit(here.point);
+    }
+    const NatLink* l = link_of(f);
+    if (l != nullptr && l->kind == NatLink::Kind::Absorbed) {
+        if (Flow* post = flows.find(l->other)) {
+            PointSeen pre = here;
+            pre.pre_nat = true;
+            pre_points_ |= point_bit(here.point);
+            add_seen(*post, pre, o);
+        }
+    } else {
+        add_seen(f, here, o);
+    }
+}
+
+void NatJoin::on_data_join(Flow& f, const Segment& s, const Observation& o,
+                           track::FlowTable<Flow>& flows) {
+    if (data_index_.empty() || !followed(o.ctx.point) || !f.attempts.empty()) {
+        return;  // a record with SYNs is joined by them
+    }
+    const PointSeen here = sighting(s, o);
+    add_hop(f, here, o, flows);
+    const NatLink* l = link_of(f);
+    if (l != nullptr && (l->kind == NatLink::Kind::Joined || l->kind == NatLink::Kind::Absorbed)) {
+        return;
+    }
+    std::uint64_t h = (std::uint64_t{s.t.seq} << 32 | s.t.ack) ^ (std::uint64_t{s.ip_id} << 17) ^
+                      (std::uint64_t{s.payload} << 3);
+    h *= 0x9E3779B97F4A7C15ULL;
+    Entry& e = data_index_[static_cast<std::size_t>(h >> 32) & (data_index_.size() - 1)];
+    const bool same = e.used && e.isn == s.t.seq && e.tsval == s.t.ack && e.ip_id == s.ip_id &&
+                      e.payload == s.payload;
+    if (same && e.point == o.ctx.point) {
+        return;  // one point: the same record, or another segment (not joined)
+    }
+    Flow* other = same && !(e.key == f.key) ? flows.find(e.key) : nullptr;
+    if (!same || (other == nullptr && !(e.key == f.key))) {
+        e = Entry{.ts = o.ts,
+                  .key = f.key,
+                  .isn = s.t.seq,
+                  .tsval = s.t.ack,
+                  .ip_id = s.ip_id,
+                  .point = o.ctx.point,
+                  .payload = s.payload,
+                  .syn = {},
+                  .has_tsval = true,
+                  .used = true,
+                  .tunnelled = s.tunnelled,
+                  .before_nat = here.logged_before_nat};
+        return;
+    }
+    if (other == nullptr || !other->attempts.empty()) {
+        return;  // the same record at another point; or a record with SYNs (joined by them)
+    }
+    pair(f, *other, e, here, o, nullptr);
 }
 
 // Joins the pre-NAT record into the post-NAT one: the post-NAT flow keeps the tuple as sent and

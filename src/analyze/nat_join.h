@@ -7,7 +7,10 @@
 // the earlier sighting is the pre-NAT record, reported inside the post-NAT one (its tuple as
 // sent, its points as hops), never alone. The two sightings are at two capture points: NAT
 // happens between points, and one point seeing one SYN identity under two tuples is two SYNs
-// (synthetic captures reuse ISNs and IP IDs).
+// (synthetic captures reuse ISNs and IP IDs). A connection whose SYNs came before the capture
+// (a mount made long ago) is joined the same way by its client's data segments: sequence and
+// acknowledgment numbers, IP ID and length, which NAT does not change either (on_data_join());
+// their first sighting at each point is then the path's hop.
 //
 // The SYN's MSS and window-scale options are part of its identity: NAT rewrites addresses and
 // ports, never TCP options, but the TCPMSS target (iptables mangle table, which may sit between
@@ -78,6 +81,13 @@ class NatJoin {
     /// path order, and joins f with the record of the same SYN under another tuple.
     void on_syn(Flow& f, const Segment& s, const Observation& o, track::FlowTable<Flow>& flows);
 
+    /// A data segment from the client of f, a record without SYNs (the capture began after
+    /// them), while observing(): its first sighting at each point is a hop, and the same segment
+    /// (sequence and acknowledgment numbers, IP ID and length: NAT changes none) on a record with
+    /// another tuple at another point joins the two, as the same SYN does.
+    void on_data_join(Flow& f, const Segment& s, const Observation& o,
+                      track::FlowTable<Flow>& flows);
+
     /// Fills r's NAT path (as_sent, the hops in path order, a join problem) and decides inner and
     /// outer SNAT by the rewrite itself where both sides were captured.
     void decide(const Flow& f, ConnectionReport& r) const;
@@ -145,6 +155,7 @@ class NatJoin {
         std::uint32_t tsval = 0;
         std::uint16_t ip_id = 0;
         std::uint16_t point = 0;
+        std::uint32_t payload = 0;  // data_index_: the segment's payload bytes
         SynOptions syn;
         bool has_tsval = false;
         bool used = false;
@@ -174,6 +185,10 @@ class NatJoin {
     static constexpr std::size_t kSpots = 8192;
 
     Entry* slot_of(std::uint32_t isn, std::uint16_t ip_id, std::uint32_t tsval) noexcept;
+    void pair(Flow& f, Flow& other, const Entry& e, const PointSeen& here, const Observation& o,
+              const SynOptions* syn);
+    void add_hop(Flow& f, const PointSeen& here, const Observation& o,
+                 track::FlowTable<Flow>& flows);
     void link(Flow& pre, Flow& post, const Observation& o);
     void add_seen(Flow& f, const PointSeen& p, const Observation& o);
     void problem(Flow& f, const NatLink& l, const Observation& o);
@@ -202,6 +217,10 @@ class NatJoin {
     Judged judge(const Flow& f, const FlowData& d, DataTx& t) const noexcept;
 
     std::vector<Entry> index_;
+    // Data segments of records without SYNs, by sequence and acknowledgment numbers, IP ID and
+    // length (isn, tsval, ip_id, payload): made with spots_, when several points are analysed.
+    std::vector<Entry> data_index_;
+    static constexpr std::size_t kDataIndex = 1024;
     std::vector<Path> paths_;
     std::vector<Spot> spots_;    // observe()'s table: made when observing() starts
     std::size_t last_path_ = 0;  // observe()'s cache: the path of the last subnet looked up

@@ -12,13 +12,21 @@ shows the outer port kept), and the hops are in path order. In the oldflannel ru
 the first SYN of each connection (bad outer checksum; the lab's NIC simulation verifies it): the
 report must say that SYN was last seen at node-b-eth0 and never reached node-b-flannel1.
 
-Usage: check_recorded_nat.py VXCHECK RECORDED_DIR. Prints one line per check, then
-"N passed, M failed"; exit 0 iff M == 0.
+With --without-syns the same runs are read with every SYN and SYN-ACK taken out first (tshark,
+at every point: as a capture that began after the mounts were made): the records are then
+joined by the client's data segments, with the same as_sent, proven SNATs and hops; the SYN
+check of the oldflannel run is replaced by "outcome no_syn". Exit 77 (skipped) without tshark.
+
+Usage: check_recorded_nat.py [--without-syns] VXCHECK RECORDED_DIR. Prints one line per check,
+then "N passed, M failed"; exit 0 iff M == 0.
 """
+import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "lab"))
 from conntrack import nat_entries  # noqa: E402
@@ -39,8 +47,28 @@ def conntrack(path):
     return inner, outer
 
 
+def without_syns(d, out):
+    """Copies RECORDED_DIR's captures into `out` without SYNs and SYN-ACKs (inside VXLAN too)."""
+    for f in glob.glob(os.path.join(d, "*.pcap")):
+        subprocess.run(["tshark", "-r", f, "-d", "udp.port==8472,vxlan", "-Y",
+                        "not (tcp.flags.syn == 1)", "-w", os.path.join(out, os.path.basename(f))],
+                       check=True, capture_output=True)
+    for f in glob.glob(os.path.join(d, "*-conntrack.txt")):
+        shutil.copy(f, out)
+
+
 def main():
-    vx, d = sys.argv[1], sys.argv[2]
+    args = sys.argv[1:]
+    no_syns = "--without-syns" in args
+    args = [a for a in args if a != "--without-syns"]
+    vx, d = args[0], args[1]
+    if no_syns:
+        if shutil.which("tshark") is None:
+            print("SKIPPED: tshark not installed")
+            return 77
+        tmp = tempfile.mkdtemp(prefix="vxcheck-nosyn.")
+        without_syns(d, tmp)
+        d = tmp
     passed = failed = 0
 
     def check(ok, what):
@@ -76,13 +104,18 @@ def main():
                 check(o.get("basis") == "proven" and o.get("pre_nat_port") == pre,
                       "%s: outer_snat proven, pre-NAT port %s (conntrack %d)" % (
                           name, o.get("pre_nat_port"), pre))
-            if scenario.endswith("oldflannel"):
+            if no_syns:
+                check(c.get("outcome") == "no_syn" and c.get("syns") == 0,
+                      "%s: no SYN in the capture (outcome %s)" % (name, c.get("outcome")))
+            elif scenario.endswith("oldflannel"):
                 lost = [h for h in c.get("hops", []) if h.get("code") == "never_reached"]
                 check(any(h.get("syn_number") == 1 and h.get("last_point") == "node-b-eth0"
                           and h.get("missing_points", [None])[0] == "node-b-flannel1"
                           for h in lost),
                       "%s: SYN #1 last seen at node-b-eth0, never reached node-b-flannel1" % name)
     print("%d passed, %d failed" % (passed, failed))
+    if no_syns:
+        shutil.rmtree(d, ignore_errors=True)
     return 0 if failed == 0 else 1
 
 

@@ -122,6 +122,49 @@ TEST_F(NatJoin, TheSameSynUnderAnotherTupleWithinTheWindowIsOneConnection) {
     EXPECT_EQ(r[0].path[1].point, 1);
 }
 
+// A data segment of a connection whose SYN came before the capture: from the client as sent
+// (pre) or after DNAT and MASQUERADE; `ip_id`, `seq`, `len` the segment's.
+PacketBuilder data_segment(bool pre, std::uint16_t ip_id, std::uint32_t seq, std::size_t len) {
+    PacketBuilder b;
+    b.ethernet()
+        .ipv4(pre ? "192.168.1.10" : "10.244.1.0", pre ? "10.96.0.10" : "10.244.2.5")
+        .ipv4_id(ip_id)
+        .tcp(pre ? 40000 : 23456, 2049, tf::kAck | tf::kPsh, seq, 0x11335578)
+        .payload(len);
+    return b;
+}
+
+TEST_F(NatJoin, AConnectionWithoutSynsIsJoinedByItsClientsDataSegments) {
+    at(0, data_segment(true, 0x4400, 5000, 44), 0.0);
+    at(1, data_segment(false, 0x4400, 5000, 44), 0.000005);
+    at(0, data_segment(true, 0x4401, 5044, 44), 1.0);
+    at(1, data_segment(false, 0x4401, 5044, 44), 1.000005);
+    const std::vector<ConnectionReport> r = a.finish();
+    ASSERT_EQ(r.size(), 1U);
+    EXPECT_EQ(r[0].outcome, analyze::Outcome::NoSyn);
+    ASSERT_TRUE(r[0].as_sent);
+    EXPECT_EQ(track::to_string(r[0].as_sent->client), "192.168.1.10:40000");
+    EXPECT_EQ(track::to_string(r[0].as_sent->server), "10.96.0.10:2049");
+    EXPECT_EQ(r[0].as_sent->point, 0);
+    EXPECT_EQ(track::to_string(r[0].client), "10.244.1.0:23456");
+    EXPECT_EQ(r[0].inner_snat.kind, analyze::InnerSnatReason::Kind::Rewritten);
+    ASSERT_EQ(r[0].path.size(), 2U);
+    EXPECT_TRUE(r[0].path[0].pre_nat);
+    EXPECT_EQ(r[0].path[0].first_frame, 1U);
+}
+
+TEST_F(NatJoin, DataSegmentsThatDifferInIpIdLengthOrAckAreNotJoined) {
+    at(0, data_segment(true, 0x4400, 5000, 44), 0.0);
+    at(1, data_segment(false, 0x4401, 5000, 44), 0.000005);  // another IP ID
+    at(0, data_segment(true, 0x4402, 5044, 44), 1.0);
+    at(1, data_segment(false, 0x4402, 5044, 40), 1.000005);  // another length
+    const std::vector<ConnectionReport> r = a.finish();
+    ASSERT_EQ(r.size(), 2U);
+    for (const ConnectionReport& c : r) {
+        EXPECT_FALSE(c.as_sent);
+    }
+}
+
 TEST_F(NatJoin, TheJoinDoesNotDependOnWhichFileIsReadFirst) {
     at(1, post_nat(), 0.000005);  // the post-NAT point's file first
     at(0, pre_nat(), 0.0);
