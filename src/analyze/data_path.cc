@@ -121,22 +121,10 @@ void NatJoin::on_data(Flow& f, const Segment& s, const Observation& o, bool from
 
 NatJoin::Judged NatJoin::judge(const Flow& f, const FlowData& d, DataTx& t) const noexcept {
     PointMask candidates = d.points[t.from_client ? 0 : 1] & ~t.points & started_;
-    PointMask ripe = 0;  // candidates where it can no longer arrive
-    for (std::uint16_t q = 0; q < kMaxPoints; ++q) {
-        const PointMask bit = point_bit(q);
-        if ((candidates & bit) == 0) {
-            continue;
+    for (std::uint16_t q = 0; q < kMaxPoints && candidates != 0; ++q) {
+        if ((candidates & point_bit(q)) != 0 && point_first_[q] > t.ts) {
+            candidates &= ~point_bit(q);  // not capturing yet when it was sent
         }
-        if (point_first_[q] > t.ts) {
-            candidates &= ~bit;  // not capturing yet when it was sent
-            continue;
-        }
-        bool overtaken = seconds_between(t.ts, point_last_[q]) >= kDataTransit;
-        for (const DataTx& u : d.ring) {
-            overtaken = overtaken || (u.from_client == t.from_client && (u.points & bit) != 0 &&
-                                      seconds_between(t.ts, u.ts) > 0);
-        }
-        ripe |= overtaken ? bit : PointMask{0};
     }
     if (candidates == 0) {
         return Judged::Complete;
@@ -148,14 +136,29 @@ NatJoin::Judged NatJoin::judge(const Flow& f, const FlowData& d, DataTx& t) cons
     std::array<PointMask, kMaxPoints> follows{};
     closure(*path, follows);
     std::uint16_t last = t.last_point;
-    t.missing = first_missing(follows, t.points, ripe, last);
-    t.reached_last = last;
-    if (t.missing != 0) {
-        return Judged::Lost;
+    const PointMask first = first_missing(follows, t.points, candidates, last);
+    if (first == 0) {
+        return Judged::Complete;  // every point it missed comes before its last one
     }
-    std::uint16_t ignored = 0;
-    return first_missing(follows, t.points, candidates, ignored) != 0 ? Judged::Pending
-                                                                      : Judged::Complete;
+    PointMask ripe = 0;  // of the first missing points, those where it can no longer arrive
+    for (std::uint16_t q = 0; q < kMaxPoints; ++q) {
+        const PointMask bit = point_bit(q);
+        if ((first & bit) == 0) {
+            continue;
+        }
+        bool overtaken = seconds_between(t.ts, point_last_[q]) >= kDataTransit;
+        for (const DataTx& u : d.ring) {
+            overtaken = overtaken || (u.from_client == t.from_client && (u.points & bit) != 0 &&
+                                      seconds_between(t.ts, u.ts) > 0);
+        }
+        ripe |= overtaken ? bit : PointMask{0};
+    }
+    if (ripe == 0) {
+        return Judged::Pending;
+    }
+    t.missing = ripe;
+    t.reached_last = last;
+    return Judged::Lost;
 }
 
 void NatJoin::describe_data(const Flow& f, ConnectionReport& r) const {
