@@ -56,14 +56,18 @@ Every IPv4 header, TCP and UDP checksum at every depth gets a verdict:
 
 Then every TCP connection to the watched ports (default 2049, NFS) gets verdicts:
   syn_dropped, syn_rejected, delayed_connect, inner_snat, outer_snat, double_snat,
-  outer_checksum_corrupted, or clean; each with its evidence and what to do. Several files are
+  outer_checksum_corrupted; from the ONC RPC / NFS inside them rpc_unanswered,
+  rpc_retransmitted, rpc_accept_error, rpc_denied, nfs_clientid_collision, nfs_session_churn,
+  nfs_reply_too_big, nfs_request_too_big, nfs_reply_exceeds_session_limit,
+  nfs_endpoint_refused; or clean; each with its evidence and what to do. Several files are
   several capture points (e.g. node-a flannel.1, node-a eth0, node-b eth0): the same packets
-  are joined across them to show where a dropped SYN was last seen. One file holds several
-  points where it says where its frames were seen: each interface of a pcapng file that
-  describes several (named by if_name), each interface index of a 'tcpdump -i any' capture
-  ("ifindex N"), each NFLOG group of a 'tcpdump -i nflog:N' capture ("nflog:N"). NAME=FILE
-  names a file's point NAME (several points: NAME prefixes theirs); a word with '=' that is an
-  existing file is that file.
+  are joined across them to show where a dropped SYN or a lost data packet was last seen, and
+  with a point before NAT (an NFLOG tap) the connection as the client sent it and each NAT
+  rewrite, proven. One file holds several points where it says where its frames were seen:
+  each interface of a pcapng file that describes several (named by if_name), each interface
+  index of a 'tcpdump -i any' capture ("ifindex N"), each NFLOG group of a
+  'tcpdump -i nflog:N' capture ("nflog:N"). NAME=FILE names a file's point NAME (several
+  points: NAME prefixes theirs); a word with '=' that is an existing file is that file.
 
 Capture for it with a full snaplen, e.g.:
   tcpdump -i eth0 -s 0 -w node-a.pcap 'udp port 8472 or tcp port 2049 or icmp'
