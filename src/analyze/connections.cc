@@ -192,10 +192,13 @@ void ConnectionAnalyzer::Impl::on_tcp(const PacketDigest& d, const PacketContext
         f.plain.push_back(
             PlainSighting{.ip_id = s.ip_id, .seq = s.t.seq, .point = ctx.point, .ts = o.ts});
     }
-    if (s.payload != 0 && nat.observing()) {
-        nat.on_data(f, s, o, from_client);
-        if (from_client) {
-            nat.on_data_join(f, s, o, flows);
+    if (nat.observing()) {
+        nat.on_ack(f, s, from_client);
+        if (s.payload != 0) {
+            nat.on_data(f, s, o, from_client);
+            if (from_client) {
+                nat.on_data_join(f, s, o, flows);
+            }
         }
     }
     if (syn && !ack) {

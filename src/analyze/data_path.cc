@@ -15,6 +15,10 @@
 //   capturing when it was sent (their first packet before it), and only after its last point on
 //   the path learned for its destination (nat_join.h): a point before its first one was passed,
 //   in another form. Without a learned order nothing is said.
+// - Bytes the receiver acknowledged were delivered: their latest transmission is not lost,
+//   whatever a point after its last one missed (a capture that dropped packets under load).
+//   An earlier transmission of the same bytes is judged by its sightings: its retransmission,
+//   not it, may be what got through.
 // - It is missing at such a point once the point saw a later data transmission of the same
 //   direction (one path delivers in order: the later one overtook it), or went on capturing for
 //   kDataTransit after it. It is judged when it leaves the ring of the kDataRing latest, or at
@@ -119,7 +123,44 @@ void NatJoin::on_data(Flow& f, const Segment& s, const Observation& o, bool from
     oldest = fresh;
 }
 
+void NatJoin::on_ack(const Flow& f, const Segment& s, bool from_client) noexcept {
+    if ((s.t.flags & decode::tcp_flag::kAck) == 0) {
+        return;
+    }
+    FlowNat* n = state_of(f);
+    if (n == nullptr || n->data.followed == 0) {
+        return;
+    }
+    const std::size_t dir = from_client ? 1 : 0;  // the client acknowledges the server's data
+    FlowData& d = n->data;
+    if (!d.acked_known[dir] || static_cast<std::int32_t>(s.t.ack - d.acked[dir]) > 0) {
+        d.acked[dir] = s.t.ack;
+        d.acked_known[dir] = true;
+    }
+}
+
+namespace {
+
+// Whether the receiver acknowledged t's bytes and t is their latest transmission.
+bool delivered(const FlowData& d, const DataTx& t) noexcept {
+    const std::size_t dir = t.from_client ? 0 : 1;
+    if (!d.acked_known[dir] || static_cast<std::int32_t>(d.acked[dir] - (t.seq + t.length)) < 0) {
+        return false;
+    }
+    for (const DataTx& u : d.ring) {
+        if (u.from_client == t.from_client && u.seq == t.seq && seconds_between(t.ts, u.ts) > 0) {
+            return false;  // sent again later: that one may be what was acknowledged
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
 NatJoin::Judged NatJoin::judge(const Flow& f, const FlowData& d, DataTx& t) const noexcept {
+    if (delivered(d, t)) {
+        return Judged::Complete;
+    }
     PointMask candidates = d.points[t.from_client ? 0 : 1] & ~t.points & started_;
     for (std::uint16_t q = 0; q < kMaxPoints && candidates != 0; ++q) {
         if ((candidates & point_bit(q)) != 0 && point_first_[q] > t.ts) {

@@ -164,7 +164,10 @@ struct FlowData {
     std::uint64_t lost_total = 0;
     std::uint64_t not_judged = 0;       // left the ring while still on their way
     std::array<PointMask, 2> points{};  // points that saw data, per direction ([0] client)
-    std::uint8_t next = 0;              // the ring's oldest entry, once it is full
+    // The receiver's highest acknowledgment of each direction's data, once one is seen.
+    std::array<std::uint32_t, 2> acked{};
+    std::array<bool, 2> acked_known{};
+    std::uint8_t next = 0;  // the ring's oldest entry, once it is full
 };
 
 // A flow's NAT-path state, kept beside the table (nat_join.h) for the flows that have one, so

@@ -120,6 +120,10 @@ class NatJoin {
     /// saw other data of its direction and was capturing, never saw it.
     void on_data(Flow& f, const Segment& s, const Observation& o, bool from_client);
 
+    /// A segment with an acknowledgment of f (data_path.cc): what the receiver of the other
+    /// direction has received, once f follows data.
+    void on_ack(const Flow& f, const Segment& s, bool from_client) noexcept;
+
     /// For a connection with verdicts: the data transmissions that missed a point they were
     /// expected at (DataNeverReached hops, the first kMaxDataLost) and the counts.
     void describe_data(const Flow& f, ConnectionReport& r) const;

@@ -156,6 +156,18 @@ TEST_F(DataPath, LostDataSegmentNamesItsLastPointAndTheFirstMissing) {
     EXPECT_EQ(r.data_not_judged, 0U);
 }
 
+TEST_F(DataPath, AcknowledgedDataWasDeliveredWhateverTheLastPointMissed) {
+    // Node b's flannel.1 capture dropped the segment (busy), yet the server acknowledged it.
+    handshake(true);
+    data(0, 0x103, 100, kBFl, 1.001);
+    data(100, 0x104, 1400, kBEth, 1.002);
+    back([](std::uint16_t p) { return server_seg(p, 1, tf::kAck, kIsnS + 1, kIsn + 1501); }, 1.003);
+    data(1500, 0x105, 100, kBFl, 2.0);
+    const ConnectionReport& r = only();
+    EXPECT_TRUE(data_hops(r).empty());
+    EXPECT_EQ(r.data_lost, 0U);
+}
+
 TEST_F(DataPath, ConnectionWithoutVerdictsListsNoDataHops) {
     handshake(false);
     data(0, 0x103, 100, kBFl, 1.001);
@@ -172,6 +184,8 @@ TEST_F(DataPath, TheRetransmissionThatGotThroughDoesNotHideTheLostOriginal) {
     data(0, 0x103, 100, kBFl, 1.001);
     data(100, 0x104, 500, kAEth, 1.002);  // lost after node a's eth0
     data(100, 0x105, 500, kBFl, 1.210);   // its retransmission (new IP ID) gets through
+    // and is acknowledged: the bytes arrived, the original did not.
+    back([](std::uint16_t p) { return server_seg(p, 1, tf::kAck, kIsnS + 1, kIsn + 601); }, 1.211);
     data(600, 0x106, 100, kBFl, 2.0);
     const ConnectionReport& r = only();
     const std::vector<const Hop*> lost = data_hops(r);
