@@ -41,14 +41,9 @@ bool overlaps(const DataTx& t, std::uint32_t seq, std::uint32_t length) noexcept
            (b >= 0 && static_cast<std::uint32_t>(b) < length);
 }
 
-bool logged_by_nflog(const Observation& o) noexcept {
-    const auto layers = o.ctx.packet.layers();
-    return !layers.empty() && layers.front().proto == decode::Proto::Nflog;
-}
-
 void seen_at(DataTx& t, const Observation& o, bool nflog) noexcept {
     t.points |= point_bit(o.ctx.point);
-    if (!nflog) {  // an NFLOG stamp says nothing of where the packet went last (nat_join.h)
+    if (!nflog) {  // an NFLOG stamp says nothing of where the packet went last
         t.last_ts = o.ts;
         t.last_point = o.ctx.point;
     }
@@ -68,7 +63,7 @@ void NatJoin::on_data(Flow& f, const Segment& s, const Observation& o, bool from
     FlowData& d = n->data;
     const PointMask bit = point_bit(point);
     d.points[from_client ? 0 : 1] |= bit;
-    const bool nflog = logged_by_nflog(o);
+    const bool nflog = logged_by_nflog(o.ctx.packet);
     const auto near = [&](const DataTx& t) {
         return t.from_client == from_client && (t.points & bit) == 0 &&
                std::fabs(seconds_between(t.ts, o.ts)) <= window_s_;

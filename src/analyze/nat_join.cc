@@ -117,6 +117,11 @@ constexpr std::uint16_t kAddedMssV6 = 1220;
 
 }  // namespace
 
+bool logged_by_nflog(const decode::DecodedPacket& p) noexcept {
+    const auto layers = p.layers();
+    return !layers.empty() && layers.front().proto == decode::Proto::Nflog;
+}
+
 bool clamped_only(const SynOptions& earlier, const SynOptions& later, bool v6) noexcept {
     if (earlier.has_wscale() != later.has_wscale() || earlier.wscale != later.wscale) {
         return false;
@@ -259,11 +264,10 @@ namespace {
 // A frame logged by NFLOG at the PREROUTING (0) or OUTPUT (3) hook: before the nat table's
 // DNAT and SNAT when the rule is in the raw or mangle table (the pre-NAT tap).
 bool logged_before_nat(const decode::DecodedPacket& p) noexcept {
-    const auto layers = p.layers();
-    if (layers.empty() || layers.front().proto != decode::Proto::Nflog) {
+    if (!logged_by_nflog(p)) {
         return false;
     }
-    const auto* n = std::get_if<decode::NflogInfo>(&layers.front().info);
+    const auto* n = std::get_if<decode::NflogInfo>(&p.layers().front().info);
     return n != nullptr && n->has_hook && (n->hook == 0 || n->hook == 3);
 }
 
@@ -303,25 +307,34 @@ void NatJoin::on_syn(Flow& f, const Segment& s, const Observation& o,
     if (same_ids && !same && std::fabs(dt) <= window_s_) {
         return;  // another SYN: the one indexed keeps its slot (nat_join.h)
     }
+    Flow* other = other_record(e, same, f,
+                               Entry{.ts = o.ts,
+                                     .key = f.key,
+                                     .isn = s.t.seq,
+                                     .tsval = tsval,
+                                     .ip_id = s.ip_id,
+                                     .point = o.ctx.point,
+                                     .syn = s.syn,
+                                     .has_tsval = s.tsval.has_value(),
+                                     .used = true,
+                                     .tunnelled = s.tunnelled,
+                                     .before_nat = here.logged_before_nat},
+                               flows);
+    if (other != nullptr) {
+        pair(f, *other, e, here, o, &s.syn);
+    }
+}
+
+// The record of the indexed sighting e when this packet (`same`: the same identity) is seen on
+// another record f; nullptr when it is f itself at another point, or when e gives its slot to
+// `fresh` (another identity, or one whose record left the table).
+Flow* NatJoin::other_record(Entry& e, bool same, const Flow& f, const Entry& fresh,
+                            track::FlowTable<Flow>& flows) noexcept {
     Flow* other = same && !(e.key == f.key) ? flows.find(e.key) : nullptr;
     if (!same || (other == nullptr && !(e.key == f.key))) {
-        e = Entry{.ts = o.ts,
-                  .key = f.key,
-                  .isn = s.t.seq,
-                  .tsval = tsval,
-                  .ip_id = s.ip_id,
-                  .point = o.ctx.point,
-                  .syn = s.syn,
-                  .has_tsval = s.tsval.has_value(),
-                  .used = true,
-                  .tunnelled = s.tunnelled,
-                  .before_nat = logged_before_nat(o.ctx.packet)};
-        return;
+        e = fresh;
     }
-    if (other == nullptr) {
-        return;  // the same record at another point
-    }
-    pair(f, *other, e, here, o, &s.syn);
+    return other;
 }
 
 // Two records of one packet (`here` on f, the indexed sighting e on other): joins them, the
@@ -393,26 +406,23 @@ void NatJoin::on_data_join(Flow& f, const Segment& s, const Observation& o,
     if (same && e.point == o.ctx.point) {
         return;  // one point: the same record, or another segment (not joined)
     }
-    Flow* other = same && !(e.key == f.key) ? flows.find(e.key) : nullptr;
-    if (!same || (other == nullptr && !(e.key == f.key))) {
-        e = Entry{.ts = o.ts,
-                  .key = f.key,
-                  .isn = s.t.seq,
-                  .tsval = s.t.ack,
-                  .ip_id = s.ip_id,
-                  .point = o.ctx.point,
-                  .payload = s.payload,
-                  .syn = {},
-                  .has_tsval = true,
-                  .used = true,
-                  .tunnelled = s.tunnelled,
-                  .before_nat = here.logged_before_nat};
-        return;
+    Flow* other = other_record(e, same, f,
+                               Entry{.ts = o.ts,
+                                     .key = f.key,
+                                     .isn = s.t.seq,
+                                     .tsval = s.t.ack,
+                                     .ip_id = s.ip_id,
+                                     .point = o.ctx.point,
+                                     .payload = s.payload,
+                                     .syn = {},
+                                     .has_tsval = true,
+                                     .used = true,
+                                     .tunnelled = s.tunnelled,
+                                     .before_nat = here.logged_before_nat},
+                               flows);
+    if (other != nullptr && other->attempts.empty()) {  // a record with SYNs is joined by them
+        pair(f, *other, e, here, o, nullptr);
     }
-    if (other == nullptr || !other->attempts.empty()) {
-        return;  // the same record at another point; or a record with SYNs (joined by them)
-    }
-    pair(f, *other, e, here, o, nullptr);
 }
 
 // Joins the pre-NAT record into the post-NAT one: the post-NAT flow keeps the tuple as sent and

@@ -193,6 +193,8 @@ class NatJoin {
               const SynOptions* syn);
     void add_hop(Flow& f, const PointSeen& here, const Observation& o,
                  track::FlowTable<Flow>& flows);
+    static Flow* other_record(Entry& e, bool same, const Flow& f, const Entry& fresh,
+                              track::FlowTable<Flow>& flows) noexcept;
     void link(Flow& pre, Flow& post, const Observation& o);
     void add_seen(Flow& f, const PointSeen& p, const Observation& o);
     void problem(Flow& f, const NatLink& l, const Observation& o);
@@ -248,6 +250,11 @@ class NatJoin {
                                 bool v6) noexcept;
 /// Whether two sightings may be one SYN in one order or the other (clamped_only() either way).
 [[nodiscard]] bool options_may_match(const SynOptions& a, const SynOptions& b, bool v6) noexcept;
+
+/// Whether a frame was logged by NFLOG (its first layer). NFLOG stamps a packet when the reader
+/// gets it, later than the same packet's capture at the next points may be, so such a sighting
+/// never becomes a packet's last point (syn_tracking.cc, data_path.cc).
+[[nodiscard]] bool logged_by_nflog(const decode::DecodedPacket& p) noexcept;
 
 /// The subnet of a server address: the flannel lease (prefix_len bits) of IPv4, /64 of IPv6.
 [[nodiscard]] track::Endpoint subnet_of(const track::Endpoint& e, std::uint8_t prefix_len) noexcept;

@@ -69,20 +69,17 @@ void note_unfollowed(SynTx& tx, std::uint16_t point) noexcept {
 
 // NFLOG stamps a packet when the reader gets it, which may be after the same packet's capture at
 // the next points (nat_join.h): the time of an NFLOG sighting does not say where the packet went
-// last, so such a sighting never becomes the transmission's last point. Nor is an NFLOG
-// sighting of the outer packet with another source port the later one: an NFLOG rule (raw or
-// mangle table) logs before the nat table's SNAT, so its port is the one before the rewrite.
-bool logged_by_nflog(const Observation& o) noexcept {
-    const auto layers = o.ctx.packet.layers();
-    return !layers.empty() && layers.front().proto == decode::Proto::Nflog;
-}
+// last, so such a sighting never becomes the transmission's last point (logged_by_nflog()). Nor
+// is an NFLOG sighting of the outer packet with another source port the later one: an NFLOG rule
+// (raw or mangle table) logs before the nat table's SNAT, so its port is the one before the
+// rewrite.
 
 // A point not followed is never the transmission's last point: where it went after a followed
 // point is then unknown (tx.unfollowed), and describe_hops() says nothing of it.
 void join_transmission(SynTx& tx, const Segment& s, const Observation& o) noexcept {
     tx.points |= point_bit(o.ctx.point);
     note_unfollowed(tx, o.ctx.point);
-    const bool nflog = logged_by_nflog(o);
+    const bool nflog = logged_by_nflog(o.ctx.packet);
     if (!nflog && followed(o.ctx.point)) {
         tx.last_ts = o.ts;
         tx.last_point = o.ctx.point;
