@@ -78,14 +78,22 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     sink.conn = c;
     sink.from_client = s.from_client;
     im.segment = &s;
-    c->streams[dir].push({.seq = s.seq,
-                          .payload = s.payload,
-                          .claimed_len = s.claimed_payload,
-                          .ts = s.ts,
-                          .frame = s.frame},
-                         sink);
+    rpc::RecordStream& stream = c->streams[dir];
+    const std::uint64_t records = stream.counters().records;
+    const std::size_t stream_bytes = stream.memory_bytes();
+    stream.push({.seq = s.seq,
+                 .payload = s.payload,
+                 .claimed_len = s.claimed_payload,
+                 .ts = s.ts,
+                 .frame = s.frame},
+                sink);
     im.segment = nullptr;
-    im.account(*c);
+    // Only a record (its facts, findings and frames) or a stream buffer grows what the
+    // connection holds: a segment inside a record leaves the lists alone, and footprint() would
+    // read every one of them.
+    if (stream.counters().records != records || stream.memory_bytes() != stream_bytes) {
+        im.account(*c);
+    }
 }
 
 void RpcAnalyzer::Impl::note_syn(const SegmentView& s, std::size_t dir) {

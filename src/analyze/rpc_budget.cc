@@ -23,8 +23,9 @@ std::size_t RpcAnalyzer::Impl::footprint(const Conn& c) noexcept {
     return heap_bytes(c.calls_seen) + c.by_xid.memory_bytes() + heap_bytes(c.retransmitted) +
            heap_bytes(c.resent_earlier) + heap_bytes(c.procs) + heap_bytes(c.ops) +
            heap_bytes(c.cb_ops) + heap_bytes(c.errors) + heap_bytes(c.srt) +
-           heap_bytes(c.findings) + heap_bytes(c.owner_groups) + heap_bytes(c.evidence) +
-           c.nested_bytes + c.streams[0].memory_bytes() + c.streams[1].memory_bytes();
+           heap_bytes(c.srt_keys) + heap_bytes(c.findings) + heap_bytes(c.owner_groups) +
+           heap_bytes(c.evidence) + c.nested_bytes + c.streams[0].memory_bytes() +
+           c.streams[1].memory_bytes();
 }
 
 void RpcAnalyzer::Impl::account(Conn& c) noexcept {
@@ -50,9 +51,9 @@ void RpcAnalyzer::Impl::shed(Conn& c) noexcept {
     }
     for (rpc_state::CallSnapshot& s : c.snapshots) {
         c.nested_bytes -= std::min(c.nested_bytes, s.frame.bytes.capacity());
-        s.used = false;
         s.frame.bytes = {};
     }
+    c.snapshot_tags = {};
     const std::size_t now = footprint(c);
     if (now <= c.charged) {
         budget->give_back(c.charged - now);

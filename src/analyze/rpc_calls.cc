@@ -10,6 +10,16 @@ namespace vxcheck::analyze {
 using rpc_state::ErrorKind;
 
 void RpcAnalyzer::Impl::on_record(Conn& c, bool from_client, const rpc::Record& record) {
+    // While the header is parsed, the lines a message goes on to read start loading: its XID's
+    // index slot, the lists a call counts in and the record a new call takes, the response-time
+    // keys a reply looks up.
+    if (record.bytes.size() >= 4) {
+        c.by_xid.prefetch(be32(record.bytes, 0));
+    }
+    prefetch_line(c.procs.data());
+    prefetch_line(c.ops.data());
+    prefetch_line(c.srt_keys.data());
+    prefetch_line(c.calls_seen.data() + c.calls_seen.size());
     rpc::Message m;
     if (rpc::parse_message(record.xdr(), m) != rpc::ParseResult::Ok) {
         ++c.garbled;
@@ -163,7 +173,7 @@ void RpcAnalyzer::Impl::on_reply(Conn& c, bool from_client, const rpc::Record& r
         // Only the answer to a resent call can clear a call on an earlier connection
         // (rpc_unanswered (b)): the reply matches this connection's copy of it.
         if (call->from_earlier) {
-            note_answered(c, m.xid, record.ts);
+            note_answered(c, m.xid);
         }
     }
     const double srt = seconds_between(call->last, record.ts);
@@ -204,29 +214,25 @@ void RpcAnalyzer::Impl::add_finding(Conn& c, const RpcFinding& f) {
     c.findings.push_back(f);
 }
 
-void RpcAnalyzer::Impl::add_srt(Conn& c, const CallRec& call, std::uint32_t op, double s) {
-    auto it = std::find_if(c.srt.begin(), c.srt.end(), [&](const rpc_state::SrtAcc& a) {
-        return a.prog == call.prog && a.vers == call.vers && a.proc == call.proc && a.op == op;
-    });
-    if (it == c.srt.end()) {
+void RpcAnalyzer::Impl::add_srt(Conn& c, const CallRec& call, std::uint32_t op, double s) const {
+    const rpc_state::SrtKey key{.prog = call.prog, .vers = call.vers, .proc = call.proc, .op = op};
+    const auto at = std::find(c.srt_keys.begin(), c.srt_keys.end(), key);
+    const auto i = static_cast<std::size_t>(at - c.srt_keys.begin());
+    if (at == c.srt_keys.end()) {
         if (c.srt.size() >= kMaxSrtKeys) {
             ++c.bounds_hit;
             return;
         }
-        c.srt.push_back(
-            {.prog = call.prog, .vers = call.vers, .proc = call.proc, .op = op, .samples = {}});
-        it = c.srt.end() - 1;
+        c.srt.reserve(c.srt.size() + 1);  // both or neither: they stay parallel
+        c.srt_keys.push_back(key);
+        c.srt.push_back({.prog = call.prog, .vers = call.vers, .proc = call.proc, .op = op});
     }
-    rpc_state::SrtAcc& a = *it;
+    rpc_state::SrtAcc& a = c.srt[i];
+    rpc_state::add_response_time(a, s);  // before count: it keeps the first ones by count
     a.min = a.count == 0 ? s : std::min(a.min, s);
     a.max = a.count == 0 ? s : std::max(a.max, s);
     ++a.count;
-    if (a.samples.size() < kSrtSamples) {
-        const std::size_t before = a.samples.capacity();
-        a.samples.push_back(s);
-        c.nested_bytes += (a.samples.capacity() - before) * sizeof(double);
-    }
-    if (op == 0) {
+    if (op == 0 && keep_activity) {  // the live metrics' histogram (rpc_activity.cc)
         ++a.fresh[srt_bucket(s)];
         a.fresh_sum += s;
         c.active = true;

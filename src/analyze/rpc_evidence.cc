@@ -41,9 +41,10 @@ std::size_t frames_for(const std::vector<EvidenceFrame>& ev, Verdict v) noexcept
 
 const CallSnapshot* held(const RpcAnalyzer::Impl::Conn& c, std::uint32_t xid,
                          std::uint64_t frame) noexcept {
-    for (const CallSnapshot& s : c.snapshots) {
-        if (s.used && s.xid == xid && s.frame.frame == frame) {
-            return &s;
+    for (std::size_t i = 0; i < c.snapshot_tags.size(); ++i) {
+        const rpc_state::SnapshotTag& t = c.snapshot_tags[i];
+        if (t.used && t.xid == xid && c.snapshots[i].frame.frame == frame) {
+            return &c.snapshots[i];
         }
     }
     return nullptr;
@@ -57,26 +58,27 @@ void RpcAnalyzer::Impl::snapshot_call(Conn& c, bool from_client, const rpc::Reco
     if (raw == nullptr) {
         return;
     }
-    CallSnapshot* slot = nullptr;
-    for (CallSnapshot& s : c.snapshots) {  // a later copy of a held call replaces it
-        if (s.used && s.xid == m.xid && s.from_client == from_client) {
-            slot = &s;
+    constexpr std::size_t kNone = rpc_state::kCallSnapshots;
+    std::size_t i = kNone;
+    for (std::size_t k = 0; k < c.snapshot_tags.size(); ++k) {  // a later copy replaces it
+        const rpc_state::SnapshotTag& t = c.snapshot_tags[k];
+        if (t.used && t.xid == m.xid && t.from_client == from_client) {
+            i = k;
         }
     }
-    for (CallSnapshot& s : c.snapshots) {
-        if (slot == nullptr && !s.used) {
-            slot = &s;
+    for (std::size_t k = 0; k < c.snapshot_tags.size() && i == kNone; ++k) {
+        if (!c.snapshot_tags[k].used) {
+            i = k;
         }
     }
-    if (slot == nullptr) {
+    if (i == kNone) {
         return;  // kCallSnapshots calls are waiting: this one's frame is not kept
     }
+    CallSnapshot* slot = &c.snapshots[i];
     const std::size_t before = slot->frame.bytes.capacity();
     copy_frame(slot->frame, *segment, *raw, options.frame_bytes ? rpc_state::kSnapshotBytes : 0);
     c.nested_bytes += slot->frame.bytes.capacity() - before;
-    slot->used = true;
-    slot->from_client = from_client;
-    slot->xid = m.xid;
+    c.snapshot_tags[i] = {.xid = m.xid, .used = true, .from_client = from_client};
     EvidenceNote& n = slot->frame.note;
     n = EvidenceNote{.kind = EvidenceNote::Kind::RpcCall};
     n.prog = m.call.prog;
@@ -87,9 +89,9 @@ void RpcAnalyzer::Impl::snapshot_call(Conn& c, bool from_client, const rpc::Reco
 }
 
 void RpcAnalyzer::Impl::release_snapshot(Conn& c, bool from_client, std::uint32_t xid) noexcept {
-    for (CallSnapshot& s : c.snapshots) {
-        if (s.used && s.xid == xid && s.from_client != from_client) {
-            s.used = false;
+    for (rpc_state::SnapshotTag& t : c.snapshot_tags) {
+        if (t.used && t.xid == xid && t.from_client != from_client) {
+            t.used = false;
         }
     }
 }

@@ -6,8 +6,8 @@
 // - Open addressing in groups of kWays slots: a key lives in the group its hash names, so a
 //   lookup reads one group (a few cache lines) whatever the table holds.
 // - The table never grows past its capacity. A new key in a full group takes the slot used least
-//   recently (by capture time), and that eviction is counted: the rules then miss only facts
-//   older than everything else in the group, never the newest ones.
+//   recently (in the order of use, which is capture order), and that eviction is counted: the
+//   rules then miss only facts older than everything else in the group, never the newest ones.
 // - Storage is allocated at the first insert (std::bad_alloc may escape it), never again.
 
 #include <array>
@@ -41,54 +41,65 @@ class RecentTable {
 
     /// The value of `k`, or nullptr.
     [[nodiscard]] const Value* find(const Key& k) const noexcept {
-        if (slots_.empty()) {
+        if (groups_.empty()) {
             return nullptr;
         }
-        const Slot* g = group(k);
+        const Probe p = probe(k);
+        const Group& g = groups_[p.group];
         for (std::size_t i = 0; i < kWays; ++i) {
-            if (g[i].live && g[i].key == k) {
-                return &g[i].value;
+            if (g.tags[i] == p.tag && g.slots[i].key == k) {
+                return &g.slots[i].value;
             }
         }
         return nullptr;
     }
 
-    /// The value of `k`, used at `now`: the existing one, or a new Value{} (`inserted` set)
-    /// in a free slot or in the group's least recently used one (counted in evicted()).
-    Value& upsert(const Key& k, Timestamp now, bool& inserted) {
-        if (slots_.empty()) {
-            slots_.resize(capacity_);
+    /// The value of `k`, used now: the existing one, or a new Value{} (`inserted` set) in a
+    /// free slot or in the group's least recently used one (counted in evicted()).
+    Value& upsert(const Key& k, bool& inserted) {
+        if (groups_.empty()) {
+            groups_.resize(capacity_ / kWays);
         }
-        Slot* g = group(k);
-        Slot* victim = nullptr;
+        const Probe p = probe(k);
+        Group& g = groups_[p.group];
+        const std::uint32_t now = ++clock_;
+        std::size_t victim = 0;
+        std::uint32_t oldest = 0;  // age of the victim (now - used); free slots come first
+        bool free = false;
         for (std::size_t i = 0; i < kWays; ++i) {
-            Slot& s = g[i];
-            if (s.live && s.key == k) {
-                s.used = now;
+            if (g.tags[i] == p.tag && g.slots[i].key == k) {
+                g.used[i] = now;
                 inserted = false;
-                return s.value;
+                return g.slots[i].value;
             }
-            if (victim == nullptr || (victim->live && (!s.live || s.used < victim->used))) {
-                victim = &s;
+            if (free) {
+                continue;
+            }
+            if (g.tags[i] == 0) {
+                victim = i;
+                free = true;
+            } else if (const std::uint32_t age = now - g.used[i]; age > oldest) {
+                victim = i;
+                oldest = age;
             }
         }
-        if (victim->live) {
-            ++evicted_;
-        } else {
+        if (free) {
             ++size_;
+        } else {
+            ++evicted_;
         }
-        *victim = Slot{.key = k, .value = Value{}, .used = now, .live = true};
+        g.tags[victim] = p.tag;
+        g.used[victim] = now;
+        g.slots[victim] = Slot{.key = k, .value = Value{}};
         inserted = true;
-        return victim->value;
+        return g.slots[victim].value;
     }
 
-    /// A hint: starts loading the group of `k` (nothing before the first insert).
+    /// A hint: starts loading the tags of `k`'s group (nothing before the first insert). The
+    /// hash is kept for the find() or upsert() of the same key that follows.
     void prefetch(const Key& k) const noexcept {
-        if (!slots_.empty()) {
-            const auto* g = reinterpret_cast<const char*>(group(k));
-            for (std::size_t off = 0; off < kWays * sizeof(Slot); off += 64) {
-                prefetch_line(g + off);
-            }
+        if (!groups_.empty()) {
+            prefetch_line(&groups_[probe(k).group]);
         }
     }
 
@@ -99,20 +110,42 @@ class RecentTable {
     struct Slot {
         Key key{};
         Value value{};
-        Timestamp used;
-        bool live = false;
+    };
+    // A group's first cache line holds a tag per slot (32 bits of the key's hash, never 0; 0 is
+    // a free slot) and when each slot was last used (clock_, which wraps: ages are differences),
+    // so a lookup reads that line and the slot whose tag matches, not every slot's key.
+    struct alignas(64) Group {
+        std::array<std::uint32_t, kWays> tags{};
+        std::array<std::uint32_t, kWays> used{};
+        std::array<Slot, kWays> slots{};
+    };
+    static_assert(2 * kWays * sizeof(std::uint32_t) <= 64, "the tags and ages fill one line");
+    struct Probe {
+        std::size_t group = 0;
+        std::uint32_t tag = 0;
     };
 
-    [[nodiscard]] std::size_t group_index(const Key& k) const noexcept {
-        return static_cast<std::size_t>(hash_bytes(k)) & (capacity_ / kWays - 1);
+    // The key's group and tag; the last key's are kept, so the prefetch() before a find() or
+    // upsert() of the same key hashes it once.
+    [[nodiscard]] Probe probe(const Key& k) const noexcept {
+        if (!(last_valid_ && last_key_ == k)) {
+            const std::uint64_t h = hash_bytes(k);
+            last_key_ = k;
+            last_probe_ = {.group = static_cast<std::size_t>(h) & (capacity_ / kWays - 1),
+                           .tag = static_cast<std::uint32_t>(h >> 32) | 1U};
+            last_valid_ = true;
+        }
+        return last_probe_;
     }
-    Slot* group(const Key& k) noexcept { return &slots_[group_index(k) * kWays]; }
-    const Slot* group(const Key& k) const noexcept { return &slots_[group_index(k) * kWays]; }
 
     std::size_t capacity_;
-    std::vector<Slot> slots_;
+    std::vector<Group> groups_;
     std::size_t size_ = 0;
     std::uint64_t evicted_ = 0;
+    std::uint32_t clock_ = 0;
+    mutable Key last_key_{};
+    mutable Probe last_probe_;
+    mutable bool last_valid_ = false;
 };
 
 }  // namespace vxcheck::analyze::rpc_state

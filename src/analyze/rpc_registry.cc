@@ -28,7 +28,7 @@ bool RpcAnalyzer::Impl::cross_connection_copy(Conn& c, bool from_client, const r
     const rpc::CallHeader& h = m.call;
     const CallKey k = call_key(c, from_client, m.xid, h.prog, h.vers, h.proc);
     bool inserted = false;
-    CrossCall& earlier = cross_calls.upsert(k, record.ts, inserted);
+    CrossCall& earlier = cross_calls.upsert(k, inserted);
     const bool copy = !inserted && earlier.serial < c.serial;
     if (copy) {
         RpcFinding f{.verdict = Verdict::RpcRetransmitted, .xid = m.xid, .ts = record.ts};
@@ -42,9 +42,9 @@ bool RpcAnalyzer::Impl::cross_connection_copy(Conn& c, bool from_client, const r
     return copy;
 }
 
-void RpcAnalyzer::Impl::note_answered(const Conn& c, std::uint32_t xid, Timestamp ts) {
+void RpcAnalyzer::Impl::note_answered(const Conn& c, std::uint32_t xid) {
     bool inserted = false;
-    std::uint64_t& s = answered.upsert(call_key(c, true, xid, 0, 0, 0), ts, inserted);
+    std::uint64_t& s = answered.upsert(call_key(c, true, xid, 0, 0, 0), inserted);
     s = std::max(s, c.serial);
 }
 

@@ -16,9 +16,11 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -29,6 +31,7 @@
 #include "rpc_recent.h"
 #include "vxcheck/analyze/rpc_analyzer.h"
 #include "vxcheck/analyze/rpc_rules.h"
+#include "vxcheck/prefetch.h"
 #include "vxcheck/rpc/message.h"
 #include "vxcheck/rpc/nfs.h"
 #include "vxcheck/rpc/record_stream.h"
@@ -122,6 +125,13 @@ class XidIndex {
         return best;
     }
 
+    /// A hint: starts loading the slot where `xid`'s probe begins.
+    void prefetch(std::uint32_t xid) const noexcept {
+        if (!slots_.empty()) {
+            prefetch_line(&slots_[slot_of(xid, slots_.size() - 1)]);
+        }
+    }
+
     /// Indexes calls.back(), just appended.
     void add(const std::vector<CallRec>& calls) {
         if ((calls.size()) * 2 > slots_.size()) {
@@ -170,6 +180,17 @@ class XidIndex {
     std::vector<Slot> slots_;
 };
 
+/// What a response time is counted under: the procedure, and for a COMPOUND its last op (0 for
+/// the procedure as a whole). Kept apart from the accumulators (Conn::srt_keys), so finding a
+/// key reads one line of keys instead of a line of every accumulator before it.
+struct SrtKey {
+    std::uint32_t prog = 0;
+    std::uint32_t vers = 0;
+    std::uint32_t proc = 0;
+    std::uint32_t op = 0;
+    friend bool operator==(const SrtKey&, const SrtKey&) = default;
+};
+
 struct SrtAcc {
     std::uint32_t prog = 0;
     std::uint32_t vers = 0;
@@ -178,11 +199,50 @@ struct SrtAcc {
     std::uint64_t count = 0;
     double min = 0;
     double max = 0;
-    std::vector<double> samples;  // the first kSrtSamples
+    std::array<double, kSrtExact> first{};  // the first kSrtExact response times
+    // Every response time, by log bucket (srt_log_bucket()). A bucket about to overflow halves
+    // them all (the shape stays; hist_total is their sum).
+    std::array<std::uint16_t, kSrtLogBuckets> hist{};
+    std::uint64_t hist_total = 0;
     // Samples not yet given to take_activity(), by histogram bucket (op 0 entries only).
     std::array<std::uint32_t, kSrtBuckets> fresh{};
     double fresh_sum = 0;
 };
+
+/// The log bucket of a response time (rpc_analyzer.h: kSrtBucketsPerOctave from
+/// kSrtFloorSeconds), and the value a quantile in it is read as: its geometric middle.
+[[nodiscard]] inline std::size_t srt_log_bucket(double seconds) noexcept {
+    if (!(seconds > kSrtFloorSeconds)) {
+        return 0;
+    }
+    const double b = std::log2(seconds / kSrtFloorSeconds) * kSrtBucketsPerOctave;
+    return b >= static_cast<double>(kSrtLogBuckets - 1) ? kSrtLogBuckets - 1
+                                                        : static_cast<std::size_t>(b);
+}
+[[nodiscard]] inline double srt_log_middle(std::size_t bucket) noexcept {
+    return kSrtFloorSeconds * std::exp2((static_cast<double>(bucket) + 0.5) /
+                                        static_cast<double>(kSrtBucketsPerOctave));
+}
+
+/// Counts response time `s` in a (all but min, max and count, which the caller keeps).
+inline void add_response_time(SrtAcc& a, double s) noexcept {
+    if (a.count < kSrtExact) {
+        a.first[a.count] = s;
+    }
+    std::uint16_t& n = a.hist[srt_log_bucket(s)];
+    if (n == std::numeric_limits<std::uint16_t>::max()) {
+        a.hist_total = 0;
+        for (std::uint16_t& h : a.hist) {
+            h = static_cast<std::uint16_t>(h / 2);
+            a.hist_total += h;
+        }
+    }
+    ++n;
+    ++a.hist_total;
+}
+
+/// The count, min, median, p99 and max of a's response times (rpc_facts.cc).
+[[nodiscard]] RpcLatency latency(const SrtAcc& a);
 
 struct ProcCount {
     std::uint32_t prog = 0;
@@ -242,11 +302,17 @@ inline constexpr std::size_t kSnapshotBytes = 1024;  // bytes of such a frame ke
 inline constexpr std::size_t kMaxRpcEvidence = 16;   // frames behind findings per connection
 inline constexpr std::size_t kEvidencePerVerdict = 4;
 
-/// The frame of a call not yet answered, kept in case it stays so (its bytes reused).
-struct CallSnapshot {
+/// Which call a snapshot slot holds (Conn::snapshot_tags): apart from the frames, so that the
+/// reply that releases a slot reads one line of tags, not every slot's frame.
+struct SnapshotTag {
+    std::uint32_t xid = 0;
     bool used = false;
     bool from_client = true;
-    std::uint32_t xid = 0;
+};
+
+/// The frame of a call not yet answered, kept in case it stays so (its bytes reused); the
+/// slot's tag (SnapshotTag, same index) says which call.
+struct CallSnapshot {
     EvidenceFrame frame;
 };
 
@@ -274,7 +340,7 @@ struct RpcAnalyzer::Impl {
     // A segment reads the first lines and two of its direction's stream (prefetch()).
     struct Conn {
         static constexpr std::uint16_t kNoPoint = rpc_state::kNoPoint;
-        static constexpr std::size_t kHotBytes = 576;  // covers the fields before `snapshots`
+        static constexpr std::size_t kHotBytes = 640;  // covers the fields before `snapshots`
         std::uint64_t serial = 0;                      // connections in order of first sight
         track::Endpoint client;
         track::Endpoint server;
@@ -297,7 +363,8 @@ struct RpcAnalyzer::Impl {
         std::vector<std::pair<std::uint32_t, std::uint64_t>> ops, cb_ops;
         std::vector<rpc_state::ErrorCount> errors;  // few keys: a linear search
         std::uint8_t versions = 0;                  // bit 0: v3, bit 1 + minor: v4.minor
-        std::vector<rpc_state::SrtAcc> srt;         // few keys: a linear search
+        std::vector<rpc_state::SrtAcc> srt;
+        std::vector<rpc_state::SrtKey> srt_keys;  // srt's keys, in its order: a linear search
         std::vector<RpcFinding> findings;
         std::vector<std::size_t> owner_groups;  // indices into Impl::owners
         // Live verdicts (rpc_live.cc): the connection's place in Impl::live (listed on its first
@@ -315,6 +382,7 @@ struct RpcAnalyzer::Impl {
         std::uint32_t call_op_count = 0;
         std::array<std::uint32_t, EvidenceNote::kMaxOps> call_ops{};
         bool active = false;  // a call or reply since the last take_activity()
+        std::array<rpc_state::SnapshotTag, rpc_state::kCallSnapshots> snapshot_tags{};
         // The state budget (rpc_budget.cc): heap bytes charged for the connection (its record
         // is charged apart), of them the bytes its lists' elements hold (response-time samples,
         // evidence and snapshot frames), and whether its analysis stopped because the budget
@@ -393,7 +461,7 @@ struct RpcAnalyzer::Impl {
     static void retire_answered(Conn& c);
     static void count_error(Conn& c, std::uint32_t prog, rpc_state::ErrorKind kind,
                             std::uint32_t code, std::uint32_t detail = 0);
-    static void add_srt(Conn& c, const CallRec& call, std::uint32_t op, double s);
+    void add_srt(Conn& c, const CallRec& call, std::uint32_t op, double s) const;
     static void add_finding(Conn& c, const RpcFinding& f);
 
     // rpc_nfs.cc
@@ -411,7 +479,7 @@ struct RpcAnalyzer::Impl {
                             std::uint32_t vers, std::uint32_t proc) noexcept;
     [[nodiscard]] bool cross_connection_copy(Conn& c, bool from_client, const rpc::Message& m,
                                              const rpc::Record& record);
-    void note_answered(const Conn& c, std::uint32_t xid, Timestamp ts);
+    void note_answered(const Conn& c, std::uint32_t xid);
     void present_owner(Conn& c, Bytes owner, const rpc::Verifier4& verifier, Timestamp ts);
     void session_event(Conn& c, Timestamp ts, bool establishment);
     void unanswered(Conn& c, RpcFacts& f);
@@ -492,5 +560,8 @@ struct RpcAnalyzer::Impl {
     void note_port_query(const Conn& c, const rpc::Message& m);
     void learn_port(const Conn& c, const CallRec& call, const rpc::Message& m);
 };
+
+static_assert(offsetof(RpcAnalyzer::Impl::Conn, snapshots) <= RpcAnalyzer::Impl::Conn::kHotBytes,
+              "prefetch() loads the fields every message reads");
 
 }  // namespace vxcheck::analyze

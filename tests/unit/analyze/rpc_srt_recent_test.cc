@@ -1,0 +1,129 @@
+// Two bounded structures of the RPC analysis: the response-time accumulator (exact for a few
+// calls, a log histogram within 4.4% beyond) and the cross-connection table of recent entries
+// (lookups by tag, least recently used eviction in a full group).
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+
+#include "analyze/rpc_state.h"
+
+namespace vxcheck::analyze {
+namespace {
+
+using rpc_state::SrtAcc;
+
+void add(SrtAcc& a, double s) {
+    rpc_state::add_response_time(a, s);
+    a.min = a.count == 0 ? s : std::min(a.min, s);
+    a.max = a.count == 0 ? s : std::max(a.max, s);
+    ++a.count;
+}
+
+TEST(RpcResponseTimes, AFewCallsGiveTheExactMedianAndP99) {
+    SrtAcc a;
+    for (double s : {0.004, 0.001, 0.003, 0.002}) {
+        add(a, s);
+    }
+    const RpcLatency l = rpc_state::latency(a);
+    EXPECT_EQ(l.count, 4U);
+    EXPECT_DOUBLE_EQ(l.min, 0.001);
+    EXPECT_DOUBLE_EQ(l.median, 0.0025);  // the mean of the middle two
+    EXPECT_DOUBLE_EQ(l.p99, 0.004);
+    EXPECT_DOUBLE_EQ(l.max, 0.004);
+}
+
+TEST(RpcResponseTimes, ManyCallsGiveQuantilesWithinTheBucketWidth) {
+    SrtAcc a;
+    for (int i = 1; i <= 1000; ++i) {  // 1 ms ... 1 s, in an order that is not sorted
+        add(a, ((i * 379) % 1000 + 1) * 1e-3);
+    }
+    const RpcLatency l = rpc_state::latency(a);
+    EXPECT_EQ(l.count, 1000U);
+    EXPECT_DOUBLE_EQ(l.min, 0.001);
+    EXPECT_DOUBLE_EQ(l.max, 1.0);
+    EXPECT_NEAR(l.median, 0.5005, 0.5005 * 0.045);  // exact: (500 + 501) / 2 ms
+    EXPECT_NEAR(l.p99, 0.990, 0.990 * 0.045);       // exact: the 990th
+}
+
+TEST(RpcResponseTimes, AFullBucketHalvesTheHistogramAndKeepsItsShape) {
+    SrtAcc a;
+    for (int i = 0; i < 300000; ++i) {  // more than a 16-bit bucket holds
+        add(a, i % 4 == 3 ? 0.1 : 0.001);
+    }
+    const RpcLatency l = rpc_state::latency(a);
+    EXPECT_EQ(l.count, 300000U);
+    EXPECT_NEAR(l.median, 0.001, 0.001 * 0.045);
+    EXPECT_NEAR(l.p99, 0.1, 0.1 * 0.045);
+}
+
+TEST(RpcResponseTimes, ExtremeValuesStayWithinMinAndMax) {
+    SrtAcc a;
+    for (int i = 0; i < 100; ++i) {
+        add(a, i % 4 == 0 ? 9000.0 : 0.0);  // below the first bucket, beyond the last
+    }
+    const RpcLatency l = rpc_state::latency(a);
+    EXPECT_LT(l.median, 2e-6) << "a zero reads as the first bucket, at least min";
+    EXPECT_GE(l.median, 0.0);
+    EXPECT_DOUBLE_EQ(l.p99, 9000.0) << "the open last bucket reads as max";
+}
+
+TEST(RpcResponseTimes, TheLowestAndHighestRankAreMinAndMax) {
+    SrtAcc a;
+    for (int i = 0; i < 40; ++i) {  // beyond the exact ones; p99 of 40 is the 40th
+        add(a, 0.001 + i * 0.0001);
+    }
+    const RpcLatency l = rpc_state::latency(a);
+    EXPECT_DOUBLE_EQ(l.p99, a.max);
+    EXPECT_NEAR(l.median, 0.00295, 0.00295 * 0.045);
+}
+
+using Key = std::array<std::uint8_t, 4>;
+
+TEST(RpcRecentTable, FindsWhatItHoldsAndEvictsTheLeastRecentlyUsed) {
+    rpc_state::RecentTable<Key, int> t(8);  // one group: every key competes for its 8 slots
+    EXPECT_EQ(t.find(Key{0, 0, 0, 1}), nullptr);
+    bool inserted = false;
+    for (std::uint8_t i = 0; i < 8; ++i) {
+        t.upsert(Key{0, 0, 0, i}, inserted) = i;
+        EXPECT_TRUE(inserted);
+    }
+    t.prefetch(Key{0, 0, 0, 0});
+    EXPECT_EQ(t.upsert(Key{0, 0, 0, 0}, inserted), 0);  // used again: now the most recent
+    EXPECT_FALSE(inserted);
+    t.upsert(Key{0, 0, 0, 8}, inserted) = 8;
+    EXPECT_TRUE(inserted);
+    EXPECT_EQ(t.evicted(), 1U);
+    EXPECT_EQ(t.size(), 8U);
+    EXPECT_EQ(t.find(Key{0, 0, 0, 1}), nullptr) << "the least recently used one went";
+    ASSERT_NE(t.find(Key{0, 0, 0, 0}), nullptr);
+    EXPECT_EQ(*t.find(Key{0, 0, 0, 0}), 0);
+    for (std::uint8_t i = 2; i <= 8; ++i) {
+        ASSERT_NE(t.find(Key{0, 0, 0, i}), nullptr) << int{i};
+        EXPECT_EQ(*t.find(Key{0, 0, 0, i}), i);
+    }
+}
+
+TEST(RpcRecentTable, ManyGroupsHoldTheirCapacity) {
+    rpc_state::RecentTable<Key, std::uint32_t> t(1024);
+    bool inserted = false;
+    for (std::uint32_t i = 0; i < 512; ++i) {  // half full: a keyed hash leaves few groups full
+        t.upsert(Key{0, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)},
+                 inserted) = i;
+    }
+    std::uint32_t found = 0;
+    for (std::uint32_t i = 0; i < 512; ++i) {
+        const auto* v =
+            t.find(Key{0, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)});
+        if (v != nullptr) {
+            EXPECT_EQ(*v, i);
+            ++found;
+        }
+    }
+    EXPECT_EQ(found + t.evicted(), 512U);
+    EXPECT_EQ(t.size(), found);
+}
+
+}  // namespace
+}  // namespace vxcheck::analyze
