@@ -79,6 +79,12 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     sink.from_client = s.from_client;
     im.segment = &s;
     rpc::RecordStream& stream = c->streams[dir];
+    if (stream.may_complete(s.claimed_payload)) {
+        const auto* p = reinterpret_cast<const char*>(c);
+        for (std::size_t off = 64; off < Impl::Conn::kHotBytes; off += 64) {
+            prefetch_line(p + off);
+        }
+    }
     const std::uint64_t records = stream.counters().records;
     const std::size_t stream_bytes = stream.memory_bytes();
     stream.push({.seq = s.seq,
@@ -187,12 +193,12 @@ void RpcAnalyzer::forget(FlowId flow) noexcept {
     }
 }
 
+// Most segments of an NFS connection lie inside a record (the data of a READ reply or a WRITE
+// call): they read the connection's first line and their stream. The lines a message reads are
+// loaded by on_segment() once the stream says the segment may complete one.
 void RpcAnalyzer::prefetch(FlowId flow, bool from_client) const noexcept {
     if (const Impl::Conn* c = impl_->conns.find(flow)) {
-        const auto* p = reinterpret_cast<const char*>(c);
-        for (std::size_t off = 0; off < Impl::Conn::kHotBytes; off += 64) {
-            prefetch_line(p + off);
-        }
+        prefetch_line(c);
         c->streams[from_client ? 0 : 1].prefetch();
     }
 }

@@ -346,6 +346,9 @@ struct RpcAnalyzer::Impl {
         track::Endpoint server;
         // The capture point that feeds each stream: the first to show that direction.
         std::array<std::uint16_t, 2> point{kNoPoint, kNoPoint};
+        // Its analysis stopped because the state budget had no more for it (rpc_budget.cc). With
+        // `point`, all a segment inside a record reads of the connection (its first line).
+        bool shed = false;
         bool closed = false;
         Timestamp closed_ts;
         bool program_noted = false;
@@ -384,14 +387,13 @@ struct RpcAnalyzer::Impl {
         bool active = false;  // a call or reply since the last take_activity()
         std::array<rpc_state::SnapshotTag, rpc_state::kCallSnapshots> snapshot_tags{};
         // The state budget (rpc_budget.cc): heap bytes charged for the connection (its record
-        // is charged apart), of them the bytes its lists' elements hold (response-time samples,
-        // evidence and snapshot frames), and whether its analysis stopped because the budget
-        // had no more for it.
-        bool shed = false;
+        // is charged apart), and of them the bytes its lists' elements hold (evidence and
+        // snapshot frames).
         std::size_t charged = 0;
         std::size_t nested_bytes = 0;
         // Last: the snapshots and each stream are a few hundred bytes; the fields above are what
-        // every message reads (prefetch() loads them, kHotBytes, and the stream's first lines).
+        // every message reads (kHotBytes: on_segment() loads them when the segment may complete
+        // a record; prefetch() loads the first line and the stream's first lines).
         std::array<rpc_state::CallSnapshot, rpc_state::kCallSnapshots> snapshots;
         std::array<rpc::RecordStream, 2> streams;  // [0] client->server, [1] server->client
     };

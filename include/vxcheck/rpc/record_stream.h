@@ -144,6 +144,12 @@ class alignas(64) RecordStream {
     [[nodiscard]] const StreamCounters& counters() const noexcept { return counters_; }
     /// True while the stream knows where the next record mark is.
     [[nodiscard]] bool in_sync() const noexcept { return in_sync_; }
+    /// Whether a segment of `payload` bytes at the next expected byte may complete a record
+    /// (false only when it surely lies inside the current fragment's body): a hint for what to
+    /// load before push().
+    [[nodiscard]] bool may_complete(std::size_t payload) const noexcept {
+        return !(in_sync_ && in_record_ && mark_have_ == 0 && payload < frag_left_);
+    }
     /// Heap bytes this stream holds (0 until a record spans segments or one is held).
     [[nodiscard]] std::size_t memory_bytes() const noexcept;
     /// A hint: starts loading the lines push() reads first for a segment in sync.

@@ -112,6 +112,23 @@ TEST(RecordStream, OneRecordOverManySegmentsIsDeliveredOnceWhole) {
     EXPECT_EQ(f.sink.got[0].frame, f.frame);
 }
 
+TEST(RecordStream, OnlyASegmentInsideARecordBodySurelyCompletesNone) {
+    const ByteVec a = call(7, 3000);
+    const ByteVec stream = record(a);  // a 4-byte mark, then a.size() body bytes
+    Feeder f;
+    EXPECT_TRUE(f.stream.may_complete(100)) << "before the first mark";
+    f.push(stream, 0, 1000);
+    const std::size_t left = stream.size() - 1000;
+    EXPECT_FALSE(f.stream.may_complete(left - 1)) << "ends inside the body";
+    EXPECT_TRUE(f.stream.may_complete(left)) << "ends the record";
+    f.push(stream, 1000, left - 1);
+    EXPECT_TRUE(f.sink.got.empty());
+    EXPECT_TRUE(f.stream.may_complete(1));
+    f.push(stream, stream.size() - 1, 1);
+    EXPECT_EQ(f.sink.got.size(), 1U);
+    EXPECT_TRUE(f.stream.may_complete(1)) << "between records: the next may be short";
+}
+
 TEST(RecordStream, MarkSplitOverSegmentsIsJoined) {
     const ByteVec stream = concat({record(call(1)), record(call(2))});
     Feeder f;
