@@ -5,11 +5,12 @@
 namespace vxcheck::analyze {
 
 void mark_dirty(Flow& f, const Observation& o, bool waiting) {
+    FlowCold& c = make_cold(f);  // first: a flow marked dirty has its dirty_since
     if (!f.dirty) {
         o.dirty.push_back(f.key);  // may throw: the flag is set only once the key is listed
         f.dirty = true;
     }
-    f.dirty_since = o.ts;
+    c.dirty_since = o.ts;
     f.waiting = waiting;
 }
 
@@ -30,19 +31,20 @@ EvidenceNote note_for(EvidenceNote::Kind kind, const Segment& s) noexcept {
 }
 
 void keep_evidence(Flow& f, const Observation& o, const EvidenceNote& note) {
-    if (f.evidence.size() >= kMaxEvidence) {
-        ++f.evidence_not_kept;
+    FlowCold& c = make_cold(f);
+    if (c.evidence.size() >= kMaxEvidence) {
+        ++c.evidence_not_kept;
         return;
     }
     const RawFrame& fr = o.ctx.packet.frame();
     const std::size_t cost = sizeof(EvidenceFrame) + fr.data.size();
     if (!o.evidence.take(cost)) {
         ++o.evidence.dropped;
-        ++f.evidence_not_kept;
+        ++c.evidence_not_kept;
         return;
     }
     try {
-        f.evidence.push_back(EvidenceFrame{.point = o.ctx.point,
+        c.evidence.push_back(EvidenceFrame{.point = o.ctx.point,
                                            .frame = fr.number,
                                            .ts = fr.ts,
                                            .link = fr.link,

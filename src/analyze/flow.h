@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -20,9 +21,8 @@ inline constexpr std::size_t kMaxAttempts = 4;    // ISNs kept per connection (t
 inline constexpr std::size_t kMaxSports = 8;      // outer source ports kept per connection
 inline constexpr std::size_t kMaxCandidates = 8;  // bad outer checksums kept per connection
 inline constexpr std::size_t kMaxEvidence = 32;   // frames copied per connection
-inline constexpr std::size_t kMaxHistory = 24;
-inline constexpr std::size_t kMaxPlain = 64;  // untunnelled sightings kept per connection
-inline constexpr std::size_t kMaxSeen = 16;   // points whose first SYN is kept per connection
+inline constexpr std::size_t kMaxPlain = 64;      // untunnelled sightings kept per connection
+inline constexpr std::size_t kMaxSeen = 16;       // points whose first SYN is kept per connection
 inline constexpr std::size_t kDataRing = 64;  // data transmissions followed at once per connection
 inline constexpr std::size_t kMaxDataLost = 8;  // data transmissions kept that missed a point
 // A point that went on capturing this long after a data transmission and never saw it, missed
@@ -183,6 +183,39 @@ struct FlowNat {
 // History letters (Zeek's): the event, upper case from the client.
 inline constexpr std::array<char, 6> kHistoryEvents{'s', 'h', 'r', 'f', 'd', 'a'};
 enum class Event : std::uint8_t { Syn, SynAck, Rst, Fin, Data, Ack };
+// Each letter is recorded once per direction (add_history), so this many fit every history.
+inline constexpr std::size_t kMaxHistory = 2 * kHistoryEvents.size();
+
+// What a connection keeps beyond its record (Flow), made on the first event that needs it: a
+// data retransmission, a tunnelled packet, a new outer source port, a bad outer checksum, an
+// evidence frame, a decisive event for live decisions, a segment whose flags the snaplen cut.
+// An ordinary segment of a known connection never reads it (Flow's comment). At most one per
+// tracked connection, of a fixed size, freed with it: --max-flows bounds it as it bounds the
+// records (the per-connection cost in tools/bench/README.md), and it is not drawn from the
+// state budget, which bounds what grows with the traffic of one connection (the lists).
+struct FlowCold {
+    // Data retransmissions per direction, counted at the first capture point of that direction
+    // (the same segment seen at another point is not a retransmission).
+    std::array<std::uint64_t, 2> retransmissions{};
+    // Tunnel context, client -> server direction (the one NAT rewrites).
+    std::array<std::uint8_t, 2> nsports{};
+    std::array<std::uint16_t, 2> sports_cut{};  // changes to a port beyond the list (saturating)
+    std::array<std::array<std::uint16_t, kMaxSports>, 2> sports{};  // [0] client->server
+    std::optional<std::uint16_t> out_of_range;
+    track::Endpoint outer_client;
+    track::Endpoint outer_server;
+    // Live decisions: the decisive event (Flow::dirty) happened at dirty_since. emitted: verdict
+    // bits already returned by poll().
+    Timestamp dirty_since;
+    std::uint32_t emitted = 0;
+    std::uint32_t evidence_not_kept = 0;  // frames beyond kMaxEvidence or the evidence budget
+    // Segments whose flags the snaplen cut off, and the most that was captured of their frames.
+    std::uint32_t flags_not_captured = 0;
+    std::uint32_t flags_snaplen = 0;
+    std::vector<Candidate> candidates;
+    std::uint64_t candidates_total = 0;
+    std::vector<EvidenceFrame> evidence;
+};
 
 // Laid out for the per-packet path: everything a segment of a known connection reads or writes
 // is in the first two cache lines (the key and counters, then sequence and tunnel state), and
@@ -191,8 +224,10 @@ enum class Event : std::uint8_t { Syn, SynAck, Rst, Fin, Data, Ack };
 // their state does not stay in the cache while the capture streams through it: two lines, which the
 // adjacent-line prefetcher fetches together, instead of four or five per packet. With plug-ins
 // registered a segment also reads `id`, the first field of line 3, which is prefetched with the
-// others then. The rest lives behind vectors at the end, allocated only when a flow has it (the
-// memory a SYN flood costs: tools/bench/README.md).
+// others then. Lines 3 and 4 hold what every connection has once (its history, the table's
+// queue links, the lists a SYN or an untunnelled packet starts); the rest is in FlowCold, made
+// on the first event that needs it, and the lists live on the heap, allocated only when a flow has
+// them (the memory a connection costs: tools/bench/README.md).
 struct alignas(64) Flow {
     // --- line 1 ---
     track::FlowKey key;
@@ -214,7 +249,7 @@ struct alignas(64) Flow {
     bool client_known = false;
     bool client_is_lo = false;  // the client is key.lo (else key.hi)
     bool tunnelled = false;
-    // --- line 3: the plug-ins' per-flow state index, then the rest: once per flow, or on events
+    // --- line 3: the plug-ins' per-flow state index, then what every flow has once
     // (line 2 has room to spare: `id` starts line 3 wherever line 2 ends)
     alignas(64) std::uint32_t id = 0;  // the table's index_of(): plug-ins' state (plugin.h)
     bool live = false;                 // in use (the table reuses dead entries)
@@ -225,44 +260,28 @@ struct alignas(64) Flow {
     bool unfollowed = false;
     std::uint8_t history_len = 0;
     std::array<char, kMaxHistory> history{};
-    // Data retransmissions per direction, counted at the first capture point of that direction
-    // (the same segment seen at another point is not a retransmission). In line 3: written only
-    // when a segment is one, so line 2 has room for the 64-bit point masks.
-    std::array<std::uint64_t, 2> retransmissions{};
-    // Tunnel context, client -> server direction (the one NAT rewrites).
-    std::array<std::uint8_t, 2> nsports{};
-    std::array<std::uint16_t, 2> sports_cut{};  // changes to a port beyond the list (saturating)
-    std::array<std::array<std::uint16_t, kMaxSports>, 2> sports{};  // [0] client->server
-    std::optional<std::uint16_t> out_of_range;
-    track::Endpoint outer_client;
-    track::Endpoint outer_server;
-    Timestamp first;
+    // The first packet's time (first_ts()), in two fields so that no padding follows the
+    // nanoseconds.
+    std::uint32_t first_nsec = 0;
+    std::int64_t first_sec = 0;
     std::uint64_t order = 0;
-    // Live decisions: a decisive event happened (dirty) at dirty_since; `waiting` when the event
-    // is an unanswered SYN retransmission whose answer may still come. emitted: verdict bits
-    // already returned by poll().
-    bool dirty = false;
-    bool waiting = false;
-    Timestamp dirty_since;
-    std::uint32_t emitted = 0;
-    std::vector<Attempt> attempts;  // the latest kMaxAttempts ISNs
-    std::vector<Candidate> candidates;
-    std::uint64_t candidates_total = 0;
+    std::vector<Attempt> attempts;     // the latest kMaxAttempts ISNs
     std::vector<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
-    std::vector<EvidenceFrame> evidence;
-    std::uint32_t evidence_not_kept = 0;  // frames beyond kMaxEvidence or the evidence budget
-    // Segments whose flags the snaplen cut off, and the most that was captured of their frames.
-    std::uint32_t flags_not_captured = 0;
-    std::uint32_t flags_snaplen = 0;
-    // What the lists above but `evidence` hold on the heap (attempts and their transmissions,
-    // candidates, sightings), and the flow's NAT-path state (FlowNat): taken from the state budget
-    // as they grow, given back when the flow leaves the table.
-    std::size_t detail_bytes = 0;
+    std::unique_ptr<FlowCold> cold;    // made by make_cold(), read through cold_of()
     // The table's queue (flow_table.h), in second-chance order: `packets` when the flow last
     // joined the queue's newest end; a flow with more has been active since (connections.cc).
     Flow* older = nullptr;
     Flow* newer = nullptr;
     std::uint64_t queued_packets = 0;
+    // What the lists hold on the heap (attempts and their transmissions, candidates,
+    // sightings; not `evidence`), and the flow's NAT-path state (FlowNat): taken from the state
+    // budget as they grow, given back when the flow leaves the table. A flow's lists are capped
+    // by the constants above, far below 4 GiB.
+    std::uint32_t detail_bytes = 0;
+    // Live decisions: a decisive event happened (dirty) at cold->dirty_since; `waiting` when the
+    // event is an unanswered SYN retransmission whose answer may still come.
+    bool dirty = false;
+    bool waiting = false;
 
     [[nodiscard]] const track::Endpoint& client() const noexcept {
         return client_is_lo ? key.lo : key.hi;
@@ -270,10 +289,29 @@ struct alignas(64) Flow {
     [[nodiscard]] const track::Endpoint& server() const noexcept {
         return client_is_lo ? key.hi : key.lo;
     }
+    [[nodiscard]] Timestamp first_ts() const noexcept {
+        return Timestamp{.sec = first_sec, .nsec = first_nsec};
+    }
 };
 static_assert(offsetof(Flow, id) == 128,
               "the per-segment state fits in two cache lines, the "
               "plug-ins' index starts the third");
+static_assert(sizeof(Flow) <= 256, "a connection's record is at most four cache lines");
+
+/// f's cold part, made if it has none yet; throws std::bad_alloc.
+inline FlowCold& make_cold(Flow& f) {
+    if (!f.cold) [[unlikely]] {
+        f.cold = std::make_unique<FlowCold>();
+    }
+    return *f.cold;
+}
+
+inline const FlowCold kNoCold{};  // what a flow without a cold part has: nothing
+
+/// f's cold part, or an empty one when f has none.
+[[nodiscard]] inline const FlowCold& cold_of(const Flow& f) noexcept {
+    return f.cold ? *f.cold : kNoCold;
+}
 
 /// The bytes of evidence frames held, against ConnectionOptions::evidence_budget_bytes: a frame
 /// costs its bytes and its EvidenceFrame. Charged when a frame is copied into a flow, released
@@ -315,7 +353,9 @@ struct Observation {
 template <class T>
 [[nodiscard]] bool room_in(Flow& f, std::vector<T>& v, std::size_t max, const Observation& o,
                            unsigned quarters = kShareVerdicts) {
-    if (room_for_one(v, max, o.state, f.detail_bytes, quarters)) {
+    std::size_t charged = 0;
+    if (room_for_one(v, max, o.state, charged, quarters)) {
+        f.detail_bytes += static_cast<std::uint32_t>(charged);
         return true;
     }
     f.incomplete = true;
@@ -343,9 +383,9 @@ void add_history(Flow& f, Event e, bool from_client) noexcept;
 
 // RFC 1982 serial-number comparison: a data segment that ends at or before what this direction
 // already sent is a retransmission (counted at the direction's first capture point). Inline: it
-// runs for every segment.
+// runs for every segment. Throws std::bad_alloc only when a retransmission makes f's cold part.
 inline void track_retransmission(Flow& f, const Segment& s, std::uint16_t point, std::size_t dir,
-                                 std::size_t payload) noexcept {
+                                 std::size_t payload) {
     if (!f.seq_known[dir]) {
         f.seq_known[dir] = true;
         f.seq_point[dir] = point;
@@ -357,7 +397,7 @@ inline void track_retransmission(Flow& f, const Segment& s, std::uint16_t point,
     }
     const std::uint32_t end = s.t.seq + static_cast<std::uint32_t>(payload);
     if (static_cast<std::int32_t>(end - f.next_seq[dir]) <= 0) {
-        ++f.retransmissions[dir];
+        ++make_cold(f).retransmissions[dir];
     } else {
         f.next_seq[dir] = end;
     }

@@ -93,7 +93,7 @@ std::vector<ConnectionReport> ConnectionAnalyzer::Impl::poll(Timestamp when, dou
             f.dirty = false;
             continue;  // reported inside the flow it was joined into
         }
-        if (f.waiting && seconds_between(f.dirty_since, when) < settle_s) {
+        if (f.waiting && seconds_between(cold_of(f).dirty_since, when) < settle_s) {
             keep.push_back(k);
             continue;
         }
@@ -106,8 +106,8 @@ std::vector<ConnectionReport> ConnectionAnalyzer::Impl::poll(Timestamp when, dou
                 bits |= 1U << static_cast<unsigned>(v);
             }
         }
-        if ((bits & ~f.emitted) != 0) {
-            f.emitted |= bits;
+        if ((bits & ~cold_of(f).emitted) != 0) {
+            make_cold(f).emitted |= bits;  // a dirty flow has its cold part (mark_dirty)
             out.push_back(std::move(r));
         }
     }
@@ -123,11 +123,12 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
     r.client = f.client();
     r.server = f.server();
     r.packets = f.packets;
-    r.first_ts = f.first;
+    r.first_ts = f.first_ts();
     r.last_ts = f.last;
     r.history.assign(f.history.data(), f.history_len);
-    r.retransmissions = f.retransmissions[0];
-    r.retransmissions_reply = f.retransmissions[1];
+    const FlowCold& cold = cold_of(f);
+    r.retransmissions = cold.retransmissions[0];
+    r.retransmissions_reply = cold.retransmissions[1];
     r.incomplete = f.incomplete;
     for (std::uint16_t p = 0; p < std::min<std::size_t>(points.size(), kMaxPoints); ++p) {
         if ((f.points & point_bit(p)) != 0) {
@@ -141,9 +142,9 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
         }
     }
     const SynFacts syn = decide_syns(f, r);
-    if (f.flags_not_captured != 0) {
-        r.flags_not_captured = f.flags_not_captured;
-        r.flags_snaplen = f.flags_snaplen;
+    if (cold.flags_not_captured != 0) {
+        r.flags_not_captured = cold.flags_not_captured;
+        r.flags_snaplen = cold.flags_snaplen;
         if (r.outcome == Outcome::NoSyn) {
             r.outcome = Outcome::FlagsNotCaptured;
         }
@@ -163,11 +164,13 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
                               .corrupted = !r.corrupted.empty(),
                               .endpoint_refused = r.refused.has_value()});
     if (take_evidence) {
-        evidence.give_back(f.evidence);  // the table no longer holds them
         state.give_back(std::exchange(f.detail_bytes, 0));
-        r.evidence = std::move(f.evidence);
+        if (f.cold) {
+            evidence.give_back(f.cold->evidence);  // the table no longer holds them
+            r.evidence = std::move(f.cold->evidence);
+        }
     } else {
-        r.evidence = f.evidence;
+        r.evidence = cold.evidence;
     }
     if (!plugins.empty()) {
         decide_plugins(f, r);  // may add evidence
@@ -175,7 +178,7 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
     if (nat.observing() && !r.has(Verdict::Clean)) {
         nat.describe_data(f, r);  // where its data packets were lost, if any
     }
-    r.evidence_total = r.evidence.size() + f.evidence_not_kept;
+    r.evidence_total = r.evidence.size() + cold.evidence_not_kept;
     return r;
 }
 
@@ -192,14 +195,21 @@ void ConnectionAnalyzer::Impl::drop_absorbed(Flow& f) {
     if (into != nullptr) {
         credit_answers(f, *into);
     }
-    for (EvidenceFrame& e : f.evidence) {
-        if (into != nullptr && into->evidence.size() < kMaxEvidence) {
-            into->evidence.push_back(std::move(e));
-        } else {
-            evidence.give_back(EvidenceBudget::cost(e));
+    if (f.cold) {
+        std::vector<EvidenceFrame>& frames = f.cold->evidence;
+        std::vector<EvidenceFrame>* to = nullptr;
+        if (into != nullptr && !frames.empty()) {
+            to = &make_cold(*into).evidence;
         }
+        for (EvidenceFrame& e : frames) {
+            if (to != nullptr && to->size() < kMaxEvidence) {
+                to->push_back(std::move(e));
+            } else {
+                evidence.give_back(EvidenceBudget::cost(e));
+            }
+        }
+        frames.clear();
     }
-    f.evidence.clear();
     state.give_back(std::exchange(f.detail_bytes, 0));
     forget(f);
     nat.forget(f);

@@ -188,7 +188,7 @@ FlowNat* NatJoin::make_state(Flow& f, const Observation& o) {
         ++o.detail_dropped;
         return nullptr;
     }
-    f.detail_bytes += kNode;
+    f.detail_bytes += static_cast<std::uint32_t>(kNode);
     return &state_[f.key];
 }
 
