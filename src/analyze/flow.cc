@@ -31,20 +31,19 @@ EvidenceNote note_for(EvidenceNote::Kind kind, const Segment& s) noexcept {
 }
 
 void keep_evidence(Flow& f, const Observation& o, const EvidenceNote& note) {
-    FlowCold& c = make_cold(f);
-    if (c.evidence.size() >= kMaxEvidence) {
-        ++c.evidence_not_kept;
+    if (f.evidence.size() >= kMaxEvidence) {
+        ++f.evidence_not_kept;
         return;
     }
     const RawFrame& fr = o.ctx.packet.frame();
     const std::size_t cost = sizeof(EvidenceFrame) + fr.data.size();
     if (!o.evidence.take(cost)) {
         ++o.evidence.dropped;
-        ++c.evidence_not_kept;
+        ++f.evidence_not_kept;
         return;
     }
     try {
-        c.evidence.push_back(EvidenceFrame{.point = o.ctx.point,
+        f.evidence.push_back(EvidenceFrame{.point = o.ctx.point,
                                            .frame = fr.number,
                                            .ts = fr.ts,
                                            .link = fr.link,

@@ -126,9 +126,8 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
     r.first_ts = f.first_ts();
     r.last_ts = f.last;
     r.history.assign(f.history.data(), f.history_len);
-    const FlowCold& cold = cold_of(f);
-    r.retransmissions = cold.retransmissions[0];
-    r.retransmissions_reply = cold.retransmissions[1];
+    r.retransmissions = f.retransmissions[0];
+    r.retransmissions_reply = f.retransmissions[1];
     r.incomplete = f.incomplete;
     for (std::uint16_t p = 0; p < std::min<std::size_t>(points.size(), kMaxPoints); ++p) {
         if ((f.points & point_bit(p)) != 0) {
@@ -142,6 +141,7 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
         }
     }
     const SynFacts syn = decide_syns(f, r);
+    const FlowCold& cold = cold_of(f);
     if (cold.flags_not_captured != 0) {
         r.flags_not_captured = cold.flags_not_captured;
         r.flags_snaplen = cold.flags_snaplen;
@@ -164,13 +164,13 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
                               .corrupted = !r.corrupted.empty(),
                               .endpoint_refused = r.refused.has_value()});
     if (take_evidence) {
+        evidence.give_back(f.evidence);  // the table no longer holds them
         state.give_back(std::exchange(f.detail_bytes, 0));
-        if (f.cold) {
-            evidence.give_back(f.cold->evidence);  // the table no longer holds them
-            r.evidence = std::move(f.cold->evidence);
-        }
+        r.evidence.assign(std::make_move_iterator(f.evidence.begin()),
+                          std::make_move_iterator(f.evidence.end()));
+        f.evidence = {};
     } else {
-        r.evidence = cold.evidence;
+        r.evidence.assign(f.evidence.begin(), f.evidence.end());
     }
     if (!plugins.empty()) {
         decide_plugins(f, r);  // may add evidence
@@ -178,7 +178,7 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
     if (nat.observing() && !r.has(Verdict::Clean)) {
         nat.describe_data(f, r);  // where its data packets were lost, if any
     }
-    r.evidence_total = r.evidence.size() + cold.evidence_not_kept;
+    r.evidence_total = r.evidence.size() + f.evidence_not_kept;
     return r;
 }
 
@@ -195,21 +195,14 @@ void ConnectionAnalyzer::Impl::drop_absorbed(Flow& f) {
     if (into != nullptr) {
         credit_answers(f, *into);
     }
-    if (f.cold) {
-        std::vector<EvidenceFrame>& frames = f.cold->evidence;
-        std::vector<EvidenceFrame>* to = nullptr;
-        if (into != nullptr && !frames.empty()) {
-            to = &make_cold(*into).evidence;
+    for (EvidenceFrame& e : f.evidence) {
+        if (into != nullptr && into->evidence.size() < kMaxEvidence) {
+            into->evidence.push_back(std::move(e));
+        } else {
+            evidence.give_back(EvidenceBudget::cost(e));
         }
-        for (EvidenceFrame& e : frames) {
-            if (to != nullptr && to->size() < kMaxEvidence) {
-                to->push_back(std::move(e));
-            } else {
-                evidence.give_back(EvidenceBudget::cost(e));
-            }
-        }
-        frames.clear();
     }
+    f.evidence.clear();
     state.give_back(std::exchange(f.detail_bytes, 0));
     forget(f);
     nat.forget(f);

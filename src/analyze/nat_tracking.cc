@@ -3,6 +3,9 @@
 #include "nat_tracking.h"
 
 #include <algorithm>
+#include <array>
+#include <tuple>
+#include <vector>
 
 #include "capture_join.h"
 
@@ -11,8 +14,15 @@ namespace {
 
 // Each direction is encapsulated by its own VTEP, with its own source ports; the list is
 // searched only when the port differs from the last one seen.
+// A direction's first port is last_sport alone; the list in the cold part starts with a second
+// one (make_cold() copies the first into it).
 void note_sport(Flow& f, std::size_t dir, std::uint16_t sport) {
     if (f.sport_known[dir] && f.last_sport[dir] == sport) {
+        return;
+    }
+    if (!f.sport_known[dir] && !f.cold) {
+        f.sport_known[dir] = true;
+        f.last_sport[dir] = sport;
         return;
     }
     FlowCold& c = make_cold(f);  // before the port is known: a throw leaves it to the next one
@@ -69,18 +79,18 @@ void on_outer(Flow& f, const Segment& s, const Observation& o, bool from_client,
     f.tunnelled = true;
     f.vni = s.vni;
     if (from_client) {
-        // The VTEP pair is written when it changes (compared as IPv4 numbers: the outer
-        // endpoints' other fields are all zero then).
+        // The VTEP pair: an IPv4 one is outer_pair itself (compared as IPv4 numbers: the outer
+        // endpoints' other fields are all zero then), another one is kept in the cold part.
         const std::uint64_t pair =
             s.outer_src.v6 || s.outer_dst.v6
                 ? 0
                 : (std::uint64_t{s.outer_src.ipv4()} << 32) | s.outer_dst.ipv4();
-        if (pair == 0 || pair != f.outer_pair) {
+        if (pair == 0) {  // not IPv4: kept in the cold part (outer_endpoints())
             FlowCold& c = make_cold(f);
             c.outer_client = s.outer_src;
             c.outer_server = s.outer_dst;
-            f.outer_pair = pair;
         }
+        f.outer_pair = pair;
     }
     note_sport(f, from_client ? 0 : 1, sport);
     if ((sport < options.vxlan_sport_min || sport > options.vxlan_sport_max) &&
@@ -99,14 +109,21 @@ void decide_nat(const Flow& f, const VtepModes& modes, const ConnectionOptions& 
     const FlowCold& cold = cold_of(f);
     if (f.tunnelled) {
         r.tunnelled = true;
-        r.outer_client = cold.outer_client;
-        r.outer_server = cold.outer_server;
+        std::tie(r.outer_client, r.outer_server) = outer_endpoints(f);
         r.vni = f.vni;
-        r.outer_sports.assign(cold.sports[0].begin(), cold.sports[0].begin() + cold.nsports[0]);
-        r.outer_sports_reply.assign(cold.sports[1].begin(),
-                                    cold.sports[1].begin() + cold.nsports[1]);
+        std::array<std::vector<std::uint16_t>*, 2> lists{&r.outer_sports, &r.outer_sports_reply};
         for (std::size_t dir = 0; dir < 2; ++dir) {
-            r.outer_sports_total[dir] = std::uint32_t{cold.nsports[dir]} + cold.sports_cut[dir];
+            if (f.cold) {
+                lists[dir]->assign(cold.sports[dir].begin(),
+                                   cold.sports[dir].begin() + cold.nsports[dir]);
+                r.outer_sports_total[dir] = std::uint32_t{cold.nsports[dir]} + cold.sports_cut[dir];
+            } else if (f.sport_known[dir]) {  // one port: note_sport()
+                lists[dir]->assign(1, f.last_sport[dir]);
+                r.outer_sports_total[dir] = 1;
+            } else {
+                lists[dir]->clear();
+                r.outer_sports_total[dir] = 0;
+            }
         }
     }
     r.outer_sport_out_of_range = cold.out_of_range;
