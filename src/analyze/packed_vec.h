@@ -128,11 +128,12 @@ class PackedVec {
     static constexpr std::size_t kOffset =
         (sizeof(Head) + alignof(T) - 1) / alignof(T) * alignof(T);
 
+    // Where the elements go (not all of them constructed: size() says how many are).
     static T* elements(Head* h) noexcept {
-        return std::launder(reinterpret_cast<T*>(reinterpret_cast<char*>(h) + kOffset));
+        return reinterpret_cast<T*>(reinterpret_cast<char*>(h) + kOffset);
     }
     static const T* elements(const Head* h) noexcept {
-        return std::launder(reinterpret_cast<const T*>(reinterpret_cast<const char*>(h) + kOffset));
+        return reinterpret_cast<const T*>(reinterpret_cast<const char*>(h) + kOffset);
     }
 
     static Head* allocate(std::size_t n) {
