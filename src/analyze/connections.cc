@@ -158,7 +158,8 @@ void ConnectionAnalyzer::Impl::on_tcp(const PacketDigest& d, const PacketContext
     Flow& f = flow_for(s, syn && !ack);
     current = &f;
     if (f.packets == 0) {
-        f.first = o.ts;
+        f.first_sec = o.ts.sec;
+        f.first_nsec = o.ts.nsec;
     }
     ++f.packets;
     f.last = o.ts;
@@ -182,8 +183,9 @@ void ConnectionAnalyzer::Impl::on_tcp(const PacketDigest& d, const PacketContext
         add_history(f, event_of(syn, ack, rst, fin, s.payload), from_client);
         track_retransmission(f, s, ctx.point, from_client ? 0 : 1, s.payload);
     } else {
-        ++f.flags_not_captured;
-        f.flags_snaplen = std::max(f.flags_snaplen, ctx.packet.frame().caplen);
+        FlowCold& c = make_cold(f);
+        ++c.flags_not_captured;
+        c.flags_snaplen = std::max(c.flags_snaplen, ctx.packet.frame().caplen);
     }
 
     if (s.tunnelled) {

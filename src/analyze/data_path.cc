@@ -224,7 +224,7 @@ void NatJoin::describe_data(const Flow& f, ConnectionReport& r) const {
     for (const DataTx& t : lost) {
         Hop h;
         h.kind = Hop::Kind::DataNeverReached;
-        h.offset_s = seconds_between(f.first, t.ts);
+        h.offset_s = seconds_between(f.first_ts(), t.ts);
         h.last_point = t.reached_last;
         h.missing = t.missing;
         h.seen = t.points;

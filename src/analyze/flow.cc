@@ -5,11 +5,12 @@
 namespace vxcheck::analyze {
 
 void mark_dirty(Flow& f, const Observation& o, bool waiting) {
+    FlowCold& c = make_cold(f);  // first: a flow marked dirty has its dirty_since
     if (!f.dirty) {
         o.dirty.push_back(f.key);  // may throw: the flag is set only once the key is listed
         f.dirty = true;
     }
-    f.dirty_since = o.ts;
+    c.dirty_since = o.ts;
     f.waiting = waiting;
 }
 

@@ -7,9 +7,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
+#include "packed_vec.h"
 #include "vxcheck/analyze/budget.h"
 #include "vxcheck/analyze/connections.h"
 
@@ -20,9 +23,8 @@ inline constexpr std::size_t kMaxAttempts = 4;    // ISNs kept per connection (t
 inline constexpr std::size_t kMaxSports = 8;      // outer source ports kept per connection
 inline constexpr std::size_t kMaxCandidates = 8;  // bad outer checksums kept per connection
 inline constexpr std::size_t kMaxEvidence = 32;   // frames copied per connection
-inline constexpr std::size_t kMaxHistory = 24;
-inline constexpr std::size_t kMaxPlain = 64;  // untunnelled sightings kept per connection
-inline constexpr std::size_t kMaxSeen = 16;   // points whose first SYN is kept per connection
+inline constexpr std::size_t kMaxPlain = 64;      // untunnelled sightings kept per connection
+inline constexpr std::size_t kMaxSeen = 16;       // points whose first SYN is kept per connection
 inline constexpr std::size_t kDataRing = 64;  // data transmissions followed at once per connection
 inline constexpr std::size_t kMaxDataLost = 8;  // data transmissions kept that missed a point
 // A point that went on capturing this long after a data transmission and never saw it, missed
@@ -183,6 +185,39 @@ struct FlowNat {
 // History letters (Zeek's): the event, upper case from the client.
 inline constexpr std::array<char, 6> kHistoryEvents{'s', 'h', 'r', 'f', 'd', 'a'};
 enum class Event : std::uint8_t { Syn, SynAck, Rst, Fin, Data, Ack };
+// Each letter is recorded once per direction (add_history), so this many fit every history.
+inline constexpr std::size_t kMaxHistory = 2 * kHistoryEvents.size();
+
+// What a connection keeps beyond its record (Flow), made on the first event that needs it: a
+// second outer source port in a direction, an outer VTEP pair that is not IPv4, an outer
+// source port out of range, a bad outer checksum, a decisive event for live decisions, a
+// segment whose flags the snaplen cut. An ordinary connection (a SYN flood's included) never
+// has one, and an ordinary segment never reads it (Flow's comment). At most one per tracked
+// connection, of a fixed size, freed with it: --max-flows bounds it as it bounds the records
+// (the per-connection cost in tools/bench/README.md), and it is not drawn from the state
+// budget, which bounds what grows with the traffic of one connection (the lists).
+struct FlowCold {
+    // Tunnel context, client -> server direction (the one NAT rewrites): the outer source ports
+    // per direction, once a direction has a second one (until then the one is Flow::last_sport;
+    // make_cold() copies it here).
+    std::array<std::uint8_t, 2> nsports{};
+    std::array<std::uint16_t, 2> sports_cut{};  // changes to a port beyond the list (saturating)
+    std::array<std::array<std::uint16_t, kMaxSports>, 2> sports{};  // [0] client->server
+    std::optional<std::uint16_t> out_of_range;
+    // The VTEP pair last seen from the client when it is not IPv4 (Flow::outer_pair == 0): an
+    // IPv4 pair is Flow::outer_pair itself (outer_endpoints()).
+    track::Endpoint outer_client;
+    track::Endpoint outer_server;
+    // Live decisions: the decisive event (Flow::dirty) happened at dirty_since. emitted: verdict
+    // bits already returned by poll().
+    Timestamp dirty_since;
+    std::uint32_t emitted = 0;
+    // Segments whose flags the snaplen cut off, and the most that was captured of their frames.
+    std::uint32_t flags_not_captured = 0;
+    std::uint32_t flags_snaplen = 0;
+    std::vector<Candidate> candidates;
+    std::uint64_t candidates_total = 0;
+};
 
 // Laid out for the per-packet path: everything a segment of a known connection reads or writes
 // is in the first two cache lines (the key and counters, then sequence and tunnel state), and
@@ -191,8 +226,11 @@ enum class Event : std::uint8_t { Syn, SynAck, Rst, Fin, Data, Ack };
 // their state does not stay in the cache while the capture streams through it: two lines, which the
 // adjacent-line prefetcher fetches together, instead of four or five per packet. With plug-ins
 // registered a segment also reads `id`, the first field of line 3, which is prefetched with the
-// others then. The rest lives behind vectors at the end, allocated only when a flow has it (the
-// memory a SYN flood costs: tools/bench/README.md).
+// others then. Lines 3 and 4 hold what every connection has once (its history, the table's
+// queue links, the lists a SYN or an untunnelled packet starts, each one pointer: PackedVec);
+// the rest is in FlowCold, made on the first event that needs it, and the lists live on the
+// heap, allocated only when a flow has them (the memory a connection costs:
+// tools/bench/README.md).
 struct alignas(64) Flow {
     // --- line 1 ---
     track::FlowKey key;
@@ -200,8 +238,8 @@ struct alignas(64) Flow {
     Timestamp last;
     // --- line 2 ---
     std::array<std::uint32_t, 2> next_seq{};
-    // The outer IPv4 VTEP pair last stored in outer_client/outer_server, as (client << 32 |
-    // server); 0: none, or not IPv4 (they are then written every time).
+    // The outer IPv4 VTEP pair last seen from the client, as (client << 32 | server); 0: none,
+    // or not IPv4 (FlowCold::outer_client and outer_server then hold it: outer_endpoints()).
     std::uint64_t outer_pair = 0;
     PointMask points = 0;      // the followed points that saw it (connection_report.h)
     PointMask points_c2s = 0;  // ... a packet from the client
@@ -214,7 +252,7 @@ struct alignas(64) Flow {
     bool client_known = false;
     bool client_is_lo = false;  // the client is key.lo (else key.hi)
     bool tunnelled = false;
-    // --- line 3: the plug-ins' per-flow state index, then the rest: once per flow, or on events
+    // --- line 3: the plug-ins' per-flow state index, then what every flow has once
     // (line 2 has room to spare: `id` starts line 3 wherever line 2 ends)
     alignas(64) std::uint32_t id = 0;  // the table's index_of(): plug-ins' state (plugin.h)
     bool live = false;                 // in use (the table reuses dead entries)
@@ -225,44 +263,34 @@ struct alignas(64) Flow {
     bool unfollowed = false;
     std::uint8_t history_len = 0;
     std::array<char, kMaxHistory> history{};
-    // Data retransmissions per direction, counted at the first capture point of that direction
-    // (the same segment seen at another point is not a retransmission). In line 3: written only
-    // when a segment is one, so line 2 has room for the 64-bit point masks.
-    std::array<std::uint64_t, 2> retransmissions{};
-    // Tunnel context, client -> server direction (the one NAT rewrites).
-    std::array<std::uint8_t, 2> nsports{};
-    std::array<std::uint16_t, 2> sports_cut{};  // changes to a port beyond the list (saturating)
-    std::array<std::array<std::uint16_t, kMaxSports>, 2> sports{};  // [0] client->server
-    std::optional<std::uint16_t> out_of_range;
-    track::Endpoint outer_client;
-    track::Endpoint outer_server;
-    Timestamp first;
+    // The first packet's time (first_ts()), in two fields so that no padding follows the
+    // nanoseconds.
+    std::uint32_t first_nsec = 0;
+    std::int64_t first_sec = 0;
     std::uint64_t order = 0;
-    // Live decisions: a decisive event happened (dirty) at dirty_since; `waiting` when the event
-    // is an unanswered SYN retransmission whose answer may still come. emitted: verdict bits
-    // already returned by poll().
-    bool dirty = false;
-    bool waiting = false;
-    Timestamp dirty_since;
-    std::uint32_t emitted = 0;
-    std::vector<Attempt> attempts;  // the latest kMaxAttempts ISNs
-    std::vector<Candidate> candidates;
-    std::uint64_t candidates_total = 0;
-    std::vector<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
-    std::vector<EvidenceFrame> evidence;
-    std::uint32_t evidence_not_kept = 0;  // frames beyond kMaxEvidence or the evidence budget
-    // Segments whose flags the snaplen cut off, and the most that was captured of their frames.
-    std::uint32_t flags_not_captured = 0;
-    std::uint32_t flags_snaplen = 0;
-    // What the lists above but `evidence` hold on the heap (attempts and their transmissions,
-    // candidates, sightings), and the flow's NAT-path state (FlowNat): taken from the state budget
-    // as they grow, given back when the flow leaves the table.
-    std::size_t detail_bytes = 0;
+    PackedVec<Attempt> attempts;        // the latest kMaxAttempts ISNs
+    PackedVec<PlainSighting> plain;     // the first kMaxPlain packets seen without a tunnel
+    PackedVec<EvidenceFrame> evidence;  // at most kMaxEvidence
+    std::unique_ptr<FlowCold> cold;     // made by make_cold(), read through cold_of()
     // The table's queue (flow_table.h), in second-chance order: `packets` when the flow last
     // joined the queue's newest end; a flow with more has been active since (connections.cc).
     Flow* older = nullptr;
     Flow* newer = nullptr;
     std::uint64_t queued_packets = 0;
+    // Data retransmissions per direction, counted at the first capture point of that direction
+    // (the same segment seen at another point is not a retransmission). Written only when a
+    // segment is one, so line 2 has room for the 64-bit point masks.
+    std::array<std::uint64_t, 2> retransmissions{};
+    // What the lists hold on the heap (attempts and their transmissions, candidates,
+    // sightings; not `evidence`), and the flow's NAT-path state (FlowNat): taken from the state
+    // budget as they grow, given back when the flow leaves the table. A flow's lists are capped
+    // by the constants above, far below 4 GiB.
+    std::uint32_t detail_bytes = 0;
+    std::uint32_t evidence_not_kept = 0;  // frames beyond kMaxEvidence or the evidence budget
+    // Live decisions: a decisive event happened (dirty) at cold->dirty_since; `waiting` when the
+    // event is an unanswered SYN retransmission whose answer may still come.
+    bool dirty = false;
+    bool waiting = false;
 
     [[nodiscard]] const track::Endpoint& client() const noexcept {
         return client_is_lo ? key.lo : key.hi;
@@ -270,10 +298,49 @@ struct alignas(64) Flow {
     [[nodiscard]] const track::Endpoint& server() const noexcept {
         return client_is_lo ? key.hi : key.lo;
     }
+    [[nodiscard]] Timestamp first_ts() const noexcept {
+        return Timestamp{.sec = first_sec, .nsec = first_nsec};
+    }
 };
 static_assert(offsetof(Flow, id) == 128,
               "the per-segment state fits in two cache lines, the "
               "plug-ins' index starts the third");
+static_assert(sizeof(Flow) <= 256, "a connection's record is at most four cache lines");
+
+/// f's cold part, made if it has none yet; throws std::bad_alloc.
+inline FlowCold& make_cold(Flow& f) {
+    if (!f.cold) [[unlikely]] {
+        f.cold = std::make_unique<FlowCold>();
+        // Without a cold part a direction has had one outer source port at most: last_sport.
+        for (std::size_t dir = 0; dir < 2; ++dir) {
+            if (f.sport_known[dir]) {
+                f.cold->sports[dir][0] = f.last_sport[dir];
+                f.cold->nsports[dir] = 1;
+            }
+        }
+    }
+    return *f.cold;
+}
+
+inline const FlowCold kNoCold{};  // what a flow without a cold part has: nothing
+
+/// f's cold part, or an empty one when f has none.
+[[nodiscard]] inline const FlowCold& cold_of(const Flow& f) noexcept {
+    return f.cold ? *f.cold : kNoCold;
+}
+
+/// The outer VTEP pair last seen from the client (client, server); zero endpoints when none.
+[[nodiscard]] inline std::pair<track::Endpoint, track::Endpoint> outer_endpoints(
+    const Flow& f) noexcept {
+    if (f.outer_pair == 0) {
+        return {cold_of(f).outer_client, cold_of(f).outer_server};
+    }
+    // What the digest makes of an IPv4 outer header: the address, port 0 (digest.cc).
+    std::pair<track::Endpoint, track::Endpoint> out;
+    out.first.set_ipv4(static_cast<std::uint32_t>(f.outer_pair >> 32), 0);
+    out.second.set_ipv4(static_cast<std::uint32_t>(f.outer_pair), 0);
+    return out;
+}
 
 /// The bytes of evidence frames held, against ConnectionOptions::evidence_budget_bytes: a frame
 /// costs its bytes and its EvidenceFrame. Charged when a frame is copied into a flow, released
@@ -289,7 +356,7 @@ struct EvidenceBudget : ByteBudget {
     [[nodiscard]] static std::size_t cost(const EvidenceFrame& e) noexcept {
         return sizeof(EvidenceFrame) + e.bytes.size();
     }
-    void give_back(const std::vector<EvidenceFrame>& frames) noexcept {
+    void give_back(const PackedVec<EvidenceFrame>& frames) noexcept {
         for (const EvidenceFrame& e : frames) {
             give_back(cost(e));
         }
@@ -312,10 +379,12 @@ struct Observation {
 /// budget; false, with f marked incomplete, when the budget is spent (the element is not kept).
 /// Sightings (Flow::plain) take from a smaller share (budget.h): they only confirm where a
 /// packet with a bad outer checksum went, and must not crowd out SYN history or RPC state.
-template <class T>
-[[nodiscard]] bool room_in(Flow& f, std::vector<T>& v, std::size_t max, const Observation& o,
+template <class Vec>
+[[nodiscard]] bool room_in(Flow& f, Vec& v, std::size_t max, const Observation& o,
                            unsigned quarters = kShareVerdicts) {
-    if (room_for_one(v, max, o.state, f.detail_bytes, quarters)) {
+    std::size_t charged = 0;
+    if (room_for_one(v, max, o.state, charged, quarters)) {
+        f.detail_bytes += static_cast<std::uint32_t>(charged);
         return true;
     }
     f.incomplete = true;

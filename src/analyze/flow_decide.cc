@@ -93,7 +93,7 @@ std::vector<ConnectionReport> ConnectionAnalyzer::Impl::poll(Timestamp when, dou
             f.dirty = false;
             continue;  // reported inside the flow it was joined into
         }
-        if (f.waiting && seconds_between(f.dirty_since, when) < settle_s) {
+        if (f.waiting && seconds_between(cold_of(f).dirty_since, when) < settle_s) {
             keep.push_back(k);
             continue;
         }
@@ -106,8 +106,8 @@ std::vector<ConnectionReport> ConnectionAnalyzer::Impl::poll(Timestamp when, dou
                 bits |= 1U << static_cast<unsigned>(v);
             }
         }
-        if ((bits & ~f.emitted) != 0) {
-            f.emitted |= bits;
+        if ((bits & ~cold_of(f).emitted) != 0) {
+            make_cold(f).emitted |= bits;  // a dirty flow has its cold part (mark_dirty)
             out.push_back(std::move(r));
         }
     }
@@ -123,7 +123,7 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
     r.client = f.client();
     r.server = f.server();
     r.packets = f.packets;
-    r.first_ts = f.first;
+    r.first_ts = f.first_ts();
     r.last_ts = f.last;
     r.history.assign(f.history.data(), f.history_len);
     r.retransmissions = f.retransmissions[0];
@@ -141,9 +141,10 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
         }
     }
     const SynFacts syn = decide_syns(f, r);
-    if (f.flags_not_captured != 0) {
-        r.flags_not_captured = f.flags_not_captured;
-        r.flags_snaplen = f.flags_snaplen;
+    const FlowCold& cold = cold_of(f);
+    if (cold.flags_not_captured != 0) {
+        r.flags_not_captured = cold.flags_not_captured;
+        r.flags_snaplen = cold.flags_snaplen;
         if (r.outcome == Outcome::NoSyn) {
             r.outcome = Outcome::FlagsNotCaptured;
         }
@@ -165,9 +166,11 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
     if (take_evidence) {
         evidence.give_back(f.evidence);  // the table no longer holds them
         state.give_back(std::exchange(f.detail_bytes, 0));
-        r.evidence = std::move(f.evidence);
+        r.evidence.assign(std::make_move_iterator(f.evidence.begin()),
+                          std::make_move_iterator(f.evidence.end()));
+        f.evidence = {};
     } else {
-        r.evidence = f.evidence;
+        r.evidence.assign(f.evidence.begin(), f.evidence.end());
     }
     if (!plugins.empty()) {
         decide_plugins(f, r);  // may add evidence

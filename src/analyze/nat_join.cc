@@ -188,7 +188,7 @@ FlowNat* NatJoin::make_state(Flow& f, const Observation& o) {
         ++o.detail_dropped;
         return nullptr;
     }
-    f.detail_bytes += kNode;
+    f.detail_bytes += static_cast<std::uint32_t>(kNode);
     return &state_[f.key];
 }
 
@@ -240,15 +240,15 @@ void NatJoin::enable(const ConnectionOptions& options) {
     window_s_ = options.nat_join_window_s;
     prefix_len_ = options.flannel_prefix_len;
     expect_several_ = options.several_points;
-    index_.resize(std::bit_ceil(std::max<std::size_t>(options.nat_join_entries, 1)));
-    paths_.resize(kMaxPaths);
+    index_.assign_zero(std::bit_ceil(std::max<std::size_t>(options.nat_join_entries, 1)));
+    paths_.assign_zero(kMaxPaths);
 }
 
 void NatJoin::add_point() {
     ++points_;
     if ((points_ >= 2 || expect_several_) && spots_.empty()) {
-        spots_.resize(kSpots);
-        data_index_.resize(kDataIndex);
+        spots_.assign_zero(kSpots);
+        data_index_.assign_zero(kDataIndex);
     }
 }
 

@@ -56,6 +56,7 @@
 
 #include "flow.h"
 #include "vxcheck/track/flow_table.h"
+#include "zeroed_table.h"
 
 namespace vxcheck::analyze {
 
@@ -222,13 +223,14 @@ class NatJoin {
     enum class Judged : std::uint8_t { Complete, Lost, Pending };
     Judged judge(const Flow& f, const FlowData& d, DataTx& t) const noexcept;
 
-    std::vector<Entry> index_;
+    // The tables are ZeroedTables: taken at once, they cost only the pages their entries use.
+    ZeroedTable<Entry> index_;
     // Data segments of records without SYNs, by sequence and acknowledgment numbers, IP ID and
     // length (isn, tsval, ip_id, payload): made with spots_, when several points are analysed.
-    std::vector<Entry> data_index_;
+    ZeroedTable<Entry> data_index_;
     static constexpr std::size_t kDataIndex = 1024;
-    std::vector<Path> paths_;
-    std::vector<Spot> spots_;    // observe()'s table: made when observing() starts
+    ZeroedTable<Path> paths_;
+    ZeroedTable<Spot> spots_;    // observe()'s table: made when observing() starts
     std::size_t last_path_ = 0;  // observe()'s cache: the path of the last subnet looked up
     std::uint32_t points_ = 0;
     bool expect_several_ = false;  // ConnectionOptions::several_points

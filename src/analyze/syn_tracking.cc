@@ -22,7 +22,7 @@ Attempt* attempt_for(Flow& f, std::uint32_t isn, const Observation& o) {
         const std::size_t freed = heap_bytes(f.attempts.front().tx);
         f.attempts.erase(f.attempts.begin());
         o.state.give_back(freed);
-        f.detail_bytes -= freed;
+        f.detail_bytes -= static_cast<std::uint32_t>(freed);
     }
     if (!room_in(f, f.attempts, kMaxAttempts, o)) {
         return nullptr;

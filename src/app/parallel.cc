@@ -61,10 +61,14 @@ enum SlotState : std::uint32_t { kFree, kReading, kRead, kFilled, kProcessing, k
 FrameBatch::FrameBatch(const decode::DecodeOptions& options)
     : frames_(kCapacity),
       arena_offset_(kCapacity, kNotCopied),
-      read_{.extent = {}, .storage = &block_, .bytes = {}} {
+      read_{.extent = {}, .storage = &block_, .bytes = {}},
+      options_(options) {
     processors_.reserve(kCapacity);
-    for (std::size_t i = 0; i < kCapacity; ++i) {
-        processors_.emplace_back(options);
+}
+
+void FrameBatch::make_processors(std::size_t n) {
+    while (processors_.size() < n) {
+        processors_.emplace_back(options_).prefetch_for(prefetch_for_, true);
     }
 }
 
@@ -82,18 +86,23 @@ std::size_t FrameBatch::walk_extent(capture::BlockReader& reader) {
     if (count_ != 0) {
         return 0;
     }
-    count_ = reader.walk(read_.extent, read_.bytes, {frames_.data(), kCapacity}, carried_);
+    const std::size_t n =
+        reader.walk(read_.extent, read_.bytes, {frames_.data(), kCapacity}, carried_);
+    make_processors(n);  // before count_ says they are there
+    count_ = n;
     std::fill_n(arena_offset_.begin(), count_, kNotCopied);
     return count_;
 }
 
-void FrameBatch::add_view(const RawFrame& frame) noexcept {
+void FrameBatch::add_view(const RawFrame& frame) {
+    make_processors(count_ + 1);
     frames_[count_] = frame;
     arena_offset_[count_] = kNotCopied;
     ++count_;
 }
 
 void FrameBatch::add_copy(const RawFrame& frame) {
+    make_processors(count_ + 1);
     const std::size_t offset = arena_.size();
     arena_.insert(arena_.end(), frame.data.begin(), frame.data.end());
     frames_[count_] = frame;

@@ -40,8 +40,9 @@ class FrameBatch {
     [[nodiscard]] capture::BlockReader::Read& extent_read() noexcept { return read_; }
     /// Adds the records of the extent read, walked in order (BlockReader::walk); how many.
     std::size_t walk_extent(capture::BlockReader& reader);
-    /// Adds a frame whose bytes stay valid until the batch has been consumed (no copy).
-    void add_view(const RawFrame& frame) noexcept;
+    /// Adds a frame whose bytes stay valid until the batch has been consumed (no copy). May
+    /// allocate (a batch makes its frames' processors as it first needs them, then keeps them).
+    void add_view(const RawFrame& frame);
     /// Adds a copy of a frame whose bytes die at the next read. May allocate (the arena grows
     /// to the largest batch seen, then stays).
     void add_copy(const RawFrame& frame);
@@ -52,6 +53,7 @@ class FrameBatch {
     /// Each frame's table slot in `connections` is prefetched as it is processed
     /// (Prefetch::slot_only), for analyse_in_order() on the same thread.
     void prefetch_slots_for(const analyze::ConnectionAnalyzer* connections) noexcept {
+        prefetch_for_ = connections;
         for (FrameProcessor& p : processors_) {
             p.prefetch_for(connections, true);
         }
@@ -71,6 +73,10 @@ class FrameBatch {
     static constexpr std::size_t kNotCopied = ~std::size_t{0};
 
     void seal() noexcept;
+    // Makes processors for the first n frames. They are made as the batch first holds that
+    // many frames (a run of a few frames does not build 256 packets' layers per batch), within
+    // the capacity reserved up front, so that a processor never moves.
+    void make_processors(std::size_t n);
 
     std::vector<RawFrame> frames_;           // kCapacity; packets point at their frame here
     std::vector<std::size_t> arena_offset_;  // where a copied frame's bytes are, or kNotCopied
@@ -79,7 +85,9 @@ class FrameBatch {
     capture::ExtentBuffer block_;        // the extent's storage
     capture::BlockReader::Read read_;    // the extent, into block_, and what the read put there
     std::vector<std::uint8_t> carried_;  // walk_extent()'s copies of records carried to it
-    std::vector<FrameProcessor> processors_;
+    const decode::DecodeOptions& options_;
+    const analyze::ConnectionAnalyzer* prefetch_for_ = nullptr;  // prefetch_slots_for()'s
+    std::vector<FrameProcessor> processors_;  // capacity kCapacity; made by make_processors()
     report::Summary tally_;
     std::size_t count_ = 0;
     std::size_t processed_ = 0;  // frames [0, processed_) are decoded, verified and tallied

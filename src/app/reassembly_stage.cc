@@ -8,7 +8,7 @@ namespace {
 
 constexpr std::size_t kMaxLen16 = 65'535;
 
-void put_be16(std::vector<std::uint8_t>& buf, std::size_t off, std::size_t value) noexcept {
+void put_be16(std::uint8_t* buf, std::size_t off, std::size_t value) noexcept {
     buf[off] = static_cast<std::uint8_t>((value >> 8) & 0xffU);
     buf[off + 1] = static_cast<std::uint8_t>(value & 0xffU);
 }
@@ -42,8 +42,9 @@ int first_fragment(const decode::DecodedPacket& pkt, std::size_t from) noexcept 
 ReassemblyStage::ReassemblyStage(const decode::DecodeOptions& options)
     : options_(options), reassembler_(options.reassembly) {
     for (std::size_t i = 0; i < kMaxLevels; ++i) {
-        buffers_[i].resize(kMaxPrefix + decode::Reassembler::kMaxHeaderLen +
-                           decode::Reassembler::kMaxDatagram);
+        // Not cleared: build() writes a frame before it reads it, so the pages are mapped when
+        // a datagram is first completed, not at start-up.
+        buffers_[i] = std::make_unique_for_overwrite<std::uint8_t[]>(kBufferSize);
         packets_[i] = std::make_unique<decode::DecodedPacket>();
     }
 }
@@ -62,17 +63,17 @@ bool ReassemblyStage::build(const decode::DecodedPacket& pkt, std::size_t ip, in
     const auto layers = pkt.layers();
     const decode::Layer& frag = layers[ip];
     const Bytes datagram = reassembler_.datagram();
-    std::vector<std::uint8_t>& buf = buffers_[lv];
+    std::uint8_t* buf = buffers_[lv].get();
     const RawFrame& f = pkt.frame();
-    std::copy_n(f.data.begin(), frag.offset, buf.begin());
-    std::copy(datagram.begin(), datagram.end(), buf.begin() + frag.offset);
+    std::copy_n(f.data.begin(), frag.offset, buf);
+    std::copy(datagram.begin(), datagram.end(), buf + frag.offset);
     const auto grown = static_cast<std::int64_t>(datagram.size()) - frag.claimed_len;
     for (std::size_t j = 0; j < ip; ++j) {
         const std::size_t field = length_field(layers[j]);
         if (field == 0) {
             continue;
         }
-        const std::int64_t len = std::int64_t{be16(Bytes(buf.data(), buf.size()), field)} + grown;
+        const std::int64_t len = std::int64_t{be16(Bytes(buf, kBufferSize), field)} + grown;
         if (len < 0 || len > static_cast<std::int64_t>(kMaxLen16)) {
             return false;
         }
@@ -80,7 +81,7 @@ bool ReassemblyStage::build(const decode::DecodedPacket& pkt, std::size_t ip, in
     }
     RawFrame& out = frames_in_[lv];
     out = f;
-    out.data = Bytes(buf.data(), frag.offset + datagram.size());
+    out.data = Bytes(buf, frag.offset + datagram.size());
     out.caplen = static_cast<std::uint32_t>(out.data.size());
     out.wirelen = out.caplen;
     out.csum_not_ready = false;

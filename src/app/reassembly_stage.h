@@ -71,7 +71,9 @@ class ReassemblyStage {
 
     const decode::DecodeOptions& options_;
     decode::Reassembler reassembler_;
-    std::array<std::vector<std::uint8_t>, kMaxLevels> buffers_;
+    static constexpr std::size_t kBufferSize =
+        kMaxPrefix + decode::Reassembler::kMaxHeaderLen + decode::Reassembler::kMaxDatagram;
+    std::array<std::unique_ptr<std::uint8_t[]>, kMaxLevels> buffers_;
     std::array<RawFrame, kMaxLevels> frames_in_;
     std::array<std::unique_ptr<decode::DecodedPacket>, kMaxLevels> packets_;
     std::size_t last_ = 0;

@@ -152,11 +152,13 @@ FragmentResult dropped(FragmentResult& r, Anomaly a) noexcept {
 Reassembler::Reassembler(const ReassemblyOptions& options)
     : options_(options),
       block_count_(std::max<std::size_t>(options.memory_bytes / kBlockSize, 1)),
-      pool_(std::make_unique<std::uint8_t[]>(block_count_ * kBlockSize)),
+      // Not cleared: a block is written before it is read (store(), assemble()), so the pool's
+      // pages are mapped as fragments first use them, not at start-up.
+      pool_(std::make_unique_for_overwrite<std::uint8_t[]>(block_count_ * kBlockSize)),
       free_blocks_(std::make_unique<std::uint32_t[]>(block_count_)),
       entry_count_(std::max(block_count_ / kEntriesPerBlock, kMinEntries)),
       entries_(std::make_unique<Entry[]>(entry_count_)),
-      out_(std::make_unique<std::uint8_t[]>(kMaxHeaderLen + kMaxDatagram)) {
+      out_(std::make_unique_for_overwrite<std::uint8_t[]>(kMaxHeaderLen + kMaxDatagram)) {
     for (std::size_t i = 0; i < block_count_; ++i) {
         free_blocks_[i] = static_cast<std::uint32_t>(block_count_ - 1 - i);
     }

@@ -71,15 +71,16 @@ template <class T>
 /// about twice what it holds. False, with nothing taken, when the budget does not have it. May
 /// throw std::bad_alloc (then nothing is taken either).
 /// Precondition: v.size() < max. `quarters`: the share of the budget this use may fill
-/// (ByteBudget::take_within).
-template <class T>
-[[nodiscard]] bool room_for_one(std::vector<T>& v, std::size_t max, ByteBudget& budget,
-                                std::size_t& charged, unsigned quarters = 4) {
+/// (ByteBudget::take_within). `v`: a std::vector, or a container with its value_type, size(),
+/// capacity() and reserve().
+template <class Vec>
+[[nodiscard]] bool room_for_one(Vec& v, std::size_t max, ByteBudget& budget, std::size_t& charged,
+                                unsigned quarters = 4) {
     if (v.size() < v.capacity()) {
         return true;
     }
     const std::size_t grown = std::min(max, std::max<std::size_t>(1, 2 * v.capacity()));
-    const std::size_t bytes = (grown - v.capacity()) * sizeof(T);
+    const std::size_t bytes = (grown - v.capacity()) * sizeof(typename Vec::value_type);
     if (!budget.take_within(bytes, quarters)) {
         return false;
     }

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -34,9 +35,11 @@ namespace vxcheck::track {
 
 using vxcheck::prefetch_line;
 
-/// Values in 2 MiB blocks, each advised to be one huge page (MADV_HUGEPAGE): the per-packet path
-/// jumps between thousands of flows while the capture streams through the TLB, so with 4 KiB
-/// pages most flow accesses would also wait for a page walk. Indices are stable; nothing moves.
+/// Values in blocks that grow with the table: the first holds a few dozen values and each next
+/// one twice as many, up to 2 MiB, and from there on every block is 2 MiB, advised to be one huge
+/// page (MADV_HUGEPAGE): the per-packet path jumps between thousands of flows while the capture
+/// streams through the TLB, so with 4 KiB pages most flow accesses would also wait for a page
+/// walk. A run with few connections maps only what they use. Indices are stable; nothing moves.
 template <typename V>
 class FlowStore {
   public:
@@ -46,19 +49,23 @@ class FlowStore {
     ~FlowStore() { clear(); }
 
     [[nodiscard]] V& operator[](std::size_t i) noexcept {
-        return blocks_[i / kPerBlock][i % kPerBlock];
+        const Place p = place(i);
+        return blocks_[p.block][p.offset];
     }
     [[nodiscard]] const V& operator[](std::size_t i) const noexcept {
-        return blocks_[i / kPerBlock][i % kPerBlock];
+        const Place p = place(i);
+        return blocks_[p.block][p.offset];
     }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    /// How many values the blocks taken so far hold (size() and the room left).
+    [[nodiscard]] std::size_t reserved() const noexcept { return start_of(blocks_.size()); }
 
     /// The index of v, a value of this store.
     [[nodiscard]] std::size_t index_of(const V& v) const noexcept {
         const auto* p = &v;
         for (std::size_t b = 0; b < blocks_.size(); ++b) {
-            if (p >= blocks_[b] && p < blocks_[b] + kPerBlock) {
-                return b * kPerBlock + static_cast<std::size_t>(p - blocks_[b]);
+            if (p >= blocks_[b] && p < blocks_[b] + capacity_of(b)) {
+                return start_of(b) + static_cast<std::size_t>(p - blocks_[b]);
             }
         }
         return size_;
@@ -66,14 +73,9 @@ class FlowStore {
 
     /// Appends a value; throws std::bad_alloc when no block can be had.
     V& emplace_back() {
-        if (size_ == blocks_.size() * kPerBlock) {
+        if (size_ == start_of(blocks_.size())) {
             blocks_.reserve(blocks_.size() + 1);  // may throw before the block is taken
-            void* block = std::aligned_alloc(kBlockBytes, kBlockBytes);
-            if (block == nullptr) {
-                throw std::bad_alloc();
-            }
-            ::madvise(block, kBlockBytes, MADV_HUGEPAGE);  // a hint: fine if refused
-            blocks_.push_back(static_cast<V*>(block));
+            blocks_.push_back(allocate(blocks_.size()));
         }
         V* v = new (&(*this)[size_]) V();
         ++size_;
@@ -93,8 +95,57 @@ class FlowStore {
 
   private:
     static constexpr std::size_t kBlockBytes = std::size_t{2} << 20;
-    static constexpr std::size_t kPerBlock = kBlockBytes / sizeof(V);
-    static_assert(kPerBlock > 0, "a value fits in a block");
+    static_assert(sizeof(V) <= kBlockBytes, "a value fits in a block");
+    // Values in a full block, and in the first: powers of two, so that an index's block is found
+    // with a shift and a bit count.
+    static constexpr std::size_t kPerBlock = std::bit_floor(kBlockBytes / sizeof(V));
+    static constexpr std::size_t kFirst =
+        std::min(kPerBlock, std::bit_floor(std::max<std::size_t>(16384 / sizeof(V), 1)));
+    static constexpr int kFirstShift = std::countr_zero(kFirst);
+    static constexpr int kPerBlockShift = std::countr_zero(kPerBlock);
+    // Blocks 0 .. kGrowing hold the first kPerBlock values: kFirst, kFirst, 2 kFirst, 4 kFirst ...
+    static constexpr std::size_t kGrowing = static_cast<std::size_t>(kPerBlockShift - kFirstShift);
+
+    struct Place {
+        std::size_t block;
+        std::size_t offset;
+    };
+
+    [[nodiscard]] static Place place(std::size_t i) noexcept {
+        if (i >= kPerBlock) [[likely]] {
+            return {kGrowing + (i >> kPerBlockShift), i & (kPerBlock - 1)};
+        }
+        const auto b = static_cast<std::size_t>(std::bit_width(i >> kFirstShift));
+        return {b, i - start_of(b)};
+    }
+    // The index of block b's first value (b may be one past the last block).
+    [[nodiscard]] static std::size_t start_of(std::size_t b) noexcept {
+        if (b > kGrowing) {
+            return (b - kGrowing) << kPerBlockShift;
+        }
+        return b == 0 ? 0 : kFirst << (b - 1);
+    }
+    [[nodiscard]] static std::size_t capacity_of(std::size_t b) noexcept {
+        return start_of(b + 1) - start_of(b);
+    }
+
+    static V* allocate(std::size_t b) {
+        const std::size_t bytes = capacity_of(b) * sizeof(V);
+        void* block = nullptr;
+        if (b > kGrowing) {
+            block = std::aligned_alloc(kBlockBytes, kBlockBytes);
+            if (block != nullptr) {
+                ::madvise(block, kBlockBytes, MADV_HUGEPAGE);  // a hint: fine if refused
+            }
+        } else {
+            constexpr std::size_t align = std::max(alignof(V), alignof(std::max_align_t));
+            block = std::aligned_alloc(align, (bytes + align - 1) / align * align);
+        }
+        if (block == nullptr) {
+            throw std::bad_alloc();
+        }
+        return static_cast<V*>(block);
+    }
 
     std::vector<V*> blocks_;
     std::size_t size_ = 0;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <vector>
@@ -91,6 +92,40 @@ TEST(TrackFlowTable, IndexOfIsStableAndDistinct) {
         EXPECT_LT(idx, t.capacity());
         EXPECT_TRUE(seen.insert(idx).second);
     }
+}
+
+// The store starts small and grows geometrically up to 2 MiB blocks: a run with few
+// connections maps a few KiB for them, and each value keeps its address and its index.
+template <typename V>
+void check_store_growth(std::size_t n) {
+    FlowStore<V> s;
+    std::vector<const V*> addresses;
+    for (std::size_t i = 0; i < n; ++i) {
+        addresses.push_back(&s.emplace_back());
+        ASSERT_EQ(reinterpret_cast<std::uintptr_t>(addresses.back()) % alignof(V), 0U) << i;
+        if (i == 0) {
+            EXPECT_LE(s.reserved() * sizeof(V), std::size_t{16384});
+        }
+        // Geometric growth: the room left is never more than what is used, beyond the first
+        // block, and never more than one 2 MiB block.
+        EXPECT_LE(s.reserved() - s.size(), std::max<std::size_t>(s.size(), 16384 / sizeof(V)));
+        EXPECT_LE((s.reserved() - s.size()) * sizeof(V), std::size_t{2} << 20);
+    }
+    std::set<const V*> distinct(addresses.begin(), addresses.end());
+    EXPECT_EQ(distinct.size(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+        ASSERT_EQ(&s[i], addresses[i]) << i;
+        ASSERT_EQ(s.index_of(*addresses[i]), i) << i;
+    }
+}
+
+struct alignas(64) Line {
+    std::uint64_t a[4] = {};
+};
+
+TEST(TrackFlowStore, GrowsFromASmallBlockAndKeepsAddressesAndIndices) {
+    check_store_growth<Value>(70000);  // past the growing blocks and into several 2 MiB ones
+    check_store_growth<Line>(40000);   // 64-byte aligned values, 32768 in a 2 MiB block
 }
 
 TEST(TrackFlowTable, ForEachVisitsLiveValuesOnly) {
