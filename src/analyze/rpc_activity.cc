@@ -32,15 +32,17 @@ void RpcAnalyzer::Impl::collect(Conn& c, RpcActivity& out) {
             e.exported = e.n;
         }
     }
-    for (rpc_state::SrtAcc& a : c.srt) {
-        if (a.op != 0 ||
+    for (std::size_t i = 0; i < c.srt.size(); ++i) {
+        rpc_state::SrtAcc& a = c.srt[i];
+        const rpc_state::SrtKey& k = c.srt_keys[i];
+        if (k.op != 0 ||
             std::all_of(a.fresh.begin(), a.fresh.end(), [](std::uint32_t n) { return n == 0; })) {
             continue;
         }
         RpcActivity::Srt& s = out.srt.emplace_back();
-        s.prog = a.prog;
-        s.vers = a.vers;
-        s.proc = a.proc;
+        s.prog = k.prog;
+        s.vers = k.vers;
+        s.proc = k.proc;
         std::copy(a.fresh.begin(), a.fresh.end(), s.buckets.begin());
         s.sum = a.fresh_sum;
         a.fresh = {};

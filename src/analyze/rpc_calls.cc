@@ -223,9 +223,11 @@ void RpcAnalyzer::Impl::add_srt(Conn& c, const CallRec& call, std::uint32_t op, 
             ++c.bounds_hit;
             return;
         }
-        c.srt.reserve(c.srt.size() + 1);  // both or neither: they stay parallel
+        if (c.srt.size() == c.srt.capacity()) {  // both or neither: they stay parallel
+            c.srt.reserve(std::max<std::size_t>(4, 2 * c.srt.size()));
+        }
         c.srt_keys.push_back(key);
-        c.srt.push_back({.prog = call.prog, .vers = call.vers, .proc = call.proc, .op = op});
+        c.srt.emplace_back();
     }
     rpc_state::SrtAcc& a = c.srt[i];
     rpc_state::add_response_time(a, s);  // before count: it keeps the first ones by count

@@ -79,12 +79,13 @@ void labelled_counts(const RpcAnalyzer::Impl::Conn& c, RpcFacts& f) {
             f.nfs_versions.emplace_back(kVersions[i]);
         }
     }
-    for (const rpc_state::SrtAcc& a : c.srt) {
-        std::string key = procedure_label(a.prog, a.vers, a.proc);
-        if (a.op != 0) {
-            key += " " + named_or(rpc::nfs_op_name(a.op), "OP", a.op);
+    for (std::size_t i = 0; i < c.srt.size(); ++i) {
+        const rpc_state::SrtKey& k = c.srt_keys[i];
+        std::string key = procedure_label(k.prog, k.vers, k.proc);
+        if (k.op != 0) {
+            key += " " + named_or(rpc::nfs_op_name(k.op), "OP", k.op);
         }
-        f.srt.emplace_back(key, latency(a));
+        f.srt.emplace_back(key, latency(c.srt[i]));
     }
     std::sort(f.srt.begin(), f.srt.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -191,11 +191,8 @@ struct SrtKey {
     friend bool operator==(const SrtKey&, const SrtKey&) = default;
 };
 
+/// The response times of one key (its SrtKey is at the same index of Conn::srt_keys).
 struct SrtAcc {
-    std::uint32_t prog = 0;
-    std::uint32_t vers = 0;
-    std::uint32_t proc = 0;
-    std::uint32_t op = 0;  // a COMPOUND's last op; 0 for the procedure as a whole
     std::uint64_t count = 0;
     double min = 0;
     double max = 0;
