@@ -8,6 +8,7 @@
 // tracked and is reused after forget(): a plug-in keeps its per-connection state in a side store
 // indexed by it (FlowStorage below), allocated on first use, like Suricata's flow-storage.c.
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <new>
@@ -159,7 +160,11 @@ class FlowStorage {
         }
         if (slots_[flow] == nullptr) {
             if (free_.empty()) {
-                free_.reserve(pool_.size() + 1);  // erase() then never allocates
+                // erase() then never allocates; the capacity doubles, so that the copies of
+                // free_ that growing it makes are amortised over the states made.
+                if (free_.capacity() < pool_.size() + 1) {
+                    free_.reserve(std::max(2 * free_.capacity(), pool_.size() + 1));
+                }
                 T& fresh = pool_.emplace_back();
                 slots_[flow] = &fresh;
             } else {
