@@ -86,9 +86,14 @@ class XdrReader {
         lim_ = 0;
     }
 
-    [[nodiscard]] constexpr std::uint32_t u32() noexcept {
-        const std::uint8_t* p = read(4);
-        return p == nullptr ? 0 : be32(Bytes{p, 4}, 0);
+    // Inlined: every field of a message is one, and the bounds check is two compares.
+    [[nodiscard, gnu::always_inline]] constexpr std::uint32_t u32() noexcept {
+        if (fits(4)) [[likely]] {
+            const std::uint8_t* p = piece_ + (pos_ - piece_at_);
+            pos_ += 4;
+            return be32(Bytes{p, 4}, 0);
+        }
+        return u32_slow();
     }
     [[nodiscard]] constexpr std::uint64_t u64() noexcept {
         const std::uint64_t hi = u32();
@@ -160,6 +165,11 @@ class XdrReader {
     }
 
   private:
+    // u32() when the bytes are not in the piece being read: in the tail, or not kept.
+    [[gnu::noinline]] constexpr std::uint32_t u32_slow() noexcept {
+        const std::uint8_t* p = read(4);
+        return p == nullptr ? 0 : be32(Bytes{p, 4}, 0);
+    }
     constexpr void run_out() noexcept {
         exhausted_ = exhausted_ || ok_;
         fail();
