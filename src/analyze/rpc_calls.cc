@@ -115,7 +115,10 @@ void RpcAnalyzer::Impl::retire_answered(Conn& c) {
         return !r.answered || std::find(c.retransmitted.begin(), c.retransmitted.end(), r.xid) !=
                                   c.retransmitted.end();
     };
-    const auto kept = std::stable_partition(c.calls_seen.begin(), c.calls_seen.end(), keep);
+    // remove_if keeps the order of what stays, in place (stable_partition would take a
+    // buffer from the heap at every retirement).
+    const auto kept = std::remove_if(c.calls_seen.begin(), c.calls_seen.end(),
+                                     [&](const CallRec& r) { return !keep(r); });
     c.retired_calls += static_cast<std::uint64_t>(c.calls_seen.end() - kept);
     c.calls_seen.erase(kept, c.calls_seen.end());
     c.by_xid.rebuild(c.calls_seen);
