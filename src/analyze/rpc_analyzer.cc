@@ -137,8 +137,7 @@ RpcAnalyzer::Impl::Conn* RpcAnalyzer::Impl::open(const SegmentView& s) {
     }
     Conn& c = *made;
     c.id = s.flow;
-    c.client = s.client;
-    c.server = s.server;
+    set_endpoints(c, s.client, s.server);
     if (s.flow < openings.size() && openings[s.flow].serial != 0) {
         const Opening o = std::exchange(openings[s.flow], {});
         c.serial = o.serial;

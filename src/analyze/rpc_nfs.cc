@@ -66,17 +66,31 @@ void RpcAnalyzer::Impl::decode_call_args(Conn& c, bool from_client, const rpc::R
     }
 }
 
+// A session's entry by its id, through the connection's cache of the last one it named.
+const RpcAnalyzer::Impl::Session* RpcAnalyzer::Impl::find_session(Conn& c,
+                                                                  const rpc::SessionId& id) {
+    if (c.session_gen != 0 && c.session_id == id &&
+        (c.session != nullptr || c.session_gen == sessions_gen)) {
+        return c.session;
+    }
+    const auto s = sessions.find(id);
+    c.session = s == sessions.end() ? nullptr : &s->second;
+    c.session_id = id;
+    c.session_gen = sessions_gen;
+    return c.session;
+}
+
 void RpcAnalyzer::Impl::check_request_size(Conn& c, const rpc::Record& record, std::uint32_t xid,
                                            const rpc::SessionId& id) {
-    const auto s = sessions.find(id);
-    if (s == sessions.end() || record.length <= s->second.fore.maxrequestsize) {
+    const Session* s = find_session(c, id);
+    if (s == nullptr || record.length <= s->fore.maxrequestsize) {
         return;
     }
     add_finding(c, {.verdict = Verdict::NfsRequestTooBig,
                     .xid = xid,
                     .ts = record.ts,
                     .length = record.length,
-                    .limit = s->second.fore.maxrequestsize});
+                    .limit = s->fore.maxrequestsize});
 }
 
 void RpcAnalyzer::Impl::decode_results(Conn& c, const rpc::Record& record, const rpc::Message& m,
@@ -142,8 +156,12 @@ void RpcAnalyzer::Impl::compound_rules(Conn& c, const rpc::Record& record, std::
         }
     }
     if (r.create_session) {
-        if (sessions.size() < kMaxSessions) {
-            sessions[r.create_session->sessionid] = {r.create_session->fore};
+        const rpc::SessionId& id = r.create_session->sessionid;
+        if (const auto s = sessions.find(id); s != sessions.end()) {
+            s->second = {r.create_session->fore};  // cached pointers see the new limits
+        } else if (sessions.size() < kMaxSessions) {
+            sessions.emplace(id, Session{r.create_session->fore});
+            ++sessions_gen;
         } else {
             ++bounds_hit;
         }
@@ -157,11 +175,11 @@ void RpcAnalyzer::Impl::compound_rules(Conn& c, const rpc::Record& record, std::
     if (!call.has_sequence || !sequence_ok) {
         return;
     }
-    const auto s = sessions.find(call.session);
-    if (s == sessions.end()) {
+    const Session* s = find_session(c, call.session);
+    if (s == nullptr) {
         return;
     }
-    const std::uint32_t limit = rpc_rules::reply_limit(s->second.fore, call.cachethis);
+    const std::uint32_t limit = rpc_rules::reply_limit(s->fore, call.cachethis);
     if (record.length > limit) {
         add_finding(c, {.verdict = Verdict::NfsReplyExceedsSessionLimit,
                         .xid = xid,

@@ -31,6 +31,12 @@ std::uint64_t hash_bytes(const std::array<std::uint8_t, N>& k) noexcept {
     return track::siphash<1, 3>(track::flow_hash_key(), k.data(), N);
 }
 
+/// A byte array key's hash: hash_bytes(). A key type of its own may carry one (CallKey).
+template <std::size_t N>
+[[nodiscard]] std::uint64_t hash_of(const std::array<std::uint8_t, N>& k) noexcept {
+    return hash_bytes(k);
+}
+
 template <typename Key, typename Value>
 class RecentTable {
   public:
@@ -129,7 +135,7 @@ class RecentTable {
     // upsert() of the same key hashes it once.
     [[nodiscard]] Probe probe(const Key& k) const noexcept {
         if (!(last_valid_ && last_key_ == k)) {
-            const std::uint64_t h = hash_bytes(k);
+            const std::uint64_t h = hash_of(k);
             last_key_ = k;
             last_probe_ = {.group = static_cast<std::size_t>(h) & (capacity_ / kWays - 1),
                            .tag = static_cast<std::uint32_t>(h >> 32) | 1U};

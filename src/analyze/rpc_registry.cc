@@ -14,12 +14,20 @@ rpc_state::CallKey RpcAnalyzer::Impl::call_key(const Conn& c, bool from_client, 
                                                std::uint32_t prog, std::uint32_t vers,
                                                std::uint32_t proc) noexcept {
     CallKey k{};
-    rpc_state::put(k.data(), c.client, false);
-    rpc_state::put(k.data() + kEndpointBytes, c.server, true);
-    k[2 * kEndpointBytes] = from_client ? 1 : 0;
+    rpc_state::put(k.bytes.data(), c.client, false);
+    rpc_state::put(k.bytes.data() + kEndpointBytes, c.server, true);
+    k.bytes[2 * kEndpointBytes] = from_client ? 1 : 0;
     const std::uint32_t words[4] = {xid, prog, vers, proc};
-    std::memcpy(k.data() + 2 * kEndpointBytes + 1, words, sizeof words);
+    std::memcpy(k.bytes.data() + 2 * kEndpointBytes + 1, words, sizeof words);
+    k.hash = rpc_state::call_hash(c.pair_hash, from_client, xid, prog, vers, proc);
     return k;
+}
+
+void RpcAnalyzer::Impl::set_endpoints(Conn& c, const track::Endpoint& client,
+                                      const track::Endpoint& server) noexcept {
+    c.client = client;
+    c.server = server;
+    c.pair_hash = rpc_state::hash_bytes(rpc_state::pair_key(client, server));
 }
 
 // Returns true when the call is a copy of one on an earlier connection.

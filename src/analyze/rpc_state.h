@@ -41,10 +41,21 @@ namespace vxcheck::analyze {
 namespace rpc_state {
 
 inline constexpr std::size_t kEndpointBytes = 19;
-// (client address, server ip:port, direction, xid, prog, vers, proc)
-using CallKey = std::array<std::uint8_t, 2 * kEndpointBytes + 1 + 16>;
 // (client address, server ip:port)
 using PairKey = std::array<std::uint8_t, 2 * kEndpointBytes>;
+
+/// (client address, server ip:port, direction, xid, prog, vers, proc), with its hash
+/// (call_hash()): the key of the cross-connection tables.
+struct CallKey {
+    std::array<std::uint8_t, 2 * kEndpointBytes + 1 + 16> bytes{};
+    std::uint64_t hash = 0;
+    friend bool operator==(const CallKey& a, const CallKey& b) noexcept {
+        return a.hash == b.hash && a.bytes == b.bytes;
+    }
+};
+[[nodiscard]] inline std::uint64_t hash_of(const CallKey& k) noexcept {
+    return k.hash;
+}
 
 inline void put(std::uint8_t* at, const track::Endpoint& e, bool with_port) noexcept {
     std::memcpy(at, e.addr.data(), e.addr.size());
@@ -63,6 +74,30 @@ inline PairKey pair_key(const track::Endpoint& client, const track::Endpoint& se
     put(k.data(), client, false);
     put(k.data() + kEndpointBytes, server, true);
     return k;
+}
+
+/// The MurmurHash3 64-bit finaliser: every input bit reaches every output bit.
+[[nodiscard]] constexpr std::uint64_t fmix64(std::uint64_t h) noexcept {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/// The hash of a call's CallKey from `pair`, the keyed hash of its connection's (client
+/// address, server ip:port) (hash_bytes(pair_key())), made once a connection, and the call's
+/// numbers, each multiplied by an odd number from the process's random key before mixing:
+/// clients choose XIDs and procedures, and with an unkeyed mix they could aim calls at one
+/// group of a table (as XidIndex's multiply-shift, for the same reason).
+[[nodiscard]] inline std::uint64_t call_hash(std::uint64_t pair, bool from_client,
+                                             std::uint32_t xid, std::uint32_t prog,
+                                             std::uint32_t vers, std::uint32_t proc) noexcept {
+    const track::SipKey& key = track::flow_hash_key();
+    const std::uint64_t a = (std::uint64_t{xid} << 32 | proc) ^ (from_client ? 1U : 0U) << 31;
+    const std::uint64_t b = std::uint64_t{prog} << 32 | vers;
+    return fmix64(fmix64(pair ^ a * (key.k0 | 1U)) ^ b * (key.k1 | 1U));
 }
 
 /// The point that feeds a direction of a connection or UDP flow: the first capture point to show
@@ -320,6 +355,9 @@ struct RpcAnalyzer::Impl {
     using CallKey = rpc_state::CallKey;
     using PairKey = rpc_state::PairKey;
 
+    struct Session {
+        rpc::ChannelAttrs fore;
+    };
     struct Conn;
     struct Sink final : rpc::RecordSink {
         Impl* impl = nullptr;
@@ -341,6 +379,7 @@ struct RpcAnalyzer::Impl {
         std::uint64_t serial = 0;                      // connections in order of first sight
         track::Endpoint client;
         track::Endpoint server;
+        std::uint64_t pair_hash = 0;  // of (client address, server ip:port): set_endpoints()
         // The capture point that feeds each stream: the first to show that direction.
         std::array<std::uint16_t, 2> point{kNoPoint, kNoPoint};
         // Its analysis stopped because the state budget had no more for it (rpc_budget.cc). With
@@ -388,6 +427,13 @@ struct RpcAnalyzer::Impl {
         // snapshot frames).
         std::size_t charged = 0;
         std::size_t nested_bytes = 0;
+        // The session this connection's SEQUENCE named last (find_session()): a connection
+        // names one session, and the map lookup would read a dozen cold nodes per message.
+        // `session` is its entry in Impl::sessions (nodes never move or go), or nullptr when
+        // it was not there at generation `session_gen` (0: nothing cached).
+        rpc::SessionId session_id{};
+        std::uint64_t session_gen = 0;
+        const Session* session = nullptr;
         // Last: the snapshots and each stream are a few hundred bytes; the fields above are what
         // every message reads (kHotBytes: on_segment() loads them when the segment may complete
         // a record; prefetch() loads the first line and the stream's first lines).
@@ -403,9 +449,6 @@ struct RpcAnalyzer::Impl {
     struct CrossCall {
         std::uint64_t serial = 0;
         Timestamp last;
-    };
-    struct Session {
-        rpc::ChannelAttrs fore;
     };
 
     // A connection seen opening (SYN) but without payload yet: its serial and where each
@@ -439,6 +482,7 @@ struct RpcAnalyzer::Impl {
     std::map<PairKey, std::vector<rpc_rules::SessionEvent>> session_events;
     std::size_t session_event_count = 0;
     std::map<rpc::SessionId, Session> sessions;
+    std::uint64_t sessions_gen = 1;  // counts the sessions added (Conn::session_gen)
     // Live verdicts (rpc_live.cc): connections that carried a call; owner presentations and
     // session events so far, and as of the last poll.
     std::vector<FlowId> live;
@@ -466,6 +510,7 @@ struct RpcAnalyzer::Impl {
     // rpc_nfs.cc
     void decode_call_args(Conn& c, bool from_client, const rpc::Record& record,
                           const rpc::Message& m, CallRec* rec);
+    const Session* find_session(Conn& c, const rpc::SessionId& id);
     void check_request_size(Conn& c, const rpc::Record& record, std::uint32_t xid,
                             const rpc::SessionId& id);
     void decode_results(Conn& c, const rpc::Record& record, const rpc::Message& m,
@@ -474,6 +519,9 @@ struct RpcAnalyzer::Impl {
                         const rpc::CompoundReply& r);
 
     // rpc_registry.cc
+    // Sets the connection's client and server (and pair_hash, which call_key() needs).
+    static void set_endpoints(Conn& c, const track::Endpoint& client,
+                              const track::Endpoint& server) noexcept;
     static CallKey call_key(const Conn& c, bool from_client, std::uint32_t xid, std::uint32_t prog,
                             std::uint32_t vers, std::uint32_t proc) noexcept;
     [[nodiscard]] bool cross_connection_copy(Conn& c, bool from_client, const rpc::Message& m,

@@ -89,8 +89,7 @@ bool RpcAnalyzer::Impl::on_datagram(const DatagramView& d) {
             throw;
         }
         UdpFlow& f = it->second;
-        f.conn.client = d.src;
-        f.conn.server = d.dst;
+        set_endpoints(f.conn, d.src, d.dst);
         f.conn.serial = ++next_serial;
         f.order = d.order;
         f.first = d.ts;

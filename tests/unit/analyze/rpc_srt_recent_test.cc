@@ -1,6 +1,6 @@
 // Two bounded structures of the RPC analysis: the response-time accumulator (exact for a few
 // calls, a log histogram within 4.4% beyond) and the cross-connection table of recent entries
-// (lookups by tag, least recently used eviction in a full group).
+// (lookups by tag, least recently used eviction in a full group) and its call keys.
 
 #include <gtest/gtest.h>
 
@@ -123,6 +123,52 @@ TEST(RpcRecentTable, ManyGroupsHoldTheirCapacity) {
     }
     EXPECT_EQ(found + t.evicted(), 512U);
     EXPECT_EQ(t.size(), found);
+}
+
+track::Endpoint v4(std::uint8_t last, std::uint16_t port) {
+    track::Endpoint e;
+    e.addr[10] = 0xff;
+    e.addr[11] = 0xff;
+    e.addr[12] = 10;
+    e.addr[15] = last;
+    e.port = port;
+    return e;
+}
+
+// The cross-connection tables key a call by the client's address and the server's ip:port: a
+// resend on a new connection (a new source port) has the key, and the hash, of the first copy.
+TEST(RpcCallKey, ACallFromAnotherSourcePortOfTheClientHasTheSameKey) {
+    using Impl = RpcAnalyzer::Impl;
+    Impl::Conn a;
+    Impl::Conn b;
+    Impl::set_endpoints(a, v4(1, 700), v4(2, 2049));
+    Impl::set_endpoints(b, v4(1, 701), v4(2, 2049));
+    const rpc_state::CallKey ka = Impl::call_key(a, true, 0x1234, 100003, 4, 1);
+    const rpc_state::CallKey kb = Impl::call_key(b, true, 0x1234, 100003, 4, 1);
+    EXPECT_EQ(ka, kb);
+    EXPECT_EQ(rpc_state::hash_of(ka), rpc_state::hash_of(kb));
+}
+
+// Every field of the key takes part in its hash (a collision here has odds of 2^-64).
+TEST(RpcCallKey, EveryFieldChangesTheHash) {
+    using Impl = RpcAnalyzer::Impl;
+    Impl::Conn c;
+    Impl::set_endpoints(c, v4(1, 700), v4(2, 2049));
+    const rpc_state::CallKey base = Impl::call_key(c, true, 0x1234, 100003, 4, 1);
+    const std::array others{Impl::call_key(c, false, 0x1234, 100003, 4, 1),
+                            Impl::call_key(c, true, 0x1235, 100003, 4, 1),
+                            Impl::call_key(c, true, 0x1234, 100005, 4, 1),
+                            Impl::call_key(c, true, 0x1234, 100003, 3, 1),
+                            Impl::call_key(c, true, 0x1234, 100003, 4, 0)};
+    for (const rpc_state::CallKey& k : others) {
+        EXPECT_NE(k.hash, base.hash);
+        EXPECT_FALSE(k == base);
+    }
+    Impl::Conn other_server;
+    Impl::set_endpoints(other_server, v4(1, 700), v4(2, 2050));
+    const rpc_state::CallKey k = Impl::call_key(other_server, true, 0x1234, 100003, 4, 1);
+    EXPECT_NE(k.hash, base.hash);
+    EXPECT_FALSE(k == base);
 }
 
 }  // namespace
