@@ -232,3 +232,45 @@ TEST(RpcAnalyzer, TheCaptureEndsAtItsLastPacketNotAtTheLastRpcSegment) {
 
 }  // namespace
 }  // namespace vxcheck::test
+
+namespace vxcheck::test {
+namespace {
+
+PacketBuilder server_segment(std::uint8_t flags, std::uint32_t seq, std::uint32_t ack) {
+    PacketBuilder b;
+    b.ethernet().ipv4("10.244.2.7", "10.244.1.5").tcp(2049, 40000, flags, seq, ack);
+    return b;
+}
+
+TEST(RpcAnalyzer, ACallSentAfterTheServersFinIsUnansweredWhenTheClientClosesAfterIt) {
+    // The rule's (c): the connection is closed (FIN/RST) after the call. The server half-closes
+    // first; the client still sends a call and then closes its side: the call cannot be
+    // answered on this connection, though the capture ends within 5 s of it.
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    analyze::RpcAnalyzer rpc;
+    a.add_plugin(rpc);
+    Feeder feed(a);
+    feed.send_at(client_segment(tf::kSyn, 1000), 0);
+    feed.send_at(server_segment(tf::kSyn | tf::kAck, 5000, 1001), 0.0001);
+    ByteVec null = record({0x76, 0, 2, 100003, 3, 0, 0, 0, 0, 0});
+    ByteVec reply = record({0x76, 1, 0, 0, 0, 0});
+    std::uint32_t seq = 1001;
+    const std::uint32_t fin_seq = 5001 + static_cast<std::uint32_t>(reply.size());
+    seq += static_cast<std::uint32_t>(null.size());
+    feed.send_at(client_segment(tf::kAck | tf::kPsh, 1001, std::move(null)), 0.1);
+    PacketBuilder answer = server_segment(tf::kAck | tf::kPsh, 5001, seq);
+    answer.payload(std::move(reply));
+    feed.send_at(answer, 0.2);
+    feed.send_at(server_segment(tf::kFin | tf::kAck, fin_seq, seq), 0.5);
+    ByteVec call = record({0x77, 0, 2, 100003, 3, 1, 0, 0, 0, 0});
+    const auto len = static_cast<std::uint32_t>(call.size());
+    feed.send_at(client_segment(tf::kAck | tf::kPsh, seq, std::move(call)), 0.6);
+    feed.send_at(client_segment(tf::kFin | tf::kAck, seq + len), 0.7);
+    const auto reports = a.finish();
+    ASSERT_EQ(reports.size(), 1U);
+    EXPECT_TRUE(reports[0].has(analyze::Verdict::RpcUnanswered));
+}
+
+}  // namespace
+}  // namespace vxcheck::test
