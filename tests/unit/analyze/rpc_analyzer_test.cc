@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
 #include <vector>
@@ -270,6 +271,34 @@ TEST(RpcAnalyzer, ACallSentAfterTheServersFinIsUnansweredWhenTheClientClosesAfte
     const auto reports = a.finish();
     ASSERT_EQ(reports.size(), 1U);
     EXPECT_TRUE(reports[0].has(analyze::Verdict::RpcUnanswered));
+}
+
+TEST(RpcAnalyzer, AResentCallsResponseTimeRunsFromItsFirstCopyAsTsharkCountsIt) {
+    // tshark -z rpc,srt (issue 19 item 4) times a reply from the first call with its XID on the
+    // connection; an RPC-level resend (another sequence number) does not restart the clock.
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    analyze::RpcAnalyzer rpc;
+    a.add_plugin(rpc);
+    Feeder feed(a);
+    feed.send_at(client_segment(tf::kSyn, 1000), 0);
+    feed.send_at(server_segment(tf::kSyn | tf::kAck, 5000, 1001), 0.0001);
+    const ByteVec call = record({0x88, 0, 2, 100003, 3, 1, 0, 0, 0, 0});
+    const auto len = static_cast<std::uint32_t>(call.size());
+    feed.send_at(client_segment(tf::kAck | tf::kPsh, 1001, call), 0.1);
+    feed.send_at(client_segment(tf::kAck | tf::kPsh, 1001 + len, call), 1.1);
+    PacketBuilder answer = server_segment(tf::kAck | tf::kPsh, 5001, 1001 + 2 * len);
+    answer.payload(record({0x88, 1, 0, 0, 0, 0, 0}));
+    feed.send_at(answer, 1.1004);
+    const auto reports = a.finish();
+    ASSERT_EQ(reports.size(), 1U);
+    ASSERT_TRUE(reports[0].rpc);
+    const auto& srt = reports[0].rpc->srt;
+    const auto it = std::find_if(srt.begin(), srt.end(),
+                                 [](const auto& e) { return e.first == "NFS v3 GETATTR"; });
+    ASSERT_NE(it, srt.end());
+    EXPECT_EQ(it->second.count, 1U);
+    EXPECT_NEAR(it->second.min, 1.0004, 1e-6);
 }
 
 }  // namespace
