@@ -10,16 +10,26 @@ namespace vxcheck::analyze {
 
 using rpc_state::kEndpointBytes;
 
-rpc_state::CallKey RpcAnalyzer::Impl::call_key(const Conn& c, bool from_client, std::uint32_t xid,
-                                               std::uint32_t prog, std::uint32_t vers,
-                                               std::uint32_t proc) noexcept {
-    CallKey k{};
-    rpc_state::put(k.data(), c.client, false);
-    rpc_state::put(k.data() + kEndpointBytes, c.server, true);
+namespace {
+
+rpc_state::CallKey key_of(const track::Endpoint& client, const track::Endpoint& server,
+                          bool from_client, std::uint32_t xid, std::uint32_t prog,
+                          std::uint32_t vers, std::uint32_t proc) noexcept {
+    rpc_state::CallKey k{};
+    rpc_state::put(k.data(), client, false);
+    rpc_state::put(k.data() + kEndpointBytes, server, true);
     k[2 * kEndpointBytes] = from_client ? 1 : 0;
     const std::uint32_t words[4] = {xid, prog, vers, proc};
     std::memcpy(k.data() + 2 * kEndpointBytes + 1, words, sizeof words);
     return k;
+}
+
+}  // namespace
+
+rpc_state::CallKey RpcAnalyzer::Impl::call_key(const Conn& c, bool from_client, std::uint32_t xid,
+                                               std::uint32_t prog, std::uint32_t vers,
+                                               std::uint32_t proc) noexcept {
+    return key_of(c.client, c.server, from_client, xid, prog, vers, proc);
 }
 
 // Returns true when the call is a copy of one on an earlier connection.
@@ -102,6 +112,39 @@ void RpcAnalyzer::Impl::unanswered(Conn& c, RpcFacts& f) {
                                   .seconds = seconds_between(k.last, capture_end),
                                   .closed = c.closed && c.closed_ts >= k.last,
                                   .call_frame = k.frame});
+        }
+    }
+}
+
+bool RpcAnalyzer::revisable(const ConnectionReport& r) const {
+    return r.rpc && r.has(Verdict::RpcUnanswered);
+}
+
+// The calls of r found unanswered when its connection was decided: those answered since on a
+// later connection between the same client IP and server ip:port are not (rule (b)); their
+// findings and evidence go, and the verdict with the last of them.
+void RpcAnalyzer::revise(ConnectionReport& r) {
+    if (!revisable(r)) {
+        return;
+    }
+    RpcFacts& f = *r.rpc;
+    const auto answered_later = [&](const RpcFinding& x) {
+        if (x.verdict != Verdict::RpcUnanswered) {
+            return false;
+        }
+        const std::uint64_t* later =
+            impl_->answered.find(key_of(r.client, r.server, true, x.xid, 0, 0, 0));
+        return later != nullptr && *later > f.serial;
+    };
+    std::erase_if(r.evidence, [&](const EvidenceFrame& e) {
+        return e.note.kind == EvidenceNote::Kind::RpcCall && answered_later(e.note.rpc);
+    });
+    std::erase_if(f.findings, answered_later);
+    if (std::none_of(f.findings.begin(), f.findings.end(),
+                     [](const RpcFinding& x) { return x.verdict == Verdict::RpcUnanswered; })) {
+        std::erase(r.verdicts, Verdict::RpcUnanswered);
+        if (r.verdicts.empty()) {
+            r.verdicts.push_back(Verdict::Clean);
         }
     }
 }

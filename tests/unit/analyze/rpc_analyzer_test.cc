@@ -301,5 +301,35 @@ TEST(RpcAnalyzer, AResentCallsResponseTimeRunsFromItsFirstCopyAsTsharkCountsIt) 
     EXPECT_NEAR(it->second.min, 1.0004, 1e-6);
 }
 
+TEST(RpcAnalyzer, AResendAnsweredAfterAReconnectFromTheSamePortClearsTheClosedConnection) {
+    // rpc_unanswered (b): the Linux client reconnects from the same source port and resends the
+    // call, which is answered. The closed connection is decided when the new SYN reuses its
+    // 4-tuple, before that answer: its verdict waits for the rest of the capture.
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    analyze::RpcAnalyzer rpc;
+    a.add_plugin(rpc);
+    Feeder feed(a);
+    const ByteVec call = record({0x99, 0, 2, 100003, 3, 1, 0, 0, 0, 0});
+    const auto len = static_cast<std::uint32_t>(call.size());
+    feed.send_at(client_segment(tf::kSyn, 1000), 0);
+    feed.send_at(server_segment(tf::kSyn | tf::kAck, 5000, 1001), 0.0001);
+    feed.send_at(client_segment(tf::kAck | tf::kPsh, 1001, call), 0.1);
+    feed.send_at(server_segment(tf::kFin | tf::kAck, 5001, 1001 + len), 1.0);
+    feed.send_at(client_segment(tf::kFin | tf::kAck, 1001 + len), 1.0001);
+    feed.send_at(client_segment(tf::kSyn, 9000), 2.0);
+    feed.send_at(server_segment(tf::kSyn | tf::kAck, 7000, 9001), 2.0001);
+    feed.send_at(client_segment(tf::kAck | tf::kPsh, 9001, call), 2.1);
+    PacketBuilder answer = server_segment(tf::kAck | tf::kPsh, 7001, 9001 + len);
+    answer.payload(record({0x99, 1, 0, 0, 0, 0, 0}));
+    feed.send_at(answer, 2.1004);
+    feed.send_at(client_segment(tf::kAck, 9001 + len), 10.0);
+    const auto reports = a.finish();
+    ASSERT_EQ(reports.size(), 2U);
+    EXPECT_FALSE(reports[0].has(analyze::Verdict::RpcUnanswered));
+    EXPECT_TRUE(reports[0].has(analyze::Verdict::Clean));
+    EXPECT_TRUE(reports[1].has(analyze::Verdict::RpcRetransmitted));
+}
+
 }  // namespace
 }  // namespace vxcheck::test
