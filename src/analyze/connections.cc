@@ -107,7 +107,7 @@ void ConnectionAnalyzer::Impl::decide_and_drop(Flow& f, bool came_back) {
     if (!refused_run && !revisable) {
         decided.push_back(std::move(r));
     } else if (!held.hold(f.order, refused_run ? a->isn : 0, std::move(r), refused_run)) {
-        ++stats.refused_not_held;  // reported now, without waiting for the rest of its run
+        ++stats.refused_not_held;  // reported now, without its run or a plug-in's revision
         decided.push_back(std::move(r));
     }
     forget(f);
