@@ -65,7 +65,7 @@ Flow& ConnectionAnalyzer::Impl::flow_for(const Segment& s, bool syn) {
         if (!syn || !comes_back(*f, s.t.seq)) [[likely]] {
             return *f;
         }
-        decide_and_drop(*f);
+        decide_and_drop(*f, true);
         ++stats.reconnections;
     }
     if (flows.size() >= options.max_flows) {
@@ -90,18 +90,24 @@ void ConnectionAnalyzer::Impl::forget(const Flow& f) noexcept {
 }
 
 // Decides f from its facts (no prose: the report words it) and drops it. A refused attempt
-// whose run may still grow waits in `held` (refused.h) for the rest of its run.
-void ConnectionAnalyzer::Impl::decide_and_drop(Flow& f) {
+// whose run may still grow waits in `held` (refused.h) for the rest of its run; so does a
+// connection whose 4-tuple came back when a plug-in may revise its verdicts with what the
+// connections after it show (a call resent after the reconnect and answered there).
+void ConnectionAnalyzer::Impl::decide_and_drop(Flow& f, bool came_back) {
     if (absorbed(f)) {
         drop_absorbed(f);
         return;
     }
     ConnectionReport r = decide(f, kTakeEvidence);
     const Attempt* a = last_refused(f);
-    if (a == nullptr || !refused.nfs_server(r.server)) {
+    const bool refused_run = a != nullptr && refused.nfs_server(r.server);
+    const bool revisable =
+        came_back && std::any_of(plugins.begin(), plugins.end(),
+                                 [&](const ConnectionPlugin* p) { return p->revisable(r); });
+    if (!refused_run && !revisable) {
         decided.push_back(std::move(r));
-    } else if (!held.hold(f.order, a->isn, std::move(r))) {
-        ++stats.refused_not_held;  // reported now, without waiting for the rest of its run
+    } else if (!held.hold(f.order, refused_run ? a->isn : 0, std::move(r), refused_run)) {
+        ++stats.refused_not_held;  // reported now, without its run or a plug-in's revision
         decided.push_back(std::move(r));
     }
     forget(f);

@@ -105,7 +105,7 @@ struct ConnectionAnalyzer::Impl {
 
     // Decides f from its facts (no prose: the report words it) and drops it. A refused attempt
     // whose run may still grow waits in `held` (refused.h) for the rest of its run.
-    void decide_and_drop(Flow& f);
+    void decide_and_drop(Flow& f, bool came_back = false);
 
     // Decides and drops one flow: the oldest in the table's queue that had no packet since it
     // joined it. One that had rejoins at the newest end instead (a second chance, as a clock

@@ -242,6 +242,11 @@ void ConnectionAnalyzer::finish(const std::function<void(ConnectionReport&)>& ea
     }
     std::vector<std::pair<std::uint64_t, ConnectionReport>> rest =
         impl_->held.take_all(impl_->refused);
+    for (auto& [order, r] : rest) {
+        for (ConnectionPlugin* p : impl_->plugins) {
+            p->revise(r);
+        }
+    }
     impl_->datagram_plugins.finish(impl_->points, rest);
     std::stable_sort(rest.begin(), rest.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -119,11 +119,11 @@ std::optional<RefusedEndpoint> RefusedRegistry::facts(const track::Endpoint& cli
     return out;
 }
 
-bool HeldReports::hold(std::uint64_t order, std::uint32_t isn, ConnectionReport&& r) {
+bool HeldReports::hold(std::uint64_t order, std::uint32_t isn, ConnectionReport&& r, bool refused) {
     if (held_.size() >= kMaxHeld) {
         return false;
     }
-    held_.push_back(Held{.order = order, .isn = isn, .report = std::move(r)});
+    held_.push_back(Held{.order = order, .isn = isn, .refused = refused, .report = std::move(r)});
     return true;
 }
 
@@ -141,7 +141,9 @@ std::vector<std::pair<std::uint64_t, ConnectionReport>> HeldReports::take_all(
     std::vector<std::pair<std::uint64_t, ConnectionReport>> out;
     out.reserve(held_.size());
     for (Held& h : held_) {
-        judge(registry, h);
+        if (h.refused) {
+            judge(registry, h);
+        }
         out.emplace_back(h.order, std::move(h.report));
     }
     held_.clear();

@@ -76,8 +76,9 @@ inline constexpr std::size_t kMaxHeld = 4096;
 
 class HeldReports {
   public:
-    /// Holds r (its refused attempt `isn`); false when full (r is then left as it was).
-    bool hold(std::uint64_t order, std::uint32_t isn, ConnectionReport&& r);
+    /// Holds r (its refused attempt `isn`, if `refused`; else r waits for plug-ins' revise()
+    /// only); false when full (r is then left as it was).
+    bool hold(std::uint64_t order, std::uint32_t isn, ConnectionReport&& r, bool refused = true);
     /// All held connections, each with the verdict if its run qualifies, and its order.
     std::vector<std::pair<std::uint64_t, ConnectionReport>> take_all(
         const RefusedRegistry& registry);
@@ -86,6 +87,7 @@ class HeldReports {
     struct Held {
         std::uint64_t order = 0;
         std::uint32_t isn = 0;
+        bool refused = true;
         ConnectionReport report;
     };
     static bool judge(const RefusedRegistry& registry, Held& h);

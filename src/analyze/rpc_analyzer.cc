@@ -153,9 +153,11 @@ RpcAnalyzer::Impl::Conn* RpcAnalyzer::Impl::open(const SegmentView& s) {
     return &c;
 }
 
+// closed_ts is the last FIN or RST: a call sent after one side's FIN (a half-close) is still
+// followed by the close of the other side, and rpc_unanswered (c) counts a close after the call.
 void RpcAnalyzer::on_close(FlowId flow, CloseEvent e, bool from_client) {
     (void)e, (void)from_client;
-    if (Impl::Conn* c = impl_->conns.find(flow); c != nullptr && !c->closed) {
+    if (Impl::Conn* c = impl_->conns.find(flow); c != nullptr) {
         c->closed = true;
         c->closed_ts = impl_->capture_end;
     }

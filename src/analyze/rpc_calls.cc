@@ -179,7 +179,7 @@ void RpcAnalyzer::Impl::on_reply(Conn& c, bool from_client, const rpc::Record& r
             note_answered(c, m.xid);
         }
     }
-    const double srt = seconds_between(call->last, record.ts);
+    const double srt = seconds_between(call->first, record.ts);  // as tshark: from the first copy
     add_srt(c, *call, 0, srt);
     if (call->compound && call->main_op != 0) {
         add_srt(c, *call, call->main_op, srt);

@@ -150,6 +150,7 @@ void RpcAnalyzer::Impl::facts(Conn& c, RpcFacts& f) const {
     }
     f.bounds_hit = c.bounds_hit + bounds_hit + cross_calls.evicted() + answered.evicted();
     f.garbled = c.garbled;
+    f.serial = c.serial;
 }
 
 }  // namespace vxcheck::analyze

@@ -122,9 +122,7 @@ void RpcAnalyzer::Impl::decode_results(Conn& c, const rpc::Record& record, const
                : rpc::parse_cb_compound_reply(results, r))) {
         return;
     }
-    if (r.status != rpc::nfs4err::kOk) {
-        const std::uint32_t s =
-            r.result_count > 0 ? r.results[r.result_count - 1].status : r.status;
+    if (const std::uint32_t s = rpc_rules::compound_failure(r); s != rpc::nfs4err::kOk) {
         count_error(c, call.prog, ErrorKind::Nfs4, s);
     }
     if (nfs4) {
@@ -134,23 +132,23 @@ void RpcAnalyzer::Impl::decode_results(Conn& c, const rpc::Record& record, const
 
 void RpcAnalyzer::Impl::compound_rules(Conn& c, const rpc::Record& record, std::uint32_t xid,
                                        const CallRec& call, const rpc::CompoundReply& r) {
-    bool session_err = r.result_count == 0 && rpc_rules::session_error(r.status);
+    // Processing stops at the first failing op: the reply's one error status is its failure.
+    const std::uint32_t failed = rpc_rules::compound_failure(r);
+    if (rpc_rules::reply_too_big(failed)) {
+        add_finding(c, {.verdict = Verdict::NfsReplyTooBig,
+                        .xid = xid,
+                        .ts = record.ts,
+                        .status = failed,
+                        .length = record.length});
+    }
+    if (rpc_rules::request_too_big(failed)) {
+        add_finding(
+            c,
+            {.verdict = Verdict::NfsRequestTooBig, .xid = xid, .ts = record.ts, .status = failed});
+    }
+    const bool session_err = rpc_rules::session_error(failed);
     for (std::size_t i = 0; i < r.result_count; ++i) {
         const rpc::OpResult& o = r.results[i];
-        if (rpc_rules::reply_too_big(o.status)) {
-            add_finding(c, {.verdict = Verdict::NfsReplyTooBig,
-                            .xid = xid,
-                            .ts = record.ts,
-                            .status = o.status,
-                            .length = record.length});
-        }
-        if (rpc_rules::request_too_big(o.status)) {
-            add_finding(c, {.verdict = Verdict::NfsRequestTooBig,
-                            .xid = xid,
-                            .ts = record.ts,
-                            .status = o.status});
-        }
-        session_err = session_err || rpc_rules::session_error(o.status);
         if (o.status == rpc::nfs4err::kOk && o.op == rpc::op::kSetclientidConfirm) {
             session_event(c, record.ts, true);
         }

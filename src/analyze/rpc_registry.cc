@@ -10,24 +10,38 @@ namespace vxcheck::analyze {
 
 using rpc_state::kEndpointBytes;
 
-rpc_state::CallKey RpcAnalyzer::Impl::call_key(const Conn& c, bool from_client, std::uint32_t xid,
-                                               std::uint32_t prog, std::uint32_t vers,
-                                               std::uint32_t proc) noexcept {
-    CallKey k{};
-    rpc_state::put(k.bytes.data(), c.client, false);
-    rpc_state::put(k.bytes.data() + kEndpointBytes, c.server, true);
+namespace {
+
+rpc_state::CallKey key_of(const track::Endpoint& client, const track::Endpoint& server,
+                          std::uint64_t pair_hash, bool from_client, std::uint32_t xid,
+                          std::uint32_t prog, std::uint32_t vers, std::uint32_t proc) noexcept {
+    rpc_state::CallKey k{};
+    rpc_state::put(k.bytes.data(), client, false);
+    rpc_state::put(k.bytes.data() + kEndpointBytes, server, true);
     k.bytes[2 * kEndpointBytes] = from_client ? 1 : 0;
     const std::uint32_t words[4] = {xid, prog, vers, proc};
     std::memcpy(k.bytes.data() + 2 * kEndpointBytes + 1, words, sizeof words);
-    k.hash = rpc_state::call_hash(c.pair_hash, from_client, xid, prog, vers, proc);
+    k.hash = rpc_state::call_hash(pair_hash, from_client, xid, prog, vers, proc);
     return k;
+}
+
+std::uint64_t pair_hash_of(const track::Endpoint& client, const track::Endpoint& server) noexcept {
+    return rpc_state::hash_bytes(rpc_state::pair_key(client, server));
+}
+
+}  // namespace
+
+rpc_state::CallKey RpcAnalyzer::Impl::call_key(const Conn& c, bool from_client, std::uint32_t xid,
+                                               std::uint32_t prog, std::uint32_t vers,
+                                               std::uint32_t proc) noexcept {
+    return key_of(c.client, c.server, c.pair_hash, from_client, xid, prog, vers, proc);
 }
 
 void RpcAnalyzer::Impl::set_endpoints(Conn& c, const track::Endpoint& client,
                                       const track::Endpoint& server) noexcept {
     c.client = client;
     c.server = server;
-    c.pair_hash = rpc_state::hash_bytes(rpc_state::pair_key(client, server));
+    c.pair_hash = pair_hash_of(client, server);
 }
 
 // Returns true when the call is a copy of one on an earlier connection.
@@ -110,6 +124,40 @@ void RpcAnalyzer::Impl::unanswered(Conn& c, RpcFacts& f) {
                                   .seconds = seconds_between(k.last, capture_end),
                                   .closed = c.closed && c.closed_ts >= k.last,
                                   .call_frame = k.frame});
+        }
+    }
+}
+
+bool RpcAnalyzer::revisable(const ConnectionReport& r) const {
+    return r.rpc && r.has(Verdict::RpcUnanswered);
+}
+
+// The calls of r found unanswered when its connection was decided: those answered since on a
+// later connection between the same client IP and server ip:port are not (rule (b)); their
+// findings and evidence go, and the verdict with the last of them.
+void RpcAnalyzer::revise(ConnectionReport& r) {
+    if (!revisable(r)) {
+        return;
+    }
+    RpcFacts& f = *r.rpc;
+    const std::uint64_t pair = pair_hash_of(r.client, r.server);
+    const auto answered_later = [&](const RpcFinding& x) {
+        if (x.verdict != Verdict::RpcUnanswered) {
+            return false;
+        }
+        const std::uint64_t* later =
+            impl_->answered.find(key_of(r.client, r.server, pair, true, x.xid, 0, 0, 0));
+        return later != nullptr && *later > f.serial;
+    };
+    std::erase_if(r.evidence, [&](const EvidenceFrame& e) {
+        return e.note.kind == EvidenceNote::Kind::RpcCall && answered_later(e.note.rpc);
+    });
+    std::erase_if(f.findings, answered_later);
+    if (std::none_of(f.findings.begin(), f.findings.end(),
+                     [](const RpcFinding& x) { return x.verdict == Verdict::RpcUnanswered; })) {
+        std::erase(r.verdicts, Verdict::RpcUnanswered);
+        if (r.verdicts.empty()) {
+            r.verdicts.push_back(Verdict::Clean);
         }
     }
 }

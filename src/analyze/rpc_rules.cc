@@ -28,6 +28,13 @@ bool session_error(std::uint32_t s) noexcept {
            s == rpc::nfs4err::kStaleClientid || s == rpc::nfs4err::kExpired;
 }
 
+std::uint32_t compound_failure(const rpc::CompoundReply& r) noexcept {
+    if (r.result_count > 0 && r.results[r.result_count - 1].status != rpc::nfs4err::kOk) {
+        return r.results[r.result_count - 1].status;
+    }
+    return r.status;
+}
+
 std::uint32_t reply_limit(const rpc::ChannelAttrs& fore, bool cachethis) noexcept {
     return cachethis ? fore.maxresponsesize_cached : fore.maxresponsesize;
 }

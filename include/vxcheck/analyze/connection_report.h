@@ -357,6 +357,10 @@ struct RpcFacts {
     // Bounds hit (outstanding calls, cross-connection tables) and records that did not parse.
     std::uint64_t bounds_hit = 0;
     std::uint64_t garbled = 0;
+    // The connection's place among the connections the RPC analysis saw (later ones have
+    // higher numbers): rpc_unanswered (b) is revised with it when the connection is decided
+    // before the capture's end.
+    std::uint64_t serial = 0;
 };
 
 /// The transport of a connection record: a TCP connection, or a UDP flow (client ip:port,

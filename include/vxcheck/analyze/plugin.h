@@ -68,6 +68,15 @@ class ConnectionPlugin {
     /// The connection is decided (at the end, when evicted or idle, or live by poll()): add
     /// verdict facts to r. Called before r's verdicts are final; r.verdicts may be extended.
     virtual void decide(FlowId flow, ConnectionReport& r) = 0;
+    /// Whether a verdict of r (just decided, before the capture's end: its 4-tuple came back)
+    /// may change with what later connections show; the analyzer then holds r and calls
+    /// revise() at the end.
+    [[nodiscard]] virtual bool revisable(const ConnectionReport& r) const {
+        (void)r;
+        return false;
+    }
+    /// At the end of the capture: updates the verdicts of r, held since revisable(r).
+    virtual void revise(ConnectionReport& r) { (void)r; }
     /// The connection left the table (after its last decide()): drop its state; the id is
     /// reused.
     virtual void forget(FlowId flow) noexcept = 0;

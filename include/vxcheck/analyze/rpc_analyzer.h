@@ -150,6 +150,10 @@ class RpcAnalyzer final : public ConnectionPlugin, public DatagramPlugin {
     void on_segment(const SegmentView& s) override;
     void on_close(FlowId flow, CloseEvent e, bool from_client) override;
     void decide(FlowId flow, ConnectionReport& r) override;
+    /// rpc_unanswered (b): a connection decided when its 4-tuple came back may see its calls
+    /// answered on a later connection; revise() clears those at the end (rpc_registry.cc).
+    [[nodiscard]] bool revisable(const ConnectionReport& r) const override;
+    void revise(ConnectionReport& r) override;
     void forget(FlowId flow) noexcept override;
     void prefetch(FlowId flow, bool from_client) const noexcept override;
     /// Live: the connections whose RPC verdicts became certain since the last call (rpc_live.cc).

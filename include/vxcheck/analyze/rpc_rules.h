@@ -28,6 +28,13 @@ namespace vxcheck::analyze::rpc_rules {
 /// STALE_CLIENTID, EXPIRED.
 [[nodiscard]] bool session_error(std::uint32_t nfsstat4) noexcept;
 
+/// The status a COMPOUND reply failed with, NFS4_OK when it did not. Processing stops at the
+/// first failing op, so that is the last result the walk read when its status is not NFS4_OK.
+/// Otherwise it is the COMPOUND status: numres is 0, or the walk stopped at a result body it
+/// cannot skip before reaching the failing op (RFC 8881 section 15.2: the COMPOUND status is the
+/// last evaluated op's).
+[[nodiscard]] std::uint32_t compound_failure(const rpc::CompoundReply& r) noexcept;
+
 /// The limit a v4.1+ reply must keep: ca_maxresponsesize, or ca_maxresponsesize_cached when the
 /// call's SEQUENCE had sa_cachethis.
 [[nodiscard]] std::uint32_t reply_limit(const rpc::ChannelAttrs& fore, bool cachethis) noexcept;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
 #include <vector>
@@ -228,6 +229,106 @@ TEST(RpcAnalyzer, TheCaptureEndsAtItsLastPacketNotAtTheLastRpcSegment) {
     // not RPC count (the capture ran on).
     EXPECT_TRUE(unanswered_after_other_traffic(6.0));
     EXPECT_FALSE(unanswered_after_other_traffic(3.0)) << "in the last 5 s of the capture: pending";
+}
+
+}  // namespace
+}  // namespace vxcheck::test
+
+namespace vxcheck::test {
+namespace {
+
+PacketBuilder server_segment(std::uint8_t flags, std::uint32_t seq, std::uint32_t ack) {
+    PacketBuilder b;
+    b.ethernet().ipv4("10.244.2.7", "10.244.1.5").tcp(2049, 40000, flags, seq, ack);
+    return b;
+}
+
+TEST(RpcAnalyzer, ACallSentAfterTheServersFinIsUnansweredWhenTheClientClosesAfterIt) {
+    // The rule's (c): the connection is closed (FIN/RST) after the call. The server half-closes
+    // first; the client still sends a call and then closes its side: the call cannot be
+    // answered on this connection, though the capture ends within 5 s of it.
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    analyze::RpcAnalyzer rpc;
+    a.add_plugin(rpc);
+    Feeder feed(a);
+    feed.send_at(client_segment(tf::kSyn, 1000), 0);
+    feed.send_at(server_segment(tf::kSyn | tf::kAck, 5000, 1001), 0.0001);
+    ByteVec null = record({0x76, 0, 2, 100003, 3, 0, 0, 0, 0, 0});
+    ByteVec reply = record({0x76, 1, 0, 0, 0, 0});
+    std::uint32_t seq = 1001;
+    const std::uint32_t fin_seq = 5001 + static_cast<std::uint32_t>(reply.size());
+    seq += static_cast<std::uint32_t>(null.size());
+    feed.send_at(client_segment(tf::kAck | tf::kPsh, 1001, std::move(null)), 0.1);
+    PacketBuilder answer = server_segment(tf::kAck | tf::kPsh, 5001, seq);
+    answer.payload(std::move(reply));
+    feed.send_at(answer, 0.2);
+    feed.send_at(server_segment(tf::kFin | tf::kAck, fin_seq, seq), 0.5);
+    ByteVec call = record({0x77, 0, 2, 100003, 3, 1, 0, 0, 0, 0});
+    const auto len = static_cast<std::uint32_t>(call.size());
+    feed.send_at(client_segment(tf::kAck | tf::kPsh, seq, std::move(call)), 0.6);
+    feed.send_at(client_segment(tf::kFin | tf::kAck, seq + len), 0.7);
+    const auto reports = a.finish();
+    ASSERT_EQ(reports.size(), 1U);
+    EXPECT_TRUE(reports[0].has(analyze::Verdict::RpcUnanswered));
+}
+
+TEST(RpcAnalyzer, AResentCallsResponseTimeRunsFromItsFirstCopyAsTsharkCountsIt) {
+    // tshark -z rpc,srt (issue 19 item 4) times a reply from the first call with its XID on the
+    // connection; an RPC-level resend (another sequence number) does not restart the clock.
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    analyze::RpcAnalyzer rpc;
+    a.add_plugin(rpc);
+    Feeder feed(a);
+    feed.send_at(client_segment(tf::kSyn, 1000), 0);
+    feed.send_at(server_segment(tf::kSyn | tf::kAck, 5000, 1001), 0.0001);
+    const ByteVec call = record({0x88, 0, 2, 100003, 3, 1, 0, 0, 0, 0});
+    const auto len = static_cast<std::uint32_t>(call.size());
+    feed.send_at(client_segment(tf::kAck | tf::kPsh, 1001, call), 0.1);
+    feed.send_at(client_segment(tf::kAck | tf::kPsh, 1001 + len, call), 1.1);
+    PacketBuilder answer = server_segment(tf::kAck | tf::kPsh, 5001, 1001 + 2 * len);
+    answer.payload(record({0x88, 1, 0, 0, 0, 0, 0}));
+    feed.send_at(answer, 1.1004);
+    const auto reports = a.finish();
+    ASSERT_EQ(reports.size(), 1U);
+    ASSERT_TRUE(reports[0].rpc);
+    const auto& srt = reports[0].rpc->srt;
+    const auto it = std::find_if(srt.begin(), srt.end(),
+                                 [](const auto& e) { return e.first == "NFS v3 GETATTR"; });
+    ASSERT_NE(it, srt.end());
+    EXPECT_EQ(it->second.count, 1U);
+    EXPECT_NEAR(it->second.min, 1.0004, 1e-6);
+}
+
+TEST(RpcAnalyzer, AResendAnsweredAfterAReconnectFromTheSamePortClearsTheClosedConnection) {
+    // rpc_unanswered (b): the Linux client reconnects from the same source port and resends the
+    // call, which is answered. The closed connection is decided when the new SYN reuses its
+    // 4-tuple, before that answer: its verdict waits for the rest of the capture.
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    analyze::RpcAnalyzer rpc;
+    a.add_plugin(rpc);
+    Feeder feed(a);
+    const ByteVec call = record({0x99, 0, 2, 100003, 3, 1, 0, 0, 0, 0});
+    const auto len = static_cast<std::uint32_t>(call.size());
+    feed.send_at(client_segment(tf::kSyn, 1000), 0);
+    feed.send_at(server_segment(tf::kSyn | tf::kAck, 5000, 1001), 0.0001);
+    feed.send_at(client_segment(tf::kAck | tf::kPsh, 1001, call), 0.1);
+    feed.send_at(server_segment(tf::kFin | tf::kAck, 5001, 1001 + len), 1.0);
+    feed.send_at(client_segment(tf::kFin | tf::kAck, 1001 + len), 1.0001);
+    feed.send_at(client_segment(tf::kSyn, 9000), 2.0);
+    feed.send_at(server_segment(tf::kSyn | tf::kAck, 7000, 9001), 2.0001);
+    feed.send_at(client_segment(tf::kAck | tf::kPsh, 9001, call), 2.1);
+    PacketBuilder answer = server_segment(tf::kAck | tf::kPsh, 7001, 9001 + len);
+    answer.payload(record({0x99, 1, 0, 0, 0, 0, 0}));
+    feed.send_at(answer, 2.1004);
+    feed.send_at(client_segment(tf::kAck, 9001 + len), 10.0);
+    const auto reports = a.finish();
+    ASSERT_EQ(reports.size(), 2U);
+    EXPECT_FALSE(reports[0].has(analyze::Verdict::RpcUnanswered));
+    EXPECT_TRUE(reports[0].has(analyze::Verdict::Clean));
+    EXPECT_TRUE(reports[1].has(analyze::Verdict::RpcRetransmitted));
 }
 
 }  // namespace
