@@ -91,7 +91,7 @@ bool RpcAnalyzer::Impl::on_datagram(const DatagramView& d) {
         UdpFlow& f = it->second;
         f.conn.client = d.src;
         f.conn.server = d.dst;
-        f.conn.serial = ++next_serial;
+        f.conn.serial = d.order + 1;  // as a connection's (rpc_analyzer.cc)
         f.order = d.order;
         f.first = d.ts;
         ++udp.flows;
