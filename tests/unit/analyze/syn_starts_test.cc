@@ -44,9 +44,9 @@ TEST(SynStarts, TheFirstPointToShowASynFeedsItsDirection) {
 ByteVec two_fragment_null_call(std::uint32_t xid) {
     ByteVec body;
     for (const std::uint32_t w : {xid, 0U, 2U, 100003U, 4U, 0U, 0U, 0U, 0U, 0U}) {
-        body.insert(body.end(), {static_cast<std::uint8_t>(w >> 24),
-                                 static_cast<std::uint8_t>(w >> 16),
-                                 static_cast<std::uint8_t>(w >> 8), static_cast<std::uint8_t>(w)});
+        body.insert(body.end(),
+                    {static_cast<std::uint8_t>(w >> 24), static_cast<std::uint8_t>(w >> 16),
+                     static_cast<std::uint8_t>(w >> 8), static_cast<std::uint8_t>(w)});
     }
     ByteVec wire{0, 0, 0, 20};
     wire.insert(wire.end(), body.begin(), body.begin() + 20);
@@ -144,9 +144,9 @@ TEST(FlowHistory, EveryLetterOnceInTheOrderSeenTwoToAByte) {
     using analyze::Event;
     analyze::Flow f;
     const std::vector<std::pair<Event, bool>> events{
-        {Event::Syn, true},  {Event::SynAck, false}, {Event::Ack, true},   {Event::Data, true},
-        {Event::Data, true}, {Event::Data, false},   {Event::Ack, false},  {Event::Fin, true},
-        {Event::Syn, false}, {Event::SynAck, true},  {Event::Rst, false},  {Event::Fin, false},
+        {Event::Syn, true},  {Event::SynAck, false}, {Event::Ack, true},  {Event::Data, true},
+        {Event::Data, true}, {Event::Data, false},   {Event::Ack, false}, {Event::Fin, true},
+        {Event::Syn, false}, {Event::SynAck, true},  {Event::Rst, false}, {Event::Fin, false},
         {Event::Rst, true},  {Event::Syn, true},     {Event::Ack, false}};
     std::string seen;
     for (const auto& [e, from_client] : events) {
