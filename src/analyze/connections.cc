@@ -246,8 +246,11 @@ void ConnectionAnalyzer::Impl::on_refused(Flow& f, const Attempt& a, const Obser
     }
 }
 
-void ConnectionAnalyzer::Impl::notify_plugins(const Flow& f, const Segment& s, const Observation& o,
+void ConnectionAnalyzer::Impl::notify_plugins(Flow& f, const Segment& s, const Observation& o,
                                               bool from_client) {
+    if ((s.t.flags & decode::tcp_flag::kSyn) != 0) {
+        f.starts.on_syn(from_client, s.t.seq, o.ctx.point);
+    }
     const SegmentView view{.flow = f.id,
                            .client = f.client(),
                            .server = f.server(),
@@ -260,7 +263,9 @@ void ConnectionAnalyzer::Impl::notify_plugins(const Flow& f, const Segment& s, c
                            .payload = payload_of(s, o.ctx.packet.frame().data),
                            .ts = o.ts,
                            .point = o.ctx.point,
-                           .raw = &o.ctx.packet.frame()};
+                           .raw = &o.ctx.packet.frame(),
+                           .order = f.order,
+                           .starts = f.starts};
     const bool rst = (s.t.flags & decode::tcp_flag::kRst) != 0;
     const bool fin = (s.t.flags & decode::tcp_flag::kFin) != 0;
     for (ConnectionPlugin* p : plugins) {

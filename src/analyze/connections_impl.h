@@ -126,7 +126,7 @@ struct ConnectionAnalyzer::Impl {
     // connections are marked for poll() to decide again (live: their verdict is new).
     void on_refused(Flow& f, const Attempt& a, const Observation& o);
 
-    void notify_plugins(const Flow& f, const Segment& s, const Observation& o, bool from_client);
+    void notify_plugins(Flow& f, const Segment& s, const Observation& o, bool from_client);
 
     void on_icmp(const decode::DecodedPacket& pkt, std::size_t idx, const PacketContext& ctx,
                  Timestamp ts);

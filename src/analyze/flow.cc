@@ -91,9 +91,11 @@ void add_history(Flow& f, Event e, bool from_client) noexcept {
         return;  // like Zeek, each event letter is recorded once per direction
     }
     f.history_seen |= bit;
-    const char c = kHistoryEvents[static_cast<std::size_t>(e)];
     if (f.history_len < kMaxHistory) {
-        f.history[f.history_len++] = from_client ? static_cast<char>(c - 'a' + 'A') : c;
+        const auto code = static_cast<unsigned>(static_cast<unsigned>(e) +
+                                                (from_client ? kHistoryEvents.size() : 0U));
+        const std::size_t i = f.history_len++;
+        f.history[i / 2] |= static_cast<std::uint8_t>(code << (i % 2 == 0 ? 0U : 4U));
     }
 }
 

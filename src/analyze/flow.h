@@ -253,16 +253,9 @@ struct alignas(64) Flow {
     bool client_is_lo = false;  // the client is key.lo (else key.hi)
     bool tunnelled = false;
     // --- line 3: the plug-ins' per-flow state index, then what every flow has once
-    // (line 2 has room to spare: `id` starts line 3 wherever line 2 ends)
+    // (line 2 has room to spare: `id` starts line 3 wherever line 2 ends). Lines 3 and 4 are
+    // filled without padding: the 8-byte fields, then the 4-, 2- and 1-byte ones.
     alignas(64) std::uint32_t id = 0;  // the table's index_of(): plug-ins' state (plugin.h)
-    bool live = false;                 // in use (the table reuses dead entries)
-    // An allocation failure, or the state budget, cost it detail (ConnectionReport::incomplete).
-    bool incomplete = false;
-    // A packet of it came at a point not followed (beyond kMaxPoints): `points` is not all of
-    // the points that saw it.
-    bool unfollowed = false;
-    std::uint8_t history_len = 0;
-    std::array<char, kMaxHistory> history{};
     // The first packet's time (first_ts()), in two fields so that no padding follows the
     // nanoseconds.
     std::uint32_t first_nsec = 0;
@@ -287,10 +280,24 @@ struct alignas(64) Flow {
     // by the constants above, far below 4 GiB.
     std::uint32_t detail_bytes = 0;
     std::uint32_t evidence_not_kept = 0;  // frames beyond kMaxEvidence or the evidence budget
+    // Where each direction's stream starts, as its SYNs show it (plugin.h): kept for the
+    // plug-ins, which read it at a connection's first payload instead of noting every SYN.
+    // Updated only while plug-ins are registered.
+    SynStarts starts;
+    bool live = false;  // in use (the table reuses dead entries)
+    // An allocation failure, or the state budget, cost it detail (ConnectionReport::incomplete).
+    bool incomplete = false;
+    // A packet of it came at a point not followed (beyond kMaxPoints): `points` is not all of
+    // the points that saw it.
+    bool unfollowed = false;
     // Live decisions: a decisive event happened (dirty) at cold->dirty_since; `waiting` when the
     // event is an unanswered SYN retransmission whose answer may still come.
     bool dirty = false;
     bool waiting = false;
+    // The history's letters in order, two to a byte (history_letter()): each of the
+    // kMaxHistory letters is recorded at most once (history_seen).
+    std::uint8_t history_len = 0;
+    std::array<std::uint8_t, kMaxHistory / 2> history{};
 
     [[nodiscard]] const track::Endpoint& client() const noexcept {
         return client_is_lo ? key.lo : key.hi;
@@ -306,6 +313,14 @@ static_assert(offsetof(Flow, id) == 128,
               "the per-segment state fits in two cache lines, the "
               "plug-ins' index starts the third");
 static_assert(sizeof(Flow) <= 256, "a connection's record is at most four cache lines");
+
+/// The letter of f's history at position i (< f.history_len): each is stored as its Event plus
+/// 6 when from the client, in four bits.
+[[nodiscard]] inline char history_letter(const Flow& f, std::size_t i) noexcept {
+    const unsigned code = (f.history[i / 2] >> (i % 2 == 0 ? 0U : 4U)) & 0xFU;
+    const char c = kHistoryEvents[code % kHistoryEvents.size()];
+    return code >= kHistoryEvents.size() ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
 /// f's cold part, made if it has none yet; throws std::bad_alloc.
 inline FlowCold& make_cold(Flow& f) {

@@ -125,7 +125,10 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
     r.packets = f.packets;
     r.first_ts = f.first_ts();
     r.last_ts = f.last;
-    r.history.assign(f.history.data(), f.history_len);
+    r.history.resize(f.history_len);
+    for (std::size_t i = 0; i < f.history_len; ++i) {
+        r.history[i] = history_letter(f, i);
+    }
     r.retransmissions = f.retransmissions[0];
     r.retransmissions_reply = f.retransmissions[1];
     r.incomplete = f.incomplete;

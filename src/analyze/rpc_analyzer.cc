@@ -42,9 +42,11 @@ RpcAnalyzer::RpcAnalyzer(RpcOptions options, ProgramObserver observer)
 
 RpcAnalyzer::~RpcAnalyzer() = default;
 
-// A connection's RPC state is made at its first payload: a SYN only notes where each direction's
-// stream starts (Impl::Opening), so connections that never carry data (a SYN flood, refused
-// attempts) cost a few bytes here, not a Conn.
+// A connection's RPC state is made at its first payload, from what the connection analysis
+// hands over with it: where each direction's stream starts (SegmentView::starts, from the SYNs)
+// and its place in the order of first sight (SegmentView::order). A SYN before that changes
+// nothing here, so connections that never carry data (a SYN flood, refused attempts) cost
+// nothing.
 //
 // One capture point per direction feeds its stream: the same segment seen again at another point
 // (node and pod, both ends of a tunnel) carries no new message, and its SYN must not restart the
@@ -57,9 +59,7 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     const std::size_t dir = s.from_client ? 0 : 1;
     Impl::Conn* c = im.conns.find(s.flow);
     if ((s.flags & decode::tcp_flag::kSyn) != 0) {
-        if (c == nullptr) {
-            im.note_syn(s, dir);
-        } else if (feeds(c->point[dir], s.point)) {
+        if (c != nullptr && feeds(c->point[dir], s.point)) {
             c->streams[dir].start(s.seq + 1);
         }
         return;
@@ -102,29 +102,16 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     }
 }
 
-void RpcAnalyzer::Impl::note_syn(const SegmentView& s, std::size_t dir) {
-    if (s.flow >= openings.size()) {
-        openings.resize(std::size_t{s.flow} + 1);
-    }
-    Opening& o = openings[s.flow];
-    if (o.serial == 0) {
-        o.serial = ++next_serial;
-    }
-    if (feeds(o.point[dir], s.point)) {
-        o.start[dir] = s.seq + 1;
-    }
-}
-
 // nullptr when the state budget has no room for the connection's record (counted once).
 RpcAnalyzer::Impl::Conn* RpcAnalyzer::Impl::open(const SegmentView& s) {
-    if (s.flow >= openings.size()) {
-        openings.resize(std::size_t{s.flow} + 1);
-    }
-    if (openings[s.flow].refused) {
+    if (s.flow < refused.size() && refused[s.flow]) {
         return nullptr;
     }
     if (!budget->take_within(sizeof(Conn), kShareRpc)) {
-        openings[s.flow].refused = true;
+        if (s.flow >= refused.size()) {
+            refused.resize(std::size_t{s.flow} + 1);
+        }
+        refused[s.flow] = true;
         ++rpc_dropped;
         return nullptr;
     }
@@ -138,17 +125,12 @@ RpcAnalyzer::Impl::Conn* RpcAnalyzer::Impl::open(const SegmentView& s) {
     Conn& c = *made;
     c.id = s.flow;
     set_endpoints(c, s.client, s.server);
-    if (s.flow < openings.size() && openings[s.flow].serial != 0) {
-        const Opening o = std::exchange(openings[s.flow], {});
-        c.serial = o.serial;
-        c.point = o.point;
-        for (std::size_t dir = 0; dir < 2; ++dir) {
-            if (o.point[dir] != Conn::kNoPoint) {
-                c.streams[dir].start(o.start[dir]);
-            }
+    c.serial = s.order + 1;
+    c.point = s.starts.point;
+    for (std::size_t dir = 0; dir < 2; ++dir) {
+        if (c.point[dir] != Conn::kNoPoint) {
+            c.streams[dir].start(s.starts.next[dir]);
         }
-    } else {
-        c.serial = ++next_serial;
     }
     return &c;
 }
@@ -169,7 +151,7 @@ void RpcAnalyzer::decide(FlowId flow, ConnectionReport& r) {
         impl_->decide(*c, r);
     } else {
         r.rpc.emplace();
-        if (flow < impl_->openings.size() && impl_->openings[flow].refused) {
+        if (flow < impl_->refused.size() && impl_->refused[flow]) {
             r.rpc->bounds_hit = 1;  // not analysed: the state budget had no room for it
             r.incomplete = true;
         }
@@ -189,8 +171,8 @@ void RpcAnalyzer::forget(FlowId flow) noexcept {
         }
     }
     impl_->conns.erase(flow);
-    if (flow < impl_->openings.size()) {
-        impl_->openings[flow] = {};
+    if (flow < impl_->refused.size()) {
+        impl_->refused[flow] = false;
     }
 }
 

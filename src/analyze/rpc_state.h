@@ -376,7 +376,9 @@ struct RpcAnalyzer::Impl {
     struct Conn {
         static constexpr std::uint16_t kNoPoint = rpc_state::kNoPoint;
         static constexpr std::size_t kHotBytes = 640;  // covers the fields before `snapshots`
-        std::uint64_t serial = 0;                      // connections in order of first sight
+        // Connections and UDP flows in order of first sight: SegmentView::order (DatagramView::
+        // order) + 1, so that 0 is none.
+        std::uint64_t serial = 0;
         track::Endpoint client;
         track::Endpoint server;
         std::uint64_t pair_hash = 0;  // of (client address, server ip:port): set_endpoints()
@@ -451,15 +453,6 @@ struct RpcAnalyzer::Impl {
         Timestamp last;
     };
 
-    // A connection seen opening (SYN) but without payload yet: its serial and where each
-    // direction's stream starts.
-    struct Opening {
-        bool refused = false;  // the state budget had no room for its RPC state (counted once)
-        std::uint64_t serial = 0;
-        std::array<std::uint32_t, 2> start{};
-        std::array<std::uint16_t, 2> point{Conn::kNoPoint, Conn::kNoPoint};  // as Conn::point
-    };
-
     RpcOptions options;
     ProgramObserver observer;
     // The state budget: the connection analysis's (share_state_budget()), else one of its own
@@ -468,8 +461,9 @@ struct RpcAnalyzer::Impl {
     ByteBudget* budget = &own_budget;
     std::uint64_t rpc_dropped = 0;
     FlowStorage<Conn> conns;
-    std::vector<Opening> openings;  // by FlowId
-    std::uint64_t next_serial = 0;
+    // By FlowId: the connections the state budget had no room for (counted once, reported in
+    // decide()). It grows only when one is refused, so a SYN flood adds nothing here.
+    std::vector<bool> refused;
     Timestamp capture_end;
     std::uint64_t bounds_hit = 0;  // cross-connection tables full
     // The most recent kMaxCrossCalls calls and answers (rpc_recent.h: a full group forgets its
@@ -545,7 +539,6 @@ struct RpcAnalyzer::Impl {
     void release(Conn& c, std::size_t record) noexcept;
 
     // rpc_analyzer.cc
-    void note_syn(const SegmentView& s, std::size_t dir);
     Conn* open(const SegmentView& s);
     void decide(Conn& c, ConnectionReport& r);
 

@@ -90,7 +90,7 @@ bool RpcAnalyzer::Impl::on_datagram(const DatagramView& d) {
         }
         UdpFlow& f = it->second;
         set_endpoints(f.conn, d.src, d.dst);
-        f.conn.serial = ++next_serial;
+        f.conn.serial = d.order + 1;  // as a connection's (rpc_analyzer.cc)
         f.order = d.order;
         f.first = d.ts;
         ++udp.flows;

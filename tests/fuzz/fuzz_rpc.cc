@@ -101,6 +101,9 @@ struct Connection {
             view.ts.nsec -= kNsPerSec;
             ++view.ts.sec;
         }
+        if ((flags & decode::tcp_flag::kSyn) != 0) {  // as the connection analysis keeps them
+            view.starts.on_syn(view.from_client, seq, view.point);
+        }
         analyzer.on_segment(view);
         if ((flags & decode::tcp_flag::kSyn) != 0) {
             streams[dir].start(seq + 1);

@@ -9,6 +9,8 @@
 // indexed by it (FlowStorage below), allocated on first use, like Suricata's flow-storage.c.
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <new>
@@ -28,6 +30,29 @@ namespace vxcheck::analyze {
 
 using FlowId = std::uint32_t;
 
+/// Where each direction of a connection starts, as its SYNs show it: the first capture point to
+/// show a SYN (or SYN-ACK) in a direction feeds it, and that point's latest SYN there gives its
+/// stream's first sequence number. The connection analysis keeps one in each connection's
+/// record and hands it to the plug-ins with every segment, so that a plug-in makes its state
+/// at the first payload and keeps nothing for connections that never carry data (a SYN flood).
+struct SynStarts {
+    static constexpr std::uint16_t kNoPoint = 0xFFFF;  // no SYN in that direction yet
+    std::array<std::uint32_t, 2> next{};  // [0] client->server: the SYN's sequence number + 1
+    std::array<std::uint16_t, 2> point{kNoPoint, kNoPoint};
+
+    /// A SYN (or SYN-ACK) with sequence number `seq`, seen at capture point `at`.
+    void on_syn(bool from_client, std::uint32_t seq, std::uint16_t at) noexcept {
+        const std::size_t dir = from_client ? 0 : 1;
+        if (point[dir] == kNoPoint) {
+            point[dir] = at;
+        }
+        if (point[dir] == at) {
+            next[dir] = seq + 1;
+        }
+    }
+    [[nodiscard]] bool any() const noexcept { return point[0] != kNoPoint || point[1] != kNoPoint; }
+};
+
 /// One TCP segment of a tracked connection. `payload` holds the captured payload bytes (fewer
 /// than the headers claim when the capture cut them); valid only during the call.
 struct SegmentView {
@@ -44,6 +69,10 @@ struct SegmentView {
     Timestamp ts;
     std::uint16_t point = 0;        // capture point
     const RawFrame* raw = nullptr;  // the whole frame, for a plug-in that keeps evidence
+    // The connection's place in the order of first sight, shared with the UDP flows of the
+    // datagram plug-ins (DatagramView::order; ConnectionAnalyzer::finish orders by it).
+    std::uint64_t order = 0;
+    SynStarts starts;  // the connection's SYNs up to and including this segment
 };
 
 /// Why a plug-in is told a connection ends.

@@ -22,6 +22,15 @@ struct RpcSeg {
 
 inline constexpr std::uint32_t kRpcIsn[2] = {1000, 5000};  // client, server
 
+/// What the connection analysis keeps of a connection's SYNs for the plug-ins and hands over
+/// with each segment (SegmentView::starts): a test that feeds a plug-in directly calls this
+/// before on_segment(v), with v.starts its connection's.
+inline void note_starts(analyze::SegmentView& v) {
+    if ((v.flags & decode::tcp_flag::kSyn) != 0) {
+        v.starts.on_syn(v.from_client, v.seq, v.point);
+    }
+}
+
 /// The handshake, then each (CALL, REPLY) message pair as one record per segment.
 inline std::vector<RpcSeg> rpc_exchanges(const std::vector<std::pair<ByteVec, ByteVec>>& pairs) {
     namespace tf = decode::tcp_flag;
@@ -59,6 +68,7 @@ inline analyze::RpcFacts analyse_rpc(
         v.claimed_payload = static_cast<std::uint32_t>(seg->payload.size());
         ++v.frame;
         v.ts.nsec += 1000;
+        note_starts(v);
         analyzer.on_segment(v);
     }
     analyze::ConnectionReport r;

@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "rpc_feed.h"
 #include "rpc_mutate.h"
 #include "vxcheck/analyze/connection_report.h"
 #include "vxcheck/analyze/rpc_analyzer.h"
@@ -79,6 +80,7 @@ class Driver {
                        bool syn, std::mt19937& rng) {
         SegmentView v;
         v.flow = flow;
+        v.order = next_order_++;  // each feed is a new connection
         v.client.addr = {10, 244, 1, client_host};
         v.client.port = static_cast<std::uint16_t>(700 + flow);
         v.server.addr = {10, 244, 2, 5};
@@ -131,11 +133,13 @@ class Driver {
             ++ts_.sec;
         }
         v.ts = ts_;
+        test::note_starts(v);
         analyzer_.on_segment(v);
     }
 
     RpcAnalyzer analyzer_;
     Timestamp ts_;
+    std::uint64_t next_order_ = 0;
 };
 
 void expect_exact(const RpcFacts& f, const std::vector<Message>& msgs) {

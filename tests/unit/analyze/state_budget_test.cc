@@ -176,12 +176,17 @@ TEST(StateBudget, RpcStateNeverCrowdsOutSynHistory) {
 struct RpcFeed {
     analyze::RpcAnalyzer rpc;
     analyze::SegmentView v;
+    std::uint64_t next_order = 0;
     RpcFeed() {
         v.client.addr = {10, 244, 1, 0};
         v.server.addr = {10, 244, 2, 5};
         v.server.port = 2049;
     }
     void send(analyze::FlowId flow, const RpcSeg& s) {
+        if (flow != v.flow || v.frame == 0) {  // a new connection: its order and SYNs
+            v.order = next_order++;
+            v.starts = {};
+        }
         v.flow = flow;
         v.client.port = static_cast<std::uint16_t>(800 + flow);
         v.from_client = s.from_client;
@@ -191,6 +196,7 @@ struct RpcFeed {
         v.claimed_payload = static_cast<std::uint32_t>(s.payload.size());
         ++v.frame;
         v.ts.nsec += 1000;
+        test::note_starts(v);
         rpc.on_segment(v);
     }
     analyze::ConnectionReport decide(analyze::FlowId flow) {
