@@ -104,12 +104,16 @@ void RpcAnalyzer::Impl::session_event(Conn& c, Timestamp ts, bool establishment)
     ++rule_events;
 }
 
+bool RpcAnalyzer::Impl::answered_later_than(const CallKey& k, std::uint64_t serial) const noexcept {
+    const std::uint64_t* later = answered.find(k);
+    return later != nullptr && *later > serial;
+}
+
 bool RpcAnalyzer::Impl::is_unanswered(const Conn& c, const CallRec& k, Timestamp end) const {
     if (k.answered) {
         return false;
     }
-    const std::uint64_t* later = answered.find(call_key(c, true, k.xid, 0, 0, 0));
-    const bool answered_later = later != nullptr && *later > c.serial;
+    const bool answered_later = answered_later_than(call_key(c, true, k.xid, 0, 0, 0), c.serial);
     const bool closed_after = c.closed && c.closed_ts >= k.last;
     return rpc_rules::unanswered(false, answered_later, seconds_between(k.last, end), closed_after,
                                  options.unanswered_after_s);
@@ -145,9 +149,8 @@ void RpcAnalyzer::revise(ConnectionReport& r) {
         if (x.verdict != Verdict::RpcUnanswered) {
             return false;
         }
-        const std::uint64_t* later =
-            impl_->answered.find(key_of(r.client, r.server, pair, true, x.xid, 0, 0, 0));
-        return later != nullptr && *later > f.serial;
+        return impl_->answered_later_than(key_of(r.client, r.server, pair, true, x.xid, 0, 0, 0),
+                                          f.serial);
     };
     std::erase_if(r.evidence, [&](const EvidenceFrame& e) {
         return e.note.kind == EvidenceNote::Kind::RpcCall && answered_later(e.note.rpc);

@@ -524,6 +524,9 @@ struct RpcAnalyzer::Impl {
     void present_owner(Conn& c, Bytes owner, const rpc::Verifier4& verifier, Timestamp ts);
     void session_event(Conn& c, Timestamp ts, bool establishment);
     void unanswered(Conn& c, RpcFacts& f);
+    // rpc_unanswered (b): whether the answer key `k` (call_key(c, true, xid, 0, 0, 0)) was
+    // answered on a connection later than `serial` (note_answered()).
+    [[nodiscard]] bool answered_later_than(const CallKey& k, std::uint64_t serial) const noexcept;
     // Whether call k of c is unanswered when the capture runs until `end` (rpc_unanswered).
     [[nodiscard]] bool is_unanswered(const Conn& c, const CallRec& k, Timestamp end) const;
     void collision_and_churn(Conn& c, RpcFacts& f);
