@@ -31,6 +31,18 @@ inline void note_starts(analyze::SegmentView& v) {
     }
 }
 
+/// Makes v segment s of its connection (direction, sequence number, flags, payload), the next
+/// frame, with the connection's SYN starts noted (note_starts(): v.point set first).
+inline void take_segment(analyze::SegmentView& v, const RpcSeg& s) {
+    v.from_client = s.from_client;
+    v.seq = s.seq;
+    v.flags = s.flags;
+    v.payload = Bytes{s.payload};
+    v.claimed_payload = static_cast<std::uint32_t>(s.payload.size());
+    ++v.frame;
+    note_starts(v);
+}
+
 /// The handshake, then each (CALL, REPLY) message pair as one record per segment.
 inline std::vector<RpcSeg> rpc_exchanges(const std::vector<std::pair<ByteVec, ByteVec>>& pairs) {
     namespace tf = decode::tcp_flag;
@@ -61,14 +73,8 @@ inline analyze::RpcFacts analyse_rpc(
     v.server.port = server_port;
     for (const auto& [point, seg] : order) {
         v.point = point;
-        v.from_client = seg->from_client;
-        v.seq = seg->seq;
-        v.flags = seg->flags;
-        v.payload = Bytes{seg->payload};
-        v.claimed_payload = static_cast<std::uint32_t>(seg->payload.size());
-        ++v.frame;
         v.ts.nsec += 1000;
-        note_starts(v);
+        take_segment(v, *seg);
         analyzer.on_segment(v);
     }
     analyze::ConnectionReport r;

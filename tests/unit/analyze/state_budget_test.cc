@@ -189,14 +189,8 @@ struct RpcFeed {
         }
         v.flow = flow;
         v.client.port = static_cast<std::uint16_t>(800 + flow);
-        v.from_client = s.from_client;
-        v.seq = s.seq;
-        v.flags = s.flags;
-        v.payload = Bytes{s.payload};
-        v.claimed_payload = static_cast<std::uint32_t>(s.payload.size());
-        ++v.frame;
         v.ts.nsec += 1000;
-        test::note_starts(v);
+        test::take_segment(v, s);
         rpc.on_segment(v);
     }
     analyze::ConnectionReport decide(analyze::FlowId flow) {

@@ -107,13 +107,7 @@ void send_call(analyze::RpcAnalyzer& rpc, analyze::FlowId flow, std::uint64_t or
         if (!s.from_client && !(s.flags & tf::kSyn)) {
             continue;  // no reply
         }
-        v.from_client = s.from_client;
-        v.seq = s.seq;
-        v.flags = s.flags;
-        v.payload = Bytes{s.payload};
-        v.claimed_payload = static_cast<std::uint32_t>(s.payload.size());
-        ++v.frame;
-        note_starts(v);
+        take_segment(v, s);
         rpc.on_segment(v);
     }
 }
