@@ -118,12 +118,16 @@ void RecordStream::push(const Segment& segment, RecordSink& sink) noexcept {
     }
     last_ts_ = segment.ts;
     last_frame_ = segment.frame;
-    place({.seq = segment.seq,
-           .data = data,
-           .hole = segment.claimed_len - u32_size(data.size()),
-           .ts = segment.ts,
-           .frame = segment.frame},
-          sink);
+    const Piece piece{.seq = segment.seq,
+                      .data = data,
+                      .hole = segment.claimed_len - u32_size(data.size()),
+                      .ts = segment.ts,
+                      .frame = segment.frame};
+    if (held_count_ == 0 && segment.seq == next_seq_) {
+        consume(piece, sink);  // in order with nothing held: what place() comes down to
+        return;
+    }
+    place(piece, sink);
 }
 
 void RecordStream::finish(RecordSink& sink) noexcept {
@@ -283,6 +287,9 @@ void RecordStream::consume(const Piece& piece, RecordSink& sink) noexcept {
             forget_hunt();
             ++counters_.resyncs;
         }
+        if (frag_left_ == 0 && mark_have_ == 0 && !in_record_ && deliver_whole(piece, p, sink)) {
+            continue;
+        }
         if (frag_left_ == 0) {
             const std::size_t take =
                 std::min<std::size_t>(kRecordMarkLen - mark_have_, data.size() - p);
@@ -320,6 +327,43 @@ void RecordStream::consume(const Piece& piece, RecordSink& sink) noexcept {
     if (piece.hole > 0) {
         consume_hole(piece.hole, piece, sink);
     }
+}
+
+// Between records, the common case: the next record is one fragment that lies wholly inside the
+// piece. It is delivered as a view straight from the piece, exactly as the general walk below
+// would deliver it (one fragment, whole, its start found plausible), without the walk's
+// bookkeeping. Anything else (a longer record, more fragments, an implausible start, a record
+// too short to be a message) is left to the general walk, which also counts and resynchronises.
+bool RecordStream::deliver_whole(const Piece& piece, std::size_t& p, RecordSink& sink) noexcept {
+    const Bytes data = piece.data;
+    const std::size_t left = data.size() - p;
+    if (left < kRecordMarkLen + kMinReplyLen) {
+        return false;
+    }
+    const std::uint32_t mark = be32(data, p);
+    const std::uint32_t len = mark & kFragmentLenMask;
+    static_assert(kMinReplyLen >= kStartCheckLen, "a deliverable record's start is checked");
+    if ((mark & kLastFragment) == 0 || len < kMinReplyLen || len > left - kRecordMarkLen) {
+        return false;
+    }
+    const Bytes body = data.subspan(p + kRecordMarkLen, len);
+    if (!plausible_message_start(body)) {
+        return false;
+    }
+    Record r;
+    r.bytes = body;
+    r.length = len;
+    r.whole = true;
+    r.seq = piece.seq + u32_size(p);
+    r.ts = piece.ts;
+    r.first_frame = piece.frame;
+    r.frame = piece.frame;
+    r.fragments = 1;
+    ++counters_.records;
+    ++counters_.fragments;
+    p += kRecordMarkLen + len;
+    sink.on_record(r);
+    return true;
 }
 
 // Out of sync, a hunting stream tries every offset of a piece; after kMaxHuntBytes or

@@ -180,6 +180,7 @@ class alignas(64) RecordStream {
     void in_order(const Piece& piece, RecordSink& sink) noexcept;
     void drain(RecordSink& sink) noexcept;
     void consume(const Piece& piece, RecordSink& sink) noexcept;
+    [[nodiscard]] bool deliver_whole(const Piece& piece, std::size_t& p, RecordSink& sink) noexcept;
     void consume_hole(std::uint32_t hole, const Piece& piece, RecordSink& sink) noexcept;
     void on_mark(std::uint32_t mark_seq, const std::uint8_t* body, const Piece& piece) noexcept;
     void append(const std::uint8_t* bytes, std::size_t n, std::uint32_t at) noexcept;
