@@ -99,6 +99,60 @@ TEST(RecordStream, SeveralRecordsInOneSegmentAreEachDeliveredAsViews) {
     EXPECT_EQ(f.stream.memory_bytes(), 0U);  // nothing spanned segments: no allocation
 }
 
+// A record that lies wholly inside its segment takes a shorter path than one walked byte by byte;
+// both must deliver the same records and count the same things, whatever lies around them.
+TEST(RecordStream, WholeRecordsInASegmentAreDeliveredAsTheByteWalkDeliversThem) {
+    ByteVec too_short = test::Xdr().u32(0x80000004U).u32(0).bytes();
+    ByteVec implausible(40, 0x41);
+    implausible[0] = 0x80;
+    implausible[1] = 0;
+    implausible[2] = 0;
+    implausible[3] = 36;  // a plausible length, then a body that is no RPC header
+    const ByteVec nine = call(9);
+    const ByteVec two_fragments =
+        concat({test::Xdr().u32(8).bytes(), ByteVec(nine.begin(), nine.begin() + 8),
+                test::Xdr().u32(0x80000000U | static_cast<std::uint32_t>(nine.size() - 8)).bytes(),
+                ByteVec(nine.begin() + 8, nine.end())});
+    const ByteVec clean = concat({record(call(1)), record(test::rpc_reply(1)), two_fragments,
+                                  record(call(2, 60)), record(call(3)), record(call(5, 9))});
+    for (const std::size_t cut : {std::size_t{1}, std::size_t{7}, std::size_t{64}}) {
+        SCOPED_TRACE(cut);
+        Feeder whole;
+        whole.push(clean, 0, clean.size());
+        Feeder walked;
+        walked.push_all(clean, cut);
+        ASSERT_EQ(whole.sink.got.size(), 6U);
+        ASSERT_EQ(walked.sink.got.size(), whole.sink.got.size());
+        for (std::size_t i = 0; i < whole.sink.got.size(); ++i) {
+            EXPECT_EQ(walked.sink.got[i].bytes, whole.sink.got[i].bytes);
+            EXPECT_EQ(walked.sink.got[i].length, whole.sink.got[i].length);
+            EXPECT_EQ(walked.sink.got[i].whole, whole.sink.got[i].whole);
+            EXPECT_EQ(walked.sink.got[i].seq, whole.sink.got[i].seq);
+            EXPECT_EQ(walked.sink.got[i].fragments, whole.sink.got[i].fragments);
+        }
+        EXPECT_EQ(walked.stream.counters().records, whole.stream.counters().records);
+        EXPECT_EQ(walked.stream.counters().fragments, whole.stream.counters().fragments);
+    }
+    // Records that the short path must leave to the walk, inside one segment: too short to be a
+    // message, and a plausible length before a body that is no RPC header. Each is a garbled
+    // mark, and the walk hunts on to the next record in the same segment.
+    const ByteVec stream =
+        concat({record(call(1)), record(test::rpc_reply(1)), two_fragments, record(call(2, 60)),
+                too_short, record(call(3)), implausible, record(call(4)), record(call(5, 9))});
+    Feeder whole;
+    whole.push(stream, 0, stream.size());
+    // call 1, its reply, the two-fragment call 9, call 2; then the stream hunts past the short
+    // record and finds call 3; then past the implausible one to call 4 and call 5.
+    ASSERT_EQ(whole.sink.got.size(), 7U);
+    EXPECT_EQ(whole.sink.got[2].fragments, 2U);
+    EXPECT_EQ(whole.sink.got[2].bytes, call(9));
+    EXPECT_EQ(whole.sink.got[4].bytes, call(3));
+    EXPECT_EQ(whole.sink.got[5].bytes, call(4));
+    EXPECT_EQ(whole.sink.got[6].bytes, call(5, 9));
+    EXPECT_EQ(whole.stream.counters().garbled_marks, 2U);
+    EXPECT_EQ(whole.stream.counters().resyncs, 2U);
+}
+
 TEST(RecordStream, OneRecordOverManySegmentsIsDeliveredOnceWhole) {
     const ByteVec a = call(7, 3000);
     const ByteVec stream = record(a);
