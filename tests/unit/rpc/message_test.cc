@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "xdr_builder.h"
 
 namespace vxcheck::rpc {
@@ -43,6 +45,66 @@ TEST(RpcMessage, AuthSysCredentialGivesTheMachineName) {
     EXPECT_EQ(sys.machinename, "node-a");
     EXPECT_EQ(sys.gid_count, 2U);
     EXPECT_FALSE(parse_auth_sys(Bytes{cred}.first(cred.size() - 4), sys));
+}
+
+// parse_message() reads the common headers straight from the first kept bytes (XdrBytes::head)
+// and leaves everything else to the XDR reader, which also reads bytes kept as a tail. Both must
+// read every header the same way, cut anywhere, good or bad.
+TEST(RpcMessage, HeadersReadTheSameFromTheHeadAsFromTheTail) {
+    const auto same = [](const Message& a, const Message& b) {
+        const auto bytes = [](Bytes x) { return ByteVec(x.begin(), x.end()); };
+        EXPECT_EQ(a.xid, b.xid);
+        EXPECT_EQ(a.type, b.type);
+        EXPECT_EQ(a.call.rpcvers, b.call.rpcvers);
+        EXPECT_EQ(a.call.prog, b.call.prog);
+        EXPECT_EQ(a.call.vers, b.call.vers);
+        EXPECT_EQ(a.call.proc, b.call.proc);
+        EXPECT_EQ(a.call.cred.flavor, b.call.cred.flavor);
+        EXPECT_EQ(bytes(a.call.cred.body), bytes(b.call.cred.body));
+        EXPECT_EQ(a.call.verf.flavor, b.call.verf.flavor);
+        EXPECT_EQ(bytes(a.call.verf.body), bytes(b.call.verf.body));
+        EXPECT_EQ(a.call.args.end(), b.call.args.end());
+        EXPECT_EQ(a.reply.stat, b.reply.stat);
+        EXPECT_EQ(a.reply.verf.flavor, b.reply.verf.flavor);
+        EXPECT_EQ(bytes(a.reply.verf.body), bytes(b.reply.verf.body));
+        EXPECT_EQ(a.reply.accept, b.reply.accept);
+        EXPECT_EQ(a.reply.results.end(), b.reply.results.end());
+        EXPECT_EQ(a.reply.reject, b.reply.reject);
+        EXPECT_EQ(a.reply.mismatch_low, b.reply.mismatch_low);
+    };
+    std::vector<ByteVec> messages;
+    for (const std::size_t cred : {0U, 1U, 3U, 4U, 24U, 400U, 401U}) {
+        ByteVec body(cred);
+        for (std::size_t i = 0; i < cred; ++i) {
+            body[i] = static_cast<std::uint8_t>(i + 1);
+        }
+        messages.push_back(test::rpc_call(7, kProgNfs, 4, 1, Xdr().u32(9).bytes(), kAuthSys, body));
+    }
+    messages.push_back(test::rpc_call(8, kProgNfs, 3, 6, {}, 6, ByteVec(16, 0xcc)));
+    messages.push_back(
+        Xdr().u32(9).u32(0).u32(3).u32(kProgNfs).u32(4).u32(0).bytes());  // rpcvers 3
+    messages.push_back(test::rpc_reply(10, Xdr().u32(0).bytes()));
+    messages.push_back(Xdr().u32(11).u32(1).u32(0).u32(6).u32(5).u32(1).u32(2).u32(0).bytes());
+    messages.push_back(Xdr().u32(12).u32(1).u32(0).u32(0).u32(0).u32(2).u32(3).u32(4).bytes());
+    messages.push_back(Xdr().u32(13).u32(1).u32(1).u32(1).u32(5).bytes());  // AUTH_TOOWEAK
+    messages.push_back(Xdr().u32(14).u32(1).u32(0).u32(0).u32(500).bytes());
+    messages.push_back(Xdr().u32(15).u32(2).u32(0).u32(0).u32(0).u32(0).bytes());  // msg_type 2
+    for (const ByteVec& whole : messages) {
+        for (std::size_t n = 0; n <= whole.size(); ++n) {
+            SCOPED_TRACE(testing::Message() << "xid " << be32(whole, 0) << " cut " << n);
+            const Bytes b = Bytes{whole}.first(n);
+            Message kept_first;  // the bytes as the head: the header read straight from them
+            const ParseResult r = parse_message(b, kept_first);
+            Message in_tail;  // the same bytes as a kept tail: the reader reads them
+            EXPECT_EQ(parse_message(XdrBytes{Bytes{}, b, 0}, in_tail), r);
+            same(in_tail, kept_first);
+        }
+    }
+    Message m;
+    ASSERT_EQ(parse_message(Bytes{messages[2]}, m), ParseResult::Ok);  // a 3-byte credential
+    EXPECT_EQ(m.call.cred.body.size(), 3U);
+    EXPECT_EQ(m.call.args.end(), 4U);
+    EXPECT_EQ(be32(m.call.args.head, 0), 9U);
 }
 
 TEST(RpcMessage, CredentialLongerThan400BytesIsCredTooLong) {
