@@ -98,7 +98,8 @@ void RecordStream::prefetch() const noexcept {
 }
 
 std::size_t RecordStream::memory_bytes() const noexcept {
-    return (buf_ ? kKeptBytes : 0) + (hold_ ? kMaxHeldBytes : 0);
+    return ((taken_ & kBufTaken) != 0 ? kKeptBytes : 0) +
+           ((taken_ & kHoldTaken) != 0 ? kMaxHeldBytes : 0);
 }
 
 void RecordStream::push(const Segment& segment, RecordSink& sink) noexcept {
@@ -196,6 +197,7 @@ bool RecordStream::hold(const Piece& piece) noexcept {
         if (!hold_) {
             return false;
         }
+        taken_ |= kHoldTaken;
     }
     std::copy_backward(held_ + at, held_ + held_count_, held_ + held_count_ + 1);
     if (n > 0) {
@@ -459,6 +461,7 @@ void RecordStream::append(const std::uint8_t* bytes, std::size_t n, std::uint32_
             record_cut_ = true;
             return;
         }
+        taken_ |= kBufTaken;
     }
     if (head) {
         const std::uint32_t take = std::min<std::uint32_t>(end, kKeptHead) - at;

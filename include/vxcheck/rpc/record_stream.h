@@ -193,6 +193,9 @@ class alignas(64) RecordStream {
     void restart_at(std::uint32_t seq) noexcept;
     void reset_record() noexcept;
 
+    static constexpr std::uint16_t kBufTaken = 1;
+    static constexpr std::uint16_t kHoldTaken = 2;
+
     // Laid out for the per-segment path: the state a segment in sync reads and writes is the
     // first cache line, the counters it bumps the second; the window and its bookkeeping last.
     bool started_ = false;
@@ -209,7 +212,10 @@ class alignas(64) RecordStream {
     std::uint32_t frag_left_ = 0;   // body bytes left in the current fragment
     std::uint32_t fragments_ = 0;
     std::uint8_t mark_[kRecordMarkLen] = {};
-    std::uint32_t hunted_segments_ = 0;
+    std::uint16_t hunted_segments_ = 0;  // at most kMaxHuntSegments
+    // Which buffers are allocated (kBufTaken, kHoldTaken), so that memory_bytes() reads this
+    // line and not the pointers at the end.
+    std::uint16_t taken_ = 0;
     std::uint32_t held_count_ = 0;
     std::uint32_t view_len_ = 0;   // at most one segment's payload
     std::uint32_t kept_ = 0;       // bytes of the message from its start in buf_ (copy mode)
