@@ -248,6 +248,14 @@ void ConnectionAnalyzer::Impl::on_refused(Flow& f, const Attempt& a, const Obser
 
 void ConnectionAnalyzer::Impl::notify_plugins(Flow& f, const Segment& s, const Observation& o,
                                               bool from_client) {
+    constexpr std::uint8_t kControl =
+        decode::tcp_flag::kSyn | decode::tcp_flag::kFin | decode::tcp_flag::kRst;
+    if (s.payload == 0 && (s.t.flags & kControl) == 0) {
+        for (ConnectionPlugin* p : plugins) {
+            p->on_bare_ack(o.ts);
+        }
+        return;
+    }
     if ((s.t.flags & decode::tcp_flag::kSyn) != 0) {
         f.starts.on_syn(from_client, s.t.seq, o.ctx.point);
     }

@@ -102,6 +102,12 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     }
 }
 
+void RpcAnalyzer::on_bare_ack(Timestamp ts) noexcept {
+    if (impl_->capture_end < ts) {
+        impl_->capture_end = ts;
+    }
+}
+
 // nullptr when the state budget has no room for the connection's record (counted once).
 RpcAnalyzer::Impl::Conn* RpcAnalyzer::Impl::open(const SegmentView& s) {
     if (s.flow < refused.size() && refused[s.flow]) {

@@ -85,10 +85,13 @@ class ConnectionPlugin {
   public:
     virtual ~ConnectionPlugin() = default;
 
-    /// Every segment of a tracked connection, in capture order (SYN, FIN and RST included). It
-    /// may throw std::bad_alloc only (its state could not grow): the analyzer counts that as an
-    /// allocation failure and marks the connection incomplete.
+    /// Every segment of a tracked connection that carries payload or a SYN, FIN or RST, in
+    /// capture order. It may throw std::bad_alloc only (its state could not grow): the analyzer
+    /// counts that as an allocation failure and marks the connection incomplete.
     virtual void on_segment(const SegmentView& s) = 0;
+    /// Any other segment (a bare ACK, a window update: a fifth of a busy capture) gives only its
+    /// time, in the same order: what a plug-in can learn from it is that the capture went on.
+    virtual void on_bare_ack(Timestamp ts) noexcept { (void)ts; }
     /// A FIN or RST was seen on the connection (after on_segment for that segment); may throw
     /// std::bad_alloc as on_segment.
     virtual void on_close(FlowId flow, CloseEvent e, bool from_client) {

@@ -39,6 +39,10 @@ class PayloadCounter final : public analyze::ConnectionPlugin {
         }
         ++segments;
     }
+    void on_bare_ack(Timestamp ts) noexcept override {
+        ++bare_acks;
+        last_bare_ack = ts;
+    }
     void on_close(FlowId flow, analyze::CloseEvent, bool) override { ++state_.get(flow).closes; }
     void decide(FlowId flow, analyze::ConnectionReport& r) override {
         decided.push_back(*state_.find(flow));
@@ -52,6 +56,8 @@ class PayloadCounter final : public analyze::ConnectionPlugin {
     }
 
     std::uint64_t segments = 0;
+    std::uint64_t bare_acks = 0;
+    Timestamp last_bare_ack;
     std::uint64_t forgotten = 0;
     std::vector<PerFlow> decided;
 
@@ -82,11 +88,16 @@ TEST(ConnectionPlugin, SeesEveryTrackedSegmentWithDirectionAndPayload) {
     Feeder feed(a);
     feed.send(segment(true, tf::kSyn, 0, 0), true);
     feed.send(segment(false, tf::kSyn | tf::kAck, 0, 0), false);
+    feed.send(segment(true, tf::kAck, 0, 0), true);                  // a bare ACK: its time only
     feed.send(segment(true, tf::kAck | tf::kPsh, 120, 0x80), true);  // an RPC record mark
     feed.send(segment(false, tf::kAck | tf::kPsh, 40, 0x11), false);
+    feed.send(segment(true, tf::kAck, 0, 0), true);
     feed.send(segment(true, tf::kFin | tf::kAck, 0, 0), true);
     feed.send(PacketBuilder().ethernet().ipv4("10.1.1.1", "10.1.1.2").tcp(5, 6, tf::kSyn), true);
-    EXPECT_EQ(counter.segments, 5U) << "only segments of tracked (watched) connections";
+    EXPECT_EQ(counter.segments, 5U)
+        << "only segments of tracked (watched) connections, with payload or SYN/FIN/RST";
+    EXPECT_EQ(counter.bare_acks, 2U);
+    EXPECT_EQ(counter.last_bare_ack.sec, 1700000006) << "the sixth packet, a second apart";
 
     const auto reports = a.finish();
     ASSERT_EQ(reports.size(), 1U);
