@@ -94,6 +94,12 @@ std::optional<Corruption> classify_corruption(std::uint16_t stored, std::uint16_
     // Variant B: the field is the valid checksum for the pre-NAT port, so the residual is
     // P_new - P_old and P_old = P_new + ~R (domain spec 2.4).
     const std::uint16_t p_old = verify::ones_add(sport, verify::ones_neg(residual));
+    // NAT never leaves a 0: it does not update a UDP checksum of 0 (the "no checksum" value),
+    // and an update that computes 0 stores 0xffff (CSUM_MANGLED_0; domain spec 2.2). A 0 is a
+    // tunnel sent without checksums (over IPv6 too: RFC 6935, udp6zerocsumtx), not NAT's mark.
+    if (stored == 0) {
+        return std::nullopt;
+    }
     if (stored == 0xffff && mode != VtepMode::Full) {
         return Corruption{.variant = CorruptionVariant::A, .pre_nat_sport = std::nullopt};
     }

@@ -174,6 +174,16 @@ TEST(ConnectionRules, VariantBNeedsAPreNatPortInTheVxlanRangeAndNotAZeroPair) {
     EXPECT_FALSE(classify_corruption(0x1234, 0xffff, 40000, VtepMode::Full, kDefaults));
 }
 
+TEST(ConnectionRules, AZeroOuterChecksumIsNeverTheNatFingerprint) {
+    // A tunnel over IPv6 sent without outer checksums: the verdict is bad (RFC 8200 8.1), and
+    // the residual is whatever the packet sums to; P_new + ~R lands in the VXLAN range here.
+    const std::uint16_t residual = verify::ones_add(7103, verify::ones_neg(50000));
+    for (const VtepMode mode : {VtepMode::Unknown, VtepMode::Full, VtepMode::Zero}) {
+        EXPECT_FALSE(classify_corruption(0x0000, residual, 7103, mode, kDefaults));
+    }
+    EXPECT_TRUE(classify_corruption(0x1234, residual, 7103, VtepMode::Unknown, kDefaults));
+}
+
 TEST(ConnectionRules, OuterSnatPortOutsideDriverRangeComesFirst) {
     const std::vector<CorruptedOuter> b{{.variant = CorruptionVariant::B,
                                          .sport = 7103,
