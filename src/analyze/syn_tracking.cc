@@ -102,6 +102,22 @@ void join_transmission(SynTx& tx, const Segment& s, const Observation& o) noexce
     }
 }
 
+// Whether `ack` answers the SYN of attempt a: it acknowledges ISN+1, or, when the SYN carried
+// data (TCP Fast Open, RFC 7413 4.2), that data too, as far as the client sent it: a server that
+// takes the data acknowledges it in the SYN-ACK, and a RST acknowledges everything the SYN held
+// (Linux tcp_v4_send_reset(): seq + SYN + data length). The client's direction tracks its
+// sequence space as seq + payload (track_retransmission()), so past ISN+1 the answer may ack
+// at most next_seq - ISN more; a SYN is one segment, so that is below 64 KiB, and the next_seq
+// of another ISN is not.
+bool answers(const Flow& f, const Attempt& a, std::uint32_t ack) noexcept {
+    const std::uint32_t beyond = ack - (a.isn + 1);
+    if (beyond == 0) {
+        return true;
+    }
+    const std::uint32_t syn_data = f.next_seq[0] - a.isn;
+    return f.seq_known[0] && syn_data <= 0xffff && beyond <= syn_data;
+}
+
 AttemptFacts facts_of(const Attempt& a) noexcept {
     return {.syns = static_cast<unsigned>(a.tx.size()) + a.extra_tx,
             .answered = a.answered,
@@ -162,7 +178,7 @@ void on_syn(Flow& f, const Segment& s, const Observation& o) {
 
 const Attempt* on_syn_ack(Flow& f, const Segment& s, const Observation& o) {
     for (Attempt& a : f.attempts) {
-        if (a.isn + 1 != s.t.ack || a.answered) {
+        if (a.answered || !answers(f, a, s.t.ack)) {
             continue;
         }
         a.answered = true;
@@ -179,7 +195,7 @@ const Attempt* on_syn_ack(Flow& f, const Segment& s, const Observation& o) {
 
 const Attempt* on_rst(Flow& f, const Segment& s, const Observation& o) {
     for (Attempt& a : f.attempts) {
-        if (a.isn + 1 == s.t.ack && !a.answered && !a.rst) {
+        if (!a.answered && !a.rst && answers(f, a, s.t.ack)) {
             a.rst = true;
             mark_dirty(f, o, false);
             keep_evidence(f, o, EvidenceNote{.kind = EvidenceNote::Kind::Rst});
