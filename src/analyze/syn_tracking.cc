@@ -2,6 +2,7 @@
 
 #include "syn_tracking.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "nat_join.h"
@@ -118,6 +119,19 @@ bool answers(const Flow& f, const Attempt& a, std::uint32_t ack) noexcept {
     return f.seq_known[0] && syn_data <= 0xffff && beyond <= syn_data;
 }
 
+// The transmissions the client sent before it got an answer. A SYN sent again after the
+// server's SYN-ACK (another IP ID or TSval than the answered one: not a copy of it) means that
+// answer never reached the client: the connection waited for the answer to the last SYN.
+std::size_t waited_for(const Attempt& a) noexcept {
+    if (!a.answered || a.answered_after == 0 || a.tx.size() <= a.answered_after) {
+        return a.answered_after;
+    }
+    const SynTx& answered = a.tx[a.answered_after - 1U];
+    const SynTx& last = a.tx.back();
+    const bool copy = last.ip_id == answered.ip_id && last.tsval == answered.tsval;
+    return copy ? a.answered_after : a.tx.size();
+}
+
 AttemptFacts facts_of(const Attempt& a) noexcept {
     return {.syns = static_cast<unsigned>(a.tx.size()) + a.extra_tx,
             .answered = a.answered,
@@ -148,8 +162,9 @@ void on_syn(Flow& f, const Segment& s, const Observation& o) {
         }
         return;
     }
-    if (!a.tx.empty() && !a.answered) {
-        mark_dirty(f, o, true);  // a retransmission: dropped unless answered soon
+    if (!a.tx.empty()) {
+        // A retransmission: dropped unless answered soon; after an answer, the answer was lost.
+        mark_dirty(f, o, !a.answered);
     }
     SynTx& n = a.tx.emplace_back(SynTx{.ts = o.ts,
                                        .last_ts = o.ts,
@@ -265,9 +280,10 @@ SynFacts decide_syns(const Flow& f, ConnectionReport& r) {
         r.syn_offsets_s.push_back(seconds_between(a.tx[0].ts, tx.ts));
     }
     r.outcome = outcome_of(facts);
-    if (r.outcome == Outcome::Established && a.answered_after >= 2) {
-        r.delay_s = r.syn_offsets_s[a.answered_after - 1U];
-        r.schedule = classify_schedule(std::span(r.syn_offsets_s).first(a.answered_after));
+    const std::size_t waited = std::min(waited_for(a), r.syn_offsets_s.size());
+    if (r.outcome == Outcome::Established && waited >= 2) {
+        r.delay_s = r.syn_offsets_s[waited - 1U];
+        r.schedule = classify_schedule(std::span(r.syn_offsets_s).first(waited));
     } else if (r.outcome == Outcome::RejectedIcmp) {
         r.icmp_type = a.icmp_type;
         r.icmp_code = a.icmp_code;

@@ -328,7 +328,8 @@ std::vector<std::string> remedies(const ConnectionReport& r, bool nat) {
     }
     if (r.has(Verdict::DelayedConnect) && !nat && !r.has(Verdict::SynDropped)) {
         fix.push_back(
-            "The first SYN(s) were lost on the way; if this repeats, capture on both nodes to "
+            "The first SYN(s), or the server's answers to them, were lost on the way; if this "
+            "repeats, capture on both nodes to "
             "see where (vxcheck analyze with both files).");
     }
     return fix;

@@ -120,6 +120,32 @@ TEST_F(SynTracking, AnAckBeyondTheSynDataIsNoAnswer) {
     EXPECT_EQ(only(a).outcome, Outcome::Unanswered);
 }
 
+// Seen at the server: its SYN-ACK to the first SYN never reached the client, which sent the SYN
+// again a second later; the answer to that one got through.
+TEST_F(SynTracking, ASynSentAgainAfterTheAnswerDelaysTheConnect) {
+    feed.send_at(syn(kIsn, 1), 0);
+    feed.send_at(reply(tf::kSyn | tf::kAck, kIsn + 1), 0.001);
+    feed.send_at(syn(kIsn, 2), 1.0);
+    feed.send_at(reply(tf::kSyn | tf::kAck, kIsn + 1), 1.001);
+    const auto r = only(a);
+    EXPECT_EQ(r.outcome, Outcome::Established);
+    EXPECT_EQ(r.syns, 2U);
+    ASSERT_TRUE(r.delay_s);
+    EXPECT_DOUBLE_EQ(*r.delay_s, 1.0);
+    EXPECT_EQ(r.verdicts, std::vector<Verdict>{Verdict::DelayedConnect});
+}
+
+TEST_F(SynTracking, ACopyOfTheAnsweredSynDelaysNothing) {
+    // The same IP ID (and no TSval) as the answered SYN: a duplicate, not a retransmission.
+    feed.send_at(syn(kIsn, 1), 0);
+    feed.send_at(reply(tf::kSyn | tf::kAck, kIsn + 1), 0.001);
+    feed.send_at(syn(kIsn, 1), 0.002);
+    const auto r = only(a);
+    EXPECT_EQ(r.outcome, Outcome::Established);
+    EXPECT_FALSE(r.delay_s);
+    EXPECT_EQ(r.verdicts, std::vector<Verdict>{Verdict::Clean});
+}
+
 TEST_F(SynTracking, IcmpUnreachableQuotingTheSynRejectsIt) {
     feed.send(syn());
     // The quoted SYN: IPv4 header 10.244.1.5 -> 10.96.0.10, TCP 40000 -> 2049, seq kIsn.
