@@ -60,9 +60,8 @@ std::uint32_t ipv4_final_destination(const Layer& ip, const Ipv4Info& v4) noexce
 // length `len`.
 std::uint16_t pseudo_sum(const Layer& ip, std::uint8_t proto, std::uint32_t len) noexcept {
     if (const auto* v4 = ip.as<Ipv4Info>()) {
-        const std::uint32_t dst = ip.header_len > wire::kIpv4MinHeaderLen
-                                      ? ipv4_final_destination(ip, *v4)
-                                      : v4->dst;
+        const std::uint32_t dst =
+            ip.header_len > wire::kIpv4MinHeaderLen ? ipv4_final_destination(ip, *v4) : v4->dst;
         return ipv4_pseudo_sum(v4->src, dst, proto, len);
     }
     InternetChecksum sum;
