@@ -79,6 +79,9 @@ CATEGORIES = {
         "TCP or IPv4 header checksum stored as 0xFFFF where tshark computes 0x0000: the two are the "
         "one's-complement zeros, so the sum over the covered bytes is 0xFFFF and the checksum "
         "verifies (RFC 1071, RFC 1624 3; a Linux receiver accepts it): vxcheck ok, tshark bad",
+    "header_cut":
+        "the snaplen cut the frame inside an IPv4 header: tshark reads its checksum field and calls it "
+        "unverified, vxcheck records ipv4.header_truncated and gives no verdict; neither verifies",
     "ipv6_pseudo_header":
         "IPv6 routing header / home address option: vxcheck ok, tshark bad, and the two calculated "
         "values differ by exactly the pseudo-header address substitution (RFC 8200 8.1, RFC 6275)",
@@ -744,9 +747,18 @@ def partial_over_captured_extent(ctx: Context, v: VxCheck) -> Optional[int]:
 def rule_ts_only(ctx: Context, t: TsCheck):
     if ctx.vx is None:
         return None
-    return (rule_raw_version_mismatch(ctx, t) or rule_malformed_l4_header(ctx, t)
+    return (rule_header_cut(ctx, t) or rule_raw_version_mismatch(ctx, t) or rule_malformed_l4_header(ctx, t)
             or rule_fragment_overlap(ctx, t) or rule_vxlan_gpe(ctx, t) or rule_gre_not_decoded(ctx, t) or rule_mpls_not_decoded(ctx, t)
             or rule_not_followed(ctx, t))
+
+
+def rule_header_cut(ctx: Context, t: TsCheck):
+    """An IPv4 header the snaplen cut: tshark has its checksum field but does not verify it."""
+    if t.kind != "ipv4" or t.status != TS_UNVERIFIED or ctx.caplen >= ctx.wirelen:
+        return None
+    if "ipv4.header_truncated" not in ctx.vx.anomalies:
+        return None
+    return "header_cut", f"caplen {ctx.caplen} < wire length {ctx.wirelen}, inside the IPv4 header"
 
 
 def rule_fragment_overlap(ctx: Context, t: TsCheck):
