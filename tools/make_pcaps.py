@@ -675,6 +675,56 @@ def udp_zero():
     return cap
 
 
+NODE6 = {"a": "fd00:192:168:1::10", "b": "fd00:192:168:1::20"}  # an IPv6 underlay for a and b
+
+
+def ipv4_with_options(src, dst, proto, payload, ident, options, df=True):
+    """IPv4 header with `options` (a multiple of 4 bytes) + payload, header checksum correct."""
+    assert len(options) % 4 == 0
+    ihl = 5 + len(options) // 4
+    hdr = bytearray(struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, 4 * ihl + len(payload), ident,
+                                0x4000 if df else 0, 64, proto, 0, addr_bytes(src),
+                                addr_bytes(dst)) + options)
+    struct.pack_into("!H", hdr, 10, ip_header_checksum(bytes(hdr)))
+    return bytes(hdr) + payload
+
+
+def checksum_edges():
+    """Checksums that verify although a naive check says otherwise, and a tunnel without outer
+    checksums over IPv6 (see pcaps/README.md, checksum-edges.pcap)."""
+    cap, ids = Pcap(), Ids()
+    a, b = POD_IP["a"], POD_IP["b"]
+    # 1-2. A TCP segment whose checksum computes to 0x0000, sent as 0xFFFF (-0: the sum over the
+    #      segment is still 0xFFFF, RFC 1624 3) and as 0x0000.
+    body = bytearray(b"\x00\x00")
+    seg = tcp(a, b, 40600, NFS_PORT, 3000, 4000, TCP_PSH | TCP_ACK, bytes(body), csum=ZERO)
+    struct.pack_into("!H", body, 0, ~residual(a, b, PROTO_TCP, seg) & 0xFFFF)
+    for value in (0xFFFF, 0x0000):
+        seg = tcp(a, b, 40600, NFS_PORT, 3000, 4000, TCP_PSH | TCP_ACK, bytes(body), csum=value)
+        assert residual(a, b, PROTO_TCP, seg) == 0xFFFF
+        ip = ipv4(a, b, PROTO_TCP, seg, ids(a), df=True)
+        cap.add(inner_frame("a", "b", ip), "tcp check 0x%04x: %s" % (value,
+                                                                   describe_ipv4("tcp", ip)))
+    # 3-4. A loose source route (RFC 791 3.1) to pod b through 10.0.0.1: in transit (pointer 4)
+    #      the IPv4 destination is the hop and the TCP checksum covers pod b; complete (pointer 8)
+    #      the destination is pod b.
+    seg = tcp(a, b, 40601, NFS_PORT, 1000, 0, TCP_SYN, options=tcp_opts_syn(100), window=64860)
+    for pointer, dst in ((4, "10.0.0.1"), (8, b)):
+        lsrr = bytes([1, 131, 7, pointer]) + addr_bytes(b)   # NOP, LSRR with one address
+        ip = ipv4_with_options(a, dst, PROTO_TCP, seg, ids(a), lsrr)
+        cap.add(inner_frame("a", "b", ip), "LSRR pointer %d, dst %s: tcp F=0x%04x over %s" % (
+            pointer, dst, get16(seg, 16), b))
+    # 5-7. A handshake in VXLAN over an IPv6 underlay that sends no outer checksums (RFC 6935,
+    #      Linux udp6zerocsumtx): bad by RFC 8200 8.1, but neither corruption nor NAT.
+    for direction, ip, label in handshake(a, b, 40602, NFS_PORT, ids, data_len=0):
+        s, d = ("a", "b") if direction == "c2s" else ("b", "a")
+        u = udp(NODE6[s], NODE6[d], VXLAN_SPORT[s], VXLAN_PORT,
+                vxlan_header() + inner_frame(s, d, ip), csum=ZERO)
+        f = ethernet(NODE_MAC[d], NODE_MAC[s], ETH_IPV6, ipv6(NODE6[s], NODE6[d], PROTO_UDP, u))
+        cap.add(f, "v6 underlay %s, outer check 0; inner %s" % (label, describe_ipv4("tcp", ip)))
+    return cap
+
+
 def truncated_snaplen():
     """snaplen 96: VXLAN with 1000-byte inner payload, plain TCP with 1000-byte payload (both cut),
     and an uncut 66-byte ACK."""
@@ -1555,6 +1605,7 @@ FIXTURES = [
     ("nanosecond.pcap", nanosecond),
     ("pcapng-two-blocks.pcapng", pcapng_two_blocks),
     ("vxlan-nat-variants.pcap", vxlan_nat_variants),
+    ("checksum-edges.pcap", checksum_edges),
     # scenario captures (connection verdicts); see pcaps/README.md
     ("scenario-63s-variant-a.pcap", scenario_63s_variant_a),
     # header-only captures: the 63-s scenario as `tcpdump -s 96` and `-s 64` write it

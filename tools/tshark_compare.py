@@ -75,6 +75,13 @@ CATEGORIES = {
         "vxcheck unverified, and its reason holds: snaplen (caplen < wire length, tshark does not "
         "verify either), fragment (tshark sees the fragment too), length_mismatch (a length field "
         "claims more than there is, or less than a header), super_packet (IP length 0)",
+    "negative_zero":
+        "TCP or IPv4 header checksum stored as 0xFFFF where tshark computes 0x0000: the two are the "
+        "one's-complement zeros, so the sum over the covered bytes is 0xFFFF and the checksum "
+        "verifies (RFC 1071, RFC 1624 3; a Linux receiver accepts it): vxcheck ok, tshark bad",
+    "header_cut":
+        "the snaplen cut the frame inside an IPv4 header: tshark reads its checksum field and calls it "
+        "unverified, vxcheck records ipv4.header_truncated and gives no verdict; neither verifies",
     "ipv6_pseudo_header":
         "IPv6 routing header / home address option: vxcheck ok, tshark bad, and the two calculated "
         "values differ by exactly the pseudo-header address substitution (RFC 8200 8.1, RFC 6275)",
@@ -583,6 +590,15 @@ def rule_zero(ctx: Context, v: VxCheck, t: TsCheck):
     return None
 
 
+def rule_negative_zero(ctx: Context, v: VxCheck, t: TsCheck):
+    """0xFFFF for a computed 0x0000 (UDP maps a computed 0 to 0xFFFF itself: tshark agrees)."""
+    if v.kind not in ("tcp", "ipv4") or v.status != "ok" or v.reason is not None:
+        return None
+    if t.status != TS_BAD or v.stored != 0xFFFF or t.stored != 0xFFFF or t.calculated != 0:
+        return None
+    return "negative_zero", "stored 0xFFFF, computed 0x0000: -0 and +0, the sum verifies"
+
+
 def rule_unverified(ctx: Context, v: VxCheck, t: Optional[TsCheck]):
     """vxcheck could not verify; its stated reason must hold for this packet."""
     if v.status != "unverified":
@@ -685,7 +701,8 @@ def rule_local_checksum_offload(ctx: Context, v: VxCheck, t: TsCheck):
     return None
 
 
-PAIR_RULES = [rule_agree, rule_partial, rule_zero, rule_unverified, rule_ipv6_pseudo_header]
+PAIR_RULES = [rule_agree, rule_partial, rule_zero, rule_negative_zero, rule_unverified,
+              rule_ipv6_pseudo_header]
 LATE_PAIR_RULES = [rule_local_checksum_offload]
 
 
@@ -730,9 +747,18 @@ def partial_over_captured_extent(ctx: Context, v: VxCheck) -> Optional[int]:
 def rule_ts_only(ctx: Context, t: TsCheck):
     if ctx.vx is None:
         return None
-    return (rule_raw_version_mismatch(ctx, t) or rule_malformed_l4_header(ctx, t)
+    return (rule_header_cut(ctx, t) or rule_raw_version_mismatch(ctx, t) or rule_malformed_l4_header(ctx, t)
             or rule_fragment_overlap(ctx, t) or rule_vxlan_gpe(ctx, t) or rule_gre_not_decoded(ctx, t) or rule_mpls_not_decoded(ctx, t)
             or rule_not_followed(ctx, t))
+
+
+def rule_header_cut(ctx: Context, t: TsCheck):
+    """An IPv4 header the snaplen cut: tshark has its checksum field but does not verify it."""
+    if t.kind != "ipv4" or t.status != TS_UNVERIFIED or ctx.caplen >= ctx.wirelen:
+        return None
+    if "ipv4.header_truncated" not in ctx.vx.anomalies:
+        return None
+    return "header_cut", f"caplen {ctx.caplen} < wire length {ctx.wirelen}, inside the IPv4 header"
 
 
 def rule_fragment_overlap(ctx: Context, t: TsCheck):

@@ -50,7 +50,10 @@ std::uint32_t payload_offset(Bytes frame, const Layer& tcp) noexcept {
 }  // namespace
 
 bool shows_vtep_mode(const verify::Verdict& v, bool& zero) noexcept {
-    zero = v.status == verify::Status::Zero;
+    // A 0 over IPv6 is a bad verdict (RFC 8200 8.1) but the same mode: a tunnel that sends no
+    // outer checksums (RFC 6935; Linux udp6zerocsumtx).
+    zero = v.status == verify::Status::Zero ||
+           (v.status == verify::Status::Bad && v.reason == verify::Reason::ZeroOverIpv6);
     return zero || v.status == verify::Status::Ok || v.status == verify::Status::Partial;
 }
 

@@ -11,18 +11,24 @@
 namespace vxcheck::analyze {
 
 Schedule classify_schedule(std::span<const double> offsets) noexcept {
-    // Classic: RTO 1 s doubling -> 0,1,3,7,15,31,63. Linux >= 6.5 with
-    // tcp_syn_linear_timeouts=4: 0,1,2,3,4,5,7,11,19,35,67 (domain spec 4.1).
-    static constexpr std::array<double, 8> kClassic{0, 1, 3, 7, 15, 31, 63, 127};
-    static constexpr std::array<double, 11> kLinear{0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67};
-    const auto matches = [&](const auto& sched) {
-        if (offsets.size() > sched.size()) {
-            return false;
-        }
+    // SYN n (n >= 1) goes one RTO after SYN n-1. The RTO starts at 1 s (RFC 6298 2.1,
+    // TCP_TIMEOUT_INIT), stays there for the first `linear` retransmissions after the first
+    // (tcp_syn_linear_timeouts: 0 before Linux 6.5, 4 by default since), then doubles, capped
+    // at TCP_RTO_MAX, 120 s (tcp_retransmit_timer()). Classic: 0, 1, 3, 7, 15, 31, 63, 127, 247
+    // ... s; linear: 0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67, 131 ... s (domain spec 4.1). How many
+    // come depends on tcp_syn_retries (or TCP_SYNCNT), so any prefix matches.
+    constexpr double kRtoMaxS = 120;
+    const auto matches = [&](unsigned linear) {
+        double at = 0;
+        double rto = 1;
         for (std::size_t i = 1; i < offsets.size(); ++i) {
-            const double tol = std::max(0.25, 0.1 * sched[i]);
-            if (std::fabs(offsets[i] - sched[i]) > tol) {
+            at += rto;
+            const double tol = std::max(0.25, 0.1 * at);
+            if (std::fabs(offsets[i] - at) > tol) {
                 return false;
+            }
+            if (i > linear) {
+                rto = std::min(2 * rto, kRtoMaxS);
             }
         }
         return true;
@@ -30,8 +36,8 @@ Schedule classify_schedule(std::span<const double> offsets) noexcept {
     if (offsets.size() < 2) {
         return Schedule::None;
     }
-    const bool classic = matches(kClassic);
-    const bool linear = matches(kLinear);
+    const bool classic = matches(0);
+    const bool linear = matches(4);
     if (classic && linear) {
         return Schedule::ClassicOrLinear;
     }
@@ -94,6 +100,12 @@ std::optional<Corruption> classify_corruption(std::uint16_t stored, std::uint16_
     // Variant B: the field is the valid checksum for the pre-NAT port, so the residual is
     // P_new - P_old and P_old = P_new + ~R (domain spec 2.4).
     const std::uint16_t p_old = verify::ones_add(sport, verify::ones_neg(residual));
+    // NAT never leaves a 0: it does not update a UDP checksum of 0 (the "no checksum" value),
+    // and an update that computes 0 stores 0xffff (CSUM_MANGLED_0; domain spec 2.2). A 0 is a
+    // tunnel sent without checksums (over IPv6 too: RFC 6935, udp6zerocsumtx), not NAT's mark.
+    if (stored == 0) {
+        return std::nullopt;
+    }
     if (stored == 0xffff && mode != VtepMode::Full) {
         return Corruption{.variant = CorruptionVariant::A, .pre_nat_sport = std::nullopt};
     }

@@ -2,6 +2,7 @@
 
 #include "syn_tracking.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "nat_join.h"
@@ -102,6 +103,35 @@ void join_transmission(SynTx& tx, const Segment& s, const Observation& o) noexce
     }
 }
 
+// Whether `ack` answers the SYN of attempt a: it acknowledges ISN+1, or, when the SYN carried
+// data (TCP Fast Open, RFC 7413 4.2), that data too, as far as the client sent it: a server that
+// takes the data acknowledges it in the SYN-ACK, and a RST acknowledges everything the SYN held
+// (Linux tcp_v4_send_reset(): seq + SYN + data length). The client's direction tracks its
+// sequence space as seq + payload (track_retransmission()), so past ISN+1 the answer may ack
+// at most next_seq - ISN more; a SYN is one segment, so that is below 64 KiB, and the next_seq
+// of another ISN is not.
+bool answers(const Flow& f, const Attempt& a, std::uint32_t ack) noexcept {
+    const std::uint32_t beyond = ack - (a.isn + 1);
+    if (beyond == 0) {
+        return true;
+    }
+    const std::uint32_t syn_data = f.next_seq[0] - a.isn;
+    return f.seq_known[0] && syn_data <= 0xffff && beyond <= syn_data;
+}
+
+// The transmissions the client sent before it got an answer. A SYN sent again after the
+// server's SYN-ACK (another IP ID or TSval than the answered one: not a copy of it) means that
+// answer never reached the client: the connection waited for the answer to the last SYN.
+std::size_t waited_for(const Attempt& a) noexcept {
+    if (!a.answered || a.answered_after == 0 || a.tx.size() <= a.answered_after) {
+        return a.answered_after;
+    }
+    const SynTx& answered = a.tx[a.answered_after - 1U];
+    const SynTx& last = a.tx.back();
+    const bool copy = last.ip_id == answered.ip_id && last.tsval == answered.tsval;
+    return copy ? a.answered_after : a.tx.size();
+}
+
 AttemptFacts facts_of(const Attempt& a) noexcept {
     return {.syns = static_cast<unsigned>(a.tx.size()) + a.extra_tx,
             .answered = a.answered,
@@ -132,8 +162,9 @@ void on_syn(Flow& f, const Segment& s, const Observation& o) {
         }
         return;
     }
-    if (!a.tx.empty() && !a.answered) {
-        mark_dirty(f, o, true);  // a retransmission: dropped unless answered soon
+    if (!a.tx.empty()) {
+        // A retransmission: dropped unless answered soon; after an answer, the answer was lost.
+        mark_dirty(f, o, !a.answered);
     }
     SynTx& n = a.tx.emplace_back(SynTx{.ts = o.ts,
                                        .last_ts = o.ts,
@@ -162,7 +193,7 @@ void on_syn(Flow& f, const Segment& s, const Observation& o) {
 
 const Attempt* on_syn_ack(Flow& f, const Segment& s, const Observation& o) {
     for (Attempt& a : f.attempts) {
-        if (a.isn + 1 != s.t.ack || a.answered) {
+        if (a.answered || !answers(f, a, s.t.ack)) {
             continue;
         }
         a.answered = true;
@@ -179,7 +210,7 @@ const Attempt* on_syn_ack(Flow& f, const Segment& s, const Observation& o) {
 
 const Attempt* on_rst(Flow& f, const Segment& s, const Observation& o) {
     for (Attempt& a : f.attempts) {
-        if (a.isn + 1 == s.t.ack && !a.answered && !a.rst) {
+        if (!a.answered && !a.rst && answers(f, a, s.t.ack)) {
             a.rst = true;
             mark_dirty(f, o, false);
             keep_evidence(f, o, EvidenceNote{.kind = EvidenceNote::Kind::Rst});
@@ -249,9 +280,10 @@ SynFacts decide_syns(const Flow& f, ConnectionReport& r) {
         r.syn_offsets_s.push_back(seconds_between(a.tx[0].ts, tx.ts));
     }
     r.outcome = outcome_of(facts);
-    if (r.outcome == Outcome::Established && a.answered_after >= 2) {
-        r.delay_s = r.syn_offsets_s[a.answered_after - 1U];
-        r.schedule = classify_schedule(std::span(r.syn_offsets_s).first(a.answered_after));
+    const std::size_t waited = std::min(waited_for(a), r.syn_offsets_s.size());
+    if (r.outcome == Outcome::Established && waited >= 2) {
+        r.delay_s = r.syn_offsets_s[waited - 1U];
+        r.schedule = classify_schedule(std::span(r.syn_offsets_s).first(waited));
     } else if (r.outcome == Outcome::RejectedIcmp) {
         r.icmp_type = a.icmp_type;
         r.icmp_code = a.icmp_code;

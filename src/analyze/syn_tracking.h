@@ -9,11 +9,11 @@ namespace vxcheck::analyze {
 /// A SYN (without ACK) from the client: a new attempt, a retransmission, or the same
 /// transmission seen at another capture point (same IP ID and TSval).
 void on_syn(Flow& f, const Segment& s, const Observation& o);
-/// A SYN-ACK: answers the attempt whose ISN+1 it acknowledges; returns it when this answer is
-/// its first.
+/// A SYN-ACK: answers the attempt whose ISN+1 it acknowledges (or, for a SYN with data, TCP
+/// Fast Open, ISN+1 and up to that data); returns it when this answer is its first.
 const Attempt* on_syn_ack(Flow& f, const Segment& s, const Observation& o);
-/// A RST from the server: rejects the unanswered attempt whose ISN+1 it acknowledges; returns it
-/// when this RST is its first.
+/// A RST from the server: rejects the unanswered attempt whose ISN+1 (and SYN data, as for a
+/// SYN-ACK) it acknowledges; returns it when this RST is its first.
 const Attempt* on_rst(Flow& f, const Segment& s, const Observation& o);
 /// The SYN of a new connection on a known 4-tuple: the connection was closed (FIN or RST seen)
 /// and the SYN's ISN is none of its attempts' (a retransmission keeps its ISN).

@@ -120,6 +120,13 @@ struct SynChecksums {
     std::optional<verify::Status> last;  // of the last SYN (the answered one, if any)
 };
 
+// A SYN's outer checksum as its tunnel sent it: a 0 is no checksum (a bad verdict over IPv6,
+// RFC 8200 8.1, but no corruption: NAT never leaves a 0, and RFC 6935 tunnels send it).
+verify::Status sent_outer_status(const analyze::EvidenceNote& n) {
+    return n.outer_status == verify::Status::Bad && n.stored == 0 ? verify::Status::Zero
+                                                                  : n.outer_status;
+}
+
 SynChecksums syn_checksums(const ConnectionReport& r) {
     std::vector<std::vector<verify::Status>> by_point;
     for (const analyze::EvidenceFrame& f : r.evidence) {
@@ -130,7 +137,7 @@ SynChecksums syn_checksums(const ConnectionReport& r) {
             continue;
         }
         by_point.resize(std::max<std::size_t>(by_point.size(), f.point + 1U));
-        by_point[f.point].push_back(n.outer_status);
+        by_point[f.point].push_back(sent_outer_status(n));
     }
     SynChecksums out;
     for (const auto& statuses : by_point) {
@@ -328,7 +335,8 @@ std::vector<std::string> remedies(const ConnectionReport& r, bool nat) {
     }
     if (r.has(Verdict::DelayedConnect) && !nat && !r.has(Verdict::SynDropped)) {
         fix.push_back(
-            "The first SYN(s) were lost on the way; if this repeats, capture on both nodes to "
+            "The first SYN(s), or the server's answers to them, were lost on the way; if this "
+            "repeats, capture on both nodes to "
             "see where (vxcheck analyze with both files).");
     }
     return fix;
@@ -459,7 +467,8 @@ bool double_snat_undetermined(const ConnectionReport& r) {
         if (n.kind != analyze::EvidenceNote::Kind::Syn || !n.outer_known) {
             continue;
         }
-        if (n.outer_status != verify::Status::Partial && n.outer_status != verify::Status::Zero) {
+        const verify::Status outer = sent_outer_status(n);
+        if (outer != verify::Status::Partial && outer != verify::Status::Zero) {
             return false;  // a full outer checksum would show a rewrite (variant B)
         }
         blind = true;

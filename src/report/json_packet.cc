@@ -8,6 +8,7 @@
 #include "json_records.h"
 #include "vxcheck/report/format.h"
 #include "vxcheck/track/community_id.h"
+#include "vxcheck/verify/pseudo_header.h"
 
 namespace vxcheck::report::json {
 
@@ -106,6 +107,10 @@ void ip_layer(const decode::Layer& l, ordered_json& j) {
         j["ttl"] = ip4->ttl;
         put_ip_protocol(j, "protocol", "protocol_name", ip4->protocol);
         j["total_length"] = ip4->total_length;
+        if (const std::uint32_t final_dst = verify::ipv4_final_destination(l, *ip4);
+            final_dst != ip4->dst) {
+            j["final_dst"] = ipv4_to_string(final_dst);  // a source route in transit
+        }
         if (ip4->is_fragment()) {
             j["fragment"] = fragment_json(ip4->frag_offset, ip4->more_fragments);
         }

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "vxcheck/verify/checksum.h"
+#include "vxcheck/verify/pseudo_header.h"
 #include "vxcheck/verify/status_ladder.h"
 #include "vxcheck/wire.h"
 
@@ -30,7 +31,7 @@ using wire::kUdpChecksumOffset;
 // length `len`.
 std::uint16_t pseudo_sum(const Layer& ip, std::uint8_t proto, std::uint32_t len) noexcept {
     if (const auto* v4 = ip.as<Ipv4Info>()) {
-        return ipv4_pseudo_sum(v4->src, v4->dst, proto, len);
+        return ipv4_pseudo_sum(v4->src, ipv4_final_destination(ip, *v4), proto, len);
     }
     InternetChecksum sum;
     if (const auto* v6 = ip.as<Ipv6Info>()) {
@@ -260,6 +261,34 @@ Verdict verify_l4(const DecodedPacket& pkt, std::size_t index, Work& w,
 }
 
 }  // namespace
+
+std::uint32_t ipv4_final_destination(const Layer& ip, const Ipv4Info& v4) noexcept {
+    constexpr std::uint8_t kEol = 0;
+    constexpr std::uint8_t kNop = 1;
+    constexpr std::uint8_t kLsrr = 131;
+    constexpr std::uint8_t kSsrr = 137;
+    constexpr std::size_t kMinRouteLen = 7;  // type, length, pointer, one address
+    if (ip.header_len <= wire::kIpv4MinHeaderLen) {
+        return v4.dst;  // no options: the common case, one compare
+    }
+    const Bytes h = ip.header();
+    std::size_t i = wire::kIpv4MinHeaderLen;
+    while (i < h.size() && h[i] != kEol) {
+        if (h[i] == kNop) {
+            ++i;
+            continue;
+        }
+        const std::size_t len = i + 1 < h.size() ? h[i + 1] : 0;
+        if (len < 2 || len > h.size() - i) {
+            break;
+        }
+        if ((h[i] == kLsrr || h[i] == kSsrr) && len >= kMinRouteLen && h[i + 2] <= len) {
+            return be32(h, i + len - 4);
+        }
+        i += len;
+    }
+    return v4.dst;
+}
 
 bool Verdicts::any(Status s) const noexcept {
     return std::any_of(items().begin(), items().end(),

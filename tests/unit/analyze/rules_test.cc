@@ -36,6 +36,17 @@ TEST(ConnectionRules, ScheduleLinearForLinux65) {
     EXPECT_EQ(classify_schedule(linear), Schedule::Linear);
 }
 
+TEST(ConnectionRules, ScheduleGoesOnPastSixRetriesWithTheRtoCappedAt120s) {
+    // tcp_syn_retries 8: the RTO doubles to 64 s, then TCP_RTO_MAX (120 s) caps it.
+    const std::vector<double> classic{0, 1, 3, 7, 15, 31, 63, 127, 247};
+    EXPECT_EQ(classify_schedule(classic), Schedule::Classic);
+    const std::vector<double> uncapped{0, 1, 3, 7, 15, 31, 63, 127, 255, 511};
+    EXPECT_EQ(classify_schedule(uncapped), Schedule::Other);
+    // Linear (tcp_syn_linear_timeouts 4) with tcp_syn_retries 8.
+    const std::vector<double> linear{0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67, 131, 251};
+    EXPECT_EQ(classify_schedule(linear), Schedule::Linear);
+}
+
 TEST(ConnectionRules, ScheduleOneRetryAtOneSecondIsClassicOrLinear) {
     const std::vector<double> one{0, 1.05};
     EXPECT_EQ(classify_schedule(one), Schedule::ClassicOrLinear);
@@ -172,6 +183,16 @@ TEST(ConnectionRules, VariantBNeedsAPreNatPortInTheVxlanRangeAndNotAZeroPair) {
     EXPECT_FALSE(classify_corruption(0x1234, residual, 7103, VtepMode::Full, kDefaults));
     // P_old == P_new: nothing was rewritten.
     EXPECT_FALSE(classify_corruption(0x1234, 0xffff, 40000, VtepMode::Full, kDefaults));
+}
+
+TEST(ConnectionRules, AZeroOuterChecksumIsNeverTheNatFingerprint) {
+    // A tunnel over IPv6 sent without outer checksums: the verdict is bad (RFC 8200 8.1), and
+    // the residual is whatever the packet sums to; P_new + ~R lands in the VXLAN range here.
+    const std::uint16_t residual = verify::ones_add(7103, verify::ones_neg(50000));
+    for (const VtepMode mode : {VtepMode::Unknown, VtepMode::Full, VtepMode::Zero}) {
+        EXPECT_FALSE(classify_corruption(0x0000, residual, 7103, mode, kDefaults));
+    }
+    EXPECT_TRUE(classify_corruption(0x1234, residual, 7103, VtepMode::Unknown, kDefaults));
 }
 
 TEST(ConnectionRules, OuterSnatPortOutsideDriverRangeComesFirst) {

@@ -86,6 +86,66 @@ TEST_F(SynTracking, RstWithAnotherAckIsNoAnswer) {
     EXPECT_EQ(only(a).outcome, Outcome::Unanswered);
 }
 
+// TCP Fast Open (RFC 7413): a SYN with 50 bytes of data. A server that takes the data acks
+// ISN+1+50; Linux resets such a SYN to a closed port with the same ack.
+PacketBuilder syn_with_data(std::uint16_t ip_id = 1) {
+    return PacketBuilder()
+        .ethernet()
+        .ipv4("10.244.1.5", "10.96.0.10")
+        .ipv4_id(ip_id)
+        .tcp(40000, 2049, tf::kSyn, kIsn)
+        .payload(50);
+}
+
+TEST_F(SynTracking, SynAckThatTakesTheSynDataAnswersIt) {
+    feed.send(syn_with_data());
+    feed.send(reply(tf::kSyn | tf::kAck, kIsn + 1 + 50));
+    const auto r = only(a);
+    EXPECT_EQ(r.outcome, Outcome::Established);
+    EXPECT_EQ(r.verdicts, std::vector<Verdict>{Verdict::Clean});
+}
+
+TEST_F(SynTracking, RstThatAcksTheSynDataRejectsIt) {
+    feed.send(syn_with_data());
+    feed.send(reply(tf::kRst | tf::kAck, kIsn + 1 + 50));
+    const auto r = only(a);
+    EXPECT_EQ(r.outcome, Outcome::RejectedRst);
+    EXPECT_EQ(r.verdicts, std::vector<Verdict>{Verdict::SynRejected});
+}
+
+TEST_F(SynTracking, AnAckBeyondTheSynDataIsNoAnswer) {
+    feed.send(syn_with_data());
+    feed.send(reply(tf::kSyn | tf::kAck, kIsn + 1 + 51));
+    feed.send(reply(tf::kRst | tf::kAck, kIsn + 1 + 51));
+    EXPECT_EQ(only(a).outcome, Outcome::Unanswered);
+}
+
+// Seen at the server: its SYN-ACK to the first SYN never reached the client, which sent the SYN
+// again a second later; the answer to that one got through.
+TEST_F(SynTracking, ASynSentAgainAfterTheAnswerDelaysTheConnect) {
+    feed.send_at(syn(kIsn, 1), 0);
+    feed.send_at(reply(tf::kSyn | tf::kAck, kIsn + 1), 0.001);
+    feed.send_at(syn(kIsn, 2), 1.0);
+    feed.send_at(reply(tf::kSyn | tf::kAck, kIsn + 1), 1.001);
+    const auto r = only(a);
+    EXPECT_EQ(r.outcome, Outcome::Established);
+    EXPECT_EQ(r.syns, 2U);
+    ASSERT_TRUE(r.delay_s);
+    EXPECT_DOUBLE_EQ(*r.delay_s, 1.0);
+    EXPECT_EQ(r.verdicts, std::vector<Verdict>{Verdict::DelayedConnect});
+}
+
+TEST_F(SynTracking, ACopyOfTheAnsweredSynDelaysNothing) {
+    // The same IP ID (and no TSval) as the answered SYN: a duplicate, not a retransmission.
+    feed.send_at(syn(kIsn, 1), 0);
+    feed.send_at(reply(tf::kSyn | tf::kAck, kIsn + 1), 0.001);
+    feed.send_at(syn(kIsn, 1), 0.002);
+    const auto r = only(a);
+    EXPECT_EQ(r.outcome, Outcome::Established);
+    EXPECT_FALSE(r.delay_s);
+    EXPECT_EQ(r.verdicts, std::vector<Verdict>{Verdict::Clean});
+}
+
 TEST_F(SynTracking, IcmpUnreachableQuotingTheSynRejectsIt) {
     feed.send(syn());
     // The quoted SYN: IPv4 header 10.244.1.5 -> 10.96.0.10, TCP 40000 -> 2049, seq kIsn.

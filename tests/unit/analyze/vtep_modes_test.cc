@@ -35,13 +35,31 @@ PacketBuilder tunnelled_syn(Outer outer, std::uint16_t ip_id) {
     return b;
 }
 
-std::vector<analyze::ConnectionReport> run(const std::vector<Outer>& outers) {
+// The same over an IPv6 underlay (fd00::10 to fd00::20).
+PacketBuilder tunnelled_syn_v6(Outer outer, std::uint16_t ip_id) {
+    PacketBuilder b;
+    b.ethernet().ipv6("fd00::10", "fd00::20").udp(40000, 8472);
+    if (outer == Outer::Zero) {
+        b.zero_udp_checksum();
+    } else if (outer == Outer::Ffff) {
+        b.checksum(0xffff);
+    }
+    b.vxlan(1)
+        .ethernet()
+        .ipv4("10.244.1.5", "10.244.2.7")
+        .ipv4_id(ip_id)
+        .tcp(45000, 2049, tf::kSyn, 1000);
+    return b;
+}
+
+std::vector<analyze::ConnectionReport> run(const std::vector<Outer>& outers, bool v6 = false) {
     analyze::ConnectionAnalyzer a({});
     a.add_point("p");
     Feeder feed(a);
     std::uint16_t id = 1;
     for (const Outer o : outers) {
-        feed.send(tunnelled_syn(o, id++));
+        feed.send(v6 ? tunnelled_syn_v6(o, id) : tunnelled_syn(o, id));
+        ++id;
     }
     return a.finish();
 }
@@ -68,6 +86,20 @@ TEST(VtepModes, TheModeIsDecidedAtTheEndSoOrderDoesNotMatter) {
     ASSERT_EQ(r.size(), 1U);
     ASSERT_EQ(r[0].corrupted.size(), 1U);
     EXPECT_EQ(r[0].corrupted[0].variant, analyze::CorruptionVariant::A);
+}
+
+TEST(VtepModes, AnIpv6PairThatSendsZeroChecksumsIsAZeroPair) {
+    // RFC 6935 lets a tunnel over IPv6 send no UDP checksums (Linux udp6zerocsumtx): the
+    // checksums are bad by RFC 8200, but neither they nor the connection are NAT's doing, and
+    // the pair's mode is zero, so that 0xffff on it is variant A.
+    const auto clean = run({Outer::Zero, Outer::Zero, Outer::Zero}, true);
+    ASSERT_EQ(clean.size(), 1U);
+    EXPECT_TRUE(clean[0].corrupted.empty());
+    EXPECT_FALSE(clean[0].has(analyze::Verdict::OuterSnat));
+    const auto a = run({Outer::Zero, Outer::Zero, Outer::Ffff}, true);
+    ASSERT_EQ(a.size(), 1U);
+    ASSERT_EQ(a[0].corrupted.size(), 1U);
+    EXPECT_EQ(a[0].corrupted[0].variant, analyze::CorruptionVariant::A);
 }
 
 TEST(FlowManagement, AConnectionIdleLongerThanTheTimeoutIsDecidedEarly) {

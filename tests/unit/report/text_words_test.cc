@@ -18,7 +18,8 @@ using analyze::EvidenceNote;
 using analyze::Verdict;
 using verify::Status;
 
-EvidenceFrame syn(std::uint32_t number, Status outer) {
+// A SYN's note; `stored` is its outer checksum field (0x7363: variant B's, as corrupted).
+EvidenceFrame syn(std::uint32_t number, Status outer, std::uint16_t stored = 0x7363) {
     EvidenceFrame f;
     f.frame = number;
     f.note = {.kind = EvidenceNote::Kind::Syn,
@@ -26,7 +27,8 @@ EvidenceFrame syn(std::uint32_t number, Status outer) {
               .tunnelled = true,
               .outer_known = true,
               .outer_status = outer,
-              .outer_sport = 7103};
+              .outer_sport = 7103,
+              .stored = stored};
     return f;
 }
 
@@ -79,6 +81,22 @@ TEST(TextWords, SynDropIsPutOnChecksumsWhenEveryDroppedSynHadABadOne) {
     r.evidence = {syn(1, Status::Bad), syn(2, Status::Bad), syn(3, Status::Bad)};
     EXPECT_TRUE(dropped_for_checksums(r));
     EXPECT_TRUE(says(explain(r, {"a-eth0"}).text, "Every one of them carried a corrupted"));
+}
+
+TEST(TextWords, SynDropIsNotPutOnZeroOuterChecksumsOverIpv6) {
+    // A tunnel over IPv6 without outer checksums (RFC 6935): each verdict is bad (RFC 8200 8.1),
+    // stored 0, but nothing was corrupted.
+    ConnectionReport r;
+    r.client = track::ipv4_endpoint(0x0af40105, 40700);  // 10.244.1.5
+    r.server = track::ipv4_endpoint(0x0af40205, 2049);
+    r.tunnelled = true;
+    r.verdicts = {Verdict::SynDropped};
+    r.outcome = analyze::Outcome::Dropped;
+    r.syns = 3;
+    r.evidence = {syn(1, Status::Bad, 0), syn(2, Status::Bad, 0), syn(3, Status::Bad, 0)};
+    EXPECT_FALSE(dropped_for_checksums(r));
+    const std::string text = explain(r, {"a-eth0"}).text;
+    EXPECT_FALSE(says(text, "corrupted outer checksum")) << text;
 }
 
 TEST(TextWords, CorruptedPacketsOfAConnectionEstablishedAtOnceAreNotSaidToBeDropped) {

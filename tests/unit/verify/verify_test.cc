@@ -367,6 +367,37 @@ TEST(VerifyValues, RoutingHeaderFinalDestination) {
     expect_verdict(bad, Check::Tcp, 0, Status::Bad, Reason::None, 0x0698, 0x0697);
 }
 
+// An IPv4 loose source route (RFC 791 3.1) to kPodB through 10.0.0.1: the header's destination
+// is the next hop until the route is complete; the checksum covers the final destination.
+PacketBuilder source_routed(std::uint8_t pointer) {
+    const ByteVec lsrr{1, 131, 7, pointer, 10, 244, 2, 5};  // NOP, LSRR: kPodB
+    return PacketBuilder()
+        .ethernet()
+        .ipv4(kPodA, "10.0.0.1")
+        .ipv4_options(lsrr)
+        .tcp(40000, 2049)
+        .payload(8);
+}
+
+std::uint16_t tcp_checksum_to(const char* dst) {
+    const Dissection d(PacketBuilder().ethernet().ipv4(kPodA, dst).tcp(40000, 2049).payload(8));
+    return d.verdict(Check::Tcp)->stored;
+}
+
+TEST(VerifyValues, SourceRouteFinalDestination) {
+    const std::uint16_t to_final = tcp_checksum_to(kPodB);
+    const std::uint16_t to_hop = tcp_checksum_to("10.0.0.1");
+    ASSERT_NE(to_final, to_hop);
+    // In transit (pointer 4: the route's address still to visit): over the final destination.
+    const Dissection ok(source_routed(4).checksum(to_final));
+    expect_verdict(ok, Check::Tcp, 0, Status::Ok, Reason::None, to_final, to_final);
+    const Dissection bad(source_routed(4).checksum(to_hop));
+    expect_verdict(bad, Check::Tcp, 0, Status::Bad, Reason::None, to_hop, to_final);
+    // Complete (pointer 8 > length 7): the header's destination is the final one.
+    const Dissection done(source_routed(8).checksum(to_hop));
+    expect_verdict(done, Check::Tcp, 0, Status::Ok, Reason::None, to_hop, to_hop);
+}
+
 TEST(VerifyValues, HomeAddressOption) {
     PacketBuilder hao = PacketBuilder()
                             .ethernet()
