@@ -2,6 +2,8 @@
 // RPC-level errors. A reply matches the latest call with its XID sent the other way.
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 
 #include "rpc_state.h"
 
@@ -179,11 +181,7 @@ void RpcAnalyzer::Impl::on_reply(Conn& c, bool from_client, const rpc::Record& r
             note_answered(c, m.xid);
         }
     }
-    const double srt = seconds_between(call->first, record.ts);  // as tshark: from the first copy
-    add_srt(c, *call, 0, srt);
-    if (call->compound && call->main_op != 0) {
-        add_srt(c, *call, call->main_op, srt);
-    }
+    add_srt(c, *call, seconds_between(call->first, record.ts));  // as tshark: from the first copy
     const rpc::ReplyHeader& h = m.reply;
     if (h.stat == rpc::ReplyStat::Denied) {
         const bool auth = h.reject == rpc::RejectStat::AuthError;
@@ -217,30 +215,48 @@ void RpcAnalyzer::Impl::add_finding(Conn& c, const RpcFinding& f) {
     c.findings.push_back(f);
 }
 
-void RpcAnalyzer::Impl::add_srt(Conn& c, const CallRec& call, std::uint32_t op, double s) const {
-    const rpc_state::SrtKey key{.prog = call.prog, .vers = call.vers, .proc = call.proc, .op = op};
-    const auto at = std::find(c.srt_keys.begin(), c.srt_keys.end(), key);
-    const auto i = static_cast<std::size_t>(at - c.srt_keys.begin());
-    if (at == c.srt_keys.end()) {
-        if (c.srt.size() >= kMaxSrtKeys) {
-            ++c.bounds_hit;
-            return;
+// A reply's response time, under its procedure and, for a COMPOUND, under its main op too: one
+// search of the keys and one histogram bucket for both.
+void RpcAnalyzer::Impl::add_srt(Conn& c, const CallRec& call, double s) const {
+    const std::uint32_t main_op = call.compound ? call.main_op : 0;
+    constexpr std::size_t kNone = SIZE_MAX;
+    std::array<std::size_t, 2> at{kNone, kNone};  // [0] the procedure's entry, [1] the op's
+    for (std::size_t i = 0; i < c.srt_keys.size(); ++i) {
+        const rpc_state::SrtKey& k = c.srt_keys[i];
+        if (k.prog == call.prog && k.vers == call.vers && k.proc == call.proc) {
+            if (k.op == 0) {
+                at[0] = i;
+            } else if (k.op == main_op) {
+                at[1] = i;
+            }
         }
-        if (c.srt.size() == c.srt.capacity()) {  // both or neither: they stay parallel
-            c.srt.reserve(std::max<std::size_t>(4, 2 * c.srt.size()));
-        }
-        c.srt_keys.push_back(key);
-        c.srt.emplace_back();
     }
-    rpc_state::SrtAcc& a = c.srt[i];
-    rpc_state::add_response_time(a, s);  // before count: it keeps the first ones by count
-    a.min = a.count == 0 ? s : std::min(a.min, s);
-    a.max = a.count == 0 ? s : std::max(a.max, s);
-    ++a.count;
-    if (op == 0 && keep_activity) {  // the live metrics' histogram (rpc_activity.cc)
-        ++a.fresh[srt_bucket(s)];
-        a.fresh_sum += s;
-        c.active = true;
+    const std::size_t bucket = rpc_state::srt_log_bucket(s);
+    for (std::size_t n = 0; n < (main_op != 0 ? 2U : 1U); ++n) {
+        const std::uint32_t op = n == 0 ? 0 : main_op;
+        if (at[n] == kNone) {
+            if (c.srt.size() >= kMaxSrtKeys) {
+                ++c.bounds_hit;
+                continue;
+            }
+            if (c.srt.size() == c.srt.capacity()) {  // both or neither: they stay parallel
+                c.srt.reserve(std::max<std::size_t>(4, 2 * c.srt.size()));
+            }
+            c.srt_keys.push_back(
+                {.prog = call.prog, .vers = call.vers, .proc = call.proc, .op = op});
+            c.srt.emplace_back();
+            at[n] = c.srt.size() - 1;
+        }
+        rpc_state::SrtAcc& a = c.srt[at[n]];
+        rpc_state::add_response_time(a, s, bucket);  // before count: it keeps the first ones
+        a.min = a.count == 0 ? s : std::min(a.min, s);
+        a.max = a.count == 0 ? s : std::max(a.max, s);
+        ++a.count;
+        if (op == 0 && keep_activity) {  // the live metrics' histogram (rpc_activity.cc)
+            ++a.fresh[srt_bucket(s)];
+            a.fresh_sum += s;
+            c.active = true;
+        }
     }
 }
 

@@ -256,12 +256,13 @@ struct SrtAcc {
                                         static_cast<double>(kSrtBucketsPerOctave));
 }
 
-/// Counts response time `s` in a (all but min, max and count, which the caller keeps).
-inline void add_response_time(SrtAcc& a, double s) noexcept {
+/// Counts response time `s`, whose srt_log_bucket() is `bucket`, in a (all but min, max and
+/// count, which the caller keeps).
+inline void add_response_time(SrtAcc& a, double s, std::size_t bucket) noexcept {
     if (a.count < kSrtExact) {
         a.first[a.count] = s;
     }
-    std::uint16_t& n = a.hist[srt_log_bucket(s)];
+    std::uint16_t& n = a.hist[bucket];
     if (n == std::numeric_limits<std::uint16_t>::max()) {
         a.hist_total = 0;
         for (std::uint16_t& h : a.hist) {
@@ -498,7 +499,7 @@ struct RpcAnalyzer::Impl {
     static void retire_answered(Conn& c);
     static void count_error(Conn& c, std::uint32_t prog, rpc_state::ErrorKind kind,
                             std::uint32_t code, std::uint32_t detail = 0);
-    void add_srt(Conn& c, const CallRec& call, std::uint32_t op, double s) const;
+    void add_srt(Conn& c, const CallRec& call, double s) const;
     static void add_finding(Conn& c, const RpcFinding& f);
 
     // rpc_nfs.cc

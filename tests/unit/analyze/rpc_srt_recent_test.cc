@@ -15,7 +15,7 @@ namespace {
 using rpc_state::SrtAcc;
 
 void add(SrtAcc& a, double s) {
-    rpc_state::add_response_time(a, s);
+    rpc_state::add_response_time(a, s, rpc_state::srt_log_bucket(s));
     a.min = a.count == 0 ? s : std::min(a.min, s);
     a.max = a.count == 0 ? s : std::max(a.max, s);
     ++a.count;
