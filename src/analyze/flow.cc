@@ -104,20 +104,14 @@ void keep_evidence(Flow& f, const Observation& o, const EvidenceNote& note) {
         return;
     }
     const RawFrame& fr = o.ctx.packet.frame();
-    const std::size_t cost = sizeof(EvidenceFrame) + fr.data.size();
+    const std::size_t cost = sizeof(KeptFrame) + fr.data.size();
     if (!o.evidence.take(cost)) {
         ++o.evidence.dropped;
         ++f.evidence_not_kept;
         return;
     }
     try {
-        f.evidence.push_back(EvidenceFrame{.point = o.ctx.point,
-                                           .frame = fr.number,
-                                           .ts = fr.ts,
-                                           .link = fr.link,
-                                           .wirelen = fr.wirelen,
-                                           .bytes = {fr.data.begin(), fr.data.end()},
-                                           .note = note});
+        f.evidence.push_back(KeptFrame::make(fr, o.ctx.point, note));
     } catch (...) {
         o.evidence.give_back(cost);
         throw;

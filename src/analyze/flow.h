@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "kept_frame.h"
 #include "packed_vec.h"
 #include "vxcheck/analyze/budget.h"
 #include "vxcheck/analyze/connections.h"
@@ -304,9 +305,9 @@ struct alignas(64) Flow {
     std::uint32_t first_nsec = 0;
     std::int64_t first_sec = 0;
     std::uint64_t order = 0;
-    std::uint64_t first_frame = 0;      // kFirstSyn: the SYN's frame
-    PackedVec<EvidenceFrame> evidence;  // at most kMaxEvidence
-    std::unique_ptr<FlowSide> side;     // made by make_side()
+    std::uint64_t first_frame = 0;   // kFirstSyn: the SYN's frame
+    FrameList evidence;              // at most kMaxEvidence (kept_frame.h)
+    std::unique_ptr<FlowSide> side;  // made by make_side()
     // The table's queue (flow_table.h), in second-chance order: `packets` when the flow last
     // joined the queue's newest end; a flow with more has been active since (connections.cc).
     Flow* older = nullptr;
@@ -531,10 +532,11 @@ bool any_sighting(const Flow& f, Fn&& fn) {
 }
 
 /// The bytes of evidence frames held, against ConnectionOptions::evidence_budget_bytes: a frame
-/// costs its bytes and its EvidenceFrame. Charged when a frame is copied into a flow, released
-/// when the flow's frames leave the table in a report; charged again (ConnectionAnalyzer::
-/// keep_for_evidence_file) for the frames kept until the end for --evidence. A ByteBudget
-/// (budget.h) that counts the frames it could not keep.
+/// costs what holds it, its header and its bytes (a tracked connection's KeptFrame::cost(); a
+/// report's EvidenceFrame and its bytes, cost()). Charged when a frame is copied into a flow,
+/// released when the flow's frames leave the table in a report; charged again
+/// (ConnectionAnalyzer::keep_for_evidence_file) for the frames kept until the end for
+/// --evidence. A ByteBudget (budget.h) that counts the frames it could not keep.
 struct EvidenceBudget : ByteBudget {
     using ByteBudget::ByteBudget;
     using ByteBudget::give_back;
@@ -544,10 +546,8 @@ struct EvidenceBudget : ByteBudget {
     [[nodiscard]] static std::size_t cost(const EvidenceFrame& e) noexcept {
         return sizeof(EvidenceFrame) + e.bytes.size();
     }
-    void give_back(const PackedVec<EvidenceFrame>& frames) noexcept {
-        for (const EvidenceFrame& e : frames) {
-            give_back(cost(e));
-        }
+    void give_back(const FrameList& frames) noexcept {
+        frames.for_each([this](const KeptFrame& k) { give_back(k.cost()); });
     }
 };
 

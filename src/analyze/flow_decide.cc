@@ -90,8 +90,8 @@ std::vector<ConnectionReport> ConnectionAnalyzer::Impl::poll(Timestamp when, dou
     return out;
 }
 
-// From the parts' facts to the verdicts (rules.h); the evidence is taken (moved) when f
-// leaves the table next.
+// From the parts' facts to the verdicts (rules.h); the evidence is taken (the flow lets go of it)
+// when f leaves the table next.
 ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
     ConnectionReport r;
     r.client = f.client();
@@ -140,14 +140,12 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
                               .outer_snat = static_cast<bool>(r.outer_snat),
                               .corrupted = !r.corrupted.empty(),
                               .endpoint_refused = r.refused.has_value()});
+    // The report's copies first: a throw leaves the flow's frames and charges as they were.
+    f.evidence.for_each([&r](const KeptFrame& k) { r.evidence.push_back(k.to_evidence_frame()); });
     if (take_evidence) {
         evidence.give_back(f.evidence);  // the table no longer holds them
+        f.evidence.clear();
         state.give_back(std::exchange(f.detail_bytes, 0));
-        r.evidence.assign(std::make_move_iterator(f.evidence.begin()),
-                          std::make_move_iterator(f.evidence.end()));
-        f.evidence = {};
-    } else {
-        r.evidence.assign(f.evidence.begin(), f.evidence.end());
     }
     if (!plugins.empty()) {
         decide_plugins(f, r);  // may add evidence
@@ -172,14 +170,14 @@ void ConnectionAnalyzer::Impl::drop_absorbed(Flow& f) {
     if (into != nullptr) {
         credit_answers(f, *into);
     }
-    for (EvidenceFrame& e : f.evidence) {
+    while (KeptFrame* k = f.evidence.pop_front()) {
         if (into != nullptr && into->evidence.size() < kMaxEvidence) {
-            into->evidence.push_back(std::move(e));
+            into->evidence.push_back(k);
         } else {
-            evidence.give_back(EvidenceBudget::cost(e));
+            evidence.give_back(k->cost());
+            KeptFrame::destroy(k);
         }
     }
-    f.evidence.clear();
     state.give_back(std::exchange(f.detail_bytes, 0));
     forget(f);
     nat.forget(f);
