@@ -336,8 +336,8 @@ struct alignas(64) Flow {
     // A packet of it came at a point not followed (beyond kMaxPoints): `points` is not all of
     // the points that saw it.
     bool unfollowed = false;
-    // Live decisions: a decisive event happened (dirty) at cold->dirty_since; `waiting` when the
-    // event is an unanswered SYN retransmission whose answer may still come.
+    // Live decisions: a decisive event happened (dirty) at FlowCold::dirty_since; `waiting` when
+    // the event is an unanswered SYN retransmission whose answer may still come.
     bool dirty = false;
     bool waiting = false;
     std::uint8_t first_icmp_code = 0;  // kFirstIcmp
@@ -565,7 +565,7 @@ struct Observation {
 
 /// Makes room for one more element in one of f's lists (at most `max`), within the state
 /// budget; false, with f marked incomplete, when the budget is spent (the element is not kept).
-/// Sightings (Flow::plain) take from a smaller share (budget.h): they only confirm where a
+/// Sightings (FlowSide::plain) take from a smaller share (budget.h): they only confirm where a
 /// packet with a bad outer checksum went, and must not crowd out SYN history or RPC state.
 template <class Vec>
 [[nodiscard]] bool room_in(Flow& f, Vec& v, std::size_t max, const Observation& o,
