@@ -24,10 +24,14 @@ void add_rewrite(const SynTx& tx, const Hop& which, ConnectionReport& r) {
 }  // namespace
 
 void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r) {
-    if (f.attempts.empty() || (std::popcount(f.points_c2s) < 2 && !nat.enabled())) {
+    if (std::popcount(f.points_c2s) < 2 && !nat.enabled()) {
         return;
     }
-    const Attempt& a = f.attempts.back();
+    const SynAttempts attempts(f);
+    if (attempts.empty()) {
+        return;
+    }
+    const AttemptView a = attempts.back();
     const bool unanswered = !a.answered && !a.rst && !a.icmp;
     bool learned = false;  // a point only the learned path expected
     for (std::size_t t = 0; t < a.tx.size(); ++t) {
@@ -77,13 +81,15 @@ void describe_hops(const Flow& f, const NatJoin& nat, ConnectionReport& r) {
 }
 
 std::optional<std::uint16_t> delivered_at(const Flow& f, const Candidate& c) noexcept {
-    for (const PlainSighting& p : f.plain) {
+    std::optional<std::uint16_t> at;
+    any_sighting(f, [&](const PlainSighting& p) {
         if (p.ip_id == c.inner_ip_id && p.seq == c.inner_seq && p.point != c.point &&
             seconds_between(c.ts, p.ts) >= 0) {
-            return p.point;
+            at = p.point;
         }
-    }
-    return std::nullopt;
+        return at.has_value();
+    });
+    return at;
 }
 
 }  // namespace vxcheck::analyze

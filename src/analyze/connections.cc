@@ -99,14 +99,14 @@ void ConnectionAnalyzer::Impl::decide_and_drop(Flow& f, bool came_back) {
         return;
     }
     ConnectionReport r = decide(f, kTakeEvidence);
-    const Attempt* a = last_refused(f);
-    const bool refused_run = a != nullptr && refused.nfs_server(r.server);
+    const std::optional<std::uint32_t> refused_isn = last_refused(f);
+    const bool refused_run = refused_isn && refused.nfs_server(r.server);
     const bool revisable =
         came_back && std::any_of(plugins.begin(), plugins.end(),
                                  [&](const ConnectionPlugin* p) { return p->revisable(r); });
     if (!refused_run && !revisable) {
         decided.push_back(std::move(r));
-    } else if (!held.hold(f.order, refused_run ? a->isn : 0, std::move(r), refused_run)) {
+    } else if (!held.hold(f.order, refused_run ? *refused_isn : 0, std::move(r), refused_run)) {
         ++stats.refused_not_held;  // reported now, without its run or a plug-in's revision
         decided.push_back(std::move(r));
     }
@@ -196,9 +196,8 @@ void ConnectionAnalyzer::Impl::on_tcp(const PacketDigest& d, const PacketContext
 
     if (s.tunnelled) {
         on_outer(f, s, o, from_client, options);
-    } else if (f.plain.size() < kMaxPlain && room_in(f, f.plain, kMaxPlain, o, kShareSightings)) {
-        f.plain.push_back(
-            PlainSighting{.ip_id = s.ip_id, .seq = s.t.seq, .point = ctx.point, .ts = o.ts});
+    } else {
+        note_sighting(f, s, o);
     }
     if (nat.observing()) {
         nat.on_ack(f, s, from_client);
@@ -215,11 +214,11 @@ void ConnectionAnalyzer::Impl::on_tcp(const PacketDigest& d, const PacketContext
             nat.on_syn(f, s, o, flows);
         }
     } else if (syn && ack) {
-        if (const Attempt* a = on_syn_ack(f, s, o)) {
-            refused.on_accepted(f.client(), f.server(), a->isn, a->tx.front().ts);
+        if (const std::optional<AttemptStart> a = on_syn_ack(f, s, o)) {
+            refused.on_accepted(f.client(), f.server(), a->isn, a->first_ts);
         }
     } else if (rst && !from_client) {
-        if (const Attempt* a = on_rst(f, s, o); a != nullptr && !a->tx.empty()) {
+        if (const std::optional<AttemptStart> a = on_rst(f, s, o)) {
             on_refused(f, *a, o);
         }
     }
@@ -230,8 +229,8 @@ void ConnectionAnalyzer::Impl::on_tcp(const PacketDigest& d, const PacketContext
 
 // Records a refused attempt; when its run now has what the rule needs, the run's open
 // connections are marked for poll() to decide again (live: their verdict is new).
-void ConnectionAnalyzer::Impl::on_refused(Flow& f, const Attempt& a, const Observation& o) {
-    if (!refused.on_refused(f.client(), f.server(), a.isn, a.tx.front().ts, f.key)) {
+void ConnectionAnalyzer::Impl::on_refused(Flow& f, const AttemptStart& a, const Observation& o) {
+    if (!refused.on_refused(f.client(), f.server(), a.isn, a.first_ts, f.key)) {
         ++stats.refused_not_recorded;
         return;
     }

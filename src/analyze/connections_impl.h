@@ -17,6 +17,7 @@
 #include "flow.h"
 #include "nat_join.h"
 #include "refused.h"
+#include "syn_tracking.h"
 #include "vtep_modes.h"
 #include "vxcheck/analyze/connections.h"
 #include "vxcheck/track/flow_table.h"
@@ -124,7 +125,7 @@ struct ConnectionAnalyzer::Impl {
 
     // Records a refused attempt; when its run now has what the rule needs, the run's open
     // connections are marked for poll() to decide again (live: their verdict is new).
-    void on_refused(Flow& f, const Attempt& a, const Observation& o);
+    void on_refused(Flow& f, const AttemptStart& a, const Observation& o);
 
     void notify_plugins(Flow& f, const Segment& s, const Observation& o, bool from_client);
 

@@ -4,6 +4,74 @@
 
 namespace vxcheck::analyze {
 
+SynTx first_transmission(const Flow& f) noexcept {
+    const bool tunnelled = (f.first_kept & kFirstTunnelled) != 0;
+    SynTx tx;
+    tx.ts = f.first_ts();
+    tx.last_ts = tx.ts;
+    tx.ip_id = f.first_ip_id;
+    if ((f.first_kept & kFirstTsval) != 0) {
+        tx.tsval = f.first_tsval;
+    }
+    tx.points = point_bit(f.first_point);
+    tx.first_point = f.first_point;
+    tx.last_point = f.first_point;
+    tx.syn = f.first_options;
+    tx.frame = f.first_frame;
+    if (!followed(f.first_point)) {
+        tx.unfollowed = true;
+        tx.unfollowed_point = f.first_point;
+    }
+    if (tunnelled) {
+        tx.has_outer = true;
+        tx.first_tunnelled = true;
+        tx.outer_sport = f.first_outer_sport;
+        tx.outer_point = f.first_point;
+        tx.outer_status = f.first_outer_status;
+    }
+    return tx;
+}
+
+void note_sighting(Flow& f, const Segment& s, const Observation& o) {
+    const PlainSighting here{.ip_id = s.ip_id, .seq = s.t.seq, .point = o.ctx.point, .ts = o.ts};
+    if (f.packets == 1 && (!f.side || f.side->plain.empty())) {
+        // The connection's first packet: kept in the record (its SYN, if it is one, keeps the
+        // same sequence number, IP ID and point).
+        f.first_kept |= kFirstSighting;
+        f.first_seq = here.seq;
+        f.first_ip_id = here.ip_id;
+        f.first_point = here.point;
+        return;
+    }
+    if ((f.first_kept & kFirstSighting) != 0) {
+        // The list takes the first and this one: what room_in() would have charged for both.
+        constexpr std::size_t kBoth = 2 * sizeof(PlainSighting);
+        if (!o.state.take_within(kBoth, kShareSightings)) {
+            f.incomplete = true;
+            ++o.detail_dropped;
+            return;
+        }
+        try {
+            make_side(f).plain.reserve(2);
+        } catch (...) {
+            o.state.give_back(kBoth);
+            throw;
+        }
+        f.detail_bytes += static_cast<std::uint32_t>(kBoth);
+        f.side->plain.push_back(PlainSighting{.ip_id = f.first_ip_id,
+                                              .seq = f.first_seq,
+                                              .point = f.first_point,
+                                              .ts = f.first_ts()});
+        f.first_kept &= static_cast<std::uint8_t>(~kFirstSighting);
+        f.side->plain.push_back(here);
+        return;
+    }
+    FlowSide& side = make_side(f);
+    if (side.plain.size() < kMaxPlain && room_in(f, side.plain, kMaxPlain, o, kShareSightings)) {
+        side.plain.push_back(here);
+    }
+}
+
 void mark_dirty(Flow& f, const Observation& o, bool waiting) {
     FlowCold& c = make_cold(f);  // first: a flow marked dirty has its dirty_since
     if (!f.dirty) {
@@ -36,20 +104,14 @@ void keep_evidence(Flow& f, const Observation& o, const EvidenceNote& note) {
         return;
     }
     const RawFrame& fr = o.ctx.packet.frame();
-    const std::size_t cost = sizeof(EvidenceFrame) + fr.data.size();
+    const std::size_t cost = sizeof(KeptFrame) + fr.data.size();
     if (!o.evidence.take(cost)) {
         ++o.evidence.dropped;
         ++f.evidence_not_kept;
         return;
     }
     try {
-        f.evidence.push_back(EvidenceFrame{.point = o.ctx.point,
-                                           .frame = fr.number,
-                                           .ts = fr.ts,
-                                           .link = fr.link,
-                                           .wirelen = fr.wirelen,
-                                           .bytes = {fr.data.begin(), fr.data.end()},
-                                           .note = note});
+        f.evidence.push_back(KeptFrame::make(fr, o.ctx.point, note));
     } catch (...) {
         o.evidence.give_back(cost);
         throw;

@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
+#include "kept_frame.h"
 #include "packed_vec.h"
 #include "vxcheck/analyze/budget.h"
 #include "vxcheck/analyze/connections.h"
@@ -78,7 +80,6 @@ struct Attempt {
     std::uint32_t extra_tx = 0;  // transmissions beyond kMaxTx
     bool answered = false;
     std::uint8_t answered_after = 0;  // transmissions seen when the SYN-ACK came
-    Timestamp answered_ts;
     bool rst = false;
     bool icmp = false;
     std::uint8_t icmp_type = 0;
@@ -219,6 +220,31 @@ struct FlowCold {
     std::uint64_t candidates_total = 0;
 };
 
+// What a connection keeps beyond its record besides its evidence: its SYN attempts and its
+// untunnelled sightings once it has more than the record holds (Flow's "first" fields), and its
+// cold part. Made on the first event that needs one of them. At most one per tracked
+// connection, of a fixed size, freed with it: --max-flows bounds it as it bounds the records,
+// and it is not drawn from the state budget, which the lists it holds draw on.
+struct FlowSide {
+    PackedVec<Attempt> attempts;     // the latest kMaxAttempts ISNs
+    PackedVec<PlainSighting> plain;  // the first kMaxPlain packets seen without a tunnel
+    std::unique_ptr<FlowCold> cold;  // made by make_cold(), read through cold_of()
+};
+
+// Flow::first_kept: what of the connection's first packet the record keeps in place of a list
+// entry. kFirstSyn: its first SYN attempt, with that packet as its one transmission, seen at one
+// point (the kFirst* bits after it are that attempt's); kFirstSighting: its first untunnelled
+// sighting.
+inline constexpr std::uint8_t kFirstSyn = 1U << 0U;
+inline constexpr std::uint8_t kFirstSighting = 1U << 1U;
+inline constexpr std::uint8_t kFirstTsval = 1U << 2U;      // first_tsval is the SYN's TSval
+inline constexpr std::uint8_t kFirstTunnelled = 1U << 3U;  // the SYN came in a tunnel
+inline constexpr std::uint8_t kFirstAnswered = 1U << 4U;   // a SYN-ACK answered it
+inline constexpr std::uint8_t kFirstRst = 1U << 5U;        // a RST refused it
+inline constexpr std::uint8_t kFirstIcmp = 1U << 6U;       // an ICMP error quoted it
+inline constexpr std::uint8_t kFirstSynBits =
+    kFirstSyn | kFirstTsval | kFirstTunnelled | kFirstAnswered | kFirstRst | kFirstIcmp;
+
 // Laid out for the per-packet path: everything a segment of a known connection reads or writes
 // is in the first two cache lines (the key and counters, then sequence and tunnel state), and
 // nothing else is touched unless something happens (a SYN, an answer, a data retransmission, a
@@ -227,10 +253,20 @@ struct FlowCold {
 // adjacent-line prefetcher fetches together, instead of four or five per packet. With plug-ins
 // registered a segment also reads `id`, the first field of line 3, which is prefetched with the
 // others then. Lines 3 and 4 hold what every connection has once (its history, the table's
-// queue links, the lists a SYN or an untunnelled packet starts, each one pointer: PackedVec);
-// the rest is in FlowCold, made on the first event that needs it, and the lists live on the
-// heap, allocated only when a flow has them (the memory a connection costs:
-// tools/bench/README.md).
+// queue links, its evidence list and side part, one pointer each); the rest is in FlowSide,
+// made on the first event that needs it, and the lists live on the heap, allocated only when a
+// flow has them (the memory a connection costs: tools/bench/README.md).
+//
+// Kept in the record: a connection whose first packet is a SYN keeps that attempt in its
+// "first" fields (first_kept, kFirstSyn) instead of a list entry, and one whose first packet
+// came without a tunnel keeps that sighting so (kFirstSighting), so a connection of one SYN
+// allocates nothing but its evidence. The attempt stays there while it has that one
+// transmission seen at one point (its answer, RST or ICMP error are bits here); the next SYN
+// of the connection, or the same one at another point, moves it to FlowSide::attempts first
+// (move_first_syn()), and a second sighting the first sighting to FlowSide::plain: the lists
+// then hold what they would have held, charged as they would have been. Either is kept in the
+// record or in the list, never both. Readers go through SynAttempts and for_each_sighting(),
+// which show the one kept in the record as the lists' first entry.
 struct alignas(64) Flow {
     // --- line 1 ---
     track::FlowKey key;
@@ -252,48 +288,59 @@ struct alignas(64) Flow {
     bool client_known = false;
     bool client_is_lo = false;  // the client is key.lo (else key.hi)
     bool tunnelled = false;
-    // --- line 3: the plug-ins' per-flow state index, then what every flow has once
-    // (line 2 has room to spare: `id` starts line 3 wherever line 2 ends). Lines 3 and 4 are
-    // filled without padding: the 8-byte fields, then the 4-, 2- and 1-byte ones.
+    // The first packet, when the record keeps its SYN attempt or its sighting (first_kept, kFirst*
+    // bits; "Kept in the record" above): its sequence number, IP ID and point; its time is
+    // first_ts(). In line 2's spare bytes, read and written only by SYN tracking and sightings.
+    std::uint8_t first_kept = 0;
+    verify::Status first_outer_status = verify::Status::Ok;  // kFirstTunnelled: the SYN's
+    std::uint8_t first_icmp_type = 0;                        // kFirstIcmp
+    std::uint32_t first_seq = 0;
+    std::uint16_t first_ip_id = 0;
+    std::uint16_t first_point = 0;
+    // --- line 3: the plug-ins' per-flow state index, then what every flow has once. Lines 3
+    // and 4 are filled without padding: the 8-byte fields, then the 4-, 2- and 1-byte ones.
     alignas(64) std::uint32_t id = 0;  // the table's index_of(): plug-ins' state (plugin.h)
     // The first packet's time (first_ts()), in two fields so that no padding follows the
     // nanoseconds.
     std::uint32_t first_nsec = 0;
     std::int64_t first_sec = 0;
     std::uint64_t order = 0;
-    PackedVec<Attempt> attempts;        // the latest kMaxAttempts ISNs
-    PackedVec<PlainSighting> plain;     // the first kMaxPlain packets seen without a tunnel
-    PackedVec<EvidenceFrame> evidence;  // at most kMaxEvidence
-    std::unique_ptr<FlowCold> cold;     // made by make_cold(), read through cold_of()
+    std::uint64_t first_frame = 0;   // kFirstSyn: the SYN's frame
+    FrameList evidence;              // at most kMaxEvidence (kept_frame.h)
+    std::unique_ptr<FlowSide> side;  // made by make_side()
     // The table's queue (flow_table.h), in second-chance order: `packets` when the flow last
     // joined the queue's newest end; a flow with more has been active since (connections.cc).
     Flow* older = nullptr;
     Flow* newer = nullptr;
     std::uint64_t queued_packets = 0;
     // Data retransmissions per direction, counted at the first capture point of that direction
-    // (the same segment seen at another point is not a retransmission). Written only when a
-    // segment is one, so line 2 has room for the 64-bit point masks.
-    std::array<std::uint64_t, 2> retransmissions{};
+    // (the same segment seen at another point is not a retransmission), up to 2^32 - 1.
+    // Written only when a segment is one, so line 2 has room for the 64-bit point masks.
+    std::array<std::uint32_t, 2> retransmissions{};
     // What the lists hold on the heap (attempts and their transmissions, candidates,
     // sightings; not `evidence`), and the flow's NAT-path state (FlowNat): taken from the state
     // budget as they grow, given back when the flow leaves the table. A flow's lists are capped
     // by the constants above, far below 4 GiB.
     std::uint32_t detail_bytes = 0;
     std::uint32_t evidence_not_kept = 0;  // frames beyond kMaxEvidence or the evidence budget
+    std::uint32_t first_tsval = 0;        // kFirstTsval
     // Where each direction's stream starts, as its SYNs show it (plugin.h): kept for the
     // plug-ins, which read it at a connection's first payload instead of noting every SYN.
     // Updated only while plug-ins are registered.
     SynStarts starts;
-    bool live = false;  // in use (the table reuses dead entries)
+    std::uint16_t first_outer_sport = 0;  // kFirstTunnelled
+    SynOptions first_options;             // kFirstSyn: the SYN's MSS and window scale
+    bool live = false;                    // in use (the table reuses dead entries)
     // An allocation failure, or the state budget, cost it detail (ConnectionReport::incomplete).
     bool incomplete = false;
     // A packet of it came at a point not followed (beyond kMaxPoints): `points` is not all of
     // the points that saw it.
     bool unfollowed = false;
-    // Live decisions: a decisive event happened (dirty) at cold->dirty_since; `waiting` when the
-    // event is an unanswered SYN retransmission whose answer may still come.
+    // Live decisions: a decisive event happened (dirty) at FlowCold::dirty_since; `waiting` when
+    // the event is an unanswered SYN retransmission whose answer may still come.
     bool dirty = false;
     bool waiting = false;
+    std::uint8_t first_icmp_code = 0;  // kFirstIcmp
     // The history's letters in order, two to a byte (history_letter()): each of the
     // kMaxHistory letters is recorded at most once (history_seen).
     std::uint8_t history_len = 0;
@@ -309,6 +356,16 @@ struct alignas(64) Flow {
         return Timestamp{.sec = first_sec, .nsec = first_nsec};
     }
 };
+// Lines 1 and 2 keep the per-segment state where it was before the first-packet fields took
+// line 2's spare bytes.
+static_assert(offsetof(Flow, packets) == 40 && offsetof(Flow, last) == 48);
+static_assert(offsetof(Flow, next_seq) == 64 && offsetof(Flow, outer_pair) == 72 &&
+              offsetof(Flow, points) == 80 && offsetof(Flow, points_c2s) == 88 &&
+              offsetof(Flow, vni) == 96 && offsetof(Flow, seq_point) == 100 &&
+              offsetof(Flow, last_sport) == 104 && offsetof(Flow, history_seen) == 108 &&
+              offsetof(Flow, seq_known) == 110 && offsetof(Flow, sport_known) == 112 &&
+              offsetof(Flow, client_known) == 114 && offsetof(Flow, client_is_lo) == 115 &&
+              offsetof(Flow, tunnelled) == 116 && offsetof(Flow, first_kept) == 117);
 static_assert(offsetof(Flow, id) == 128,
               "the per-segment state fits in two cache lines, the "
               "plug-ins' index starts the third");
@@ -322,26 +379,143 @@ static_assert(sizeof(Flow) <= 256, "a connection's record is at most four cache 
     return code >= kHistoryEvents.size() ? static_cast<char>(c - 'a' + 'A') : c;
 }
 
+/// f's side part, made if it has none yet; throws std::bad_alloc.
+inline FlowSide& make_side(Flow& f) {
+    if (!f.side) [[unlikely]] {
+        f.side = std::make_unique<FlowSide>();
+    }
+    return *f.side;
+}
+
+[[nodiscard]] inline bool has_cold(const Flow& f) noexcept {
+    return f.side && f.side->cold;
+}
+
 /// f's cold part, made if it has none yet; throws std::bad_alloc.
 inline FlowCold& make_cold(Flow& f) {
-    if (!f.cold) [[unlikely]] {
-        f.cold = std::make_unique<FlowCold>();
+    FlowSide& side = make_side(f);
+    if (!side.cold) [[unlikely]] {
+        side.cold = std::make_unique<FlowCold>();
         // Without a cold part a direction has had one outer source port at most: last_sport.
         for (std::size_t dir = 0; dir < 2; ++dir) {
             if (f.sport_known[dir]) {
-                f.cold->sports[dir][0] = f.last_sport[dir];
-                f.cold->nsports[dir] = 1;
+                side.cold->sports[dir][0] = f.last_sport[dir];
+                side.cold->nsports[dir] = 1;
             }
         }
     }
-    return *f.cold;
+    return *side.cold;
 }
 
 inline const FlowCold kNoCold{};  // what a flow without a cold part has: nothing
 
 /// f's cold part, or an empty one when f has none.
 [[nodiscard]] inline const FlowCold& cold_of(const Flow& f) noexcept {
-    return f.cold ? *f.cold : kNoCold;
+    return has_cold(f) ? *f.side->cold : kNoCold;
+}
+
+/// The attempts f keeps in its side part (none when it has none).
+[[nodiscard]] inline std::size_t side_attempts(const Flow& f) noexcept {
+    return f.side ? f.side->attempts.size() : 0;
+}
+
+/// Whether f has a SYN attempt (in its record or its side part).
+[[nodiscard]] inline bool has_attempts(const Flow& f) noexcept {
+    return (f.first_kept & kFirstSyn) != 0 || side_attempts(f) != 0;
+}
+
+/// f's first transmission as the record keeps it (kFirstSyn), made whole.
+[[nodiscard]] SynTx first_transmission(const Flow& f) noexcept;
+
+/// One SYN attempt as its readers see it (SynAttempts): an Attempt's facts and transmissions.
+struct AttemptView {
+    std::uint32_t isn = 0;
+    std::span<const SynTx> tx;  // at least one
+    std::uint32_t extra_tx = 0;
+    bool answered = false;
+    std::uint8_t answered_after = 0;
+    bool rst = false;
+    bool icmp = false;
+    std::uint8_t icmp_type = 0;
+    std::uint8_t icmp_code = 0;
+};
+
+/// f's SYN attempts, oldest first: the one kept in the record (kFirstSyn), or those in its side
+/// part. A view: valid while f does not change, and its AttemptViews while it lives (the
+/// record's transmission is made whole in it), so it is neither copied nor moved.
+class SynAttempts {
+  public:
+    explicit SynAttempts(const Flow& f) noexcept
+        : list_(f.side ? &f.side->attempts : nullptr), in_record_((f.first_kept & kFirstSyn) != 0) {
+        if (in_record_) {
+            first_ = first_transmission(f);
+            first_isn_ = f.first_seq;
+            first_bits_ = f.first_kept;
+            first_icmp_ = {f.first_icmp_type, f.first_icmp_code};
+        }
+    }
+    SynAttempts(const SynAttempts&) = delete;
+    SynAttempts& operator=(const SynAttempts&) = delete;
+    SynAttempts(SynAttempts&&) = delete;
+    SynAttempts& operator=(SynAttempts&&) = delete;
+    ~SynAttempts() = default;
+
+    [[nodiscard]] std::size_t size() const noexcept {
+        return in_record_ ? 1 : (list_ != nullptr ? list_->size() : 0);
+    }
+    [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+    [[nodiscard]] AttemptView operator[](std::size_t i) const noexcept {
+        if (in_record_) {
+            const bool answered = (first_bits_ & kFirstAnswered) != 0;
+            return {.isn = first_isn_,
+                    .tx = std::span<const SynTx>(&first_, 1),
+                    .answered = answered,
+                    .answered_after = static_cast<std::uint8_t>(answered ? 1 : 0),
+                    .rst = (first_bits_ & kFirstRst) != 0,
+                    .icmp = (first_bits_ & kFirstIcmp) != 0,
+                    .icmp_type = first_icmp_[0],
+                    .icmp_code = first_icmp_[1]};
+        }
+        const Attempt& a = (*list_)[i];
+        return {.isn = a.isn,
+                .tx = std::span<const SynTx>(a.tx),
+                .extra_tx = a.extra_tx,
+                .answered = a.answered,
+                .answered_after = a.answered_after,
+                .rst = a.rst,
+                .icmp = a.icmp,
+                .icmp_type = a.icmp_type,
+                .icmp_code = a.icmp_code};
+    }
+    [[nodiscard]] AttemptView front() const noexcept { return (*this)[0]; }
+    [[nodiscard]] AttemptView back() const noexcept { return (*this)[size() - 1]; }
+
+  private:
+    const PackedVec<Attempt>* list_;
+    bool in_record_;
+    std::uint8_t first_bits_ = 0;
+    std::array<std::uint8_t, 2> first_icmp_{};
+    std::uint32_t first_isn_ = 0;
+    SynTx first_{};
+};
+
+/// Calls fn(const PlainSighting&) for f's untunnelled sightings, oldest first, until it returns
+/// true; returns whether one did.
+template <class Fn>
+bool any_sighting(const Flow& f, Fn&& fn) {
+    if ((f.first_kept & kFirstSighting) != 0) {
+        const PlainSighting p{
+            .ip_id = f.first_ip_id, .seq = f.first_seq, .point = f.first_point, .ts = f.first_ts()};
+        return fn(p);
+    }
+    if (f.side) {
+        for (const PlainSighting& p : f.side->plain) {
+            if (fn(p)) {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 /// The outer VTEP pair last seen from the client (client, server); zero endpoints when none.
@@ -358,10 +532,11 @@ inline const FlowCold kNoCold{};  // what a flow without a cold part has: nothin
 }
 
 /// The bytes of evidence frames held, against ConnectionOptions::evidence_budget_bytes: a frame
-/// costs its bytes and its EvidenceFrame. Charged when a frame is copied into a flow, released
-/// when the flow's frames leave the table in a report; charged again (ConnectionAnalyzer::
-/// keep_for_evidence_file) for the frames kept until the end for --evidence. A ByteBudget
-/// (budget.h) that counts the frames it could not keep.
+/// costs what holds it, its header and its bytes (a tracked connection's KeptFrame::cost(); a
+/// report's EvidenceFrame and its bytes, cost()). Charged when a frame is copied into a flow,
+/// released when the flow's frames leave the table in a report; charged again
+/// (ConnectionAnalyzer::keep_for_evidence_file) for the frames kept until the end for
+/// --evidence. A ByteBudget (budget.h) that counts the frames it could not keep.
 struct EvidenceBudget : ByteBudget {
     using ByteBudget::ByteBudget;
     using ByteBudget::give_back;
@@ -371,10 +546,8 @@ struct EvidenceBudget : ByteBudget {
     [[nodiscard]] static std::size_t cost(const EvidenceFrame& e) noexcept {
         return sizeof(EvidenceFrame) + e.bytes.size();
     }
-    void give_back(const PackedVec<EvidenceFrame>& frames) noexcept {
-        for (const EvidenceFrame& e : frames) {
-            give_back(cost(e));
-        }
+    void give_back(const FrameList& frames) noexcept {
+        frames.for_each([this](const KeptFrame& k) { give_back(k.cost()); });
     }
 };
 
@@ -392,7 +565,7 @@ struct Observation {
 
 /// Makes room for one more element in one of f's lists (at most `max`), within the state
 /// budget; false, with f marked incomplete, when the budget is spent (the element is not kept).
-/// Sightings (Flow::plain) take from a smaller share (budget.h): they only confirm where a
+/// Sightings (FlowSide::plain) take from a smaller share (budget.h): they only confirm where a
 /// packet with a bad outer checksum went, and must not crowd out SYN history or RPC state.
 template <class Vec>
 [[nodiscard]] bool room_in(Flow& f, Vec& v, std::size_t max, const Observation& o,
@@ -406,6 +579,13 @@ template <class Vec>
     ++o.detail_dropped;
     return false;
 }
+
+/// Records an untunnelled sighting of the observed segment s, the first kMaxPlain, within the
+/// sightings' share of the state budget: the connection's first packet in the record
+/// (kFirstSighting, charged nothing), the others in FlowSide::plain. A second sighting moves
+/// the first into the list with it, charged as the list would have charged both; when the
+/// budget has no room for them, the new one is not kept (counted, f incomplete).
+void note_sighting(Flow& f, const Segment& s, const Observation& o);
 
 /// Marks f as having a decisive event at ts (poll() decides it); `waiting`: the event is an
 /// unanswered SYN retransmission whose answer may still come.
@@ -441,7 +621,9 @@ inline void track_retransmission(Flow& f, const Segment& s, std::uint16_t point,
     }
     const std::uint32_t end = s.t.seq + static_cast<std::uint32_t>(payload);
     if (static_cast<std::int32_t>(end - f.next_seq[dir]) <= 0) {
-        ++f.retransmissions[dir];
+        if (f.retransmissions[dir] != UINT32_MAX) [[likely]] {
+            ++f.retransmissions[dir];
+        }
     } else {
         f.next_seq[dir] = end;
     }

@@ -12,32 +12,6 @@
 
 namespace vxcheck::analyze {
 
-namespace {
-
-// The answer to a joined connection's SYN may have been seen only before NAT: a pre-NAT point
-// that sees both directions (an NFLOG tap in raw OUTPUT and PREROUTING, a pod's veth) sees the
-// SYN-ACK under the tuple as sent, while the points after NAT may see only the client's side.
-// The ISN is the same on both sides of NAT, so the pre-NAT record's answer answers the post-NAT
-// attempt of that ISN.
-void credit_answers(const Flow& pre, Flow& post) noexcept {
-    for (Attempt& a : post.attempts) {
-        if (a.answered || a.rst || a.icmp) {
-            continue;
-        }
-        for (const Attempt& b : pre.attempts) {
-            if (b.isn == a.isn && b.answered) {
-                a.answered = true;
-                a.answered_after =
-                    static_cast<std::uint8_t>(std::min<std::size_t>(a.tx.size(), 255));
-                a.answered_ts = b.answered_ts;
-                break;
-            }
-        }
-    }
-}
-
-}  // namespace
-
 // The dirty list keeps, once each, only the keys of tracked flows still marked: without
 // poll() (analyze) it would grow by a key for every connection ever marked. The next
 // compaction waits until the list has doubled, so each costs O(1) per key listed, and the
@@ -116,8 +90,8 @@ std::vector<ConnectionReport> ConnectionAnalyzer::Impl::poll(Timestamp when, dou
     return out;
 }
 
-// From the parts' facts to the verdicts (rules.h); the evidence is taken (moved) when f
-// leaves the table next.
+// From the parts' facts to the verdicts (rules.h); the evidence is taken (the flow lets go of it)
+// when f leaves the table next.
 ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
     ConnectionReport r;
     r.client = f.client();
@@ -156,8 +130,8 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
     nat.decide(f, r);
     r.one_way_before_nat = !f.seq_known[1] && nat.before_nat_only(f);
     describe_hops(f, nat, r);
-    if (const Attempt* a = last_refused(f)) {
-        r.refused = refused.facts(f.client(), f.server(), a->isn);
+    if (const std::optional<std::uint32_t> isn = last_refused(f)) {
+        r.refused = refused.facts(f.client(), f.server(), *isn);
     }
     r.verdicts = verdicts_of({.dropped = syn.dropped,
                               .rejected = syn.rejected,
@@ -166,14 +140,12 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
                               .outer_snat = static_cast<bool>(r.outer_snat),
                               .corrupted = !r.corrupted.empty(),
                               .endpoint_refused = r.refused.has_value()});
+    // The report's copies first: a throw leaves the flow's frames and charges as they were.
+    f.evidence.for_each([&r](const KeptFrame& k) { r.evidence.push_back(k.to_evidence_frame()); });
     if (take_evidence) {
         evidence.give_back(f.evidence);  // the table no longer holds them
+        f.evidence.clear();
         state.give_back(std::exchange(f.detail_bytes, 0));
-        r.evidence.assign(std::make_move_iterator(f.evidence.begin()),
-                          std::make_move_iterator(f.evidence.end()));
-        f.evidence = {};
-    } else {
-        r.evidence.assign(f.evidence.begin(), f.evidence.end());
     }
     if (!plugins.empty()) {
         decide_plugins(f, r);  // may add evidence
@@ -198,14 +170,14 @@ void ConnectionAnalyzer::Impl::drop_absorbed(Flow& f) {
     if (into != nullptr) {
         credit_answers(f, *into);
     }
-    for (EvidenceFrame& e : f.evidence) {
+    while (KeptFrame* k = f.evidence.pop_front()) {
         if (into != nullptr && into->evidence.size() < kMaxEvidence) {
-            into->evidence.push_back(std::move(e));
+            into->evidence.push_back(k);
         } else {
-            evidence.give_back(EvidenceBudget::cost(e));
+            evidence.give_back(k->cost());
+            KeptFrame::destroy(k);
         }
     }
-    f.evidence.clear();
     state.give_back(std::exchange(f.detail_bytes, 0));
     forget(f);
     nat.forget(f);

@@ -80,10 +80,11 @@ bool same_hop(const PointSeen& a, const PointSeen& b) noexcept {
 // The flow's first SYN sighting, kept in its attempts: `seen` holds it only once a sighting at
 // another hop comes, so a single capture point allocates nothing for the path.
 std::optional<PointSeen> first_sighting(const Flow& f) noexcept {
-    if (f.attempts.empty() || f.attempts.front().tx.empty()) {
+    const SynAttempts attempts(f);
+    if (attempts.empty() || attempts.front().tx.empty()) {
         return std::nullopt;
     }
-    const SynTx& tx = f.attempts.front().tx.front();
+    const SynTx& tx = attempts.front().tx.front();
     if (!followed(tx.first_point)) {
         return std::nullopt;  // a point not followed is no hop
     }
@@ -388,7 +389,7 @@ void NatJoin::add_hop(Flow& f, const PointSeen& here, const Observation& o,
 
 void NatJoin::on_data_join(Flow& f, const Segment& s, const Observation& o,
                            track::FlowTable<Flow>& flows) {
-    if (data_index_.empty() || !followed(o.ctx.point) || !f.attempts.empty()) {
+    if (data_index_.empty() || !followed(o.ctx.point) || has_attempts(f)) {
         return;  // a record with SYNs is joined by them
     }
     const PointSeen here = sighting(s, o);
@@ -420,7 +421,7 @@ void NatJoin::on_data_join(Flow& f, const Segment& s, const Observation& o,
                                      .tunnelled = s.tunnelled,
                                      .before_nat = here.logged_before_nat},
                                flows);
-    if (other != nullptr && other->attempts.empty()) {  // a record with SYNs is joined by them
+    if (other != nullptr && !has_attempts(*other)) {  // a record with SYNs is joined by them
         pair(f, *other, e, here, o, nullptr);
     }
 }

@@ -20,7 +20,7 @@ void note_sport(Flow& f, std::size_t dir, std::uint16_t sport) {
     if (f.sport_known[dir] && f.last_sport[dir] == sport) {
         return;
     }
-    if (!f.sport_known[dir] && !f.cold) {
+    if (!f.sport_known[dir] && !has_cold(f)) {
         f.sport_known[dir] = true;
         f.last_sport[dir] = sport;
         return;
@@ -113,7 +113,7 @@ void decide_nat(const Flow& f, const VtepModes& modes, const ConnectionOptions& 
         r.vni = f.vni;
         std::array<std::vector<std::uint16_t>*, 2> lists{&r.outer_sports, &r.outer_sports_reply};
         for (std::size_t dir = 0; dir < 2; ++dir) {
-            if (f.cold) {
+            if (has_cold(f)) {
                 lists[dir]->assign(cold.sports[dir].begin(),
                                    cold.sports[dir].begin() + cold.nsports[dir]);
                 r.outer_sports_total[dir] = std::uint32_t{cold.nsports[dir]} + cold.sports_cut[dir];

@@ -1,10 +1,10 @@
 #pragma once
 // A vector in one pointer (private to src/analyze): its size and capacity are kept in the heap
 // block, before the elements, so that an empty one costs the flow's record 8 bytes instead of
-// std::vector's 24 and no allocation. Flow keeps its SYN attempts, its sightings and its evidence
-// frames in these. The part of std::vector's interface that the connection analysis uses; the
-// capacity grows only as asked (reserve) or, when a push finds it full, doubles from 1, as
-// std::vector's does.
+// std::vector's 24 and no allocation. Flow keeps its evidence frames in one, and its side part
+// (FlowSide) its SYN attempts and sightings. The part of std::vector's interface that the
+// connection analysis uses; the capacity grows only as asked (reserve) or, when a push finds it
+// full, doubles from 1, as std::vector's does.
 
 #include <algorithm>
 #include <cstddef>

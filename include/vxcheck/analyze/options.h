@@ -24,7 +24,9 @@ struct ConnectionOptions {
     std::size_t evidence_budget_bytes = std::size_t{64} << 20;
     // Bound on the bytes of per-connection detail held beyond each connection's fixed record:
     // the lists of SYN attempts and transmissions, bad outer checksums and sightings, and the
-    // plug-ins' state (the ONC RPC analysis's per-connection state). A list entry beyond it is
+    // plug-ins' state (the ONC RPC analysis's per-connection state); a connection's first SYN
+    // attempt and sighting, kept in its record while it has only one, are not charged (they
+    // are charged when they move into the lists). A list entry beyond it is
     // not kept (ConnectionStats::detail_dropped, the connection marked incomplete); a connection
     // whose RPC state does not fit is not analysed for RPC from then on
     // (ConnectionStats::rpc_connections_dropped).

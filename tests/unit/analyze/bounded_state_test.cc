@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "analyze/kept_frame.h"
 #include "analyze/vtep_modes.h"
 #include "feeder.h"
 #include "packet_builder.h"
@@ -131,16 +132,22 @@ std::size_t frame_cost() {
     return sizeof(analyze::EvidenceFrame) + p.frame(1).data.size();
 }
 
+// What a tracked connection holds of a frame (kept_frame.h): a short header and the bytes.
+std::size_t kept_frame_cost() {
+    const BuiltPacket p = tunnelled_syn(1, 45000).build();
+    return sizeof(analyze::KeptFrame) + p.frame(1).data.size();
+}
+
 TEST(BoundedState, EvidenceFramesBeyondTheBudgetAreCountedNotKept) {
     analyze::ConnectionOptions o;
-    o.evidence_budget_bytes = 3 * frame_cost();
+    o.evidence_budget_bytes = 3 * kept_frame_cost();
     analyze::ConnectionAnalyzer a(o);
     a.add_point("p");
     Feeder feed(a);
     for (std::uint16_t port = 1000; port < 1010; ++port) {
         feed.send(tunnelled_syn(1, port));  // each SYN is a frame of evidence
     }
-    EXPECT_EQ(a.evidence_bytes(), 3 * frame_cost());
+    EXPECT_EQ(a.evidence_bytes(), 3 * kept_frame_cost());
     EXPECT_EQ(a.stats().evidence_frames_dropped, 7U);
     std::size_t frames = 0;
     for (const auto& r : a.finish()) {
