@@ -23,12 +23,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <vector>
+#include <utility>
 
 #include "vxcheck/frame.h"
 #include "vxcheck/prefetch.h"
 #include "vxcheck/track/flow_key.h"
 #include "vxcheck/track/siphash.h"
+#include "zeroed_table.h"
 
 namespace vxcheck::analyze::rpc_state {
 
@@ -75,7 +76,7 @@ class RecentTable {
     /// free slot or in the group's least recently used one (counted in evicted()).
     Value& upsert(const Key& k, bool& inserted) {
         if (groups_.empty()) {
-            groups_.resize(std::min(kFirstGroups, capacity_ / kWays));
+            groups_.assign_zero(std::min(kFirstGroups, capacity_ / kWays));
         }
         const std::uint32_t now = ++clock_;
         Probe p = probe(k);
@@ -168,7 +169,8 @@ class RecentTable {
     // group of the old table splits in two: none overflows). On bad_alloc the entries stay as
     // they were.
     void grow() {
-        std::vector<Group> bigger(groups_.size() * 2);
+        ZeroedTable<Group> bigger;
+        bigger.assign_zero(groups_.size() * 2);
         const std::size_t mask = bigger.size() - 1;
         for (const Group& old : groups_) {
             for (std::size_t i = 0; i < kWays; ++i) {
@@ -185,12 +187,12 @@ class RecentTable {
                 to.slots[j] = old.slots[i];
             }
         }
-        groups_.swap(bigger);
+        groups_ = std::move(bigger);
         last_valid_ = false;  // the cached probe names a group of the old table
     }
 
     std::size_t capacity_;
-    std::vector<Group> groups_;
+    ZeroedTable<Group> groups_;  // calloc's: a large one costs only the pages it uses
     std::size_t size_ = 0;
     std::uint64_t evicted_ = 0;
     std::uint32_t clock_ = 0;
