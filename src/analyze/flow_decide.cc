@@ -260,6 +260,7 @@ const ConnectionStats& ConnectionAnalyzer::stats() const noexcept {
     impl_->reported = impl_->datagram_plugins.with_stats(impl_->stats);
     impl_->reported.vtep_pairs_evicted = impl_->vteps.evicted();
     impl_->reported.evidence_frames_dropped = impl_->evidence.dropped;
+    impl_->reported.alloc_failures += impl_->nat.alloc_failures;
     return impl_->reported;
 }
 

@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <optional>
 
 namespace vxcheck::analyze {
@@ -241,23 +242,21 @@ void NatJoin::enable(const ConnectionOptions& options) {
     window_s_ = options.nat_join_window_s;
     prefix_len_ = options.flannel_prefix_len;
     expect_several_ = options.several_points;
-    index_.assign_zero(std::bit_ceil(std::max<std::size_t>(options.nat_join_entries, 1)));
+    index_.assign_zero(std::bit_ceil(std::max<std::size_t>(options.nat_join_entries, 1)),
+                       kFirstKept);
     paths_.assign_zero(kMaxPaths);
 }
 
 void NatJoin::add_point() {
     ++points_;
     if ((points_ >= 2 || expect_several_) && spots_.empty()) {
-        spots_.assign_zero(kSpots);
-        data_index_.assign_zero(kDataIndex);
+        spots_.assign_zero(kSpots, kFirstKept);
+        data_index_.assign_zero(kDataIndex, kFirstKept);
     }
 }
 
-NatJoin::Entry* NatJoin::slot_of(std::uint32_t isn, std::uint16_t ip_id,
-                                 std::uint32_t tsval) noexcept {
-    std::uint64_t h = (std::uint64_t{isn} << 32 | tsval) ^ (std::uint64_t{ip_id} << 17);
-    h *= 0x9E3779B97F4A7C15ULL;
-    return &index_[static_cast<std::size_t>(h >> 32) & (index_.size() - 1)];
+NatJoin::Entry* NatJoin::slot_of(std::uint32_t isn, std::uint16_t ip_id, std::uint32_t tsval) {
+    return &index_.at(static_cast<std::size_t>(syn_home(isn, ip_id, tsval)) & (index_.size() - 1));
 }
 
 namespace {
@@ -398,10 +397,8 @@ void NatJoin::on_data_join(Flow& f, const Segment& s, const Observation& o,
     if (l != nullptr && (l->kind == NatLink::Kind::Joined || l->kind == NatLink::Kind::Absorbed)) {
         return;
     }
-    std::uint64_t h = (std::uint64_t{s.t.seq} << 32 | s.t.ack) ^ (std::uint64_t{s.ip_id} << 17) ^
-                      (std::uint64_t{s.payload} << 3);
-    h *= 0x9E3779B97F4A7C15ULL;
-    Entry& e = data_index_[static_cast<std::size_t>(h >> 32) & (data_index_.size() - 1)];
+    const std::uint64_t h = data_home(s.t.seq, s.t.ack, s.ip_id, s.payload);
+    Entry& e = data_index_.at(static_cast<std::size_t>(h) & (data_index_.size() - 1));
     const bool same = e.used && e.isn == s.t.seq && e.tsval == s.t.ack && e.ip_id == s.ip_id &&
                       e.payload == s.payload;
     if (same && e.point == o.ctx.point) {
@@ -685,7 +682,14 @@ void NatJoin::observe(const PacketContext& ctx, const PacketDigest& d) noexcept 
         static_cast<std::uint8_t>((o.tunnelled ? kTunnelled : 0) | (nflog ? kBeforeNat : 0));
     const PointSeen here{
         .ts = d.ts, .point = ctx.point, .tunnelled = o.tunnelled, .logged_before_nat = nflog};
-    Spot& s = spots_[static_cast<std::size_t>(o.key >> 40) & (spots_.size() - 1)];
+    Spot* slot = nullptr;
+    try {
+        slot = &spots_.at(static_cast<std::size_t>(o.key >> 40) & (spots_.size() - 1));
+    } catch (const std::bad_alloc&) {
+        ++alloc_failures;
+        return;
+    }
+    Spot& s = *slot;
     const bool same = s.key == o.key && (s.points & point_bit(ctx.point)) == 0 &&
                       std::fabs(seconds_between(s.first_ts, d.ts)) <= window_s_;
     if (!same) {  // a new packet (or this one again at the same point): its first sighting

@@ -73,9 +73,11 @@ class NatJoin {
     [[nodiscard]] bool several_points() const noexcept { return points_ >= 2; }
     [[nodiscard]] bool observing() const noexcept { return !spots_.empty(); }
 
-    /// Any packet at any point (per packet: noexcept, allocation-free, a fixed table): the same
-    /// innermost IPv4 packet at two points within the join window orders them on the path to its
-    /// destination's subnet, and the point is marked on that subnet's path.
+    /// Any packet at any point (per packet: a fixed table, which allocates only while the slots
+    /// it keeps grow, zeroed_table.h): the same innermost IPv4 packet at two points within the
+    /// join window orders them on the path to its destination's subnet, and the point is marked
+    /// on that subnet's path. When the table must grow and cannot, the
+    /// packet's sighting is then not kept (counted in alloc_failures).
     void observe(const PacketContext& ctx, const PacketDigest& d) noexcept;
 
     /// A SYN from the client of f at o.ctx.point: records the point's first sighting, learns the
@@ -151,6 +153,8 @@ class NatJoin {
     /// Counters: joins made, and identities matched but not joined (clock skew, wrong order).
     std::uint64_t joins = 0;
     std::uint64_t refused = 0;
+    /// Packets observe() could not keep a sighting of (its table could not grow).
+    std::uint64_t alloc_failures = 0;
 
   private:
     struct Entry {
@@ -188,8 +192,43 @@ class NatJoin {
     static constexpr std::uint8_t kTunnelled = 1;
     static constexpr std::uint8_t kBeforeNat = 2;
     static constexpr std::size_t kSpots = 8192;
+    // Slots each table keeps at first (GrowingDirectTable).
+    static constexpr std::size_t kFirstKept = 64;
 
-    Entry* slot_of(std::uint32_t isn, std::uint16_t ip_id, std::uint32_t tsval) noexcept;
+    // Where the tables put an entry (the hash of its identity; the table takes the bits it
+    // needs), and whether a slot holds one (GrowingDirectTable's traits).
+    [[nodiscard]] static std::uint64_t syn_home(std::uint32_t isn, std::uint16_t ip_id,
+                                                std::uint32_t tsval) noexcept {
+        const std::uint64_t h = (std::uint64_t{isn} << 32 | tsval) ^ (std::uint64_t{ip_id} << 17);
+        return (h * 0x9E3779B97F4A7C15ULL) >> 32;
+    }
+    [[nodiscard]] static std::uint64_t data_home(std::uint32_t seq, std::uint32_t ack,
+                                                 std::uint16_t ip_id,
+                                                 std::uint32_t payload) noexcept {
+        const std::uint64_t h = (std::uint64_t{seq} << 32 | ack) ^ (std::uint64_t{ip_id} << 17) ^
+                                (std::uint64_t{payload} << 3);
+        return (h * 0x9E3779B97F4A7C15ULL) >> 32;
+    }
+    struct SynSlots {
+        static bool occupied(const Entry& e) noexcept { return e.used; }
+        static std::size_t home(const Entry& e) noexcept {
+            return static_cast<std::size_t>(syn_home(e.isn, e.ip_id, e.tsval));
+        }
+    };
+    struct DataSlots {
+        static bool occupied(const Entry& e) noexcept { return e.used; }
+        static std::size_t home(const Entry& e) noexcept {
+            return static_cast<std::size_t>(data_home(e.isn, e.tsval, e.ip_id, e.payload));
+        }
+    };
+    struct SpotSlots {
+        static bool occupied(const Spot& s) noexcept { return s.points != 0; }
+        static std::size_t home(const Spot& s) noexcept {
+            return static_cast<std::size_t>(s.key >> 40);
+        }
+    };
+
+    Entry* slot_of(std::uint32_t isn, std::uint16_t ip_id, std::uint32_t tsval);
     void pair(Flow& f, Flow& other, const Entry& e, const PointSeen& here, const Observation& o,
               const SynOptions* syn);
     void add_hop(Flow& f, const PointSeen& here, const Observation& o,
@@ -223,14 +262,15 @@ class NatJoin {
     enum class Judged : std::uint8_t { Complete, Lost, Pending };
     Judged judge(const Flow& f, const FlowData& d, DataTx& t) const noexcept;
 
-    // The tables are ZeroedTables: taken at once, they cost only the pages their entries use.
-    ZeroedTable<Entry> index_;
+    // The direct-mapped tables keep only the slots their entries need (zeroed_table.h); paths_
+    // is taken at once, costing only the pages its entries use.
+    GrowingDirectTable<Entry, SynSlots> index_;
     // Data segments of records without SYNs, by sequence and acknowledgment numbers, IP ID and
     // length (isn, tsval, ip_id, payload): made with spots_, when several points are analysed.
-    ZeroedTable<Entry> data_index_;
+    GrowingDirectTable<Entry, DataSlots> data_index_;
     static constexpr std::size_t kDataIndex = 1024;
     ZeroedTable<Path> paths_;
-    ZeroedTable<Spot> spots_;    // observe()'s table: made when observing() starts
+    GrowingDirectTable<Spot, SpotSlots> spots_;  // observe()'s table: made when observing() starts
     std::size_t last_path_ = 0;  // observe()'s cache: the path of the last subnet looked up
     std::uint32_t points_ = 0;
     bool expect_several_ = false;  // ConnectionOptions::several_points

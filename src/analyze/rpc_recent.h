@@ -8,18 +8,28 @@
 // - The table never grows past its capacity. A new key in a full group takes the slot used least
 //   recently (in the order of use, which is capture order), and that eviction is counted: the
 //   rules then miss only facts older than everything else in the group, never the newest ones.
-// - Storage is allocated at the first insert (std::bad_alloc may escape it), never again.
+// - Storage is allocated at the first insert, a few groups, and grows with use up to the
+//   capacity (std::bad_alloc may escape an insert that grows it): a new key in a full group of a
+//   table below its capacity doubles the groups instead of evicting. A key's group is the low
+//   bits of its hash, so each group of the smaller table holds exactly the keys of the groups of
+//   the full-size table that share those bits; a table that never evicted holds every key, as
+//   the full-size one would (a group of that one is full only after its group here was), and one
+//   at its capacity is that table. What the table finds and forgets is the same as if it had
+//   been taken whole at the start; an analysis with few calls (a short capture, a fuzz input)
+//   does not allocate and zero the whole of it.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <vector>
+#include <utility>
 
 #include "vxcheck/frame.h"
 #include "vxcheck/prefetch.h"
 #include "vxcheck/track/flow_key.h"
 #include "vxcheck/track/siphash.h"
+#include "zeroed_table.h"
 
 namespace vxcheck::analyze::rpc_state {
 
@@ -41,6 +51,8 @@ template <typename Key, typename Value>
 class RecentTable {
   public:
     static constexpr std::size_t kWays = 8;
+    /// Groups taken at the first insert (fewer when the capacity is smaller).
+    static constexpr std::size_t kFirstGroups = 16;
 
     /// `capacity`: entries at most, a power of two and a multiple of kWays.
     explicit RecentTable(std::size_t capacity) noexcept : capacity_(capacity) {}
@@ -64,31 +76,40 @@ class RecentTable {
     /// free slot or in the group's least recently used one (counted in evicted()).
     Value& upsert(const Key& k, bool& inserted) {
         if (groups_.empty()) {
-            groups_.resize(capacity_ / kWays);
+            groups_.assign_zero(std::min(kFirstGroups, capacity_ / kWays));
         }
-        const Probe p = probe(k);
-        Group& g = groups_[p.group];
         const std::uint32_t now = ++clock_;
+        Probe p = probe(k);
         std::size_t victim = 0;
-        std::uint32_t oldest = 0;  // age of the victim (now - used); free slots come first
         bool free = false;
-        for (std::size_t i = 0; i < kWays; ++i) {
-            if (g.tags[i] == p.tag && g.slots[i].key == k) {
-                g.used[i] = now;
-                inserted = false;
-                return g.slots[i].value;
+        while (true) {
+            Group& g = groups_[p.group];
+            std::uint32_t oldest = 0;  // age of the victim (now - used); free slots come first
+            for (std::size_t i = 0; i < kWays; ++i) {
+                if (g.tags[i] == p.tag && g.slots[i].key == k) {
+                    g.used[i] = now;
+                    inserted = false;
+                    return g.slots[i].value;
+                }
+                if (free) {
+                    continue;
+                }
+                if (g.tags[i] == 0) {
+                    victim = i;
+                    free = true;
+                } else if (const std::uint32_t age = now - g.used[i]; age > oldest) {
+                    victim = i;
+                    oldest = age;
+                }
             }
-            if (free) {
-                continue;
+            if (free || groups_.size() == capacity_ / kWays) {
+                break;
             }
-            if (g.tags[i] == 0) {
-                victim = i;
-                free = true;
-            } else if (const std::uint32_t age = now - g.used[i]; age > oldest) {
-                victim = i;
-                oldest = age;
-            }
+            grow();  // a new key, its group full: no eviction below the capacity
+            p = probe(k);
+            victim = 0;
         }
+        Group& g = groups_[p.group];
         if (free) {
             ++size_;
         } else {
@@ -137,15 +158,41 @@ class RecentTable {
         if (!(last_valid_ && last_key_ == k)) {
             const std::uint64_t h = hash_of(k);
             last_key_ = k;
-            last_probe_ = {.group = static_cast<std::size_t>(h) & (capacity_ / kWays - 1),
+            last_probe_ = {.group = static_cast<std::size_t>(h) & (groups_.size() - 1),
                            .tag = static_cast<std::uint32_t>(h >> 32) | 1U};
             last_valid_ = true;
         }
         return last_probe_;
     }
 
+    // Twice the groups, every entry moved to its group there with its tag and time of use (a
+    // group of the old table splits in two: none overflows). On bad_alloc the entries stay as
+    // they were.
+    void grow() {
+        ZeroedTable<Group> bigger;
+        bigger.assign_zero(groups_.size() * 2);
+        const std::size_t mask = bigger.size() - 1;
+        for (const Group& old : groups_) {
+            for (std::size_t i = 0; i < kWays; ++i) {
+                if (old.tags[i] == 0) {
+                    continue;
+                }
+                Group& to = bigger[static_cast<std::size_t>(hash_of(old.slots[i].key)) & mask];
+                std::size_t j = 0;
+                while (to.tags[j] != 0) {
+                    ++j;
+                }
+                to.tags[j] = old.tags[i];
+                to.used[j] = old.used[i];
+                to.slots[j] = old.slots[i];
+            }
+        }
+        groups_ = std::move(bigger);
+        last_valid_ = false;  // the cached probe names a group of the old table
+    }
+
     std::size_t capacity_;
-    std::vector<Group> groups_;
+    ZeroedTable<Group> groups_;  // calloc's: a large one costs only the pages it uses
     std::size_t size_ = 0;
     std::uint64_t evicted_ = 0;
     std::uint32_t clock_ = 0;

@@ -98,12 +98,15 @@ bool PcapFileSource::claim(std::size_t frames, Extent& extent) noexcept {
     // less what is carried already: the records that do not fit in an extent's frames are
     // carried, copied, into the next one's. At least `frames` bare record headers' worth
     // (something new to walk, so that a large carried record gets whole), at most
-    // kBlockBytes.
+    // kBlockBytes; and no more than the file had left at opening (the last extent: its storage
+    // is then the size of what it holds, and a file written since is libpcap's to read on).
     const std::size_t avg = average_record_.load(std::memory_order_relaxed);
     const std::size_t carried = carried_bytes_.load(std::memory_order_relaxed);
     const std::size_t least = std::min(frames * kPcapRecordHeaderLen, kBlockBytes);
     const std::size_t fit = std::clamp(frames * avg / 8 * 7, least, kBlockBytes);
-    const std::size_t want = carried + least >= fit ? least : fit - carried;
+    const std::uint64_t left = size_ > next_claim_ ? size_ - next_claim_ : 0;
+    const std::size_t want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(carried + least >= fit ? least : fit - carried, left));
     extent.offset = next_claim_;
     extent.length = want;
     extent.last = next_claim_ + want >= size_;
@@ -202,6 +205,9 @@ void PcapFileSource::read_run(std::span<Read* const> reads, std::span<iovec> iov
 // the rest (it needs no more memory than a record).
 std::size_t PcapFileSource::next_extent_noexcept() noexcept {
     try {
+        if (frames_.empty()) {
+            frames_.resize(kBlockFrames);  // at the first extent: a file read otherwise needs none
+        }
         Extent e;
         if (!claim(frames_.size(), e)) {
             hand_over_to_libpcap();

@@ -149,15 +149,20 @@ std::FILE* PcapFileSource::open_raw(const std::string& path, bool& regular) {
 }
 
 PcapFileSource::PcapFileSource(const std::string& path, const FileOptions& options)
-    : max_frames_(options.max_frames), frames_(kBlockFrames) {
+    : max_frames_(options.max_frames) {
     bool regular = false;
     std::FILE* f = open_raw(path, regular);
     const std::string name = path == "-" ? "<stdin>" : path;
     // Page-aligned (stdio refills it from offsets that are multiples of its size), for the
     // kernel's copy: see ExtentBuffer. new char[] puts it 16 bytes into a page, where that
-    // copy is slowest.
-    std::setvbuf(f, reinterpret_cast<char*>(buffer_.place(0, kReadBufferSize)), _IOFBF,
-                 kReadBufferSize);
+    // copy is slowest. A regular file smaller than kReadBufferSize needs no more than its
+    // pages: stdio reads it whole either way.
+    const std::size_t stdio_bytes =
+        regular ? static_cast<std::size_t>(std::min<std::uint64_t>(
+                      kReadBufferSize, (size_ + ExtentBuffer::kPage - 1) / ExtentBuffer::kPage *
+                                           ExtentBuffer::kPage))
+                : kReadBufferSize;
+    std::setvbuf(f, reinterpret_cast<char*>(buffer_.place(0, stdio_bytes)), _IOFBF, stdio_bytes);
     file_ = f;
     std::FILE* pcap_input = f;
     if (starts_gzip(f)) {

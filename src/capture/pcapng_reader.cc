@@ -69,7 +69,8 @@ LinkType link_of_linktype(std::uint32_t linktype) noexcept {
 
 PcapngReader::PcapngReader(std::FILE* in, std::span<const std::uint8_t> head)
     : in_(in), head_(head.begin(), head.end()) {
-    block_.resize(std::size_t{64} << 10);
+    block_room_ = std::size_t{64} << 10;
+    block_ = std::make_unique_for_overwrite<std::uint8_t[]>(block_room_);
 }
 
 bool PcapngReader::fail(const std::string& what) noexcept {
@@ -79,13 +80,13 @@ bool PcapngReader::fail(const std::string& what) noexcept {
 
 std::uint16_t PcapngReader::u16(std::size_t at) const noexcept {
     std::uint16_t v;
-    std::memcpy(&v, block_.data() + at, sizeof v);
+    std::memcpy(&v, block_.get() + at, sizeof v);
     return swap_ ? __builtin_bswap16(v) : v;
 }
 
 std::uint32_t PcapngReader::u32(std::size_t at) const noexcept {
     std::uint32_t v;
-    std::memcpy(&v, block_.data() + at, sizeof v);
+    std::memcpy(&v, block_.get() + at, sizeof v);
     return swap_ ? __builtin_bswap32(v) : v;
 }
 
@@ -102,7 +103,7 @@ bool PcapngReader::read_exact(std::uint8_t* to, std::size_t n, std::size_t& got)
 PcapngReader::Got PcapngReader::read_block() noexcept {
     block_at_ = offset_;
     std::size_t got = 0;
-    if (!read_exact(block_.data(), kBlockHeader, got)) {
+    if (!read_exact(block_.get(), kBlockHeader, got)) {
         if (got == 0 && std::ferror(in_) == 0) {
             return Got::End;
         }
@@ -111,18 +112,18 @@ PcapngReader::Got PcapngReader::read_block() noexcept {
         return Got::Error;
     }
     std::uint32_t raw;
-    std::memcpy(&raw, block_.data(), sizeof raw);
+    std::memcpy(&raw, block_.get(), sizeof raw);
     std::size_t have = kBlockHeader;
     if (raw ==
         pcapng::kSectionHeader) {  // the same in both byte orders; the magic after it says which
         type_ = pcapng::kSectionHeader;
-        if (!read_exact(block_.data() + have, 4, got)) {
+        if (!read_exact(block_.get() + have, 4, got)) {
             fail("cut short before its byte-order magic");
             return Got::Error;
         }
         have += 4;
         std::uint32_t bom;
-        std::memcpy(&bom, block_.data() + kBlockHeader, sizeof bom);
+        std::memcpy(&bom, block_.get() + kBlockHeader, sizeof bom);
         if (bom != pcapng::kByteOrderMagic && bom != __builtin_bswap32(pcapng::kByteOrderMagic)) {
             fail("bad byte-order magic");
             return Got::Error;
@@ -139,10 +140,14 @@ PcapngReader::Got PcapngReader::read_block() noexcept {
         fail("block length " + std::to_string(len));
         return Got::Error;
     }
-    if (block_.size() < len) {
-        block_.resize(len);
+    if (block_room_ < len) {  // the bytes read so far move along
+        const std::size_t room = std::max<std::size_t>(len, 2 * block_room_);
+        auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(room);
+        std::memcpy(bigger.get(), block_.get(), have);
+        block_ = std::move(bigger);
+        block_room_ = room;
     }
-    if (!read_exact(block_.data() + have, len - have, got)) {
+    if (!read_exact(block_.get() + have, len - have, got)) {
         fail("cut short (" + std::to_string(have + got) + " of " + std::to_string(len) + " bytes)");
         return Got::Error;
     }
@@ -189,7 +194,7 @@ bool PcapngReader::interface_description() noexcept {
             return fail("option " + std::to_string(code) + " runs past the block");
         }
         if (code == pcapng::kIfName) {
-            itf.name.assign(reinterpret_cast<const char*>(block_.data() + value), olen);
+            itf.name.assign(reinterpret_cast<const char*>(block_.get() + value), olen);
             itf.name.erase(std::find(itf.name.begin(), itf.name.end(), '\0'), itf.name.end());
         } else if (code == pcapng::kIfTsresol && olen >= 1) {
             const std::uint8_t r = block_[value];
@@ -274,7 +279,7 @@ bool PcapngReader::packet(RawFrame& frame) noexcept {
     frame.link = itf->link;
     frame.number = ++count_;
     frame.interface = global;
-    frame.data = Bytes{block_.data() + data_at, caplen};
+    frame.data = Bytes{block_.get() + data_at, caplen};
     frame.csum_not_ready = false;
     return true;
 }

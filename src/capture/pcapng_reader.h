@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -73,7 +74,11 @@ class PcapngReader {
     std::FILE* in_;
     std::vector<std::uint8_t> head_;  // bytes taken before us, given first
     std::size_t head_used_ = 0;
-    std::vector<std::uint8_t> block_;  // the current block, whole
+    // The current block, whole, in block_room_ bytes not zeroed first: a block claims its
+    // length before its bytes arrive, and a file cut short (or a fuzz input) may claim far more
+    // than it has. Every byte read from is one read_block() read.
+    std::unique_ptr<std::uint8_t[]> block_;
+    std::size_t block_room_ = 0;
     std::uint32_t type_ = 0;
     std::uint64_t block_at_ = 0;  // file offset of the current block
     std::uint64_t offset_ = 0;    // file offset of the next byte

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "analyze/rpc_state.h"
 
@@ -123,6 +125,84 @@ TEST(RpcRecentTable, ManyGroupsHoldTheirCapacity) {
     }
     EXPECT_EQ(found + t.evicted(), 512U);
     EXPECT_EQ(t.size(), found);
+}
+
+// The table starts with a few groups and grows with use; it must find and forget what a table
+// taken whole at the start would. The reference here is that table: kWays slots per group of
+// capacity / kWays, a key's group the low bits of its hash, a new key in a full group taking the
+// least recently used slot. Keys are drawn from a range a little larger than the capacity, with
+// repeats, so the table grows to its capacity and then evicts.
+TEST(RpcRecentTable, GrowsWithUseAndKeepsWhatAFullSizeTableKeeps) {
+    constexpr std::size_t kCapacity = 1024;
+    constexpr std::size_t kWays = rpc_state::RecentTable<Key, std::uint32_t>::kWays;
+    constexpr std::size_t kGroups = kCapacity / kWays;
+    struct RefSlot {
+        Key key{};
+        std::uint32_t value = 0;
+        std::uint64_t used = 0;
+    };
+    std::vector<std::vector<RefSlot>> ref(kGroups);
+    std::uint64_t ref_evicted = 0;
+    std::uint64_t now = 0;
+    const auto ref_find = [&](const Key& k) -> RefSlot* {
+        for (RefSlot& s : ref[rpc_state::hash_of(k) & (kGroups - 1)]) {
+            if (s.key == k) {
+                return &s;
+            }
+        }
+        return nullptr;
+    };
+    const auto key_of = [](std::uint32_t i) {
+        return Key{0, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
+                   static_cast<std::uint8_t>(i)};
+    };
+
+    rpc_state::RecentTable<Key, std::uint32_t> t(kCapacity);
+    std::uint32_t x = 12345;  // a fixed linear congruential sequence of keys
+    constexpr std::uint32_t kKeys = kCapacity * 5 / 4;
+    for (std::uint32_t step = 0; step < 8 * kCapacity; ++step) {
+        x = x * 1664525U + 1013904223U;
+        const Key k = key_of((x >> 8) % kKeys);
+        ++now;
+        bool inserted = false;
+        std::uint32_t& v = t.upsert(k, inserted);
+        RefSlot* r = ref_find(k);
+        ASSERT_EQ(inserted, r == nullptr) << "step " << step;
+        if (r == nullptr) {
+            auto& g = ref[rpc_state::hash_of(k) & (kGroups - 1)];
+            if (g.size() < kWays) {
+                g.push_back({});
+                r = &g.back();
+            } else {
+                r = &*std::min_element(g.begin(), g.end(), [](const RefSlot& a, const RefSlot& b) {
+                    return a.used < b.used;
+                });
+                ++ref_evicted;
+            }
+            *r = RefSlot{.key = k, .value = step, .used = now};
+            v = step;
+        } else {
+            ASSERT_EQ(v, r->value) << "step " << step;
+            r->used = now;
+        }
+        ASSERT_EQ(t.evicted(), ref_evicted) << "step " << step;
+        if (step % 256 == 0 || step + 1 == 8 * kCapacity) {  // every key, now and then
+            for (std::uint32_t i = 0; i < kKeys; ++i) {
+                const std::uint32_t* found = t.find(key_of(i));
+                const RefSlot* want = ref_find(key_of(i));
+                ASSERT_EQ(found != nullptr, want != nullptr) << "key " << i << ", step " << step;
+                if (found != nullptr) {
+                    EXPECT_EQ(*found, want->value);
+                }
+            }
+        }
+    }
+    std::size_t held = 0;
+    for (const auto& g : ref) {
+        held += g.size();
+    }
+    EXPECT_EQ(t.size(), held);
+    EXPECT_GT(ref_evicted, 0U) << "the keys must outgrow the table for the test to mean much";
 }
 
 track::Endpoint v4(std::uint8_t last, std::uint16_t port) {
