@@ -148,20 +148,32 @@ TEST(FirstSyn, ANewIsnMovesTheFirstAttempt) {
 }
 
 // What the record held of the attempt's answer moves with it: a SYN sent again after the
-// answer leaves the attempt answered (not dropped), after its first transmission.
+// answer leaves the attempt answered (not dropped), after its first transmission. A copy of the
+// answered SYN (same IP ID, no TSval) delays nothing; a retransmission (another IP ID) says the
+// answer never reached the client, so the connect waited for the second SYN (syn_tracking.cc,
+// waited_for()): both read the answer's place in the moved attempt.
 TEST(FirstSyn, AMovedAttemptKeepsItsAnswer) {
-    analyze::ConnectionAnalyzer a({});
-    a.add_point("p");
-    Feeder feed(a);
-    feed.send(syn(true, 40000, 1));
-    feed.send(reply(true, tf::kSyn | tf::kAck, kIsn + 1));
-    feed.send(syn(true, 40000, 2));
-    EXPECT_EQ(a.state_bytes(), kAttempt + 2 * kTx);
-    const auto r = only(a);
-    EXPECT_EQ(r.syns, 2U);
-    EXPECT_EQ(r.outcome, Outcome::Established);
-    EXPECT_FALSE(r.delay_s);  // answered after one transmission
-    EXPECT_EQ(r.verdicts, std::vector<analyze::Verdict>{analyze::Verdict::Clean});
+    for (const bool copy : {true, false}) {
+        SCOPED_TRACE(copy ? "a copy" : "a retransmission");
+        analyze::ConnectionAnalyzer a({});
+        a.add_point("p");
+        Feeder feed(a);
+        feed.send_at(syn(true, 40000, 1), 0);
+        feed.send_at(reply(true, tf::kSyn | tf::kAck, kIsn + 1), 0.001);
+        feed.send_at(syn(true, 40000, copy ? 1 : 2), 1.0);
+        EXPECT_EQ(a.state_bytes(), kAttempt + 2 * kTx);
+        const auto r = only(a);
+        EXPECT_EQ(r.syns, 2U);
+        EXPECT_EQ(r.outcome, Outcome::Established);
+        if (copy) {
+            EXPECT_FALSE(r.delay_s);  // answered after one transmission
+            EXPECT_EQ(r.verdicts, std::vector<analyze::Verdict>{analyze::Verdict::Clean});
+        } else {
+            ASSERT_TRUE(r.delay_s);
+            EXPECT_DOUBLE_EQ(*r.delay_s, 1.0);
+            EXPECT_EQ(r.verdicts, std::vector<analyze::Verdict>{analyze::Verdict::DelayedConnect});
+        }
+    }
 }
 
 // An answer, a RST or an ICMP error is a bit in the record: nothing moves.
