@@ -228,7 +228,7 @@ TEST(RecordStream, OutOfOrderSegmentIsHeldAndReleasedWhenTheGapFills) {
     f.push(stream, r, r);      // then the second
     EXPECT_TRUE(f.sink.got.empty());
     EXPECT_EQ(f.stream.memory_bytes(), kMaxHeldBytes);  // the window, taken on first need
-    f.push(stream, 0, r);  // the gap fills
+    f.push(stream, 0, r);                               // the gap fills
     ASSERT_EQ(f.sink.got.size(), 3U);
     EXPECT_EQ(f.sink.got[0].bytes, call(1));
     EXPECT_EQ(f.sink.got[1].bytes, call(2));
