@@ -28,23 +28,24 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start() {
     local name=$1 seconds=$2
     shift 2
-    (timeout 10 "$bin" capture --status-interval 0 --duration "$seconds" "$@" -w - 2>"$tmp/$name.err" |
+    (timeout $((seconds + 5)) "$bin" capture --status-interval 0 --duration "$seconds" "$@" -w - 2>"$tmp/$name.err" |
         tshark -r - -T fields -e frame.protocols -e sll.ifindex -e tcp.flags.syn \
             >"$tmp/$name.tshark" 2>/dev/null) &
-    for _ in $(seq 100); do
+    for _ in $(seq 160); do  # 8 s: a sanitizer build on a loaded machine starts slowly
         grep -q "capturing on" "$tmp/$name.err" 2>/dev/null && return
         sleep 0.05
     done
     fail "$name: the capture did not start: $(cat "$tmp/$name.err")"
 }
 
-# The three captures run at once (each tshark takes a while to start).
+# The three captures run at once (each tshark takes a while to start). Each ends at its -c
+# count; --duration bounds it when frames go missing.
 p_any=$(free_port)
 p_syn=$(free_port)
 p_lo=$(free_port)
-start any 5 -i any -c 10 --json -f "udp port $p_any"
-start syn 5 -i any -c 2 --port "$p_syn" --json -f "tcp[tcpflags] & tcp-syn != 0 and tcp port $p_syn"
-start lo 5 -i lo -c 3 -f "udp port $p_lo"
+start any 8 -i any -c 10 --json -f "udp port $p_any"
+start syn 8 -i any -c 2 --port "$p_syn" --json -f "tcp[tcpflags] & tcp-syn != 0 and tcp port $p_syn"
+start lo 8 -i lo -c 3 -f "udp port $p_lo"
 python3 -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
