@@ -34,6 +34,14 @@ bool by_time(const PointSeen& a, const PointSeen& b) noexcept {
     return !a.tunnelled && b.tunnelled;
 }
 
+// Whether two sightings of one packet can be ordered: a sighting before NAT only against those of
+// its own kind (the inner packet, or the outer one). Its timestamp says nothing of its place among
+// the other kind's (NFLOG stamps a locally sent packet when the reader gets it, which may be after
+// the packet reached the other node).
+bool comparable(const PointSeen& a, const PointSeen& b) noexcept {
+    return !((before_nat(a) || before_nat(b)) && a.tunnelled != b.tunnelled);
+}
+
 // Of two sightings of one packet, the one earlier on its path: a sighting before NAT comes
 // before the other sightings of its kind (the inner packet, or the outer one)
 // whatever the timestamps say (nat_join.h); otherwise by_time().
@@ -540,17 +548,14 @@ NatJoin::Path* NatJoin::path_for(const track::Endpoint& subnet) noexcept {
     return free;
 }
 
-// Two sightings of one packet at two points: the earlier on its path comes first. A sighting
-// before NAT is ordered only against sightings of its own kind (before() puts it first among
-// the tunnelled or the untunnelled ones): its timestamp says nothing of its place among the
-// other kind's (NFLOG stamps a locally sent packet when the reader gets it, which may be after
-// the packet reached the other node).
+// Two sightings of one packet at two points: the earlier on its path comes first, when they
+// are comparable() (before() puts a sighting before NAT first among its own kind).
 void NatJoin::order(Path& path, const PointSeen& a, const PointSeen& b, bool read_order) noexcept {
     if (a.point == b.point || a.point >= kMaxPoints || b.point >= kMaxPoints) {
         return;
     }
     path.carried |= point_bit(a.point) | point_bit(b.point);
-    if ((before_nat(a) || before_nat(b)) && a.tunnelled != b.tunnelled) {
+    if (!comparable(a, b)) {
         return;
     }
     // At equal times (a microsecond clock, two points a few microseconds apart) the tunnel says
@@ -714,7 +719,13 @@ void NatJoin::observe(const PacketContext& ctx, const PacketDigest& d) noexcept 
     order(*path, first, here, true);
     order(*path, last, here, true);
     s.points |= point_bit(ctx.point);
-    if (before(last, here) || last.ts == here.ts) {
+    // The latest sighting is the one the next is ordered against. One that cannot be ordered
+    // against it (a sighting before NAT of the other kind, whose time says nothing) never takes
+    // its place: the next point would then be ordered against neither and its order to `last`
+    // lost. A sighting with a meaningful time takes the place of one that has none.
+    const bool later =
+        comparable(last, here) ? before(last, here) || last.ts == here.ts : !before_nat(here);
+    if (later) {
         s.last_ts = d.ts;
         s.last_point = ctx.point;
         s.last_how = how;

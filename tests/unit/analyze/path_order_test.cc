@@ -209,6 +209,59 @@ TEST_F(PathOrder, AnAnsweredSynGetsNoOrderUnknownHop) {
     EXPECT_TRUE(r.hops.empty());
 }
 
+// A pre-NAT tap on node a (NFLOG at OUTPUT, the outer VXLAN packet as sent: the lab's
+// node-a-prenat-vxlan) is a sixth point. NFLOG stamps a packet when its reader gets it, which
+// may be after node b captured it.
+constexpr std::uint16_t kANflog = 5;
+
+// An NFLOG message (host byte order TLVs) carrying `ip`: PACKET_HDR (IPv4, hook 3: OUTPUT),
+// then NFULA_PAYLOAD.
+PacketBuilder nflog_at_output(const ByteVec& ip) {
+    ByteVec m = {2, 0, 0, 5};
+    const auto tlv = [&m](std::uint16_t type, const ByteVec& value) {
+        const auto len = static_cast<std::uint16_t>(4 + value.size());
+        m.push_back(static_cast<std::uint8_t>(len));
+        m.push_back(static_cast<std::uint8_t>(len >> 8));
+        m.push_back(static_cast<std::uint8_t>(type));
+        m.push_back(static_cast<std::uint8_t>(type >> 8));
+        m.insert(m.end(), value.begin(), value.end());
+        while (m.size() % 4 != 0) {
+            m.push_back(0);
+        }
+    };
+    tlv(1, {0x08, 0x00, 3, 0});
+    tlv(9, ip);
+    return PacketBuilder().payload(m).link_type(LinkType::Nflog);
+}
+
+class PathOrderWithPreNatTap : public PathOrder {
+  protected:
+    PathOrderWithPreNatTap() : PathOrder(6) {}
+};
+
+// The UDP exchange's outer packet, logged before NAT (another outer source port than on the
+// wire), stamped between its sightings at node b's flannel.1 and cni0. It cannot be ordered
+// against those untunnelled sightings, and it must not hide the one at flannel.1 from the one at
+// cni0: the path still says flannel.1 comes before cni0, so a SYN dropped after node b's eth0
+// never reached flannel.1 (not "flannel.1 or cni0").
+TEST_F(PathOrderWithPreNatTap, ALateNflogSightingLeavesTheOrderAfterItKnown) {
+    const BuiltPacket outer = PacketBuilder()
+                                  .ipv4("192.168.1.10", "192.168.1.20")
+                                  .udp(40000, 8472)
+                                  .vxlan(1)
+                                  .ethernet()
+                                  .ipv4("10.244.1.5", "10.244.2.5")
+                                  .ipv4_id(0x6200)
+                                  .udp(5353, 53)
+                                  .payload(ByteVec{'q', 'u', 'e', 'r', 'y'})
+                                  .build();
+    along(udp_at, kAFl, kBFl, 0.0);
+    at(kANflog, nflog_at_output(outer.bytes), kHop * 3.5);
+    at(kBCni, udp_at(kBCni), kHop * 4);
+    dropped_syns(kBEth, 1.0);
+    expect_lost_after(only(), kBEth, kBFl);
+}
+
 class OnePoint : public PathOrder {
   protected:
     OnePoint() : PathOrder(1) {}
