@@ -18,27 +18,17 @@ namespace tf = decode::tcp_flag;
 
 enum class Outer { Zero, Full, Ffff };
 
-// A client SYN in VXLAN from 192.168.1.10 to 192.168.1.20, outer checksum as `outer`.
-PacketBuilder tunnelled_syn(Outer outer, std::uint16_t ip_id) {
+// A client SYN in VXLAN from 192.168.1.10 to 192.168.1.20 (fd00::10 to fd00::20 over an IPv6
+// underlay), outer checksum as `outer`.
+PacketBuilder tunnelled_syn(Outer outer, std::uint16_t ip_id, bool v6 = false) {
     PacketBuilder b;
-    b.ethernet().ipv4("192.168.1.10", "192.168.1.20").udp(40000, 8472);
-    if (outer == Outer::Zero) {
-        b.zero_udp_checksum();
-    } else if (outer == Outer::Ffff) {
-        b.checksum(0xffff);
+    b.ethernet();
+    if (v6) {
+        b.ipv6("fd00::10", "fd00::20");
+    } else {
+        b.ipv4("192.168.1.10", "192.168.1.20");
     }
-    b.vxlan(1)
-        .ethernet()
-        .ipv4("10.244.1.5", "10.244.2.7")
-        .ipv4_id(ip_id)
-        .tcp(45000, 2049, tf::kSyn, 1000);
-    return b;
-}
-
-// The same over an IPv6 underlay (fd00::10 to fd00::20).
-PacketBuilder tunnelled_syn_v6(Outer outer, std::uint16_t ip_id) {
-    PacketBuilder b;
-    b.ethernet().ipv6("fd00::10", "fd00::20").udp(40000, 8472);
+    b.udp(40000, 8472);
     if (outer == Outer::Zero) {
         b.zero_udp_checksum();
     } else if (outer == Outer::Ffff) {
@@ -58,7 +48,7 @@ std::vector<analyze::ConnectionReport> run(const std::vector<Outer>& outers, boo
     Feeder feed(a);
     std::uint16_t id = 1;
     for (const Outer o : outers) {
-        feed.send(v6 ? tunnelled_syn_v6(o, id) : tunnelled_syn(o, id));
+        feed.send(tunnelled_syn(o, id, v6));
         ++id;
     }
     return a.finish();
