@@ -27,6 +27,7 @@
 #include "frame_consumer.h"
 #include "input_points.h"
 #include "live_log.h"
+#include "live_order.h"
 #include "live_points.h"
 #include "output_files.h"
 #include "privileges.h"
@@ -50,6 +51,10 @@ std::atomic<int> g_signal{0};  // the signal that stopped the capture, 0 if none
 
 // How long the sockets are read at the end for what is still queued in them.
 constexpr double kDrainSeconds = 0.25;
+// How long a frame of several interfaces is held for frames of the others stamped before it
+// (live_order.h): far above the microseconds from the kernel's stamp to the socket, far below
+// what a live verdict may lag.
+constexpr std::int64_t kOrderHoldNs = 20'000'000;
 
 extern "C" void on_stop_signal(int sig) {
     g_signal.store(sig);
@@ -202,6 +207,9 @@ class LiveRun {
           any_(consumer_, any_index(points)),
           processor_(config.decode),
           counted_(config.connections.max_flows) {
+        if (points_.size() > 1) {
+            order_.emplace(points_.size(), LiveOrder::Limits{.hold_ns = kOrderHoldNs});
+        }
         processor_.prefetch_for(&consumer_.connections());  // as analyze does
         consumer_.enable_reassembly(config.decode);
         for (const Point& p : points_) {
@@ -219,12 +227,15 @@ class LiveRun {
     void loop();
     // Reads what is still queued in the sockets, for at most kDrainSeconds.
     void drain();
+    // Hands on the frames still held for their time order.
+    void flush_order();
     // The report of every interface, then every connection; the exit code.
     ExitCode final_report();
 
   private:
     void read_ready();
     bool read_point(std::size_t index);
+    void deliver(std::size_t index, const RawFrame& frame);
     void reopen_down(Timestamp now);
     void poll_decided(Timestamp now);
     void status(Timestamp now) const;
@@ -245,6 +256,9 @@ class LiveRun {
     std::uint64_t frames_ = 0;
     bool gave_up_ = false;  // an interface stayed down longer than --give-up-after
     RawFrame frame_;
+    // Several interfaces: their frames put back in time order (live_order.h).
+    std::optional<LiveOrder> order_;
+    Timestamp round_start_;
     std::vector<pollfd> pfds_;
     std::vector<std::size_t> pfd_point_;
 };
@@ -289,8 +303,18 @@ void LiveRun::read_ready() {
         }
     }
     ::poll(pfds_.data(), pfds_.size(), 100);
+    round_start_ = wall_clock();
+    if (order_) {
+        order_->begin_round(round_start_);
+    }
     for (const std::size_t index : pfd_point_) {
-        read_point(index);
+        if (read_point(index) && order_) {
+            order_->unfinished(index);
+        }
+    }
+    if (order_) {
+        order_->end_round(wall_clock(),
+                          [this](std::size_t point, const RawFrame& f) { deliver(point, f); });
     }
 }
 
@@ -298,7 +322,6 @@ void LiveRun::read_ready() {
 // more may be queued (the batch ended full).
 bool LiveRun::read_point(std::size_t index) {
     Point& p = points_[index];
-    const auto point = static_cast<std::uint16_t>(index);
     for (int n = 0; n < 4096 && p.up; ++n) {
         const capture::ReadStatus st = p.source->next(frame_);
         if (st == capture::ReadStatus::WouldBlock || st == capture::ReadStatus::End) {
@@ -309,22 +332,48 @@ bool LiveRun::read_point(std::size_t index) {
             return false;
         }
         ++frames_;
-        processor_.process(frame_, p.summary);
-        // -i any: each interface its own point (input_points.h); only "any" gives SLL2 frames.
-        const std::uint16_t at = frame_.link == LinkType::LinuxSll2 ? any_.point_of(frame_) : point;
-        consumer_.analyse(p.name, at, processor_);
-#ifdef VXCHECK_HAVE_PROMETHEUS
-        if (outputs_.metrics) {
-            outputs_.metrics->on_frame(index, processor_.verdicts());
+        if (order_) {
+            order_->hold(index, frame_, round_start_,
+                         [this](std::size_t point, const RawFrame& f) { deliver(point, f); });
+        } else {
+            deliver(index, frame_);
         }
-#endif
-        outputs_.write(p, frame_, at, consumer_.connections().points()[at]);
         if (config_.count != 0 && frames_ >= config_.count) {
             g_stop.store(true);
             return false;
         }
     }
     return p.up;
+}
+
+// One frame of interface `index`, in time order, through the pipeline and to the outputs.
+void LiveRun::deliver(std::size_t index, const RawFrame& frame) {
+    Point& p = points_[index];
+    processor_.process(frame, p.summary);
+    // -i any: each interface its own point (input_points.h); only "any" gives SLL2 frames.
+    const std::uint16_t at = frame.link == LinkType::LinuxSll2 ? any_.point_of(frame)
+                                                               : static_cast<std::uint16_t>(index);
+    consumer_.analyse(p.name, at, processor_);
+#ifdef VXCHECK_HAVE_PROMETHEUS
+    if (outputs_.metrics) {
+        outputs_.metrics->on_frame(index, processor_.verdicts());
+    }
+#endif
+    outputs_.write(p, frame, at, consumer_.connections().points()[at]);
+}
+
+// Hands on every frame still held (the end of the capture), and says how many came late.
+void LiveRun::flush_order() {
+    if (!order_) {
+        return;
+    }
+    order_->flush([this](std::size_t point, const RawFrame& f) { deliver(point, f); });
+    if (order_->late() != 0) {
+        spdlog::warn(
+            "{} frames were read more than {} ms after a later frame of another interface and "
+            "were analysed out of time order",
+            order_->late(), kOrderHoldNs / 1'000'000);
+    }
 }
 
 void LiveRun::drain() {
@@ -508,6 +557,7 @@ ExitCode run_capture(const CaptureConfig& config, std::ostream& out) {
     LiveRun run(config, live, points, outputs, *reporter);
     run.loop();
     run.drain();
+    run.flush_order();
     return run.final_report();
 }
 

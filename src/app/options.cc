@@ -392,7 +392,8 @@ Command parse_capture(const std::vector<std::string>& args) {
         ("interface,i", po::value(&interfaces)->value_name("IFACE")->composing(),
             "interface to capture on (repeatable); 'any': every interface at once, as "
             "tcpdump -i any (Linux cooked v2 headers: SLL2); 'default-route': the interface "
-            "of the default route, the node's underlay")
+            "of the default route, the node's underlay. Frames of several interfaces are "
+            "held up to 20 ms and analysed in time order")
         ("filter,f", po::value(&filter)->value_name("BPF"),
             "capture filter (tcpdump syntax; default: the watched TCP ports, the VXLAN/Geneve "
             "ports and ICMP)")

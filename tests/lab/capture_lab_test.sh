@@ -69,7 +69,8 @@ grep -E "sanity|lab is up" "$OUT/lab-up.log"
 
 echo "== phase 1: pre-fix rules: node->ClusterIP, pod->pod, injected SYN drop"
 for ns in "$NS_NODE_A" "$NS_NODE_B"; do nsx "$ns" conntrack -F >/dev/null 2>&1; done
-capture prefix-node-a "$NS_NODE_A" -i flannel.1 -i eth0 --metrics-listen 127.0.0.1:9474
+capture prefix-node-a "$NS_NODE_A" -i flannel.1 -i eth0 --metrics-listen 127.0.0.1:9474 \
+    -w "$OUT/prefix-node-a.pcapng"
 capture prefix-node-b "$NS_NODE_B" -i eth0
 client "$NS_NODE_A" "$SVC_IP" 3 5
 client "$NS_POD_A" "$POD_B_IP" 1 5

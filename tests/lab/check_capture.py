@@ -3,6 +3,7 @@
 kernel did (conntrack) and what the scenarios were. Prints 'N passed, M failed'."""
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -76,6 +77,14 @@ check(len(clean) == 1, f"pod->pod connection is clean ({[c['verdicts'] for c in 
 check(len(dropped) == 1 and dropped[0]["syns"] >= 3,
       f"the injected DROP gives syn_dropped with >= 3 SYNs ({[(c['verdicts'], c['syns']) for c in dropped]})")
 check(any("syn_dropped" in e["verdicts"] for e in events), "syn_dropped was printed live")
+# Two interfaces are read one after the other, and their frames go on in time order: the
+# capture written with -w shows the order the analysis saw.
+pcap = out / "prefix-node-a.pcapng"
+stamps = subprocess.run(["tshark", "-r", str(pcap), "-T", "fields", "-e", "frame.time_epoch"],
+                        capture_output=True, text=True).stdout.split() if pcap.exists() else []
+back = sum(1 for a, b in zip(stamps, stamps[1:]) if float(b) < float(a))
+check(len(stamps) > 20 and back == 0,
+      f"flannel.1 and eth0 analysed in time order ({back} of {len(stamps)} frames go back in time)")
 b = lines("prefix-node-b", "connection")
 check(any("outer_checksum_corrupted" in c["verdicts"] for c in b),
       "node-b's eth0 alone also shows the corrupted outer checksums")

@@ -1,0 +1,129 @@
+#include "live_order.h"
+
+#include <cstring>
+#include <new>
+
+namespace vxcheck::app {
+namespace {
+
+constexpr std::int64_t kNsPerSec = 1'000'000'000;
+
+}  // namespace
+
+LiveOrder::LiveOrder(std::size_t points, Limits limits) : limits_(limits), rings_(points) {}
+
+Timestamp LiveOrder::before(Timestamp t, std::int64_t ns) noexcept {
+    std::int64_t sec = t.sec - ns / kNsPerSec;
+    std::int64_t nsec = static_cast<std::int64_t>(t.nsec) - ns % kNsPerSec;
+    if (nsec < 0) {
+        nsec += kNsPerSec;
+        --sec;
+    }
+    return Timestamp{.sec = sec, .nsec = static_cast<std::uint32_t>(nsec)};
+}
+
+void LiveOrder::begin_round(Timestamp now) noexcept {
+    cutoff_ = before(now, limits_.hold_ns);
+}
+
+void LiveOrder::unfinished(std::size_t point) noexcept {
+    const Ring& r = rings_[point];
+    if (r.count != 0 && r.last_ts < cutoff_) {
+        cutoff_ = r.last_ts;
+    }
+}
+
+bool LiveOrder::store(std::size_t point, const RawFrame& frame, Timestamp now) {
+    Ring& r = rings_[point];
+    const std::size_t size = (sizeof(Entry) + frame.caplen + kAlign - 1) / kAlign * kAlign;
+    if (r.bytes.empty()) {
+        r.bytes.resize(limits_.ring_bytes / kAlign * kAlign);
+        r.wrap = r.bytes.size();
+    }
+    std::size_t at = 0;
+    if (r.count == 0 || r.tail > r.head) {
+        if (r.tail + size <= r.bytes.size()) {
+            at = r.tail;
+        } else if (size < r.head) {
+            r.wrap = r.tail;  // the rest of the buffer stays unused until head comes round
+            at = 0;
+        } else {
+            return false;
+        }
+    } else if (r.tail + size < r.head) {
+        at = r.tail;
+    } else {
+        return false;
+    }
+    auto* e = new (r.bytes.data() + at) Entry{.ts = frame.ts,
+                                              .held_at = now,
+                                              .number = frame.number,
+                                              .caplen = frame.caplen,
+                                              .wirelen = frame.wirelen,
+                                              .interface = frame.interface,
+                                              .size = static_cast<std::uint32_t>(size),
+                                              .link = frame.link,
+                                              .csum_not_ready = frame.csum_not_ready};
+    if (frame.caplen != 0) {
+        std::memcpy(reinterpret_cast<std::uint8_t*>(e) + sizeof(Entry), frame.data.data(),
+                    frame.caplen);
+    }
+    r.tail = at + size;
+    r.last_ts = frame.ts;
+    ++r.count;
+    ++held_;
+    return true;
+}
+
+const LiveOrder::Entry& LiveOrder::front(std::size_t point) const noexcept {
+    const Ring& r = rings_[point];
+    return *std::launder(reinterpret_cast<const Entry*>(r.bytes.data() + r.head));
+}
+
+void LiveOrder::drop_front(std::size_t point) noexcept {
+    Ring& r = rings_[point];
+    r.head += front(point).size;
+    --r.count;
+    --held_;
+    if (r.count == 0) {
+        r.head = r.tail = 0;
+        r.wrap = r.bytes.size();
+    } else if (r.head == r.wrap) {
+        r.head = 0;
+        r.wrap = r.bytes.size();
+    }
+}
+
+std::size_t LiveOrder::earliest() const noexcept {
+    std::size_t best = kNone;
+    for (std::size_t p = 0; p < rings_.size(); ++p) {
+        if (rings_[p].count != 0 && (best == kNone || front(p).ts < front(best).ts)) {
+            best = p;
+        }
+    }
+    return best;
+}
+
+std::size_t LiveOrder::eligible(Timestamp stale) const noexcept {
+    std::size_t best = kNone;
+    for (std::size_t p = 0; p < rings_.size(); ++p) {
+        if (rings_[p].count == 0) {
+            continue;
+        }
+        const Entry& e = front(p);
+        if ((e.ts <= cutoff_ || e.held_at < stale) && (best == kNone || e.ts < front(best).ts)) {
+            best = p;
+        }
+    }
+    return best;
+}
+
+void LiveOrder::note_released(Timestamp ts) noexcept {
+    if (ts < last_released_) {
+        ++late_;
+    } else {
+        last_released_ = ts;
+    }
+}
+
+}  // namespace vxcheck::app
