@@ -181,4 +181,8 @@ std::string_view to_string(CorruptionVariant v) noexcept {
     return v == CorruptionVariant::A ? "A" : "B";
 }
 
+std::string_view to_string(Confidence c) noexcept {
+    return c == Confidence::High ? "high" : "medium";
+}
+
 }  // namespace vxcheck::analyze

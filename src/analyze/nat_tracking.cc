@@ -138,6 +138,7 @@ void decide_nat(const Flow& f, const VtepModes& modes, const ConnectionOptions& 
         r.corrupted.push_back(CorruptedOuter{.variant = k->variant,
                                              .sport = c.sport,
                                              .pre_nat_sport = k->pre_nat_sport,
+                                             .confidence = k->confidence,
                                              .stored = c.stored,
                                              .expected = c.expected,
                                              .point = c.point,

@@ -107,11 +107,18 @@ std::optional<Corruption> classify_corruption(std::uint16_t stored, std::uint16_
         return std::nullopt;
     }
     if (stored == 0xffff && mode != VtepMode::Full) {
-        return Corruption{.variant = CorruptionVariant::A, .pre_nat_sport = std::nullopt};
+        return Corruption{
+            .variant = CorruptionVariant::A,
+            .pre_nat_sport = std::nullopt,
+            .confidence = mode == VtepMode::Zero ? Confidence::High : Confidence::Medium};
     }
-    if (mode != VtepMode::Zero && p_old != sport && p_old >= o.vxlan_sport_min &&
-        p_old <= o.vxlan_sport_max) {
-        return Corruption{.variant = CorruptionVariant::B, .pre_nat_sport = p_old};
+    const auto in_range = [&](std::uint16_t p) {
+        return p >= o.vxlan_sport_min && p <= o.vxlan_sport_max;
+    };
+    if (mode != VtepMode::Zero && p_old != sport && in_range(p_old)) {
+        return Corruption{.variant = CorruptionVariant::B,
+                          .pre_nat_sport = p_old,
+                          .confidence = in_range(sport) ? Confidence::Medium : Confidence::High};
     }
     return std::nullopt;  // a bad checksum, but not the NAT fingerprint
 }

@@ -249,6 +249,7 @@ ordered_json corrupted_json(const analyze::CorruptedOuter& k,
     if (k.pre_nat_sport) {
         o["pre_nat_sport"] = *k.pre_nat_sport;
     }
+    o["confidence"] = to_string(k.confidence);
     o["stored"] = hex16(k.stored);
     o["expected"] = hex16(k.expected);
     o["point"] = point_of(k.point, points);

@@ -49,6 +49,9 @@ class TextReporter final : public Reporter {
             detail += k.pre_nat_sport ? ", outer checksum valid for pre-NAT port " +
                                             std::to_string(*k.pre_nat_sport)
                                       : std::string(", outer checksum 0xffff (variant A)");
+            if (k.confidence == analyze::Confidence::Medium) {
+                detail += " (medium confidence)";
+            }
         }
         if (c.outcome == analyze::Outcome::Dropped) {
             detail += ", " + std::to_string(c.syns) + " SYNs unanswered";

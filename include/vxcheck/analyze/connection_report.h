@@ -73,6 +73,15 @@ enum class CorruptionVariant : std::uint8_t {
 /// "A" or "B".
 [[nodiscard]] std::string_view to_string(CorruptionVariant v) noexcept;
 
+/// How surely a fingerprint is NAT's and not a checksum broken some other way (domain spec 2.4).
+/// Variant A: High when the VTEP pair is known to send zero checksums, Medium when its mode is
+/// not known yet. Variant B: High when the port on the wire is outside the VXLAN source-port
+/// range (NAT certainly rewrote it), Medium when it is inside: a checksum broken at random
+/// recovers a port inside the range as often as the range covers the port space.
+enum class Confidence : std::uint8_t { High, Medium };
+/// "high" or "medium".
+[[nodiscard]] std::string_view to_string(Confidence c) noexcept;
+
 /// Why the inner packet was masqueraded (domain spec 5.1, 5.3): the client is flannel.1's
 /// x.y.z.0 address, and its port (or the outer NAT) shows the rewrite.
 struct InnerSnatReason {
@@ -238,6 +247,7 @@ struct CorruptedOuter {
     CorruptionVariant variant = CorruptionVariant::A;
     std::uint16_t sport = 0;                     // as captured (after NAT)
     std::optional<std::uint16_t> pre_nat_sport;  // recovered from the checksum (variant B)
+    Confidence confidence = Confidence::High;
     std::uint16_t stored = 0;
     std::uint16_t expected = 0;
     std::uint16_t point = 0;

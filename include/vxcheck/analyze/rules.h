@@ -54,10 +54,12 @@ enum class VtepMode : std::uint8_t { Unknown, Zero, Full };
 struct Corruption {
     CorruptionVariant variant = CorruptionVariant::A;
     std::optional<std::uint16_t> pre_nat_sport;  // variant B
+    Confidence confidence = Confidence::High;
 };
 /// Variant A: 0xffff stored, on a pair not known to send full checksums. Variant B: on a pair not
 /// known to send zero ones, the residual R gives P_old = P_new + ~R (the checksum is valid for
-/// the pre-NAT port), P_old != P_new and inside the VXLAN source-port range.
+/// the pre-NAT port), P_old != P_new and inside the VXLAN source-port range. The confidence is
+/// Confidence's rule.
 [[nodiscard]] std::optional<Corruption> classify_corruption(std::uint16_t stored,
                                                             std::uint16_t residual,
                                                             std::uint16_t sport, VtepMode mode,

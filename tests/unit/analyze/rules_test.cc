@@ -176,6 +176,23 @@ TEST(ConnectionRules, VariantBRecoversThePreNatPortFromTheResidual) {
     EXPECT_TRUE(classify_corruption(0x9f2b, 0x586e, 7103, VtepMode::Unknown, kDefaults));
 }
 
+TEST(ConnectionRules, TheFingerprintsConfidenceFollowsWhatElseTheWireShows) {
+    // Variant A: high once the pair is known to send zero checksums.
+    EXPECT_EQ(classify_corruption(0xffff, 0xb942, 7103, VtepMode::Zero, kDefaults)->confidence,
+              Confidence::High);
+    EXPECT_EQ(classify_corruption(0xffff, 0xb942, 7103, VtepMode::Unknown, kDefaults)->confidence,
+              Confidence::Medium);
+    // Variant B: 7103 on the wire is outside 32768-60998, so NAT rewrote it: high.
+    EXPECT_EQ(classify_corruption(0x9f2b, 0x586e, 7103, VtepMode::Full, kDefaults)->confidence,
+              Confidence::High);
+    // 45000 on the wire is inside the range; the residual still gives back 50000: medium.
+    const std::uint16_t residual = verify::ones_add(45000, verify::ones_neg(50000));
+    const auto inside = classify_corruption(0x1234, residual, 45000, VtepMode::Full, kDefaults);
+    ASSERT_TRUE(inside);
+    EXPECT_EQ(inside->pre_nat_sport, 50000);
+    EXPECT_EQ(inside->confidence, Confidence::Medium);
+}
+
 TEST(ConnectionRules, VariantBNeedsAPreNatPortInTheVxlanRangeAndNotAZeroPair) {
     EXPECT_FALSE(classify_corruption(0x9f2b, 0x586e, 7103, VtepMode::Zero, kDefaults));
     // A residual that gives back a port outside 32768-60998 is not the fingerprint.
