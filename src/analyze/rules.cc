@@ -138,9 +138,12 @@ OuterSnatReason outer_snat(std::optional<std::uint16_t> out_of_range,
     }
     const CorruptedOuter& c = corrupted.front();
     if (c.variant == CorruptionVariant::B) {
-        return {.kind = Kind::VariantB, .port = c.sport, .pre_nat_port = *c.pre_nat_sport};
+        return {.kind = Kind::VariantB,
+                .port = c.sport,
+                .pre_nat_port = *c.pre_nat_sport,
+                .confidence = c.confidence};
     }
-    return {.kind = Kind::VariantA, .port = c.sport};
+    return {.kind = Kind::VariantA, .port = c.sport, .confidence = c.confidence};
 }
 
 InnerSnatReason inner_snat(std::optional<track::Endpoint> client, const OuterSnatReason& outer,

@@ -536,10 +536,18 @@ std::string outer_snat_words(const analyze::OuterSnatReason& o) {
         case Kind::VariantB:
             return "the outer UDP checksum is valid for source port " +
                    std::to_string(o.pre_nat_port) + ", not for the port on the wire (" +
-                   std::to_string(o.port) + "): NAT rewrote it";
+                   std::to_string(o.port) + "): NAT rewrote it" +
+                   (o.confidence == analyze::Confidence::Medium
+                        ? std::string(" (medium confidence: the port on the wire is inside the "
+                                      "VXLAN range too, so only the checksum shows it)")
+                        : std::string());
         case Kind::VariantA:
-            return "the outer UDP checksum 0xffff on a tunnel that sends no checksums is what "
-                   "NAT leaves when it rewrites the packet (pre-5.7 kernels)";
+            return o.confidence == analyze::Confidence::Medium
+                       ? "the outer UDP checksum 0xffff is what NAT leaves when it rewrites the "
+                         "packet of a tunnel that sends no checksums (pre-5.7 kernels; medium "
+                         "confidence: whether this tunnel sends checksums is not known yet)"
+                       : "the outer UDP checksum 0xffff on a tunnel that sends no checksums is "
+                         "what NAT leaves when it rewrites the packet (pre-5.7 kernels)";
         case Kind::Rewritten:
             return rewritten_outer_words(o);
     }

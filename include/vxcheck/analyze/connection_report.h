@@ -118,6 +118,7 @@ struct OuterSnatReason {
     std::uint16_t pre_nat_port = 0;
     std::uint16_t range_min = 0;
     std::uint16_t range_max = 0;
+    Confidence confidence = Confidence::High;  // VariantA, VariantB: the checksum's (Confidence)
 
     [[nodiscard]] explicit operator bool() const noexcept { return kind != Kind::None; }
     bool operator==(const OuterSnatReason&) const = default;
