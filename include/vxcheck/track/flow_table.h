@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <new>
 #include <utility>
 #include <vector>
@@ -165,9 +166,12 @@ class FlowTable {
     }
     [[nodiscard]] const V* find(const FlowKey& k, std::uint64_t h) const noexcept {
         const std::uint32_t tag = tag_of(h);
-        for (std::size_t i = tag & mask(); slots_[i].value != nullptr; i = (i + 1) & mask()) {
-            if (slots_[i].tag == tag && slots_[i].value->key == k) {
-                return slots_[i].value;
+        for (std::size_t i = tag & mask(); slots_[i].ref != 0; i = (i + 1) & mask()) {
+            if (slots_[i].tag == tag) {
+                const V* v = value_of(slots_[i]);
+                if (v->key == k) {
+                    return v;
+                }
             }
         }
         return nullptr;
@@ -177,8 +181,8 @@ class FlowTable {
     /// lines of the value there (k's, unless another one took its slot).
     void prefetch(std::uint64_t h, std::size_t lines = 2) const noexcept {
         const Slot& s = slots_[tag_of(h) & mask()];
-        if (s.value != nullptr) {
-            const auto* f = reinterpret_cast<const char*>(s.value);
+        if (s.ref != 0) {
+            const auto* f = reinterpret_cast<const char*>(value_of(s));
             for (std::size_t i = 0; i < lines; ++i) {
                 prefetch_line(f + 64 * i);
             }
@@ -198,16 +202,21 @@ class FlowTable {
         if (free_.capacity() < values_.size() + 1) {
             free_.reserve(2 * (values_.size() + 1));  // erase() then never allocates
         }
-        V* v = nullptr;
+        std::uint32_t ref = 0;
         if (!free_.empty()) {
-            v = free_.back();
+            ref = free_.back();
             free_.pop_back();
         } else {
-            v = &values_.emplace_back();
+            if (values_.size() >= std::numeric_limits<std::uint32_t>::max()) {
+                throw std::bad_alloc();  // a Slot::ref has 32 bits
+            }
+            values_.emplace_back();
+            ref = static_cast<std::uint32_t>(values_.size());
         }
+        V* v = &values_[ref - 1];
         v->key = k;
         v->live = true;
-        place(Slot{.tag = tag_of(h), .value = v});
+        place(Slot{.tag = tag_of(h), .ref = ref});
         link_newest(*v);
         ++live_;
         return *v;
@@ -227,10 +236,11 @@ class FlowTable {
     void erase(V& v) noexcept {
         const std::uint32_t tag = tag_of(hash(v.key));
         std::size_t i = tag & mask();
-        while (slots_[i].value != &v) {
+        while (value_of(slots_[i]) != &v) {
             i = (i + 1) & mask();
         }
-        for (std::size_t j = (i + 1) & mask(); slots_[j].value != nullptr; j = (j + 1) & mask()) {
+        const std::uint32_t ref = slots_[i].ref;
+        for (std::size_t j = (i + 1) & mask(); slots_[j].ref != 0; j = (j + 1) & mask()) {
             const std::size_t home = slots_[j].tag & mask();
             // Entry j may move into the hole at i unless its home lies cyclically in (i, j].
             const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
@@ -241,8 +251,8 @@ class FlowTable {
         }
         slots_[i] = Slot{};
         unlink(v);
-        v = V{};              // releases what it owns
-        free_.push_back(&v);  // within the capacity insert() reserved
+        v = V{};               // releases what it owns
+        free_.push_back(ref);  // within the capacity insert() reserved
         --live_;
     }
 
@@ -253,7 +263,7 @@ class FlowTable {
     [[nodiscard]] std::size_t longest_probe() const noexcept {
         std::size_t longest = 0;
         for (std::size_t i = 0; i < slots_.size(); ++i) {
-            if (slots_[i].value != nullptr) {
+            if (slots_[i].ref != 0) {
                 longest = std::max(longest, (i - (slots_[i].tag & mask())) & mask());
             }
         }
@@ -286,9 +296,10 @@ class FlowTable {
     }
 
   private:
+    // Eight bytes, eight to a cache line: a value's index (+ 1) in values_, not its address.
     struct Slot {
         std::uint32_t tag = 0;  // the hash's high half; its low bits pick the home slot
-        V* value = nullptr;     // in values_; nullptr: the slot is empty
+        std::uint32_t ref = 0;  // index in values_ + 1; 0: the slot is empty
     };
     static constexpr std::size_t kMinSlots = 1024;  // a power of two
 
@@ -296,10 +307,13 @@ class FlowTable {
         return static_cast<std::uint32_t>(h >> 32);
     }
     [[nodiscard]] std::size_t mask() const noexcept { return slots_.size() - 1; }
+    [[nodiscard]] V* value_of(const Slot& s) const noexcept {
+        return const_cast<V*>(&values_[s.ref - 1]);
+    }
 
     void place(Slot s) noexcept {
         std::size_t i = s.tag & mask();
-        while (slots_[i].value != nullptr) {
+        while (slots_[i].ref != 0) {
             i = (i + 1) & mask();
         }
         slots_[i] = s;
@@ -322,7 +336,7 @@ class FlowTable {
         std::vector<Slot> old(n);
         old.swap(slots_);
         for (const Slot& s : old) {
-            if (s.value != nullptr) {
+            if (s.ref != 0) {
                 place(s);
             }
         }
@@ -330,8 +344,8 @@ class FlowTable {
 
     std::vector<Slot> slots_;
     FlowStore<V> values_;
-    std::vector<V*> free_;  // erased values of values_, to reuse
-    V* oldest_ = nullptr;   // the queue's ends
+    std::vector<std::uint32_t> free_;  // erased values of values_ (their Slot::ref), to reuse
+    V* oldest_ = nullptr;              // the queue's ends
     V* newest_ = nullptr;
     std::size_t live_ = 0;
 };
