@@ -10,7 +10,13 @@ constexpr std::int64_t kNsPerSec = 1'000'000'000;
 
 }  // namespace
 
-LiveOrder::LiveOrder(std::size_t points, Limits limits) : limits_(limits), rings_(points) {}
+LiveOrder::LiveOrder(std::size_t points, Limits limits) : limits_(limits), rings_(points) {
+    for (Ring& r : rings_) {
+        r.size = limits_.ring_bytes / kAlign * kAlign;
+        r.bytes.reset(new std::uint8_t[r.size]);  // default-initialised: not zeroed
+        r.wrap = r.size;
+    }
+}
 
 Timestamp LiveOrder::before(Timestamp t, std::int64_t ns) noexcept {
     std::int64_t sec = t.sec - ns / kNsPerSec;
@@ -33,16 +39,12 @@ void LiveOrder::unfinished(std::size_t point) noexcept {
     }
 }
 
-bool LiveOrder::store(std::size_t point, const RawFrame& frame, Timestamp now) {
+bool LiveOrder::store(std::size_t point, const RawFrame& frame, Timestamp now) noexcept {
     Ring& r = rings_[point];
     const std::size_t size = (sizeof(Entry) + frame.caplen + kAlign - 1) / kAlign * kAlign;
-    if (r.bytes.empty()) {
-        r.bytes.resize(limits_.ring_bytes / kAlign * kAlign);
-        r.wrap = r.bytes.size();
-    }
     std::size_t at = 0;
     if (r.count == 0 || r.tail > r.head) {
-        if (r.tail + size <= r.bytes.size()) {
+        if (r.tail + size <= r.size) {
             at = r.tail;
         } else if (size < r.head) {
             r.wrap = r.tail;  // the rest of the buffer stays unused until head comes round
@@ -55,15 +57,15 @@ bool LiveOrder::store(std::size_t point, const RawFrame& frame, Timestamp now) {
     } else {
         return false;
     }
-    auto* e = new (r.bytes.data() + at) Entry{.ts = frame.ts,
-                                              .held_at = now,
-                                              .number = frame.number,
-                                              .caplen = frame.caplen,
-                                              .wirelen = frame.wirelen,
-                                              .interface = frame.interface,
-                                              .size = static_cast<std::uint32_t>(size),
-                                              .link = frame.link,
-                                              .csum_not_ready = frame.csum_not_ready};
+    auto* e = new (r.bytes.get() + at) Entry{.ts = frame.ts,
+                                             .held_at = now,
+                                             .number = frame.number,
+                                             .caplen = frame.caplen,
+                                             .wirelen = frame.wirelen,
+                                             .interface = frame.interface,
+                                             .size = static_cast<std::uint32_t>(size),
+                                             .link = frame.link,
+                                             .csum_not_ready = frame.csum_not_ready};
     if (frame.caplen != 0) {
         std::memcpy(reinterpret_cast<std::uint8_t*>(e) + sizeof(Entry), frame.data.data(),
                     frame.caplen);
@@ -77,7 +79,7 @@ bool LiveOrder::store(std::size_t point, const RawFrame& frame, Timestamp now) {
 
 const LiveOrder::Entry& LiveOrder::front(std::size_t point) const noexcept {
     const Ring& r = rings_[point];
-    return *std::launder(reinterpret_cast<const Entry*>(r.bytes.data() + r.head));
+    return *std::launder(reinterpret_cast<const Entry*>(r.bytes.get() + r.head));
 }
 
 void LiveOrder::drop_front(std::size_t point) noexcept {
@@ -87,10 +89,10 @@ void LiveOrder::drop_front(std::size_t point) noexcept {
     --held_;
     if (r.count == 0) {
         r.head = r.tail = 0;
-        r.wrap = r.bytes.size();
+        r.wrap = r.size;
     } else if (r.head == r.wrap) {
         r.head = 0;
-        r.wrap = r.bytes.size();
+        r.wrap = r.size;
     }
 }
 

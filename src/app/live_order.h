@@ -14,12 +14,14 @@
 // back to the last frame read from it. A frame held longer than the longest hold (a stamp far
 // ahead of the clock) goes on anyway; one handed on after a later-stamped frame is counted late.
 //
-// Frames are copied into a ring of bytes per interface, made at its first frame: holding
-// allocates nothing per frame. A frame that finds its ring full first hands on the earliest
-// frames of every ring until it fits; a frame larger than the ring goes on at once.
+// Frames are copied into a ring of bytes per interface, allocated at the start and not zeroed
+// (its pages become resident as the ring reaches them): holding allocates nothing. A frame that
+// finds its ring full first hands on the earliest frames of every ring until it fits; a frame
+// larger than the ring goes on at once.
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "vxcheck/frame.h"
@@ -99,8 +101,11 @@ class LiveOrder {
 
     // A FIFO of entries in one buffer: [head, tail) while tail >= head, else [head, wrap) and
     // [0, tail).
+    // Its buffer is not zeroed, so only the pages the ring has reached are resident: a ring that
+    // empties every round stays at its start.
     struct Ring {
-        std::vector<std::uint8_t> bytes;
+        std::unique_ptr<std::uint8_t[]> bytes;
+        std::size_t size = 0;
         std::size_t head = 0;
         std::size_t tail = 0;
         std::size_t wrap = 0;
@@ -108,7 +113,7 @@ class LiveOrder {
         Timestamp last_ts;  // of the last frame stored
     };
 
-    bool store(std::size_t point, const RawFrame& frame, Timestamp now);
+    bool store(std::size_t point, const RawFrame& frame, Timestamp now) noexcept;
     [[nodiscard]] const Entry& front(std::size_t point) const noexcept;
     // The ring whose first frame goes on next: the earliest first frame that is stamped no
     // later than the cutoff, or held since before `stale`. kNone when there is none.
