@@ -370,9 +370,9 @@ void LiveRun::flush_order() {
     order_->flush([this](std::size_t point, const RawFrame& f) { deliver(point, f); });
     if (order_->late() != 0) {
         spdlog::warn(
-            "{} frames were read more than {} ms after a later frame of another interface and "
-            "were analysed out of time order",
-            order_->late(), kOrderHoldNs / 1'000'000);
+            "{} frames were analysed after a later frame of another interface (they came more "
+            "than {} ms late, or a burst filled an interface's {} MiB ring)",
+            order_->late(), kOrderHoldNs / 1'000'000, LiveOrder::Limits{}.ring_bytes >> 20);
     }
 }
 
