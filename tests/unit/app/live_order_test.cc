@@ -55,6 +55,12 @@ struct Out {
 
 using Got = std::vector<std::pair<std::size_t, std::uint8_t>>;
 
+// A read round at `ms` that reads nothing.
+void empty_round(LiveOrder& order, std::int64_t ms, Out& out) {
+    order.begin_round(at_ms(ms));
+    order.end_round(at_ms(ms), out);
+}
+
 TEST(LiveOrder, AReplyReadBeforeItsCallGoesOnAfterIt) {
     LiveOrder order(2, {});
     Out out;
@@ -82,8 +88,7 @@ TEST(LiveOrder, AFrameInsideTheHoldWaitsForTheNextRound) {
     order.end_round(at_ms(100), out);
     EXPECT_EQ(out.got, (Got{{1, 1}}));  // 81 ms is within 20 ms of the round's start
     EXPECT_EQ(order.held(), 1U);
-    order.begin_round(at_ms(102));
-    order.end_round(at_ms(102), out);
+    empty_round(order, 102, out);
     EXPECT_EQ(out.got, (Got{{1, 1}, {0, 2}}));
 }
 
@@ -101,8 +106,7 @@ TEST(LiveOrder, AnUnfinishedBatchHoldsWhatIsStampedAfterItsLastFrame) {
     order.unfinished(0);
     order.end_round(at_ms(1000), out);
     EXPECT_EQ(out.got, (Got{{0, 1}}));
-    order.begin_round(at_ms(1001));
-    order.end_round(at_ms(1001), out);
+    empty_round(order, 1001, out);
     EXPECT_EQ(out.got, (Got{{0, 1}, {1, 3}, {1, 5}}));
 }
 
@@ -116,11 +120,9 @@ TEST(LiveOrder, AStampAheadOfTheClockGoesOnAfterTheLongestHold) {
     order.hold(1, now.frame, at_ms(100), out);
     order.end_round(at_ms(100), out);
     EXPECT_EQ(out.got, (Got{{1, 2}}));
-    order.begin_round(at_ms(1000));
-    order.end_round(at_ms(1000), out);
+    empty_round(order, 1000, out);
     EXPECT_EQ(out.got.size(), 1U);
-    order.begin_round(at_ms(1101));
-    order.end_round(at_ms(1101), out);
+    empty_round(order, 1101, out);
     EXPECT_EQ(out.got, (Got{{1, 2}, {0, 1}}));
 }
 
