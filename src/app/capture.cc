@@ -423,6 +423,7 @@ void LiveRun::update_metrics() {
     }
     Metrics& m = *outputs_.metrics;
     m.set_tracked_connections(consumer_.connections().open_connections());
+    m.set_out_of_order(order_ ? order_->late() : 0);
     analyze::ConnectionStats stats = consumer_.connections().stats();
     stats.verdict_memory_evicted = counted_.evicted();
     m.set_connection_stats(stats);

@@ -48,6 +48,8 @@ struct Metrics::Impl {
         checksums{};
     std::array<prometheus::Counter*, kVerdicts> verdicts{};
     prometheus::Gauge* tracked = nullptr;
+    prometheus::Counter* out_of_order = nullptr;
+    std::uint64_t last_out_of_order = 0;
     prometheus::Counter* alloc_failures = nullptr;
     std::uint64_t last_alloc_failures = 0;
     // Connections decided early because their table was full: TCP (--max-flows), UDP RPC flows.
@@ -161,6 +163,14 @@ void Metrics::Impl::add_connections() {
                        "decided and forgotten (at most --max-flows)")
                    .Register(r)
                    .Add({});
+    out_of_order = &prometheus::BuildCounter()
+                        .Name("vxcheck_frames_out_of_order_total")
+                        .Help(
+                            "Frames analysed after a later frame of another interface (several "
+                            "-i: the frame came more than 20 ms late, or a burst filled the "
+                            "interface's ring)")
+                        .Register(r)
+                        .Add({});
     alloc_failures = &prometheus::BuildCounter()
                           .Name("vxcheck_connection_alloc_failures_total")
                           .Help(
@@ -275,6 +285,13 @@ void Metrics::set_interface(std::size_t point, bool up, Timestamp last_frame) no
 
 void Metrics::set_tracked_connections(std::size_t n) noexcept {
     impl_->tracked->Set(static_cast<double>(n));
+}
+
+void Metrics::set_out_of_order(std::uint64_t total) noexcept {
+    if (total > impl_->last_out_of_order) {
+        impl_->out_of_order->Increment(static_cast<double>(total - impl_->last_out_of_order));
+        impl_->last_out_of_order = total;
+    }
 }
 
 namespace {

@@ -130,6 +130,11 @@ TEST(Metrics, InterfacesReportWhetherTheyAreCapturedAndTheirLastFrame) {
     EXPECT_TRUE(has(R"(vxcheck_last_frame_timestamp_seconds{interface="eth0"} 0)"));
     m.set_interface(1, false, Timestamp{.sec = 1700000000, .nsec = 500000000});
     m.set_tracked_connections(42);
+    EXPECT_TRUE(has("vxcheck_frames_out_of_order_total 0"));
+    m.set_out_of_order(3);
+    m.set_out_of_order(3);  // a cumulative count: no growth, nothing added
+    m.set_out_of_order(5);
+    EXPECT_TRUE(has("vxcheck_frames_out_of_order_total 5")) << m.text();
     EXPECT_TRUE(has(R"(vxcheck_interface_up{interface="eth0"} 0)")) << m.text();
     EXPECT_TRUE(has(R"(vxcheck_interface_up{interface="flannel.1"} 1)"));
     EXPECT_TRUE(has(R"(vxcheck_last_frame_timestamp_seconds{interface="eth0"} 1700000000.5)"));
