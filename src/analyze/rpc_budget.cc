@@ -24,8 +24,8 @@ std::size_t RpcAnalyzer::Impl::footprint(const Conn& c) noexcept {
            heap_bytes(c.resent_earlier) + heap_bytes(c.procs) + heap_bytes(c.ops) +
            heap_bytes(c.cb_ops) + heap_bytes(c.errors) + heap_bytes(c.srt) +
            heap_bytes(c.srt_keys) + heap_bytes(c.findings) + heap_bytes(c.owner_groups) +
-           heap_bytes(c.evidence) + c.nested_bytes + c.streams[0].memory_bytes() +
-           c.streams[1].memory_bytes();
+           heap_bytes(c.evidence) + heap_bytes(c.early_replies) + c.nested_bytes +
+           c.streams[0].memory_bytes() + c.streams[1].memory_bytes();
 }
 
 void RpcAnalyzer::Impl::account(Conn& c) noexcept {
@@ -54,6 +54,10 @@ void RpcAnalyzer::Impl::shed(Conn& c) noexcept {
         s.frame.bytes = {};
     }
     c.snapshot_tags = {};
+    for (const rpc_state::EarlyReply& e : c.early_replies) {
+        c.nested_bytes -= std::min(c.nested_bytes, e.bytes.capacity());
+    }
+    c.early_replies = {};
     const std::size_t now = footprint(c);
     if (now <= c.charged) {
         budget->give_back(c.charged - now);

@@ -40,6 +40,8 @@ void RpcAnalyzer::Impl::on_record(Conn& c, bool from_client, const rpc::Record& 
     }
     if (m.type == rpc::MsgType::Reply) {
         release_snapshot(c, from_client, m.xid);
+    } else if (!c.early_replies.empty()) {
+        answer_early(c, from_client, record, m.xid);
     }
 }
 
@@ -168,10 +170,18 @@ void RpcAnalyzer::Impl::on_call(Conn& c, bool from_client, const rpc::Record& re
 void RpcAnalyzer::Impl::on_reply(Conn& c, bool from_client, const rpc::Record& record,
                                  const rpc::Message& m) {
     ++c.replies;
+    if (!answer(c, from_client, record, m)) {
+        // Its call is not in the capture (or the table was full), or it is read later.
+        hold_early_reply(c, from_client, record, m.xid);
+    }
+}
+
+bool RpcAnalyzer::Impl::answer(Conn& c, bool from_client, const rpc::Record& record,
+                               const rpc::Message& m) {
     CallRec* call = c.by_xid.latest(c.calls_seen, m.xid,
                                     [&](const CallRec& r) { return r.from_client != from_client; });
     if (call == nullptr) {
-        return;  // its call is not in the capture (or the table was full)
+        return false;
     }
     if (!call->answered) {
         call->answered = true;
@@ -192,7 +202,7 @@ void RpcAnalyzer::Impl::on_reply(Conn& c, bool from_client, const rpc::Record& r
                         .ts = record.ts,
                         .status = static_cast<std::uint32_t>(h.reject) * 100 +
                                   static_cast<std::uint32_t>(h.auth)});
-        return;
+        return true;
     }
     if (h.accept != rpc::AcceptStat::Success) {
         count_error(c, call->prog, ErrorKind::Accept, static_cast<std::uint32_t>(h.accept));
@@ -200,9 +210,74 @@ void RpcAnalyzer::Impl::on_reply(Conn& c, bool from_client, const rpc::Record& r
                         .xid = m.xid,
                         .ts = record.ts,
                         .status = static_cast<std::uint32_t>(h.accept)});
-        return;
+        return true;
     }
     decode_results(c, record, m, *call);
+    return true;
+}
+
+void RpcAnalyzer::Impl::hold_early_reply(Conn& c, bool from_client, const rpc::Record& record,
+                                         std::uint32_t xid) {
+    if (c.early_replies.size() >= rpc_state::kEarlyReplies) {
+        c.nested_bytes -= std::min(c.nested_bytes, c.early_replies.front().bytes.capacity());
+        c.early_replies.erase(c.early_replies.begin());
+    }
+    rpc_state::EarlyReply& e = c.early_replies.emplace_back();
+    e.bytes.reserve(record.bytes.size() + record.tail.size());
+    e.bytes.assign(record.bytes.begin(), record.bytes.end());
+    e.bytes.insert(e.bytes.end(), record.tail.begin(), record.tail.end());
+    c.nested_bytes += e.bytes.capacity();
+    e.head_len = static_cast<std::uint32_t>(record.bytes.size());
+    e.tail_at = record.tail_at;
+    e.length = record.length;
+    e.seq = record.seq;
+    e.fragments = record.fragments;
+    e.xid = xid;
+    e.whole = record.whole;
+    e.from_client = from_client;
+    e.ts = record.ts;
+    e.first_frame = record.first_frame;
+    e.frame = record.frame;
+}
+
+void RpcAnalyzer::Impl::answer_early(Conn& c, bool call_from_client, const rpc::Record& call,
+                                     std::uint32_t xid) {
+    const auto it =
+        std::find_if(c.early_replies.begin(), c.early_replies.end(), [&](const auto& e) {
+            return e.xid == xid && e.from_client != call_from_client && !(e.ts < call.ts);
+        });
+    if (it == c.early_replies.end()) {
+        return;
+    }
+    const rpc_state::EarlyReply e = std::move(*it);
+    c.early_replies.erase(it);
+    c.nested_bytes -= std::min(c.nested_bytes, e.bytes.capacity());
+    const Bytes all(e.bytes.data(), e.bytes.size());
+    rpc::Record r;
+    r.bytes = all.first(e.head_len);
+    r.tail = all.subspan(e.head_len);
+    r.tail_at = e.tail_at;
+    r.length = e.length;
+    r.whole = e.whole;
+    r.seq = e.seq;
+    r.ts = e.ts;
+    r.first_frame = e.first_frame;
+    r.frame = e.frame;
+    r.fragments = e.fragments;
+    rpc::Message m;
+    if (rpc::parse_message(r.xdr(), m) != rpc::ParseResult::Ok) {
+        return;  // it parsed when it was read
+    }
+    // The reply's own frame is gone: its findings keep its number, not its bytes.
+    const SegmentView* const reading = segment;
+    segment = nullptr;
+    const std::size_t findings = c.findings.size();
+    answer(c, e.from_client, r, m);
+    if (c.findings.size() != findings) {
+        keep_findings(c, findings, e.from_client, r, m);
+    }
+    release_snapshot(c, e.from_client, m.xid);
+    segment = reading;
 }
 
 void RpcAnalyzer::Impl::add_finding(Conn& c, const RpcFinding& f) {

@@ -330,7 +330,29 @@ struct ErrorCount {
 };
 
 // Evidence (rpc_evidence.cc).
-inline constexpr std::size_t kCallSnapshots = 4;     // frames of unanswered calls kept
+inline constexpr std::size_t kCallSnapshots = 4;  // frames of unanswered calls kept
+// Replies read before their call, held for it (EarlyReply); the oldest goes when more come.
+inline constexpr std::size_t kEarlyReplies = 4;
+
+// A reply that matched no call when it was read: its call may still come, read later although
+// sent earlier (capture points read or written out of time order: a reply on eth0 before its
+// call on flannel.1). Its record is copied (at most the stream's kept bytes); a call read later
+// with its XID, from the other side and stamped no later, is answered by it then. A reply whose
+// call is not in the capture (the capture began after it) is held until newer ones push it out.
+struct EarlyReply {
+    std::vector<std::uint8_t> bytes;  // the record's head, then its tail
+    std::uint32_t head_len = 0;
+    std::uint32_t tail_at = 0;
+    std::uint32_t length = 0;
+    std::uint32_t seq = 0;
+    std::uint32_t fragments = 0;
+    std::uint32_t xid = 0;
+    bool whole = false;
+    bool from_client = false;
+    Timestamp ts;
+    std::uint64_t first_frame = 0;
+    std::uint64_t frame = 0;
+};
 inline constexpr std::size_t kSnapshotBytes = 1024;  // bytes of such a frame kept
 inline constexpr std::size_t kMaxRpcEvidence = 16;   // frames behind findings per connection
 inline constexpr std::size_t kEvidencePerVerdict = 4;
@@ -441,7 +463,8 @@ struct RpcAnalyzer::Impl {
         // every message reads (kHotBytes: on_segment() loads them when the segment may complete
         // a record; prefetch() loads the first line and the stream's first lines).
         std::array<rpc_state::CallSnapshot, rpc_state::kCallSnapshots> snapshots;
-        std::array<rpc::RecordStream, 2> streams;  // [0] client->server, [1] server->client
+        std::array<rpc::RecordStream, 2> streams;          // [0] client->server, [1] server->client
+        std::vector<rpc_state::EarlyReply> early_replies;  // at most kEarlyReplies
     };
 
     struct OwnerGroup {
@@ -493,6 +516,11 @@ struct RpcAnalyzer::Impl {
     void on_record(Conn& c, bool from_client, const rpc::Record& record);
     void on_call(Conn& c, bool from_client, const rpc::Record& record, const rpc::Message& m);
     void on_reply(Conn& c, bool from_client, const rpc::Record& record, const rpc::Message& m);
+    // Matches a reply to its call and takes its facts; false when no call has its XID.
+    bool answer(Conn& c, bool from_client, const rpc::Record& record, const rpc::Message& m);
+    void hold_early_reply(Conn& c, bool from_client, const rpc::Record& record, std::uint32_t xid);
+    // After a call: the reply held for it, if one was read first, answers it now.
+    void answer_early(Conn& c, bool call_from_client, const rpc::Record& call, std::uint32_t xid);
     static CallRec* call_record(Conn& c, bool from_client, const rpc::Record& record,
                                 const rpc::Message& m, bool& again);
     static void count_procedure(Conn& c, const rpc::CallHeader& h);

@@ -60,26 +60,45 @@ inline std::vector<RpcSeg> rpc_exchanges(const std::vector<std::pair<ByteVec, By
     return out;
 }
 
-/// Feeds (capture point, segment) pairs as one connection from 10.244.1.0:800 to
-/// 10.244.2.5:`server_port` and returns its facts.
-inline analyze::RpcFacts analyse_rpc(
-    const std::vector<std::pair<std::uint16_t, const RpcSeg*>>& order,
-    std::uint16_t server_port = 2049) {
+/// A segment as it is fed: at a capture point, stamped `us` microseconds into the capture (the
+/// order of feeding is the order of reading, which the stamps need not follow).
+struct Fed {
+    std::uint16_t point = 0;
+    const RpcSeg* seg = nullptr;
+    std::uint32_t us = 0;
+};
+
+/// Feeds the segments as one connection from 10.244.1.0:800 to 10.244.2.5:`server_port` and
+/// returns its facts.
+inline analyze::RpcFacts analyse_rpc(const std::vector<Fed>& fed,
+                                     std::uint16_t server_port = 2049) {
     analyze::RpcAnalyzer analyzer;
     analyze::SegmentView v;
     v.client.addr = {10, 244, 1, 0};
     v.client.port = 800;
     v.server.addr = {10, 244, 2, 5};
     v.server.port = server_port;
-    for (const auto& [point, seg] : order) {
-        v.point = point;
-        v.ts.nsec += 1000;
-        take_segment(v, *seg);
+    for (const Fed& f : fed) {
+        v.point = f.point;
+        v.ts = Timestamp{.sec = 0, .nsec = f.us * 1000};
+        take_segment(v, *f.seg);
         analyzer.on_segment(v);
     }
     analyze::ConnectionReport r;
     analyzer.decide(v.flow, r);
     return r.rpc.value_or(analyze::RpcFacts{});
+}
+
+/// Feeds (capture point, segment) pairs, one microsecond apart, as analyse_rpc(fed) does.
+inline analyze::RpcFacts analyse_rpc(
+    const std::vector<std::pair<std::uint16_t, const RpcSeg*>>& order,
+    std::uint16_t server_port = 2049) {
+    std::vector<Fed> fed;
+    std::uint32_t us = 0;
+    for (const auto& [point, seg] : order) {
+        fed.push_back({.point = point, .seg = seg, .us = ++us});
+    }
+    return analyse_rpc(fed, server_port);
 }
 
 /// Every segment once, at capture point 0.
