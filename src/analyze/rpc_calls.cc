@@ -218,15 +218,11 @@ bool RpcAnalyzer::Impl::answer(Conn& c, bool from_client, const rpc::Record& rec
 
 void RpcAnalyzer::Impl::hold_early_reply(Conn& c, bool from_client, const rpc::Record& record,
                                          std::uint32_t xid) {
-    if (c.early_replies.size() >= rpc_state::kEarlyReplies) {
-        c.nested_bytes -= std::min(c.nested_bytes, c.early_replies.front().bytes.capacity());
-        c.early_replies.erase(c.early_replies.begin());
-    }
-    rpc_state::EarlyReply& e = c.early_replies.emplace_back();
+    // Made whole before it is listed: a failed allocation leaves the list as it was.
+    rpc_state::EarlyReply e;
     e.bytes.reserve(record.bytes.size() + record.tail.size());
     e.bytes.assign(record.bytes.begin(), record.bytes.end());
     e.bytes.insert(e.bytes.end(), record.tail.begin(), record.tail.end());
-    c.nested_bytes += e.bytes.capacity();
     e.head_len = static_cast<std::uint32_t>(record.bytes.size());
     e.tail_at = record.tail_at;
     e.length = record.length;
@@ -238,6 +234,13 @@ void RpcAnalyzer::Impl::hold_early_reply(Conn& c, bool from_client, const rpc::R
     e.ts = record.ts;
     e.first_frame = record.first_frame;
     e.frame = record.frame;
+    if (c.early_replies.size() >= rpc_state::kEarlyReplies) {
+        c.nested_bytes -= std::min(c.nested_bytes, c.early_replies.front().bytes.capacity());
+        c.early_replies.erase(c.early_replies.begin());
+    }
+    const std::size_t bytes = e.bytes.capacity();
+    c.early_replies.push_back(std::move(e));
+    c.nested_bytes += bytes;
 }
 
 void RpcAnalyzer::Impl::answer_early(Conn& c, bool call_from_client, const rpc::Record& call,
