@@ -219,21 +219,13 @@ bool RpcAnalyzer::Impl::answer(Conn& c, bool from_client, const rpc::Record& rec
 void RpcAnalyzer::Impl::hold_early_reply(Conn& c, bool from_client, const rpc::Record& record,
                                          std::uint32_t xid) {
     // Made whole before it is listed: a failed allocation leaves the list as it was.
-    rpc_state::EarlyReply e;
+    rpc_state::EarlyReply e{.bytes = {}, .record = record, .xid = xid, .from_client = from_client};
     e.bytes.reserve(record.bytes.size() + record.tail.size());
     e.bytes.assign(record.bytes.begin(), record.bytes.end());
     e.bytes.insert(e.bytes.end(), record.tail.begin(), record.tail.end());
-    e.head_len = static_cast<std::uint32_t>(record.bytes.size());
-    e.tail_at = record.tail_at;
-    e.length = record.length;
-    e.seq = record.seq;
-    e.fragments = record.fragments;
-    e.xid = xid;
-    e.whole = record.whole;
-    e.from_client = from_client;
-    e.ts = record.ts;
-    e.first_frame = record.first_frame;
-    e.frame = record.frame;
+    const Bytes all(e.bytes.data(), e.bytes.size());
+    e.record.bytes = all.first(record.bytes.size());
+    e.record.tail = all.subspan(record.bytes.size());
     if (c.early_replies.size() >= rpc_state::kEarlyReplies) {
         c.nested_bytes -= std::min(c.nested_bytes, c.early_replies.front().bytes.capacity());
         c.early_replies.erase(c.early_replies.begin());
@@ -247,7 +239,7 @@ void RpcAnalyzer::Impl::answer_early(Conn& c, bool call_from_client, const rpc::
                                      std::uint32_t xid) {
     const auto it =
         std::find_if(c.early_replies.begin(), c.early_replies.end(), [&](const auto& e) {
-            return e.xid == xid && e.from_client != call_from_client && !(e.ts < call.ts);
+            return e.xid == xid && e.from_client != call_from_client && !(e.record.ts < call.ts);
         });
     if (it == c.early_replies.end()) {
         return;
@@ -255,18 +247,7 @@ void RpcAnalyzer::Impl::answer_early(Conn& c, bool call_from_client, const rpc::
     const rpc_state::EarlyReply e = std::move(*it);
     c.early_replies.erase(it);
     c.nested_bytes -= std::min(c.nested_bytes, e.bytes.capacity());
-    const Bytes all(e.bytes.data(), e.bytes.size());
-    rpc::Record r;
-    r.bytes = all.first(e.head_len);
-    r.tail = all.subspan(e.head_len);
-    r.tail_at = e.tail_at;
-    r.length = e.length;
-    r.whole = e.whole;
-    r.seq = e.seq;
-    r.ts = e.ts;
-    r.first_frame = e.first_frame;
-    r.frame = e.frame;
-    r.fragments = e.fragments;
+    const rpc::Record& r = e.record;
     rpc::Message m;
     if (rpc::parse_message(r.xdr(), m) != rpc::ParseResult::Ok) {
         return;  // it parsed when it was read

@@ -339,19 +339,12 @@ inline constexpr std::size_t kEarlyReplies = 4;
 // call on flannel.1). Its record is copied (at most the stream's kept bytes); a call read later
 // with its XID, from the other side and stamped no later, is answered by it then. A reply whose
 // call is not in the capture (the capture began after it) is held until newer ones push it out.
+// The record's views point into `bytes` (its head, then its tail): a move keeps them valid.
 struct EarlyReply {
-    std::vector<std::uint8_t> bytes;  // the record's head, then its tail
-    std::uint32_t head_len = 0;
-    std::uint32_t tail_at = 0;
-    std::uint32_t length = 0;
-    std::uint32_t seq = 0;
-    std::uint32_t fragments = 0;
+    std::vector<std::uint8_t> bytes;
+    rpc::Record record;
     std::uint32_t xid = 0;
-    bool whole = false;
     bool from_client = false;
-    Timestamp ts;
-    std::uint64_t first_frame = 0;
-    std::uint64_t frame = 0;
 };
 inline constexpr std::size_t kSnapshotBytes = 1024;  // bytes of such a frame kept
 inline constexpr std::size_t kMaxRpcEvidence = 16;   // frames behind findings per connection
