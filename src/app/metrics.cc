@@ -287,34 +287,31 @@ void Metrics::set_tracked_connections(std::size_t n) noexcept {
     impl_->tracked->Set(static_cast<double>(n));
 }
 
-void Metrics::set_out_of_order(std::uint64_t total) noexcept {
-    if (total > impl_->last_out_of_order) {
-        impl_->out_of_order->Increment(static_cast<double>(total - impl_->last_out_of_order));
-        impl_->last_out_of_order = total;
+namespace {
+// Adds to a counter what a cumulative value grew by since `last` (counters only go up).
+void add_growth(prometheus::Counter& counter, std::uint64_t now, std::uint64_t& last) {
+    if (now > last) {
+        counter.Increment(static_cast<double>(now - last));
+        last = now;
     }
 }
 
-namespace {
-// Adds to counters what cumulative values grew by since `last` (counters only go up).
 template <std::size_t N>
 void add_growth(const std::array<prometheus::Counter*, N>& counters,
                 const std::array<std::uint64_t, N>& now, std::array<std::uint64_t, N>& last) {
     for (std::size_t i = 0; i < N; ++i) {
-        if (now[i] > last[i]) {
-            counters[i]->Increment(static_cast<double>(now[i] - last[i]));
-            last[i] = now[i];
-        }
+        add_growth(*counters[i], now[i], last[i]);
     }
 }
 }  // namespace
 
+void Metrics::set_out_of_order(std::uint64_t total) noexcept {
+    add_growth(*impl_->out_of_order, total, impl_->last_out_of_order);
+}
+
 void Metrics::set_connection_stats(const analyze::ConnectionStats& stats) noexcept {
-    // Cumulative in the analyzer; the counter only goes up.
-    if (stats.alloc_failures > impl_->last_alloc_failures) {
-        impl_->alloc_failures->Increment(
-            static_cast<double>(stats.alloc_failures - impl_->last_alloc_failures));
-        impl_->last_alloc_failures = stats.alloc_failures;
-    }
+    // Cumulative in the analyzer; the counters only go up.
+    add_growth(*impl_->alloc_failures, stats.alloc_failures, impl_->last_alloc_failures);
     add_growth(impl_->evicted, {stats.evicted, stats.udp_evicted}, impl_->last_evicted);
     add_growth(impl_->dropped,
                {stats.vtep_pairs_evicted, stats.evidence_frames_dropped,
