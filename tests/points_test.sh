@@ -58,6 +58,8 @@ PY
     check "$scenario-any-pcap" "$tmp/$scenario-separate.jsonl" "$tmp/$scenario-any.pcap" -- "${maps[@]}"
     check "$scenario-any-pcapng" "$tmp/$scenario-separate.jsonl" "$tmp/$scenario-any.pcapng" -- "${maps[@]}"
     check "$scenario-mixed" "$tmp/$scenario-separate.jsonl" "$tmp/$scenario-mixed.pcapng" -- "${maps[@]}"
+    # Written in a capture tool's read order, not in time order: put back in time order.
+    check "$scenario-dumpcap" "$tmp/$scenario-separate.jsonl" "$tmp/$scenario-dumpcap.pcapng"
 done
 # NAME=FILE names a point; a word with '=' that is an existing file is that file.
 summary_points() {  # the file summaries' points, one per line

@@ -10,6 +10,11 @@ written as one file that holds every point, in the forms a node gives:
   <name>-any.pcapng    the same as a pcapng with one IDB named "any" (tcpdump -i any -w x.pcapng)
   <name>-mixed.pcapng  the first two points as Ethernet IDBs, the others in one SLL2 "any" IDB:
                        interfaces of two link types in one file (libpcap's reader refuses it)
+  <name>-dumpcap.pcapng  as -idbs.pcapng, in the order a capture of several interfaces writes
+                       them (dumpcap -i ... -i ...): read rounds every READ_ROUND_NS, each taking
+                       the frames stamped since the last round from every interface, the last
+                       point first (dumpcap_order()): each point's frames in time order, the
+                       points interleaved out of it
 
 and, with --fixtures, the committed NFLOG capture of pcaps/ (see pcaps/README.md):
 
@@ -87,6 +92,29 @@ def merged(points):
     return rows
 
 
+# The time between two read rounds of dumpcap_order(): a quarter of a second, dumpcap's
+# default read timeout, far inside the second vxcheck holds frames to put them in time order.
+READ_ROUND_NS = 250_000_000
+
+
+def dumpcap_order(rows, npoints):
+    """rows (merged()) as written by a capture that reads each interface in turn: every
+    READ_ROUND_NS from the first frame, the frames stamped since the last round, interface by
+    interface from the last point to the first, each interface's in time order."""
+    if not rows:
+        return []
+    t0 = rows[0][0]
+    rounds = {}
+    for row in rows:
+        k = (row[0] - t0 + READ_ROUND_NS - 1) // READ_ROUND_NS
+        rounds.setdefault(k, []).append(row)
+    out = []
+    for k in sorted(rounds):
+        for p in reversed(range(npoints)):
+            out += [r for r in rounds[k] if r[1] == p]
+    return out
+
+
 def sll2(frame, ifindex):
     """The Ethernet frame with an SLL2 header instead (packet type 0, the source MAC)."""
     ethertype = struct.unpack_from(">H", frame, 12)[0]
@@ -146,6 +174,9 @@ def scenario(outdir, name, points):
     for ts, p, _, ifindex, frame in rows:
         out.append(epb(p, ts, frame) if p < 2 else epb(2, ts, sll2(frame, ifindex)))
     write(os.path.join(outdir, f"{name}-mixed.pcapng"), b"".join(out))
+    out = [shb()] + [idb(LINKTYPE_ETHERNET, p[0]) for p in points]
+    out += [epb(p, ts, frame) for ts, p, _, _, frame in dumpcap_order(rows, len(points))]
+    write(os.path.join(outdir, f"{name}-dumpcap.pcapng"), b"".join(out))
 
 
 def nflog_tlv(ttype, value):

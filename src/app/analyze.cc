@@ -24,6 +24,7 @@
 #include <ostream>
 #include <utility>
 
+#include "file_order.h"
 #include "frame_consumer.h"
 #include "merged_inputs.h"
 #include "output_files.h"
@@ -168,7 +169,7 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
         }
         std::unique_ptr<capture::Source> source;
         try {
-            source = capture::open_file(file, read);
+            source = in_time_order(file, capture::open_file(file, read));
         } catch (const capture::OpenError& e) {
             spdlog::error("{}", e.what());
             input_error = true;

@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "file_order.h"
 #include "frame_consumer.h"
 #include "parallel.h"
 #include "run_common.h"
@@ -123,7 +124,7 @@ class LoadProgress {
 Capture load(const std::string& file) {
     const auto start = Clock::now();
     Capture cap;
-    cap.source = capture::open_file(file);
+    cap.source = in_time_order(file, capture::open_file(file));
     cap.link_name = cap.source->link_name();
     LoadProgress progress(file);
     RawFrame frame;

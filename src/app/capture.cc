@@ -27,11 +27,11 @@
 #include "frame_consumer.h"
 #include "input_points.h"
 #include "live_log.h"
-#include "live_order.h"
 #include "live_points.h"
 #include "output_files.h"
 #include "privileges.h"
 #include "run_common.h"
+#include "time_order.h"
 #include "verdict_memory.h"
 #include "vxcheck/analyze/rules.h"
 #include "vxcheck/app/pipeline.h"
@@ -52,7 +52,7 @@ std::atomic<int> g_signal{0};  // the signal that stopped the capture, 0 if none
 // How long the sockets are read at the end for what is still queued in them.
 constexpr double kDrainSeconds = 0.25;
 // How long a frame of several interfaces is held for frames of the others stamped before it
-// (live_order.h): far above the microseconds from the kernel's stamp to the socket, far below
+// (time_order.h): far above the microseconds from the kernel's stamp to the socket, far below
 // what a live verdict may lag.
 constexpr std::int64_t kOrderHoldNs = 20'000'000;
 
@@ -208,7 +208,7 @@ class LiveRun {
           processor_(config.decode),
           counted_(config.connections.max_flows) {
         if (points_.size() > 1) {
-            order_.emplace(points_.size(), LiveOrder::Limits{.hold_ns = kOrderHoldNs});
+            order_.emplace(points_.size(), TimeOrder::Limits{.hold_ns = kOrderHoldNs});
         }
         processor_.prefetch_for(&consumer_.connections());  // as analyze does
         consumer_.enable_reassembly(config.decode);
@@ -256,8 +256,8 @@ class LiveRun {
     std::uint64_t frames_ = 0;
     bool gave_up_ = false;  // an interface stayed down longer than --give-up-after
     RawFrame frame_;
-    // Several interfaces: their frames put back in time order (live_order.h).
-    std::optional<LiveOrder> order_;
+    // Several interfaces: their frames put back in time order (time_order.h).
+    std::optional<TimeOrder> order_;
     Timestamp round_start_;
     std::vector<pollfd> pfds_;
     std::vector<std::size_t> pfd_point_;
@@ -372,7 +372,7 @@ void LiveRun::flush_order() {
         spdlog::warn(
             "{} frames were analysed after a later frame of another interface (they came more "
             "than {} ms late, or a burst filled an interface's {} MiB ring)",
-            order_->late(), kOrderHoldNs / 1'000'000, LiveOrder::Limits{}.ring_bytes >> 20);
+            order_->late(), kOrderHoldNs / 1'000'000, TimeOrder::Limits{}.ring_bytes >> 20);
     }
 }
 

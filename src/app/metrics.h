@@ -37,7 +37,7 @@ class Metrics {
     void set_interface(std::size_t point, bool up, Timestamp last_frame) noexcept;
     /// Connections in the analyzer's table now (open ones and closed ones not yet forgotten).
     void set_tracked_connections(std::size_t n) noexcept;
-    /// Frames analysed after a later frame of another interface so far (live_order.h; a
+    /// Frames analysed after a later frame of another interface so far (time_order.h; a
     /// cumulative count: the counter grows by what it gained).
     void set_out_of_order(std::uint64_t total) noexcept;
     /// The analyzer's cumulative counters (allocation failures, evictions, what the memory

@@ -68,6 +68,9 @@ Then every TCP connection to the watched ports (default 2049, NFS) gets verdicts
   index of a 'tcpdump -i any' capture ("ifindex N"), each NFLOG group of a
   'tcpdump -i nflog:N' capture ("nflog:N"). NAME=FILE names a file's point NAME (several
   points: NAME prefixes theirs); a word with '=' that is an existing file is that file.
+  Frames are analysed in time order: several files are merged by time, and the frames of a
+  pcapng file of several interfaces (dumpcap -i A -i B writes them as it reads each
+  interface) are held up to one second of capture time to be put back in time order.
 
 Capture for it with a full snaplen, e.g.:
   tcpdump -i eth0 -s 0 -w node-a.pcap 'udp port 8472 or tcp port 2049 or icmp'

@@ -1,7 +1,8 @@
-#include "live_order.h"
+#include "time_order.h"
 
 #include <cstring>
 #include <new>
+#include <utility>
 
 namespace vxcheck::app {
 namespace {
@@ -10,15 +11,22 @@ constexpr std::int64_t kNsPerSec = 1'000'000'000;
 
 }  // namespace
 
-LiveOrder::LiveOrder(std::size_t points, Limits limits) : limits_(limits), rings_(points) {
-    for (Ring& r : rings_) {
-        r.size = limits_.ring_bytes / kAlign * kAlign;
-        r.bytes.reset(new std::uint8_t[r.size]);  // default-initialised: not zeroed
-        r.wrap = r.size;
+TimeOrder::TimeOrder(std::size_t points, Limits limits) : limits_(limits) {
+    rings_.reserve(points);
+    for (std::size_t p = 0; p < points; ++p) {
+        add_point();
     }
 }
 
-Timestamp LiveOrder::before(Timestamp t, std::int64_t ns) noexcept {
+void TimeOrder::add_point() {
+    Ring r;
+    r.size = limits_.ring_bytes / kAlign * kAlign;
+    r.bytes.reset(new std::uint8_t[r.size]);  // default-initialised: not zeroed
+    r.wrap = r.size;
+    rings_.push_back(std::move(r));
+}
+
+Timestamp TimeOrder::before(Timestamp t, std::int64_t ns) noexcept {
     std::int64_t sec = t.sec - ns / kNsPerSec;
     std::int64_t nsec = static_cast<std::int64_t>(t.nsec) - ns % kNsPerSec;
     if (nsec < 0) {
@@ -28,18 +36,18 @@ Timestamp LiveOrder::before(Timestamp t, std::int64_t ns) noexcept {
     return Timestamp{.sec = sec, .nsec = static_cast<std::uint32_t>(nsec)};
 }
 
-void LiveOrder::begin_round(Timestamp now) noexcept {
+void TimeOrder::begin_round(Timestamp now) noexcept {
     cutoff_ = before(now, limits_.hold_ns);
 }
 
-void LiveOrder::unfinished(std::size_t point) noexcept {
+void TimeOrder::unfinished(std::size_t point) noexcept {
     const Ring& r = rings_[point];
     if (r.count != 0 && r.last_ts < cutoff_) {
         cutoff_ = r.last_ts;
     }
 }
 
-bool LiveOrder::store(std::size_t point, const RawFrame& frame, Timestamp now) noexcept {
+bool TimeOrder::store(std::size_t point, const RawFrame& frame, Timestamp now) noexcept {
     Ring& r = rings_[point];
     const std::size_t size = (sizeof(Entry) + frame.caplen + kAlign - 1) / kAlign * kAlign;
     std::size_t at = 0;
@@ -60,6 +68,7 @@ bool LiveOrder::store(std::size_t point, const RawFrame& frame, Timestamp now) n
     auto* e = new (r.bytes.get() + at) Entry{.ts = frame.ts,
                                              .held_at = now,
                                              .number = frame.number,
+                                             .stored = stored_++,
                                              .caplen = frame.caplen,
                                              .wirelen = frame.wirelen,
                                              .interface = frame.interface,
@@ -77,12 +86,12 @@ bool LiveOrder::store(std::size_t point, const RawFrame& frame, Timestamp now) n
     return true;
 }
 
-const LiveOrder::Entry& LiveOrder::front(std::size_t point) const noexcept {
+const TimeOrder::Entry& TimeOrder::front(std::size_t point) const noexcept {
     const Ring& r = rings_[point];
     return *std::launder(reinterpret_cast<const Entry*>(r.bytes.get() + r.head));
 }
 
-void LiveOrder::drop_front(std::size_t point) noexcept {
+void TimeOrder::drop_front(std::size_t point) noexcept {
     Ring& r = rings_[point];
     r.head += front(point).size;
     --r.count;
@@ -96,31 +105,57 @@ void LiveOrder::drop_front(std::size_t point) noexcept {
     }
 }
 
-std::size_t LiveOrder::earliest() const noexcept {
+bool TimeOrder::before_front(std::size_t a, std::size_t b) const noexcept {
+    const Entry& x = front(a);
+    const Entry& y = front(b);
+    return x.ts < y.ts || (x.ts == y.ts && x.stored < y.stored);
+}
+
+std::size_t TimeOrder::earliest() const noexcept {
     std::size_t best = kNone;
     for (std::size_t p = 0; p < rings_.size(); ++p) {
-        if (rings_[p].count != 0 && (best == kNone || front(p).ts < front(best).ts)) {
+        if (rings_[p].count != 0 && (best == kNone || before_front(p, best))) {
             best = p;
         }
     }
     return best;
 }
 
-std::size_t LiveOrder::eligible(Timestamp stale) const noexcept {
+std::size_t TimeOrder::eligible(Timestamp stale) const noexcept {
     std::size_t best = kNone;
     for (std::size_t p = 0; p < rings_.size(); ++p) {
         if (rings_[p].count == 0) {
             continue;
         }
         const Entry& e = front(p);
-        if ((e.ts <= cutoff_ || e.held_at < stale) && (best == kNone || e.ts < front(best).ts)) {
+        if ((e.ts <= cutoff_ || e.held_at < stale) && (best == kNone || before_front(p, best))) {
             best = p;
         }
     }
     return best;
 }
 
-void LiveOrder::note_released(Timestamp ts) noexcept {
+std::size_t TimeOrder::ready(Timestamp cutoff) const noexcept {
+    const std::size_t p = earliest();
+    return p != kNone && front(p).ts <= cutoff ? p : kNone;
+}
+
+RawFrame TimeOrder::take_front(std::size_t point) noexcept {
+    const Entry& e = front(point);
+    RawFrame f;
+    f.ts = e.ts;
+    f.caplen = e.caplen;
+    f.wirelen = e.wirelen;
+    f.link = e.link;
+    f.number = e.number;
+    f.interface = e.interface;
+    f.csum_not_ready = e.csum_not_ready;
+    f.data = Bytes(reinterpret_cast<const std::uint8_t*>(&e) + sizeof(Entry), e.caplen);
+    note_released(f.ts);
+    return f;
+}
+
+void TimeOrder::note_released(Timestamp ts) noexcept {
     if (ts < last_released_) {
         ++late_;
     } else {

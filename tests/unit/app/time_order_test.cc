@@ -1,4 +1,4 @@
-#include "app/live_order.h"
+#include "app/time_order.h"
 
 #include <gtest/gtest.h>
 
@@ -8,14 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "order_time.h"
+
 namespace vxcheck::app {
 namespace {
 
-constexpr std::int64_t kMs = 1'000'000;
-
-Timestamp at_ms(std::int64_t ms) {
-    return LiveOrder::before(Timestamp{.sec = 1000, .nsec = 0}, -ms * kMs);
-}
+using order_test::at_ms;
+using order_test::kMs;
 
 // A frame whose bytes are `len` copies of `tag`.
 struct Made {
@@ -56,13 +55,13 @@ struct Out {
 using Got = std::vector<std::pair<std::size_t, std::uint8_t>>;
 
 // A read round at `ms` that reads nothing.
-void empty_round(LiveOrder& order, std::int64_t ms, Out& out) {
+void empty_round(TimeOrder& order, std::int64_t ms, Out& out) {
     order.begin_round(at_ms(ms));
     order.end_round(at_ms(ms), out);
 }
 
-TEST(LiveOrder, AReplyReadBeforeItsCallGoesOnAfterIt) {
-    LiveOrder order(2, {});
+TEST(TimeOrder, AReplyReadBeforeItsCallGoesOnAfterIt) {
+    TimeOrder order(2, {});
     Out out;
     order.begin_round(at_ms(100));
     // eth0 (point 1) is read first and has the reply; flannel.1 (point 0) has the call.
@@ -77,8 +76,8 @@ TEST(LiveOrder, AReplyReadBeforeItsCallGoesOnAfterIt) {
     EXPECT_TRUE(order.empty());
 }
 
-TEST(LiveOrder, AFrameInsideTheHoldWaitsForTheNextRound) {
-    LiveOrder order(2, {.hold_ns = 20 * kMs});
+TEST(TimeOrder, AFrameInsideTheHoldWaitsForTheNextRound) {
+    TimeOrder order(2, {.hold_ns = 20 * kMs});
     Out out;
     order.begin_round(at_ms(100));
     const Made early = made(79, 1);
@@ -92,8 +91,8 @@ TEST(LiveOrder, AFrameInsideTheHoldWaitsForTheNextRound) {
     EXPECT_EQ(out.got, (Got{{1, 1}, {0, 2}}));
 }
 
-TEST(LiveOrder, AnUnfinishedBatchHoldsWhatIsStampedAfterItsLastFrame) {
-    LiveOrder order(2, {.hold_ns = 20 * kMs});
+TEST(TimeOrder, AnUnfinishedBatchHoldsWhatIsStampedAfterItsLastFrame) {
+    TimeOrder order(2, {.hold_ns = 20 * kMs});
     Out out;
     order.begin_round(at_ms(1000));
     const Made a = made(10, 1);
@@ -110,8 +109,8 @@ TEST(LiveOrder, AnUnfinishedBatchHoldsWhatIsStampedAfterItsLastFrame) {
     EXPECT_EQ(out.got, (Got{{0, 1}, {1, 3}, {1, 5}}));
 }
 
-TEST(LiveOrder, AStampAheadOfTheClockGoesOnAfterTheLongestHold) {
-    LiveOrder order(2, {.hold_ns = 20 * kMs, .max_hold_ns = 1000 * kMs});
+TEST(TimeOrder, AStampAheadOfTheClockGoesOnAfterTheLongestHold) {
+    TimeOrder order(2, {.hold_ns = 20 * kMs, .max_hold_ns = 1000 * kMs});
     Out out;
     order.begin_round(at_ms(100));
     const Made ahead = made(60'000, 1);
@@ -126,8 +125,8 @@ TEST(LiveOrder, AStampAheadOfTheClockGoesOnAfterTheLongestHold) {
     EXPECT_EQ(out.got, (Got{{1, 2}, {0, 1}}));
 }
 
-TEST(LiveOrder, AFrameReadAfterALaterOneWentOnIsCountedLate) {
-    LiveOrder order(2, {.hold_ns = 20 * kMs});
+TEST(TimeOrder, AFrameReadAfterALaterOneWentOnIsCountedLate) {
+    TimeOrder order(2, {.hold_ns = 20 * kMs});
     Out out;
     order.begin_round(at_ms(100));
     const Made first = made(50, 1);
@@ -141,9 +140,9 @@ TEST(LiveOrder, AFrameReadAfterALaterOneWentOnIsCountedLate) {
     EXPECT_EQ(order.late(), 1U);
 }
 
-TEST(LiveOrder, AFullRingHandsOnTheEarliestFramesFirst) {
+TEST(TimeOrder, AFullRingHandsOnTheEarliestFramesFirst) {
     // Room for about three 60-byte frames with their headers.
-    LiveOrder order(2, {.ring_bytes = 400, .hold_ns = 20 * kMs});
+    TimeOrder order(2, {.ring_bytes = 400, .hold_ns = 20 * kMs});
     Out out;
     order.begin_round(at_ms(0));
     std::vector<Made> frames;
@@ -166,8 +165,8 @@ TEST(LiveOrder, AFullRingHandsOnTheEarliestFramesFirst) {
     EXPECT_EQ(order.late(), 0U);
 }
 
-TEST(LiveOrder, AFrameLargerThanTheRingGoesOnAtOnce) {
-    LiveOrder order(1, {.ring_bytes = 256});
+TEST(TimeOrder, AFrameLargerThanTheRingGoesOnAtOnce) {
+    TimeOrder order(1, {.ring_bytes = 256});
     Out out;
     order.begin_round(at_ms(0));
     const Made small = made(1, 1);
@@ -180,8 +179,8 @@ TEST(LiveOrder, AFrameLargerThanTheRingGoesOnAtOnce) {
 
 // The ring against a plain FIFO: frames of random sizes, stored and taken in random turns, wrap
 // round the buffer many times and come out whole and in order.
-TEST(LiveOrder, TheRingKeepsEveryFrameWholeAcrossWraps) {
-    LiveOrder order(1, {.ring_bytes = 4096, .hold_ns = 0});
+TEST(TimeOrder, TheRingKeepsEveryFrameWholeAcrossWraps) {
+    TimeOrder order(1, {.ring_bytes = 4096, .hold_ns = 0});
     std::mt19937 rng(7);
     std::deque<std::uint8_t> model;
     std::vector<Made> live;
