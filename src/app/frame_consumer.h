@@ -136,16 +136,9 @@ class FrameConsumer {
             reassembly_[input_]->end_input(summary);
         }
         reporter_.end_file(summary);
-        // The total spans the inputs' times, from the earliest frame to the latest: inputs read
-        // at once (merged by time) end in the order of their last frames, not of their first.
-        const bool spans = total_.frames_read != 0 && summary.frames_read != 0;
-        const Timestamp first = total_.first_ts;
-        const Timestamp last = total_.last_ts;
+        // The total spans the inputs' times, from the earliest frame to the latest (merge()):
+        // inputs read at once (merged by time) end in the order of their last frames.
         total_.merge(summary);
-        if (spans) {
-            total_.first_ts = std::min(first, summary.first_ts);
-            total_.last_ts = std::max(last, summary.last_ts);
-        }
         ++files_;
     }
 

@@ -8,10 +8,8 @@
 namespace vxcheck::report {
 
 void Summary::count_frame(const RawFrame& f) noexcept {
-    if (frames_read == 0) {
-        first_ts = f.ts;
-    }
-    last_ts = f.ts;
+    first_ts = frames_read == 0 ? f.ts : std::min(first_ts, f.ts);
+    last_ts = frames_read == 0 ? f.ts : std::max(last_ts, f.ts);
     ++frames_read;
     bytes_captured += f.caplen;
 }
@@ -88,11 +86,9 @@ void Summary::tally(const verify::Verdict& v) noexcept {
 }
 
 void Summary::merge(const Summary& o) {
-    if (frames_read == 0) {
-        first_ts = o.first_ts;
-    }
     if (o.frames_read != 0) {
-        last_ts = o.last_ts;
+        first_ts = frames_read == 0 ? o.first_ts : std::min(first_ts, o.first_ts);
+        last_ts = frames_read == 0 ? o.last_ts : std::max(last_ts, o.last_ts);
     }
     frames_read += o.frames_read;
     frames_filtered += o.frames_filtered;

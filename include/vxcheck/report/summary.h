@@ -35,6 +35,7 @@ struct Summary {
     // (timed out, evicted at the memory cap, or still waiting when the input ended).
     std::uint64_t datagrams_reassembled = 0;
     std::uint64_t fragments_incomplete = 0;
+    // The earliest and the latest stamp (a file's frames need not be in time order).
     Timestamp first_ts;
     Timestamp last_ts;
     std::string read_error;  // set when the file ended with an error (e.g. cut mid-record)

@@ -102,6 +102,34 @@ TEST(Summary, MergeAddsEverything) {
     EXPECT_EQ(total.bytes_captured, a.bytes_captured + b.bytes_captured);
 }
 
+TEST(Summary, TheSpanIsTheEarliestToTheLatestStampInAnyOrder) {
+    // A file's frames need not be in time order (a late frame of another interface), nor
+    // files' summaries merged in it.
+    const Dissection d(PacketBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2));
+    const auto count = [&d](report::Summary& s, std::int64_t sec) {
+        RawFrame f = d.packet().frame();
+        f.ts = Timestamp{.sec = sec, .nsec = 0};
+        s.add_fast_path(f, d.verdicts());
+    };
+    const auto at = [](std::int64_t sec) { return Timestamp{.sec = sec, .nsec = 0}; };
+    report::Summary a;
+    for (const std::int64_t sec : {20, 10, 40, 30}) {
+        count(a, sec);
+    }
+    EXPECT_EQ(a.first_ts, at(10));
+    EXPECT_EQ(a.last_ts, at(40));
+    report::Summary b;
+    count(b, 50);
+    count(b, 5);
+    report::Summary total;
+    total.merge(b);
+    total.merge(a);
+    total.merge(report::Summary{});  // no frames: no stamps
+    EXPECT_EQ(total.frames_read, 6U);
+    EXPECT_EQ(total.first_ts, at(5));
+    EXPECT_EQ(total.last_ts, at(50));
+}
+
 TEST(Summary, DeepTunnelsAreTalliedAtTheLastDepth) {
     PacketBuilder b = PacketBuilder().ethernet();
     for (int i = 0; i < 10; ++i) {
