@@ -1104,6 +1104,18 @@ def nfs41_healthy():
     return cap
 
 
+def nfs41_capture_drops():
+    """nfs41_healthy() as a capture that dropped three of the server's frames (tcpdump's
+    "packets dropped by kernel"): the LOOKUP reply (frame 13 there), the first segment of the
+    split reply 0x5a180008 (21) and the first heartbeat's reply (32). The client's later
+    segments acknowledge the bytes the capture lost; every call but the last was answered."""
+    cap = nfs41_healthy()
+    for frame in (32, 21, 13):
+        del cap.records[frame - 1]
+        del cap.notes[frame - 1]
+    return cap
+
+
 def nfs41_reboot_control():
     """node-a flannel.1: one client (10.244.1.5) mounts (port 889, verifier ...31), reboots, and
     mounts again 30 s later from port 890 with a new verifier: same IP, new verifier, a new
@@ -1210,6 +1222,7 @@ FIXTURES = [
     ("nfs3-server-stops.pcap", nfs3_server_stops),
     ("rpc-mechanics.pcap", rpc_mechanics),
     ("nfs41-healthy.pcap", nfs41_healthy),
+    ("nfs41-capture-drops.pcap", nfs41_capture_drops),
     ("nfs41-reboot-control.pcap", nfs41_reboot_control),
     ("nfs41-trunking-control.pcap", nfs41_trunking_control),
     ("refused-once-control.pcap", refused_once_control),

@@ -14,6 +14,7 @@ namespace vxcheck::analyze {
 using rpc_state::feeds;
 
 void RpcAnalyzer::Impl::decide(Conn& c, ConnectionReport& r) {
+    finish_streams(c);
     RpcFacts f;
     facts(c, f);
     if (!r.one_way_before_nat) {
@@ -64,6 +65,10 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
         }
         return;
     }
+    if (c != nullptr && (c->holding & (2U >> dir)) != 0 &&
+        (s.flags & decode::tcp_flag::kAck) != 0 && !c->shed) {
+        im.acknowledged(*c, !s.from_client, s.ack);
+    }
     if (s.payload.empty()) {
         return;
     }
@@ -97,6 +102,9 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     // Only a record (its facts, findings and frames) or a stream buffer grows what the
     // connection holds: a segment inside a record leaves the lists alone, and footprint() would
     // read every one of them.
+    if (stream.holding()) {
+        c->holding = static_cast<std::uint8_t>(c->holding | (1U << dir));
+    }
     if (stream.counters().records != records || stream.memory_bytes() != stream_bytes) {
         im.account(*c);
     }
@@ -106,6 +114,37 @@ void RpcAnalyzer::on_bare_ack(Timestamp ts) noexcept {
     if (impl_->capture_end < ts) {
         impl_->capture_end = ts;
     }
+}
+
+// A segment held past a gap waits for the bytes before it; once the other side acknowledges
+// them, they reached it without being captured (a drop in the capture, or a point that missed
+// them), and waiting longer only delays the replies held behind them until the connection is
+// decided. Only a stream that holds segments is offered the acknowledgement: a capture may show
+// an acknowledgement before the data it covers (two points), and without data captured beyond
+// the gap nothing says the bytes are lost.
+void RpcAnalyzer::Impl::acknowledged(Conn& c, bool from_client, std::uint32_t ack) {
+    const std::size_t dir = from_client ? 0 : 1;
+    Sink sink;
+    sink.impl = this;
+    sink.conn = &c;
+    sink.from_client = from_client;
+    c.streams[dir].acknowledged(ack, sink);
+    if (!c.streams[dir].holding()) {
+        c.holding = static_cast<std::uint8_t>(c.holding & ~(1U << dir));
+    }
+}
+
+void RpcAnalyzer::Impl::finish_streams(Conn& c) {
+    for (std::size_t dir = 0; dir < 2; ++dir) {
+        if ((c.holding & (1U << dir)) != 0) {
+            Sink sink;
+            sink.impl = this;
+            sink.conn = &c;
+            sink.from_client = dir == 0;
+            c.streams[dir].finish(sink);
+        }
+    }
+    c.holding = 0;
 }
 
 // nullptr when the state budget has no room for the connection's record (counted once).

@@ -25,6 +25,9 @@ void RpcAnalyzer::Impl::on_record(Conn& c, bool from_client, const rpc::Record& 
     rpc::Message m;
     if (rpc::parse_message(record.xdr(), m) != rpc::ParseResult::Ok) {
         ++c.garbled;
+        const std::size_t dir = from_client ? 0 : 1;
+        ++c.unparsed[dir];
+        c.unparsed_until[dir] = std::max(c.unparsed_until[dir], record.ts);
         return;
     }
     const std::size_t findings = c.findings.size();

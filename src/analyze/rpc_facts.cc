@@ -150,6 +150,14 @@ void RpcAnalyzer::Impl::facts(Conn& c, RpcFacts& f) const {
     }
     f.bounds_hit = c.bounds_hit + bounds_hit + cross_calls.evicted() + answered.evicted();
     f.garbled = c.garbled;
+    for (const rpc::RecordStream& st : c.streams) {
+        const rpc::StreamCounters& n = st.counters();
+        f.unread.gaps += n.gaps;
+        f.unread.gap_bytes += n.gap_bytes;
+        f.unread.skipped_bytes += n.skipped_bytes;
+        f.unread.records_cut += n.records_cut;
+    }
+    f.unread.records_unparsed = c.unparsed[0] + c.unparsed[1];
     f.serial = c.serial;
 }
 

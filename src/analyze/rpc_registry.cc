@@ -109,8 +109,17 @@ bool RpcAnalyzer::Impl::answered_later_than(const CallKey& k, std::uint64_t seri
     return later != nullptr && *later > serial;
 }
 
+// rpc_unanswered asks for the evidence to be in the capture: a reply the capture (or the reader)
+// lost is not evidence of none. Bytes lost before the call was first sent cannot hold its reply.
+bool RpcAnalyzer::Impl::reply_may_be_lost(const Conn& c, const CallRec& k) noexcept {
+    const std::size_t dir = k.from_client ? 1 : 0;  // the replies' direction
+    const rpc::RecordStream& s = c.streams[dir];
+    return (s.lost_any() && !(s.lost_until() < k.first)) ||
+           (c.unparsed[dir] != 0 && !(c.unparsed_until[dir] < k.first));
+}
+
 bool RpcAnalyzer::Impl::is_unanswered(const Conn& c, const CallRec& k, Timestamp end) const {
-    if (k.answered) {
+    if (k.answered || reply_may_be_lost(c, k)) {
         return false;
     }
     const bool answered_later = answered_later_than(call_key(c, true, k.xid, 0, 0, 0), c.serial);
@@ -121,6 +130,10 @@ bool RpcAnalyzer::Impl::is_unanswered(const Conn& c, const CallRec& k, Timestamp
 
 void RpcAnalyzer::Impl::unanswered(Conn& c, RpcFacts& f) {
     for (const CallRec& k : c.calls_seen) {
+        if (!k.answered && reply_may_be_lost(c, k)) {
+            ++f.unread.calls_not_judged;
+            continue;
+        }
         if (is_unanswered(c, k, capture_end)) {
             f.findings.push_back({.verdict = Verdict::RpcUnanswered,
                                   .xid = k.xid,

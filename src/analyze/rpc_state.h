@@ -404,6 +404,10 @@ struct RpcAnalyzer::Impl {
         // `point`, all a segment inside a record reads of the connection (its first line).
         bool shed = false;
         bool closed = false;
+        // Bit 0 (client->server) and 1: the stream holds segments, waiting for the bytes before
+        // them (RecordStream::holding()), so that an acknowledgement from the other side is
+        // offered to it (RecordStream::acknowledged()) without reading it otherwise.
+        std::uint8_t holding = 0;
         Timestamp closed_ts;
         bool program_noted = false;
         bool session_reply = false;  // carried an establishment or a session error
@@ -458,6 +462,11 @@ struct RpcAnalyzer::Impl {
         std::array<rpc_state::CallSnapshot, rpc_state::kCallSnapshots> snapshots;
         std::array<rpc::RecordStream, 2> streams;          // [0] client->server, [1] server->client
         std::vector<rpc_state::EarlyReply> early_replies;  // at most kEarlyReplies
+        // Per direction: records that did not parse (their header cut by the snaplen, or not
+        // RPC), and the time of the latest: with the streams' own losses
+        // (RecordStream::lost_until()), what a call's reply may have been lost in.
+        std::array<std::uint64_t, 2> unparsed{};
+        std::array<Timestamp, 2> unparsed_until{};
     };
 
     struct OwnerGroup {
@@ -507,6 +516,10 @@ struct RpcAnalyzer::Impl {
 
     // rpc_calls.cc
     void on_record(Conn& c, bool from_client, const rpc::Record& record);
+    // The other side acknowledged bytes up to `ack` of the stream from the client (or to it).
+    void acknowledged(Conn& c, bool from_client, std::uint32_t ack);
+    // Delivers what the streams still hold (their gaps declared), before c is decided.
+    void finish_streams(Conn& c);
     void on_call(Conn& c, bool from_client, const rpc::Record& record, const rpc::Message& m);
     void on_reply(Conn& c, bool from_client, const rpc::Record& record, const rpc::Message& m);
     // Matches a reply to its call and takes its facts; false when no call has its XID.
@@ -551,6 +564,9 @@ struct RpcAnalyzer::Impl {
     [[nodiscard]] bool answered_later_than(const CallKey& k, std::uint64_t serial) const noexcept;
     // Whether call k of c is unanswered when the capture runs until `end` (rpc_unanswered).
     [[nodiscard]] bool is_unanswered(const Conn& c, const CallRec& k, Timestamp end) const;
+    // Whether bytes of the direction that answers call k were lost to the capture or the
+    // reader at or after the call was first sent: its reply may be among them.
+    [[nodiscard]] static bool reply_may_be_lost(const Conn& c, const CallRec& k) noexcept;
     void collision_and_churn(Conn& c, RpcFacts& f);
 
     // rpc_facts.cc

@@ -350,6 +350,43 @@ std::string flags_not_captured_words(const ConnectionReport& r) {
            "client's SYN, cannot be told; capture with a snaplen of at least 128.";
 }
 
+// What of the RPC stream the capture missed, and what that leaves undecided; "" when nothing
+// that matters was missed (rpc_unread_matters()).
+std::string rpc_unread_words(const ConnectionReport& r) {
+    if (!rpc_unread_matters(r)) {
+        return {};
+    }
+    const analyze::RpcUnread& u = r.rpc->unread;
+    std::vector<std::string> parts;
+    const auto plural = [](std::uint64_t n, const char* one, const char* many) {
+        return std::to_string(n) + " " + (n == 1 ? one : many);
+    };
+    if (u.gaps != 0) {
+        parts.push_back(plural(u.gaps, "gap", "gaps") + " (" + std::to_string(u.gap_bytes) +
+                        " bytes never captured: the capture dropped packets)");
+    }
+    if (u.records_cut != 0) {
+        parts.push_back(plural(u.records_cut, "record", "records") + " cut by the snaplen");
+    }
+    if (u.records_unparsed != 0) {
+        parts.push_back(plural(u.records_unparsed, "record", "records") +
+                        " whose RPC header could not be read");
+    }
+    std::string s = "The capture missed part of the RPC stream";
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        s += (i == 0 ? ": " : i + 1 == parts.size() ? " and " : ", ") + parts[i];
+    }
+    if (u.calls_not_judged != 0) {
+        s += "; " + plural(u.calls_not_judged, "call", "calls") +
+             " without a reply in the capture " + (u.calls_not_judged == 1 ? "is" : "are") +
+             " not judged unanswered, as the reply may be in what was missed";
+    }
+    if (u.records_cut + u.records_unparsed != 0) {
+        s += "; capture with -s 0 to read whole records";
+    }
+    return s + ".";
+}
+
 bool same_loss(const analyze::Hop& a, const analyze::Hop& b) noexcept {
     return b.kind == analyze::Hop::Kind::DataNeverReached && a.from_client == b.from_client &&
            a.seq == b.seq && a.length == b.length && a.seen == b.seen &&
@@ -377,6 +414,10 @@ std::string data_loss_words(std::span<const analyze::Hop> same,
 }
 
 }  // namespace
+
+bool rpc_unread_matters(const ConnectionReport& r) {
+    return r.rpc && r.rpc->unread.missed();
+}
 
 std::string seconds_words(double s) {
     char buf[32];
@@ -443,6 +484,9 @@ Explanation explain(const ConnectionReport& r, const std::vector<std::string>& p
     }
     if (r.flags_not_captured != 0) {
         e.push_back(flags_not_captured_words(r));
+    }
+    if (std::string unread = rpc_unread_words(r); !unread.empty()) {
+        e.push_back(std::move(unread));
     }
     if (!r.has(Verdict::Clean)) {
         out.remedies = remedies(r, nat);

@@ -54,6 +54,17 @@ ordered_json rpc_json(const analyze::RpcFacts& f) {
                               {"max", micro(l.max)}};
     }
     j["srt"] = std::move(srt);
+    if (f.bounds_hit != 0) {
+        j["bounds_hit"] = f.bounds_hit;  // details a bound cost it (the verdicts stand)
+    }
+    if (const analyze::RpcUnread& u = f.unread; u.missed()) {
+        j["unread"] = ordered_json{{"gaps", u.gaps},
+                                   {"gap_bytes", u.gap_bytes},
+                                   {"skipped_bytes", u.skipped_bytes},
+                                   {"records_cut", u.records_cut},
+                                   {"records_unparsed", u.records_unparsed},
+                                   {"calls_not_judged", u.calls_not_judged}};
+    }
     return j;
 }
 

@@ -34,6 +34,10 @@ class TextReporter final : public Reporter {
                     const std::vector<std::string>& points) override {
         findings_.add(c, points);
         checksums_.connection(c);
+        if (rpc_unread_matters(c)) {
+            ++rpc_unread_.connections;
+            rpc_unread_.calls_not_judged += c.rpc->unread.calls_not_judged;
+        }
     }
 
     // Live: one line as soon as a connection gains a verdict, with the wall-clock time (UTC).
@@ -68,6 +72,7 @@ class TextReporter final : public Reporter {
         findings_.headline(out_, ct, scope(total, files));
         out_ << bad_checksums_line(total) << "\n";
         print_bounds(ct.stats);
+        print_unread();
         if (options_.brief) {
             out_.flush();
             return;
@@ -141,7 +146,26 @@ class TextReporter final : public Reporter {
         line(s.udp_not_rpc, "UDP datagrams on an RPC port were not RPC: rpc.udp_not_rpc");
     }
 
+    // Connections whose RPC stream the capture missed part of (rpc_unread_matters()).
+    void print_unread() {
+        if (rpc_unread_.connections == 0) {
+            return;
+        }
+        std::string s = "(" + text::count(rpc_unread_.connections, "connection", "connections") +
+                        ": the capture missed part of the RPC stream (dropped packets, or the "
+                        "snaplen)";
+        if (rpc_unread_.calls_not_judged != 0) {
+            s += "; " + text::count(rpc_unread_.calls_not_judged, "call", "calls") +
+                 " without a reply in the capture not judged unanswered";
+        }
+        out_ << text::wrap(s + ": see each connection's rpc.unread in --json)", "", "  ");
+    }
+
     std::ostream& out_;
+    struct {
+        std::uint64_t connections = 0;
+        std::uint64_t calls_not_judged = 0;
+    } rpc_unread_;
     TextOptions options_;
     text::Findings findings_;
     text::Checksums checksums_;

@@ -147,6 +147,21 @@ void RecordStream::finish(RecordSink& sink) noexcept {
     forget_hunt();
 }
 
+void RecordStream::acknowledged(std::uint32_t ack, RecordSink& sink) noexcept {
+    while (held_count_ > 0 && seq_diff(held_[0].seq, next_seq_) > 0 &&
+           seq_diff(ack, held_[0].seq) >= 0) {
+        declare_gap(held_[0].seq, sink);
+        drain(sink);
+    }
+}
+
+void RecordStream::note_lost(Timestamp ts) noexcept {
+    if (!lost_any_ || lost_ts_ < ts) {
+        lost_ts_ = ts;
+    }
+    lost_any_ = true;
+}
+
 void RecordStream::place(const Piece& piece, RecordSink& sink) noexcept {
     const std::int32_t d = seq_diff(piece.seq, next_seq_);
     if (d < -static_cast<std::int64_t>(kMaxRetransmitDistance)) {
@@ -222,6 +237,7 @@ void RecordStream::declare_gap(std::uint32_t to_seq, RecordSink& sink) noexcept 
     }
     ++counters_.gaps;
     counters_.gap_bytes += static_cast<std::uint32_t>(n);
+    note_lost(last_ts_);
     // A gap is a hole without captured bytes: inside a record body the record survives (cut).
     const Piece gap{.seq = next_seq_,
                     .data = {},
@@ -280,7 +296,10 @@ void RecordStream::consume(const Piece& piece, RecordSink& sink) noexcept {
     while (p < data.size()) {
         if (!in_sync_) {
             const std::size_t found = resync_at(data, p);
-            counters_.skipped_bytes += found - p;
+            if (found != p) {
+                counters_.skipped_bytes += found - p;
+                note_lost(piece.ts);
+            }
             p = found;
             if (p == data.size()) {
                 break;
@@ -319,7 +338,10 @@ void RecordStream::consume(const Piece& piece, RecordSink& sink) noexcept {
         }
     }
     if (!in_sync_) {
-        counters_.skipped_bytes += piece.hole;
+        if (piece.hole != 0) {
+            counters_.skipped_bytes += piece.hole;
+            note_lost(piece.ts);
+        }
         return;
     }
     const bool ends_in_hole = frag_last_ && frag_left_ <= piece.hole;
@@ -537,6 +559,7 @@ void RecordStream::complete(const Piece& piece, RecordSink& sink) noexcept {
 }
 
 void RecordStream::lose_sync(bool garbled) noexcept {
+    note_lost(last_ts_);
     if (garbled) {
         ++counters_.garbled_marks;
     } else if (in_record_ || mark_have_ > 0) {

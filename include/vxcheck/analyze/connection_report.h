@@ -339,6 +339,26 @@ struct RpcChurn {
 /// What the ONC RPC analysis saw on a connection (issue 19 item 4): on every connection (zeros
 /// when it carried no RPC) unless the analysis is off. XID lists hold at most kMaxRpcXidList
 /// entries; the counts are complete.
+/// What of a connection's ONC RPC the capture or the reader missed, per connection: gaps in a
+/// stream (bytes never captured) and their bytes, bytes skipped while out of sync (a capture
+/// begun inside a record, a record mark the snaplen cut), records cut by the snaplen (their
+/// bytes after the cut unread), records whose header did not parse, and calls without a reply
+/// in the capture not judged unanswered because bytes of the replies' direction were lost
+/// after them.
+struct RpcUnread {
+    std::uint64_t gaps = 0;
+    std::uint64_t gap_bytes = 0;
+    std::uint64_t skipped_bytes = 0;
+    std::uint64_t records_cut = 0;
+    std::uint64_t records_unparsed = 0;
+    std::uint64_t calls_not_judged = 0;
+    /// Whether anything was missed that leaves part of the RPC unread or undecided: bytes
+    /// skipped alone (a capture begun inside a record, payload that is not RPC) leave nothing so.
+    [[nodiscard]] bool missed() const noexcept {
+        return gaps + records_cut + records_unparsed + calls_not_judged != 0;
+    }
+};
+
 struct RpcFacts {
     static constexpr std::size_t kMaxRpcXidList = 64;
     std::uint64_t calls = 0;
@@ -368,6 +388,7 @@ struct RpcFacts {
     // Bounds hit (outstanding calls, cross-connection tables) and records that did not parse.
     std::uint64_t bounds_hit = 0;
     std::uint64_t garbled = 0;
+    RpcUnread unread;
     // The connection's place among the connections the RPC analysis saw (later ones have
     // higher numbers): rpc_unanswered (b) is revised with it when the connection is decided
     // before the capture's end.

@@ -31,6 +31,11 @@ struct Explanation {
 /// Why such connections are undetermined, and what settles it.
 [[nodiscard]] std::string undetermined_words();
 
+/// Whether the capture missed part of r's RPC stream in a way that leaves something unread or
+/// undecided (a gap, records cut by the snaplen or not parsed, calls not judged): then the
+/// explanation says so.
+[[nodiscard]] bool rpc_unread_matters(const analyze::ConnectionReport& r);
+
 /// Adds the words and remedies of r's RPC / NFS verdicts (rpc_explain.cc).
 void explain_rpc(const analyze::ConnectionReport& r, std::string& text,
                  std::vector<std::string>& remedies);

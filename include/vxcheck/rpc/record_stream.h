@@ -140,6 +140,17 @@ class alignas(64) RecordStream {
     /// End of the stream (FIN, RST or end of capture): declares any gap, counts an unfinished
     /// record. The stream can be reused after start().
     void finish(RecordSink& sink) noexcept;
+    /// The peer acknowledged the stream's bytes up to `ack` (exclusive): bytes the stream still
+    /// waits for, before a segment it holds, reached the peer without being captured. Declares
+    /// the gap up to the first held segment that starts before `ack`, and delivers what follows.
+    void acknowledged(std::uint32_t ack, RecordSink& sink) noexcept;
+    /// Whether segments are held, waiting for the bytes before them.
+    [[nodiscard]] bool holding() const noexcept { return held_count_ != 0; }
+    /// Whether bytes of the stream were lost to the reader (a gap declared, bytes skipped out of
+    /// sync, a record mark not captured or implausible), and the time of the latest segment at
+    /// which that happened: a message sent before then may be among the bytes lost.
+    [[nodiscard]] bool lost_any() const noexcept { return lost_any_; }
+    [[nodiscard]] Timestamp lost_until() const noexcept { return lost_ts_; }
 
     [[nodiscard]] const StreamCounters& counters() const noexcept { return counters_; }
     /// True while the stream knows where the next record mark is.
@@ -192,6 +203,7 @@ class alignas(64) RecordStream {
     void lose_sync(bool garbled) noexcept;
     void restart_at(std::uint32_t seq) noexcept;
     void reset_record() noexcept;
+    void note_lost(Timestamp ts) noexcept;
 
     static constexpr std::uint16_t kBufTaken = 1;
     static constexpr std::uint16_t kHoldTaken = 2;
@@ -226,6 +238,8 @@ class alignas(64) RecordStream {
     StreamCounters counters_;
     Timestamp last_ts_;
     std::uint64_t last_frame_ = 0;
+    Timestamp lost_ts_;  // lost_until()
+    bool lost_any_ = false;
     std::size_t hunted_bytes_ = 0;
 
     std::unique_ptr<std::uint8_t[]> buf_;   // kKeptBytes bytes, allocated on first need

@@ -18,6 +18,7 @@ struct RpcSeg {
     std::uint32_t seq = 0;
     std::uint8_t flags = 0;
     ByteVec payload;
+    std::uint32_t ack = 0;  // with kAck in flags
 };
 
 inline constexpr std::uint32_t kRpcIsn[2] = {1000, 5000};  // client, server
@@ -37,6 +38,7 @@ inline void take_segment(analyze::SegmentView& v, const RpcSeg& s) {
     v.from_client = s.from_client;
     v.seq = s.seq;
     v.flags = s.flags;
+    v.ack = s.ack;
     v.payload = Bytes{s.payload};
     v.claimed_payload = static_cast<std::uint32_t>(s.payload.size());
     ++v.frame;

@@ -271,6 +271,58 @@ TEST(RecordStream, GapAtFinishIsDeclared) {
     EXPECT_EQ(f.stream.counters().gaps, 1U);
 }
 
+TEST(RecordStream, AnAcknowledgementOfTheMissingBytesDeclaresTheGapAtOnce) {
+    // The capture lost record 1; records 2 and 3 are held. An acknowledgement short of record
+    // 2's start leaves them waiting (the rest of the gap may still come); one that reaches it
+    // says the peer has the missing bytes: the gap is declared and the held records delivered.
+    const ByteVec stream = concat({record(call(1)), record(call(2)), record(call(3))});
+    const std::size_t r = record(call(1)).size();
+    Feeder f;
+    f.push(stream, r, r);
+    f.push(stream, 2 * r, r);
+    EXPECT_TRUE(f.stream.holding());
+    f.stream.acknowledged(static_cast<std::uint32_t>(kIsn + 1 + r - 1), f.sink);
+    EXPECT_TRUE(f.sink.got.empty());
+    EXPECT_FALSE(f.stream.lost_any());
+    f.stream.acknowledged(static_cast<std::uint32_t>(kIsn + 1 + r), f.sink);
+    ASSERT_EQ(f.sink.got.size(), 2U);
+    EXPECT_EQ(f.sink.got[0].bytes, call(2));
+    EXPECT_EQ(f.sink.got[1].bytes, call(3));
+    EXPECT_FALSE(f.stream.holding());
+    EXPECT_EQ(f.stream.counters().gaps, 1U);
+    EXPECT_EQ(f.stream.counters().gap_bytes, r);
+    // The loss is dated by the latest segment read when it was declared.
+    EXPECT_TRUE(f.stream.lost_any());
+    EXPECT_EQ(f.stream.lost_until(), (Timestamp{2, 0}));
+}
+
+TEST(RecordStream, AnAcknowledgementWithNothingHeldDeclaresNothing) {
+    // A capture of two points can show an acknowledgement before the data it covers: without
+    // data captured beyond the missing bytes, nothing says they are lost.
+    const ByteVec stream = concat({record(call(1)), record(call(2))});
+    const std::size_t r = record(call(1)).size();
+    Feeder f;
+    f.stream.acknowledged(static_cast<std::uint32_t>(kIsn + 1 + 2 * r), f.sink);
+    f.push_all(stream, r);
+    ASSERT_EQ(f.sink.got.size(), 2U);
+    EXPECT_EQ(f.stream.counters().gaps, 0U);
+    EXPECT_FALSE(f.stream.lost_any());
+}
+
+TEST(RecordStream, BytesSkippedOutOfSyncAreALossDatedByTheirSegment) {
+    // Without a SYN the stream hunts for a mark: the bytes before it are lost to the reader.
+    const ByteVec stream = concat({ByteVec(40, 0xab), record(call(1))});
+    Feeder f(false);
+    f.push(stream, 0, 40);
+    f.push(stream, 40, stream.size() - 40);
+    ASSERT_EQ(f.sink.got.size(), 1U);
+    EXPECT_TRUE(f.stream.lost_any());
+    EXPECT_EQ(f.stream.lost_until(), (Timestamp{1, 0}));
+    Feeder clean;
+    clean.push_all(record(call(1)), 1000);
+    EXPECT_FALSE(clean.stream.lost_any());
+}
+
 TEST(RecordStream, SnaplenHoleInsideABodyDeliversTheRecordCut) {
     const ByteVec a = call(5, 400);
     const ByteVec stream = concat({record(a), record(call(6))});

@@ -1,0 +1,168 @@
+// What a capture that lost packets does to the RPC verdicts. A reply missing from the capture
+// is no evidence that none was sent (rpc_unanswered asks for the evidence to be in the
+// capture): a call is not judged unanswered when bytes of the replies' direction were lost at
+// or after it (a gap, a record that could not be read), and the replies held behind a gap go
+// on once the other side acknowledges the missing bytes, not only when the connection ends.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "rpc_feed.h"
+#include "vxcheck/rpc/message.h"
+
+namespace vxcheck::analyze {
+namespace {
+
+namespace tf = decode::tcp_flag;
+using test::ByteVec;
+using test::RpcSeg;
+
+// One connection's segments, each stamped; `kept` false: the capture lost it.
+struct Timed {
+    RpcSeg seg;
+    double s = 0;
+    bool kept = true;
+};
+
+// NFSv3 NULL calls 1..n, each answered 1 ms later, 1 s apart; every segment acknowledges all
+// the other side sent before it.
+std::vector<Timed> exchanges(std::uint32_t n) {
+    std::vector<Timed> out{{{true, test::kRpcIsn[0], tf::kSyn, {}}, 0.0},
+                           {{false, test::kRpcIsn[1], tf::kSyn | tf::kAck, {}, test::kRpcIsn[0] + 1},
+                            0.0001}};
+    std::uint32_t next[2] = {test::kRpcIsn[0] + 1, test::kRpcIsn[1] + 1};
+    for (std::uint32_t xid = 1; xid <= n; ++xid) {
+        for (const bool from_client : {true, false}) {
+            const ByteVec rec = test::record(from_client ? test::rpc_call(xid, rpc::kProgNfs, 3, 0)
+                                                         : test::rpc_reply(xid));
+            const std::size_t dir = from_client ? 0 : 1;
+            out.push_back({{from_client, next[dir], tf::kAck | tf::kPsh, rec, next[1 - dir]},
+                           xid + (from_client ? 0.0 : 0.001)});
+            next[dir] += static_cast<std::uint32_t>(rec.size());
+        }
+    }
+    return out;
+}
+
+class Loss : public ::testing::Test {
+  protected:
+    Loss() {
+        v_.client.addr = {10, 244, 1, 0};
+        v_.client.port = 800;
+        v_.server.addr = {10, 244, 2, 5};
+        v_.server.port = 2049;
+    }
+    static Timestamp at(double s) {
+        const auto sec = static_cast<std::int64_t>(s);
+        return Timestamp{.sec = sec,
+                         .nsec = static_cast<std::uint32_t>((s - static_cast<double>(sec)) * 1e9)};
+    }
+    void feed(const std::vector<Timed>& segs) {
+        for (const Timed& t : segs) {
+            if (t.kept) {
+                v_.ts = at(t.s);
+                test::take_segment(v_, t.seg);
+                analyzer_.on_segment(v_);
+            }
+        }
+    }
+    // The flows poll() lists at `s` seconds as having gained a verdict.
+    std::vector<FlowId> poll(double s) {
+        std::vector<FlowId> gained;
+        analyzer_.on_bare_ack(at(s));
+        analyzer_.poll(at(s), gained);
+        return gained;
+    }
+    RpcFacts decide(double end_s) {
+        analyzer_.on_bare_ack(at(end_s));
+        ConnectionReport r;
+        analyzer_.decide(v_.flow, r);
+        return r.rpc.value_or(RpcFacts{});
+    }
+    static std::size_t unanswered(const RpcFacts& f) {
+        std::size_t n = 0;
+        for (const RpcFinding& x : f.findings) {
+            n += x.verdict == Verdict::RpcUnanswered ? 1 : 0;
+        }
+        return n;
+    }
+
+    RpcAnalyzer analyzer_;
+    SegmentView v_;
+};
+
+TEST_F(Loss, AReplyTheCaptureLostIsNotAnUnansweredCall) {
+    std::vector<Timed> segs = exchanges(3);
+    segs[3].kept = false;  // the reply to call 1
+    feed(segs);
+    // Call 2 acknowledged the lost reply, and reply 2 was held behind it; call 3 acknowledged
+    // reply 2 as well: the gap is declared there, and replies 2 and 3 answer their calls.
+    EXPECT_TRUE(poll(12.0).empty()) << "no call waits for a reply the capture shows";
+    const RpcFacts f = decide(12.0);
+    EXPECT_EQ(f.matched_call_xids, 2U);
+    EXPECT_EQ(unanswered(f), 0U);
+    EXPECT_EQ(f.unread.gaps, 1U);
+    EXPECT_EQ(f.unread.calls_not_judged, 1U);
+    EXPECT_TRUE(f.unread.missed());
+}
+
+TEST_F(Loss, RepliesHeldBehindAGapAreDeliveredWhenTheConnectionIsDecided) {
+    // No segment from the client acknowledges the missing bytes: decide() declares the gap.
+    std::vector<Timed> segs = exchanges(3);
+    segs[3].kept = false;
+    for (Timed& t : segs) {
+        if (t.seg.from_client && t.s > 1.5) {
+            t.seg.flags = tf::kPsh;  // no acknowledgement
+        }
+    }
+    feed(segs);
+    const RpcFacts f = decide(12.0);
+    EXPECT_EQ(f.matched_call_xids, 2U);
+    EXPECT_EQ(unanswered(f), 0U);
+    EXPECT_EQ(f.unread.calls_not_judged, 1U);
+}
+
+TEST_F(Loss, ALossBeforeTheCallDoesNotExcuseItsMissingReply) {
+    std::vector<Timed> segs = exchanges(4);
+    segs[3].kept = false;  // reply 1: lost early
+    segs.back().kept = false;  // reply 4 is never sent: the server hung
+    feed(segs);
+    const RpcFacts f = decide(12.0);
+    EXPECT_EQ(f.matched_call_xids, 2U);
+    ASSERT_EQ(unanswered(f), 1U);
+    EXPECT_EQ(f.findings.front().xid, 4U);
+    EXPECT_EQ(f.unread.calls_not_judged, 1U);  // call 1
+}
+
+TEST_F(Loss, AReplyRecordThatCannotBeReadAfterTheCallLeavesItNotJudged) {
+    std::vector<Timed> segs = exchanges(1);
+    // The reply's record is cut by the snaplen to its mark and XID: no header to read.
+    Timed& reply = segs.back();
+    const auto claimed = static_cast<std::uint32_t>(reply.seg.payload.size());
+    reply.seg.payload.resize(8);
+    feed({segs[0], segs[1], segs[2]});
+    v_.ts = at(reply.s);
+    test::take_segment(v_, reply.seg);
+    v_.claimed_payload = claimed;
+    analyzer_.on_segment(v_);
+    const RpcFacts f = decide(12.0);
+    EXPECT_EQ(f.calls, 1U);
+    EXPECT_EQ(f.replies, 0U);
+    EXPECT_EQ(unanswered(f), 0U);
+    EXPECT_EQ(f.unread.records_cut, 1U);
+    EXPECT_EQ(f.unread.records_unparsed, 1U);
+    EXPECT_EQ(f.unread.calls_not_judged, 1U);
+}
+
+TEST_F(Loss, ACleanCaptureMissesNothing) {
+    feed(exchanges(3));
+    const RpcFacts f = decide(12.0);
+    EXPECT_EQ(f.matched_call_xids, 3U);
+    EXPECT_FALSE(f.unread.missed());
+    EXPECT_EQ(f.unread.skipped_bytes, 0U);
+}
+
+}  // namespace
+}  // namespace vxcheck::analyze
