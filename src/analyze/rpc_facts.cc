@@ -148,7 +148,9 @@ void RpcAnalyzer::Impl::facts(Conn& c, RpcFacts& f) const {
             x.answered = it != c.calls_seen.end() && it->answered;
         }
     }
-    f.bounds_hit = c.bounds_hit + bounds_hit + cross_calls.evicted() + answered.evicted();
+    // The connection's own bounds; what the cross-connection tables forgot is the run's
+    // (ConnectionStats::rpc_calls_forgotten).
+    f.bounds_hit = c.bounds_hit;
     f.garbled = c.garbled;
     for (const rpc::RecordStream& st : c.streams) {
         const rpc::StreamCounters& n = st.counters();

@@ -314,6 +314,8 @@ void RpcAnalyzer::add_stats(ConnectionStats& s) const noexcept {
     s.udp_ports_not_learned += u.ports_not_learned;
     s.alloc_failures += u.alloc_failures;
     s.rpc_connections_dropped += impl_->rpc_dropped;
+    s.rpc_calls_forgotten +=
+        impl_->bounds_hit + impl_->cross_calls.evicted() + impl_->answered.evicted();
 }
 
 }  // namespace vxcheck::analyze

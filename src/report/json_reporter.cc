@@ -106,6 +106,9 @@ ordered_json totals_json(const ConnectionTotals& ct) {
         // only when more capture points than analyze::kMaxPoints carried packets
         j["points_not_followed"] = s.points_not_followed;
     }
+    if (s.rpc_calls_forgotten != 0) {
+        j["rpc_calls_forgotten"] = s.rpc_calls_forgotten;
+    }
     if (s.udp_datagrams + s.udp_not_rpc + s.udp_ports_not_learned != 0) {
         j["udp_rpc"] = ordered_json{{"datagrams", s.udp_datagrams},
                                     {"flows", s.udp_flows},

@@ -10,6 +10,7 @@
 #include "text_checksums.h"
 #include "text_findings.h"
 #include "text_layout.h"
+#include "vxcheck/analyze/rpc_analyzer.h"
 #include "vxcheck/report/explain.h"
 #include "vxcheck/report/reporter.h"
 #include "vxcheck/track/flow_key.h"
@@ -144,6 +145,11 @@ class TextReporter final : public Reporter {
         line(s.verdict_memory_evicted,
              "connections' counted verdicts forgotten: the status line may count some twice");
         line(s.udp_not_rpc, "UDP datagrams on an RPC port were not RPC: rpc.udp_not_rpc");
+        line(s.rpc_calls_forgotten,
+             "RPC calls or answers forgotten across connections for newer ones (the latest " +
+                 std::to_string(analyze::kMaxCrossCalls) +
+                 " are kept): a resend after a reconnect, or an answer on a later connection, "
+                 "older than that is not matched");
     }
 
     // Connections whose RPC stream the capture missed part of (rpc_unread_matters()).

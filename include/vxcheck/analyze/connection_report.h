@@ -525,6 +525,9 @@ struct ConnectionStats {
     // Capture points beyond the first kMaxPoints that carried packets: analysed, not followed
     // across points (PointMask).
     std::uint64_t points_not_followed = 0;
+    // ONC RPC calls and answers the cross-connection tables forgot for newer ones (rpc_analyzer.h:
+    // kMaxCrossCalls): rpc_retransmitted across connections and rpc_unanswered (b) see no older.
+    std::uint64_t rpc_calls_forgotten = 0;
 };
 
 }  // namespace vxcheck::analyze

@@ -29,9 +29,9 @@ struct Timed {
 // NFSv3 NULL calls 1..n, each answered 1 ms later, 1 s apart; every segment acknowledges all
 // the other side sent before it.
 std::vector<Timed> exchanges(std::uint32_t n) {
-    std::vector<Timed> out{{{true, test::kRpcIsn[0], tf::kSyn, {}}, 0.0},
-                           {{false, test::kRpcIsn[1], tf::kSyn | tf::kAck, {}, test::kRpcIsn[0] + 1},
-                            0.0001}};
+    std::vector<Timed> out{
+        {{true, test::kRpcIsn[0], tf::kSyn, {}}, 0.0},
+        {{false, test::kRpcIsn[1], tf::kSyn | tf::kAck, {}, test::kRpcIsn[0] + 1}, 0.0001}};
     std::uint32_t next[2] = {test::kRpcIsn[0] + 1, test::kRpcIsn[1] + 1};
     for (std::uint32_t xid = 1; xid <= n; ++xid) {
         for (const bool from_client : {true, false}) {
@@ -126,7 +126,7 @@ TEST_F(Loss, RepliesHeldBehindAGapAreDeliveredWhenTheConnectionIsDecided) {
 
 TEST_F(Loss, ALossBeforeTheCallDoesNotExcuseItsMissingReply) {
     std::vector<Timed> segs = exchanges(4);
-    segs[3].kept = false;  // reply 1: lost early
+    segs[3].kept = false;      // reply 1: lost early
     segs.back().kept = false;  // reply 4 is never sent: the server hung
     feed(segs);
     const RpcFacts f = decide(12.0);
@@ -162,6 +162,20 @@ TEST_F(Loss, ACleanCaptureMissesNothing) {
     EXPECT_EQ(f.matched_call_xids, 3U);
     EXPECT_FALSE(f.unread.missed());
     EXPECT_EQ(f.unread.skipped_bytes, 0U);
+}
+
+// The cross-connection tables keep the latest kMaxCrossCalls calls and answers of the whole
+// run: what they forget is the run's bound (ConnectionStats::rpc_calls_forgotten), not a detail
+// the connection that happens to be decided next lost.
+TEST_F(Loss, CallsTheCrossConnectionTablesForgetAreTheRunsNotAConnections) {
+    const auto n = static_cast<std::uint32_t>(kMaxCrossCalls + kMaxCrossCalls / 8);
+    feed(exchanges(n));
+    ConnectionStats stats;
+    analyzer_.add_stats(stats);
+    EXPECT_GT(stats.rpc_calls_forgotten, 0U);
+    const RpcFacts f = decide(static_cast<double>(n) + 10.0);
+    EXPECT_EQ(f.matched_call_xids, n);
+    EXPECT_EQ(f.bounds_hit, 0U);
 }
 
 }  // namespace
