@@ -111,10 +111,12 @@ bool RpcAnalyzer::Impl::answered_later_than(const CallKey& k, std::uint64_t seri
 
 // rpc_unanswered asks for the evidence to be in the capture: a reply the capture (or the reader)
 // lost is not evidence of none. Bytes lost before the call was first sent cannot hold its reply.
+// While the replies' stream holds segments behind missing bytes (live, before the other side
+// acknowledges them or the connection is decided), the reply may be among either.
 bool RpcAnalyzer::Impl::reply_may_be_lost(const Conn& c, const CallRec& k) noexcept {
     const std::size_t dir = k.from_client ? 1 : 0;  // the replies' direction
     const rpc::RecordStream& s = c.streams[dir];
-    return (s.lost_any() && !(s.lost_until() < k.first)) ||
+    return s.holding() || (s.lost_any() && !(s.lost_until() < k.first)) ||
            (c.unparsed[dir] != 0 && !(c.unparsed_until[dir] < k.first));
 }
 
