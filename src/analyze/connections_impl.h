@@ -154,7 +154,8 @@ struct ConnectionAnalyzer::Impl {
     ConnectionReport decide(Flow& f, bool take_evidence);
 
     // The plug-ins add their verdicts; the list stays in enum order, without Clean if any.
-    void decide_plugins(const Flow& f, ConnectionReport& r);
+    // `last`: the flow's last decision (ConnectionPlugin::ending() first).
+    void decide_plugins(const Flow& f, ConnectionReport& r, bool last);
 };
 
 }  // namespace vxcheck::analyze

@@ -148,7 +148,7 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
         state.give_back(std::exchange(f.detail_bytes, 0));
     }
     if (!plugins.empty()) {
-        decide_plugins(f, r);  // may add evidence
+        decide_plugins(f, r, take_evidence);  // may add evidence
     }
     if (nat.observing() && !r.has(Verdict::Clean)) {
         nat.describe_data(f, r);  // where its data packets were lost, if any
@@ -158,8 +158,11 @@ ConnectionReport ConnectionAnalyzer::Impl::decide(Flow& f, bool take_evidence) {
 }
 
 // The plug-ins add their verdicts; the list stays in enum order, without Clean if any.
-void ConnectionAnalyzer::Impl::decide_plugins(const Flow& f, ConnectionReport& r) {
+void ConnectionAnalyzer::Impl::decide_plugins(const Flow& f, ConnectionReport& r, bool last) {
     for (ConnectionPlugin* p : plugins) {
+        if (last) {
+            p->ending(f.id);
+        }
         p->decide(f.id, r);
     }
     settle_verdicts(r.verdicts);

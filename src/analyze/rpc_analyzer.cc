@@ -14,7 +14,6 @@ namespace vxcheck::analyze {
 using rpc_state::feeds;
 
 void RpcAnalyzer::Impl::decide(Conn& c, ConnectionReport& r) {
-    finish_streams(c);
     RpcFacts f;
     facts(c, f);
     if (!r.one_way_before_nat) {
@@ -99,12 +98,12 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
                  .frame = s.frame},
                 sink);
     im.segment = nullptr;
-    // Only a record (its facts, findings and frames) or a stream buffer grows what the
-    // connection holds: a segment inside a record leaves the lists alone, and footprint() would
-    // read every one of them.
     if (stream.holding()) {
         c->holding = static_cast<std::uint8_t>(c->holding | (1U << dir));
     }
+    // Only a record (its facts, findings and frames) or a stream buffer grows what the
+    // connection holds: a segment inside a record leaves the lists alone, and footprint() would
+    // read every one of them.
     if (stream.counters().records != records || stream.memory_bytes() != stream_bytes) {
         im.account(*c);
     }
@@ -187,6 +186,14 @@ void RpcAnalyzer::on_close(FlowId flow, CloseEvent e, bool from_client) {
     if (Impl::Conn* c = impl_->conns.find(flow); c != nullptr) {
         c->closed = true;
         c->closed_ts = impl_->capture_end;
+    }
+}
+
+// Before the last decision the streams let go of what they hold: their gaps are declared, and
+// the records behind them delivered (a live decision leaves them waiting for the bytes).
+void RpcAnalyzer::ending(FlowId flow) {
+    if (Impl::Conn* c = impl_->conns.find(flow)) {
+        impl_->finish_streams(*c);
     }
 }
 

@@ -7,6 +7,8 @@
 // input's end cuts the last one). The fuzzer picks the split points by the lengths. Payloads are
 // views into the input itself, so ASan catches any read past a segment's captured bytes.
 //
+// Every segment acknowledges all the other direction sent (its gaps included), so held segments
+// go on as the other side acknowledges them, in the analyzer and in the stand-alone streams.
 // Each segment goes into the analyzer and into a stand-alone RecordStream per direction. Rules
 // checked (a violation aborts): a delivered record never claims fewer bytes than it carries nor
 // more than rpc::kMaxRecordLen; a stream never holds more than its buffers' bounds; the
@@ -92,6 +94,7 @@ struct Connection {
                  std::uint8_t flags) {
         view.from_client = dir == 0;
         view.seq = seq;
+        view.ack = next[1 - dir];  // all the other side sent, gaps included
         view.flags = flags;
         view.payload = payload;
         view.claimed_payload = claimed;
@@ -105,6 +108,9 @@ struct Connection {
             view.starts.on_syn(view.from_client, seq, view.point);
         }
         analyzer.on_segment(view);
+        if ((flags & decode::tcp_flag::kAck) != 0) {  // as the analyzer, before the payload
+            streams[1 - dir].acknowledged(view.ack, sink);
+        }
         if ((flags & decode::tcp_flag::kSyn) != 0) {
             streams[dir].start(seq + 1);
         } else if (!payload.empty()) {  // as the analyzer: an empty payload carries nothing
@@ -156,6 +162,7 @@ struct Connection {
             s.finish(sink);
         }
         analyze::ConnectionReport report;
+        analyzer.ending(view.flow);  // the last decision, as the connection analysis makes it
         analyzer.decide(view.flow, report);
         if (!report.rpc) {
             fail("decide() left no rpc facts");

@@ -97,6 +97,11 @@ class ConnectionPlugin {
     virtual void on_close(FlowId flow, CloseEvent e, bool from_client) {
         (void)flow, (void)e, (void)from_client;
     }
+    /// The connection is about to be decided for the last time (the capture ended, or it leaves
+    /// the table), before that decide(): what a plug-in keeps waiting for later packets (data
+    /// held behind bytes not captured) can go now. Not called before a live decide(), after
+    /// which the connection goes on.
+    virtual void ending(FlowId flow) { (void)flow; }
     /// The connection is decided (at the end, when evicted or idle, or live by poll()): add
     /// verdict facts to r. Called before r's verdicts are final; r.verdicts may be extended.
     virtual void decide(FlowId flow, ConnectionReport& r) = 0;

@@ -151,6 +151,7 @@ class RpcAnalyzer final : public ConnectionPlugin, public DatagramPlugin {
     /// The capture went on: rpc_unanswered (c) counts time to the last segment seen.
     void on_bare_ack(Timestamp ts) noexcept override;
     void on_close(FlowId flow, CloseEvent e, bool from_client) override;
+    void ending(FlowId flow) override;
     void decide(FlowId flow, ConnectionReport& r) override;
     /// rpc_unanswered (b): a connection decided when its 4-tuple came back may see its calls
     /// answered on a later connection; revise() clears those at the end (rpc_registry.cc).

@@ -75,9 +75,13 @@ class Loss : public ::testing::Test {
         analyzer_.poll(at(s), gained);
         return gained;
     }
-    RpcFacts decide(double end_s) {
+    // The last decision (`last`), or a live one, after which the connection goes on.
+    RpcFacts decide(double end_s, bool last = true) {
         analyzer_.on_bare_ack(at(end_s));
         ConnectionReport r;
+        if (last) {
+            analyzer_.ending(v_.flow);
+        }
         analyzer_.decide(v_.flow, r);
         return r.rpc.value_or(RpcFacts{});
     }
@@ -124,6 +128,25 @@ TEST_F(Loss, RepliesHeldBehindAGapAreDeliveredWhenTheConnectionIsDecided) {
     EXPECT_EQ(f.matched_call_xids, 2U);
     EXPECT_EQ(unanswered(f), 0U);
     EXPECT_EQ(f.unread.calls_not_judged, 1U);
+}
+
+TEST_F(Loss, ALiveDecisionLeavesTheHeldRepliesWaitingForTheMissingBytes) {
+    // Reply 1 is read late (out of order), after a live decision: it still fills the gap.
+    std::vector<Timed> segs = exchanges(3);
+    for (Timed& t : segs) {
+        if (t.seg.from_client && t.s > 1.5) {
+            t.seg.flags = tf::kPsh;  // nothing acknowledges reply 1 meanwhile
+        }
+    }
+    std::vector<Timed> early = segs;
+    early[3].kept = false;
+    feed(early);
+    const RpcFacts live = decide(3.5, false);
+    EXPECT_EQ(live.matched_call_xids, 0U);
+    feed({segs[3]});
+    const RpcFacts f = decide(12.0);
+    EXPECT_EQ(f.matched_call_xids, 3U);
+    EXPECT_FALSE(f.unread.missed());
 }
 
 TEST_F(Loss, ALossBeforeTheCallDoesNotExcuseItsMissingReply) {

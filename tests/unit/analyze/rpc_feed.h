@@ -87,6 +87,7 @@ inline analyze::RpcFacts analyse_rpc(const std::vector<Fed>& fed,
         analyzer.on_segment(v);
     }
     analyze::ConnectionReport r;
+    analyzer.ending(v.flow);  // the last decision, as the connection analysis makes it
     analyzer.decide(v.flow, r);
     return r.rpc.value_or(analyze::RpcFacts{});
 }
