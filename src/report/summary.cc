@@ -7,9 +7,16 @@
 
 namespace vxcheck::report {
 
+// Frames come in time order nearly always: one comparison a frame, against the latest stamp.
 void Summary::count_frame(const RawFrame& f) noexcept {
-    first_ts = frames_read == 0 ? f.ts : std::min(first_ts, f.ts);
-    last_ts = frames_read == 0 ? f.ts : std::max(last_ts, f.ts);
+    const Timestamp t = f.ts;
+    if (frames_read == 0) {
+        first_ts = last_ts = t;
+    } else if (t.sec > last_ts.sec || (t.sec == last_ts.sec && t.nsec >= last_ts.nsec)) {
+        last_ts = t;
+    } else if (t.sec < first_ts.sec || (t.sec == first_ts.sec && t.nsec < first_ts.nsec)) {
+        first_ts = t;
+    }
     ++frames_read;
     bytes_captured += f.caplen;
 }
