@@ -46,6 +46,15 @@ std::vector<Timed> exchanges(std::uint32_t n) {
     return out;
 }
 
+// The client's segments after `s` seconds acknowledge nothing (no ACK flag).
+void unacknowledged_after(std::vector<Timed>& segs, double s) {
+    for (Timed& t : segs) {
+        if (t.seg.from_client && t.s > s) {
+            t.seg.flags = tf::kPsh;
+        }
+    }
+}
+
 class Loss : public ::testing::Test {
   protected:
     Loss() {
@@ -113,14 +122,11 @@ TEST_F(Loss, AReplyTheCaptureLostIsNotAnUnansweredCall) {
 }
 
 TEST_F(Loss, RepliesHeldBehindAGapAreDeliveredWhenTheConnectionIsDecided) {
-    // No segment from the client acknowledges the missing bytes: decide() declares the gap.
+    // No segment from the client acknowledges the missing bytes: the last decision declares
+    // the gap.
     std::vector<Timed> segs = exchanges(3);
     segs[3].kept = false;
-    for (Timed& t : segs) {
-        if (t.seg.from_client && t.s > 1.5) {
-            t.seg.flags = tf::kPsh;  // no acknowledgement
-        }
-    }
+    unacknowledged_after(segs, 1.5);
     feed(segs);
     // Live, until then: the replies held behind the missing bytes may answer the calls.
     EXPECT_TRUE(poll(12.0).empty()) << "calls whose replies are held are not unanswered";
@@ -133,11 +139,7 @@ TEST_F(Loss, RepliesHeldBehindAGapAreDeliveredWhenTheConnectionIsDecided) {
 TEST_F(Loss, ALiveDecisionLeavesTheHeldRepliesWaitingForTheMissingBytes) {
     // Reply 1 is read late (out of order), after a live decision: it still fills the gap.
     std::vector<Timed> segs = exchanges(3);
-    for (Timed& t : segs) {
-        if (t.seg.from_client && t.s > 1.5) {
-            t.seg.flags = tf::kPsh;  // nothing acknowledges reply 1 meanwhile
-        }
-    }
+    unacknowledged_after(segs, 1.5);  // nothing acknowledges reply 1 meanwhile
     std::vector<Timed> early = segs;
     early[3].kept = false;
     feed(early);
