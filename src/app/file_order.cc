@@ -135,10 +135,19 @@ capture::ReadStatus FileOrder::next(RawFrame& frame) noexcept {
 
 std::unique_ptr<capture::Source> in_time_order(std::string file,
                                                std::unique_ptr<capture::Source> source) {
-    if (source->interface_count() == 0) {
+    const std::uint32_t interfaces = source->interface_count();
+    if (interfaces == 0) {
         return source;  // classic pcap: one interface
     }
-    return std::make_unique<FileOrder>(std::move(file), std::move(source), FileOrder::Limits{});
+    const FileOrder::Limits limits;
+    if (interfaces > limits.max_interfaces) {
+        spdlog::warn(
+            "{}: frames analysed in the order written: the file describes {} interfaces, more "
+            "than the {} put in time order",
+            file, interfaces, limits.max_interfaces);
+        return source;
+    }
+    return std::make_unique<FileOrder>(std::move(file), std::move(source), limits);
 }
 
 }  // namespace vxcheck::app

@@ -18,7 +18,9 @@
 //   (counted).
 //
 // A file of one interface, and a classic pcap file (which does not say which interface a frame
-// came from), is given in the written order, without copying. Frame numbers stay those of the
+// came from), is given in the written order, without copying; so is a file that describes more
+// than Limits::max_interfaces (in_time_order() warns), and the rest of one whose frames name a
+// later interface than that. Frame numbers stay those of the
 // file. A frame that finds its interface's ring full first hands on the earliest frames held
 // (the window is then shorter than `window`); a ring that cannot be allocated leaves the file in
 // the written order from there on (logged). At the end, a warning names the file and the count

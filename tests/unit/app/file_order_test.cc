@@ -306,6 +306,11 @@ TEST(FileOrder, OnlyAPcapngFileIsWrapped) {
     EXPECT_NE(wrapped.get(), inner);
     EXPECT_EQ(wrapped->link_name(), "EN10MB");
     EXPECT_EQ(wrapped->interface_count(), 2U);
+    // More interfaces than are put in time order: the file is taken as written, whole.
+    const std::uint32_t many = FileOrder::Limits{}.max_interfaces + 1;
+    auto crowded = std::make_unique<FakeFile>(std::vector<Written>{{0, 1}}, many);
+    const capture::Source* as_written = crowded.get();
+    EXPECT_EQ(in_time_order("f.pcapng", std::move(crowded)).get(), as_written);
 }
 
 }  // namespace
