@@ -77,10 +77,7 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     if (c->shed || !feeds(c->point[dir], s.point)) {
         return;
     }
-    Impl::Sink sink;
-    sink.impl = &im;
-    sink.conn = c;
-    sink.from_client = s.from_client;
+    Impl::Sink sink(im, *c, s.from_client);
     im.segment = &s;
     rpc::RecordStream& stream = c->streams[dir];
     if (stream.may_complete(s.claimed_payload)) {
@@ -123,10 +120,7 @@ void RpcAnalyzer::on_bare_ack(Timestamp ts) noexcept {
 // the gap nothing says the bytes are lost.
 void RpcAnalyzer::Impl::acknowledged(Conn& c, bool from_client, std::uint32_t ack) {
     const std::size_t dir = from_client ? 0 : 1;
-    Sink sink;
-    sink.impl = this;
-    sink.conn = &c;
-    sink.from_client = from_client;
+    Sink sink(*this, c, from_client);
     c.streams[dir].acknowledged(ack, sink);
     if (!c.streams[dir].holding()) {
         c.holding = static_cast<std::uint8_t>(c.holding & ~(1U << dir));
@@ -136,10 +130,7 @@ void RpcAnalyzer::Impl::acknowledged(Conn& c, bool from_client, std::uint32_t ac
 void RpcAnalyzer::Impl::finish_streams(Conn& c) {
     for (std::size_t dir = 0; dir < 2; ++dir) {
         if ((c.holding & (1U << dir)) != 0) {
-            Sink sink;
-            sink.impl = this;
-            sink.conn = &c;
-            sink.from_client = dir == 0;
+            Sink sink(*this, c, dir == 0);
             c.streams[dir].finish(sink);
         }
     }

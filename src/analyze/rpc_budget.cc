@@ -50,12 +50,12 @@ void RpcAnalyzer::Impl::shed(Conn& c) noexcept {
         s = rpc::RecordStream();
     }
     for (rpc_state::CallSnapshot& s : c.snapshots) {
-        c.nested_bytes -= std::min(c.nested_bytes, s.frame.bytes.capacity());
+        unnest(c, s.frame.bytes.capacity());
         s.frame.bytes = {};
     }
     c.snapshot_tags = {};
     for (const rpc_state::EarlyReply& e : c.early_replies) {
-        c.nested_bytes -= std::min(c.nested_bytes, e.bytes.capacity());
+        unnest(c, e.bytes.capacity());
     }
     c.early_replies = {};
     const std::size_t now = footprint(c);

@@ -230,7 +230,7 @@ void RpcAnalyzer::Impl::hold_early_reply(Conn& c, bool from_client, const rpc::R
     e.record.bytes = all.first(record.bytes.size());
     e.record.tail = all.subspan(record.bytes.size());
     if (c.early_replies.size() >= rpc_state::kEarlyReplies) {
-        c.nested_bytes -= std::min(c.nested_bytes, c.early_replies.front().bytes.capacity());
+        unnest(c, c.early_replies.front().bytes.capacity());
         c.early_replies.erase(c.early_replies.begin());
     }
     const std::size_t bytes = e.bytes.capacity();
@@ -249,7 +249,7 @@ void RpcAnalyzer::Impl::answer_early(Conn& c, bool call_from_client, const rpc::
     }
     const rpc_state::EarlyReply e = std::move(*it);
     c.early_replies.erase(it);
-    c.nested_bytes -= std::min(c.nested_bytes, e.bytes.capacity());
+    unnest(c, e.bytes.capacity());
     const rpc::Record& r = e.record;
     rpc::Message m;
     if (rpc::parse_message(r.xdr(), m) != rpc::ParseResult::Ok) {

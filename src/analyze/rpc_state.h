@@ -375,10 +375,12 @@ struct RpcAnalyzer::Impl {
         rpc::ChannelAttrs fore;
     };
     struct Conn;
+    // Takes the records of one direction of a connection's stream into on_record().
     struct Sink final : rpc::RecordSink {
-        Impl* impl = nullptr;
-        Conn* conn = nullptr;
-        bool from_client = true;
+        Sink(Impl& i, Conn& c, bool client) noexcept : impl(&i), conn(&c), from_client(client) {}
+        Impl* impl;
+        Conn* conn;
+        bool from_client;
         void on_record(const rpc::Record& record) noexcept override {
             try {
                 impl->on_record(*conn, from_client, record);
@@ -520,6 +522,10 @@ struct RpcAnalyzer::Impl {
     void acknowledged(Conn& c, bool from_client, std::uint32_t ack);
     // Delivers what the streams still hold (their gaps declared), before c is decided.
     void finish_streams(Conn& c);
+    // What c's lists no longer hold of their elements' heap bytes (Conn::nested_bytes).
+    static void unnest(Conn& c, std::size_t bytes) noexcept {
+        c.nested_bytes -= std::min(c.nested_bytes, bytes);
+    }
     void on_call(Conn& c, bool from_client, const rpc::Record& record, const rpc::Message& m);
     void on_reply(Conn& c, bool from_client, const rpc::Record& record, const rpc::Message& m);
     // Matches a reply to its call and takes its facts; false when no call has its XID.
