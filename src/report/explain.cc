@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "explain_parts.h"
+#include "text_layout.h"
 #include "vxcheck/analyze/rules.h"
 #include "vxcheck/report/format.h"
 
@@ -358,18 +359,15 @@ std::string rpc_unread_words(const ConnectionReport& r) {
     }
     const analyze::RpcUnread& u = r.rpc->unread;
     std::vector<std::string> parts;
-    const auto plural = [](std::uint64_t n, const char* one, const char* many) {
-        return std::to_string(n) + " " + (n == 1 ? one : many);
-    };
     if (u.gaps != 0) {
-        parts.push_back(plural(u.gaps, "gap", "gaps") + " (" + std::to_string(u.gap_bytes) +
+        parts.push_back(text::count(u.gaps, "gap", "gaps") + " (" + std::to_string(u.gap_bytes) +
                         " bytes never captured: the capture dropped packets)");
     }
     if (u.records_cut != 0) {
-        parts.push_back(plural(u.records_cut, "record", "records") + " cut by the snaplen");
+        parts.push_back(text::count(u.records_cut, "record", "records") + " cut by the snaplen");
     }
     if (u.records_unparsed != 0) {
-        parts.push_back(plural(u.records_unparsed, "record", "records") +
+        parts.push_back(text::count(u.records_unparsed, "record", "records") +
                         " whose RPC header could not be read");
     }
     std::string s = "The capture missed part of the RPC stream";
@@ -377,7 +375,7 @@ std::string rpc_unread_words(const ConnectionReport& r) {
         s += (i == 0 ? ": " : i + 1 == parts.size() ? " and " : ", ") + parts[i];
     }
     if (u.calls_not_judged != 0) {
-        s += "; " + plural(u.calls_not_judged, "call", "calls") +
+        s += "; " + text::count(u.calls_not_judged, "call", "calls") +
              " without a reply in the capture " + (u.calls_not_judged == 1 ? "is" : "are") +
              " not judged unanswered, as the reply may be in what was missed";
     }
