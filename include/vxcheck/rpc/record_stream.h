@@ -209,7 +209,8 @@ class alignas(64) RecordStream {
     static constexpr std::uint16_t kHoldTaken = 2;
 
     // Laid out for the per-segment path: the state a segment in sync reads and writes is the
-    // first cache line, the counters it bumps the second; the window and its bookkeeping last.
+    // first cache line; what it records of itself (its time, its frame) and the counters it bumps
+    // the second (prefetch() loads both); the window and its bookkeeping last.
     bool started_ = false;
     bool in_sync_ = false;
     bool not_rpc_ = false;          // hunting budget spent: only segment starts are checked
@@ -235,9 +236,9 @@ class alignas(64) RecordStream {
     std::uint32_t tail_kept_ = 0;  // bytes kept from tail_from_ on, in buf_ after kKeptHead
     const std::uint8_t* view_ = nullptr;  // zero-copy: the body inside the current piece
     std::uint64_t record_first_frame_ = 0;
-    StreamCounters counters_;
     Timestamp last_ts_;
     std::uint64_t last_frame_ = 0;
+    StreamCounters counters_;
     Timestamp lost_ts_;  // lost_until()
     bool lost_any_ = false;
     std::size_t hunted_bytes_ = 0;
