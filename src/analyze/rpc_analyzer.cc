@@ -87,7 +87,6 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
         }
     }
     const std::uint64_t records = stream.counters().records;
-    const std::size_t stream_bytes = stream.memory_bytes();
     stream.push({.seq = s.seq,
                  .payload = s.payload,
                  .claimed_len = s.claimed_payload,
@@ -101,7 +100,9 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     // Only a record (its facts, findings and frames) or a stream buffer grows what the
     // connection holds: a segment inside a record leaves the lists alone, and footprint() would
     // read every one of them.
-    if (stream.counters().records != records || stream.memory_bytes() != stream_bytes) {
+    const auto stream_bytes = static_cast<std::uint32_t>(stream.memory_bytes());
+    if (stream.counters().records != records || stream_bytes != c->stream_bytes[dir]) {
+        c->stream_bytes[dir] = stream_bytes;
         im.account(*c);
     }
 }
@@ -125,6 +126,7 @@ void RpcAnalyzer::Impl::acknowledged(Conn& c, bool from_client, std::uint32_t ac
     if (!c.streams[dir].holding()) {
         c.holding = static_cast<std::uint8_t>(c.holding & ~(1U << dir));
     }
+    c.stream_bytes[dir] = static_cast<std::uint32_t>(c.streams[dir].memory_bytes());
 }
 
 void RpcAnalyzer::Impl::finish_streams(Conn& c) {
@@ -132,6 +134,7 @@ void RpcAnalyzer::Impl::finish_streams(Conn& c) {
         if ((c.holding & (1U << dir)) != 0) {
             Sink sink(*this, c, dir == 0);
             c.streams[dir].finish(sink);
+            c.stream_bytes[dir] = static_cast<std::uint32_t>(c.streams[dir].memory_bytes());
         }
     }
     c.holding = 0;

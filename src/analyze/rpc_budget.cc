@@ -25,7 +25,7 @@ std::size_t RpcAnalyzer::Impl::footprint(const Conn& c) noexcept {
            heap_bytes(c.cb_ops) + heap_bytes(c.errors) + heap_bytes(c.srt) +
            heap_bytes(c.srt_keys) + heap_bytes(c.findings) + heap_bytes(c.owner_groups) +
            heap_bytes(c.evidence) + heap_bytes(c.early_replies) + c.nested_bytes +
-           c.streams[0].memory_bytes() + c.streams[1].memory_bytes();
+           c.stream_bytes[0] + c.stream_bytes[1];
 }
 
 void RpcAnalyzer::Impl::account(Conn& c) noexcept {
@@ -49,6 +49,7 @@ void RpcAnalyzer::Impl::shed(Conn& c) noexcept {
     for (rpc::RecordStream& s : c.streams) {
         s = rpc::RecordStream();
     }
+    c.stream_bytes = {};
     for (rpc_state::CallSnapshot& s : c.snapshots) {
         unnest(c, s.frame.bytes.capacity());
         s.frame.bytes = {};

@@ -226,19 +226,21 @@ struct SrtKey {
     friend bool operator==(const SrtKey&, const SrtKey&) = default;
 };
 
-/// The response times of one key (its SrtKey is at the same index of Conn::srt_keys).
-struct SrtAcc {
+/// The response times of one key (its SrtKey is at the same index of Conn::srt_keys). What
+/// every sample updates is in the first line, so that a sample reads that line and its
+/// histogram bucket's (and, among the first kSrtExact, the line it is kept in).
+struct alignas(64) SrtAcc {
     std::uint64_t count = 0;
     double min = 0;
     double max = 0;
+    std::uint64_t hist_total = 0;           // the sum of hist
+    double fresh_sum = 0;                   // of the samples in fresh
     std::array<double, kSrtExact> first{};  // the first kSrtExact response times
     // Every response time, by log bucket (srt_log_bucket()). A bucket about to overflow halves
-    // them all (the shape stays; hist_total is their sum).
+    // them all (the shape stays).
     std::array<std::uint16_t, kSrtLogBuckets> hist{};
-    std::uint64_t hist_total = 0;
     // Samples not yet given to take_activity(), by histogram bucket (op 0 entries only).
     std::array<std::uint32_t, kSrtBuckets> fresh{};
-    double fresh_sum = 0;
 };
 
 /// The log bucket of a response time (rpc_analyzer.h: kSrtBucketsPerOctave from
@@ -410,9 +412,11 @@ struct RpcAnalyzer::Impl {
         // them (RecordStream::holding()), so that an acknowledgement from the other side is
         // offered to it (RecordStream::acknowledged()) without reading it otherwise.
         std::uint8_t holding = 0;
-        Timestamp closed_ts;
         bool program_noted = false;
         bool session_reply = false;  // carried an establishment or a session error
+        // What each stream holds on the heap (RecordStream::memory_bytes()), as of its last
+        // push, acknowledgement or finish: footprint() reads these, not the other stream's line.
+        std::array<std::uint32_t, 2> stream_bytes{};
         std::uint64_t calls = 0, replies = 0, calls_c2s = 0, calls_s2c = 0;
         std::uint64_t bounds_hit = 0, garbled = 0;
         // The calls of the connection, the oldest answered ones retired when it fills
@@ -430,14 +434,10 @@ struct RpcAnalyzer::Impl {
         std::vector<rpc_state::SrtKey> srt_keys;  // srt's keys, in its order: a linear search
         std::vector<RpcFinding> findings;
         std::vector<std::size_t> owner_groups;  // indices into Impl::owners
-        // Live verdicts (rpc_live.cc): the connection's place in Impl::live (listed on its first
-        // call), findings already looked at, verdict bits already flagged, and the first call
-        // not known to be answered.
+        // Live verdicts (rpc_live.cc): whether the connection is in Impl::live (listed on its
+        // first call), and the first call not known to be answered.
         FlowId id = 0;
         bool listed = false;
-        std::size_t live_index = 0;
-        std::size_t findings_polled = 0;
-        std::uint32_t flagged = 0;
         std::size_t pending_from = 0;
         // Evidence (rpc_evidence.cc): frames behind findings; frames of calls not yet answered;
         // the ops of the COMPOUND call being looked at.
@@ -446,6 +446,7 @@ struct RpcAnalyzer::Impl {
         std::array<std::uint32_t, EvidenceNote::kMaxOps> call_ops{};
         bool active = false;  // a call or reply since the last take_activity()
         std::array<rpc_state::SnapshotTag, rpc_state::kCallSnapshots> snapshot_tags{};
+        std::vector<rpc_state::EarlyReply> early_replies;  // at most kEarlyReplies
         // The state budget (rpc_budget.cc): heap bytes charged for the connection (its record
         // is charged apart), and of them the bytes its lists' elements hold (evidence and
         // snapshot frames).
@@ -462,8 +463,13 @@ struct RpcAnalyzer::Impl {
         // every message reads (kHotBytes: on_segment() loads them when the segment may complete
         // a record; prefetch() loads the first line and the stream's first lines).
         std::array<rpc_state::CallSnapshot, rpc_state::kCallSnapshots> snapshots;
-        std::array<rpc::RecordStream, 2> streams;          // [0] client->server, [1] server->client
-        std::vector<rpc_state::EarlyReply> early_replies;  // at most kEarlyReplies
+        std::array<rpc::RecordStream, 2> streams;  // [0] client->server, [1] server->client
+        Timestamp closed_ts;                       // the last FIN or RST (on_close())
+        // Live verdicts, read at poll() only: the connection's place in Impl::live, findings
+        // already looked at, verdict bits already flagged.
+        std::size_t live_index = 0;
+        std::size_t findings_polled = 0;
+        std::uint32_t flagged = 0;
         // Per direction: records that did not parse (their header cut by the snaplen, or not
         // RPC), and the time of the latest: with the streams' own losses
         // (RecordStream::lost_until()), what a call's reply may have been lost in.
