@@ -33,12 +33,19 @@
 
 namespace vxcheck::analyze::rpc_state {
 
-/// 64-bit hash of a byte array key under the process's random flow-hash key (SipHash-1-3):
-/// clients choose their XIDs and ports, so an unkeyed hash would let them aim keys at one group
-/// and push other connections' facts out of it.
+/// The key of the tables' hashes. Which entry a full group forgets depends on the hashes, and
+/// the report counts what was forgotten and misses what it would have matched, so the key is
+/// fixed: the same capture gives the same report in every run (the process's random flow-hash
+/// key, used here before, made it differ from run to run). Clients choose their XIDs and
+/// ports, so one who knows this key can aim keys at one group and push the other entries of
+/// that group out; that costs at most a group's kWays entries at a time, is counted
+/// (rpc_calls_forgotten), and a lookup still reads one group.
+inline constexpr track::SipKey kRecentKey{.k0 = 0x736f6d6570736575ULL, .k1 = 0x646f72616e646f6dULL};
+
+/// 64-bit hash of a byte array key under kRecentKey (SipHash-1-3).
 template <std::size_t N>
 std::uint64_t hash_bytes(const std::array<std::uint8_t, N>& k) noexcept {
-    return track::siphash<1, 3>(track::flow_hash_key(), k.data(), N);
+    return track::siphash<1, 3>(kRecentKey, k.data(), N);
 }
 
 /// A byte array key's hash: hash_bytes(). A key type of its own may carry one (CallKey).

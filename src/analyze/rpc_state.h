@@ -86,15 +86,14 @@ inline PairKey pair_key(const track::Endpoint& client, const track::Endpoint& se
     return h;
 }
 
-/// The hash of a call's CallKey from `pair`, the keyed hash of its connection's (client
-/// address, server ip:port) (hash_bytes(pair_key())), made once a connection, and the call's
-/// numbers, each multiplied by an odd number from the process's random key before mixing:
-/// clients choose XIDs and procedures, and with an unkeyed mix they could aim calls at one
-/// group of a table (as XidIndex's multiply-shift, for the same reason).
+/// The hash of a call's CallKey from `pair`, the hash of its connection's (client address,
+/// server ip:port) (hash_bytes(pair_key())), made once a connection, and the call's numbers,
+/// each multiplied by an odd number from the tables' key (kRecentKey: fixed, for reports that
+/// are the same in every run) before mixing.
 [[nodiscard]] inline std::uint64_t call_hash(std::uint64_t pair, bool from_client,
                                              std::uint32_t xid, std::uint32_t prog,
                                              std::uint32_t vers, std::uint32_t proc) noexcept {
-    const track::SipKey& key = track::flow_hash_key();
+    const track::SipKey& key = kRecentKey;
     const std::uint64_t a = (std::uint64_t{xid} << 32 | proc) ^ (from_client ? 1U : 0U) << 31;
     const std::uint64_t b = std::uint64_t{prog} << 32 | vers;
     return fmix64(fmix64(pair ^ a * (key.k0 | 1U)) ^ b * (key.k1 | 1U));

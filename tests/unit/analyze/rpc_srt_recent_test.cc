@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "analyze/rpc_state.h"
+#include "vxcheck/track/flow_key.h"
 
 namespace vxcheck::analyze {
 namespace {
@@ -213,6 +215,38 @@ track::Endpoint v4(std::uint8_t last, std::uint16_t port) {
     e.addr[15] = last;
     e.port = port;
     return e;
+}
+
+// Which calls a full table forgets decides what the report matches and counts: it must not
+// depend on the process's random flow-hash key, or the same capture gives another report in
+// another run. Two keys, the same calls into a small table (so that groups overflow): the same
+// calls forgotten, and the same count.
+TEST(RpcRecentTable, ForgetsTheSameCallsWhateverTheProcessKey) {
+    using Impl = RpcAnalyzer::Impl;
+    const auto forgotten_under = [](track::SipKey process_key) {
+        const track::SipKey saved = track::flow_hash_key();
+        track::set_flow_hash_key(process_key);
+        Impl::Conn c;
+        Impl::set_endpoints(c, v4(1, 700), v4(2, 2049));
+        rpc_state::RecentTable<rpc_state::CallKey, std::uint32_t> t(64);
+        bool inserted = false;
+        for (std::uint32_t xid = 0; xid < 400; ++xid) {
+            t.upsert(Impl::call_key(c, true, xid * 7919U, 100003, 4, 1), inserted) = xid;
+        }
+        std::vector<std::uint32_t> kept;
+        for (std::uint32_t xid = 0; xid < 400; ++xid) {
+            if (t.find(Impl::call_key(c, true, xid * 7919U, 100003, 4, 1)) != nullptr) {
+                kept.push_back(xid);
+            }
+        }
+        track::set_flow_hash_key(saved);
+        return std::pair{t.evicted(), kept};
+    };
+    const auto a = forgotten_under({.k0 = 1, .k1 = 2});
+    const auto b = forgotten_under({.k0 = 0x0123456789abcdefULL, .k1 = 0xfedcba9876543210ULL});
+    EXPECT_EQ(a.first, 400U - a.second.size());
+    EXPECT_EQ(a.first, b.first);
+    EXPECT_EQ(a.second, b.second);
 }
 
 // The cross-connection tables key a call by the client's address and the server's ip:port: a
