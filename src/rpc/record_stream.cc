@@ -106,6 +106,15 @@ void RecordStream::push(const Segment& segment, RecordSink& sink) noexcept {
     if (segment.claimed_len == 0) {
         return;
     }
+    if (inside_body(segment)) {
+        // Most segments of a READ's reply or a WRITE's call: what consume() would do with them.
+        ++counters_.segments;
+        last_ts_ = segment.ts;
+        last_frame_ = segment.frame;
+        next_seq_ += segment.claimed_len;
+        frag_left_ -= segment.claimed_len;
+        return;
+    }
     const Bytes data = clip(segment.payload, segment.claimed_len);
     ++counters_.segments;
     if (data.size() < segment.claimed_len) {
@@ -129,6 +138,30 @@ void RecordStream::push(const Segment& segment, RecordSink& sink) noexcept {
         return;
     }
     place(piece, sink);
+}
+
+// A segment that continues the current fragment's body, in order with nothing held, captured
+// whole, and ends before the fragment does, none of whose bytes are kept (past the head,
+// before the tail): consume() only counts it.
+bool RecordStream::inside_body(const Segment& segment) const noexcept {
+    const std::uint32_t n = segment.claimed_len;
+    if (!(in_record_ && in_sync_ && segment.seq == next_seq_ && held_count_ == 0 &&
+          mark_have_ == 0 && view_ == nullptr && start_checked_ && !record_cut_ && n < frag_left_ &&
+          segment.payload.size() >= n)) {
+        return false;
+    }
+    const std::uint32_t at = record_len_ - frag_left_;  // message offset of its first byte
+    const Kept k = kept_of(at, at + n);
+    return !k.head && !k.tail;
+}
+
+RecordStream::Kept RecordStream::kept_of(std::uint32_t at, std::uint32_t end) const noexcept {
+    Kept k;
+    k.tail_start = std::max<std::uint32_t>(
+        record_len_ - std::min<std::uint32_t>(record_len_, kKeptTail), kKeptHead);
+    k.head = at < kKeptHead;
+    k.tail = frag_last_ && end > k.tail_start;
+    return k;
 }
 
 void RecordStream::finish(RecordSink& sink) noexcept {
@@ -470,10 +503,7 @@ void RecordStream::append(const std::uint8_t* bytes, std::size_t n, std::uint32_
         return;  // after a hole nothing more is kept: the bytes would not be contiguous
     }
     const std::uint32_t end = at + u32_size(n);
-    const bool head = at < kKeptHead;
-    const std::uint32_t tail_start = std::max<std::uint32_t>(
-        record_len_ - std::min<std::uint32_t>(record_len_, kKeptTail), kKeptHead);
-    const bool tail = frag_last_ && end > tail_start;
+    const auto [head, tail, tail_start] = kept_of(at, end);
     if (!head && !tail) {
         return;
     }

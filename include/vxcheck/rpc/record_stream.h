@@ -184,6 +184,16 @@ class alignas(64) RecordStream {
         std::uint64_t frame = 0;
     };
 
+    // Which of the body bytes [at, end) of the record being assembled append() keeps: those
+    // below kKeptHead, and, of the last fragment, those from tail_start (its last kKeptTail
+    // bytes, never below kKeptHead).
+    struct Kept {
+        bool head = false;
+        bool tail = false;
+        std::uint32_t tail_start = 0;
+    };
+    [[nodiscard]] Kept kept_of(std::uint32_t at, std::uint32_t end) const noexcept;
+    [[nodiscard]] bool inside_body(const Segment& segment) const noexcept;
     void place(const Piece& piece, RecordSink& sink) noexcept;
     void hold_or_gap(const Piece& piece, RecordSink& sink) noexcept;
     [[nodiscard]] bool hold(const Piece& piece) noexcept;

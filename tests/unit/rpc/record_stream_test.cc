@@ -416,6 +416,27 @@ TEST(RecordStream, RecordLongerThanWhatIsKeptKeepsItsHeadAndTail) {
     EXPECT_EQ(f.stream.memory_bytes(), kKeptBytes);
 }
 
+// Segments wholly inside the body between the head and the tail are only counted (a shorter
+// path than the byte walk's); segments that end at the head's end, straddle the tail's start
+// or end the record are walked. Whatever the segment sizes, the record kept and the counts are
+// the same.
+TEST(RecordStream, HeadAndTailAreTheSameWhateverTheSegmentSizes) {
+    const ByteVec a = counting_call(4, kKeptBytes * 3 + 5);
+    const ByteVec stream = concat({record(a), record(call(5))});
+    for (const std::size_t seg : {1UL, 7UL, 100UL, 1024UL, 1448UL, 2052UL, 4000UL}) {
+        Feeder f;
+        f.push_all(stream, seg);
+        ASSERT_EQ(f.sink.got.size(), 2U) << seg;
+        const Got& g = f.sink.got[0];
+        EXPECT_EQ(g.bytes, slice(a, 0, kKeptHead)) << seg;
+        EXPECT_EQ(g.tail, slice(a, a.size() - kKeptTail, a.size())) << seg;
+        EXPECT_EQ(g.tail_at, a.size() - kKeptTail) << seg;
+        EXPECT_EQ(f.sink.got[1].bytes, call(5)) << seg;
+        EXPECT_EQ(f.stream.counters().segments, (stream.size() + seg - 1) / seg) << seg;
+        EXPECT_EQ(f.stream.counters().records_over_prefix, 1U) << seg;
+    }
+}
+
 TEST(RecordStream, RecordOfAtMostTheKeptBytesIsKeptWhole) {
     for (const std::size_t len : {kKeptHead + 1, kKeptBytes - 64, kKeptBytes}) {
         const ByteVec a = counting_call(4, len - call(4).size());
