@@ -1116,6 +1116,26 @@ def nfs41_capture_drops():
     return cap
 
 
+def nfs41_reply_lost_at_unmount():
+    """node-a flannel.1: a v4.1 mount (port 893) whose last exchange is a GETATTR at 1 s; the
+    capture dropped its reply, the server's last data, and the client unmounts 2 s later: its
+    FIN acknowledges the reply's bytes, and the server's FIN follows. Nothing in the server's
+    stream after the reply shows the gap: only the client's acknowledgement does."""
+    cap = Pcap()
+    s, ses, t = mount41(cap, 893, 0x3C4D0091, 0x7E000091, 0x4100, 0x5A1C0001)
+    ses.getroot(t + 1000)
+    s.ack("c", t + 1600)
+    reply = len(cap.records) + 1  # rt() writes the call, then its reply
+    ses.cl.rt(us(1.0), 1, [ses.seq_op(), op_putfh(), op_getattr()],
+              [ses.seq_res(), ok(OP_PUTFH), res_getattr()], "SEQUENCE PUTFH GETATTR")
+    s.fin("c", us(3.0))
+    s.fin("s", us(3.0001))
+    s.ack("c", us(3.0002))
+    del cap.records[reply]
+    del cap.notes[reply]
+    return cap
+
+
 def nfs41_reboot_control():
     """node-a flannel.1: one client (10.244.1.5) mounts (port 889, verifier ...31), reboots, and
     mounts again 30 s later from port 890 with a new verifier: same IP, new verifier, a new
@@ -1223,6 +1243,7 @@ FIXTURES = [
     ("rpc-mechanics.pcap", rpc_mechanics),
     ("nfs41-healthy.pcap", nfs41_healthy),
     ("nfs41-capture-drops.pcap", nfs41_capture_drops),
+    ("nfs41-reply-lost-at-unmount.pcap", nfs41_reply_lost_at_unmount),
     ("nfs41-reboot-control.pcap", nfs41_reboot_control),
     ("nfs41-trunking-control.pcap", nfs41_trunking_control),
     ("refused-once-control.pcap", refused_once_control),

@@ -64,9 +64,14 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
         }
         return;
     }
-    if (c != nullptr && (c->holding & (2U >> dir)) != 0 &&
-        (s.flags & decode::tcp_flag::kAck) != 0 && !c->shed) {
-        im.acknowledged(*c, !s.from_client, s.ack);
+    if (c != nullptr && (s.flags & decode::tcp_flag::kFin) != 0) {
+        Impl::note_fin(*c, dir, s.seq + s.claimed_payload, s.ts);
+    }
+    if (c != nullptr && (s.flags & decode::tcp_flag::kAck) != 0) {
+        Impl::note_ack(*c, dir ^ 1U, s.ack, s.ts);
+        if ((c->holding & (2U >> dir)) != 0 && !c->shed) {
+            im.acknowledged(*c, !s.from_client, s.ack);
+        }
     }
     if (s.payload.empty()) {
         return;
@@ -181,6 +186,37 @@ void RpcAnalyzer::on_close(FlowId flow, CloseEvent e, bool from_client) {
         c->closed = true;
         c->closed_ts = impl_->capture_end;
     }
+}
+
+namespace {
+
+// Keeps the later of two times (sec and nsec compared by hand: Timestamp's operator<=> is an
+// out-of-line call on this per-segment path).
+void keep_later(Timestamp& kept, Timestamp ts) noexcept {
+    if (ts.sec > kept.sec || (ts.sec == kept.sec && ts.nsec > kept.nsec)) {
+        kept = ts;
+    }
+}
+
+}  // namespace
+
+// An acknowledgement only goes up (a lower one is a reordered or repeated segment).
+void RpcAnalyzer::Impl::note_ack(Conn& c, std::size_t dir, std::uint32_t ack,
+                                 Timestamp ts) noexcept {
+    const auto bit = static_cast<std::uint8_t>(1U << dir);
+    if ((c.acked_known & bit) == 0 || static_cast<std::int32_t>(ack - c.acked[dir]) > 0) {
+        c.acked[dir] = ack;
+        c.acked_known = static_cast<std::uint8_t>(c.acked_known | bit);
+        keep_later(c.acked_at, ts);
+    }
+}
+
+// A FIN's sequence number follows the last data byte its side sent.
+void RpcAnalyzer::Impl::note_fin(Conn& c, std::size_t dir, std::uint32_t seq,
+                                 Timestamp ts) noexcept {
+    c.fin_seen = static_cast<std::uint8_t>(c.fin_seen | (1U << dir));
+    c.fin_seq[dir] = seq;
+    keep_later(c.acked_at, ts);
 }
 
 // Before the last decision the streams let go of what they hold: their gaps are declared, and

@@ -152,12 +152,16 @@ void RpcAnalyzer::Impl::facts(Conn& c, RpcFacts& f) const {
     // (ConnectionStats::rpc_calls_forgotten).
     f.bounds_hit = c.bounds_hit;
     f.garbled = c.garbled;
-    for (const rpc::RecordStream& st : c.streams) {
-        const rpc::StreamCounters& n = st.counters();
+    for (std::size_t dir = 0; dir < 2; ++dir) {
+        const rpc::StreamCounters& n = c.streams[dir].counters();
         f.unread.gaps += n.gaps;
         f.unread.gap_bytes += n.gap_bytes;
         f.unread.skipped_bytes += n.skipped_bytes;
         f.unread.records_cut += n.records_cut;
+        if (const std::uint32_t lost = acked_unread(c, dir); lost != 0) {
+            ++f.unread.gaps;  // at the stream's end: acknowledged, never captured
+            f.unread.gap_bytes += lost;
+        }
     }
     f.unread.records_unparsed = c.unparsed[0] + c.unparsed[1];
     f.serial = c.serial;

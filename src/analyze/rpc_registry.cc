@@ -117,7 +117,26 @@ bool RpcAnalyzer::Impl::reply_may_be_lost(const Conn& c, const CallRec& k) noexc
     const std::size_t dir = k.from_client ? 1 : 0;  // the replies' direction
     const rpc::RecordStream& s = c.streams[dir];
     return s.holding() || (s.lost_any() && !(s.lost_until() < k.first)) ||
-           (c.unparsed[dir] != 0 && !(c.unparsed_until[dir] < k.first));
+           (c.unparsed[dir] != 0 && !(c.unparsed_until[dir] < k.first)) ||
+           acked_beyond(c, dir, k.first);
+}
+
+// Bytes a stream never showed at its end are proved sent by its FIN's sequence number (the data
+// ends there), or else by the other side's acknowledgement of them.
+std::uint32_t RpcAnalyzer::Impl::acked_unread(const Conn& c, std::size_t dir) noexcept {
+    const auto bit = static_cast<std::uint8_t>(1U << dir);
+    if (c.point[dir] == Conn::kNoPoint || ((c.fin_seen | c.acked_known) & bit) == 0) {
+        return 0;
+    }
+    const std::uint32_t sent = (c.fin_seen & bit) != 0 ? c.fin_seq[dir] : c.acked[dir];
+    const auto beyond = static_cast<std::int32_t>(sent - c.streams[dir].read_to());
+    return beyond > 0 ? static_cast<std::uint32_t>(beyond) : 0;
+}
+
+// When those bytes were sent is known only as before the latest time an acknowledgement went
+// higher or a FIN came, in either direction: a call sent after that cannot be answered in them.
+bool RpcAnalyzer::Impl::acked_beyond(const Conn& c, std::size_t dir, Timestamp since) noexcept {
+    return !(c.acked_at < since) && acked_unread(c, dir) != 0;
 }
 
 bool RpcAnalyzer::Impl::is_unanswered(const Conn& c, const CallRec& k, Timestamp end) const {

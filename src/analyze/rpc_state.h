@@ -400,7 +400,9 @@ struct RpcAnalyzer::Impl {
         std::uint64_t serial = 0;
         track::Endpoint client;
         track::Endpoint server;
-        std::uint64_t pair_hash = 0;  // of (client address, server ip:port): set_endpoints()
+        // Per stream: the highest acknowledgement of its bytes the other side sent, in the
+        // segments handed to the plug-ins (acked_known bit 0: client->server, 1).
+        std::array<std::uint32_t, 2> acked{};
         // The capture point that feeds each stream: the first to show that direction.
         std::array<std::uint16_t, 2> point{kNoPoint, kNoPoint};
         // Its analysis stopped because the state budget had no more for it (rpc_budget.cc). With
@@ -413,9 +415,16 @@ struct RpcAnalyzer::Impl {
         std::uint8_t holding = 0;
         bool program_noted = false;
         bool session_reply = false;  // carried an establishment or a session error
+        std::uint8_t acked_known = 0;
+        std::uint8_t fin_seen = 0;  // bit 0: a FIN from the client (fin_seq[0]), 1: the server
+        std::uint8_t versions = 0;  // bit 0: v3, bit 1 + minor: v4.minor
         // What each stream holds on the heap (RecordStream::memory_bytes()), as of its last
         // push, acknowledgement or finish: footprint() reads these, not the other stream's line.
         std::array<std::uint32_t, 2> stream_bytes{};
+        std::uint64_t pair_hash = 0;  // of (client address, server ip:port): set_endpoints()
+        // When an acknowledgement last went higher or a FIN came, in either direction: the
+        // latest time a segment proved bytes of a stream sent (acked_beyond()).
+        Timestamp acked_at;
         std::uint64_t calls = 0, replies = 0, calls_c2s = 0, calls_s2c = 0;
         std::uint64_t bounds_hit = 0, garbled = 0;
         // The calls of the connection, the oldest answered ones retired when it fills
@@ -428,7 +437,6 @@ struct RpcAnalyzer::Impl {
         std::vector<rpc_state::ProcCount> procs;
         std::vector<std::pair<std::uint32_t, std::uint64_t>> ops, cb_ops;
         std::vector<rpc_state::ErrorCount> errors;  // few keys: a linear search
-        std::uint8_t versions = 0;                  // bit 0: v3, bit 1 + minor: v4.minor
         std::vector<rpc_state::SrtAcc> srt;
         std::vector<rpc_state::SrtKey> srt_keys;  // srt's keys, in its order: a linear search
         std::vector<RpcFinding> findings;
@@ -464,6 +472,7 @@ struct RpcAnalyzer::Impl {
         std::array<rpc_state::CallSnapshot, rpc_state::kCallSnapshots> snapshots;
         std::array<rpc::RecordStream, 2> streams;  // [0] client->server, [1] server->client
         Timestamp closed_ts;                       // the last FIN or RST (on_close())
+        std::array<std::uint32_t, 2> fin_seq{};    // each side's FIN's sequence number
         // Live verdicts, read at poll() only: the connection's place in Impl::live, findings
         // already looked at, verdict bits already flagged.
         std::size_t live_index = 0;
@@ -578,6 +587,17 @@ struct RpcAnalyzer::Impl {
     // Whether bytes of the direction that answers call k were lost to the capture or the
     // reader at or after the call was first sent: its reply may be among them.
     [[nodiscard]] static bool reply_may_be_lost(const Conn& c, const CallRec& k) noexcept;
+    // Bytes of stream `dir` sent past the last one the stream read, as the other side's
+    // acknowledgements or the sender's FIN prove: bytes the capture lost at the stream's end
+    // (0: none, or not known).
+    [[nodiscard]] static std::uint32_t acked_unread(const Conn& c, std::size_t dir) noexcept;
+    // Whether there are such bytes, acknowledged at or after `since`.
+    [[nodiscard]] static bool acked_beyond(const Conn& c, std::size_t dir,
+                                           Timestamp since) noexcept;
+    // Notes the acknowledgement a segment from the other side of stream `dir` carries, and the
+    // FIN of stream `dir` at sequence number `seq`.
+    static void note_ack(Conn& c, std::size_t dir, std::uint32_t ack, Timestamp ts) noexcept;
+    static void note_fin(Conn& c, std::size_t dir, std::uint32_t seq, Timestamp ts) noexcept;
     void collision_and_churn(Conn& c, RpcFacts& f);
 
     // rpc_facts.cc

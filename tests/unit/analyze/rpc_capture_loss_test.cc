@@ -1,11 +1,13 @@
 // What a capture that lost packets does to the RPC verdicts. A reply missing from the capture
 // is no evidence that none was sent (rpc_unanswered asks for the evidence to be in the
 // capture): a call is not judged unanswered when bytes of the replies' direction were lost at
-// or after it (a gap, a record that could not be read), and the replies held behind a gap go
-// on once the other side acknowledges the missing bytes, not only when the connection ends.
+// or after it (a gap, bytes at the stream's end that the other side acknowledged, a record
+// that could not be read), and the replies held behind a gap go on once the other side
+// acknowledges the missing bytes, not only when the connection ends.
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -181,6 +183,102 @@ TEST_F(Loss, AReplyRecordThatCannotBeReadAfterTheCallLeavesItNotJudged) {
     EXPECT_EQ(f.unread.records_cut, 1U);
     EXPECT_EQ(f.unread.records_unparsed, 1U);
     EXPECT_EQ(f.unread.calls_not_judged, 1U);
+}
+
+// The next sequence number of each direction after `segs` (lost or not: sent).
+std::array<std::uint32_t, 2> ends(const std::vector<Timed>& segs) {
+    std::array<std::uint32_t, 2> next{test::kRpcIsn[0] + 1, test::kRpcIsn[1] + 1};
+    for (const Timed& t : segs) {
+        const std::size_t dir = t.seg.from_client ? 0 : 1;
+        if (!t.seg.payload.empty()) {
+            next[dir] = t.seg.seq + static_cast<std::uint32_t>(t.seg.payload.size());
+        }
+    }
+    return next;
+}
+
+// A FIN from one side at `s` seconds, acknowledging `ack` of the other side's bytes.
+Timed fin(bool from_client, std::uint32_t seq, std::uint32_t ack, double s) {
+    return {{from_client, seq, tf::kFin | tf::kAck, {}, ack}, s};
+}
+
+// Reply 2, the server's last data, is lost to the capture; then comes a FIN: from the client,
+// acknowledging the reply's bytes, or from the server, after them. Nothing after the reply in
+// the server's stream shows a gap: the FIN does.
+struct LostAtEnd {
+    RpcFacts facts;
+    std::size_t lost = 0;  // the reply's bytes
+};
+
+class LossAtEnd : public Loss {
+  protected:
+    LostAtEnd last_reply_lost_then_fin(bool fin_from_client) {
+        std::vector<Timed> segs = exchanges(2);
+        segs.back().kept = false;
+        LostAtEnd out;
+        out.lost = segs.back().seg.payload.size();
+        const std::array<std::uint32_t, 2> next = ends(segs);
+        const std::size_t dir = fin_from_client ? 0 : 1;
+        segs.push_back(fin(fin_from_client, next[dir], next[1 - dir], 2.5));
+        feed(segs);
+        out.facts = decide(12.0);
+        return out;
+    }
+};
+
+TEST_F(LossAtEnd, TheOtherSidesAcknowledgementShowsTheLostReply) {
+    const LostAtEnd r = last_reply_lost_then_fin(true);
+    EXPECT_EQ(r.facts.matched_call_xids, 1U);
+    EXPECT_EQ(unanswered(r.facts), 0U);
+    EXPECT_EQ(r.facts.unread.calls_not_judged, 1U);
+    EXPECT_EQ(r.facts.unread.gaps, 1U) << "the end of the server's stream";
+    EXPECT_EQ(r.facts.unread.gap_bytes, r.lost);
+}
+
+// The FIN's sequence number proves the bytes before it sent, whether or not an
+// acknowledgement of them was captured.
+TEST_F(LossAtEnd, TheSendersFinShowsTheLostReply) {
+    const LostAtEnd r = last_reply_lost_then_fin(false);
+    EXPECT_EQ(unanswered(r.facts), 0U);
+    EXPECT_EQ(r.facts.unread.calls_not_judged, 1U);
+    EXPECT_EQ(r.facts.unread.gaps, 1U);
+    EXPECT_EQ(r.facts.unread.gap_bytes, r.lost) << "the FIN's own sequence number is no lost byte";
+}
+
+// Controls: reply 2 is never sent, then the connection closes with the FINs `fins` makes from
+// the next sequence numbers of both sides: the call is unanswered (the connection closed after
+// it), and nothing was lost.
+class NeverAnswered : public Loss {
+  protected:
+    template <typename Fins>
+    void closes_with(Fins fins) {
+        std::vector<Timed> segs = exchanges(2);
+        segs.pop_back();
+        for (const Timed& t : fins(ends(segs))) {
+            segs.push_back(t);
+        }
+        feed(segs);
+        const RpcFacts f = decide(12.0);
+        ASSERT_EQ(unanswered(f), 1U);
+        EXPECT_EQ(f.findings.front().xid, 2U);
+        EXPECT_FALSE(f.unread.missed());
+    }
+};
+
+// The client's FIN acknowledges what the capture showed: no lost byte.
+TEST_F(NeverAnswered, AnAcknowledgementOfWhatTheCaptureShowedIsNoLoss) {
+    closes_with([](std::array<std::uint32_t, 2> next) {
+        return std::vector<Timed>{fin(true, next[0], next[1], 2.5)};
+    });
+}
+
+// The server closes instead of answering; the client acknowledges its FIN one past the
+// server's last byte: the FIN's own sequence number is no lost byte.
+TEST_F(NeverAnswered, TheFinOfTheSideThatDidNotAnswerIsNoLoss) {
+    closes_with([](std::array<std::uint32_t, 2> next) {
+        return std::vector<Timed>{fin(false, next[1], next[0], 2.5),
+                                  fin(true, next[0], next[1] + 1, 2.6)};
+    });
 }
 
 TEST_F(Loss, ACleanCaptureMissesNothing) {
