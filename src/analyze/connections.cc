@@ -250,8 +250,13 @@ void ConnectionAnalyzer::Impl::notify_plugins(Flow& f, const Segment& s, const O
     constexpr std::uint8_t kControl =
         decode::tcp_flag::kSyn | decode::tcp_flag::kFin | decode::tcp_flag::kRst;
     if (s.payload == 0 && (s.t.flags & kControl) == 0) {
+        const BareAck a{.flow = f.id,
+                        .from_client = from_client,
+                        .has_ack = (s.t.flags & decode::tcp_flag::kAck) != 0,
+                        .ack = s.t.ack,
+                        .ts = o.ts};
         for (ConnectionPlugin* p : plugins) {
-            p->on_bare_ack(o.ts);
+            p->on_bare_ack(a);
         }
         return;
     }

@@ -112,9 +112,16 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
     }
 }
 
-void RpcAnalyzer::on_bare_ack(Timestamp ts) noexcept {
-    if (impl_->capture_end < ts) {
-        impl_->capture_end = ts;
+// A bare ACK may be all that shows bytes lost at the end of the other side's stream (a reply
+// dropped by the capture, the client silent after it).
+void RpcAnalyzer::on_bare_ack(const BareAck& a) noexcept {
+    if (impl_->capture_end < a.ts) {
+        impl_->capture_end = a.ts;
+    }
+    if (a.has_ack) {
+        if (Impl::Conn* c = impl_->conns.find(a.flow)) {
+            Impl::note_ack(*c, a.from_client ? 1U : 0U, a.ack, a.ts);
+        }
     }
 }
 

@@ -81,6 +81,15 @@ enum class CloseEvent : std::uint8_t {
     Rst,  // a RST
 };
 
+/// A segment without payload, SYN, FIN or RST (ConnectionPlugin::on_bare_ack()).
+struct BareAck {
+    FlowId flow = 0;
+    bool from_client = true;
+    bool has_ack = false;  // the ACK flag is set, and `ack` is the acknowledgement number
+    std::uint32_t ack = 0;
+    Timestamp ts;
+};
+
 class ConnectionPlugin {
   public:
     virtual ~ConnectionPlugin() = default;
@@ -89,9 +98,10 @@ class ConnectionPlugin {
     /// capture order. It may throw std::bad_alloc only (its state could not grow): the analyzer
     /// counts that as an allocation failure and marks the connection incomplete.
     virtual void on_segment(const SegmentView& s) = 0;
-    /// Any other segment (a bare ACK, a window update: a fifth of a busy capture) gives only its
-    /// time, in the same order: what a plug-in can learn from it is that the capture went on.
-    virtual void on_bare_ack(Timestamp ts) noexcept { (void)ts; }
+    /// Any other segment (a bare ACK, a window update: a fifth of a busy capture) gives only what
+    /// a plug-in can learn from it, in the same order: that the capture went on, and how far the
+    /// side that sent it acknowledged the other side's bytes.
+    virtual void on_bare_ack(const BareAck& a) noexcept { (void)a; }
     /// A FIN or RST was seen on the connection (after on_segment for that segment); may throw
     /// std::bad_alloc as on_segment.
     virtual void on_close(FlowId flow, CloseEvent e, bool from_client) {

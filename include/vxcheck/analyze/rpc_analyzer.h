@@ -149,7 +149,7 @@ class RpcAnalyzer final : public ConnectionPlugin, public DatagramPlugin {
 
     void on_segment(const SegmentView& s) override;
     /// The capture went on: rpc_unanswered (c) counts time to the last segment seen.
-    void on_bare_ack(Timestamp ts) noexcept override;
+    void on_bare_ack(const BareAck& a) noexcept override;
     void on_close(FlowId flow, CloseEvent e, bool from_client) override;
     void ending(FlowId flow) override;
     void decide(FlowId flow, ConnectionReport& r) override;

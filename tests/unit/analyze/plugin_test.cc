@@ -39,9 +39,9 @@ class PayloadCounter final : public analyze::ConnectionPlugin {
         }
         ++segments;
     }
-    void on_bare_ack(Timestamp ts) noexcept override {
+    void on_bare_ack(const analyze::BareAck& a) noexcept override {
         ++bare_acks;
-        last_bare_ack = ts;
+        last_bare_ack = a.ts;
     }
     void on_close(FlowId flow, analyze::CloseEvent, bool) override { ++state_.get(flow).closes; }
     void decide(FlowId flow, analyze::ConnectionReport& r) override {

@@ -82,13 +82,13 @@ class Loss : public ::testing::Test {
     // The flows poll() lists at `s` seconds as having gained a verdict.
     std::vector<FlowId> poll(double s) {
         std::vector<FlowId> gained;
-        analyzer_.on_bare_ack(at(s));
+        analyzer_.on_bare_ack({.ts = at(s)});
         analyzer_.poll(at(s), gained);
         return gained;
     }
     // The last decision (`last`), or a live one, after which the connection goes on.
     RpcFacts decide(double end_s, bool last = true) {
-        analyzer_.on_bare_ack(at(end_s));
+        analyzer_.on_bare_ack({.ts = at(end_s)});
         ConnectionReport r;
         if (last) {
             analyzer_.ending(v_.flow);
@@ -243,6 +243,22 @@ TEST_F(LossAtEnd, TheSendersFinShowsTheLostReply) {
     EXPECT_EQ(r.facts.unread.calls_not_judged, 1U);
     EXPECT_EQ(r.facts.unread.gaps, 1U);
     EXPECT_EQ(r.facts.unread.gap_bytes, r.lost) << "the FIN's own sequence number is no lost byte";
+}
+
+// The client stays silent after the lost reply but for the bare ACK of it, and the capture goes
+// on: the bare ACK shows the reply's bytes.
+TEST_F(LossAtEnd, ABareAcknowledgementShowsTheLostReply) {
+    std::vector<Timed> segs = exchanges(2);
+    segs.back().kept = false;
+    const std::size_t lost = segs.back().seg.payload.size();
+    const std::array<std::uint32_t, 2> next = ends(segs);
+    feed(segs);
+    analyzer_.on_bare_ack(
+        {.flow = v_.flow, .from_client = true, .has_ack = true, .ack = next[1], .ts = at(2.5)});
+    const RpcFacts f = decide(12.0);
+    EXPECT_EQ(unanswered(f), 0U);
+    EXPECT_EQ(f.unread.calls_not_judged, 1U);
+    EXPECT_EQ(f.unread.gap_bytes, lost);
 }
 
 // Controls: reply 2 is never sent, then the connection closes with the FINs `fins` makes from
