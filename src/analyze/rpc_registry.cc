@@ -122,10 +122,11 @@ bool RpcAnalyzer::Impl::reply_may_be_lost(const Conn& c, const CallRec& k) noexc
 }
 
 // Bytes a stream never showed at its end are proved sent by its FIN's sequence number (the data
-// ends there), or else by the other side's acknowledgement of them.
+// ends there), or else by the other side's acknowledgement of them. A stream no point fed has
+// no position, and a shed one (rpc_budget.cc) none any more.
 std::uint32_t RpcAnalyzer::Impl::acked_unread(const Conn& c, std::size_t dir) noexcept {
     const auto bit = static_cast<std::uint8_t>(1U << dir);
-    if (c.point[dir] == Conn::kNoPoint || ((c.fin_seen | c.acked_known) & bit) == 0) {
+    if (c.shed || c.point[dir] == Conn::kNoPoint || ((c.fin_seen | c.acked_known) & bit) == 0) {
         return 0;
     }
     const std::uint32_t sent = (c.fin_seen & bit) != 0 ? c.fin_seq[dir] : c.acked[dir];

@@ -400,8 +400,8 @@ struct RpcAnalyzer::Impl {
         std::uint64_t serial = 0;
         track::Endpoint client;
         track::Endpoint server;
-        // Per stream: the highest acknowledgement of its bytes the other side sent, in the
-        // segments handed to the plug-ins (acked_known bit 0: client->server, 1).
+        // Per stream: the highest acknowledgement of its bytes the other side sent, bare ACKs
+        // included (acked_known bit 0: client->server, 1).
         std::array<std::uint32_t, 2> acked{};
         // The capture point that feeds each stream: the first to show that direction.
         std::array<std::uint16_t, 2> point{kNoPoint, kNoPoint};

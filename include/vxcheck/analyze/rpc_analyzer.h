@@ -148,7 +148,8 @@ class RpcAnalyzer final : public ConnectionPlugin, public DatagramPlugin {
     RpcAnalyzer& operator=(const RpcAnalyzer&) = delete;
 
     void on_segment(const SegmentView& s) override;
-    /// The capture went on: rpc_unanswered (c) counts time to the last segment seen.
+    /// The capture went on (rpc_unanswered (c) counts time to the last segment seen), and how
+    /// far one side acknowledged the other's bytes (bytes lost at a stream's end).
     void on_bare_ack(const BareAck& a) noexcept override;
     void on_close(FlowId flow, CloseEvent e, bool from_client) override;
     void ending(FlowId flow) override;

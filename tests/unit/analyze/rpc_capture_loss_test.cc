@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rpc_feed.h"
+#include "vxcheck/analyze/budget.h"
 #include "vxcheck/rpc/message.h"
 
 namespace vxcheck::analyze {
@@ -259,6 +260,25 @@ TEST_F(LossAtEnd, ABareAcknowledgementShowsTheLostReply) {
     EXPECT_EQ(unanswered(f), 0U);
     EXPECT_EQ(f.unread.calls_not_judged, 1U);
     EXPECT_EQ(f.unread.gap_bytes, lost);
+}
+
+// A connection the state budget sheds lets its streams go: where they had got to is not known
+// any more, so no byte counts as lost at their end (the acknowledgements go on).
+TEST_F(Loss, AShedConnectionCountsNoLossAtItsStreamsEnd) {
+    ByteBudget budget(8 * 1024);
+    analyzer_.share_state_budget(budget);
+    std::vector<Timed> segs = exchanges(300);
+    for (Timed& t : segs) {
+        t.kept = t.kept && (t.seg.from_client || t.seg.payload.empty());  // no reply captured
+    }
+    feed(segs);
+    ConnectionStats stats;
+    analyzer_.add_stats(stats);
+    ASSERT_EQ(stats.rpc_connections_dropped, 1U) << "shed";
+    const RpcFacts f = decide(400.0);
+    EXPECT_EQ(f.unread.gaps, 0U);
+    EXPECT_EQ(f.unread.gap_bytes, 0U);
+    analyzer_.forget(v_.flow);
 }
 
 // Controls: reply 2 is never sent, then the connection closes with the FINs `fins` makes from
