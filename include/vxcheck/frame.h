@@ -34,6 +34,12 @@ struct Timestamp {
     auto operator<=>(const Timestamp&) const = default;
 };
 
+/// Whether `a` is before `b`, compared field by field where it is written: per-frame code that
+/// compares times calls this, as GCC with LTO calls the defaulted <=> out of line there.
+[[nodiscard]] constexpr bool earlier(const Timestamp& a, const Timestamp& b) noexcept {
+    return a.sec < b.sec || (a.sec == b.sec && a.nsec < b.nsec);
+}
+
 struct RawFrame {
     Timestamp ts;
     std::uint32_t caplen = 0;   // bytes captured (== data.size())

@@ -64,13 +64,15 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
         }
         return;
     }
-    if (c != nullptr && (s.flags & decode::tcp_flag::kFin) != 0) {
-        Impl::note_fin(*c, dir, s.seq + s.claimed_payload, s.ts);
-    }
-    if (c != nullptr && (s.flags & decode::tcp_flag::kAck) != 0) {
-        Impl::note_ack(*c, dir ^ 1U, s.ack, s.ts);
-        if ((c->holding & (2U >> dir)) != 0 && !c->shed) {
-            im.acknowledged(*c, !s.from_client, s.ack);
+    if (c != nullptr) {
+        if ((s.flags & decode::tcp_flag::kFin) != 0) {
+            Impl::note_fin(*c, dir, s.seq + s.claimed_payload, s.ts);
+        }
+        if ((s.flags & decode::tcp_flag::kAck) != 0) {
+            Impl::note_ack(*c, dir ^ 1U, s.ack, s.ts);
+            if ((c->holding & (2U >> dir)) != 0 && !c->shed) {
+                im.acknowledged(*c, !s.from_client, s.ack);
+            }
         }
     }
     if (s.payload.empty()) {
@@ -197,10 +199,9 @@ void RpcAnalyzer::on_close(FlowId flow, CloseEvent e, bool from_client) {
 
 namespace {
 
-// Keeps the later of two times (sec and nsec compared by hand: Timestamp's operator<=> is an
-// out-of-line call on this per-segment path).
-void keep_later(Timestamp& kept, Timestamp ts) noexcept {
-    if (ts.sec > kept.sec || (ts.sec == kept.sec && ts.nsec > kept.nsec)) {
+// Keeps in `kept` the later of it and `ts` (per segment: earlier(), not the defaulted <=>).
+void later_of(Timestamp& kept, const Timestamp& ts) noexcept {
+    if (earlier(kept, ts)) {
         kept = ts;
     }
 }
@@ -214,7 +215,7 @@ void RpcAnalyzer::Impl::note_ack(Conn& c, std::size_t dir, std::uint32_t ack,
     if ((c.acked_known & bit) == 0 || static_cast<std::int32_t>(ack - c.acked[dir]) > 0) {
         c.acked[dir] = ack;
         c.acked_known = static_cast<std::uint8_t>(c.acked_known | bit);
-        keep_later(c.acked_at, ts);
+        later_of(c.acked_at, ts);
     }
 }
 
@@ -223,7 +224,7 @@ void RpcAnalyzer::Impl::note_fin(Conn& c, std::size_t dir, std::uint32_t seq,
                                  Timestamp ts) noexcept {
     c.fin_seen = static_cast<std::uint8_t>(c.fin_seen | (1U << dir));
     c.fin_seq[dir] = seq;
-    keep_later(c.acked_at, ts);
+    later_of(c.acked_at, ts);
 }
 
 // Before the last decision the streams let go of what they hold: their gaps are declared, and

@@ -12,9 +12,9 @@ void Summary::count_frame(const RawFrame& f) noexcept {
     const Timestamp t = f.ts;
     if (frames_read == 0) {
         first_ts = last_ts = t;
-    } else if (t.sec > last_ts.sec || (t.sec == last_ts.sec && t.nsec >= last_ts.nsec)) {
+    } else if (!earlier(t, last_ts)) {
         last_ts = t;
-    } else if (t.sec < first_ts.sec || (t.sec == first_ts.sec && t.nsec < first_ts.nsec)) {
+    } else if (earlier(t, first_ts)) {
         first_ts = t;
     }
     ++frames_read;

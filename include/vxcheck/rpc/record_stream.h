@@ -150,10 +150,10 @@ class alignas(64) RecordStream {
     /// sync, a record mark not captured or implausible), and the time of the latest segment at
     /// which that happened: a message sent before then may be among the bytes lost.
     [[nodiscard]] bool lost_any() const noexcept { return lost_any_; }
+    [[nodiscard]] Timestamp lost_until() const noexcept { return lost_ts_; }
     /// The sequence number after the last byte read (delivered, held back excluded), once a
     /// segment or start() gave the stream a position; finish() keeps it.
     [[nodiscard]] std::uint32_t read_to() const noexcept { return next_seq_; }
-    [[nodiscard]] Timestamp lost_until() const noexcept { return lost_ts_; }
 
     [[nodiscard]] const StreamCounters& counters() const noexcept { return counters_; }
     /// True while the stream knows where the next record mark is.
