@@ -109,14 +109,27 @@ class Loss : public ::testing::Test {
     SegmentView v_;
 };
 
-TEST_F(Loss, AReplyTheCaptureLostIsNotAnUnansweredCall) {
-    std::vector<Timed> segs = exchanges(3);
-    segs[3].kept = false;  // the reply to call 1
-    feed(segs);
+// Three calls; the capture lost reply 1. With `acknowledged` false the client's segments
+// after call 1 acknowledge nothing. Live, the poll at 12 s must list no call; then the last
+// decision's facts.
+class Reply1Lost : public Loss {
+  protected:
+    RpcFacts polled_then_decided(bool acknowledged, const char* why) {
+        std::vector<Timed> segs = exchanges(3);
+        segs[3].kept = false;  // the reply to call 1
+        if (!acknowledged) {
+            unacknowledged_after(segs, 1.5);
+        }
+        feed(segs);
+        EXPECT_TRUE(poll(12.0).empty()) << why;
+        return decide(12.0);
+    }
+};
+
+TEST_F(Reply1Lost, AReplyTheCaptureLostIsNotAnUnansweredCall) {
     // Call 2 acknowledged the lost reply, and reply 2 was held behind it; call 3 acknowledged
     // reply 2 as well: the gap is declared there, and replies 2 and 3 answer their calls.
-    EXPECT_TRUE(poll(12.0).empty()) << "no call waits for a reply the capture shows";
-    const RpcFacts f = decide(12.0);
+    const RpcFacts f = polled_then_decided(true, "no call waits for a reply the capture shows");
     EXPECT_EQ(f.matched_call_xids, 2U);
     EXPECT_EQ(unanswered(f), 0U);
     EXPECT_EQ(f.unread.gaps, 1U);
@@ -124,16 +137,11 @@ TEST_F(Loss, AReplyTheCaptureLostIsNotAnUnansweredCall) {
     EXPECT_TRUE(f.unread.missed());
 }
 
-TEST_F(Loss, RepliesHeldBehindAGapAreDeliveredWhenTheConnectionIsDecided) {
+TEST_F(Reply1Lost, RepliesHeldBehindAGapAreDeliveredWhenTheConnectionIsDecided) {
     // No segment from the client acknowledges the missing bytes: the last decision declares
-    // the gap.
-    std::vector<Timed> segs = exchanges(3);
-    segs[3].kept = false;
-    unacknowledged_after(segs, 1.5);
-    feed(segs);
-    // Live, until then: the replies held behind the missing bytes may answer the calls.
-    EXPECT_TRUE(poll(12.0).empty()) << "calls whose replies are held are not unanswered";
-    const RpcFacts f = decide(12.0);
+    // the gap. Live, until then, the replies held behind them may answer the calls.
+    const RpcFacts f =
+        polled_then_decided(false, "calls whose replies are held are not unanswered");
     EXPECT_EQ(f.matched_call_xids, 2U);
     EXPECT_EQ(unanswered(f), 0U);
     EXPECT_EQ(f.unread.calls_not_judged, 1U);
