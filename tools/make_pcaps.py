@@ -446,11 +446,12 @@ def inner_frame(src_node, dst_node, ip_packet, ethertype=ETH_IPV4):
 
 
 def vxlan_frame(src_node, dst_node, inner, ident, csum=OK, sport=None, vni=1, dport=VXLAN_PORT,
-                vx=None, tags=None):
+                vx=None, tags=None, src_ip=None):
     """Outer Ethernet/IPv4 (no DF, TTL 64)/UDP/VXLAN around an inner Ethernet frame.
 
-    csum: OK, ZERO, PARTIAL, an int, or Over(<l4 bytes>) for LCO (see lco_mode())."""
-    s, d = NODE_IP[src_node], NODE_IP[dst_node]
+    csum: OK, ZERO, PARTIAL, an int, or Over(<l4 bytes>) for LCO (see lco_mode()).  src_ip
+    replaces the source node's address (an outer source NAT rewrote)."""
+    s, d = NODE_IP[src_node] if src_ip is None else src_ip, NODE_IP[dst_node]
     sport = VXLAN_SPORT[src_node] if sport is None else sport
     payload = (vxlan_header(vni) if vx is None else vx) + inner
     u = udp(s, d, sport, dport, payload, csum=csum)
@@ -1255,15 +1256,29 @@ def vx(frame):
     return "%s; %s" % (outer_evidence(frame), describe_ipv4("inner", inner_ip))
 
 
-def scenario_63s_variant_a():
+def variant_a_field(old_ip, new_ip):
+    """The outer checksum a pre-5.7 kernel leaves when NAT rewrites the source address of a
+    packet sent with checksum 0 (domain.md 2.3): onesum(~old, new), the port change never
+    added, 0 stored as 0xffff."""
+    o = [get16(addr_bytes(old_ip), i) for i in (0, 2)]
+    n = [get16(addr_bytes(new_ip), i) for i in (0, 2)]
+    f = fold((~o[0] & 0xFFFF) + (~o[1] & 0xFFFF) + n[0] + n[1])
+    return 0xFFFF if f == 0 else f
+
+
+def scenario_63s_variant_a(nat_src=None):
     """node-a eth0, zero-checksum tunnel A<->B (pre-5.7 kernel, no txhash re-roll on SYN RTO).
 
     mount.nfs (host network) -> ClusterIP, DNAT to 10.244.2.5:2049, inner MASQUERADE to
     10.244.1.0:612; the outer packet keeps the mark and is masqueraded too (sport 45000 -> 7103,
     check 0 -> 0xFFFF, Variant A).  SYNs at 0/1/3/7/15/31 s hit the same outer conntrack entry;
     it expires during the 32 s gap, so the SYN at 63 s leaves un-NATed (sport 45000, check 0)
-    and is answered.  A clean pod-to-pod connection runs at t ~ 2.1 s."""
+    and is answered.  A clean pod-to-pod connection runs at t ~ 2.1 s.
+
+    nat_src: the outer MASQUERADE also rewrites the source address, to nat_src (a node with a
+    second address): the NATed SYNs carry check onesum(~A, nat_src) instead of 0xFFFF."""
     cap = Pcap()
+    nat_check = 0xFFFF if nat_src is None else variant_a_field(NODE_IP["a"], nat_src)
     oa, ob = OuterIds(0x51A0), OuterIds(0x0E10)
     nat = TcpConv(FLANNEL_IP["a"], 612, POD_IP["b"], NFS_PORT, 0x6F3A91C4, 0x2B7E0D55,
                   0x3C10, 0xA400, 3100000000, 2210000000)
@@ -1274,7 +1289,7 @@ def scenario_63s_variant_a():
     syn_times = (0, 1000021, 3000043, 7000064, 15000087, 31000108, 63000130)
     for i, t in enumerate(syn_times):
         if i < 6:      # outer conntrack entry alive: outer NAT 45000 -> 7103, Variant A
-            plan.append((t, "nat", "c", "SYN #%d" % (i + 1), nat.syn, 7103, 0xFFFF))
+            plan.append((t, "nat", "c", "SYN #%d" % (i + 1), nat.syn, 7103, nat_check))
         else:          # entry expired during the 32 s gap: un-NAT'd, ordinary zero checksum
             plan.append((t, "nat", "c", "SYN #%d" % (i + 1), nat.syn, 45000, ZERO))
     plan += [
@@ -1295,7 +1310,9 @@ def scenario_63s_variant_a():
     for t, conv, side, label, build, sport, mode in plan:
         ip = build(t)
         if side == "c":
-            f = vxlan_frame("a", "b", inner_frame("a", "b", ip), oa(t), sport=sport, csum=mode)
+            src = nat_src if sport == 7103 else None
+            f = vxlan_frame("a", "b", inner_frame("a", "b", ip), oa(t), sport=sport, csum=mode,
+                            src_ip=src)
         else:
             f = vxlan_frame("b", "a", inner_frame("b", "a", ip), ob(t), sport=sport, csum=mode)
         who = "10.244.1.0:612" if conv == "nat" else "10.244.1.5:40000"
@@ -1611,6 +1628,7 @@ FIXTURES = [
     # header-only captures: the 63-s scenario as `tcpdump -s 96` and `-s 64` write it
     ("scenario-63s-variant-a-s96.pcap", snaplen_cut(scenario_63s_variant_a, 96)),
     ("scenario-63s-variant-a-s64.pcap", snaplen_cut(scenario_63s_variant_a, 64)),
+    ("scenario-variant-a-address.pcap", lambda: scenario_63s_variant_a("192.168.1.99")),
     ("scenario-variant-b.pcap", scenario_variant_b),
     ("scenario-offload-noise.pcap", scenario_offload_noise),
     ("scenario-rst-icmp-silent.pcap", scenario_rst_icmp_silent),

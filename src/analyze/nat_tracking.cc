@@ -129,8 +129,13 @@ void decide_nat(const Flow& f, const VtepModes& modes, const ConnectionOptions& 
     r.outer_sport_out_of_range = cold.out_of_range;
     r.corrupted_total = 0;
     for (const Candidate& c : cold.candidates) {
-        const std::optional<Corruption> k = classify_corruption(
-            c.stored, c.residual, c.sport, modes.mode_of(c.outer_src, c.outer_dst), options);
+        const VtepMode mode = modes.mode_of(c.outer_src, c.outer_dst);
+        std::optional<Corruption> k =
+            classify_corruption(c.stored, c.residual, c.sport, mode, options);
+        if (!k && mode != VtepMode::Full && c.stored != 0 && c.stored != 0xffff) {
+            k = classify_rewritten_source(c.stored, c.outer_src,
+                                          modes.zero_sources_to(c.outer_dst));
+        }
         if (!k) {
             continue;  // a bad checksum, but not the NAT fingerprint
         }
@@ -138,6 +143,7 @@ void decide_nat(const Flow& f, const VtepModes& modes, const ConnectionOptions& 
         r.corrupted.push_back(CorruptedOuter{.variant = k->variant,
                                              .sport = c.sport,
                                              .pre_nat_sport = k->pre_nat_sport,
+                                             .pre_nat_src = k->pre_nat_src,
                                              .confidence = k->confidence,
                                              .stored = c.stored,
                                              .expected = c.expected,

@@ -123,6 +123,38 @@ std::optional<Corruption> classify_corruption(std::uint16_t stored, std::uint16_
     return std::nullopt;  // a bad checksum, but not the NAT fingerprint
 }
 
+std::uint16_t variant_a_field(const track::Endpoint& old_src,
+                              const track::Endpoint& new_src) noexcept {
+    const std::size_t bytes = old_src.v6 ? 16 : 4;
+    std::uint16_t sum = 0;
+    for (std::size_t i = 0; i < bytes; i += 2) {
+        const auto word = [&](const track::Endpoint& e) {
+            return static_cast<std::uint16_t>(e.addr[i] << 8 | e.addr[i + 1]);
+        };
+        sum =
+            verify::ones_add(sum, verify::ones_add(verify::ones_neg(word(old_src)), word(new_src)));
+    }
+    return sum == 0 ? std::uint16_t{0xffff} : sum;
+}
+
+std::optional<Corruption> classify_rewritten_source(
+    std::uint16_t stored, const track::Endpoint& new_src,
+    std::span<const track::Endpoint> zero_sources) noexcept {
+    if (stored == 0 || stored == 0xffff) {
+        return std::nullopt;
+    }
+    for (const track::Endpoint& old_src : zero_sources) {
+        if (old_src.v6 == new_src.v6 && old_src.addr != new_src.addr &&
+            variant_a_field(old_src, new_src) == stored) {
+            return Corruption{.variant = CorruptionVariant::A,
+                              .pre_nat_sport = std::nullopt,
+                              .confidence = Confidence::High,
+                              .pre_nat_src = old_src};
+        }
+    }
+    return std::nullopt;
+}
+
 OuterSnatReason outer_snat(std::optional<std::uint16_t> out_of_range,
                            std::span<const CorruptedOuter> corrupted,
                            const ConnectionOptions& o) noexcept {
@@ -143,7 +175,11 @@ OuterSnatReason outer_snat(std::optional<std::uint16_t> out_of_range,
                 .pre_nat_port = *c.pre_nat_sport,
                 .confidence = c.confidence};
     }
-    return {.kind = Kind::VariantA, .port = c.sport, .confidence = c.confidence};
+    return {.kind = Kind::VariantA,
+            .port = c.sport,
+            .confidence = c.confidence,
+            .stored = c.stored,
+            .pre_nat_src = c.pre_nat_src};
 }
 
 InnerSnatReason inner_snat(std::optional<track::Endpoint> client, const OuterSnatReason& outer,

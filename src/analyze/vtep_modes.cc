@@ -34,6 +34,17 @@ VtepMode VtepModes::mode_of(const track::Endpoint& src, const track::Endpoint& d
     return vtep_mode(pairs_[i].zero, pairs_[i].full);
 }
 
+std::vector<track::Endpoint> VtepModes::zero_sources_to(const track::Endpoint& dst) const {
+    std::vector<track::Endpoint> out;
+    for (const Pair& p : pairs_) {
+        if (p.dst.v6 == dst.v6 && p.dst.addr == dst.addr &&
+            vtep_mode(p.zero, p.full) == VtepMode::Zero) {
+            out.push_back(p.src);
+        }
+    }
+    return out;
+}
+
 VtepModes::Pair& VtepModes::pair_of(const decode::Layer& ip) {
     const auto* v4 = ip.as<decode::Ipv4Info>();
     if (v4 == nullptr) {

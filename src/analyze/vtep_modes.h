@@ -51,6 +51,10 @@ class VtepModes {
     /// The pair's mode by majority; Unknown on a tie or when never seen (or evicted).
     [[nodiscard]] VtepMode mode_of(const track::Endpoint& src, const track::Endpoint& dst) const;
 
+    /// The sources of the remembered pairs to `dst` (address alone) that send zero checksums, in
+    /// the table's order: the addresses a NAT that rewrote a source address may have started from.
+    [[nodiscard]] std::vector<track::Endpoint> zero_sources_to(const track::Endpoint& dst) const;
+
     /// Pairs remembered now (at most max_pairs) and pairs replaced by newer ones so far.
     [[nodiscard]] std::size_t size() const noexcept { return pairs_.size(); }
     [[nodiscard]] std::uint64_t evicted() const noexcept { return evicted_; }

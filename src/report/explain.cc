@@ -209,7 +209,15 @@ void explain_delivery(const ConnectionReport& r, const std::vector<std::string>&
 // The corrupted outer checksums: which variant, how many, and whether they got through.
 void explain_corruption(const ConnectionReport& r, const std::vector<std::string>& point_names,
                         Sentences& e) {
-    if (r.corrupted.front().variant == CorruptionVariant::A) {
+    const analyze::CorruptedOuter& first = r.corrupted.front();
+    if (first.variant == CorruptionVariant::A && first.pre_nat_src) {
+        e.push_back("Outer packets were left with UDP checksum " + hex16(first.stored) +
+                    ": NAT rewrote their source address from " +
+                    track::ip_to_string(*first.pre_nat_src) +
+                    ", which sends this receiver no checksums, and added only the address "
+                    "change to the checksum of 0 (variant A: the NAT checksum update of kernels "
+                    "before 5.7 / 5.4.41 / 4.19.123 / 4.14.181).");
+    } else if (first.variant == CorruptionVariant::A) {
         e.push_back(
             "Outer packets were left with UDP checksum 0xffff on a tunnel that otherwise sends "
             "none (variant A: the NAT checksum update of kernels before 5.7 / 5.4.41 / 4.19.123 "
@@ -584,6 +592,12 @@ std::string outer_snat_words(const analyze::OuterSnatReason& o) {
                                       "VXLAN range too, so only the checksum shows it)")
                         : std::string());
         case Kind::VariantA:
+            if (o.pre_nat_src) {
+                return "the outer UDP checksum " + hex16(o.stored) +
+                       " is what NAT leaves when it rewrites the source address " +
+                       track::ip_to_string(*o.pre_nat_src) +
+                       " of a tunnel that sends no checksums (pre-5.7 kernels)";
+            }
             return o.confidence == analyze::Confidence::Medium
                        ? "the outer UDP checksum 0xffff is what NAT leaves when it rewrites the "
                          "packet of a tunnel that sends no checksums (pre-5.7 kernels; medium "

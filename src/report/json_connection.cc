@@ -84,6 +84,9 @@ ordered_json outer_snat_json(const analyze::OuterSnatReason& o, bool with_basis)
     if (o.kind == Kind::VariantB || o.kind == Kind::Rewritten) {
         j["pre_nat_port"] = o.pre_nat_port;
     }
+    if (o.kind == Kind::VariantA && o.pre_nat_src) {
+        j["pre_nat_address"] = track::ip_to_string(*o.pre_nat_src);
+    }
     if (o.kind == Kind::PortOutOfRange) {
         j["range_min"] = o.range_min;
         j["range_max"] = o.range_max;
@@ -248,6 +251,9 @@ ordered_json corrupted_json(const analyze::CorruptedOuter& k,
     o["sport"] = k.sport;
     if (k.pre_nat_sport) {
         o["pre_nat_sport"] = *k.pre_nat_sport;
+    }
+    if (k.pre_nat_src) {
+        o["pre_nat_src"] = track::ip_to_string(*k.pre_nat_src);
     }
     o["confidence"] = to_string(k.confidence);
     o["stored"] = hex16(k.stored);

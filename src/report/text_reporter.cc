@@ -12,6 +12,7 @@
 #include "text_layout.h"
 #include "vxcheck/analyze/rpc_analyzer.h"
 #include "vxcheck/report/explain.h"
+#include "vxcheck/report/format.h"
 #include "vxcheck/report/reporter.h"
 #include "vxcheck/track/flow_key.h"
 
@@ -51,9 +52,16 @@ class TextReporter final : public Reporter {
         }
         if (!c.corrupted.empty()) {
             const auto& k = c.corrupted.front();
-            detail += k.pre_nat_sport ? ", outer checksum valid for pre-NAT port " +
-                                            std::to_string(*k.pre_nat_sport)
-                                      : std::string(", outer checksum 0xffff (variant A)");
+            if (k.pre_nat_sport) {
+                detail +=
+                    ", outer checksum valid for pre-NAT port " + std::to_string(*k.pre_nat_sport);
+            } else {
+                detail += ", outer checksum " + hex16(k.stored) + " (variant A" +
+                          (k.pre_nat_src
+                               ? ", source " + track::ip_to_string(*k.pre_nat_src) + " rewritten"
+                               : std::string()) +
+                          ")";
+            }
             if (k.confidence == analyze::Confidence::Medium) {
                 detail += " (medium confidence)";
             }

@@ -55,6 +55,8 @@ struct Corruption {
     CorruptionVariant variant = CorruptionVariant::A;
     std::optional<std::uint16_t> pre_nat_sport;  // variant B
     Confidence confidence = Confidence::High;
+    std::optional<track::Endpoint> pre_nat_src =
+        std::nullopt;  // variant A with the address rewritten too
 };
 /// Variant A: 0xffff stored, on a pair not known to send full checksums. Variant B: on a pair not
 /// known to send zero ones, the residual R gives P_old = P_new + ~R (the checksum is valid for
@@ -64,6 +66,21 @@ struct Corruption {
                                                             std::uint16_t residual,
                                                             std::uint16_t sport, VtepMode mode,
                                                             const ConnectionOptions& o) noexcept;
+
+/// The outer UDP checksum a kernel before 5.7 leaves when NAT rewrites the source address of a
+/// tunnel packet sent with checksum 0 from old_src to new_src (domain spec 2.3): the address
+/// delta onesum(~old, new) is added to 0, the port delta never, and a 0 is stored as 0xffff. So
+/// 0xffff when the address stays, whatever the ports.
+[[nodiscard]] std::uint16_t variant_a_field(const track::Endpoint& old_src,
+                                            const track::Endpoint& new_src) noexcept;
+
+/// Variant A with the source address rewritten too: `stored` (not 0, not 0xffff:
+/// classify_corruption takes those) is variant_a_field(old, new_src) for a node address `old` that
+/// sends zero checksums to the same receiver, the first of `zero_sources` (in their order) that
+/// fits.
+[[nodiscard]] std::optional<Corruption> classify_rewritten_source(
+    std::uint16_t stored, const track::Endpoint& new_src,
+    std::span<const track::Endpoint> zero_sources) noexcept;
 
 /// Outer SNAT: the outer source port left the driver's range; else the first corrupted checksum's
 /// fingerprint. None when neither.

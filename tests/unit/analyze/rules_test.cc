@@ -212,6 +212,48 @@ TEST(ConnectionRules, AZeroOuterChecksumIsNeverTheNatFingerprint) {
     EXPECT_TRUE(classify_corruption(0x1234, residual, 7103, VtepMode::Unknown, kDefaults));
 }
 
+TEST(ConnectionRules, VariantAFieldIsTheAddressChangeAddedToZero) {
+    // Domain spec 2.3: 192.168.1.10 -> 192.168.1.99 leaves ~0xc0a8 + ~0x010a + 0xc0a8 + 0x0163.
+    EXPECT_EQ(variant_a_field(ip(0xc0a8010a), ip(0xc0a80163)), 0x0059);
+    // The address kept: ~a + a is 0xffff whatever a is (the 0xffff of calico#3145).
+    EXPECT_EQ(variant_a_field(ip(0xc0a8010a), ip(0xc0a8010a)), 0xffff);
+    EXPECT_EQ(variant_a_field(ip(0x0a000001, 7103), ip(0x0a000001, 45000)), 0xffff);
+    // IPv6: eight words each. fd00::10 -> fd00::99: only the last word changes, by 0x89.
+    track::Endpoint a6;
+    track::Endpoint b6;
+    a6.v6 = b6.v6 = true;
+    a6.addr[0] = b6.addr[0] = 0xfd;
+    a6.addr[15] = 0x10;
+    b6.addr[15] = 0x99;
+    EXPECT_EQ(variant_a_field(a6, b6), 0x0089);
+}
+
+TEST(ConnectionRules, VariantAWithARewrittenSourceNamesTheAddressThatExplainsTheField) {
+    const track::Endpoint node = ip(0xc0a8010a);    // 192.168.1.10, sends zero checksums
+    const track::Endpoint other = ip(0xc0a8011e);   // 192.168.1.30, another zero sender
+    const track::Endpoint second = ip(0xc0a80163);  // 192.168.1.99, NAT's choice
+    const std::vector<track::Endpoint> zero{other, node};
+    const auto a = classify_rewritten_source(0x0059, second, zero);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->variant, CorruptionVariant::A);
+    EXPECT_FALSE(a->pre_nat_sport);
+    EXPECT_EQ(a->confidence, Confidence::High);
+    ASSERT_TRUE(a->pre_nat_src);
+    EXPECT_EQ(*a->pre_nat_src, node);
+    // A field no zero sender explains, or no zero sender at all: not the fingerprint.
+    EXPECT_FALSE(classify_rewritten_source(0x0058, second, zero));
+    EXPECT_FALSE(classify_rewritten_source(0x0059, second, {}));
+    // 0 and 0xffff are classify_corruption's: no checksum, and variant A with the address kept.
+    EXPECT_FALSE(classify_rewritten_source(0x0000, second, zero));
+    EXPECT_FALSE(classify_rewritten_source(0xffff, second, std::vector<track::Endpoint>{second}));
+    // The source itself is not a rewritten address, nor is one of the other family.
+    EXPECT_FALSE(classify_rewritten_source(0x0059, node, std::vector<track::Endpoint>{node}));
+    track::Endpoint v6 = second;
+    v6.v6 = true;
+    EXPECT_FALSE(classify_rewritten_source(variant_a_field(node, second), v6,
+                                           std::vector<track::Endpoint>{node}));
+}
+
 TEST(ConnectionRules, OuterSnatPortOutsideDriverRangeComesFirst) {
     const std::vector<CorruptedOuter> b{{.variant = CorruptionVariant::B,
                                          .sport = 7103,

@@ -18,6 +18,15 @@ namespace tf = decode::tcp_flag;
 
 enum class Outer { Zero, Full, Ffff };
 
+// The VXLAN header and the inner SYN every test here sends.
+PacketBuilder& inner_syn(PacketBuilder& b, std::uint16_t ip_id) {
+    return b.vxlan(1)
+        .ethernet()
+        .ipv4("10.244.1.5", "10.244.2.7")
+        .ipv4_id(ip_id)
+        .tcp(45000, 2049, tf::kSyn, 1000);
+}
+
 // A client SYN in VXLAN from 192.168.1.10 to 192.168.1.20 (fd00::10 to fd00::20 over an IPv6
 // underlay), outer checksum as `outer`.
 PacketBuilder tunnelled_syn(Outer outer, std::uint16_t ip_id, bool v6 = false) {
@@ -34,11 +43,7 @@ PacketBuilder tunnelled_syn(Outer outer, std::uint16_t ip_id, bool v6 = false) {
     } else if (outer == Outer::Ffff) {
         b.checksum(0xffff);
     }
-    b.vxlan(1)
-        .ethernet()
-        .ipv4("10.244.1.5", "10.244.2.7")
-        .ipv4_id(ip_id)
-        .tcp(45000, 2049, tf::kSyn, 1000);
+    inner_syn(b, ip_id);
     return b;
 }
 
@@ -90,6 +95,48 @@ TEST(VtepModes, AnIpv6PairThatSendsZeroChecksumsIsAZeroPair) {
     ASSERT_EQ(a.size(), 1U);
     ASSERT_EQ(a[0].corrupted.size(), 1U);
     EXPECT_EQ(a[0].corrupted[0].variant, analyze::CorruptionVariant::A);
+}
+
+// The SYN of tunnelled_syn() sent from `src` (a second address of the node) with outer UDP
+// checksum `field`, as a pre-5.7 NAT that rewrote the source address leaves it.
+PacketBuilder rewritten_syn(const char* src, std::uint16_t field, std::uint16_t ip_id) {
+    PacketBuilder b;
+    b.ethernet().ipv4(src, "192.168.1.20").udp(7103, 8472).checksum(field);
+    inner_syn(b, ip_id);
+    return b;
+}
+
+std::vector<analyze::ConnectionReport> run_rewritten(Outer first, std::uint16_t field) {
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    Feeder feed(a);
+    feed.send(tunnelled_syn(first, 1));
+    feed.send(tunnelled_syn(first, 2));
+    feed.send(rewritten_syn("192.168.1.99", field, 3));
+    return a.finish();
+}
+
+TEST(VtepModes, ARewrittenSourceAddressOnAZeroPairIsVariantAFromThatAddress) {
+    // 0x0059 = onesum(~192.168.1.10, 192.168.1.99) (domain spec 2.3), and 192.168.1.10 sends
+    // 192.168.1.20 zero checksums.
+    const auto r = run_rewritten(Outer::Zero, 0x0059);
+    ASSERT_EQ(r.size(), 1U);
+    ASSERT_EQ(r[0].corrupted.size(), 1U);
+    EXPECT_EQ(r[0].corrupted[0].variant, analyze::CorruptionVariant::A);
+    ASSERT_TRUE(r[0].corrupted[0].pre_nat_src);
+    EXPECT_EQ(track::ip_to_string(*r[0].corrupted[0].pre_nat_src), "192.168.1.10");
+    EXPECT_TRUE(r[0].has(analyze::Verdict::OuterChecksumCorrupted));
+    // 7103 is outside the driver's range, which outer_snat names first.
+    EXPECT_EQ(r[0].outer_snat.kind, analyze::OuterSnatReason::Kind::PortOutOfRange);
+}
+
+TEST(VtepModes, ARewrittenSourceNeedsAZeroSenderWhoseAddressExplainsTheField) {
+    for (const auto& r : {run_rewritten(Outer::Zero, 0x0058), run_rewritten(Outer::Full, 0x0059)}) {
+        ASSERT_EQ(r.size(), 1U);
+        for (const auto& c : r[0].corrupted) {
+            EXPECT_FALSE(c.pre_nat_src);
+        }
+    }
 }
 
 TEST(FlowManagement, AConnectionIdleLongerThanTheTimeoutIsDecidedEarly) {
