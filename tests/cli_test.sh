@@ -38,7 +38,7 @@ expect not-a-capture 2 'not-a-capture.pcap: not a pcap or pcapng capture' -- ana
 expect empty-file 2 'empty-file.pcap: empty file' -- analyze pcaps/bad/empty-file.pcap
 expect broken-pcapng 2 'broken-pcapng.pcapng: broken pcapng section header' -- analyze pcaps/bad/broken-pcapng.pcapng
 expect truncated-record 2 'truncated-record.pcap: stopped after frame 1: truncated dump file' -- analyze pcaps/bad/truncated-record.pcap
-expect unknown-linktype 0 'link type .* is not supported; 2 frames counted' -- analyze pcaps/bad/unknown-linktype.pcap
+expect unknown-linktype 2 'unknown-linktype.pcap: link type DLT 147 is not supported \(2 frames counted, none analysed\)' -- analyze pcaps/bad/unknown-linktype.pcap
 expect no-command 2 'no command given' --
 expect unknown-command 2 "unknown command 'frobnicate'" -- frobnicate
 expect no-files 2 'no capture file given' -- analyze
@@ -263,6 +263,7 @@ else
     failed=$((failed + 1))
 fi
 expect bench-missing-file 2 '/nonexistent/x.pcap: No such file or directory' -- bench /nonexistent/x.pcap
+expect bench-unknown-linktype 2 'unknown-linktype.pcap: link type DLT 147 is not supported: no frame to benchmark' -- bench pcaps/bad/unknown-linktype.pcap
 
 # --- tcpdump habits (issue 20): --version, -r, a read filter, -c, stdin, gzip ---------------
 # verify NAME COMMAND...: passes when COMMAND succeeds.

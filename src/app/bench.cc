@@ -723,6 +723,12 @@ ExitCode run_bench(const BenchConfig& config, std::ostream& out) {
         spdlog::error("{}: no frames to benchmark", config.file);
         return ExitCode::Error;
     }
+    if (std::all_of(cap.frames.begin(), cap.frames.end(),
+                    [](const RawFrame& f) { return f.link == LinkType::Unsupported; })) {
+        spdlog::error("{}: link type {} is not supported: no frame to benchmark", config.file,
+                      cap.link_name);
+        return ExitCode::Error;
+    }
     const Results r = run_passes(cap, config);
     const Stages st(cap, r);
     const std::uint64_t rss = peak_rss_kb();

@@ -47,12 +47,13 @@ bool end_input(InputFile& in, capture::ReadStatus status, FrameConsumer& consume
     if (status == capture::ReadStatus::Error) {
         summary.read_error = in.source->error();
     }
-    if (summary.frames_read != 0 &&
+    // A file none of whose frames vxcheck can decode is an input error, like one that is not a
+    // capture: a report of "nothing found" would say the traffic is healthy. (A pcapng file
+    // with one such interface among others is analysed; its report counts what it skipped.)
+    const bool undecodable =
+        summary.frames_read != 0 &&
         summary.skipped[static_cast<std::size_t>(decode::SkipReason::UnsupportedLinkType)] ==
-            summary.frames_read) {
-        spdlog::warn("{}: link type {} is not supported; {} frames counted but not decoded",
-                     in.file, summary.link_type, summary.frames_read);
-    }
+            summary.frames_read;
     summary.frames_filtered = in.source->filtered();
     if (!begun) {
         consumer.begin_file(summary);
@@ -62,7 +63,13 @@ bool end_input(InputFile& in, capture::ReadStatus status, FrameConsumer& consume
         spdlog::error("{}: stopped after frame {}: {}", in.file, summary.frames_read,
                       summary.read_error);
     }
-    return status != capture::ReadStatus::Error;
+    if (undecodable) {
+        spdlog::error(
+            "{}: link type {} is not supported ({} frames counted, none analysed); vxcheck reads "
+            "Ethernet, Linux cooked (SLL, SLL2), raw IP, BSD loopback and NFLOG captures",
+            in.file, summary.link_type, summary.frames_read);
+    }
+    return status != capture::ReadStatus::Error && !undecodable;
 }
 
 bool analyse_merged(std::vector<std::unique_ptr<InputFile>>& inputs, FrameConsumer& consumer,
