@@ -10,6 +10,7 @@
 
 #include "explain_parts.h"
 #include "text_layout.h"
+#include "vxcheck/analyze/rules.h"
 #include "vxcheck/report/explain.h"
 #include "vxcheck/track/flow_key.h"
 
@@ -211,6 +212,11 @@ void Findings::add(const ConnectionReport& c, const std::vector<std::string>& po
     if (points_ != points) {
         points_ = points;  // the same list for every connection of a run: copied once
     }
+    if (analyze::is_loopback_proxy(c.server)) {
+        proxy_port_min_ =
+            proxy_port_min_ == 0 ? c.server.port : std::min(proxy_port_min_, c.server.port);
+        proxy_port_max_ = std::max(proxy_port_max_, c.server.port);
+    }
     const bool finding = is_finding(c);
     const std::string source = source_of(c);
     const std::string service = service_of(c);
@@ -315,11 +321,27 @@ std::string Findings::subject(const Group& g) const {
     return out;
 }
 
+std::string Findings::watched(const ConnectionTotals& ct) const {
+    if (ct.ports == "all") {
+        return "all ports";
+    }
+    std::string w = "port " + ct.ports;
+    const bool listed = std::any_of(ct.port_list.begin(), ct.port_list.end(), [&](auto p) {
+        return p >= proxy_port_min_ && p <= proxy_port_max_;
+    });
+    if (proxy_port_min_ != 0 && !listed) {
+        w += proxy_port_max_ == proxy_port_min_
+                 ? " and loopback proxy port " + std::to_string(proxy_port_min_)
+                 : " and loopback proxy ports " + std::to_string(proxy_port_min_) + "-" +
+                       std::to_string(proxy_port_max_);
+    }
+    return w;
+}
+
 void Findings::headline(std::ostream& out, const ConnectionTotals& ct,
                         const std::string& scope) const {
-    std::string first = count(ct.connections, "connection", "connections") + " on " +
-                        (ct.ports == "all" ? std::string("all ports") : "port " + ct.ports) + ", " +
-                        std::to_string(ct.with_findings) + " with findings";
+    std::string first = count(ct.connections, "connection", "connections") + " on " + watched(ct) +
+                        ", " + std::to_string(ct.with_findings) + " with findings";
     out << wrap(first + " (" + scope + ").", "", "  ");
     std::vector<std::pair<std::string, char>> said;  // remedies printed, and under which tag
     for (std::size_t i = 0; i < groups_.size(); ++i) {
@@ -359,8 +381,8 @@ void Findings::details(std::ostream& out, const ConnectionTotals& ct) {
 }
 
 void Findings::print_table(std::ostream& out, const ConnectionTotals& ct) {
-    out << "connections (" << (ct.ports == "all" ? "all ports" : "port " + ct.ports)
-        << "): " << ct.connections << " seen, " << ct.with_findings << " need attention\n";
+    out << "connections (" << watched(ct) << "): " << ct.connections << " seen, "
+        << ct.with_findings << " need attention\n";
     if (rows_.empty()) {
         print_more(out);
         return;

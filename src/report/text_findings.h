@@ -87,6 +87,12 @@ class Findings {
     // Connections per (source, service), for "3 of 7": the first kMaxSourceCounts pairs.
     std::map<std::string, std::uint64_t> per_source_;
     std::vector<std::string> points_;
+    // Connections to efs-utils' loopback proxy ports, which the default watches besides the
+    // listed ports: the lowest and highest such server port (0: none).
+    std::uint16_t proxy_port_min_ = 0;
+    std::uint16_t proxy_port_max_ = 0;
+    // "port 2049", "all ports", and the loopback proxy ports when connections to them are reported.
+    [[nodiscard]] std::string watched(const ConnectionTotals& ct) const;
 };
 
 }  // namespace vxcheck::report::text
