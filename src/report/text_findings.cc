@@ -326,6 +326,7 @@ std::string Findings::watched(const ConnectionTotals& ct) const {
         return "all ports";
     }
     std::string w = "port " + ct.ports;
+    // Given with --port, a proxy port is in the list (the default range is then not watched).
     const bool listed = std::any_of(ct.port_list.begin(), ct.port_list.end(), [&](auto p) {
         return p >= proxy_port_min_ && p <= proxy_port_max_;
     });

@@ -120,8 +120,8 @@ struct OuterSnatReason {
     std::uint16_t range_max = 0;
     Confidence confidence = Confidence::High;  // VariantA, VariantB: the checksum's (Confidence)
     std::uint16_t stored = 0;                  // VariantA: the checksum on the wire
-    std::optional<track::Endpoint> pre_nat_src =
-        std::nullopt;  // VariantA: the source address NAT rewrote
+    // VariantA: the source address NAT rewrote, when it did (classify_rewritten_source()).
+    std::optional<track::Endpoint> pre_nat_src = std::nullopt;
 
     [[nodiscard]] explicit operator bool() const noexcept { return kind != Kind::None; }
     bool operator==(const OuterSnatReason&) const = default;
@@ -251,8 +251,8 @@ struct CorruptedOuter {
     CorruptionVariant variant = CorruptionVariant::A;
     std::uint16_t sport = 0;                     // as captured (after NAT)
     std::optional<std::uint16_t> pre_nat_sport;  // recovered from the checksum (variant B)
-    std::optional<track::Endpoint> pre_nat_src =
-        std::nullopt;  // variant A: the address NAT rewrote, if it did
+    // Variant A: the source address NAT rewrote, when it did (classify_rewritten_source()).
+    std::optional<track::Endpoint> pre_nat_src = std::nullopt;
     Confidence confidence = Confidence::High;
     std::uint16_t stored = 0;
     std::uint16_t expected = 0;

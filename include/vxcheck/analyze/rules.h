@@ -55,8 +55,8 @@ struct Corruption {
     CorruptionVariant variant = CorruptionVariant::A;
     std::optional<std::uint16_t> pre_nat_sport;  // variant B
     Confidence confidence = Confidence::High;
-    std::optional<track::Endpoint> pre_nat_src =
-        std::nullopt;  // variant A with the address rewritten too
+    // Variant A with the source address rewritten too: the address before NAT.
+    std::optional<track::Endpoint> pre_nat_src = std::nullopt;
 };
 /// Variant A: 0xffff stored, on a pair not known to send full checksums. Variant B: on a pair not
 /// known to send zero ones, the residual R gives P_old = P_new + ~R (the checksum is valid for
