@@ -134,6 +134,20 @@ expect interface-twice 2 '^vxcheck: error: -i nosuch0: interface given twice$' -
 expect buffer-size-2g 2 '--buffer-size 2048: expected a whole number from 1 to 1023 MiB' -- capture -i nosuch0 --buffer-size 2048
 expect file-mode-bad 2 '--file-mode 0800: expected octal' -- analyze --file-mode 0800 pcaps/vxlan-clean.pcap
 
+# A classic pcap whose frames go back in time (two captures concatenated) is read as written, with
+# a warning that says so: the second copy of the 63-s scenario starts 63 s before the first ends.
+cat_tmp=$(mktemp --suffix=.pcap)
+{ cat pcaps/scenario-63s-variant-a.pcap; tail -c +25 pcaps/scenario-63s-variant-a.pcap; } >"$cat_tmp"
+expect out-of-time-order 1 "11 frame\(s\) are stamped more than 1 s before.*first is frame 17, up to 63.0 s back.*not in time order" -- analyze "$cat_tmp"
+expect in-time-order 1 "" -- analyze pcaps/scenario-63s-variant-a.pcap
+if "$bin" analyze pcaps/scenario-63s-variant-a.pcap 2>&1 >/dev/null | grep -q 'time order'; then
+    echo "FAIL in-time-order: a file in time order was warned about"
+    failed=$((failed + 1))
+else
+    passed=$((passed + 1))
+fi
+rm -f "$cat_tmp"
+
 # Outputs never destroy data: an output that is an input, another output, standard output or a
 # symlink is refused before anything is read or written; files are created 0600 (--file-mode);
 # a report that cannot be written is exit 2.

@@ -149,6 +149,7 @@ ExitCode run_analyze(const AnalyzeConfig& config, std::ostream& out) {
                                       out, {.max_rows = config.max_rows, .brief = config.brief});
     FrameConsumer consumer(config.connections, *reporter, config.packets, std::move(evidence));
     consumer.enable_reassembly(config.decode);
+    consumer.track_time_order(config.files.size());
     Progress progress(config.progress);
     Loops loops{config, consumer.connections(), {}, {}};
     bool input_error = false;

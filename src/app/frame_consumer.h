@@ -129,6 +129,21 @@ class FrameConsumer {
     /// Input 0 is the default; another input's reassembly is made at its first fragment.
     void select_input(std::size_t input) noexcept { input_ = input; }
 
+    /// Frames analysed more than kLateNs after a frame stamped later: a file concatenated from
+    /// others, or merged out of order, which vxcheck reads as written. Counted per input once
+    /// track_time_order() has made room for the inputs.
+    struct Lateness {
+        std::uint64_t frames = 0;
+        std::uint64_t first_frame = 0;  // its frame number in its file
+        std::uint64_t most_ns = 0;      // the furthest back a frame came
+    };
+    static constexpr std::uint64_t kLateNs = 1'000'000'000;
+    void track_time_order(std::size_t inputs) { lateness_.assign(inputs, Lateness{}); }
+    /// The selected input's (zeros when not tracked).
+    [[nodiscard]] Lateness lateness() const noexcept {
+        return input_ < lateness_.size() ? lateness_[input_] : Lateness{};
+    }
+
     /// Ends an input in the report and adds its tallies to the total (with the reassembly's:
     /// the datagrams still incomplete are counted here).
     void end_file(report::Summary& summary) {
@@ -145,6 +160,7 @@ class FrameConsumer {
     /// One processed frame of `file`, from capture point `point`: the connection analysis, the
     /// packet line if selected, and the drain every so many frames.
     void analyse(const std::string& file, std::uint16_t point, const FrameProcessor& frame) {
+        check_time(frame.frame());  // not packet(): it would build a fast-path frame's layers
         if (frame.fragment() && decode_ != nullptr) {
             analyse_fragment(file, point, frame);
             output_.frame_analysed();
@@ -204,6 +220,27 @@ class FrameConsumer {
                           const FrameProcessor& frame);
     // The selected input's reassembly, made at its first fragment.
     ReassemblyStage& reassembly();
+    // Counts `f` in lateness_ when it is stamped more than kLateNs before the latest frame
+    // analysed (over all inputs: several are merged into one timeline).
+    // In nanoseconds, one comparison a frame. The product wraps (unsigned, defined) for a stamp
+    // beyond the year 2262, which only miscounts this warning.
+    void check_time(const RawFrame& f) noexcept {
+        const auto ns = static_cast<std::int64_t>(
+            static_cast<std::uint64_t>(f.ts.sec) * 1'000'000'000U + f.ts.nsec);
+        if (ns >= latest_ns_) {
+            latest_ns_ = ns;
+            return;
+        }
+        // latest_ns_ > ns: their difference, computed unsigned, cannot overflow.
+        const std::uint64_t back =
+            static_cast<std::uint64_t>(latest_ns_) - static_cast<std::uint64_t>(ns);
+        if (back > kLateNs && input_ < lateness_.size()) {
+            Lateness& l = lateness_[input_];
+            l.first_frame = l.frames == 0 ? f.number : l.first_frame;
+            l.most_ns = std::max(l.most_ns, back);
+            ++l.frames;
+        }
+    }
 
     // Declared before connections_: a plug-in outlives the analyzer it is registered with.
     std::unique_ptr<analyze::RpcAnalyzer> rpc_;  // null with --no-rpc
@@ -217,6 +254,8 @@ class FrameConsumer {
     const decode::DecodeOptions* decode_ = nullptr;
     std::vector<std::unique_ptr<ReassemblyStage>> reassembly_;
     std::size_t input_ = 0;
+    std::int64_t latest_ns_ = INT64_MIN;  // the latest stamp analysed (check_time)
+    std::vector<Lateness> lateness_;      // per input, from track_time_order()
 };
 
 }  // namespace vxcheck::app

@@ -63,6 +63,16 @@ bool end_input(InputFile& in, capture::ReadStatus status, FrameConsumer& consume
         spdlog::error("{}: stopped after frame {}: {}", in.file, summary.frames_read,
                       summary.read_error);
     }
+    // A file of several interfaces is put in time order (FileOrder), which warns of the frames
+    // it could not place; a classic pcap or a one-interface pcapng is read as written.
+    if (const FrameConsumer::Lateness l = consumer.lateness();
+        l.frames != 0 && in.source->interface_count() <= 1) {
+        spdlog::warn(
+            "{}: {} frame(s) are stamped more than 1 s before a frame analysed before them (the "
+            "first is frame {}, up to {:.1f} s back): the file is not in time order, and vxcheck "
+            "reads it as written; `reordercap` sorts it",
+            in.file, l.frames, l.first_frame, static_cast<double>(l.most_ns) * 1e-9);
+    }
     if (undecodable) {
         spdlog::error(
             "{}: link type {} is not supported ({} frames counted, none analysed); vxcheck reads "

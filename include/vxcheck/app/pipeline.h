@@ -40,6 +40,8 @@ class FrameProcessor {
         prefetch_ = fastpath::Prefetch{.connections = connections, .slot_only = slot_only};
     }
 
+    /// The frame, as read (its time, number and bytes), without building the layers.
+    [[nodiscard]] const RawFrame& frame() const noexcept { return packet_->frame(); }
     /// The frame's layers. Those of a frame the fast path took are built here, on first use:
     /// call it while the frame is valid (before the next read), as for every view into it.
     [[nodiscard]] const decode::DecodedPacket& packet() const noexcept;
