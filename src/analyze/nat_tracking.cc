@@ -133,8 +133,9 @@ void decide_nat(const Flow& f, const VtepModes& modes, const ConnectionOptions& 
         std::optional<Corruption> k =
             classify_corruption(c.stored, c.residual, c.sport, mode, options);
         if (!k && mode != VtepMode::Full && c.stored != 0 && c.stored != 0xffff) {
-            k = classify_rewritten_source(c.stored, c.outer_src,
-                                          modes.zero_sources_to(c.outer_dst));
+            k = classify_rewritten_source(
+                c.stored, c.outer_src,
+                modes.zero_sources_to(c.outer_dst, rewritten_source_sum(c.stored, c.outer_src)));
         }
         if (!k) {
             continue;  // a bad checksum, but not the NAT fingerprint

@@ -123,18 +123,29 @@ std::optional<Corruption> classify_corruption(std::uint16_t stored, std::uint16_
     return std::nullopt;  // a bad checksum, but not the NAT fingerprint
 }
 
-std::uint16_t variant_a_field(const track::Endpoint& old_src,
-                              const track::Endpoint& new_src) noexcept {
-    const std::size_t bytes = old_src.v6 ? 16 : 4;
+std::uint16_t address_word_sum(const track::Endpoint& e) noexcept {
+    const std::size_t bytes = e.v6 ? 16 : 4;
     std::uint16_t sum = 0;
     for (std::size_t i = 0; i < bytes; i += 2) {
-        const auto word = [&](const track::Endpoint& e) {
-            return static_cast<std::uint16_t>(e.addr[i] << 8 | e.addr[i + 1]);
-        };
-        sum =
-            verify::ones_add(sum, verify::ones_add(verify::ones_neg(word(old_src)), word(new_src)));
+        sum = verify::ones_add(sum, static_cast<std::uint16_t>(e.addr[i] << 8 | e.addr[i + 1]));
     }
     return sum == 0 ? std::uint16_t{0xffff} : sum;
+}
+
+// One's-complement negation distributes over the sum: the words' onesum(~old_i, new_i) is
+// onesum(~sum(old), sum(new)).
+std::uint16_t variant_a_field(const track::Endpoint& old_src,
+                              const track::Endpoint& new_src) noexcept {
+    const std::uint16_t f =
+        verify::ones_add(verify::ones_neg(address_word_sum(old_src)), address_word_sum(new_src));
+    return f == 0 ? std::uint16_t{0xffff} : f;
+}
+
+// field = ~sum(old) + sum(new), so sum(old) = ~(field + ~sum(new)).
+std::uint16_t rewritten_source_sum(std::uint16_t field, const track::Endpoint& new_src) noexcept {
+    const std::uint16_t s =
+        verify::ones_neg(verify::ones_add(field, verify::ones_neg(address_word_sum(new_src))));
+    return s == 0 ? std::uint16_t{0xffff} : s;
 }
 
 std::optional<Corruption> classify_rewritten_source(

@@ -34,13 +34,25 @@ VtepMode VtepModes::mode_of(const track::Endpoint& src, const track::Endpoint& d
     return vtep_mode(pairs_[i].zero, pairs_[i].full);
 }
 
-std::vector<track::Endpoint> VtepModes::zero_sources_to(const track::Endpoint& dst) const {
-    std::vector<track::Endpoint> out;
-    for (const Pair& p : pairs_) {
-        if (p.dst.v6 == dst.v6 && p.dst.addr == dst.addr &&
-            vtep_mode(p.zero, p.full) == VtepMode::Zero) {
-            out.push_back(p.src);
+std::vector<track::Endpoint> VtepModes::zero_sources_to(const track::Endpoint& dst,
+                                                        std::uint16_t sum) const {
+    std::vector<std::uint32_t> found;
+    if (!by_sum_.empty()) {
+        const std::uint64_t h = sum_hash_of(dst, sum);
+        const std::size_t mask = by_sum_.size() - 1;
+        for (std::size_t s = h & mask; by_sum_[s] != kNone; s = (s + 1) & mask) {
+            const Pair& p = pairs_[by_sum_[s]];
+            if (p.sum_hash == h && p.dst.v6 == dst.v6 && p.dst.addr == dst.addr &&
+                address_word_sum(p.src) == sum && vtep_mode(p.zero, p.full) == VtepMode::Zero) {
+                found.push_back(by_sum_[s]);
+            }
         }
+    }
+    std::sort(found.begin(), found.end());  // the table's order, not the probe's
+    std::vector<track::Endpoint> out;
+    out.reserve(found.size());
+    for (const std::uint32_t i : found) {
+        out.push_back(pairs_[i].src);
     }
     return out;
 }
@@ -80,8 +92,10 @@ VtepModes::Pair& VtepModes::pair_of(const track::Endpoint& src, const track::End
     std::uint32_t i = find(src, dst, h);
     if (i == kNone) {
         i = take_slot();
-        pairs_[i] = Pair{.src = src, .dst = dst, .hash = h};
-        index_insert(i);
+        pairs_[i] = Pair{
+            .src = src, .dst = dst, .hash = h, .sum_hash = sum_hash_of(dst, address_word_sum(src))};
+        index_insert(index_, &Pair::hash, i);
+        index_insert(by_sum_, &Pair::sum_hash, i);
     }
     pairs_[i].recent = true;
     return pairs_[i];
@@ -90,6 +104,16 @@ VtepModes::Pair& VtepModes::pair_of(const track::Endpoint& src, const track::End
 std::uint64_t VtepModes::hash_of(const track::Endpoint& src,
                                  const track::Endpoint& dst) const noexcept {
     return keyed_pair_hash(src, dst);
+}
+
+// The destination's address and family, and the sum in the port's place, salted apart from
+// hash_of()'s pairs.
+std::uint64_t VtepModes::sum_hash_of(const track::Endpoint& dst, std::uint16_t sum) noexcept {
+    track::Endpoint at = dst;
+    at.port = 0;
+    track::Endpoint key;
+    key.port = sum;
+    return keyed_pair_hash(at, key, 1);
 }
 
 std::uint32_t VtepModes::find(const track::Endpoint& src, const track::Endpoint& dst,
@@ -129,43 +153,50 @@ std::uint32_t VtepModes::take_slot() {
     }
     const auto victim = static_cast<std::uint32_t>(hand_);
     hand_ = (hand_ + 1) % pairs_.size();
-    index_erase(victim);
+    index_erase(index_, &Pair::hash, victim);
+    index_erase(by_sum_, &Pair::sum_hash, victim);
     ++evicted_;
     return victim;
 }
 
-void VtepModes::index_insert(std::uint32_t entry) noexcept {
-    const std::size_t mask = index_.size() - 1;
-    std::size_t s = pairs_[entry].hash & mask;
-    while (index_[s] != kNone) {
+void VtepModes::index_insert(std::vector<std::uint32_t>& index, Key key,
+                             std::uint32_t entry) noexcept {
+    const std::size_t mask = index.size() - 1;
+    std::size_t s = pairs_[entry].*key & mask;
+    while (index[s] != kNone) {
         s = (s + 1) & mask;
     }
-    index_[s] = entry;
+    index[s] = entry;
 }
 
-// Removes an entry from the index by backward shift (linear probing keeps no tombstones).
-void VtepModes::index_erase(std::uint32_t entry) noexcept {
-    const std::size_t mask = index_.size() - 1;
-    std::size_t hole = pairs_[entry].hash & mask;
-    while (index_[hole] != entry) {
+// Removes an entry from an index by backward shift (linear probing keeps no tombstones).
+void VtepModes::index_erase(std::vector<std::uint32_t>& index, Key key,
+                            std::uint32_t entry) noexcept {
+    const std::size_t mask = index.size() - 1;
+    std::size_t hole = pairs_[entry].*key & mask;
+    while (index[hole] != entry) {
         hole = (hole + 1) & mask;
     }
-    for (std::size_t s = (hole + 1) & mask; index_[s] != kNone; s = (s + 1) & mask) {
-        const std::size_t home = pairs_[index_[s]].hash & mask;
+    for (std::size_t s = (hole + 1) & mask; index[s] != kNone; s = (s + 1) & mask) {
+        const std::size_t home = pairs_[index[s]].*key & mask;
         // The entry at s may fill the hole if its home is not in (hole, s] (cyclically).
         if (((s - home) & mask) >= ((s - hole) & mask)) {
-            index_[hole] = index_[s];
+            index[hole] = index[s];
             hole = s;
         }
     }
-    index_[hole] = kNone;
+    index[hole] = kNone;
 }
 
 void VtepModes::grow_index() {
-    std::vector<std::uint32_t> bigger(index_.empty() ? 64 : 2 * index_.size(), kNone);
+    const std::size_t size = index_.empty() ? 64 : 2 * index_.size();
+    std::vector<std::uint32_t> bigger(size, kNone);
+    std::vector<std::uint32_t> bigger_by_sum(size, kNone);  // both made before either changes
     index_.swap(bigger);
+    by_sum_.swap(bigger_by_sum);
     for (std::uint32_t i = 0; i < pairs_.size(); ++i) {
-        index_insert(i);
+        index_insert(index_, &Pair::hash, i);
+        index_insert(by_sum_, &Pair::sum_hash, i);
     }
 }
 

@@ -51,9 +51,12 @@ class VtepModes {
     /// The pair's mode by majority; Unknown on a tie or when never seen (or evicted).
     [[nodiscard]] VtepMode mode_of(const track::Endpoint& src, const track::Endpoint& dst) const;
 
-    /// The sources of the remembered pairs to `dst` (address alone) that send zero checksums, in
-    /// the table's order: the addresses a NAT that rewrote a source address may have started from.
-    [[nodiscard]] std::vector<track::Endpoint> zero_sources_to(const track::Endpoint& dst) const;
+    /// The sources whose address_word_sum() is `sum` of the remembered pairs to `dst` (address
+    /// alone) that send zero checksums, in the table's order: the addresses a NAT that rewrote a
+    /// source address may have started from (rewritten_source_sum()). Found through an index by
+    /// (dst, sum), not by a walk of the table: a capture can make every connection ask.
+    [[nodiscard]] std::vector<track::Endpoint> zero_sources_to(const track::Endpoint& dst,
+                                                               std::uint16_t sum) const;
 
     /// Pairs remembered now (at most max_pairs) and pairs replaced by newer ones so far.
     [[nodiscard]] std::size_t size() const noexcept { return pairs_.size(); }
@@ -66,7 +69,8 @@ class VtepModes {
         std::uint64_t zero = 0;
         std::uint64_t full = 0;
         std::uint64_t hash = 0;
-        std::uint64_t v4 = 0;  // (src << 32 | dst) when is_v4, for the cache
+        std::uint64_t sum_hash = 0;  // sum_hash_of(dst, address_word_sum(src)), for by_sum_
+        std::uint64_t v4 = 0;        // (src << 32 | dst) when is_v4, for the cache
         bool is_v4 = false;
         bool recent = false;  // used since the clock hand last passed
     };
@@ -82,17 +86,23 @@ class VtepModes {
     Pair& pair_of(const track::Endpoint& src, const track::Endpoint& dst);
     [[nodiscard]] std::uint64_t hash_of(const track::Endpoint& src,
                                         const track::Endpoint& dst) const noexcept;
+    [[nodiscard]] static std::uint64_t sum_hash_of(const track::Endpoint& dst,
+                                                   std::uint16_t sum) noexcept;
     [[nodiscard]] std::uint32_t find(const track::Endpoint& src, const track::Endpoint& dst,
                                      std::uint64_t h) const noexcept;
     std::uint32_t take_slot();
-    void index_insert(std::uint32_t entry) noexcept;
-    void index_erase(std::uint32_t entry) noexcept;
+    // An open-addressing index into pairs_ (linear probing), by the Pair field `key`: index_
+    // by Pair::hash, by_sum_ by Pair::sum_hash. Both have the same size and entries.
+    using Key = std::uint64_t Pair::*;
+    void index_insert(std::vector<std::uint32_t>& index, Key key, std::uint32_t entry) noexcept;
+    void index_erase(std::vector<std::uint32_t>& index, Key key, std::uint32_t entry) noexcept;
     void grow_index();
 
     std::size_t max_pairs_;
-    std::vector<Pair> pairs_;           // at most max_pairs_
-    std::vector<std::uint32_t> index_;  // open addressing (linear probing) into pairs_
-    std::size_t hand_ = 0;              // the clock hand over pairs_
+    std::vector<Pair> pairs_;            // at most max_pairs_
+    std::vector<std::uint32_t> index_;   // by Pair::hash
+    std::vector<std::uint32_t> by_sum_;  // by Pair::sum_hash (zero_sources_to)
+    std::size_t hand_ = 0;               // the clock hand over pairs_
     std::uint64_t evicted_ = 0;
     // Every tunnelled packet needs its pair's counters, and a node has few VTEP peers: IPv4
     // pairs are remembered in a small direct-mapped cache in front of the table, which saves a

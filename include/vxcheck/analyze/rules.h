@@ -67,6 +67,10 @@ struct Corruption {
                                                             std::uint16_t sport, VtepMode mode,
                                                             const ConnectionOptions& o) noexcept;
 
+/// The one's-complement sum of an address's 16-bit words (two for IPv4, eight for IPv6), its
+/// zero written 0xffff (the form a sum of non-zero words takes).
+[[nodiscard]] std::uint16_t address_word_sum(const track::Endpoint& e) noexcept;
+
 /// The outer UDP checksum a kernel before 5.7 leaves when NAT rewrites the source address of a
 /// tunnel packet sent with checksum 0 from old_src to new_src (domain spec 2.3): the address
 /// delta onesum(~old, new) is added to 0, the port delta never, and a 0 is stored as 0xffff. So
@@ -78,6 +82,11 @@ struct Corruption {
 /// classify_corruption takes those) is variant_a_field(old, new_src) for a node address `old` that
 /// sends zero checksums to the same receiver, the first of `zero_sources` (in their order) that
 /// fits.
+/// The address_word_sum() of every `old` for which variant_a_field(old, new_src) is `field`
+/// (field not 0 or 0xffff): the key under which VtepModes finds the candidates.
+[[nodiscard]] std::uint16_t rewritten_source_sum(std::uint16_t field,
+                                                 const track::Endpoint& new_src) noexcept;
+
 [[nodiscard]] std::optional<Corruption> classify_rewritten_source(
     std::uint16_t stored, const track::Endpoint& new_src,
     std::span<const track::Endpoint> zero_sources) noexcept;

@@ -228,6 +228,27 @@ TEST(ConnectionRules, VariantAFieldIsTheAddressChangeAddedToZero) {
     EXPECT_EQ(variant_a_field(a6, b6), 0x0089);
 }
 
+TEST(ConnectionRules, RewrittenSourceSumIsTheSumOfEveryAddressThatGivesTheField) {
+    // The index VtepModes searches is keyed by the old address's word sum: for every old and
+    // new address, the sum derived from the field is old's own.
+    std::uint32_t x = 0x9e3779b9;
+    for (int i = 0; i < 20000; ++i) {
+        x = x * 1664525U + 1013904223U;
+        const track::Endpoint old_src = ip(x);
+        x = x * 1664525U + 1013904223U;
+        const track::Endpoint new_src = ip(i % 7 == 0 ? 0xc0a80163 : x);
+        const std::uint16_t field = variant_a_field(old_src, new_src);
+        if (field == 0xffff) {
+            continue;  // the address kept (or the same sum): classify_corruption's case
+        }
+        ASSERT_EQ(rewritten_source_sum(field, new_src), address_word_sum(old_src))
+            << std::hex << x << " field " << field;
+    }
+    EXPECT_EQ(address_word_sum(ip(0xc0a8010a)), 0xc1b2);  // 0xc0a8 + 0x010a
+    EXPECT_EQ(address_word_sum(ip(0)), 0xffff);           // zero in its non-zero-word form
+    EXPECT_EQ(rewritten_source_sum(0x0059, ip(0xc0a80163)), 0xc1b2);
+}
+
 TEST(ConnectionRules, VariantAWithARewrittenSourceNamesTheAddressThatExplainsTheField) {
     const track::Endpoint node = ip(0xc0a8010a);    // 192.168.1.10, sends zero checksums
     const track::Endpoint other = ip(0xc0a8011e);   // 192.168.1.30, another zero sender
