@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "feeder.h"
 #include "packet_builder.h"
 #include "vxcheck/analyze/connections.h"
+#include "vxcheck/analyze/rules.h"
 
 namespace vxcheck::test {
 namespace {
@@ -128,6 +130,32 @@ TEST(VtepModes, ARewrittenSourceAddressOnAZeroPairIsVariantAFromThatAddress) {
     EXPECT_TRUE(r[0].has(analyze::Verdict::OuterChecksumCorrupted));
     // 7103 is outside the driver's range, which outer_snat names first.
     EXPECT_EQ(r[0].outer_snat.kind, analyze::OuterSnatReason::Kind::PortOutOfRange);
+}
+
+TEST(VtepModes, TheRewrittenSourceIsFoundAmongManyZeroSenders) {
+    // 300 nodes send 192.168.1.20 zero checksums; NAT rewrote 10.0.1.44 to 192.168.1.99. The
+    // field names one of them, found through the index by word sum (not the first sender). For
+    // this packet variant B's range test passes too (fold(7103 + ~R) is in 32768-60998): the
+    // exact match with a zero sender's address is taken first.
+    analyze::ConnectionAnalyzer a({});
+    a.add_point("p");
+    Feeder feed(a);
+    std::uint16_t id = 1;
+    for (int n = 0; n < 300; ++n) {
+        const std::string src = "10.0." + std::to_string(n / 200) + "." + std::to_string(n % 200);
+        PacketBuilder b;
+        b.ethernet().ipv4(src, "192.168.1.20").udp(40000, 8472).zero_udp_checksum();
+        inner_syn(b, id++);
+        feed.send(b);
+    }
+    const std::uint16_t field = analyze::variant_a_field(track::ipv4_endpoint(0x0a00012c, 0),
+                                                         track::ipv4_endpoint(0xc0a80163, 0));
+    feed.send(rewritten_syn("192.168.1.99", field, id));
+    const auto r = a.finish();
+    ASSERT_EQ(r.size(), 1U);
+    ASSERT_EQ(r[0].corrupted.size(), 1U);
+    ASSERT_TRUE(r[0].corrupted[0].pre_nat_src);
+    EXPECT_EQ(track::ip_to_string(*r[0].corrupted[0].pre_nat_src), "10.0.1.44");
 }
 
 TEST(VtepModes, ARewrittenSourceNeedsAZeroSenderWhoseAddressExplainsTheField) {
