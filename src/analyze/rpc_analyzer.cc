@@ -12,6 +12,7 @@
 namespace vxcheck::analyze {
 
 using rpc_state::feeds;
+using rpc_state::later_of;
 
 void RpcAnalyzer::Impl::decide(Conn& c, ConnectionReport& r) {
     RpcFacts f;
@@ -53,9 +54,7 @@ RpcAnalyzer::~RpcAnalyzer() = default;
 // stream.
 void RpcAnalyzer::on_segment(const SegmentView& s) {
     Impl& im = *impl_;
-    if (im.capture_end < s.ts) {
-        im.capture_end = s.ts;
-    }
+    later_of(im.capture_end, s.ts);
     const std::size_t dir = s.from_client ? 0 : 1;
     Impl::Conn* c = im.conns.find(s.flow);
     if ((s.flags & decode::tcp_flag::kSyn) != 0) {
@@ -117,9 +116,7 @@ void RpcAnalyzer::on_segment(const SegmentView& s) {
 // A bare ACK may be all that shows bytes lost at the end of the other side's stream (a reply
 // dropped by the capture, the client silent after it).
 void RpcAnalyzer::on_bare_ack(const BareAck& a) noexcept {
-    if (impl_->capture_end < a.ts) {
-        impl_->capture_end = a.ts;
-    }
+    later_of(impl_->capture_end, a.ts);
     if (a.has_ack) {
         if (Impl::Conn* c = impl_->conns.find(a.flow)) {
             Impl::note_ack(*c, a.from_client ? 1U : 0U, a.ack, a.ts);
@@ -196,17 +193,6 @@ void RpcAnalyzer::on_close(FlowId flow, CloseEvent e, bool from_client) {
         c->closed_ts = impl_->capture_end;
     }
 }
-
-namespace {
-
-// Keeps in `kept` the later of it and `ts` (per segment: earlier(), not the defaulted <=>).
-void later_of(Timestamp& kept, const Timestamp& ts) noexcept {
-    if (earlier(kept, ts)) {
-        kept = ts;
-    }
-}
-
-}  // namespace
 
 // An acknowledgement only goes up (a lower one is a reordered or repeated segment).
 void RpcAnalyzer::Impl::note_ack(Conn& c, std::size_t dir, std::uint32_t ack,

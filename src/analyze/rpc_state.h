@@ -99,6 +99,13 @@ inline PairKey pair_key(const track::Endpoint& client, const track::Endpoint& se
     return fmix64(fmix64(pair ^ a * (key.k0 | 1U)) ^ b * (key.k1 | 1U));
 }
 
+/// Keeps in `kept` the later of it and `ts` (per segment: earlier(), not the defaulted <=>).
+inline void later_of(Timestamp& kept, const Timestamp& ts) noexcept {
+    if (earlier(kept, ts)) {
+        kept = ts;
+    }
+}
+
 /// The point that feeds a direction of a connection or UDP flow: the first capture point to show
 /// it; the same message seen again at another point (node and pod, both ends of a tunnel) is not
 /// a new message. `kNoPoint` until a point is seen.

@@ -98,9 +98,7 @@ bool RpcAnalyzer::Impl::on_datagram(const DatagramView& d) {
     }
     UdpFlow& f = it->second;
     ++udp.datagrams;
-    if (capture_end < d.ts) {
-        capture_end = d.ts;
-    }
+    rpc_state::later_of(capture_end, d.ts);
     ++f.packets;
     f.last = d.ts;
     f.points |= point_bit(d.point);
